@@ -1,0 +1,120 @@
+//! The one error type of evstore, with the contract's error codes.
+
+use std::fmt;
+
+use crate::model::{ExpectedRevision, Revision};
+
+/// Every failure of the store. Each variant maps to one contract `code` (see [`Error::code`]).
+///
+/// A call that returns an error has changed nothing in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream's current revision did not match the expected revision.
+    WrongExpectedRevision {
+        /// The stream that was appended to.
+        stream_id: String,
+        /// What the caller expected.
+        expected: ExpectedRevision,
+        /// The stream's actual current revision (`None`: the stream has no events).
+        actual: Option<Revision>,
+    },
+    /// An event id of the call is already stored elsewhere, or appears twice in the call.
+    DuplicateEventId {
+        /// The offending id, lowercase hyphenated.
+        event_id: String,
+    },
+    /// A bad stream id, event or option value; `message` says what and where.
+    InvalidArgument {
+        /// What was wrong, and where.
+        message: String,
+    },
+    /// One event's `data` + `metadata`, as JSON, is over the store's `max_event_bytes`.
+    EventTooLarge {
+        /// The index of the event in the call.
+        event_index: usize,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The storage refused the write for lack of space.
+    QuotaExceeded {
+        /// What the storage said.
+        message: String,
+    },
+    /// Any other storage failure.
+    Storage {
+        /// What the storage said.
+        cause: String,
+    },
+    /// The store was closed.
+    Closed,
+}
+
+impl Error {
+    /// The contract's error code, e.g. `"WRONG_EXPECTED_REVISION"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongExpectedRevision { .. } => "WRONG_EXPECTED_REVISION",
+            Error::DuplicateEventId { .. } => "DUPLICATE_EVENT_ID",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::EventTooLarge { .. } => "EVENT_TOO_LARGE",
+            Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+            Error::Storage { .. } => "STORAGE_ERROR",
+            Error::Closed => "CLOSED",
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Storage`].
+    pub fn storage(cause: impl fmt::Display) -> Self {
+        Error::Storage {
+            cause: cause.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WrongExpectedRevision {
+                stream_id,
+                expected,
+                actual,
+            } => {
+                let actual = actual.map_or_else(|| "no_stream".to_owned(), |r| r.to_string());
+                write!(
+                    f,
+                    "wrong expected revision for stream '{stream_id}': expected {expected}, actual {actual}"
+                )
+            }
+            Error::DuplicateEventId { event_id } => {
+                write!(f, "event id {event_id} is already stored or repeated in the call")
+            }
+            Error::InvalidArgument { message } => f.write_str(message),
+            Error::EventTooLarge {
+                event_index,
+                size,
+                max,
+            } => write!(
+                f,
+                "event {event_index} is {size} bytes of data + metadata, over the limit of {max}"
+            ),
+            Error::QuotaExceeded { message } => write!(f, "storage quota exceeded: {message}"),
+            Error::Storage { cause } => write!(f, "storage error: {cause}"),
+            Error::Closed => f.write_str("the store is closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Result` with evstore's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! evstore: an event store for browsers and edge workers, written in Rust.
+//!
+//! Append-only streams with optimistic concurrency, a dense global log, idempotent appends by
+//! event id, and reads both ways, over a [`Storage`]: [`MemoryStorage`] anywhere, and
+//! `IndexedDbStorage` in browsers. The JS package wraps the same core.
+//!
+//! ```
+//! use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions};
+//! # futures::executor::block_on(async {
+//! let store = EventStore::new(MemoryStorage::new());
+//! let placed = ProposedEvent::new("OrderPlaced", Json::from_value(&serde_json::json!({ "total": 10 }))?);
+//! let r = store.append("Order-1", vec![placed], ExpectedRevision::NoStream).await?;
+//! assert_eq!((r.next_expected_revision, r.position), (0, 0));
+//!
+//! // A second writer that still expects an empty stream loses the race:
+//! let late = ProposedEvent::new("OrderPlaced", Json::null());
+//! let err = store.append("Order-1", vec![late], ExpectedRevision::NoStream).await.unwrap_err();
+//! assert_eq!(err.code(), "WRONG_EXPECTED_REVISION");
+//!
+//! let events = store.read_stream("Order-1", ReadOptions::forwards()).await?;
+//! assert_eq!(&*events[0].event_type, "OrderPlaced");
+//! assert_eq!(events[0].stream_id.category(), "Order");
+//! # Ok::<(), evstore::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod clock;
+mod decision;
+mod error;
+mod event;
+mod json;
+mod model;
+mod read;
+mod storage;
+mod store;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
+
+pub use decision::{decide, Decision, StoredLocation};
+pub use error::{Error, Result};
+pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
+pub use json::Json;
+pub use model::{category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS};
+pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadRequest};
+#[cfg(target_arch = "wasm32")]
+pub use storage::IndexedDbStorage;
+pub use storage::{MemoryStorage, PreparedAppend, Storage};
+pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
+pub use uuid::Uuid;

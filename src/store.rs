@@ -1,0 +1,208 @@
+//! [`EventStore`]: validation, then the storage's atomic append; reads; aggregates.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::clock::{now_millis, IdGenerator};
+use crate::error::{Error, Result};
+use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
+use crate::model::{AppendResult, ExpectedRevision, Revision, StreamId};
+use crate::read::ReadOptions;
+use crate::storage::{PreparedAppend, Storage};
+
+/// The default limit of one event's `data` + `metadata` as JSON: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Options of an [`EventStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The size limit of one event's `data` + `metadata` as JSON, in bytes.
+    pub max_event_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+}
+
+/// A stream's state folded from its events, with the revision it reflects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate<T> {
+    /// The folded state.
+    pub state: T,
+    /// The stream's current revision (`None`: no events): the next append's expected revision.
+    pub revision: Option<Revision>,
+}
+
+/// An event store over a [`Storage`].
+///
+/// Every method takes `&self` and holds no borrow across an `.await`, so concurrent calls (and
+/// handlers that call back into the store) are safe.
+#[derive(Debug)]
+pub struct EventStore<S: Storage> {
+    storage: S,
+    options: StoreOptions,
+    ids: IdGenerator,
+    closed: Cell<bool>,
+}
+
+impl<S: Storage> EventStore<S> {
+    /// A store over `storage` with default options.
+    pub fn new(storage: S) -> Self {
+        Self::with_options(storage, StoreOptions::default())
+    }
+
+    /// A store over `storage` with `options`.
+    pub fn with_options(storage: S, options: StoreOptions) -> Self {
+        EventStore {
+            storage,
+            options,
+            ids: IdGenerator::new(),
+            closed: Cell::new(false),
+        }
+    }
+
+    /// The storage underneath.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The store's options.
+    pub fn options(&self) -> StoreOptions {
+        self.options
+    }
+
+    /// Appends `events` to `stream_id` atomically, if `expected` holds (see the contract's
+    /// idempotency rules for events with ids that are already stored).
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        events: Vec<ProposedEvent>,
+        expected: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        self.check_open()?;
+        let append = self.prepare(stream_id, events, expected)?;
+        self.storage.append(&append).await
+    }
+
+    /// Validates an append and gives each event its final id.
+    fn prepare(
+        &self,
+        stream_id: &str,
+        events: Vec<ProposedEvent>,
+        expected: ExpectedRevision,
+    ) -> Result<PreparedAppend> {
+        let stream_id = StreamId::new(stream_id)?;
+        if events.is_empty() {
+            return Err(Error::invalid("events must be a non-empty list"));
+        }
+        let created_at = now_millis();
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| self.validate_event(index, event, created_at))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PreparedAppend {
+            stream_id,
+            expected,
+            events,
+            created_at,
+        })
+    }
+
+    fn validate_event(&self, index: usize, event: ProposedEvent, now: u64) -> Result<NewEvent> {
+        if event.event_type.is_empty() {
+            return Err(Error::invalid(format!(
+                "events[{index}].type must be a non-empty string"
+            )));
+        }
+        if !event.metadata.is_object() {
+            return Err(Error::invalid(format!(
+                "events[{index}].metadata must be an object"
+            )));
+        }
+        let size = event.data.byte_len() + event.metadata.byte_len();
+        if size > self.options.max_event_bytes {
+            return Err(Error::EventTooLarge {
+                event_index: index,
+                size,
+                max: self.options.max_event_bytes,
+            });
+        }
+        Ok(NewEvent {
+            id: event.id.unwrap_or_else(|| self.ids.next(now)),
+            event_type: Rc::from(event.event_type),
+            data: event.data,
+            metadata: event.metadata,
+        })
+    }
+
+    /// Reads the events of `stream_id` (empty when it has none).
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        options: ReadOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.check_open()?;
+        let stream_id = StreamId::new(stream_id)?;
+        self.storage.read_stream(&stream_id, options.request()).await
+    }
+
+    /// Reads the global log (`$all`).
+    pub async fn read_all(&self, options: ReadOptions) -> Result<Vec<RecordedEvent>> {
+        self.check_open()?;
+        self.storage.read_all(options.request()).await
+    }
+
+    /// The current revision of `stream_id`, `None` when it has no events.
+    pub async fn stream_revision(&self, stream_id: &str) -> Result<Option<Revision>> {
+        self.check_open()?;
+        let stream_id = StreamId::new(stream_id)?;
+        self.storage.stream_revision(&stream_id).await
+    }
+
+    /// Folds the events of `stream_id` into a state, starting from `initial`.
+    ///
+    /// `revision` in the result is the revision of the last event folded: the
+    /// `ExpectedRevision` for the next append made from this state.
+    pub async fn aggregate_stream<T, E>(
+        &self,
+        stream_id: &str,
+        initial: T,
+        mut evolve: impl FnMut(T, &RecordedEvent) -> std::result::Result<T, E>,
+    ) -> std::result::Result<Aggregate<T>, E>
+    where
+        E: From<Error>,
+    {
+        let events = self.read_stream(stream_id, ReadOptions::forwards()).await?;
+        let revision = events.last().map(|e| e.revision);
+        let mut state = initial;
+        for event in &events {
+            state = evolve(state, event)?;
+        }
+        Ok(Aggregate { state, revision })
+    }
+
+    /// Closes the store: releases the storage; every later call fails with `CLOSED`.
+    pub fn close(&self) {
+        if !self.closed.replace(true) {
+            self.storage.close();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.get() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -27,7 +27,10 @@ pub(crate) struct IdGenerator {
 impl IdGenerator {
     pub(crate) fn new() -> Self {
         IdGenerator {
-            pool: RefCell::new((Box::new([0; IDS_PER_REFILL * RANDOM_BYTES_PER_ID]), usize::MAX)),
+            pool: RefCell::new((
+                Box::new([0; IDS_PER_REFILL * RANDOM_BYTES_PER_ID]),
+                usize::MAX,
+            )),
         }
     }
 

@@ -95,7 +95,10 @@ fn first_repeated(ids: &[Uuid]) -> Option<Uuid> {
 }
 
 /// `Some` when every id is stored in `stream_id`, in order, at contiguous revisions.
-fn already_written(stream_id: &StreamId, stored: &[Option<StoredLocation>]) -> Option<AppendResult> {
+fn already_written(
+    stream_id: &StreamId,
+    stored: &[Option<StoredLocation>],
+) -> Option<AppendResult> {
     let first = stored.first()?.as_ref()?;
     let mut last = first;
     for (offset, location) in stored.iter().enumerate() {
@@ -135,10 +138,22 @@ mod tests {
         let new = [None];
         let ids = [id(1)];
         let ok = |head, exp| decide(&s, head, exp, &ids, &new);
-        assert_eq!(ok(None, ExpectedRevision::NoStream), Ok(Decision::Write { first_revision: 0 }));
-        assert_eq!(ok(Some(2), ExpectedRevision::Any), Ok(Decision::Write { first_revision: 3 }));
-        assert_eq!(ok(Some(2), ExpectedRevision::StreamExists), Ok(Decision::Write { first_revision: 3 }));
-        assert_eq!(ok(Some(2), ExpectedRevision::Exact(2)), Ok(Decision::Write { first_revision: 3 }));
+        assert_eq!(
+            ok(None, ExpectedRevision::NoStream),
+            Ok(Decision::Write { first_revision: 0 })
+        );
+        assert_eq!(
+            ok(Some(2), ExpectedRevision::Any),
+            Ok(Decision::Write { first_revision: 3 })
+        );
+        assert_eq!(
+            ok(Some(2), ExpectedRevision::StreamExists),
+            Ok(Decision::Write { first_revision: 3 })
+        );
+        assert_eq!(
+            ok(Some(2), ExpectedRevision::Exact(2)),
+            Ok(Decision::Write { first_revision: 3 })
+        );
         for (head, exp) in [
             (Some(0), ExpectedRevision::NoStream),
             (None, ExpectedRevision::StreamExists),
@@ -176,19 +191,35 @@ mod tests {
         // partial: one stored, one new
         assert_eq!(
             dup(&[id(1), id(2)], &[at("s", 0, 0), None]),
-            Error::DuplicateEventId { event_id: id(1).to_string() }
+            Error::DuplicateEventId {
+                event_id: id(1).to_string()
+            }
         );
         // reordered
-        assert_eq!(dup(&[id(2), id(1)], &[at("s", 1, 1), at("s", 0, 0)]).code(), "DUPLICATE_EVENT_ID");
+        assert_eq!(
+            dup(&[id(2), id(1)], &[at("s", 1, 1), at("s", 0, 0)]).code(),
+            "DUPLICATE_EVENT_ID"
+        );
         // not contiguous
-        assert_eq!(dup(&[id(1), id(3)], &[at("s", 0, 0), at("s", 2, 2)]).code(), "DUPLICATE_EVENT_ID");
+        assert_eq!(
+            dup(&[id(1), id(3)], &[at("s", 0, 0), at("s", 2, 2)]).code(),
+            "DUPLICATE_EVENT_ID"
+        );
         // stored in another stream
-        assert_eq!(dup(&[id(1)], &[at("other", 0, 0)]).code(), "DUPLICATE_EVENT_ID");
+        assert_eq!(
+            dup(&[id(1)], &[at("other", 0, 0)]).code(),
+            "DUPLICATE_EVENT_ID"
+        );
         // repeated in the call, even when stored
         assert_eq!(
             dup(&[id(1), id(1)], &[at("s", 0, 0), at("s", 0, 0)]),
-            Error::DuplicateEventId { event_id: id(1).to_string() }
+            Error::DuplicateEventId {
+                event_id: id(1).to_string()
+            }
         );
-        assert_eq!(dup(&[id(1), id(2), id(1)], &[None, None, None]).code(), "DUPLICATE_EVENT_ID");
+        assert_eq!(
+            dup(&[id(1), id(2), id(1)], &[None, None, None]).code(),
+            "DUPLICATE_EVENT_ID"
+        );
     }
 }

@@ -96,7 +96,10 @@ impl fmt::Display for Error {
                 )
             }
             Error::DuplicateEventId { event_id } => {
-                write!(f, "event id {event_id} is already stored or repeated in the call")
+                write!(
+                    f,
+                    "event id {event_id} is already stored or repeated in the call"
+                )
             }
             Error::InvalidArgument { message } => f.write_str(message),
             Error::EventTooLarge {

@@ -49,6 +49,7 @@ impl Json {
 
     /// A text that is valid JSON by construction (written by `JSON.stringify`, or read back
     /// from storage where it was validated when written).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn trusted(text: impl Into<Rc<str>>) -> Self {
         Json(text.into())
     }

@@ -41,10 +41,10 @@ pub use decision::{decide, Decision, StoredLocation};
 pub use error::{Error, Result};
 pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
 pub use json::Json;
-pub use model::{category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS};
+pub use model::{
+    category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS,
+};
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadRequest};
-#[cfg(target_arch = "wasm32")]
-pub use storage::IndexedDbStorage;
 pub use storage::{MemoryStorage, PreparedAppend, Storage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
 pub use uuid::Uuid;

@@ -47,11 +47,6 @@ impl StreamId {
         Ok(StreamId(id.into()))
     }
 
-    /// A stream id read back from storage, where it was validated when written.
-    pub(crate) fn trusted(id: &str) -> Self {
-        StreamId(id.into())
-    }
-
     /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -139,8 +139,16 @@ mod tests {
 
     #[test]
     fn select_covers_both_directions_and_the_edges() {
-        let f = |from, max| ReadRequest { from, direction: Direction::Forwards, max_count: max };
-        let b = |from, max| ReadRequest { from, direction: Direction::Backwards, max_count: max };
+        let f = |from, max| ReadRequest {
+            from,
+            direction: Direction::Forwards,
+            max_count: max,
+        };
+        let b = |from, max| ReadRequest {
+            from,
+            direction: Direction::Backwards,
+            max_count: max,
+        };
         assert_eq!(f(ReadFrom::Start, u64::MAX).select(5), (0, 5));
         assert_eq!(f(ReadFrom::At(3), 1).select(5), (3, 1));
         assert_eq!(f(ReadFrom::At(9), 2).select(5), (5, 0));

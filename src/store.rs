@@ -148,7 +148,9 @@ impl<S: Storage> EventStore<S> {
     ) -> Result<Vec<RecordedEvent>> {
         self.check_open()?;
         let stream_id = StreamId::new(stream_id)?;
-        self.storage.read_stream(&stream_id, options.request()).await
+        self.storage
+            .read_stream(&stream_id, options.request())
+            .await
     }
 
     /// Reads the global log (`$all`).

@@ -22,17 +22,30 @@ mod model {
     //! A reference model: a list of (stream, id) in commit order; every rule spelled out naively.
 
     use evstore::{
-        AppendResult, Error, EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadFrom,
-        ReadOptions, Uuid,
+        AppendResult, Error, EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent,
+        ReadFrom, ReadOptions, Uuid,
     };
     use futures::executor::block_on;
     use proptest::prelude::*;
 
     #[derive(Debug, Clone)]
     enum Op {
-        Append { stream: u8, ids: Vec<Option<u8>>, expected: Expected },
-        ReadStream { stream: u8, backwards: bool, from: Option<u8>, max: Option<u8> },
-        ReadAll { backwards: bool, from: Option<u8>, max: Option<u8> },
+        Append {
+            stream: u8,
+            ids: Vec<Option<u8>>,
+            expected: Expected,
+        },
+        ReadStream {
+            stream: u8,
+            backwards: bool,
+            from: Option<u8>,
+            max: Option<u8>,
+        },
+        ReadAll {
+            backwards: bool,
+            from: Option<u8>,
+            max: Option<u8>,
+        },
     }
 
     #[derive(Debug, Clone, Copy)]
@@ -68,10 +81,21 @@ mod model {
 
     impl Model {
         fn stream(&self, s: u8) -> Vec<(u64, (u8, Uuid, u64))> {
-            self.log.iter().enumerate().filter(|(_, e)| e.0 == s).map(|(p, e)| (p as u64, *e)).collect()
+            self.log
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.0 == s)
+                .map(|(p, e)| (p as u64, *e))
+                .collect()
         }
 
-        fn append(&mut self, s: u8, ids: &[Uuid], expected: Expected, data: u64) -> Result<AppendResult, &'static str> {
+        fn append(
+            &mut self,
+            s: u8,
+            ids: &[Uuid],
+            expected: Expected,
+            data: u64,
+        ) -> Result<AppendResult, &'static str> {
             if ids.is_empty() {
                 return Err("INVALID_ARGUMENT");
             }
@@ -85,7 +109,10 @@ mod model {
                 let run = &stream[start..];
                 if run.len() >= ids.len() && run.iter().zip(ids).all(|((_, e), id)| e.1 == *id) {
                     let (pos, _) = run[ids.len() - 1];
-                    return Ok(AppendResult { next_expected_revision: (start + ids.len() - 1) as u64, position: pos });
+                    return Ok(AppendResult {
+                        next_expected_revision: (start + ids.len() - 1) as u64,
+                        position: pos,
+                    });
                 }
             }
             if self.log.iter().any(|e| ids.contains(&e.1)) {
@@ -114,8 +141,14 @@ mod model {
     fn select<T: Clone>(items: &[T], backwards: bool, from: Option<u8>, max: Option<u8>) -> Vec<T> {
         let max = max.map_or(usize::MAX, usize::from);
         if backwards {
-            let start = from.map_or(items.len() as i64 - 1, |f| (f as i64).min(items.len() as i64 - 1));
-            (0..=start).rev().take(max).map(|i| items[i as usize].clone()).collect()
+            let start = from.map_or(items.len() as i64 - 1, |f| {
+                (f as i64).min(items.len() as i64 - 1)
+            });
+            (0..=start)
+                .rev()
+                .take(max)
+                .map(|i| items[i as usize].clone())
+                .collect()
         } else {
             let start = from.map_or(0, usize::from);
             items.iter().skip(start).take(max).cloned().collect()
@@ -123,7 +156,11 @@ mod model {
     }
 
     fn options(backwards: bool, from: Option<u8>, max: Option<u8>) -> ReadOptions {
-        let mut o = if backwards { ReadOptions::backwards() } else { ReadOptions::forwards() };
+        let mut o = if backwards {
+            ReadOptions::backwards()
+        } else {
+            ReadOptions::forwards()
+        };
         if let Some(f) = from {
             o = o.from(ReadFrom::At(f.into()));
         }

@@ -67,7 +67,11 @@ impl Log {
     }
 }
 
-fn select(events: &[RecordedEvent], indices: &[Position], request: ReadRequest) -> Vec<RecordedEvent> {
+fn select(
+    events: &[RecordedEvent],
+    indices: &[Position],
+    request: ReadRequest,
+) -> Vec<RecordedEvent> {
     let (first, count) = request.select(indices.len() as u64);
     let pick = |i: u64| events[indices[i as usize] as usize].clone();
     match request.direction {
@@ -85,7 +89,8 @@ impl Storage for MemoryStorage {
             .map(|positions| positions.len() as Revision - 1);
         let ids: Vec<Uuid> = append.events.iter().map(|e| e.id).collect();
         let stored: Vec<Option<StoredLocation>> = ids.iter().map(|id| log.location(id)).collect();
-        let first_revision = match decide(&append.stream_id, head, append.expected, &ids, &stored)? {
+        let first_revision = match decide(&append.stream_id, head, append.expected, &ids, &stored)?
+        {
             Decision::AlreadyWritten(result) => return Ok(result),
             Decision::Write { first_revision } => first_revision,
         };
@@ -121,7 +126,11 @@ impl Storage for MemoryStorage {
         })
     }
 
-    async fn read_stream(&self, stream_id: &StreamId, request: ReadRequest) -> Result<Vec<RecordedEvent>> {
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        request: ReadRequest,
+    ) -> Result<Vec<RecordedEvent>> {
         let log = self.log.borrow();
         Ok(match log.streams.get(stream_id) {
             Some(positions) => select(&log.events, positions, request),
@@ -160,7 +169,10 @@ impl Storage for MemoryStorage {
     }
 
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        self.log.borrow_mut().checkpoints.insert(name.to_owned(), position);
+        self.log
+            .borrow_mut()
+            .checkpoints
+            .insert(name.to_owned(), position);
         Ok(())
     }
 

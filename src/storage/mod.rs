@@ -8,11 +8,6 @@ mod memory;
 
 pub use memory::MemoryStorage;
 
-#[cfg(target_arch = "wasm32")]
-mod indexeddb;
-#[cfg(target_arch = "wasm32")]
-pub use indexeddb::IndexedDbStorage;
-
 use crate::error::Result;
 use crate::event::{NewEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};

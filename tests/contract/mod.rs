@@ -78,14 +78,24 @@ fn positions(events: &[RecordedEvent]) -> Vec<u64> {
 pub async fn append_to_a_new_stream<F: Factory>(f: &F) {
     let store = open(f).await;
     let r = store
-        .append("Order-1", vec![ev("OrderPlaced", serde_json::json!({ "total": 10 }))], ExpectedRevision::NoStream)
+        .append(
+            "Order-1",
+            vec![ev("OrderPlaced", serde_json::json!({ "total": 10 }))],
+            ExpectedRevision::NoStream,
+        )
         .await
         .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (0, 0));
-    let events = store.read_stream("Order-1", ReadOptions::forwards()).await.unwrap();
+    let events = store
+        .read_stream("Order-1", ReadOptions::forwards())
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     let e = &events[0];
-    assert_eq!((e.stream_id.as_str(), &*e.event_type, e.revision, e.position), ("Order-1", "OrderPlaced", 0, 0));
+    assert_eq!(
+        (e.stream_id.as_str(), &*e.event_type, e.revision, e.position),
+        ("Order-1", "OrderPlaced", 0, 0)
+    );
     assert_eq!(e.data.as_str(), r#"{"total":10}"#);
     assert_eq!(e.metadata.as_str(), "{}");
 }
@@ -94,45 +104,120 @@ pub async fn expected_revision_rules<F: Factory>(f: &F) {
     let store = open(f).await;
     let s = "Cart-1";
     let append = |e: ExpectedRevision| store.append(s, vec![ev("E", serde_json::json!(null))], e);
-    assert_eq!(append(ExpectedRevision::StreamExists).await.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
-    assert_eq!(append(ExpectedRevision::Exact(0)).await.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
-    assert_eq!(append(ExpectedRevision::NoStream).await.unwrap().next_expected_revision, 0);
-    assert_eq!(append(ExpectedRevision::NoStream).await.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
-    assert_eq!(append(ExpectedRevision::StreamExists).await.unwrap().next_expected_revision, 1);
-    assert_eq!(append(ExpectedRevision::Exact(1)).await.unwrap().next_expected_revision, 2);
-    assert_eq!(append(ExpectedRevision::Exact(1)).await.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
-    assert_eq!(append(ExpectedRevision::Exact(3)).await.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
-    assert_eq!(append(ExpectedRevision::Any).await.unwrap().next_expected_revision, 3);
+    assert_eq!(
+        append(ExpectedRevision::StreamExists)
+            .await
+            .unwrap_err()
+            .code(),
+        "WRONG_EXPECTED_REVISION"
+    );
+    assert_eq!(
+        append(ExpectedRevision::Exact(0)).await.unwrap_err().code(),
+        "WRONG_EXPECTED_REVISION"
+    );
+    assert_eq!(
+        append(ExpectedRevision::NoStream)
+            .await
+            .unwrap()
+            .next_expected_revision,
+        0
+    );
+    assert_eq!(
+        append(ExpectedRevision::NoStream).await.unwrap_err().code(),
+        "WRONG_EXPECTED_REVISION"
+    );
+    assert_eq!(
+        append(ExpectedRevision::StreamExists)
+            .await
+            .unwrap()
+            .next_expected_revision,
+        1
+    );
+    assert_eq!(
+        append(ExpectedRevision::Exact(1))
+            .await
+            .unwrap()
+            .next_expected_revision,
+        2
+    );
+    assert_eq!(
+        append(ExpectedRevision::Exact(1)).await.unwrap_err().code(),
+        "WRONG_EXPECTED_REVISION"
+    );
+    assert_eq!(
+        append(ExpectedRevision::Exact(3)).await.unwrap_err().code(),
+        "WRONG_EXPECTED_REVISION"
+    );
+    assert_eq!(
+        append(ExpectedRevision::Any)
+            .await
+            .unwrap()
+            .next_expected_revision,
+        3
+    );
     assert_eq!(store.stream_revision(s).await.unwrap(), Some(3));
 }
 
 pub async fn wrong_expected_revision_fields<F: Factory>(f: &F) {
     let store = open(f).await;
-    let err = store.append("s", vec![with_id(1)], ExpectedRevision::Exact(4)).await.unwrap_err();
+    let err = store
+        .append("s", vec![with_id(1)], ExpectedRevision::Exact(4))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
-        Error::WrongExpectedRevision { stream_id: "s".into(), expected: ExpectedRevision::Exact(4), actual: None }
+        Error::WrongExpectedRevision {
+            stream_id: "s".into(),
+            expected: ExpectedRevision::Exact(4),
+            actual: None
+        }
     );
-    store.append("s", vec![with_id(1), with_id(2)], ExpectedRevision::Any).await.unwrap();
-    let err = store.append("s", vec![with_id(3)], ExpectedRevision::NoStream).await.unwrap_err();
+    store
+        .append("s", vec![with_id(1), with_id(2)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    let err = store
+        .append("s", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
-        Error::WrongExpectedRevision { stream_id: "s".into(), expected: ExpectedRevision::NoStream, actual: Some(1) }
+        Error::WrongExpectedRevision {
+            stream_id: "s".into(),
+            expected: ExpectedRevision::NoStream,
+            actual: Some(1)
+        }
     );
 }
 
 pub async fn batches_are_contiguous_and_positions_dense<F: Factory>(f: &F) {
     let store = open(f).await;
-    let batch = |n: usize| (0..n).map(|i| ev("E", serde_json::json!(i))).collect::<Vec<_>>();
-    let r = store.append("a", batch(3), ExpectedRevision::NoStream).await.unwrap();
+    let batch = |n: usize| {
+        (0..n)
+            .map(|i| ev("E", serde_json::json!(i)))
+            .collect::<Vec<_>>()
+    };
+    let r = store
+        .append("a", batch(3), ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (2, 2));
-    let r = store.append("b", batch(2), ExpectedRevision::NoStream).await.unwrap();
+    let r = store
+        .append("b", batch(2), ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (1, 4));
-    let r = store.append("a", batch(2), ExpectedRevision::Exact(2)).await.unwrap();
+    let r = store
+        .append("a", batch(2), ExpectedRevision::Exact(2))
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (4, 6));
     let log = all(&store).await;
     assert_eq!(positions(&log), (0..7).collect::<Vec<_>>());
-    let a = store.read_stream("a", ReadOptions::forwards()).await.unwrap();
+    let a = store
+        .read_stream("a", ReadOptions::forwards())
+        .await
+        .unwrap();
     assert_eq!(revisions(&a), vec![0, 1, 2, 3, 4]);
     assert_eq!(positions(&a), vec![0, 1, 2, 5, 6]);
     let data: Vec<&str> = a.iter().map(|e| e.data.as_str()).collect();
@@ -140,38 +225,96 @@ pub async fn batches_are_contiguous_and_positions_dense<F: Factory>(f: &F) {
 }
 
 pub async fn failed_appends_write_nothing<F: Factory>(f: &F) {
-    let store = f.open(StoreOptions { max_event_bytes: 64 }).await;
-    store.append("s", vec![with_id(1)], ExpectedRevision::NoStream).await.unwrap();
+    let store = f
+        .open(StoreOptions {
+            max_event_bytes: 64,
+        })
+        .await;
+    store
+        .append("s", vec![with_id(1)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     let before = all(&store).await;
     let big = ev("E", serde_json::json!("x".repeat(100)));
     let bad_type = ev("", serde_json::json!(1));
     let bad_meta = ev("E", serde_json::json!(1)).with_metadata(Json::parse("[1]").unwrap());
     let failures: Vec<(Vec<ProposedEvent>, ExpectedRevision, &str)> = vec![
-        (vec![with_id(2), with_id(3)], ExpectedRevision::NoStream, "WRONG_EXPECTED_REVISION"),
-        (vec![with_id(4), with_id(1)], ExpectedRevision::Any, "DUPLICATE_EVENT_ID"),
-        (vec![with_id(5), with_id(5)], ExpectedRevision::Any, "DUPLICATE_EVENT_ID"),
-        (vec![with_id(6), big], ExpectedRevision::Any, "EVENT_TOO_LARGE"),
-        (vec![with_id(7), bad_type], ExpectedRevision::Any, "INVALID_ARGUMENT"),
-        (vec![with_id(8), bad_meta], ExpectedRevision::Any, "INVALID_ARGUMENT"),
+        (
+            vec![with_id(2), with_id(3)],
+            ExpectedRevision::NoStream,
+            "WRONG_EXPECTED_REVISION",
+        ),
+        (
+            vec![with_id(4), with_id(1)],
+            ExpectedRevision::Any,
+            "DUPLICATE_EVENT_ID",
+        ),
+        (
+            vec![with_id(5), with_id(5)],
+            ExpectedRevision::Any,
+            "DUPLICATE_EVENT_ID",
+        ),
+        (
+            vec![with_id(6), big],
+            ExpectedRevision::Any,
+            "EVENT_TOO_LARGE",
+        ),
+        (
+            vec![with_id(7), bad_type],
+            ExpectedRevision::Any,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            vec![with_id(8), bad_meta],
+            ExpectedRevision::Any,
+            "INVALID_ARGUMENT",
+        ),
     ];
     for (events, expected, code) in failures {
-        assert_eq!(store.append("s", events, expected).await.unwrap_err().code(), code);
+        assert_eq!(
+            store
+                .append("s", events, expected)
+                .await
+                .unwrap_err()
+                .code(),
+            code
+        );
     }
     assert_eq!(all(&store).await, before);
     assert_eq!(store.stream_revision("s").await.unwrap(), Some(0));
     // The ids of failed calls were not consumed: they append fine now.
-    let r = store.append("s", vec![with_id(2), with_id(4), with_id(5)], ExpectedRevision::Exact(0)).await.unwrap();
+    let r = store
+        .append(
+            "s",
+            vec![with_id(2), with_id(4), with_id(5)],
+            ExpectedRevision::Exact(0),
+        )
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (3, 3));
 }
 
 pub async fn empty_and_invalid_appends<F: Factory>(f: &F) {
     let store = open(f).await;
-    let err = store.append("s", vec![], ExpectedRevision::Any).await.unwrap_err();
+    let err = store
+        .append("s", vec![], ExpectedRevision::Any)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
-    let err = store.append("s", vec![ev("", serde_json::json!(1))], ExpectedRevision::Any).await.unwrap_err();
+    let err = store
+        .append(
+            "s",
+            vec![ev("", serde_json::json!(1))],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("events[0].type"), "{err}");
     let meta = ev("E", serde_json::json!(1)).with_metadata(Json::parse("\"x\"").unwrap());
-    let err = store.append("s", vec![with_id(1), meta], ExpectedRevision::Any).await.unwrap_err();
+    let err = store
+        .append("s", vec![with_id(1), meta], ExpectedRevision::Any)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("events[1].metadata"), "{err}");
     assert!(all(&store).await.is_empty());
 }
@@ -180,72 +323,202 @@ pub async fn stream_id_limits<F: Factory>(f: &F) {
     let store = open(f).await;
     let ok = "é".repeat(256);
     for bad in ["", "$all", "$ce-Order", &"a".repeat(257)] {
-        let err = store.append(bad, vec![with_id(1)], ExpectedRevision::Any).await.unwrap_err();
+        let err = store
+            .append(bad, vec![with_id(1)], ExpectedRevision::Any)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "INVALID_ARGUMENT", "{bad:?}");
-        assert_eq!(store.read_stream(bad, ReadOptions::forwards()).await.unwrap_err().code(), "INVALID_ARGUMENT");
-        assert_eq!(store.stream_revision(bad).await.unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(
+            store
+                .read_stream(bad, ReadOptions::forwards())
+                .await
+                .unwrap_err()
+                .code(),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            store.stream_revision(bad).await.unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
     }
-    store.append(&ok, vec![with_id(1)], ExpectedRevision::Any).await.unwrap();
-    store.append("a$b", vec![with_id(2)], ExpectedRevision::Any).await.unwrap();
+    store
+        .append(&ok, vec![with_id(1)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    store
+        .append("a$b", vec![with_id(2)], ExpectedRevision::Any)
+        .await
+        .unwrap();
     assert_eq!(store.stream_revision(&ok).await.unwrap(), Some(0));
 }
 
 pub async fn event_size_limit<F: Factory>(f: &F) {
-    let store = f.open(StoreOptions { max_event_bytes: 20 }).await;
+    let store = f
+        .open(StoreOptions {
+            max_event_bytes: 20,
+        })
+        .await;
     // data `"123456789012345678"` (20 bytes) + metadata `{}` (2 bytes) = 22 > 20
     let over = ev("E", serde_json::json!("123456789012345678"));
-    let err = store.append("s", vec![with_id(1), over], ExpectedRevision::Any).await.unwrap_err();
-    assert!(matches!(err, Error::EventTooLarge { event_index: 1, size: 22, max: 20 }), "{err:?}");
+    let err = store
+        .append("s", vec![with_id(1), over], ExpectedRevision::Any)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::EventTooLarge {
+                event_index: 1,
+                size: 22,
+                max: 20
+            }
+        ),
+        "{err:?}"
+    );
     let exact = ev("E", serde_json::json!("1234567890123456")); // 18 + 2 = 20
-    store.append("s", vec![exact], ExpectedRevision::Any).await.unwrap();
+    store
+        .append("s", vec![exact], ExpectedRevision::Any)
+        .await
+        .unwrap();
 }
 
 pub async fn retry_is_idempotent_even_after_the_stream_moved_on<F: Factory>(f: &F) {
     let store = open(f).await;
-    store.append("other", vec![with_id(100)], ExpectedRevision::Any).await.unwrap();
+    store
+        .append("other", vec![with_id(100)], ExpectedRevision::Any)
+        .await
+        .unwrap();
     let call = || vec![with_id(1), with_id(2)];
-    let first = store.append("s", call(), ExpectedRevision::NoStream).await.unwrap();
+    let first = store
+        .append("s", call(), ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     assert_eq!((first.next_expected_revision, first.position), (1, 2));
-    let again = store.append("s", call(), ExpectedRevision::NoStream).await.unwrap();
+    let again = store
+        .append("s", call(), ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     assert_eq!(again, first);
     // Another writer moves the stream on; the retry still answers with the original result.
-    store.append("s", vec![with_id(3)], ExpectedRevision::Exact(1)).await.unwrap();
-    store.append("other", vec![with_id(101)], ExpectedRevision::Any).await.unwrap();
-    for expected in [ExpectedRevision::NoStream, ExpectedRevision::Exact(7), ExpectedRevision::Any] {
+    store
+        .append("s", vec![with_id(3)], ExpectedRevision::Exact(1))
+        .await
+        .unwrap();
+    store
+        .append("other", vec![with_id(101)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    for expected in [
+        ExpectedRevision::NoStream,
+        ExpectedRevision::Exact(7),
+        ExpectedRevision::Any,
+    ] {
         assert_eq!(store.append("s", call(), expected).await.unwrap(), first);
     }
     // A retry of a later call in the middle of the stream.
-    let r = store.append("s", vec![with_id(3)], ExpectedRevision::NoStream).await.unwrap();
+    let r = store
+        .append("s", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (2, 3));
     // A suffix of a call is also stored contiguously in this stream.
-    let r = store.append("s", vec![with_id(2), with_id(3)], ExpectedRevision::NoStream).await.unwrap();
+    let r = store
+        .append(
+            "s",
+            vec![with_id(2), with_id(3)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (2, 3));
     assert_eq!(all(&store).await.len(), 5);
 }
 
 pub async fn duplicate_ids_are_rejected<F: Factory>(f: &F) {
     let store = open(f).await;
-    store.append("s", vec![with_id(1), with_id(2), with_id(3)], ExpectedRevision::Any).await.unwrap();
-    store.append("t", vec![with_id(9)], ExpectedRevision::Any).await.unwrap();
-    let dup = |events: Vec<ProposedEvent>| async { store.append("s", events, ExpectedRevision::Any).await.unwrap_err() };
-    let expect = |n: u128| Error::DuplicateEventId { event_id: id(n).to_string() };
-    assert_eq!(dup(vec![with_id(1), with_id(4)]).await, expect(1), "partial");
-    assert_eq!(dup(vec![with_id(4), with_id(2)]).await, expect(2), "partial, stored one last");
-    assert_eq!(dup(vec![with_id(2), with_id(1)]).await, expect(2), "reordered");
-    assert_eq!(dup(vec![with_id(1), with_id(3)]).await, expect(1), "not contiguous");
-    assert_eq!(dup(vec![with_id(9)]).await, expect(9), "stored in another stream");
-    assert_eq!(dup(vec![with_id(5), with_id(6), with_id(5)]).await, expect(5), "repeated in the call");
-    assert_eq!(dup(vec![with_id(1), with_id(1)]).await, expect(1), "repeated stored id");
+    store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2), with_id(3)],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
+    store
+        .append("t", vec![with_id(9)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    let dup = |events: Vec<ProposedEvent>| async {
+        store
+            .append("s", events, ExpectedRevision::Any)
+            .await
+            .unwrap_err()
+    };
+    let expect = |n: u128| Error::DuplicateEventId {
+        event_id: id(n).to_string(),
+    };
+    assert_eq!(
+        dup(vec![with_id(1), with_id(4)]).await,
+        expect(1),
+        "partial"
+    );
+    assert_eq!(
+        dup(vec![with_id(4), with_id(2)]).await,
+        expect(2),
+        "partial, stored one last"
+    );
+    assert_eq!(
+        dup(vec![with_id(2), with_id(1)]).await,
+        expect(2),
+        "reordered"
+    );
+    assert_eq!(
+        dup(vec![with_id(1), with_id(3)]).await,
+        expect(1),
+        "not contiguous"
+    );
+    assert_eq!(
+        dup(vec![with_id(9)]).await,
+        expect(9),
+        "stored in another stream"
+    );
+    assert_eq!(
+        dup(vec![with_id(5), with_id(6), with_id(5)]).await,
+        expect(5),
+        "repeated in the call"
+    );
+    assert_eq!(
+        dup(vec![with_id(1), with_id(1)]).await,
+        expect(1),
+        "repeated stored id"
+    );
     assert_eq!(all(&store).await.len(), 4);
 }
 
 pub async fn ids_are_lowercase_and_generated_ids_are_v7<F: Factory>(f: &F) {
     let store = open(f).await;
     let supplied = evstore::parse_event_id("0190A8E4-7B3C-7D2E-8F00-0000000000AB").unwrap();
-    store.append("s", vec![ev("E", serde_json::json!(1)).with_id(supplied)], ExpectedRevision::Any).await.unwrap();
-    store.append("s", (0..50).map(|i| ev("E", serde_json::json!(i))).collect(), ExpectedRevision::Any).await.unwrap();
+    store
+        .append(
+            "s",
+            vec![ev("E", serde_json::json!(1)).with_id(supplied)],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            "s",
+            (0..50).map(|i| ev("E", serde_json::json!(i))).collect(),
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
     let events = all(&store).await;
-    assert_eq!(events[0].id.to_string(), "0190a8e4-7b3c-7d2e-8f00-0000000000ab");
+    assert_eq!(
+        events[0].id.to_string(),
+        "0190a8e4-7b3c-7d2e-8f00-0000000000ab"
+    );
     let generated: std::collections::HashSet<Uuid> = events[1..].iter().map(|e| e.id).collect();
     assert_eq!(generated.len(), 50);
     assert!(events[1..].iter().all(|e| e.id.get_version_num() == 7));
@@ -253,10 +526,28 @@ pub async fn ids_are_lowercase_and_generated_ids_are_v7<F: Factory>(f: &F) {
 
 pub async fn reads_forwards_and_backwards<F: Factory>(f: &F) {
     let store = open(f).await;
-    assert!(store.read_stream("s", ReadOptions::forwards()).await.unwrap().is_empty());
-    assert!(store.read_stream("s", ReadOptions::backwards()).await.unwrap().is_empty());
-    store.append("x", vec![with_id(99)], ExpectedRevision::Any).await.unwrap();
-    store.append("s", (0..5).map(|i| ev("E", serde_json::json!(i))).collect(), ExpectedRevision::Any).await.unwrap();
+    assert!(store
+        .read_stream("s", ReadOptions::forwards())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .read_stream("s", ReadOptions::backwards())
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .append("x", vec![with_id(99)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    store
+        .append(
+            "s",
+            (0..5).map(|i| ev("E", serde_json::json!(i))).collect(),
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
     let store = &store;
     let read = |o: ReadOptions| async move { revisions(&store.read_stream("s", o).await.unwrap()) };
     let fwd = ReadOptions::forwards();
@@ -272,25 +563,51 @@ pub async fn reads_forwards_and_backwards<F: Factory>(f: &F) {
     assert_eq!(read(back.from(ReadFrom::At(2))).await, [2, 1, 0]);
     assert_eq!(read(back.from(ReadFrom::At(50)).max_count(1)).await, [4]);
     assert_eq!(read(back.from(ReadFrom::Start)).await, [0]);
-    assert_eq!(positions(&store.read_stream("s", fwd.max_count(2)).await.unwrap()), [1, 2]);
+    assert_eq!(
+        positions(&store.read_stream("s", fwd.max_count(2)).await.unwrap()),
+        [1, 2]
+    );
 }
 
 pub async fn read_all_forwards_and_backwards<F: Factory>(f: &F) {
     let store = open(f).await;
     assert!(all(&store).await.is_empty());
-    assert!(store.read_all(ReadOptions::backwards()).await.unwrap().is_empty());
+    assert!(store
+        .read_all(ReadOptions::backwards())
+        .await
+        .unwrap()
+        .is_empty());
     for (i, s) in ["a", "b", "a", "c", "b"].iter().enumerate() {
-        store.append(s, vec![ev("E", serde_json::json!(i))], ExpectedRevision::Any).await.unwrap();
+        store
+            .append(
+                s,
+                vec![ev("E", serde_json::json!(i))],
+                ExpectedRevision::Any,
+            )
+            .await
+            .unwrap();
     }
     let store = &store;
     let read = |o: ReadOptions| async move { positions(&store.read_all(o).await.unwrap()) };
     assert_eq!(read(ReadOptions::forwards()).await, [0, 1, 2, 3, 4]);
-    assert_eq!(read(ReadOptions::forwards().from(ReadFrom::At(3))).await, [3, 4]);
-    assert_eq!(read(ReadOptions::forwards().from(ReadFrom::At(1)).max_count(2)).await, [1, 2]);
-    assert_eq!(read(ReadOptions::forwards().from(ReadFrom::End)).await, Vec::<u64>::new());
+    assert_eq!(
+        read(ReadOptions::forwards().from(ReadFrom::At(3))).await,
+        [3, 4]
+    );
+    assert_eq!(
+        read(ReadOptions::forwards().from(ReadFrom::At(1)).max_count(2)).await,
+        [1, 2]
+    );
+    assert_eq!(
+        read(ReadOptions::forwards().from(ReadFrom::End)).await,
+        Vec::<u64>::new()
+    );
     assert_eq!(read(ReadOptions::backwards()).await, [4, 3, 2, 1, 0]);
-    assert_eq!(read(ReadOptions::backwards().from(ReadFrom::At(2)).max_count(2)).await, [2, 1]);
-    let log = all(&store).await;
+    assert_eq!(
+        read(ReadOptions::backwards().from(ReadFrom::At(2)).max_count(2)).await,
+        [2, 1]
+    );
+    let log = all(store).await;
     let streams: Vec<&str> = log.iter().map(|e| e.stream_id.as_str()).collect();
     assert_eq!(streams, ["a", "b", "a", "c", "b"]);
     assert_eq!(revisions(&log), [0, 0, 1, 0, 1]);
@@ -299,20 +616,38 @@ pub async fn read_all_forwards_and_backwards<F: Factory>(f: &F) {
 pub async fn payloads_round_trip<F: Factory>(f: &F) {
     let store = open(f).await;
     let data = serde_json::json!({ "s": "ünïcödé \"quoted\" \\ \n", "n": [1, 2.5, -3], "o": { "deep": [null, true] } });
-    let meta = Json::from_value(&serde_json::json!({ "correlationId": "c-1", "causationId": "c-0" })).unwrap();
+    let meta =
+        Json::from_value(&serde_json::json!({ "correlationId": "c-1", "causationId": "c-0" }))
+            .unwrap();
     let before = evstore_now();
     store
-        .append("s", vec![ev("Typed \"quote\"", data.clone()).with_metadata(meta.clone()), ProposedEvent::new("Null", Json::null())], ExpectedRevision::Any)
+        .append(
+            "s",
+            vec![
+                ev("Typed \"quote\"", data.clone()).with_metadata(meta.clone()),
+                ProposedEvent::new("Null", Json::null()),
+            ],
+            ExpectedRevision::Any,
+        )
         .await
         .unwrap();
     let after = evstore_now();
     let events = all(&store).await;
-    assert_eq!(events[0].data.to_value::<serde_json::Value>().unwrap(), data);
+    assert_eq!(
+        events[0].data.to_value::<serde_json::Value>().unwrap(),
+        data
+    );
     assert_eq!(events[0].metadata, meta);
     assert_eq!(&*events[0].event_type, "Typed \"quote\"");
     assert_eq!(events[1].data.as_str(), "null");
     assert_eq!(events[1].metadata.as_str(), "{}");
-    assert!(events.iter().all(|e| (before..=after).contains(&e.created_at)), "{} {before} {after}", events[0].created_at);
+    assert!(
+        events
+            .iter()
+            .all(|e| (before..=after).contains(&e.created_at)),
+        "{} {before} {after}",
+        events[0].created_at
+    );
 }
 
 fn evstore_now() -> u64 {
@@ -323,8 +658,18 @@ fn evstore_now() -> u64 {
 pub async fn stream_revision_and_category<F: Factory>(f: &F) {
     let store = open(f).await;
     assert_eq!(store.stream_revision("Order-7f3c-1").await.unwrap(), None);
-    store.append("Order-7f3c-1", vec![with_id(1), with_id(2)], ExpectedRevision::Any).await.unwrap();
-    assert_eq!(store.stream_revision("Order-7f3c-1").await.unwrap(), Some(1));
+    store
+        .append(
+            "Order-7f3c-1",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stream_revision("Order-7f3c-1").await.unwrap(),
+        Some(1)
+    );
     let e = &all(&store).await[0];
     assert_eq!(e.stream_id.category(), "Order");
     assert_eq!(evstore::category_of("NoDash"), "NoDash");
@@ -332,27 +677,75 @@ pub async fn stream_revision_and_category<F: Factory>(f: &F) {
 
 pub async fn aggregate_folds_the_stream<F: Factory>(f: &F) {
     let store = open(f).await;
-    let fold = |total: u64, e: &RecordedEvent| -> Result<u64, Error> { Ok(total + e.data.to_value::<u64>()?) };
+    let fold = |total: u64, e: &RecordedEvent| -> Result<u64, Error> {
+        Ok(total + e.data.to_value::<u64>()?)
+    };
     let empty = store.aggregate_stream("Order-1", 0, fold).await.unwrap();
     assert_eq!((empty.state, empty.revision), (0, None));
     for n in [10, 20, 12] {
-        store.append("Order-1", vec![ev("Added", serde_json::json!(n))], ExpectedRevision::Any).await.unwrap();
+        store
+            .append(
+                "Order-1",
+                vec![ev("Added", serde_json::json!(n))],
+                ExpectedRevision::Any,
+            )
+            .await
+            .unwrap();
     }
-    store.append("Order-2", vec![ev("Added", serde_json::json!(1000))], ExpectedRevision::Any).await.unwrap();
+    store
+        .append(
+            "Order-2",
+            vec![ev("Added", serde_json::json!(1000))],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
     let agg = store.aggregate_stream("Order-1", 0, fold).await.unwrap();
     assert_eq!((agg.state, agg.revision), (42, Some(2)));
-    let next = store.append("Order-1", vec![ev("Added", serde_json::json!(1))], ExpectedRevision::Exact(agg.revision.unwrap())).await;
+    let next = store
+        .append(
+            "Order-1",
+            vec![ev("Added", serde_json::json!(1))],
+            ExpectedRevision::Exact(agg.revision.unwrap()),
+        )
+        .await;
     assert!(next.is_ok());
 }
 
 pub async fn closed_store_rejects_every_call<F: Factory>(f: &F) {
     let store = open(f).await;
-    store.append("s", vec![with_id(1)], ExpectedRevision::Any).await.unwrap();
+    store
+        .append("s", vec![with_id(1)], ExpectedRevision::Any)
+        .await
+        .unwrap();
     store.close();
     assert!(store.is_closed());
     store.close();
-    assert_eq!(store.append("s", vec![with_id(2)], ExpectedRevision::Any).await.unwrap_err(), Error::Closed);
-    assert_eq!(store.read_stream("s", ReadOptions::forwards()).await.unwrap_err().code(), "CLOSED");
-    assert_eq!(store.read_all(ReadOptions::forwards()).await.unwrap_err().code(), "CLOSED");
-    assert_eq!(store.stream_revision("s").await.unwrap_err().code(), "CLOSED");
+    assert_eq!(
+        store
+            .append("s", vec![with_id(2)], ExpectedRevision::Any)
+            .await
+            .unwrap_err(),
+        Error::Closed
+    );
+    assert_eq!(
+        store
+            .read_stream("s", ReadOptions::forwards())
+            .await
+            .unwrap_err()
+            .code(),
+        "CLOSED"
+    );
+    assert_eq!(
+        store
+            .read_all(ReadOptions::forwards())
+            .await
+            .unwrap_err()
+            .code(),
+        "CLOSED"
+    );
+    assert_eq!(
+        store.stream_revision("s").await.unwrap_err().code(),
+        "CLOSED"
+    );
 }

@@ -1,0 +1,45 @@
+# evstore — every target sets up what it needs (scripts/setup.sh is idempotent).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+WASM := --target wasm32-unknown-unknown
+PORT ?= 8080
+
+.PHONY: setup package demo test lint test-native test-wasm test-js bench clean
+
+setup:
+	@scripts/setup.sh
+
+package: setup
+	@scripts/build-package.sh
+
+## make demo: build the package and serve the demo on http://127.0.0.1:$(PORT)/
+demo: package
+	node scripts/serve.mjs $(PORT)
+
+## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
+## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end.
+test: setup lint test-native test-wasm package test-js
+
+lint:
+	cargo fmt --check
+	cargo clippy --quiet --all-targets -- -D warnings
+	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
+
+test-native:
+	cargo test --quiet
+
+test-wasm:
+	wasm-pack test --node
+	wasm-pack test --headless --chrome
+
+test-js:
+	node_modules/.bin/tsc -p tests/js/tsconfig.json
+	node --test --test-reporter=spec tests/js/node/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
+
+bench: package
+	node bench/run.mjs
+
+clean:
+	cargo clean
+	rm -rf pkg node_modules tests/js/vite/dist

@@ -1,0 +1,8 @@
+// Entry for Cloudflare workerd / wrangler: the runtime hands the compiled wasm module to the import
+// (code generation from bytes is not allowed there).
+import wasm from "./evstore_wasm_bg.wasm";
+import { initSync, EventStore } from "./evstore_wasm.js";
+
+initSync({ module: wasm });
+
+export { EventStore };

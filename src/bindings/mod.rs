@@ -1,0 +1,150 @@
+//! The JS-facing `EventStore` (wasm32 only). Thin: convert the arguments, call the core, map
+//! the result. Every method returns a `Promise` that rejects with an `EventStoreError`.
+
+mod convert;
+mod error;
+mod storage;
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::{Error, EventStore, Result, StoreOptions};
+use storage::AnyStorage;
+
+#[wasm_bindgen(module = "/src/bindings/codec.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encodeEvents, catch)]
+    fn encode_events(events: &JsValue) -> std::result::Result<String, JsValue>;
+    #[wasm_bindgen(js_name = decodeEvents)]
+    fn decode_events(text: &str) -> JsValue;
+    #[wasm_bindgen(js_name = appendResult)]
+    fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
+}
+
+/// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
+#[wasm_bindgen(js_name = EventStore)]
+pub struct JsEventStore {
+    inner: Rc<EventStore<AnyStorage>>,
+}
+
+/// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
+fn promise<F>(work: F) -> Promise
+where
+    F: Future<Output = Result<JsValue>> + 'static,
+{
+    future_to_promise(async move { work.await.map_err(|e| error::to_js(&e)) })
+}
+
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
+    /// Not for use: stores are created with `EventStore.open(options)`.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> std::result::Result<JsEventStore, JsValue> {
+        Err(error::to_js(&Error::invalid(
+            "use `await EventStore.open(options)` to create a store",
+        )))
+    }
+
+    /// Opens a store: `{ storage: "memory" | "indexeddb", name, maxEventBytes }`.
+    pub async fn open(options: JsValue) -> std::result::Result<JsEventStore, JsValue> {
+        Self::open_inner(options)
+            .await
+            .map_err(|e| error::to_js(&e))
+    }
+
+    async fn open_inner(options: JsValue) -> Result<JsEventStore> {
+        let options = convert::options_object(&options, "open options")?;
+        let options = options.as_ref();
+        let mut store_options = StoreOptions::default();
+        if let Some(max) = convert::field(options, "maxEventBytes") {
+            let n = max
+                .as_f64()
+                .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(u32::MAX))
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "maxEventBytes must be a positive integer, got {}",
+                        convert::describe(&max)
+                    ))
+                })?;
+            store_options.max_event_bytes = n as usize;
+        }
+        let storage = AnyStorage::open(options).await?;
+        Ok(JsEventStore {
+            inner: Rc::new(EventStore::with_options(storage, store_options)),
+        })
+    }
+
+    /// Appends `events` to `streamId`: `{ expectedRevision }` → `{ nextExpectedRevision, position }`.
+    pub fn append(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
+        // Validate and snapshot the caller's objects now, before the first await.
+        let request = (|| {
+            let stream_id = convert::string(&stream_id, "streamId")?;
+            let options = convert::options_object(&options, "append options")?;
+            let expected = convert::expected_revision(options.as_ref())?;
+            let text = encode_events(&events).map_err(|e| {
+                Error::invalid(
+                    js_sys::Error::from(e)
+                        .message()
+                        .as_string()
+                        .unwrap_or_default(),
+                )
+            })?;
+            let events = convert::events_from_json(&text)?;
+            Ok((stream_id, events, expected))
+        })();
+        let store = self.inner.clone();
+        promise(async move {
+            let (stream_id, events, expected) = request?;
+            let r = store.append(&stream_id, events, expected).await?;
+            Ok(append_result(
+                r.next_expected_revision as f64,
+                r.position as f64,
+            ))
+        })
+    }
+
+    /// Reads a stream: `{ fromRevision, direction, maxCount }` → recorded events.
+    #[wasm_bindgen(js_name = readStream)]
+    pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
+        let request = convert::string(&stream_id, "streamId")
+            .and_then(|s| Ok((s, convert::read_options(&options, "fromRevision")?)));
+        let store = self.inner.clone();
+        promise(async move {
+            let (stream_id, options) = request?;
+            let events = store.read_stream(&stream_id, options).await?;
+            Ok(decode_events(&convert::events_to_json(&events)))
+        })
+    }
+
+    /// Reads the global log: `{ fromPosition, direction, maxCount }` → recorded events.
+    #[wasm_bindgen(js_name = readAll)]
+    pub fn read_all(&self, options: JsValue) -> Promise {
+        let options = convert::read_options(&options, "fromPosition");
+        let store = self.inner.clone();
+        promise(async move {
+            let events = store.read_all(options?).await?;
+            Ok(decode_events(&convert::events_to_json(&events)))
+        })
+    }
+
+    /// The stream's current revision, or `null` when it has no events.
+    #[wasm_bindgen(js_name = streamRevision)]
+    pub fn stream_revision(&self, stream_id: JsValue) -> Promise {
+        let stream_id = convert::string(&stream_id, "streamId");
+        let store = self.inner.clone();
+        promise(async move {
+            let revision = store.stream_revision(&stream_id?).await?;
+            Ok(revision.map_or(JsValue::NULL, |r| (r as f64).into()))
+        })
+    }
+
+    /// Closes the store; later calls reject with `CLOSED`.
+    pub fn close(&self) -> Promise {
+        self.inner.close();
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+}

@@ -1,0 +1,21 @@
+//! The storage contract suite on `MemoryStorage` inside headless Chromium (wasm32), so the
+//! in-memory store is proven in the browser as well as in Node and natively.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod contract;
+
+use evstore::{EventStore, MemoryStorage, StoreOptions};
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+struct Memory;
+
+impl contract::Factory for Memory {
+    type S = MemoryStorage;
+    async fn open(&self, options: StoreOptions) -> EventStore<MemoryStorage> {
+        EventStore::with_options(MemoryStorage::new(), options)
+    }
+}
+
+contract_suite!(Memory);

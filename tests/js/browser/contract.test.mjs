@@ -1,0 +1,32 @@
+// The package's contract suite in headless Chromium, loaded the way a page without a bundler
+// loads it (an import map pointing "evstore" at the package's browser entry).
+import { after, before, describe, test } from "node:test";
+import { launch, openPage, server } from "./harness.mjs";
+import { cases } from "../contract.mjs";
+
+const names = Object.keys(cases(() => {}));
+let srv, browser;
+before(async () => {
+  srv = await server();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+for (const storage of (process.env.EVSTORE_BROWSER_STORAGES ?? "memory").split(",")) {
+  describe(`contract suite in Chromium, ${storage} storage`, () => {
+    let page;
+    before(async () => {
+      page = await openPage(browser, `${srv.url}/tests/js/pages/contract.html?storage=${storage}`);
+      await page.waitForFunction(() => document.body.dataset.ready === "true");
+    });
+    for (const name of names) {
+      test(name, async () => {
+        const failure = await page.evaluate((n) => window.runCase(n), name);
+        if (failure) throw new Error(failure);
+      });
+    }
+  });
+}

@@ -1,0 +1,330 @@
+// The contract suite of the built package, runtime-neutral (Node's test runner and browser pages
+// both run it). `cases(open)` takes `open(options)` → a fresh, empty store.
+
+export class AssertionError extends Error {}
+
+function show(v) {
+  try {
+    return JSON.stringify(v, (_, x) => (x instanceof Date ? `Date(${x.toISOString()})` : x));
+  } catch {
+    return String(v);
+  }
+}
+export function eq(actual, expected, what = "value") {
+  if (show(actual) !== show(expected)) {
+    throw new AssertionError(`${what}: expected ${show(expected)}, got ${show(actual)}`);
+  }
+}
+export function ok(cond, what) {
+  if (!cond) throw new AssertionError(what);
+}
+/** Awaits `promise`, which must reject with an EventStoreError of `code` and the given `fields`. */
+export async function rejects(promise, code, fields = {}) {
+  let err;
+  try {
+    await promise;
+  } catch (e) {
+    err = e;
+  }
+  ok(err !== undefined, `expected a rejection with ${code}, but the call succeeded`);
+  ok(err instanceof Error, `rejection must be an Error, got ${show(err)}`);
+  eq(err.name, "EventStoreError", "error.name");
+  eq(err.code, code, `error.code (${err.message})`);
+  ok(typeof err.message === "string" && err.message.length > 0, "error.message must say what happened");
+  for (const [k, v] of Object.entries(fields)) eq(err[k], v, `error.${k}`);
+  return err;
+}
+
+const ID = (n) => `0190a8e4-7b3c-7d2e-8f00-${String(n).padStart(12, "0")}`;
+const ev = (type, data, extra = {}) => ({ type, data, ...extra });
+const brief = (events) => events.map((e) => [e.streamId, e.revision, e.position]);
+
+export function cases(open) {
+  return {
+    async "append to a new stream returns its revision and position"() {
+      const s = await open();
+      eq(await s.append("Order-1", [ev("OrderPlaced", { total: 10 })], { expectedRevision: "no_stream" }),
+        { nextExpectedRevision: 0, position: 0 });
+      const [e] = await s.readStream("Order-1");
+      eq(Object.keys(e), ["id", "streamId", "type", "revision", "position", "data", "metadata", "createdAt"], "recorded event keys");
+      eq([e.streamId, e.type, e.revision, e.position, e.data, e.metadata], ["Order-1", "OrderPlaced", 0, 0, { total: 10 }, {}]);
+      ok(e.createdAt instanceof Date && Math.abs(e.createdAt - Date.now()) < 60_000, "createdAt is a recent Date");
+      ok(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(e.id), `generated id is a UUID v7: ${e.id}`);
+    },
+
+    async "expected revision: any, no_stream, stream_exists, exact"() {
+      const s = await open();
+      const a = (expectedRevision) => s.append("Cart-1", [ev("E", 1)], expectedRevision === undefined ? undefined : { expectedRevision });
+      await rejects(a("stream_exists"), "WRONG_EXPECTED_REVISION", { streamId: "Cart-1", expectedRevision: "stream_exists", actualRevision: "no_stream" });
+      await rejects(a(0), "WRONG_EXPECTED_REVISION", { expectedRevision: 0, actualRevision: "no_stream" });
+      eq((await a("no_stream")).nextExpectedRevision, 0);
+      await rejects(a("no_stream"), "WRONG_EXPECTED_REVISION", { expectedRevision: "no_stream", actualRevision: 0 });
+      eq((await a("stream_exists")).nextExpectedRevision, 1);
+      eq((await a(1)).nextExpectedRevision, 2);
+      await rejects(a(1), "WRONG_EXPECTED_REVISION", { streamId: "Cart-1", expectedRevision: 1, actualRevision: 2 });
+      eq((await a("any")).nextExpectedRevision, 3);
+      eq((await a()).nextExpectedRevision, 4, "default is any");
+      eq(await s.streamRevision("Cart-1"), 4);
+    },
+
+    async "batches are atomic, contiguous, and positions dense across streams"() {
+      const s = await open();
+      eq(await s.append("a", [ev("E", 0), ev("E", 1), ev("E", 2)]), { nextExpectedRevision: 2, position: 2 });
+      eq(await s.append("b", [ev("E", 3), ev("E", 4)]), { nextExpectedRevision: 1, position: 4 });
+      eq(await s.append("a", [ev("E", 5)], { expectedRevision: 2 }), { nextExpectedRevision: 3, position: 5 });
+      eq(brief(await s.readAll()), [["a", 0, 0], ["a", 1, 1], ["a", 2, 2], ["b", 0, 3], ["b", 1, 4], ["a", 3, 5]]);
+      eq((await s.readAll()).map((e) => e.data), [0, 1, 2, 3, 4, 5]);
+    },
+
+    async "a failed append changes nothing"() {
+      const s = await open({ maxEventBytes: 64 });
+      await s.append("s", [ev("E", 1, { id: ID(1) })]);
+      const before = await s.readAll();
+      const failing = [
+        [[ev("E", 2, { id: ID(2) }), ev("E", 3, { id: ID(3) })], { expectedRevision: "no_stream" }, "WRONG_EXPECTED_REVISION"],
+        [[ev("E", 4, { id: ID(4) }), ev("E", 1, { id: ID(1) })], {}, "DUPLICATE_EVENT_ID"],
+        [[ev("E", 5, { id: ID(5) }), ev("E", "x".repeat(100))], {}, "EVENT_TOO_LARGE"],
+        [[ev("E", 6, { id: ID(6) }), { data: 1 }], {}, "INVALID_ARGUMENT"],
+        [[ev("E", 7, { id: ID(7) }), ev("E", () => 1)], {}, "INVALID_ARGUMENT"],
+        [[ev("E", 8, { id: ID(8) }), ev("E", 1, { id: "nope" })], {}, "INVALID_ARGUMENT"],
+      ];
+      for (const [events, options, code] of failing) await rejects(s.append("s", events, options), code);
+      eq(await s.readAll(), before, "log after failures");
+      eq(await s.streamRevision("s"), 0);
+      eq(await s.append("s", [ev("E", 2, { id: ID(2) }), ev("E", 4, { id: ID(4) })], { expectedRevision: 0 }),
+        { nextExpectedRevision: 2, position: 2 }, "ids of failed calls are still free");
+    },
+
+    async "idempotent retry, even after other writers moved the stream on"() {
+      const s = await open();
+      await s.append("other", [ev("E", 0)]);
+      const call = () => [ev("E", 1, { id: ID(1) }), ev("E", 2, { id: ID(2) })];
+      const first = await s.append("s", call(), { expectedRevision: "no_stream" });
+      eq(first, { nextExpectedRevision: 1, position: 2 });
+      eq(await s.append("s", call(), { expectedRevision: "no_stream" }), first, "plain retry");
+      await s.append("s", [ev("E", 3, { id: ID(3) })], { expectedRevision: 1 });
+      await s.append("other", [ev("E", 4)]);
+      for (const expectedRevision of ["no_stream", 99, "any", "stream_exists"]) {
+        eq(await s.append("s", call(), { expectedRevision }), first, `retry with ${expectedRevision}`);
+      }
+      eq(await s.append("s", [ev("E", 3, { id: ID(3).toUpperCase() })], { expectedRevision: "no_stream" }),
+        { nextExpectedRevision: 2, position: 3 }, "retry with an upper-case id");
+      eq((await s.readAll()).length, 5, "retries wrote nothing");
+    },
+
+    async "duplicate event ids are rejected with the offending id"() {
+      const s = await open();
+      await s.append("s", [ev("E", 1, { id: ID(1) }), ev("E", 2, { id: ID(2) }), ev("E", 3, { id: ID(3) })]);
+      await s.append("t", [ev("E", 9, { id: ID(9) })]);
+      const dup = (ids) => s.append("s", ids.map((n) => ev("E", n, { id: ID(n) })));
+      await rejects(dup([1, 4]), "DUPLICATE_EVENT_ID", { eventId: ID(1) });
+      await rejects(dup([4, 2]), "DUPLICATE_EVENT_ID", { eventId: ID(2) });
+      await rejects(dup([2, 1]), "DUPLICATE_EVENT_ID", { eventId: ID(2) });
+      await rejects(dup([1, 3]), "DUPLICATE_EVENT_ID", { eventId: ID(1) });
+      await rejects(dup([9]), "DUPLICATE_EVENT_ID", { eventId: ID(9) });
+      await rejects(dup([5, 6, 5]), "DUPLICATE_EVENT_ID", { eventId: ID(5) });
+      await rejects(s.append("s", [ev("E", 0, { id: ID(7) }), ev("E", 0, { id: ID(7).toUpperCase() })]), "DUPLICATE_EVENT_ID", { eventId: ID(7) });
+      eq((await s.readAll()).length, 4);
+    },
+
+    async "supplied ids are returned in lowercase"() {
+      const s = await open();
+      const id = "0190A8E4-7B3C-7D2E-8F00-0000000000AB";
+      await s.append("s", [ev("E", 1, { id })]);
+      eq((await s.readStream("s"))[0].id, id.toLowerCase());
+      for (const bad of ["0190a8e47b3c7d2e8f000000000000ab", "{0190a8e4-7b3c-7d2e-8f00-0000000000ab}", "x", "", 42]) {
+        await rejects(s.append("s", [ev("E", 1, { id: bad })]), "INVALID_ARGUMENT");
+      }
+    },
+
+    async "invalid stream ids are rejected by every call"() {
+      const s = await open();
+      for (const bad of ["", "$all", "$ce-Order", "a".repeat(257), 42, null, undefined, {}]) {
+        await rejects(s.append(bad, [ev("E", 1)]), "INVALID_ARGUMENT");
+        await rejects(s.readStream(bad), "INVALID_ARGUMENT");
+        await rejects(s.streamRevision(bad), "INVALID_ARGUMENT");
+      }
+      await s.append("é".repeat(256), [ev("E", 1)]);
+      await s.append("a$b", [ev("E", 1)]);
+      eq((await s.readAll()).length, 2);
+    },
+
+    async "invalid events are rejected with where they are"() {
+      const s = await open();
+      const cyclic = {};
+      cyclic.self = cyclic;
+      const bad = [
+        [[], "empty"],
+        ["not an array", "array"],
+        [undefined, "array"],
+        [[null], "events[0]"],
+        [[ev("E", 1), "str"], "events[1]"],
+        [[{ data: 1 }], "events[0].type"],
+        [[ev("", 1)], "events[0].type"],
+        [[ev(42, 1)], "events[0].type"],
+        [[ev("E", 1), ev("E", () => 1)], "events[1]"],
+        [[ev("E", { f() {} })], "events[0]"],
+        [[ev("E", Symbol("s"))], "events[0]"],
+        [[ev("E", 10n)], "events[0]"],
+        [[ev("E", cyclic)], "events[0]"],
+        [[ev("E", NaN)], "events[0]"],
+        [[ev("E", { x: Infinity })], "events[0]"],
+        [[ev("E", 1, { metadata: "m" })], "events[0].metadata"],
+        [[ev("E", 1, { metadata: [1] })], "events[0].metadata"],
+        [[ev("E", 1, { metadata: 5 })], "events[0].metadata"],
+      ];
+      for (const [events, where] of bad) {
+        const err = await rejects(s.append("s", events), "INVALID_ARGUMENT");
+        ok(err.message.includes(where), `message "${err.message}" should mention ${where}`);
+      }
+      eq(await s.readAll(), [], "nothing written");
+      // null stands for "not given", like undefined
+      await s.append("s", [ev("E", 1, { metadata: null, id: null })]);
+      eq((await s.readAll())[0].metadata, {});
+    },
+
+    async "bad option values are INVALID_ARGUMENT"() {
+      const s = await open();
+      await s.append("s", [ev("E", 1)]);
+      for (const expectedRevision of [-1, 1.5, "latest", NaN, true, {}, 2 ** 53]) {
+        await rejects(s.append("s", [ev("E", 1)], { expectedRevision }), "INVALID_ARGUMENT");
+      }
+      await rejects(s.append("s", [ev("E", 1)], "any"), "INVALID_ARGUMENT");
+      for (const o of [{ direction: "up" }, { fromRevision: -1 }, { fromRevision: "middle" }, { maxCount: -1 }, { maxCount: 1.5 }, { maxCount: "10" }, 5]) {
+        await rejects(s.readStream("s", o), "INVALID_ARGUMENT");
+      }
+      for (const o of [{ direction: 1 }, { fromPosition: 0.5 }, { fromPosition: "last" }, { maxCount: NaN }]) {
+        await rejects(s.readAll(o), "INVALID_ARGUMENT");
+      }
+      eq((await s.readAll()).length, 1);
+    },
+
+    async "events over maxEventBytes are EVENT_TOO_LARGE with their index"() {
+      const s = await open({ maxEventBytes: 20 });
+      // data "123456789012345678" is 20 bytes as JSON, + metadata {} = 22
+      await rejects(s.append("s", [ev("E", 1), ev("E", "123456789012345678")]), "EVENT_TOO_LARGE", { eventIndex: 1 });
+      await rejects(s.append("s", [ev("E", 1, { metadata: { k: "0123456789abcdef" } })]), "EVENT_TOO_LARGE", { eventIndex: 0 });
+      await s.append("s", [ev("E", "1234567890123456")]); // 18 + 2 = 20
+      const big = await open();
+      await big.append("s", [ev("E", "x".repeat(1024 * 1024 - 10))]); // default 1 MiB
+      await rejects(big.append("s", [ev("E", "x".repeat(1024 * 1024))]), "EVENT_TOO_LARGE", { eventIndex: 0 });
+    },
+
+    async "open rejects bad options"() {
+      for (const o of [{ storage: "sqlite" }, { storage: 1 }, { maxEventBytes: 0 }, { maxEventBytes: -5 }, { maxEventBytes: 1.5 }, { maxEventBytes: "1" }, "memory"]) {
+        let err;
+        try { await open(o); } catch (e) { err = e; }
+        ok(err && err.name === "EventStoreError" && err.code === "INVALID_ARGUMENT", `open(${show(o)}) must be INVALID_ARGUMENT, got ${err && err.code}`);
+      }
+    },
+
+    async "reads forwards and backwards, from and maxCount inclusive"() {
+      const s = await open();
+      eq(await s.readStream("s"), []);
+      eq(await s.readStream("s", { direction: "backwards" }), []);
+      await s.append("x", [ev("E", -1)]);
+      await s.append("s", [0, 1, 2, 3, 4].map((i) => ev("E", i)));
+      const revs = async (o) => (await s.readStream("s", o)).map((e) => e.revision);
+      eq(await revs(), [0, 1, 2, 3, 4]);
+      eq(await revs({ fromRevision: 2 }), [2, 3, 4]);
+      eq(await revs({ fromRevision: 2, maxCount: 2 }), [2, 3]);
+      eq(await revs({ fromRevision: "start", maxCount: 1 }), [0]);
+      eq(await revs({ fromRevision: 5 }), []);
+      eq(await revs({ fromRevision: "end" }), []);
+      eq(await revs({ maxCount: 0 }), []);
+      eq(await revs({ direction: "backwards" }), [4, 3, 2, 1, 0]);
+      eq(await revs({ direction: "backwards", maxCount: 2 }), [4, 3]);
+      eq(await revs({ direction: "backwards", fromRevision: 2 }), [2, 1, 0]);
+      eq(await revs({ direction: "backwards", fromRevision: "end", maxCount: 1 }), [4]);
+      eq(await revs({ direction: "backwards", fromRevision: 99, maxCount: 1 }), [4]);
+      eq(await revs({ direction: "forwards", fromRevision: 1, maxCount: Infinity }), [1, 2, 3, 4]);
+      eq((await s.readStream("s", { maxCount: 2 })).map((e) => e.position), [1, 2]);
+    },
+
+    async "readAll forwards and backwards over the global log"() {
+      const s = await open();
+      eq(await s.readAll(), []);
+      for (const [i, id] of ["a", "b", "a", "c", "b"].entries()) await s.append(id, [ev("E", i)]);
+      const pos = async (o) => (await s.readAll(o)).map((e) => e.position);
+      eq(await pos(), [0, 1, 2, 3, 4]);
+      eq(await pos({ fromPosition: 3 }), [3, 4]);
+      eq(await pos({ fromPosition: 1, maxCount: 2 }), [1, 2]);
+      eq(await pos({ fromPosition: "end" }), []);
+      eq(await pos({ direction: "backwards" }), [4, 3, 2, 1, 0]);
+      eq(await pos({ direction: "backwards", fromPosition: 2, maxCount: 2 }), [2, 1]);
+      eq(brief(await s.readAll()), [["a", 0, 0], ["b", 0, 1], ["a", 1, 2], ["c", 0, 3], ["b", 1, 4]]);
+    },
+
+    async "payloads round-trip; missing data is null, missing metadata {}"() {
+      const s = await open();
+      const data = { s: 'ünïcödé "q" \\ \n \u2028 😀', n: [1, 2.5, -3, 0], o: { deep: [null, true, false] }, empty: {} };
+      const metadata = { correlationId: "c-1", causationId: "c-0", nested: { a: [1] } };
+      await s.append("s", [ev("Typed \"q\"", data, { metadata }), { type: "NoData" }, ev("Str", "plain"), ev("Arr", [1, "2"])]);
+      const [a, b, c, d] = await s.readStream("s");
+      eq([a.type, a.data, a.metadata], ['Typed "q"', data, metadata]);
+      eq([b.data, b.metadata], [null, {}]);
+      eq([c.data, d.data], ["plain", [1, "2"]]);
+    },
+
+    async "stored events are immutable: mutating inputs or results never changes the store"() {
+      const s = await open();
+      const data = { items: [{ sku: "a", qty: 1 }] };
+      const metadata = { correlationId: "c" };
+      const events = [{ type: "E", data, metadata }];
+      const appending = s.append("s", events);
+      data.items[0].qty = 99; // mutated before the append even resolved
+      metadata.correlationId = "changed";
+      events[0].type = "Changed";
+      events.push({ type: "Extra" });
+      await appending;
+      const [first] = await s.readStream("s");
+      eq([first.type, first.data, first.metadata], ["E", { items: [{ sku: "a", qty: 1 }] }, { correlationId: "c" }]);
+      first.data.items[0].qty = 5;
+      first.metadata.correlationId = "x";
+      first.type = "Y";
+      first.createdAt.setFullYear(1999);
+      const [again] = await s.readStream("s");
+      eq([again.type, again.data, again.metadata], ["E", { items: [{ sku: "a", qty: 1 }] }, { correlationId: "c" }]);
+      ok(again.createdAt.getFullYear() !== 1999, "createdAt is a fresh Date");
+      const [viaAll] = await s.readAll();
+      ok(viaAll !== again && viaAll.data !== again.data, "each read returns fresh objects");
+      eq((await s.readAll()).length, 1);
+    },
+
+    async "streamRevision is null for an empty stream, then the last revision"() {
+      const s = await open();
+      eq(await s.streamRevision("Order-1"), null);
+      await s.append("Order-1", [ev("E", 1), ev("E", 2)]);
+      eq(await s.streamRevision("Order-1"), 1);
+      eq(await s.streamRevision("Order-2"), null);
+    },
+
+    async "concurrent un-awaited calls are safe and lose nothing"() {
+      const s = await open();
+      const n = 200;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => s.append(`s-${i % 7}`, [ev("E", i)]).then((r) => r.position)),
+      );
+      eq([...results].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), "dense unique positions");
+      const racers = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => s.append("race", [ev("E", i)], { expectedRevision: "no_stream" })),
+      );
+      eq(racers.filter((r) => r.status === "fulfilled").length, 1, "exactly one no_stream append wins");
+      ok(racers.filter((r) => r.status === "rejected").every((r) => r.reason.code === "WRONG_EXPECTED_REVISION"), "the others conflict");
+      const mixed = await Promise.all([s.readAll(), s.append("m", [ev("E", 1)]), s.streamRevision("m"), s.readStream("m")]);
+      eq(mixed[1].position, n + 1);
+      eq((await s.readAll()).length, n + 2);
+    },
+
+    async "close rejects every later call with CLOSED"() {
+      const s = await open();
+      await s.append("s", [ev("E", 1)]);
+      await s.close();
+      await s.close();
+      await rejects(s.append("s", [ev("E", 2)]), "CLOSED");
+      await rejects(s.readStream("s"), "CLOSED");
+      await rejects(s.readAll(), "CLOSED");
+      await rejects(s.streamRevision("s"), "CLOSED");
+    },
+  };
+}

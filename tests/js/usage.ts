@@ -1,0 +1,55 @@
+// Compiled with `tsc --noEmit` against pkg/index.d.ts: what users write must type-check, and
+// the `@ts-expect-error` lines must stay errors.
+import { EventStore, type EventStoreError, type RecordedEvent } from "evstore";
+
+type ShopEvent =
+  | { type: "OrderPlaced"; data: { orderId: string; total: number } }
+  | { type: "OrderShipped"; data: { orderId: string; carrier: string } }
+  | { type: "OrderCancelled"; data?: { reason: string } };
+
+export async function usage(): Promise<number> {
+  const store = await EventStore.open<ShopEvent>({ storage: "memory", maxEventBytes: 4096 });
+  const r = await store.append(
+    "Order-1",
+    [
+      { type: "OrderPlaced", data: { orderId: "1", total: 10 }, metadata: { correlationId: "c" } },
+      { type: "OrderCancelled", id: "0190a8e4-7b3c-7d2e-8f00-000000000001" },
+    ],
+    { expectedRevision: "no_stream" },
+  );
+  const next: number = r.nextExpectedRevision + r.position;
+  await store.append("Order-1", [{ type: "OrderShipped", data: { orderId: "1", carrier: "x" } }], { expectedRevision: next });
+
+  // @ts-expect-error: data of the wrong shape for its type
+  await store.append("Order-1", [{ type: "OrderPlaced", data: { orderId: 1, total: 10 } }]);
+  // @ts-expect-error: an unknown event type
+  await store.append("Order-1", [{ type: "Nope", data: {} }]);
+  // @ts-expect-error: not a valid expected revision
+  await store.append("Order-1", [{ type: "OrderCancelled" }], { expectedRevision: "latest" });
+
+  const events = await store.readStream("Order-1", { fromRevision: "start", direction: "forwards", maxCount: 10 });
+  let total = 0;
+  for (const e of events) {
+    if (e.type === "OrderPlaced") total += e.data.total; // narrowed by type
+    if (e.type === "OrderCancelled") {
+      const reason: string | undefined = e.data?.reason; // missing data reads back as null
+      void reason;
+    }
+    const when: Date = e.createdAt;
+    void when;
+  }
+  const all: RecordedEvent<ShopEvent>[] = await store.readAll({ fromPosition: "end", direction: "backwards" });
+  const rev: number | null = await store.streamRevision("Order-1");
+  // @ts-expect-error: read options do not take fromRevision on $all
+  await store.readAll({ fromRevision: 0 });
+  try {
+    await store.append("Order-1", [{ type: "OrderCancelled" }], { expectedRevision: "no_stream" });
+  } catch (err) {
+    const e = err as EventStoreError;
+    if (e.code === "WRONG_EXPECTED_REVISION") return e.actualRevision === "no_stream" ? -1 : (e.actualRevision ?? 0);
+  }
+  // @ts-expect-error: the constructor is private; use EventStore.open
+  new EventStore();
+  await store.close();
+  return total + all.length + (rev ?? 0);
+}

@@ -42,6 +42,8 @@ export interface OpenOptions {
   storage?: "memory" | "indexeddb";
   /** IndexedDB database name (default `"evstore"`). */
   name?: string;
+  /** IndexedDB commit durability (default: the browser's, relaxed in Chromium). */
+  durability?: "strict" | "relaxed" | "default";
   /** Size limit of one event's `data` + `metadata` as JSON, in bytes (default 1 MiB). */
   maxEventBytes?: number;
 }
@@ -116,6 +118,10 @@ export declare class EventStore<E extends EventShape = EventShape> {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
   /** The stream's current revision, or `null` when it has no events. */
   streamRevision(streamId: string): Promise<number | null>;
+  /** Asks the browser to keep this origin's data (`navigator.storage.persist()`); `false` if refused or unavailable. */
+  persistStorage(): Promise<boolean>;
+  /** The origin's storage usage and quota in bytes (zeros where the runtime cannot tell). */
+  storageEstimate(): Promise<{ usage: number; quota: number }>;
   /** Releases the store; later calls reject with `CLOSED`. */
   close(): Promise<void>;
 }

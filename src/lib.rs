@@ -45,6 +45,8 @@ pub use model::{
     category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS,
 };
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadRequest};
+#[cfg(target_arch = "wasm32")]
+pub use storage::{Durability, IndexedDbStorage};
 pub use storage::{MemoryStorage, PreparedAppend, Storage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
 pub use uuid::Uuid;

@@ -1,7 +1,5 @@
 //! Read options: where to start, which way, how many.
 
-use crate::error::{Error, Result};
-
 /// Where a read starts (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadFrom {
@@ -120,17 +118,11 @@ impl ReadRequest {
     }
 }
 
-/// Checks a revision or position given as a JS number or other float: a non-negative integer
-/// no larger than `Number.MAX_SAFE_INTEGER`.
-pub fn integer_from_f64(value: f64, what: &str) -> Result<u64> {
+/// A revision, position or count given as a float (a JS number): `Some` for a non-negative
+/// integer no larger than `Number.MAX_SAFE_INTEGER`.
+pub fn integer_from_f64(value: f64) -> Option<u64> {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if value.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&value) {
-        Ok(value as u64)
-    } else {
-        Err(Error::invalid(format!(
-            "{what} must be a non-negative integer, got {value}"
-        )))
-    }
+    (value.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&value)).then_some(value as u64)
 }
 
 #[cfg(test)]

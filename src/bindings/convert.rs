@@ -4,14 +4,23 @@
 use std::fmt::Write as _;
 
 use js_sys::{Object, Reflect};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::json::{push_quoted, unquote};
 use crate::{
     integer_from_f64, parse_event_id, Direction, Error, ExpectedRevision, Json, ProposedEvent,
     ReadFrom, ReadOptions, RecordedEvent, Result,
 };
+
+/// A revision, position or count option: a non-negative safe integer.
+fn integer(value: &JsValue, what: &str) -> Result<u64> {
+    value.as_f64().and_then(integer_from_f64).ok_or_else(|| {
+        Error::invalid(format!(
+            "{what} must be a non-negative integer, got {}",
+            describe(value)
+        ))
+    })
+}
 
 /// An options argument: `undefined`/`null` or an object.
 pub(crate) fn options_object(value: &JsValue, what: &str) -> Result<Option<Object>> {
@@ -42,8 +51,8 @@ pub(crate) fn expected_revision(options: Option<&Object>) -> Result<ExpectedRevi
     let Some(value) = field(options, "expectedRevision") else {
         return Ok(ExpectedRevision::Any);
     };
-    if let Some(n) = value.as_f64() {
-        return integer_from_f64(n, "expectedRevision").map(ExpectedRevision::Exact);
+    if value.as_f64().is_some() {
+        return integer(&value, "expectedRevision").map(ExpectedRevision::Exact);
     }
     match value.as_string().as_deref() {
         Some("any") => Ok(ExpectedRevision::Any),
@@ -75,7 +84,7 @@ pub(crate) fn read_options(value: &JsValue, from_key: &str) -> Result<ReadOption
     }
     if let Some(f) = field(options, from_key) {
         read.from = Some(match (f.as_f64(), f.as_string().as_deref()) {
-            (Some(n), _) => ReadFrom::At(integer_from_f64(n, from_key)?),
+            (Some(_), _) => ReadFrom::At(integer(&f, from_key)?),
             (_, Some("start")) => ReadFrom::Start,
             (_, Some("end")) => ReadFrom::End,
             _ => {
@@ -87,15 +96,8 @@ pub(crate) fn read_options(value: &JsValue, from_key: &str) -> Result<ReadOption
         });
     }
     if let Some(m) = field(options, "maxCount") {
-        match m.as_f64() {
-            Some(n) if n == f64::INFINITY => {}
-            Some(n) => read.max_count = Some(integer_from_f64(n, "maxCount")?),
-            None => {
-                return Err(Error::invalid(format!(
-                    "maxCount must be a non-negative integer, got {}",
-                    describe(&m)
-                )))
-            }
+        if m.as_f64() != Some(f64::INFINITY) {
+            read.max_count = Some(integer(&m, "maxCount")?);
         }
     }
     Ok(read)
@@ -105,44 +107,36 @@ pub(crate) fn read_options(value: &JsValue, from_key: &str) -> Result<ReadOption
 pub(crate) fn describe(value: &JsValue) -> String {
     if let Some(s) = value.as_string() {
         format!("\"{s}\"")
-    } else if let Some(n) = value.as_f64() {
-        n.to_string()
+    } else if value.as_f64().is_some() {
+        // JS formats the number: no float formatting code in the wasm.
+        js_sys::Number::unchecked_from_js_ref(value)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default()
     } else {
         value.js_typeof().as_string().unwrap_or_default()
     }
 }
 
-/// One event as `codec.js` encodes it: each field's JSON text, absent when `undefined`.
-#[derive(Deserialize)]
-struct WireEvent<'a> {
-    #[serde(rename = "type", borrow)]
-    event_type: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
-    #[serde(borrow)]
-    metadata: Option<&'a RawValue>,
-}
-
-/// Events from the JSON array text that `codec.js` wrote with `JSON.stringify`.
-pub(crate) fn events_from_json(text: &str) -> Result<Vec<ProposedEvent>> {
-    let wire: Vec<WireEvent> = serde_json::from_str(text)
-        .map_err(|e| Error::invalid(format!("events could not be read: {e}")))?;
-    wire.into_iter()
+/// Events from the string `codec.js` wrote: per event `type`, `id`, `data`, `metadata`, each
+/// followed by U+001E; `type` and `id` as JSON, `data` and `metadata` as JSON text (valid by
+/// construction: `JSON.stringify` wrote them); an absent field is empty.
+pub(crate) fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {
+    let fields: Vec<&str> = text.split('\u{1e}').collect();
+    let fields = fields.split_last().map_or(&[][..], |(_, f)| f);
+    fields
+        .chunks_exact(4)
         .enumerate()
-        .map(|(i, w)| {
-            let event_type = w
-                .event_type
-                .filter(|t| t.get().starts_with('"'))
-                .and_then(|t| serde_json::from_str::<String>(t.get()).ok())
+        .map(|(i, f)| {
+            let event_type = unquote(f[0])
                 .ok_or_else(|| {
                     Error::invalid(format!("events[{i}].type must be a non-empty string"))
-                })?;
-            let id = match w.id.map(RawValue::get) {
-                None | Some("null") => None,
-                Some(raw) => {
-                    let text = serde_json::from_str::<String>(raw).map_err(|_| {
+                })?
+                .into_owned();
+            let id = match f[1] {
+                "" => None,
+                quoted => {
+                    let text = unquote(quoted).ok_or_else(|| {
                         Error::invalid(format!("events[{i}].id must be a UUID string"))
                     })?;
                     Some(
@@ -154,10 +148,16 @@ pub(crate) fn events_from_json(text: &str) -> Result<Vec<ProposedEvent>> {
             Ok(ProposedEvent {
                 id,
                 event_type,
-                data: w.data.map_or_else(Json::null, |d| Json::trusted(d.get())),
-                metadata: w
-                    .metadata
-                    .map_or_else(Json::empty_object, |m| Json::trusted(m.get())),
+                data: if f[2].is_empty() {
+                    Json::null()
+                } else {
+                    Json::trusted(f[2])
+                },
+                metadata: if f[3].is_empty() {
+                    Json::empty_object()
+                } else {
+                    Json::trusted(f[3])
+                },
             })
         })
         .collect()
@@ -185,9 +185,9 @@ pub(crate) fn events_to_json(events: &[RecordedEvent]) -> String {
         // Writing to a String cannot fail.
         let _ = write!(out, "{}", e.id.hyphenated());
         out.push_str("\",\"streamId\":");
-        push_json_string(&mut out, e.stream_id.as_str());
+        push_quoted(&mut out, e.stream_id.as_str());
         out.push_str(",\"type\":");
-        push_json_string(&mut out, &e.event_type);
+        push_quoted(&mut out, &e.event_type);
         let _ = write!(
             out,
             ",\"revision\":{},\"position\":{},\"data\":{},\"metadata\":{},\"createdAt\":{}}}",
@@ -196,15 +196,4 @@ pub(crate) fn events_to_json(events: &[RecordedEvent]) -> String {
     }
     out.push(']');
     out
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        // Serializing a &str to JSON cannot fail.
-        out.push_str(&serde_json::to_string(s).unwrap_or_default());
-    }
 }

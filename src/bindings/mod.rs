@@ -93,7 +93,7 @@ impl JsEventStore {
                         .unwrap_or_default(),
                 )
             })?;
-            let events = convert::events_from_json(&text)?;
+            let events = convert::events_from_text(&text)?;
             Ok((stream_id, events, expected))
         })();
         let store = self.inner.clone();
@@ -140,6 +140,20 @@ impl JsEventStore {
             let revision = store.stream_revision(&stream_id?).await?;
             Ok(revision.map_or(JsValue::NULL, |r| (r as f64).into()))
         })
+    }
+
+    /// Asks the browser to keep this origin's storage (`navigator.storage.persist()`): `true`
+    /// when granted, `false` when refused or unavailable in this runtime.
+    #[wasm_bindgen(js_name = persistStorage)]
+    pub fn persist_storage(&self) -> Promise {
+        crate::storage::indexeddb::persist_storage()
+    }
+
+    /// The origin's storage usage and quota in bytes, `{ usage, quota }` (zeros where the
+    /// runtime cannot tell).
+    #[wasm_bindgen(js_name = storageEstimate)]
+    pub fn storage_estimate(&self) -> Promise {
+        crate::storage::indexeddb::estimate_storage()
     }
 
     /// Closes the store; later calls reject with `CLOSED`.

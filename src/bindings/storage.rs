@@ -4,14 +4,15 @@ use js_sys::Object;
 
 use super::convert;
 use crate::{
-    AppendResult, Error, MemoryStorage, Position, PreparedAppend, ReadRequest, RecordedEvent,
-    Result, Revision, Storage, StreamId,
+    AppendResult, Durability, Error, IndexedDbStorage, MemoryStorage, Position, PreparedAppend,
+    ReadRequest, RecordedEvent, Result, Revision, Storage, StreamId,
 };
 
 /// `MemoryStorage` or `IndexedDbStorage`, chosen by the `storage` option.
 #[derive(Debug)]
 pub(crate) enum AnyStorage {
     Memory(MemoryStorage),
+    IndexedDb(IndexedDbStorage),
 }
 
 impl AnyStorage {
@@ -23,6 +24,32 @@ impl AnyStorage {
         };
         match kind.as_str() {
             "memory" => Ok(AnyStorage::Memory(MemoryStorage::new())),
+            "indexeddb" => {
+                let name = match convert::field(options, "name") {
+                    None => "evstore".to_owned(),
+                    Some(v) => convert::string(&v, "name")?,
+                };
+                if name.is_empty() {
+                    return Err(Error::invalid("name must not be empty"));
+                }
+                let durability = match convert::field(options, "durability") {
+                    None => Durability::Default,
+                    Some(v) => match v.as_string().as_deref() {
+                        Some("default") => Durability::Default,
+                        Some("strict") => Durability::Strict,
+                        Some("relaxed") => Durability::Relaxed,
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "durability must be \"strict\", \"relaxed\" or \"default\", got {}",
+                                convert::describe(&v)
+                            )))
+                        }
+                    },
+                };
+                Ok(AnyStorage::IndexedDb(
+                    IndexedDbStorage::open(&name, durability).await?,
+                ))
+            }
             other => Err(Error::invalid(format!(
                 "storage must be \"memory\" or \"indexeddb\", got \"{other}\""
             ))),
@@ -34,6 +61,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
             AnyStorage::Memory($s) => $call,
+            AnyStorage::IndexedDb($s) => $call,
         }
     };
 }

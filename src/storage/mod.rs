@@ -8,6 +8,11 @@ mod memory;
 
 pub use memory::MemoryStorage;
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+pub use indexeddb::{Durability, IndexedDbStorage};
+
 use crate::error::Result;
 use crate::event::{NewEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};

@@ -211,7 +211,12 @@ export function cases(open) {
     },
 
     async "open rejects bad options"() {
-      for (const o of [{ storage: "sqlite" }, { storage: 1 }, { maxEventBytes: 0 }, { maxEventBytes: -5 }, { maxEventBytes: 1.5 }, { maxEventBytes: "1" }, "memory"]) {
+      const bad = [
+        { storage: "sqlite" }, { storage: 1 }, { maxEventBytes: 0 }, { maxEventBytes: -5 }, { maxEventBytes: 1.5 },
+        { maxEventBytes: "1" }, "memory", { storage: "indexeddb", name: 5 }, { storage: "indexeddb", name: {} },
+        { storage: "indexeddb", name: "" }, { storage: "indexeddb", durability: "fast" },
+      ];
+      for (const o of bad) {
         let err;
         try { await open(o); } catch (e) { err = e; }
         ok(err && err.name === "EventStoreError" && err.code === "INVALID_ARGUMENT", `open(${show(o)}) must be INVALID_ARGUMENT, got ${err && err.code}`);

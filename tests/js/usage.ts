@@ -50,6 +50,11 @@ export async function usage(): Promise<number> {
   }
   // @ts-expect-error: the constructor is private; use EventStore.open
   new EventStore();
+  const persisted: boolean = await store.persistStorage();
+  const { usage, quota } = await store.storageEstimate();
+  void [persisted, usage, quota];
+  const idb = await EventStore.open<ShopEvent>({ storage: "indexeddb", name: "shop", durability: "strict" });
+  await idb.close();
   await store.close();
   return total + all.length + (rev ?? 0);
 }

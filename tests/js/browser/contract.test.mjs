@@ -15,7 +15,7 @@ after(async () => {
   await srv?.close();
 });
 
-for (const storage of (process.env.EVSTORE_BROWSER_STORAGES ?? "memory").split(",")) {
+for (const storage of (process.env.EVSTORE_BROWSER_STORAGES ?? "memory,indexeddb").split(",")) {
   describe(`contract suite in Chromium, ${storage} storage`, () => {
     let page;
     before(async () => {

@@ -1,0 +1,45 @@
+//! The database schema, in one place: object stores, indexes, the version, and the upgrade path.
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters};
+
+/// The schema version this evstore writes. A database at a higher version was written by a newer
+/// evstore and is refused (`STORAGE_ERROR`) rather than damaged.
+pub(super) const SCHEMA_VERSION: u32 = 1;
+
+/// One record per event, keyed by its global `position`.
+pub(super) const EVENTS: &str = "events";
+/// Index `[streamId, revision]` (unique): stream reads and the stream head.
+pub(super) const BY_STREAM: &str = "stream";
+/// Index `id` (unique): idempotency lookups, and the guard against duplicate ids.
+pub(super) const BY_ID: &str = "id";
+/// Index `[category, position]`: category subscriptions without scanning the log.
+pub(super) const BY_CATEGORY: &str = "category";
+/// Checkpoints of named subscriptions: `{ name, position }`.
+pub(super) const CHECKPOINTS: &str = "checkpoints";
+
+/// Brings a database from `old_version` to [`SCHEMA_VERSION`], inside the `versionchange`
+/// transaction. Each step upgrades one version, so any older database walks up step by step.
+pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue> {
+    if old_version < 1 {
+        let key = |path: &str| {
+            let p = IdbObjectStoreParameters::new();
+            p.set_key_path(&JsValue::from_str(path));
+            p
+        };
+        let events = db.create_object_store_with_optional_parameters(EVENTS, &key("position"))?;
+        let unique = IdbIndexParameters::new();
+        unique.set_unique(true);
+        let pair = |a: &str, b: &str| Array::of2(&a.into(), &b.into());
+        events.create_index_with_str_sequence_and_optional_parameters(
+            BY_STREAM,
+            &pair("streamId", "revision"),
+            &unique,
+        )?;
+        events.create_index_with_str_and_optional_parameters(BY_ID, "id", &unique)?;
+        events.create_index_with_str_sequence(BY_CATEGORY, &pair("category", "position"))?;
+        db.create_object_store_with_optional_parameters(CHECKPOINTS, &key("name"))?;
+    }
+    Ok(())
+}

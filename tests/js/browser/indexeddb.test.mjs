@@ -1,0 +1,325 @@
+// IndexedDB in real headless Chromium, through the built package: many tabs racing on one
+// database, durability across reload / browser restart / kill mid-run, upgrades, quota.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launch, openPage, server } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await server();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+async function storePage(context, path = "/tests/js/pages/store.html") {
+  const page = await openPage(context, `${srv.url}${path}`);
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
+  return page;
+}
+
+/** Every position 0..n-1 exactly once, every stream's revisions 0..k-1 in position order. */
+function assertLogInvariants(log) {
+  assert.deepEqual(log.map((e) => e.position), log.map((_, i) => i), "positions are dense and unique");
+  const next = new Map();
+  for (const e of log) {
+    assert.equal(e.revision, next.get(e.streamId) ?? 0, `revision of ${e.streamId} at position ${e.position}`);
+    next.set(e.streamId, e.revision + 1);
+  }
+  assert.equal(new Set(log.map((e) => e.id)).size, log.length, "ids are unique");
+}
+
+test("four tabs racing on one database keep positions dense and revisions contiguous", async () => {
+  const context = await browser.newContext();
+  const name = `race-${Date.now()}`;
+  const tabs = await Promise.all([0, 1, 2, 3].map(() => storePage(context)));
+  const perTab = 25;
+  const results = await Promise.all(
+    tabs.map((page, tab) =>
+      page.evaluate(
+        async ({ name, tab, perTab }) => {
+          const s = await EventStore.open({ storage: "indexeddb", name });
+          const acked = [];
+          let conflicts = 0;
+          for (let i = 0; i < perTab; i++) {
+            // The shared stream: read the head, append expecting it, retry on conflict.
+            for (;;) {
+              const rev = await s.streamRevision("Shared-1");
+              try {
+                const r = await s.append("Shared-1", [{ type: "Raced", data: { tab, i } }], {
+                  expectedRevision: rev ?? "no_stream",
+                });
+                acked.push({ stream: "Shared-1", tab, i, position: r.position, revision: r.nextExpectedRevision });
+                break;
+              } catch (e) {
+                if (e.code !== "WRONG_EXPECTED_REVISION") throw e;
+                conflicts++;
+              }
+            }
+            // The tab's own stream: nobody else writes it, so its expected revision always holds.
+            const own = await s.append(`Tab-${tab}`, [{ type: "Own", data: { tab, i } }, { type: "Own", data: { tab, i, second: true } }], {
+              expectedRevision: i === 0 ? "no_stream" : 2 * i - 1,
+            });
+            acked.push({ stream: `Tab-${tab}`, tab, i, position: own.position, revision: own.nextExpectedRevision });
+          }
+          return { acked, conflicts };
+        },
+        { name, tab, perTab },
+      ),
+    ),
+  );
+  const log = await tabs[0].evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    return (await s.readAll()).map(({ id, streamId, revision, position, data }) => ({ id, streamId, revision, position, data }));
+  }, name);
+  assert.equal(log.length, 4 * perTab * 3);
+  assertLogInvariants(log);
+  const byPosition = new Map(log.map((e) => [e.position, e]));
+  for (const { acked } of results) {
+    for (const a of acked) {
+      const e = byPosition.get(a.position);
+      assert.ok(e, `acknowledged append at ${a.position} is missing`);
+      assert.equal(e.streamId, a.stream);
+      assert.equal(e.revision, a.revision);
+      assert.equal(e.data.tab, a.tab);
+      assert.equal(e.data.i, a.i);
+    }
+  }
+  const conflicts = results.reduce((n, r) => n + r.conflicts, 0);
+  assert.ok(conflicts > 0, "the tabs really raced (some appends conflicted)");
+  console.log(`four tabs: ${log.length} events, ${conflicts} conflicts retried`);
+  await context.close();
+});
+
+test("events survive a page reload", async () => {
+  const context = await browser.newContext();
+  const page = await storePage(context);
+  const name = `reload-${Date.now()}`;
+  const written = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    await s.append("Order-1", [{ type: "A", data: 1 }, { type: "B", data: { x: "y" }, metadata: { m: 1 } }]);
+    return s.readAll();
+  }, name);
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
+  const read = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    return { all: await s.readAll(), rev: await s.streamRevision("Order-1") };
+  }, name);
+  assert.deepEqual(read.all, written);
+  assert.equal(read.rev, 1);
+  await context.close();
+});
+
+function withProfile(fn) {
+  const dir = mkdtempSync(join(tmpdir(), "evstore-profile-"));
+  return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+test("events survive a browser restart (persistent profile)", () =>
+  withProfile(async (profile) => {
+    let context = await launch({ userDataDir: profile });
+    let page = await storePage(context);
+    await page.evaluate(async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name: "restart" });
+      for (let i = 0; i < 10; i++) await s.append(`S-${i % 3}`, [{ type: "E", data: i }]);
+    });
+    await context.close();
+    context = await launch({ userDataDir: profile });
+    page = await storePage(context);
+    const log = await page.evaluate(async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name: "restart" });
+      return (await s.readAll()).map(({ id, streamId, revision, position, data }) => ({ id, streamId, revision, position, data }));
+    });
+    assert.deepEqual(log.map((e) => e.data), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assertLogInvariants(log);
+    await context.close();
+  }));
+
+test("a browser killed in the middle of appends keeps every acknowledged batch and no partial one", () =>
+  withProfile(async (profile) => {
+    let context = await launch({ userDataDir: profile });
+    const page = await storePage(context);
+    const acked = [];
+    page.on("console", (m) => {
+      const match = /^acked (\d+)$/.exec(m.text());
+      if (match) acked.push(Number(match[1]));
+    });
+    // The page appends batches of 5 as fast as it can and reports each acknowledgement.
+    await page.evaluate(() => {
+      (async () => {
+        const s = await EventStore.open({ storage: "indexeddb", name: "kill" });
+        for (let b = 0; ; b++) {
+          const batch = Array.from({ length: 5 }, (_, k) => ({ type: "Batched", data: { b, k, pad: "x".repeat(200) } }));
+          await s.append(`Batch-${b % 4}`, batch);
+          console.log(`acked ${b}`);
+        }
+      })();
+    });
+    const deadline = Date.now() + 20_000;
+    while (acked.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(acked.length >= 30, "the page was appending");
+    execFileSync("pkill", ["-9", "-f", profile]); // kill every Chromium process of this profile, mid-run
+    await context.close().catch(() => {});
+    const lastAcked = Math.max(...acked);
+    context = await launch({ userDataDir: profile });
+    const reopened = await storePage(context);
+    const log = await reopened.evaluate(async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name: "kill" });
+      return (await s.readAll()).map(({ id, streamId, revision, position, data }) => ({ id, streamId, revision, position, data }));
+    });
+    assertLogInvariants(log);
+    const batches = new Map();
+    for (const e of log) batches.set(e.data.b, [...(batches.get(e.data.b) ?? []), e.data.k]);
+    for (const [b, ks] of batches) assert.deepEqual(ks, [0, 1, 2, 3, 4], `batch ${b} is whole`);
+    for (let b = 0; b <= lastAcked; b++) assert.ok(batches.has(b), `acknowledged batch ${b} survived the kill`);
+    console.log(`kill mid-run: ${acked.length} batches acknowledged, ${batches.size} present after restart`);
+    // The store keeps working after the crash.
+    const r = await reopened.evaluate(async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name: "kill" });
+      return s.append("After-crash", [{ type: "E" }], { expectedRevision: "no_stream" });
+    });
+    assert.equal(r.position, log.length);
+    await context.close();
+  }));
+
+test("a page closed in the middle of appends leaves no partial batch", async () => {
+  const context = await browser.newContext();
+  const name = `close-${Date.now()}`;
+  const writer = await storePage(context);
+  await writer.evaluate((name) => {
+    (async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name });
+      for (let b = 0; ; b++) {
+        await s.append("Batch", Array.from({ length: 10 }, (_, k) => ({ type: "B", data: { b, k } })));
+      }
+    })();
+  }, name);
+  await new Promise((r) => setTimeout(r, 300));
+  await writer.close();
+  const reader = await storePage(context);
+  const log = await reader.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    return (await s.readAll()).map(({ id, streamId, revision, position, data }) => ({ id, streamId, revision, position, data }));
+  }, name);
+  assert.ok(log.length >= 10, "the writer appended before it was closed");
+  assert.equal(log.length % 10, 0, "only whole batches");
+  assertLogInvariants(log);
+  await context.close();
+});
+
+test("another tab's upgrade is never blocked; a newer database is refused, not damaged", async () => {
+  const context = await browser.newContext();
+  const name = `upgrade-${Date.now()}`;
+  const old = await storePage(context);
+  await old.evaluate(async (name) => {
+    window.stores.s = await EventStore.open({ storage: "indexeddb", name });
+    await window.stores.s.append("Keep-1", [{ type: "Kept", data: 1 }]);
+  }, name);
+  // A newer app version in another tab upgrades the schema (version 2) while the old tab is open.
+  const newer = await storePage(context);
+  const upgraded = await newer.evaluate(
+    (name) =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open(name, 2);
+        req.onupgradeneeded = () => req.result.createObjectStore("from-the-future");
+        req.onblocked = () => setTimeout(() => reject(new Error("upgrade blocked by the old tab")), 3000);
+        req.onsuccess = () => {
+          const db = req.result;
+          const get = db.transaction("events").objectStore("events").getAll();
+          get.onsuccess = () => {
+            db.close();
+            resolve({ version: db.version, events: get.result.length });
+          };
+        };
+        req.onerror = () => reject(req.error);
+      }),
+    name,
+  );
+  assert.deepEqual(upgraded, { version: 2, events: 1 });
+  // The old tab closed its connection: its calls now fail clearly.
+  const oldTab = await old.evaluate(async () => {
+    try {
+      await window.stores.s.append("Keep-1", [{ type: "Late" }]);
+      return "appended";
+    } catch (e) {
+      return `${e.name} ${e.code} ${e.message}`;
+    }
+  });
+  assert.match(oldTab, /^EventStoreError STORAGE_ERROR .*closed/);
+  // This evstore refuses the newer database instead of touching it.
+  const reopen = await newer.evaluate(async (name) => {
+    try {
+      await EventStore.open({ storage: "indexeddb", name });
+      return "opened";
+    } catch (e) {
+      return `${e.name} ${e.code} ${e.message}`;
+    }
+  }, name);
+  assert.match(reopen, /^EventStoreError STORAGE_ERROR .*newer evstore/);
+  await context.close();
+});
+
+test("a write refused for lack of space is QUOTA_EXCEEDED, writes nothing, and the store keeps working", () =>
+  // Quota is enforced for on-disk profiles (an in-memory context ignores the override).
+  withProfile(async (profile) => {
+    const context = await launch({ userDataDir: profile });
+    const page = await storePage(context);
+    const cdp = await context.newCDPSession(page);
+    const origin = srv.url;
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 2 * 1024 * 1024 });
+    await page.evaluate(async () => {
+      window.stores.q = await EventStore.open({ storage: "indexeddb", name: "quota" });
+      await window.stores.q.append("Small-1", [{ type: "Fits", data: "x" }]);
+    });
+    const outcome = await page.evaluate(async () => {
+      const s = window.stores.q;
+      const count = async () => ((await s.readAll({ direction: "backwards", maxCount: 1 }))[0]?.position ?? -1) + 1;
+      // Incompressible payloads (the browser compresses what it stores).
+      const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(48 * 1024)), (b) => b.toString(36)).join("");
+      for (let i = 0; i < 200; i++) {
+        const before = await count();
+        try {
+          await s.append("Big-1", [{ type: "Big", data: noise() }, { type: "Big", data: noise() }]);
+        } catch (e) {
+          const estimate = await s.storageEstimate();
+          return { code: e.code, name: e.name, before, after: await count(), attempts: i, usage: estimate.usage };
+        }
+      }
+      return { code: "none" };
+    });
+    assert.equal(outcome.code, "QUOTA_EXCEEDED");
+    assert.equal(outcome.name, "EventStoreError");
+    assert.equal(outcome.after, outcome.before, "the refused append wrote nothing");
+    assert.ok(outcome.attempts > 0 && outcome.usage > 1024 * 1024, `storageEstimate reports the usage (${outcome.usage})`);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin }); // lift the limit
+    const after = await page.evaluate(async () => {
+      const s = window.stores.q;
+      const r = await s.append("Small-1", [{ type: "FitsAgain" }], { expectedRevision: 0 });
+      return { r, persisted: typeof (await s.persistStorage()) };
+    });
+    assert.equal(after.r.nextExpectedRevision, 1, "the store keeps working");
+    assert.equal(after.persisted, "boolean");
+    await context.close();
+  }));
+
+test("durability: strict and relaxed are accepted and applied to appends", async () => {
+  const context = await browser.newContext();
+  const page = await storePage(context);
+  const out = await page.evaluate(async () => {
+    const out = [];
+    for (const durability of ["strict", "relaxed", "default"]) {
+      const s = await EventStore.open({ storage: "indexeddb", name: `dur-${durability}-${Date.now()}`, durability });
+      out.push((await s.append("S-1", [{ type: "E" }])).position);
+    }
+    return out;
+  });
+  assert.deepEqual(out, [0, 0, 0]);
+  await context.close();
+});

@@ -2,33 +2,62 @@
 // Encoding happens at call time, so later mutation of the caller's objects cannot reach the
 // store; decoding builds fresh objects on every read, so mutating a result cannot either.
 
-function replacer(key, value) {
-  switch (typeof value) {
-    case "function":
-    case "symbol":
-    case "bigint":
-      throw new TypeError(`${key ? `"${key}"` : "value"} is a ${typeof value}, which is not JSON`);
-    case "number":
-      if (!Number.isFinite(value)) {
-        throw new TypeError(`${key ? `"${key}"` : "value"} is ${value}, which is not JSON`);
-      }
-  }
-  return value;
-}
-
 const RS = "\x1e";
 
 /**
- * Encodes an append's events as one string for one crossing into wasm: per event 4 fields, each
- * followed by U+001E: type and id as JSON (strings come quoted), data and metadata as JSON text;
- * an absent field is empty. JSON.stringify escapes control characters, so no field contains
- * U+001E. The rules (what a valid type, id or metadata is) are checked in Rust.
+ * Throws a TypeError if `value` holds something JSON cannot represent faithfully (a function,
+ * symbol or BigInt, or a non-finite number). A walk plus a plain `JSON.stringify` is about twice
+ * as fast as a `stringify` replacer, which turns off V8's fast path. Cycles are left to
+ * `JSON.stringify`, which throws on them.
  */
-export function encodeEvents(events) {
+function checkJson(value, key, depth) {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`${where(key)} is ${value}, which is not JSON`);
+      return;
+    case "object":
+      if (value === null || depth > 256 || typeof value.toJSON === "function") return;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) checkJson(value[i], key, depth + 1);
+      } else {
+        for (const k in value) checkJson(value[k], k, depth + 1);
+      }
+      return;
+    default:
+      throw new TypeError(`${where(key)} is a ${typeof value}, which is not JSON`);
+  }
+}
+
+function where(key) {
+  return `"${key}"`;
+}
+
+function payload(value, key) {
+  checkJson(value, key, 0);
+  return JSON.stringify(value);
+}
+
+/**
+ * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id
+ * and the expected revision, each followed by U+001E; then per event 4 fields, each followed by
+ * U+001E: type and id as JSON (strings come quoted), data and metadata as JSON text. An absent
+ * value is empty; "!" (never valid JSON) stands for a value of the wrong kind. JSON.stringify
+ * escapes control characters, so no field contains U+001E. The rules (what a valid stream id,
+ * expected revision, type, id or metadata is) are checked in Rust.
+ */
+export function encodeAppend(streamId, events, options) {
+  if (options != null && (typeof options !== "object" || Array.isArray(options))) {
+    throw new TypeError("append options must be an object");
+  }
+  const expected = options?.expectedRevision;
+  let out = json(streamId) + RS + (typeof expected === "number" ? String(expected) : json(expected ?? undefined)) + RS;
   if (!Array.isArray(events)) {
     throw new TypeError("events must be an array");
   }
-  let out = "";
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     if (typeof e !== "object" || e === null || Array.isArray(e)) {
@@ -38,8 +67,8 @@ export function encodeEvents(events) {
       out +=
         json(e.type) + RS +
         (e.id == null ? "" : json(e.id)) + RS +
-        (e.data === undefined ? "" : JSON.stringify(e.data, replacer)) + RS +
-        (e.metadata == null ? "" : JSON.stringify(e.metadata, replacer)) + RS;
+        (e.data === undefined ? "" : payload(e.data, "data")) + RS +
+        (e.metadata == null ? "" : payload(e.metadata, "metadata")) + RS;
     } catch (err) {
       const what = err instanceof TypeError && /circular/i.test(err.message) ? "a cyclic structure" : err.message;
       throw new TypeError(`events[${i}]: ${what}`);
@@ -54,11 +83,26 @@ function json(value) {
   return typeof value === "string" ? JSON.stringify(value) : value === undefined ? "" : "!";
 }
 
-/** Decodes recorded events from one JSON array text; `createdAt` becomes a `Date`. */
+/**
+ * Decodes recorded events from one JSON text of rows
+ * `[id, streamId, type, revision, position, data, metadata, createdAt]`: parsing rows without
+ * keys and building the objects from a literal is faster than parsing keyed objects.
+ */
 export function decodeEvents(text) {
-  const events = JSON.parse(text);
-  for (let i = 0; i < events.length; i++) {
-    events[i].createdAt = new Date(events[i].createdAt);
+  const rows = JSON.parse(text);
+  const events = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    events[i] = {
+      id: r[0],
+      streamId: r[1],
+      type: r[2],
+      revision: r[3],
+      position: r[4],
+      data: r[5],
+      metadata: r[6],
+      createdAt: new Date(r[7]),
+    };
   }
   return events;
 }

@@ -1,8 +1,6 @@
 //! JS values → core types: options, stream ids and events (the one JSON text from `codec.js`),
 //! and recorded events → one JSON text for `codec.js` to parse.
 
-use std::fmt::Write as _;
-
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -46,22 +44,26 @@ pub(crate) fn string(value: &JsValue, what: &str) -> Result<String> {
         .ok_or_else(|| Error::invalid(format!("{what} must be a string")))
 }
 
-/// `expectedRevision`: `"any"` (default), `"no_stream"`, `"stream_exists"` or a revision.
-pub(crate) fn expected_revision(options: Option<&Object>) -> Result<ExpectedRevision> {
-    let Some(value) = field(options, "expectedRevision") else {
-        return Ok(ExpectedRevision::Any);
-    };
-    if value.as_f64().is_some() {
-        return integer(&value, "expectedRevision").map(ExpectedRevision::Exact);
-    }
-    match value.as_string().as_deref() {
-        Some("any") => Ok(ExpectedRevision::Any),
-        Some("no_stream") => Ok(ExpectedRevision::NoStream),
-        Some("stream_exists") => Ok(ExpectedRevision::StreamExists),
-        _ => Err(Error::invalid(format!(
+/// `expectedRevision` as `codec.js` encodes it: empty (absent: `"any"`), a JSON string, or a
+/// number's digits.
+fn expected_revision(field: &str) -> Result<ExpectedRevision> {
+    let bad = || {
+        Error::invalid(format!(
             "expectedRevision must be \"any\", \"no_stream\", \"stream_exists\" or a revision number, got {}",
-            describe(&value)
-        ))),
+            if field == "!" { "a value of another kind" } else { field }
+        ))
+    };
+    match field {
+        "" | "\"any\"" => Ok(ExpectedRevision::Any),
+        "\"no_stream\"" => Ok(ExpectedRevision::NoStream),
+        "\"stream_exists\"" => Ok(ExpectedRevision::StreamExists),
+        digits if digits.bytes().all(|b| b.is_ascii_digit()) => digits
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 9_007_199_254_740_991)
+            .map(ExpectedRevision::Exact)
+            .ok_or_else(bad),
+        _ => Err(bad()),
     }
 }
 
@@ -118,10 +120,26 @@ pub(crate) fn describe(value: &JsValue) -> String {
     }
 }
 
-/// Events from the string `codec.js` wrote: per event `type`, `id`, `data`, `metadata`, each
-/// followed by U+001E; `type` and `id` as JSON, `data` and `metadata` as JSON text (valid by
-/// construction: `JSON.stringify` wrote them); an absent field is empty.
-pub(crate) fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {
+/// An append from the string `codec.js` wrote: stream id and expected revision, then per event
+/// `type`, `id`, `data`, `metadata`; every field followed by U+001E. Strings are JSON-quoted,
+/// `data` and `metadata` JSON text (valid by construction: `JSON.stringify` wrote them); an
+/// absent field is empty.
+pub(crate) fn append_from_text(
+    text: &str,
+) -> Result<(String, Vec<ProposedEvent>, ExpectedRevision)> {
+    let (stream_id, rest) = text.split_once('\u{1e}').unwrap_or_default();
+    let (expected, events) = rest.split_once('\u{1e}').unwrap_or_default();
+    let stream_id = unquote(stream_id)
+        .ok_or_else(|| Error::invalid("streamId must be a string"))?
+        .into_owned();
+    Ok((
+        stream_id,
+        events_from_text(events)?,
+        expected_revision(expected)?,
+    ))
+}
+
+fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {
     let fields: Vec<&str> = text.split('\u{1e}').collect();
     let fields = fields.split_last().map_or(&[][..], |(_, f)| f);
     fields
@@ -163,8 +181,9 @@ pub(crate) fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {
         .collect()
 }
 
-/// Recorded events as one JSON array text of the contract's shape (`createdAt` in
-/// milliseconds; `codec.js` turns it into a `Date`).
+/// Recorded events as one JSON text of rows `[id, streamId, type, revision, position, data,
+/// metadata, createdAt]` (`createdAt` in milliseconds), which `codec.js` turns into the
+/// contract's objects.
 pub(crate) fn events_to_json(events: &[RecordedEvent]) -> String {
     let payload: usize = events
         .iter()
@@ -175,25 +194,43 @@ pub(crate) fn events_to_json(events: &[RecordedEvent]) -> String {
                 + e.event_type.len()
         })
         .sum();
-    let mut out = String::with_capacity(payload + events.len() * 160 + 2);
+    let mut out = String::with_capacity(payload + events.len() * 96 + 2);
     out.push('[');
     for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"id\":\"");
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{}", e.id.hyphenated());
-        out.push_str("\",\"streamId\":");
+        out.push_str(if i == 0 { "[\"" } else { ",[\"" });
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        out.push_str(e.id.hyphenated().encode_lower(&mut id));
+        out.push_str("\",");
         push_quoted(&mut out, e.stream_id.as_str());
-        out.push_str(",\"type\":");
+        out.push(',');
         push_quoted(&mut out, &e.event_type);
-        let _ = write!(
-            out,
-            ",\"revision\":{},\"position\":{},\"data\":{},\"metadata\":{},\"createdAt\":{}}}",
-            e.revision, e.position, e.data, e.metadata, e.created_at
-        );
+        out.push(',');
+        push_u64(&mut out, e.revision);
+        out.push(',');
+        push_u64(&mut out, e.position);
+        out.push(',');
+        out.push_str(e.data.as_str());
+        out.push(',');
+        out.push_str(e.metadata.as_str());
+        out.push(',');
+        push_u64(&mut out, e.created_at);
+        out.push(']');
     }
     out.push(']');
     out
+}
+
+/// Decimal digits of `n` (no `core::fmt` on this hot path).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }

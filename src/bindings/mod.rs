@@ -7,6 +7,7 @@ mod storage;
 
 use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
@@ -17,8 +18,12 @@ use storage::AnyStorage;
 
 #[wasm_bindgen(module = "/src/bindings/codec.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = encodeEvents, catch)]
-    fn encode_events(events: &JsValue) -> std::result::Result<String, JsValue>;
+    #[wasm_bindgen(js_name = encodeAppend, catch)]
+    fn encode_append(
+        stream_id: &JsValue,
+        events: &JsValue,
+        options: &JsValue,
+    ) -> std::result::Result<String, JsValue>;
     #[wasm_bindgen(js_name = decodeEvents)]
     fn decode_events(text: &str) -> JsValue;
     #[wasm_bindgen(js_name = appendResult)]
@@ -32,11 +37,22 @@ pub struct JsEventStore {
 }
 
 /// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
+///
+/// The future is polled once right away: work that completes without waiting (everything on
+/// the memory storage) resolves through `Promise.resolve`, with no executor task and no extra
+/// microtask hop. Work that waits goes to the executor, whose first poll replaces the no-op
+/// waker (a future wakes the waker of its most recent poll).
 fn promise<F>(work: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {
-    future_to_promise(async move { work.await.map_err(|e| error::to_js(&e)) })
+    let mut work = Box::pin(work);
+    let mut cx = Context::from_waker(Waker::noop());
+    match work.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(value)) => Promise::resolve(&value),
+        Poll::Ready(Err(e)) => Promise::reject(&error::to_js(&e)),
+        Poll::Pending => future_to_promise(async move { work.await.map_err(|e| error::to_js(&e)) }),
+    }
 }
 
 #[wasm_bindgen(js_class = EventStore)]
@@ -81,21 +97,16 @@ impl JsEventStore {
     /// Appends `events` to `streamId`: `{ expectedRevision }` → `{ nextExpectedRevision, position }`.
     pub fn append(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
         // Validate and snapshot the caller's objects now, before the first await.
-        let request = (|| {
-            let stream_id = convert::string(&stream_id, "streamId")?;
-            let options = convert::options_object(&options, "append options")?;
-            let expected = convert::expected_revision(options.as_ref())?;
-            let text = encode_events(&events).map_err(|e| {
+        let request = encode_append(&stream_id, &events, &options)
+            .map_err(|e| {
                 Error::invalid(
                     js_sys::Error::from(e)
                         .message()
                         .as_string()
                         .unwrap_or_default(),
                 )
-            })?;
-            let events = convert::events_from_text(&text)?;
-            Ok((stream_id, events, expected))
-        })();
+            })
+            .and_then(|text| convert::append_from_text(&text));
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;

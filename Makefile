@@ -36,6 +36,7 @@ test-js:
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
 	node --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
+	node bench/run.mjs --smoke
 
 bench: package
 	node bench/run.mjs

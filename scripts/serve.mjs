@@ -1,5 +1,5 @@
 // A small static server for the demo and the browser tests, on 127.0.0.1 only.
-// `/` serves www/; `/pkg/`, `/tests/` and `/node_modules/` serve those folders of the repo.
+// `/` serves www/; `/pkg/`, `/tests/`, `/bench/` and `/node_modules/` serve those folders of the repo.
 // Usage: node scripts/serve.mjs [port]   (as a module: `await serve({ port: 0 })`)
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
@@ -17,7 +17,7 @@ const TYPES = {
   ".svg": "image/svg+xml",
   ".map": "application/json",
 };
-const MOUNTS = ["/pkg/", "/tests/", "/node_modules/", "/www/"];
+const MOUNTS = ["/pkg/", "/tests/", "/node_modules/", "/www/", "/bench/"];
 
 function fileFor(urlPath, root) {
   const path = normalize(decodeURIComponent(urlPath));

@@ -1,0 +1,59 @@
+// Benchmarks in headless Chromium: IndexedDB contenders, and cold start of the package.
+import { launch, server } from "../tests/js/browser/harness.mjs";
+import { median, summarise } from "./stats.mjs";
+
+export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) {
+  const srv = await server();
+  const browser = await launch();
+  const out = { scenarios: [], coldStartMs: null };
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.error(`[bench page] ${e.message}`));
+    await page.goto(`${srv.url}/bench/pages/idb.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    const names = await page.evaluate(async () => Object.keys((await import("/bench/contenders/idb.mjs")).idbContenders));
+    const n = (x) => Math.max(100, Math.round(x * size / 100) * 100);
+    const defs = [
+      { key: "singles", title: `IndexedDB: ${n(1000)} single-event appends (one transaction each)`, events: n(1000) },
+      { key: "batches", title: `IndexedDB: ${n(20000)} events appended in batches of 100`, events: n(20000) },
+      { key: "readStream", title: `IndexedDB: read one ${n(10000)}-event stream`, events: n(10000) },
+      { key: "readAll", title: `IndexedDB: read the whole log (${n(10000)} events) in pages of 1,000`, events: n(10000) },
+    ];
+    for (const d of defs) {
+      const samples = Object.fromEntries(names.map((k) => [k, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (const name of names) {
+          samples[name].push(await page.evaluate(({ key, name, n }) => window.scenarios[key](name, { n }), { key: d.key, name, n: d.events }));
+        }
+      }
+      const results = Object.fromEntries(names.map((k) => [k, summarise(samples[k], d.events)]));
+      out.scenarios.push({ title: d.title, reference: "raw IndexedDB", events: d.events, results, where: "Chromium" });
+      log(out.scenarios.at(-1));
+    }
+    await context.close();
+
+    // Cold start: a fresh context (no cache), from the start of `import` to a ready store.
+    const cold = [];
+    for (let i = 0; i < Math.max(3, Math.round(10 * Math.min(size, 1))); i++) {
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${srv.url}/tests/js/pages/contract.html?cold`);
+      cold.push(
+        await p.evaluate(async () => {
+          const t = performance.now();
+          const { EventStore } = await import(`/pkg/index.js?fresh=${Math.random()}`);
+          const s = await EventStore.open({ storage: "memory" });
+          await s.append("s", [{ type: "E" }]);
+          return performance.now() - t;
+        }),
+      );
+      await ctx.close();
+    }
+    out.coldStartMs = { median: median(cold), min: Math.min(...cold), max: Math.max(...cold) };
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+  return out;
+}

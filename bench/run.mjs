@@ -1,0 +1,43 @@
+// `make bench`: every contender side by side in one run, interleaved and repeated; medians,
+// min–max, events/s and time ratios to the reference. Writes bench/results/latest.{json,md}.
+// `--smoke` runs tiny sizes (a check that the harness works, used by `make test`).
+import { writeFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runMemory } from "./memory.mjs";
+import { runBrowser } from "./browser.mjs";
+import { sizes, nodeColdStart, scaling } from "./node-extra.mjs";
+import { textTable, markdownTable } from "./stats.mjs";
+
+const smoke = process.argv.includes("--smoke");
+const size = smoke ? 0.02 : 1;
+const rounds = smoke ? 1 : 5;
+const print = (s) => console.log(`${textTable(s)}\n`);
+const startedAt = new Date().toISOString();
+
+console.log(`evstore benchmarks${smoke ? " (smoke sizes)" : ""} — ${startedAt}\n`);
+const memory = await runMemory({ size, rounds, log: print });
+const browser = await runBrowser({ size, rounds, log: print });
+const size_ = sizes();
+const coldNode = nodeColdStart(smoke ? 2 : 10);
+const scale = scaling(smoke ? [2_000] : [10_000, 100_000, 1_000_000]);
+
+const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
+const extra = [
+  "Package size (wasm + JS glue):",
+  `  wasm ${kb(size_.wasm.raw)} raw, ${kb(size_.wasm.gzip)} gzip, ${kb(size_.wasm.brotli)} brotli`,
+  `  glue ${kb(size_.glue.raw)} raw, ${kb(size_.glue.gzip)} gzip, ${kb(size_.glue.brotli)} brotli`,
+  `  total ${kb(size_.total.raw)} raw, ${kb(size_.total.gzip)} gzip, ${kb(size_.total.brotli)} brotli`,
+  `Cold start, import → ready store → first append: Node median ${coldNode.median.toFixed(1)} ms (${coldNode.min.toFixed(1)}–${coldNode.max.toFixed(1)}), Chromium median ${browser.coldStartMs.median.toFixed(1)} ms (${browser.coldStartMs.min.toFixed(1)}–${browser.coldStartMs.max.toFixed(1)})`,
+  "Scaling (memory; 10,000 single appends and one 1,000-event read at each store size):",
+  ...scale.map((s) => `  ${s.name.padEnd(20)} N=${String(s.N).padEnd(8)} append ${s.appendUs.toFixed(2)} µs/event, read ${s.readUs.toFixed(2)} µs/event, ${s.bytesPerEvent.toFixed(0)} bytes/event stored (RSS)`),
+].join("\n");
+console.log(extra);
+
+const scenarios = [...memory, ...browser.scenarios];
+const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs }, scaling: scale };
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const base = smoke ? "smoke" : "latest";
+writeFileSync(`${dir}${base}.json`, JSON.stringify(results, null, 2));
+writeFileSync(`${dir}${base}.md`, [`# evstore benchmarks (${startedAt})`, "", ...scenarios.map(markdownTable), "", "```", extra, "```", ""].join("\n\n"));
+console.log(`\nwrote bench/results/${base}.json and ${base}.md`);

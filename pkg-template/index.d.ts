@@ -105,6 +105,37 @@ export interface EventStoreError extends Error {
   cause?: unknown;
 }
 
+export interface SubscribeOptions<E extends EventShape = EventShape> {
+  /** Start after this position (exclusive), or `"end"` for live events only. Default: from the start. */
+  after?: number | "end";
+  /** Only events of this stream. */
+  streamId?: string;
+  /** Only events of streams of this category (the part of the stream id before its first `-`). */
+  category?: string;
+  /** Only events of these types. */
+  eventTypes?: ReadonlyArray<E["type"]>;
+  /** Called once, when the backlog has been delivered. */
+  onCaughtUp?: () => void;
+  /** Called when the handler throws or rejects (which stops this subscription only), or delivery fails. */
+  onError?: (error: unknown) => void;
+  /**
+   * A name under which the store records the position of each event whose handler completed; a later
+   * subscription with the same name resumes after it (and ignores `after`). At-least-once: an event whose
+   * handler completed just before the page died may be delivered again.
+   */
+  checkpoint?: string;
+}
+
+export interface Subscription {
+  /** Stops delivery at once and releases the subscription. */
+  unsubscribe(): void;
+}
+
+export interface AggregateOptions<E extends EventShape, S> {
+  initialState: () => S;
+  evolve: (state: S, event: RecordedEvent<E>) => S | Promise<S>;
+}
+
 /** An event store. `E` is the union of the application's event shapes. */
 export declare class EventStore<E extends EventShape = EventShape> {
   private constructor();
@@ -118,6 +149,14 @@ export declare class EventStore<E extends EventShape = EventShape> {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
   /** The stream's current revision, or `null` when it has no events. */
   streamRevision(streamId: string): Promise<number | null>;
+  /**
+   * Delivers the stored events (after `after`, or the checkpoint), then new ones as they are committed — also
+   * those appended by other tabs and workers on the same IndexedDB database — in position order, with no gap
+   * and no duplicate. A returned Promise is awaited before the next event.
+   */
+  subscribe(handler: (event: RecordedEvent<E>) => void | Promise<void>, options?: SubscribeOptions<E>): Subscription;
+  /** Folds a stream; `revision` (the stream's current revision, `null` when empty) feeds the next `expectedRevision`. */
+  aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<{ state: S; revision: number | null }>;
   /** Asks the browser to keep this origin's data (`navigator.storage.persist()`); `false` if refused or unavailable. */
   persistStorage(): Promise<boolean>;
   /** The origin's storage usage and quota in bytes (zeros where the runtime cannot tell). */

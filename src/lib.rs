@@ -30,9 +30,11 @@ mod error;
 mod event;
 mod json;
 mod model;
+mod notify;
 mod read;
 mod storage;
 mod store;
+mod subscription;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
@@ -49,4 +51,8 @@ pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadRequest};
 pub use storage::{Durability, IndexedDbStorage};
 pub use storage::{MemoryStorage, PreparedAppend, Storage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
+pub use subscription::{
+    EventFilter, SubscribeFrom, SubscribeOptions, Subscription, SubscriptionBatch,
+    SubscriptionMessage, Unsubscribe,
+};
 pub use uuid::Uuid;

@@ -3,6 +3,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::notify::Notify;
+use crate::read::ReadRequest;
+
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
@@ -47,6 +50,8 @@ pub struct EventStore<S: Storage> {
     options: StoreOptions,
     ids: IdGenerator,
     closed: Cell<bool>,
+    notify: Rc<Notify>,
+    watching: Cell<bool>,
 }
 
 impl<S: Storage> EventStore<S> {
@@ -62,6 +67,8 @@ impl<S: Storage> EventStore<S> {
             options,
             ids: IdGenerator::new(),
             closed: Cell::new(false),
+            notify: Rc::new(Notify::default()),
+            watching: Cell::new(false),
         }
     }
 
@@ -85,7 +92,9 @@ impl<S: Storage> EventStore<S> {
     ) -> Result<AppendResult> {
         self.check_open()?;
         let append = self.prepare(stream_id, events, expected)?;
-        self.storage.append(&append).await
+        let result = self.storage.append(&append).await?;
+        self.notify.notify();
+        Ok(result)
     }
 
     /// Validates an append and gives each event its final id.
@@ -188,10 +197,39 @@ impl<S: Storage> EventStore<S> {
         Ok(Aggregate { state, revision })
     }
 
-    /// Closes the store: releases the storage; every later call fails with `CLOSED`.
+    /// Reads the global log with a resolved request (for subscriptions).
+    pub(crate) async fn read_all_request(
+        &self,
+        request: ReadRequest,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.check_open()?;
+        self.storage.read_all(request).await
+    }
+
+    /// The wake-ups of this store's subscriptions.
+    pub(crate) fn notify(&self) -> &Rc<Notify> {
+        &self.notify
+    }
+
+    /// Has the storage wake this store's subscriptions when other writers (tabs, workers)
+    /// append; done once, when the first subscription starts.
+    pub(crate) fn watch_other_writers(&self) {
+        if !self.watching.replace(true) {
+            let notify = Rc::downgrade(&self.notify);
+            self.storage.watch(Rc::new(move || {
+                if let Some(n) = notify.upgrade() {
+                    n.notify();
+                }
+            }));
+        }
+    }
+
+    /// Closes the store: releases the storage; every later call fails with `CLOSED`, and
+    /// subscriptions end.
     pub fn close(&self) {
         if !self.closed.replace(true) {
             self.storage.close();
+            self.notify.notify();
         }
     }
 
@@ -200,7 +238,7 @@ impl<S: Storage> EventStore<S> {
         self.closed.get()
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.get() {
             Err(Error::Closed)
         } else {

@@ -111,3 +111,18 @@ export function decodeEvents(text) {
 export function appendResult(nextExpectedRevision, position) {
   return { nextExpectedRevision, position };
 }
+
+/** Folds recorded events into `{ state, revision }`; `evolve` may return a Promise. */
+export async function fold(events, initialState, evolve) {
+  let state = initialState();
+  for (const event of events) {
+    state = evolve(state, event);
+    if (state !== null && typeof state === "object" && typeof state.then === "function") state = await state;
+  }
+  return { state, revision: events.length ? events[events.length - 1].revision : null };
+}
+
+/** Whether a handler's return value is to be awaited. */
+export function isThenable(value) {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
+}

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// A revision, position or count option: a non-negative safe integer.
-fn integer(value: &JsValue, what: &str) -> Result<u64> {
+pub(crate) fn integer(value: &JsValue, what: &str) -> Result<u64> {
     value.as_f64().and_then(integer_from_f64).ok_or_else(|| {
         Error::invalid(format!(
             "{what} must be a non-negative integer, got {}",

@@ -4,6 +4,7 @@
 mod convert;
 mod error;
 mod storage;
+mod subscribe;
 
 use std::future::Future;
 use std::rc::Rc;
@@ -28,6 +29,13 @@ extern "C" {
     fn decode_events(text: &str) -> JsValue;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
+    fn fold(
+        events: &JsValue,
+        initial_state: &js_sys::Function,
+        evolve: &js_sys::Function,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = isThenable)]
+    fn is_thenable(value: &JsValue) -> bool;
 }
 
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
@@ -150,6 +158,35 @@ impl JsEventStore {
         promise(async move {
             let revision = store.stream_revision(&stream_id?).await?;
             Ok(revision.map_or(JsValue::NULL, |r| (r as f64).into()))
+        })
+    }
+
+    /// Subscribes `handler` to the log: the stored events after the start (`after`, a
+    /// checkpoint, or the beginning), then new ones as they are committed. Options: `after`,
+    /// `streamId`, `category`, `eventTypes`, `onCaughtUp`, `onError`, `checkpoint`.
+    pub fn subscribe(
+        &self,
+        handler: JsValue,
+        options: JsValue,
+    ) -> std::result::Result<subscribe::JsSubscription, JsValue> {
+        subscribe::subscribe(&self.inner, handler, options)
+    }
+
+    /// Folds a stream: `{ initialState, evolve }` → `{ state, revision }` (`revision` is `null`
+    /// for a stream with no events).
+    #[wasm_bindgen(js_name = aggregateStream)]
+    pub fn aggregate_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
+        let request = convert::string(&stream_id, "streamId")
+            .and_then(|s| Ok((s, subscribe::aggregate_options(&options)?)));
+        let store = self.inner.clone();
+        // Resolving with the fold's promise adopts it: its result, or what `evolve` threw.
+        promise(async move {
+            let (stream_id, (initial, evolve)) = request?;
+            let events = store
+                .read_stream(&stream_id, crate::ReadOptions::forwards())
+                .await?;
+            let objects = decode_events(&convert::events_to_json(&events));
+            Ok(fold(&objects, &initial, &evolve).into())
         })
     }
 

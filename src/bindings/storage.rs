@@ -92,6 +92,9 @@ impl Storage for AnyStorage {
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
         delegate!(self, s => s.save_checkpoint(name, position).await)
     }
+    fn watch(&self, wake: std::rc::Rc<dyn Fn()>) {
+        delegate!(self, s => s.watch(wake))
+    }
     fn close(&self) {
         delegate!(self, s => s.close())
     }

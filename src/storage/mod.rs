@@ -73,6 +73,13 @@ pub trait Storage {
     /// Records `position` under the checkpoint `name`, durably as the storage allows.
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()>;
 
+    /// Calls `wake` whenever another writer sharing this storage (another tab or worker) may
+    /// have appended. Wake-ups only: they may be spurious, and a storage that nobody else shares
+    /// never calls it.
+    fn watch(&self, wake: std::rc::Rc<dyn Fn()>) {
+        let _ = wake;
+    }
+
     /// Releases the storage's resources (e.g. closes a database connection). Later calls may
     /// fail; [`EventStore`](crate::EventStore) rejects them with `CLOSED` before they get here.
     fn close(&self);

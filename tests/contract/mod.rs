@@ -4,9 +4,15 @@
 //! case.
 #![allow(dead_code)]
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
 use evstore::{
-    Error, EventStore, ExpectedRevision, Json, ProposedEvent, ReadFrom, ReadOptions, RecordedEvent,
-    Storage, StoreOptions, Uuid,
+    Error, EventFilter, EventStore, ExpectedRevision, Json, ProposedEvent, ReadFrom, ReadOptions,
+    RecordedEvent, Storage, StoreOptions, StreamId, SubscribeFrom, SubscribeOptions, Subscription,
+    SubscriptionMessage, Uuid,
 };
 
 /// Opens a fresh, empty store for one test case.
@@ -29,7 +35,10 @@ macro_rules! contract_suite {
             retry_is_idempotent_even_after_the_stream_moved_on, duplicate_ids_are_rejected,
             ids_are_lowercase_and_generated_ids_are_v7, reads_forwards_and_backwards,
             read_all_forwards_and_backwards, payloads_round_trip, stream_revision_and_category,
-            aggregate_folds_the_stream, closed_store_rejects_every_call);
+            aggregate_folds_the_stream, closed_store_rejects_every_call,
+            subscription_catches_up_then_stays_live, subscription_starts_after_a_position_or_at_the_end,
+            subscription_filters, subscription_checkpoint_resumes, subscription_waits_and_unsubscribes,
+            subscription_ends_when_the_store_closes);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -748,4 +757,286 @@ pub async fn closed_store_rejects_every_call<F: Factory>(f: &F) {
         store.stream_revision("s").await.unwrap_err().code(),
         "CLOSED"
     );
+}
+
+/// Yields to the other futures of a `join` a few times.
+struct Yield(u8);
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            return Poll::Ready(());
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+async fn open_rc<F: Factory>(f: &F) -> Rc<EventStore<F::S>> {
+    Rc::new(open(f).await)
+}
+
+async fn append_n<S: Storage>(store: &EventStore<S>, stream: &str, n: u64) {
+    for i in 0..n {
+        store
+            .append(
+                stream,
+                vec![ev("E", serde_json::json!(i))],
+                ExpectedRevision::Any,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// The next message as `Some(position)` for an event, `None` for `CaughtUp`.
+async fn next_position<S: Storage>(sub: &mut Subscription<S>) -> Option<u64> {
+    match sub
+        .next()
+        .await
+        .expect("subscription ended")
+        .expect("subscription failed")
+    {
+        SubscriptionMessage::Event(e) => Some(e.position),
+        SubscriptionMessage::CaughtUp => None,
+    }
+}
+
+pub async fn subscription_catches_up_then_stays_live<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    append_n(&store, "a", 3).await;
+    let mut sub = store.subscribe(SubscribeOptions::default()).await.unwrap();
+    for p in 0..3 {
+        assert_eq!(next_position(&mut sub).await, Some(p));
+    }
+    assert_eq!(
+        next_position(&mut sub).await,
+        None,
+        "caught up after the backlog"
+    );
+    append_n(&store, "b", 2).await;
+    assert_eq!(next_position(&mut sub).await, Some(3));
+    assert_eq!(next_position(&mut sub).await, Some(4));
+    // Appended while the subscriber is behind: delivered in order, CaughtUp is not repeated.
+    append_n(&store, "a", 600).await;
+    for p in 5..605 {
+        assert_eq!(next_position(&mut sub).await, Some(p));
+    }
+}
+
+pub async fn subscription_starts_after_a_position_or_at_the_end<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    append_n(&store, "a", 4).await;
+    let mut after = store
+        .subscribe(SubscribeOptions {
+            from: SubscribeFrom::After(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut end = store
+        .subscribe(SubscribeOptions {
+            from: SubscribeFrom::End,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next_position(&mut after).await, Some(2));
+    assert_eq!(next_position(&mut after).await, Some(3));
+    assert_eq!(next_position(&mut after).await, None);
+    assert_eq!(next_position(&mut end).await, None, "nothing to catch up");
+    append_n(&store, "a", 1).await;
+    assert_eq!(next_position(&mut end).await, Some(4));
+    assert_eq!(next_position(&mut after).await, Some(4));
+    let mut past = store
+        .subscribe(SubscribeOptions {
+            from: SubscribeFrom::After(99),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next_position(&mut past).await, None);
+}
+
+pub async fn subscription_filters<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    for (stream, t) in [
+        ("Order-1", "Placed"),
+        ("Cart-1", "Added"),
+        ("Order-2", "Placed"),
+        ("Order-1", "Shipped"),
+        ("Orders", "Placed"),
+    ] {
+        store
+            .append(
+                stream,
+                vec![ev(t, serde_json::json!(null))],
+                ExpectedRevision::Any,
+            )
+            .await
+            .unwrap();
+    }
+    let collect = |filter: EventFilter| {
+        let store = store.clone();
+        async move {
+            let mut sub = store
+                .subscribe(SubscribeOptions {
+                    filter,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut out = vec![];
+            while let Some(p) = next_position(&mut sub).await {
+                out.push(p);
+            }
+            out
+        }
+    };
+    let stream = StreamId::new("Order-1").unwrap();
+    assert_eq!(
+        collect(EventFilter {
+            stream_id: Some(stream.clone()),
+            ..Default::default()
+        })
+        .await,
+        [0, 3]
+    );
+    assert_eq!(
+        collect(EventFilter {
+            category: Some("Order".into()),
+            ..Default::default()
+        })
+        .await,
+        [0, 2, 3]
+    );
+    assert_eq!(
+        collect(EventFilter {
+            event_types: Some(vec!["Placed".into()]),
+            ..Default::default()
+        })
+        .await,
+        [0, 2, 4]
+    );
+    let both = EventFilter {
+        category: Some("Order".into()),
+        event_types: Some(vec!["Placed".into(), "Added".into()]),
+        ..Default::default()
+    };
+    assert_eq!(collect(both).await, [0, 2]);
+    // A selective filter over a log longer than one read: only the matches, in order.
+    append_n(&store, "Noise", 1200).await;
+    store
+        .append(
+            "Order-1",
+            vec![ev("Late", serde_json::json!(null))],
+            ExpectedRevision::Any,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        collect(EventFilter {
+            stream_id: Some(stream),
+            ..Default::default()
+        })
+        .await,
+        [0, 3, 1205]
+    );
+}
+
+pub async fn subscription_checkpoint_resumes<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    append_n(&store, "a", 5).await;
+    let named = |from| SubscribeOptions {
+        from,
+        checkpoint: Some("projection-x".into()),
+        ..Default::default()
+    };
+    let mut sub = store
+        .subscribe(named(SubscribeFrom::After(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_position(&mut sub).await,
+        Some(1),
+        "`after` applies while nothing is recorded"
+    );
+    assert_eq!(next_position(&mut sub).await, Some(2));
+    sub.handled(2).await.unwrap();
+    drop(sub);
+    // Resumes after the last handled event; `after` is ignored now.
+    let mut sub = store.subscribe(named(SubscribeFrom::Start)).await.unwrap();
+    assert_eq!(next_position(&mut sub).await, Some(3));
+    assert_eq!(
+        next_position(&mut sub).await,
+        Some(4),
+        "asking for the next records the previous"
+    );
+    drop(sub);
+    let mut sub = store.subscribe(named(SubscribeFrom::Start)).await.unwrap();
+    assert_eq!(
+        next_position(&mut sub).await,
+        Some(4),
+        "4 was handed out but not handled: delivered again"
+    );
+    // Other names and unnamed subscriptions are independent.
+    let mut other = store
+        .subscribe(SubscribeOptions {
+            checkpoint: Some("other".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next_position(&mut other).await, Some(0));
+    let empty = store
+        .subscribe(SubscribeOptions {
+            checkpoint: Some(String::new()),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(empty, Err(Error::InvalidArgument { .. })));
+}
+
+pub async fn subscription_waits_and_unsubscribes<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    let mut sub = store.subscribe(SubscribeOptions::default()).await.unwrap();
+    assert_eq!(next_position(&mut sub).await, None);
+    // The subscriber waits; a writer appends later; the subscriber wakes with the event.
+    let writer = async {
+        Yield(3).await;
+        append_n(&store, "a", 1).await;
+    };
+    let (got, ()) = futures::join!(next_position(&mut sub), writer);
+    assert_eq!(got, Some(0));
+    // A waiting subscriber is released by unsubscribe.
+    let stop = sub.unsubscriber();
+    let canceller = async {
+        Yield(3).await;
+        stop.unsubscribe();
+    };
+    let (ended, ()) = futures::join!(sub.next(), canceller);
+    assert!(ended.is_none(), "next() returns None once unsubscribed");
+    assert!(stop.is_cancelled());
+    append_n(&store, "a", 1).await;
+    assert!(sub.next().await.is_none(), "nothing after unsubscribe");
+}
+
+pub async fn subscription_ends_when_the_store_closes<F: Factory>(f: &F) {
+    let store = open_rc(f).await;
+    let mut sub = store.subscribe(SubscribeOptions::default()).await.unwrap();
+    assert_eq!(next_position(&mut sub).await, None);
+    let closer = async {
+        Yield(3).await;
+        store.close();
+    };
+    let (ended, ()) = futures::join!(sub.next(), closer);
+    assert_eq!(
+        ended.map(|r| r.map(|_| ()).unwrap_err()),
+        Some(Error::Closed)
+    );
+    assert!(matches!(
+        store.subscribe(SubscribeOptions::default()).await,
+        Err(Error::Closed)
+    ));
 }

@@ -35,6 +35,16 @@ export async function rejects(promise, code, fields = {}) {
   return err;
 }
 
+/** Resolves when `cond()` holds (polling), or rejects after `ms`. */
+export async function until(cond, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 const ID = (n) => `0190a8e4-7b3c-7d2e-8f00-${String(n).padStart(12, "0")}`;
 const ev = (type, data, extra = {}) => ({ type, data, ...extra });
 const brief = (events) => events.map((e) => [e.streamId, e.revision, e.position]);
@@ -321,6 +331,215 @@ export function cases(open) {
       eq((await s.readAll()).length, n + 2);
     },
 
+    async "subscribe: catch-up, onCaughtUp once, then live, in order, no gap, no duplicate"() {
+      const s = await open();
+      for (let i = 0; i < 5; i++) await s.append(`Order-${i % 2}`, [ev("E", i)]);
+      const seen = [];
+      let caughtUpAt = -1;
+      let caughtUps = 0;
+      const sub = s.subscribe((e) => { seen.push(e.position); }, { onCaughtUp: () => { caughtUps++; caughtUpAt = seen.length; } });
+      ok(typeof sub.unsubscribe === "function", "subscribe returns an object with unsubscribe()");
+      eq(seen, [], "no handler runs inside subscribe()");
+      await until(() => caughtUps === 1, "onCaughtUp");
+      eq(caughtUpAt, 5, "onCaughtUp after the backlog");
+      const writes = [];
+      for (let i = 5; i < 40; i++) writes.push(s.append(`Order-${i % 3}`, [ev("E", i), ev("E", i)]));
+      await Promise.all(writes);
+      await until(() => seen.length === 75, "live events");
+      eq(seen, Array.from({ length: 75 }, (_, i) => i), "positions delivered in order, once each");
+      const [first] = await s.readAll({ maxCount: 1 });
+      eq(caughtUps, 1, "onCaughtUp is called once");
+      sub.unsubscribe();
+      eq(typeof first.createdAt.getTime(), "number");
+    },
+
+    async "subscribe: handlers get the recorded event shape"() {
+      const s = await open();
+      await s.append("Order-1", [ev("Placed", { total: 10 }, { metadata: { correlationId: "c" } })]);
+      let got;
+      const sub = s.subscribe((e) => { got = e; });
+      await until(() => got, "an event");
+      sub.unsubscribe();
+      eq(Object.keys(got), ["id", "streamId", "type", "revision", "position", "data", "metadata", "createdAt"]);
+      eq([got.streamId, got.type, got.revision, got.position, got.data, got.metadata], ["Order-1", "Placed", 0, 0, { total: 10 }, { correlationId: "c" }]);
+      ok(got.createdAt instanceof Date, "createdAt is a Date");
+      got.data.total = 99;
+      eq((await s.readStream("Order-1"))[0].data, { total: 10 }, "mutating a delivered event changes nothing");
+    },
+
+    async "subscribe: after a position, 'end', and filters"() {
+      const s = await open();
+      const streams = ["Order-1", "Cart-1", "Order-2", "Order-1", "Orders"];
+      const types = ["Placed", "Added", "Placed", "Shipped", "Placed"];
+      for (let i = 0; i < 5; i++) await s.append(streams[i], [{ type: types[i] }]);
+      const collect = async (options, extra = () => {}) => {
+        const seen = [];
+        let caught = false;
+        const sub = s.subscribe((e) => { seen.push(e.position); }, { ...options, onCaughtUp: () => { caught = true; } });
+        await until(() => caught, "onCaughtUp");
+        await extra(seen);
+        sub.unsubscribe();
+        return seen;
+      };
+      eq(await collect({ after: 2 }), [3, 4], "after is exclusive");
+      eq(await collect({ after: 99 }), []);
+      eq(await collect({ streamId: "Order-1" }), [0, 3]);
+      eq(await collect({ category: "Order" }), [0, 2, 3]);
+      eq(await collect({ eventTypes: ["Placed"] }), [0, 2, 4]);
+      eq(await collect({ category: "Order", eventTypes: ["Placed", "Added"] }), [0, 2]);
+      eq(await collect({ after: "end" }, async (seen) => {
+        await s.append("Order-9", [{ type: "Live" }]);
+        await until(() => seen.length === 1, "the live event");
+      }), [5], "'end' delivers only what is appended after subscribe");
+      // "end" is resolved inside subscribe(): an append right after it is never missed.
+      const live = [];
+      const sub = s.subscribe((e) => { live.push(e.position); }, { after: "end" });
+      await s.append("Order-9", [{ type: "Right-after" }]);
+      await until(() => live.length === 1, "the event appended right after subscribe");
+      eq(live, [6]);
+      sub.unsubscribe();
+    },
+
+    async "subscribe: a handler's promise is awaited, calls never overlap; slow subscribers never block writers"() {
+      const s = await open();
+      let active = 0, maxActive = 0;
+      const seen = [];
+      const sub = s.subscribe(async (e) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(2);
+        seen.push(e.position);
+        active--;
+      });
+      const t = Date.now();
+      for (let i = 0; i < 30; i++) await s.append("S", [ev("E", i)]);
+      ok(Date.now() - t < 1000, "appends do not wait for the slow subscriber");
+      ok(seen.length < 30, "the subscriber fell behind");
+      await until(() => seen.length === 30, "the slow subscriber to catch up");
+      eq(maxActive, 1, "handler calls never overlap");
+      eq(seen, Array.from({ length: 30 }, (_, i) => i));
+      sub.unsubscribe();
+    },
+
+    async "subscribe: handlers may append and read on the same store"() {
+      const s = await open();
+      const seen = [];
+      const sub = s.subscribe(async (e) => {
+        seen.push(e.position);
+        if (e.type === "Command") {
+          const rev = await s.streamRevision(e.streamId);
+          await s.append(e.streamId, [{ type: "Reaction", data: { to: e.position } }], { expectedRevision: rev });
+          (await s.readStream(e.streamId)).length;
+        }
+      });
+      await s.append("Flow-1", [{ type: "Command" }]);
+      await s.append("Flow-2", [{ type: "Command" }]);
+      await until(() => seen.length === 4, "commands and their reactions");
+      eq(seen, [0, 1, 2, 3]);
+      eq((await s.readAll()).map((e) => e.type).sort(), ["Command", "Command", "Reaction", "Reaction"]);
+      sub.unsubscribe();
+    },
+
+    async "subscribe: a throwing or rejecting handler stops only its own subscription, reported to onError"() {
+      const s = await open();
+      const errors = [];
+      const healthy = [];
+      const throwsSeen = [];
+      const rejectsSeen = [];
+      s.subscribe((e) => { throwsSeen.push(e.position); if (e.position === 1) throw new Error("boom"); }, { onError: (err) => errors.push(["throws", err.message]) });
+      s.subscribe(async (e) => { rejectsSeen.push(e.position); if (e.position === 2) throw new TypeError("async boom"); }, { onError: (err) => errors.push(["rejects", err.message]) });
+      const sub = s.subscribe((e) => { healthy.push(e.position); });
+      for (let i = 0; i < 5; i++) await s.append("S", [ev("E", i)]);
+      await until(() => healthy.length === 5 && errors.length === 2, "the healthy subscriber and both errors");
+      eq(errors.sort(), [["rejects", "async boom"], ["throws", "boom"]]);
+      eq(throwsSeen, [0, 1], "the throwing subscription stopped after its error");
+      eq(rejectsSeen, [0, 1, 2], "the rejecting subscription stopped after its error");
+      await s.append("S", [ev("E", 5)]);
+      await until(() => healthy.length === 6, "the healthy subscriber goes on");
+      eq((await s.readAll()).length, 6, "the store goes on");
+      sub.unsubscribe();
+    },
+
+    async "subscribe: unsubscribe stops delivery at once"() {
+      const s = await open();
+      for (let i = 0; i < 50; i++) await s.append("S", [ev("E", i)]);
+      const seen = [];
+      let sub;
+      sub = s.subscribe((e) => {
+        seen.push(e.position);
+        if (e.position === 9) sub.unsubscribe();
+      });
+      await until(() => seen.length >= 10, "ten events");
+      await s.append("S", [ev("E", 50)]);
+      await sleep(20);
+      eq(seen, Array.from({ length: 10 }, (_, i) => i), "nothing after unsubscribe, even from the same batch");
+      sub.unsubscribe();
+      const never = [];
+      const early = s.subscribe((e) => { never.push(e); });
+      early.unsubscribe();
+      await sleep(20);
+      eq(never.length, 0, "unsubscribed before the first delivery");
+    },
+
+    async "subscribe: a checkpoint resumes after the last handled event"() {
+      const s = await open();
+      for (let i = 0; i < 6; i++) await s.append("S", [ev("E", i)]);
+      const first = [];
+      let sub = s.subscribe(async (e) => { first.push(e.position); }, { checkpoint: "projection-x", after: 1 });
+      await until(() => first.length === 4, "the first run");
+      sub.unsubscribe();
+      eq(first, [2, 3, 4, 5], "`after` applies while nothing is recorded");
+      await s.append("S", [ev("E", 6), ev("E", 7)]);
+      const second = [];
+      sub = s.subscribe((e) => { second.push(e.position); }, { checkpoint: "projection-x", after: 0 });
+      await until(() => second.length === 2, "the resumed run");
+      await sleep(10);
+      eq(second, [6, 7], "resumes after the recorded position; `after` is ignored");
+      sub.unsubscribe();
+      const other = [];
+      sub = s.subscribe((e) => { other.push(e.position); }, { checkpoint: "other" });
+      await until(() => other.length === 8, "an independent name");
+      sub.unsubscribe();
+    },
+
+    async "subscribe: bad arguments throw INVALID_ARGUMENT; a closed store throws CLOSED"() {
+      const s = await open();
+      const throws = (f, code) => {
+        let err;
+        try { f(); } catch (e) { err = e; }
+        ok(err && err.name === "EventStoreError" && err.code === code, `expected ${code}, got ${err && (err.code ?? err)}`);
+      };
+      for (const o of [{ after: -1 }, { after: "start" }, { after: 1.5 }, { streamId: "" }, { streamId: "$all" }, { category: "" }, { category: 5 },
+        { eventTypes: [] }, { eventTypes: "E" }, { eventTypes: [1] }, { onCaughtUp: 5 }, { onError: "x" }, { checkpoint: "" }, { checkpoint: 5 }, "opts"]) {
+        throws(() => s.subscribe(() => {}, o), "INVALID_ARGUMENT");
+      }
+      throws(() => s.subscribe("not a function"), "INVALID_ARGUMENT");
+      throws(() => s.subscribe(), "INVALID_ARGUMENT");
+      await s.close();
+      throws(() => s.subscribe(() => {}), "CLOSED");
+    },
+
+    async "aggregateStream folds a stream into { state, revision }"() {
+      const s = await open();
+      const options = { initialState: () => ({ total: 0 }), evolve: (state, e) => ({ total: state.total + e.data.total }) };
+      eq(await s.aggregateStream("Order-1", options), { state: { total: 0 }, revision: null });
+      await s.append("Order-1", [ev("Added", { total: 10 }), ev("Added", { total: 20 })]);
+      await s.append("Order-2", [ev("Added", { total: 1000 })]);
+      await s.append("Order-1", [ev("Added", { total: 12 })]);
+      const { state, revision } = await s.aggregateStream("Order-1", options);
+      eq([state, revision], [{ total: 42 }, 2]);
+      eq((await s.append("Order-1", [ev("Added", { total: 1 })], { expectedRevision: revision })).nextExpectedRevision, 3);
+      const seenTypes = [];
+      const asyncFold = await s.aggregateStream("Order-1", { initialState: () => 0, evolve: async (n, e) => { seenTypes.push(e.type); return n + 1; } });
+      eq(asyncFold, { state: 4, revision: 3 });
+      await rejects(s.aggregateStream("Order-1", { initialState: () => 0 }), "INVALID_ARGUMENT");
+      await rejects(s.aggregateStream("Order-1", { evolve: (x) => x, initialState: 0 }), "INVALID_ARGUMENT");
+      await rejects(s.aggregateStream("", options), "INVALID_ARGUMENT");
+      let thrown;
+      try { await s.aggregateStream("Order-1", { initialState: () => 0, evolve: () => { throw new RangeError("mine"); } }); } catch (e) { thrown = e; }
+      ok(thrown instanceof RangeError && thrown.message === "mine", "an error thrown by evolve rejects the call as it is");
+    },
+
     async "close rejects every later call with CLOSED"() {
       const s = await open();
       await s.append("s", [ev("E", 1)]);
@@ -330,6 +549,7 @@ export function cases(open) {
       await rejects(s.readStream("s"), "CLOSED");
       await rejects(s.readAll(), "CLOSED");
       await rejects(s.streamRevision("s"), "CLOSED");
+      await rejects(s.aggregateStream("s", { initialState: () => 0, evolve: (x) => x }), "CLOSED");
     },
   };
 }

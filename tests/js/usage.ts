@@ -50,6 +50,21 @@ export async function usage(): Promise<number> {
   }
   // @ts-expect-error: the constructor is private; use EventStore.open
   new EventStore();
+  const sub = store.subscribe(
+    async (e) => {
+      if (e.type === "OrderShipped") total += e.data.carrier.length;
+    },
+    { after: "end", category: "Order", eventTypes: ["OrderPlaced", "OrderShipped"], checkpoint: "totals", onCaughtUp: () => {}, onError: (err) => void err },
+  );
+  sub.unsubscribe();
+  // @ts-expect-error: an unknown event type in the filter
+  store.subscribe(() => {}, { eventTypes: ["Nope"] });
+  const agg = await store.aggregateStream("Order-1", {
+    initialState: () => ({ total: 0 }),
+    evolve: (s, e) => (e.type === "OrderPlaced" ? { total: s.total + e.data.total } : s),
+  });
+  const nextRev: number | null = agg.revision;
+  total += agg.state.total + (nextRev ?? 0);
   const persisted: boolean = await store.persistStorage();
   const { usage, quota } = await store.storageEstimate();
   void [persisted, usage, quota];

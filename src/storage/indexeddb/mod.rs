@@ -9,7 +9,7 @@
 mod request;
 mod schema;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use indexed_db_futures::database::Database;
@@ -20,7 +20,10 @@ use indexed_db_futures::transaction::{
 use indexed_db_futures::Build;
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbCursorDirection, IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
+use web_sys::{
+    BroadcastChannel, IdbCursorDirection, IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction,
+    MessageEvent,
+};
 
 use request::{bound, cursor_number, dom_error, pair, pending, unpack, Pending};
 pub(crate) use request::{estimate_storage, persist_storage};
@@ -31,6 +34,9 @@ use crate::{
     decide, AppendResult, Decision, Direction, Error, Position, ReadFrom, ReadRequest,
     RecordedEvent, Result, Revision, StoredLocation, StreamId,
 };
+
+/// A `message` listener kept alive while installed.
+type MessageListener = Closure<dyn FnMut(MessageEvent)>;
 
 /// How durably a readwrite transaction commits (IndexedDB's `durability` hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,6 +60,10 @@ pub struct IndexedDbStorage {
     /// (`versionchange`), or by the browser.
     lost: Rc<Cell<bool>>,
     _on_close: Closure<dyn FnMut(web_sys::Event)>,
+    /// Tells the other tabs and workers on this database that events were appended (wake-ups
+    /// for their subscriptions); `None` where the runtime has no BroadcastChannel.
+    channel: Option<BroadcastChannel>,
+    on_message: RefCell<Option<MessageListener>>,
 }
 
 /// The outcome of one append attempt.
@@ -93,6 +103,8 @@ impl IndexedDbStorage {
             durability,
             lost,
             _on_close: on_close,
+            channel: BroadcastChannel::new(&format!("evstore:{name}")).ok(),
+            on_message: RefCell::new(None),
         })
     }
 
@@ -283,6 +295,12 @@ impl Storage for IndexedDbStorage {
                 Attempt::IdTaken => Err(Error::storage("event id conflict after lookup")),
             },
         }
+        .inspect(|r| {
+            if let Some(channel) = &self.channel {
+                // A wake-up for other tabs; losing one only delays them until the next.
+                let _ = channel.post_message(&(r.position as f64).into());
+            }
+        })
     }
 
     async fn read_stream(
@@ -332,9 +350,22 @@ impl Storage for IndexedDbStorage {
         tx.commit().await.map_err(|e| dom_error(failure(e, &raw)))
     }
 
+    fn watch(&self, wake: Rc<dyn Fn()>) {
+        if let Some(channel) = &self.channel {
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_| wake());
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            *self.on_message.borrow_mut() = Some(on_message);
+        }
+    }
+
     fn close(&self) {
         self.lost.set(true);
         raw_db(&self.db).close();
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        self.on_message.borrow_mut().take();
     }
 }
 

@@ -1,0 +1,240 @@
+//! `store.subscribe(handler, options)` and the JS `Subscription`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::convert::{self, field};
+use super::storage::AnyStorage;
+use super::{decode_events, error, is_thenable};
+use crate::{
+    Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
+    SubscriptionBatch, Unsubscribe,
+};
+
+/// A running subscription (`Subscription` in JS); `unsubscribe()` stops it.
+#[wasm_bindgen(js_name = Subscription)]
+pub struct JsSubscription {
+    cancelled: Rc<Cell<bool>>,
+    /// Set once the subscription has resolved where it starts.
+    handle: Rc<RefCell<Option<Unsubscribe>>>,
+}
+
+#[wasm_bindgen(js_class = Subscription)]
+impl JsSubscription {
+    /// Stops delivery at once (no handler is called after this returns) and releases the
+    /// subscription's resources. Idempotent.
+    pub fn unsubscribe(&self) {
+        self.cancelled.set(true);
+        if let Some(h) = self.handle.borrow().as_ref() {
+            h.unsubscribe();
+        }
+    }
+}
+
+/// The handler and callbacks of one subscription.
+struct Callbacks {
+    handler: Function,
+    on_caught_up: Option<Function>,
+    on_error: Option<Function>,
+}
+
+impl Callbacks {
+    fn report(&self, err: JsValue) {
+        match &self.on_error {
+            Some(f) => {
+                if let Err(e) = f.call1(&JsValue::UNDEFINED, &err) {
+                    web_sys::console::error_2(&"evstore: onError threw".into(), &e);
+                }
+            }
+            None => web_sys::console::error_2(&"evstore: a subscription stopped:".into(), &err),
+        }
+    }
+}
+
+/// Parses `subscribe`'s options.
+fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Option<Function>)> {
+    let options = convert::options_object(value, "subscribe options")?;
+    let o = options.as_ref();
+    let function = |key: &str| -> Result<Option<Function>> {
+        field(o, key)
+            .map(|f| {
+                f.dyn_into::<Function>()
+                    .map_err(|_| Error::invalid(format!("{key} must be a function")))
+            })
+            .transpose()
+    };
+    let from = match field(o, "after") {
+        None => SubscribeFrom::Start,
+        Some(v) if v.as_string().as_deref() == Some("end") => SubscribeFrom::End,
+        Some(v) if v.as_f64().is_some() => SubscribeFrom::After(convert::integer(&v, "after")?),
+        Some(v) => {
+            return Err(Error::invalid(format!(
+                "after must be a position or \"end\", got {}",
+                convert::describe(&v)
+            )))
+        }
+    };
+    let stream_id = field(o, "streamId")
+        .map(|v| convert::string(&v, "streamId").and_then(|s| StreamId::new(&s)))
+        .transpose()?;
+    let category = field(o, "category")
+        .map(|v| convert::string(&v, "category"))
+        .transpose()?;
+    let event_types = match field(o, "eventTypes") {
+        None => None,
+        Some(v) => {
+            let types = v
+                .dyn_ref::<Array>()
+                .and_then(|a| a.iter().map(|t| t.as_string()).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| Error::invalid("eventTypes must be an array of strings"))?;
+            Some(types)
+        }
+    };
+    let checkpoint = field(o, "checkpoint")
+        .map(|v| convert::string(&v, "checkpoint"))
+        .transpose()?;
+    let options = SubscribeOptions {
+        from,
+        filter: EventFilter {
+            stream_id,
+            category,
+            event_types,
+        },
+        checkpoint,
+    };
+    options.validate()?;
+    Ok((options, function("onCaughtUp")?, function("onError")?))
+}
+
+/// Starts a subscription for the JS `subscribe`.
+pub(super) fn subscribe(
+    store: &Rc<EventStore<AnyStorage>>,
+    handler: JsValue,
+    options_value: JsValue,
+) -> std::result::Result<JsSubscription, JsValue> {
+    let handler: Function = handler
+        .dyn_into()
+        .map_err(|_| error::to_js(&Error::invalid("the handler must be a function")))?;
+    let (options, on_caught_up, on_error) =
+        options(&options_value).map_err(|e| error::to_js(&e))?;
+    store.check_open().map_err(|e| error::to_js(&e))?;
+    let callbacks = Callbacks {
+        handler,
+        on_caught_up,
+        on_error,
+    };
+    let cancelled = Rc::new(Cell::new(false));
+    let handle = Rc::new(RefCell::new(None));
+    let run = deliver(
+        store.clone(),
+        options,
+        callbacks,
+        cancelled.clone(),
+        handle.clone(),
+    );
+    // Poll once now: the start (e.g. the log's head for `after: "end"`) is resolved, or its read
+    // issued, before `subscribe` returns, so a later append is never missed. No handler runs
+    // in this poll (`deliver` yields first).
+    let mut run = Box::pin(run);
+    if run
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending()
+    {
+        wasm_bindgen_futures::spawn_local(run);
+    }
+    Ok(JsSubscription { cancelled, handle })
+}
+
+async fn deliver(
+    store: Rc<EventStore<AnyStorage>>,
+    options: SubscribeOptions,
+    callbacks: Callbacks,
+    cancelled: Rc<Cell<bool>>,
+    handle: Rc<RefCell<Option<Unsubscribe>>>,
+) {
+    let subscribed = store.subscribe(options).await;
+    YieldOnce(false).await;
+    let mut sub = match subscribed {
+        Ok(sub) => sub,
+        Err(e) => return callbacks.report(error::to_js(&e)),
+    };
+    *handle.borrow_mut() = Some(sub.unsubscriber());
+    if cancelled.get() {
+        return;
+    }
+    while let Some(batch) = sub.next_batch().await {
+        if cancelled.get() {
+            return;
+        }
+        let events = match batch {
+            Ok(SubscriptionBatch::Events(events)) => events,
+            Ok(SubscriptionBatch::CaughtUp) => {
+                if let Some(f) = &callbacks.on_caught_up {
+                    if let Err(e) = f.call0(&JsValue::UNDEFINED) {
+                        return callbacks.report(e);
+                    }
+                }
+                continue;
+            }
+            Err(Error::Closed) => return,
+            Err(e) => return callbacks.report(error::to_js(&e)),
+        };
+        let objects: Array = decode_events(&convert::events_to_json(&events)).unchecked_into();
+        for (i, event) in events.iter().enumerate() {
+            if cancelled.get() {
+                return;
+            }
+            let returned = match callbacks
+                .handler
+                .call1(&JsValue::UNDEFINED, &objects.get(i as u32))
+            {
+                Ok(v) => v,
+                Err(e) => return callbacks.report(e),
+            };
+            if is_thenable(&returned) {
+                if let Err(e) = JsFuture::from(Promise::resolve(&returned)).await {
+                    return callbacks.report(e);
+                }
+            }
+            if let Err(e) = sub.handled(event.position).await {
+                return callbacks.report(error::to_js(&e));
+            }
+        }
+    }
+}
+
+/// Returns `Pending` once (waking itself), then `Ready`: keeps handlers out of the synchronous
+/// first poll in `subscribe`.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Parses `aggregateStream`'s options: `initialState` and `evolve`, both functions.
+pub(super) fn aggregate_options(value: &JsValue) -> Result<(Function, Function)> {
+    let options = convert::options_object(value, "aggregateStream options")?;
+    let get = |key: &str| -> Result<Function> {
+        field(options.as_ref(), key)
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| Error::invalid(format!("aggregateStream needs {key} as a function")))
+    };
+    Ok((get("initialState")?, get("evolve")?))
+}

@@ -1,0 +1,321 @@
+//! Subscriptions: catch up from a position, then stay live — driven by reading the log.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::event::RecordedEvent;
+use crate::model::{category_of, Position, StreamId};
+use crate::notify::Notify;
+use crate::read::{Direction, ReadFrom, ReadRequest};
+use crate::storage::Storage;
+use crate::store::EventStore;
+
+/// How many events a subscription reads from the log at a time.
+const PAGE: u64 = 512;
+
+/// Where a subscription starts (when no checkpoint is recorded yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubscribeFrom {
+    /// From the first event of the log.
+    #[default]
+    Start,
+    /// After this position (exclusive).
+    After(Position),
+    /// Live only: events committed after the subscription started.
+    End,
+}
+
+/// Which events a subscription delivers. All given conditions must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventFilter {
+    /// Only events of this stream.
+    pub stream_id: Option<StreamId>,
+    /// Only events of streams of this category (the part before the first `-`).
+    pub category: Option<String>,
+    /// Only events of these types.
+    pub event_types: Option<Vec<String>>,
+}
+
+impl EventFilter {
+    /// Whether `event` passes the filter.
+    pub fn matches(&self, event: &RecordedEvent) -> bool {
+        self.stream_id
+            .as_ref()
+            .is_none_or(|s| *s == event.stream_id)
+            && self
+                .category
+                .as_deref()
+                .is_none_or(|c| category_of(event.stream_id.as_str()) == c)
+            && self
+                .event_types
+                .as_ref()
+                .is_none_or(|types| types.iter().any(|t| **t == *event.event_type))
+    }
+}
+
+/// Options of [`EventStore::subscribe`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubscribeOptions {
+    /// Where to start when no checkpoint is recorded.
+    pub from: SubscribeFrom,
+    /// Which events to deliver.
+    pub filter: EventFilter,
+    /// A name under which the store records the position of each handled event; a later
+    /// subscription with the same name resumes after it (and ignores `from`).
+    pub checkpoint: Option<String>,
+}
+
+impl SubscribeOptions {
+    /// Checks the options (the stream id of the filter is valid by its type): a checkpoint name
+    /// and a category must not be empty, and an event-type list must name at least one type.
+    pub fn validate(&self) -> Result<()> {
+        if self.checkpoint.as_deref() == Some("") {
+            return Err(Error::invalid("checkpoint must be a non-empty name"));
+        }
+        if self.filter.category.as_deref() == Some("") {
+            return Err(Error::invalid("category must not be empty"));
+        }
+        if self
+            .filter
+            .event_types
+            .as_ref()
+            .is_some_and(|t| t.is_empty() || t.iter().any(String::is_empty))
+        {
+            return Err(Error::invalid(
+                "eventTypes must be a non-empty list of non-empty types",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionMessage {
+    /// The next event, in position order.
+    Event(RecordedEvent),
+    /// The backlog has been delivered; what follows is live. Sent once.
+    CaughtUp,
+}
+
+/// A batch of what a subscription yields (see [`Subscription::next_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionBatch {
+    /// The next events, in position order.
+    Events(Vec<RecordedEvent>),
+    /// The backlog has been delivered; what follows is live. Sent once.
+    CaughtUp,
+}
+
+/// Cancels a subscription from anywhere (a clonable handle).
+#[derive(Debug, Clone)]
+pub struct Unsubscribe {
+    shared: Rc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    cancelled: Cell<bool>,
+    waiter: u64,
+    notify: Rc<Notify>,
+}
+
+impl Unsubscribe {
+    /// Stops the subscription: it yields nothing more, and a pending `next` returns `None`.
+    pub fn unsubscribe(&self) {
+        self.shared.cancelled.set(true);
+        self.shared.notify.release(self.shared.waiter);
+    }
+
+    /// Whether [`unsubscribe`](Self::unsubscribe) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.cancelled.get()
+    }
+}
+
+/// A catch-up subscription: the stored events after its start, then new events as they are
+/// committed, in position order, with no gap and no duplicate.
+///
+/// Delivery is driven by reading the log from the subscription's own position; wake-ups only
+/// say that there may be more. A slow consumer falls behind and catches up; it never blocks
+/// writers. With a checkpoint, an event counts as handled when the consumer asks for what comes
+/// after it (or calls [`Subscription::handled`]), and its position is then recorded: the
+/// guarantee is at-least-once (an event whose checkpoint was not yet written when the page died
+/// is delivered again after the reload).
+///
+/// ```
+/// use std::rc::Rc;
+/// use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, SubscribeOptions, SubscriptionMessage};
+/// # futures::executor::block_on(async {
+/// let store = Rc::new(EventStore::new(MemoryStorage::new()));
+/// store.append("Order-1", vec![ProposedEvent::new("Placed", Json::null())], ExpectedRevision::Any).await?;
+/// let mut sub = store.subscribe(SubscribeOptions::default()).await?;
+/// assert!(matches!(sub.next().await, Some(Ok(SubscriptionMessage::Event(e))) if e.position == 0));
+/// assert!(matches!(sub.next().await, Some(Ok(SubscriptionMessage::CaughtUp))));
+/// store.append("Order-1", vec![ProposedEvent::new("Shipped", Json::null())], ExpectedRevision::Any).await?;
+/// assert!(matches!(sub.next().await, Some(Ok(SubscriptionMessage::Event(e))) if e.position == 1));
+/// # Ok::<(), evstore::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Subscription<S: Storage> {
+    store: Rc<EventStore<S>>,
+    filter: EventFilter,
+    checkpoint: Option<String>,
+    /// Where the next read of the log starts.
+    scan: Position,
+    buffer: VecDeque<RecordedEvent>,
+    /// The position of the last event handed out, whose checkpoint is not yet recorded.
+    unrecorded: Option<Position>,
+    caught_up: bool,
+    shared: Rc<Shared>,
+}
+
+impl<S: Storage> EventStore<S> {
+    /// Starts a subscription. Resolves where it starts (the recorded checkpoint, else
+    /// `options.from`; `End` is the log's head now) before returning, so an append that starts
+    /// after this returns is delivered.
+    pub async fn subscribe(self: &Rc<Self>, options: SubscribeOptions) -> Result<Subscription<S>> {
+        self.check_open()?;
+        options.validate()?;
+        self.watch_other_writers();
+        let recorded = match &options.checkpoint {
+            Some(name) => self.storage().load_checkpoint(name).await?,
+            None => None,
+        };
+        let scan = match (recorded, options.from) {
+            (Some(p), _) | (None, SubscribeFrom::After(p)) => p + 1,
+            (None, SubscribeFrom::Start) => 0,
+            (None, SubscribeFrom::End) => {
+                self.storage().head_position().await?.map_or(0, |p| p + 1)
+            }
+        };
+        let notify = self.notify().clone();
+        Ok(Subscription {
+            store: self.clone(),
+            filter: options.filter,
+            checkpoint: options.checkpoint,
+            scan,
+            buffer: VecDeque::new(),
+            unrecorded: None,
+            caught_up: false,
+            shared: Rc::new(Shared {
+                cancelled: Cell::new(false),
+                waiter: notify.register(),
+                notify,
+            }),
+        })
+    }
+}
+
+impl<S: Storage> Subscription<S> {
+    /// A handle that cancels this subscription.
+    pub fn unsubscriber(&self) -> Unsubscribe {
+        Unsubscribe {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The next event (or the one-time `CaughtUp`); waits for new events once caught up.
+    /// `None` once unsubscribed. Asking for the next message records the checkpoint of the
+    /// previous event (the consumer is done with it).
+    pub async fn next(&mut self) -> Option<Result<SubscriptionMessage>> {
+        if let Err(e) = self.record_handled().await {
+            return Some(Err(e));
+        }
+        if self.buffer.is_empty() {
+            match self.fill().await? {
+                Ok(true) => {}
+                Ok(false) => return Some(Ok(SubscriptionMessage::CaughtUp)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let event = self.buffer.pop_front()?;
+        self.unrecorded = Some(event.position);
+        Some(Ok(SubscriptionMessage::Event(event)))
+    }
+
+    /// Every buffered event at once (at least one), or the one-time `CaughtUp`; waits for new
+    /// events once caught up. `None` once unsubscribed. The consumer reports each handled event
+    /// with [`Subscription::handled`] (which records checkpoints).
+    pub async fn next_batch(&mut self) -> Option<Result<SubscriptionBatch>> {
+        if let Err(e) = self.record_handled().await {
+            return Some(Err(e));
+        }
+        if self.buffer.is_empty() {
+            match self.fill().await? {
+                Ok(true) => {}
+                Ok(false) => return Some(Ok(SubscriptionBatch::CaughtUp)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(SubscriptionBatch::Events(
+            self.buffer.drain(..).collect(),
+        )))
+    }
+
+    /// Records that the event at `position` was handled (with a checkpoint, its position is
+    /// written before this returns).
+    pub async fn handled(&mut self, position: Position) -> Result<()> {
+        self.unrecorded = Some(position);
+        self.record_handled().await
+    }
+
+    async fn record_handled(&mut self) -> Result<()> {
+        if let (Some(position), Some(name)) = (self.unrecorded.take(), &self.checkpoint) {
+            self.store.storage().save_checkpoint(name, position).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads until the buffer holds events (`Ok(true)`), or, at the end of the log, returns
+    /// `Ok(false)` once for `CaughtUp` and then waits for wake-ups. `None`: cancelled.
+    async fn fill(&mut self) -> Option<Result<bool>> {
+        loop {
+            if self.shared.cancelled.get() {
+                return None;
+            }
+            let notify = self.store.notify().clone();
+            let generation = notify.generation();
+            let request = ReadRequest {
+                from: ReadFrom::At(self.scan),
+                direction: Direction::Forwards,
+                max_count: PAGE,
+            };
+            let page = match self.store.read_all_request(request).await {
+                Ok(page) => page,
+                Err(e) => return Some(Err(e)),
+            };
+            if self.shared.cancelled.get() {
+                return None;
+            }
+            let at_end = (page.len() as u64) < PAGE;
+            if let Some(last) = page.last() {
+                self.scan = last.position + 1;
+            }
+            self.buffer
+                .extend(page.into_iter().filter(|e| self.filter.matches(e)));
+            if !self.buffer.is_empty() {
+                return Some(Ok(true));
+            }
+            if !at_end {
+                continue;
+            }
+            if !self.caught_up {
+                self.caught_up = true;
+                return Some(Ok(false));
+            }
+            let shared = self.shared.clone();
+            let stop = move || shared.cancelled.get();
+            notify.changed(self.shared.waiter, generation, &stop).await;
+        }
+    }
+}
+
+impl<S: Storage> Drop for Subscription<S> {
+    fn drop(&mut self) {
+        self.shared.notify.release(self.shared.waiter);
+    }
+}

@@ -34,7 +34,7 @@ test-wasm:
 
 test-js:
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
-	node --test --test-reporter=spec tests/js/node/
+	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node bench/run.mjs --smoke
 

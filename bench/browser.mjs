@@ -51,9 +51,56 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
       await ctx.close();
     }
     out.coldStartMs = { median: median(cold), min: Math.min(...cold), max: Math.max(...cold) };
+    out.subscriptions = await subscriptionFigures(browser, srv, size);
   } finally {
     await browser.close();
     await srv.close();
   }
+  return out;
+}
+
+/** Subscription latency (same tab: memory and IndexedDB; across tabs: IndexedDB) and catch-up. */
+async function subscriptionFigures(browser, srv, size) {
+  const context = await browser.newContext();
+  const open = async () => {
+    const p = await context.newPage();
+    await p.goto(`${srv.url}/bench/pages/subs.html`);
+    await p.waitForFunction(() => document.body.dataset.ready === "true");
+    return p;
+  };
+  const [a, b] = [await open(), await open()];
+  const n = Math.max(20, Math.round(1000 * Math.min(size, 1)));
+  const name = `subs-${Date.now()}`;
+  const out = {};
+  out.sameTabMemory = await a.evaluate((n) => EventStore.open().then((s) => subs.sameStoreLatency(s, n)), n);
+  out.sameTabIndexedDb = await a.evaluate(({ n, name }) => EventStore.open({ storage: "indexeddb", name }).then((s) => subs.sameStoreLatency(s, n)), { n, name });
+  // Across tabs: tab A subscribes; tab B appends one event at a time and waits for A's ack.
+  await a.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    const acks = new BroadcastChannel("bench-acks");
+    window.xtab = s.subscribe((e) => acks.postMessage({ i: e.data.i, at: now() }), { after: "end", streamId: "Cross-1" });
+  }, name);
+  out.crossTabIndexedDb = await b.evaluate(
+    async ({ n, name }) => {
+      const s = await EventStore.open({ storage: "indexeddb", name });
+      const acks = new BroadcastChannel("bench-acks");
+      const latencies = [];
+      for (let i = 0; i < n; i++) {
+        const acked = new Promise((r) => (acks.onmessage = ({ data }) => data.i === i && r(data.at)));
+        await s.append("Cross-1", [{ type: "Ping", data: { i } }]);
+        const resolvedAt = now();
+        latencies.push(Math.max(0, (await acked) - resolvedAt));
+      }
+      return subs.latencySummary(latencies);
+    },
+    { n, name },
+  );
+  const m = Math.max(1000, Math.round(100_000 * Math.min(size, 1) / 1000) * 1000);
+  out.catchUpIndexedDb = await a.evaluate(async (m) => {
+    const s = await EventStore.open({ storage: "indexeddb", name: `catchup-${Date.now()}` });
+    await subs.fill(s, m);
+    return subs.catchUp(s, m);
+  }, m);
+  await context.close();
   return out;
 }

@@ -7,6 +7,8 @@ import { runMemory } from "./memory.mjs";
 import { runBrowser } from "./browser.mjs";
 import { sizes, nodeColdStart, scaling } from "./node-extra.mjs";
 import { textTable, markdownTable } from "./stats.mjs";
+import { EventStore } from "evstore";
+import { sameStoreLatency, catchUp, fill } from "./subscriptions.mjs";
 
 const smoke = process.argv.includes("--smoke");
 const size = smoke ? 0.02 : 1;
@@ -20,6 +22,16 @@ const browser = await runBrowser({ size, rounds, log: print });
 const size_ = sizes();
 const coldNode = nodeColdStart(smoke ? 2 : 10);
 const scale = scaling(smoke ? [2_000] : [10_000, 100_000, 1_000_000]);
+const nodeSubs = {
+  sameStoreMemory: await sameStoreLatency(await EventStore.open(), smoke ? 20 : 1000),
+  catchUpMemory: await (async () => {
+    const s = await EventStore.open();
+    const n = smoke ? 2000 : 100_000;
+    await fill(s, n);
+    return catchUp(s, n);
+  })(),
+};
+const subs = { node: nodeSubs, chromium: browser.subscriptions };
 
 const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 const extra = [
@@ -30,11 +42,23 @@ const extra = [
   `Cold start, import → ready store → first append: Node median ${coldNode.median.toFixed(1)} ms (${coldNode.min.toFixed(1)}–${coldNode.max.toFixed(1)}), Chromium median ${browser.coldStartMs.median.toFixed(1)} ms (${browser.coldStartMs.min.toFixed(1)}–${browser.coldStartMs.max.toFixed(1)})`,
   "Scaling (memory; 10,000 single appends and one 1,000-event read at each store size):",
   ...scale.map((s) => `  ${s.name.padEnd(20)} N=${String(s.N).padEnd(8)} append ${s.appendUs.toFixed(2)} µs/event, read ${s.readUs.toFixed(2)} µs/event, ${s.bytesPerEvent.toFixed(0)} bytes/event stored (RSS)`),
+  "Subscriptions — latency from append resolving to the handler (ms: median / p99 / max over n):",
+  ...[
+    ["same store, memory, Node", subs.node.sameStoreMemory],
+    ["same tab, memory, Chromium", subs.chromium.sameTabMemory],
+    ["same tab, IndexedDB, Chromium", subs.chromium.sameTabIndexedDb],
+    ["across tabs, IndexedDB, Chromium", subs.chromium.crossTabIndexedDb],
+  ].map(([what, l]) => `  ${what.padEnd(34)} ${l.median.toFixed(3)} / ${l.p99.toFixed(3)} / ${l.max.toFixed(3)} (n=${l.n})`),
+  "Subscriptions — catch-up from the start to onCaughtUp vs readAll in pages of 1,000 over the same events:",
+  ...[
+    ["memory, Node", subs.node.catchUpMemory],
+    ["IndexedDB, Chromium", subs.chromium.catchUpIndexedDb],
+  ].map(([what, c]) => `  ${what.padEnd(22)} ${c.events} events: subscribe ${c.subscribeMs.toFixed(0)} ms, readAll ${c.readAllMs.toFixed(0)} ms (subscribe/readAll ${c.ratio.toFixed(2)}x)`),
 ].join("\n");
 console.log(extra);
 
 const scenarios = [...memory, ...browser.scenarios];
-const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs }, scaling: scale };
+const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs }, scaling: scale, subscriptions: subs };
 const dir = fileURLToPath(new URL("./results/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 const base = smoke ? "smoke" : "latest";

@@ -13,7 +13,7 @@ use crate::storage::Storage;
 use crate::store::EventStore;
 
 /// How many events a subscription reads from the log at a time.
-const PAGE: u64 = 512;
+const PAGE: u64 = 1024;
 
 /// Where a subscription starts (when no checkpoint is recorded yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -126,3 +126,21 @@ export async function fold(events, initialState, evolve) {
 export function isThenable(value) {
   return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
 }
+
+/**
+ * Calls `handler` on `events[from..to)` in order. Returns -1 when all ran synchronously, -2 when
+ * `control.cancelled` was set (by unsubscribe) before an event, or the index of the event whose
+ * handler returned a thenable (left in `control.pending` for Rust to await). A handler that
+ * throws makes this throw.
+ */
+export function deliverBatch(events, from, to, handler, control) {
+  for (let i = from; i < to; i++) {
+    if (control.cancelled) return -2;
+    const r = handler(events[i]);
+    if (r !== undefined && isThenable(r)) {
+      control.pending = r;
+      return i;
+    }
+  }
+  return -1;
+}

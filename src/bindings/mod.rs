@@ -34,8 +34,14 @@ extern "C" {
         initial_state: &js_sys::Function,
         evolve: &js_sys::Function,
     ) -> Promise;
-    #[wasm_bindgen(js_name = isThenable)]
-    fn is_thenable(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = deliverBatch, catch)]
+    fn deliver_batch(
+        events: &JsValue,
+        from: u32,
+        to: u32,
+        handler: &js_sys::Function,
+        control: &js_sys::Object,
+    ) -> std::result::Result<i32, JsValue>;
 }
 
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.

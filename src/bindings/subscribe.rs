@@ -6,13 +6,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::{self, field};
 use super::storage::AnyStorage;
-use super::{decode_events, error, is_thenable};
+use super::{decode_events, deliver_batch, error};
 use crate::{
     Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
     SubscriptionBatch, Unsubscribe,
@@ -22,6 +22,8 @@ use crate::{
 #[wasm_bindgen(js_name = Subscription)]
 pub struct JsSubscription {
     cancelled: Rc<Cell<bool>>,
+    /// `{ cancelled, pending }`, read by `deliverBatch` in JS between handler calls.
+    control: Object,
     /// Set once the subscription has resolved where it starts.
     handle: Rc<RefCell<Option<Unsubscribe>>>,
 }
@@ -32,6 +34,7 @@ impl JsSubscription {
     /// subscription's resources. Idempotent.
     pub fn unsubscribe(&self) {
         self.cancelled.set(true);
+        let _ = Reflect::set(&self.control, &"cancelled".into(), &JsValue::TRUE);
         if let Some(h) = self.handle.borrow().as_ref() {
             h.unsubscribe();
         }
@@ -132,11 +135,13 @@ pub(super) fn subscribe(
     };
     let cancelled = Rc::new(Cell::new(false));
     let handle = Rc::new(RefCell::new(None));
+    let control = Object::new();
     let run = deliver(
         store.clone(),
         options,
         callbacks,
         cancelled.clone(),
+        control.clone(),
         handle.clone(),
     );
     // Poll once now: the start (e.g. the log's head for `after: "end"`) is resolved, or its read
@@ -150,7 +155,11 @@ pub(super) fn subscribe(
     {
         wasm_bindgen_futures::spawn_local(run);
     }
-    Ok(JsSubscription { cancelled, handle })
+    Ok(JsSubscription {
+        cancelled,
+        control,
+        handle,
+    })
 }
 
 async fn deliver(
@@ -158,8 +167,11 @@ async fn deliver(
     options: SubscribeOptions,
     callbacks: Callbacks,
     cancelled: Rc<Cell<bool>>,
+    control: Object,
     handle: Rc<RefCell<Option<Unsubscribe>>>,
 ) {
+    // With a checkpoint, each handled event is recorded before the next is delivered.
+    let one_at_a_time = options.checkpoint.is_some();
     let subscribed = store.subscribe(options).await;
     YieldOnce(false).await;
     let mut sub = match subscribed {
@@ -188,23 +200,27 @@ async fn deliver(
             Err(e) => return callbacks.report(error::to_js(&e)),
         };
         let objects: Array = decode_events(&convert::events_to_json(&events)).unchecked_into();
-        for (i, event) in events.iter().enumerate() {
+        let n = objects.length();
+        let mut i = 0;
+        while i < n {
+            let to = if one_at_a_time { i + 1 } else { n };
+            match deliver_batch(&objects, i, to, &callbacks.handler, &control) {
+                Err(e) => return callbacks.report(e),
+                Ok(-2) => return,
+                Ok(-1) => i = to,
+                Ok(k) => {
+                    let pending = Reflect::get(&control, &"pending".into()).unwrap_or_default();
+                    let _ = Reflect::set(&control, &"pending".into(), &JsValue::UNDEFINED);
+                    if let Err(e) = JsFuture::from(Promise::resolve(&pending)).await {
+                        return callbacks.report(e);
+                    }
+                    i = k as u32 + 1;
+                }
+            }
             if cancelled.get() {
                 return;
             }
-            let returned = match callbacks
-                .handler
-                .call1(&JsValue::UNDEFINED, &objects.get(i as u32))
-            {
-                Ok(v) => v,
-                Err(e) => return callbacks.report(e),
-            };
-            if is_thenable(&returned) {
-                if let Err(e) = JsFuture::from(Promise::resolve(&returned)).await {
-                    return callbacks.report(e);
-                }
-            }
-            if let Err(e) = sub.handled(event.position).await {
+            if let Err(e) = sub.handled(events[i as usize - 1].position).await {
                 return callbacks.report(error::to_js(&e));
             }
         }

@@ -819,8 +819,8 @@ pub async fn subscription_catches_up_then_stays_live<F: Factory>(f: &F) {
     assert_eq!(next_position(&mut sub).await, Some(3));
     assert_eq!(next_position(&mut sub).await, Some(4));
     // Appended while the subscriber is behind: delivered in order, CaughtUp is not repeated.
-    append_n(&store, "a", 600).await;
-    for p in 5..605 {
+    append_n(&store, "a", 1100).await;
+    for p in 5..1105 {
         assert_eq!(next_position(&mut sub).await, Some(p));
     }
 }

@@ -116,7 +116,10 @@ impl IndexedDbStorage {
     /// Deletes the database `name` (for tests and "reset" features). Waits until it is gone.
     pub async fn delete(name: &str) -> Result<()> {
         Database::delete_by_name(name)
-            .map_err(|e| Error::storage(e.to_string()))?
+            .map_err(|e| match e {
+                indexed_db_futures::error::OpenDbError::Base(e) => idb_error(e),
+                _ => Error::storage("IndexedDB is not available in this runtime"),
+            })?
             .await
             .map_err(idb_error)
     }
@@ -373,7 +376,21 @@ impl Storage for IndexedDbStorage {
 fn idb_error(error: indexed_db_futures::error::Error) -> Error {
     match error {
         indexed_db_futures::error::Error::DomException(e) => dom_error(e.into()),
-        other => Error::storage(other.to_string()),
+        other => Error::storage(describe_idb_error(&other)),
+    }
+}
+
+/// A fixed description of a non-DOM `indexed_db_futures` error (its `Display` would pull float
+/// formatting into the wasm for nothing).
+fn describe_idb_error(error: &indexed_db_futures::error::Error) -> &'static str {
+    use indexed_db_futures::error::Error as E;
+    match error {
+        E::DomException(_) => "IndexedDB raised a DOMException",
+        E::Serialisation(_) => "IndexedDB could not serialise a value",
+        E::MissingData(_) => {
+            "IndexedDB returned no data where data was expected (the transaction was aborted)"
+        }
+        _ => "IndexedDB failed with a JS error",
     }
 }
 
@@ -463,7 +480,8 @@ fn open_error(name: &str, error: indexed_db_futures::error::OpenDbError) -> Erro
         OpenDbError::NullFactory | OpenDbError::UnsupportedEnvironment => Error::storage(
             "IndexedDB is not available in this runtime; use { storage: \"memory\" }",
         ),
-        other => Error::storage(other.to_string()),
+        OpenDbError::VersionZero => Error::storage("IndexedDB refused the schema version"),
+        OpenDbError::Base(e) => idb_error(e),
     }
 }
 

@@ -35,7 +35,9 @@ export function memoryScenarios(size = 1) {
         const s = await c.open();
         const t = performance.now();
         await singles(c, s, N, S);
-        return performance.now() - t;
+        const ms = performance.now() - t;
+        await c.close?.(s);
+        return ms;
       },
     },
     {
@@ -45,7 +47,9 @@ export function memoryScenarios(size = 1) {
         const s = await c.open();
         const t = performance.now();
         await batches(c, s, N, 100, S);
-        return performance.now() - t;
+        const ms = performance.now() - t;
+        await c.close?.(s);
+        return ms;
       },
     },
     {
@@ -135,6 +139,7 @@ export async function runMemory({ size = 1, rounds = 5, log = () => {} } = {}) {
       }
       globalThis.gc?.();
     }
+    for (const [name, c] of Object.entries(memoryContenders)) if (states[name]) await c.close?.(states[name]);
     const results = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.length ? summarise(xs, sc.events) : null]));
     out.push({ title: sc.title, reference: REFERENCE, events: sc.events, results, where: "Node" });
     log(out[out.length - 1]);

@@ -1,8 +1,9 @@
 //! evstore: an event store for browsers and edge workers, written in Rust.
 //!
 //! Append-only streams with optimistic concurrency, a dense global log, idempotent appends by
-//! event id, and reads both ways, over a [`Storage`]: [`MemoryStorage`] anywhere, and
-//! `IndexedDbStorage` in browsers. The JS package wraps the same core.
+//! event id, reads both ways, and catch-up subscriptions ([`EventStore::subscribe`]), over a
+//! [`Storage`]: [`MemoryStorage`] anywhere, and `IndexedDbStorage` in browsers. The JS package
+//! wraps the same core.
 //!
 //! ```
 //! use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions};

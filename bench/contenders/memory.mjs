@@ -16,6 +16,7 @@ export const memoryContenders = {
     append: (s, id, events, rev) => s.append(id, events, { expectedRevision: rev ?? "no_stream" }).then((r) => r.nextExpectedRevision),
     readStream: (s, id) => s.readStream(id),
     readAllPage: (s, from, max) => s.readAll({ fromPosition: from, maxCount: max }),
+    close: (s) => s.close(),
     aggregate: async (s, id, evolve, init) =>
       typeof s.aggregateStream === "function"
         ? (await s.aggregateStream(id, { initialState: init, evolve })).state

@@ -176,5 +176,8 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    fn close(&self) {}
+    /// Releases every stored event (a closed store is never read again).
+    fn close(&self) {
+        *self.log.borrow_mut() = Log::default();
+    }
 }

@@ -17,7 +17,8 @@ demo: package
 	node scripts/serve.mjs $(PORT)
 
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
-## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end.
+## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end,
+## Deno and workerd, and a smoke run of the benchmark harness.
 test: setup lint test-native test-wasm package test-js
 
 lint:
@@ -36,6 +37,7 @@ test-js:
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
+	node --test --test-reporter=spec tests/js/edge/
 	node bench/run.mjs --smoke
 
 bench: package

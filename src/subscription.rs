@@ -218,6 +218,20 @@ impl<S: Storage> Subscription<S> {
         }
     }
 
+    /// This subscription as a [`Stream`](futures_util::Stream) of messages (ends when
+    /// unsubscribed, or after an error). Taking the next item records the checkpoint of the
+    /// previous event, as [`Subscription::next`] does.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<SubscriptionMessage>> {
+        futures_util::stream::unfold((self, false), |(mut sub, failed)| async move {
+            if failed {
+                return None;
+            }
+            let message = sub.next().await?;
+            let failed = message.is_err();
+            Some((message, (sub, failed)))
+        })
+    }
+
     /// The next event (or the one-time `CaughtUp`); waits for new events once caught up.
     /// `None` once unsubscribed. Asking for the next message records the checkpoint of the
     /// previous event (the consumer is done with it).

@@ -38,7 +38,7 @@ macro_rules! contract_suite {
             aggregate_folds_the_stream, closed_store_rejects_every_call,
             subscription_catches_up_then_stays_live, subscription_starts_after_a_position_or_at_the_end,
             subscription_filters, subscription_checkpoint_resumes, subscription_waits_and_unsubscribes,
-            subscription_ends_when_the_store_closes);
+            subscription_ends_when_the_store_closes, subscription_as_a_stream);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -1039,4 +1039,30 @@ pub async fn subscription_ends_when_the_store_closes<F: Factory>(f: &F) {
         store.subscribe(SubscribeOptions::default()).await,
         Err(Error::Closed)
     ));
+}
+
+pub async fn subscription_as_a_stream<F: Factory>(f: &F) {
+    use futures::StreamExt;
+    let store = open_rc(f).await;
+    append_n(&store, "a", 3).await;
+    let sub = store.subscribe(SubscribeOptions::default()).await.unwrap();
+    let stop = sub.unsubscriber();
+    let mut stream = Box::pin(sub.into_stream());
+    let mut got = vec![];
+    while let Some(message) = stream.next().await {
+        match message.unwrap() {
+            SubscriptionMessage::Event(e) => got.push(e.position),
+            SubscriptionMessage::CaughtUp => break,
+        }
+    }
+    assert_eq!(got, [0, 1, 2]);
+    append_n(&store, "a", 1).await;
+    assert!(
+        matches!(stream.next().await, Some(Ok(SubscriptionMessage::Event(e))) if e.position == 3)
+    );
+    stop.unsubscribe();
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends when unsubscribed"
+    );
 }

@@ -1,0 +1,72 @@
+// The built package in edge runtimes, each running the same contract suite as Node and Chromium:
+// Deno (npm package `deno`) and Cloudflare's workerd (npm package `workerd`), both offline.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cases } from "../contract.mjs";
+
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+const bin = (name) => join(repo, "node_modules/.bin", name);
+const names = Object.keys(cases(() => {}));
+
+function assertAllPassed(results, runtime) {
+  assert.deepEqual(Object.keys(results).sort(), [...names].sort(), `${runtime} ran every case`);
+  const failed = Object.entries(results).filter(([, f]) => f);
+  assert.deepEqual(failed, [], `${runtime}: failed cases`);
+}
+
+test("Deno: the contract suite passes through import \"evstore\"", () => {
+  const out = execFileSync(bin("deno"), ["run", "--allow-read", "--allow-env", join(repo, "tests/js/edge/deno-contract.mjs")], {
+    cwd: repo,
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    timeout: 120_000,
+  });
+  assertAllPassed(JSON.parse(out.toString().trim().split("\n").at(-1)), "Deno");
+});
+
+test("workerd: the contract suite passes in a Cloudflare worker (the package's workerd entry)", async () => {
+  const dir = join(repo, "target/workerd");
+  mkdirSync(dir, { recursive: true });
+  const pkg = join(repo, "pkg");
+  const files = [];
+  const walk = (d) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name))));
+  walk(join(pkg, "snippets"));
+  const embed = (file) => JSON.stringify(relative(dir, file));
+  const modules = [
+    `(name = "worker.mjs", esModule = embed ${embed(join(repo, "tests/js/edge/worker.mjs"))})`,
+    `(name = "contract.mjs", esModule = embed ${embed(join(repo, "tests/js/contract.mjs"))})`,
+    `(name = "evstore", esModule = embed ${embed(join(pkg, "workerd.js"))})`,
+    `(name = "evstore_wasm.js", esModule = embed ${embed(join(pkg, "evstore_wasm.js"))})`,
+    `(name = "evstore_wasm_bg.wasm", wasm = embed ${embed(join(pkg, "evstore_wasm_bg.wasm"))})`,
+    ...files.map((f) => `(name = ${JSON.stringify(relative(pkg, f))}, esModule = embed ${embed(f)})`),
+  ];
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  writeFileSync(
+    join(dir, "config.capnp"),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [${modules.join(",\n    ")}],
+  compatibilityDate = "2025-01-01",
+  compatibilityFlags = ["nodejs_compat"],
+);
+`,
+  );
+  const server = spawn(bin("workerd"), ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "inherit", "inherit"] });
+  try {
+    let res;
+    for (let i = 0; i < 100 && !res; i++) {
+      res = await fetch(`http://127.0.0.1:${port}/`).catch(() => new Promise((r) => setTimeout(r, 100)).then(() => undefined));
+    }
+    assert.ok(res, "workerd answered");
+    assertAllPassed(await res.json(), "workerd");
+  } finally {
+    server.kill();
+  }
+});

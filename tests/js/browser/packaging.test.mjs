@@ -52,6 +52,18 @@ test("the demo appends, shows the log, and reports a conflict with the contract'
     assert.match(error, /actualRevision: 0/);
     assert.equal(await page.$$eval("#log tr", (trs) => trs.length), 1, "the conflict wrote nothing");
     await page.screenshot({ path: join(here, "../../../target/demo.png") });
+    // The IndexedDB mode: the log survives a reload.
+    await page.selectOption("#storage", "indexeddb");
+    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 0);
+    await page.fill("#stream", "Cart-7");
+    await page.fill("#expected", "any");
+    await page.click("#submit");
+    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await page.selectOption("#storage", "indexeddb");
+    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
+    assert.equal(await page.$eval("#log tr td:nth-child(2)", (td) => td.textContent), "Cart-7");
   } finally {
     await srv.close();
   }

@@ -155,17 +155,31 @@ impl<S: Storage> EventStore<S> {
         stream_id: &str,
         options: ReadOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        self.check_open()?;
-        let stream_id = StreamId::new(stream_id)?;
-        self.storage
-            .read_stream(&stream_id, options.request())
-            .await
+        let (stream_id, request) = self.prepare_stream_read(stream_id, options)?;
+        self.storage.read_stream(&stream_id, request).await
     }
 
     /// Reads the global log (`$all`).
     pub async fn read_all(&self, options: ReadOptions) -> Result<Vec<RecordedEvent>> {
+        let request = self.prepare_read(options)?;
+        self.storage.read_all(request).await
+    }
+
+    /// Checks a stream read (the store is open, the stream id valid) and resolves its request:
+    /// the rules every reader of a stream goes through, including the JS bindings' direct path.
+    pub(crate) fn prepare_stream_read(
+        &self,
+        stream_id: &str,
+        options: ReadOptions,
+    ) -> Result<(StreamId, ReadRequest)> {
         self.check_open()?;
-        self.storage.read_all(options.request()).await
+        Ok((StreamId::new(stream_id)?, options.request()))
+    }
+
+    /// Checks a read of the global log and resolves its request.
+    pub(crate) fn prepare_read(&self, options: ReadOptions) -> Result<ReadRequest> {
+        self.check_open()?;
+        Ok(options.request())
     }
 
     /// The current revision of `stream_id`, `None` when it has no events.

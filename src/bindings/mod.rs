@@ -140,8 +140,7 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, options) = request?;
-            let events = store.read_stream(&stream_id, options).await?;
-            Ok(decode_events(&convert::events_to_json(&events)))
+            storage::read_stream_js(&store, &stream_id, options).await
         })
     }
 
@@ -150,10 +149,7 @@ impl JsEventStore {
     pub fn read_all(&self, options: JsValue) -> Promise {
         let options = convert::read_options(&options, "fromPosition");
         let store = self.inner.clone();
-        promise(async move {
-            let events = store.read_all(options?).await?;
-            Ok(decode_events(&convert::events_to_json(&events)))
-        })
+        promise(async move { storage::read_all_js(&store, options?).await })
     }
 
     /// The stream's current revision, or `null` when it has no events.
@@ -188,10 +184,8 @@ impl JsEventStore {
         // Resolving with the fold's promise adopts it: its result, or what `evolve` threw.
         promise(async move {
             let (stream_id, (initial, evolve)) = request?;
-            let events = store
-                .read_stream(&stream_id, crate::ReadOptions::forwards())
-                .await?;
-            let objects = decode_events(&convert::events_to_json(&events));
+            let objects =
+                storage::read_stream_js(&store, &stream_id, crate::ReadOptions::forwards()).await?;
             Ok(fold(&objects, &initial, &evolve).into())
         })
     }

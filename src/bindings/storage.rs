@@ -1,11 +1,12 @@
 //! The storage a JS caller chose at `open`.
 
 use js_sys::Object;
+use wasm_bindgen::JsValue;
 
 use super::convert;
 use crate::{
-    AppendResult, Durability, Error, IndexedDbStorage, MemoryStorage, Position, PreparedAppend,
-    ReadRequest, RecordedEvent, Result, Revision, Storage, StreamId,
+    AppendResult, Durability, Error, EventStore, IndexedDbStorage, MemoryStorage, Position,
+    PreparedAppend, ReadOptions, ReadRequest, RecordedEvent, Result, Revision, Storage, StreamId,
 };
 
 /// `MemoryStorage` or `IndexedDbStorage`, chosen by the `storage` option.
@@ -98,4 +99,34 @@ impl Storage for AnyStorage {
     fn close(&self) {
         delegate!(self, s => s.close())
     }
+}
+
+/// Reads for JS callers: recorded-event objects. IndexedDB builds them in JS straight from its
+/// records; the memory storage's events cross as one JSON text. Validation is the core's.
+pub(crate) async fn read_stream_js(
+    store: &EventStore<AnyStorage>,
+    stream_id: &str,
+    options: ReadOptions,
+) -> Result<JsValue> {
+    let (id, request) = store.prepare_stream_read(stream_id, options)?;
+    match store.storage() {
+        AnyStorage::IndexedDb(s) => s.read_js(request, Some(&id)).await,
+        AnyStorage::Memory(s) => Ok(to_js_events(&s.read_stream(&id, request).await?)),
+    }
+}
+
+/// `$all` reads for JS callers (see [`read_stream_js`]).
+pub(crate) async fn read_all_js(
+    store: &EventStore<AnyStorage>,
+    options: ReadOptions,
+) -> Result<JsValue> {
+    let request = store.prepare_read(options)?;
+    match store.storage() {
+        AnyStorage::IndexedDb(s) => s.read_js(request, None).await,
+        AnyStorage::Memory(s) => Ok(to_js_events(&s.read_all(request).await?)),
+    }
+}
+
+fn to_js_events(events: &[RecordedEvent]) -> JsValue {
+    super::decode_events(&convert::events_to_json(events))
 }

@@ -224,7 +224,12 @@ impl IndexedDbStorage {
         }
     }
 
-    async fn read(&self, request: ReadRequest, stream: Option<&str>) -> Result<Vec<RecordedEvent>> {
+    /// The event records a read selects, and whether they are in reverse (ascending) order.
+    async fn read_records(
+        &self,
+        request: ReadRequest,
+        stream: Option<&str>,
+    ) -> Result<(JsValue, bool)> {
         let tx = self.transaction(EVENTS, TransactionMode::Readonly)?;
         let events = raw_tx(&tx).object_store(EVENTS).map_err(dom_error)?;
         let index = match stream {
@@ -243,7 +248,7 @@ impl IndexedDbStorage {
             (None, None) => events.get_all_with_key(range),
         };
         if request.max_count == 0 {
-            return Ok(Vec::new());
+            return Ok((js_sys::Array::new().into(), false));
         }
         let limit = u32::try_from(request.max_count).ok();
         match request.direction {
@@ -251,15 +256,14 @@ impl IndexedDbStorage {
                 let from = match request.from {
                     ReadFrom::Start => 0,
                     ReadFrom::At(n) => n,
-                    ReadFrom::End => return Ok(Vec::new()),
+                    ReadFrom::End => return Ok((js_sys::Array::new().into(), false)),
                 };
                 let upper = match stream {
                     Some(s) => pair(s, f64::INFINITY),
                     None => JsValue::from(f64::INFINITY),
                 };
                 let range = bound(&key(from), &upper)?;
-                let records = pending(get_all(&range, limit))?.result().await?;
-                unpack(&records)
+                Ok((pending(get_all(&range, limit))?.result().await?, false))
             }
             Direction::Backwards => {
                 let head_req = match stream {
@@ -267,7 +271,7 @@ impl IndexedDbStorage {
                     None => log_head_request(&events)?,
                 };
                 let Some(head) = cursor_number(head_req.result().await?) else {
-                    return Ok(Vec::new());
+                    return Ok((js_sys::Array::new().into(), false));
                 };
                 let upper = match request.from {
                     ReadFrom::Start => 0,
@@ -276,12 +280,32 @@ impl IndexedDbStorage {
                 };
                 let lower = upper + 1 - request.max_count.min(upper + 1);
                 let range = bound(&key(lower), &key(upper))?;
-                let records = pending(get_all(&range, None))?.result().await?;
-                let mut events = unpack(&records)?;
-                events.reverse();
-                Ok(events)
+                Ok((pending(get_all(&range, None))?.result().await?, true))
             }
         }
+    }
+
+    async fn read(&self, request: ReadRequest, stream: Option<&str>) -> Result<Vec<RecordedEvent>> {
+        let (records, reversed) = self.read_records(request, stream).await?;
+        let mut events = unpack(&records)?;
+        if reversed {
+            events.reverse();
+        }
+        Ok(events)
+    }
+
+    /// A read for JS callers: the contract's recorded-event objects, built in JS straight from
+    /// the stored records (the payload text never crosses into wasm). `stream`: a stream read,
+    /// else the global log.
+    pub(crate) async fn read_js(
+        &self,
+        request: ReadRequest,
+        stream: Option<&StreamId>,
+    ) -> Result<JsValue> {
+        let (records, reversed) = self
+            .read_records(request, stream.map(StreamId::as_str))
+            .await?;
+        Ok(request::records_to_events(&records, reversed))
     }
 }
 

@@ -36,3 +36,24 @@ export async function estimate() {
   const e = (await globalThis.navigator?.storage?.estimate?.()) ?? {};
   return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
 }
+
+// Event records → the contract's recorded events, for JS callers: payloads are parsed straight
+// from the stored JSON text (fresh objects on every read), with no trip through wasm.
+export function recordsToEvents(records, reverse) {
+  const n = records.length;
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[reverse ? n - 1 - i : i];
+    out[i] = {
+      id: r.id,
+      streamId: r.streamId,
+      type: r.type,
+      revision: r.revision,
+      position: r.position,
+      data: JSON.parse(r.data),
+      metadata: JSON.parse(r.metadata),
+      createdAt: new Date(r.createdAt),
+    };
+  }
+  return out;
+}

@@ -28,6 +28,9 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = packRecords)]
     fn pack_records(records: &JsValue) -> String;
+    /// Event records → the contract's recorded-event objects (in reverse order if asked).
+    #[wasm_bindgen(js_name = recordsToEvents)]
+    pub(super) fn records_to_events(records: &JsValue, reverse: bool) -> JsValue;
     /// `navigator.storage.persist()`, `false` where unavailable.
     #[wasm_bindgen(js_name = persist)]
     pub(crate) fn persist_storage() -> Promise;

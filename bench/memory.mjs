@@ -22,6 +22,14 @@ async function batches(c, s, n, size, streams) {
   }
 }
 
+/** A store holding one stream of `n` events, "Order-big". */
+async function bigStream(c, n) {
+  const s = await c.open();
+  let rev = null;
+  for (let b = 0; b < n / 100; b++) rev = await c.append(s, "Order-big", Array.from({ length: 100 }, (_, j) => ev(b * 100 + j)), rev);
+  return s;
+}
+
 /** The scenarios; `size` scales them (1 = the issue's sizes). */
 export function memoryScenarios(size = 1) {
   const N = Math.round(100_000 * size);
@@ -69,12 +77,7 @@ export function memoryScenarios(size = 1) {
     {
       title: `Read one ${STREAM}-event stream`,
       events: STREAM,
-      setup: async (c) => {
-        const s = await c.open();
-        let rev = null;
-        for (let b = 0; b < STREAM / 100; b++) rev = await c.append(s, "Order-big", Array.from({ length: 100 }, (_, j) => ev(b * 100 + j)), rev);
-        return s;
-      },
+      setup: (c) => bigStream(c, STREAM),
       run: async (c, s) => {
         const t = performance.now();
         const events = await c.readStream(s, "Order-big");
@@ -106,12 +109,7 @@ export function memoryScenarios(size = 1) {
     {
       title: `Aggregate (fold) a ${STREAM}-event stream`,
       events: STREAM,
-      setup: async (c) => {
-        const s = await c.open();
-        let rev = null;
-        for (let b = 0; b < STREAM / 100; b++) rev = await c.append(s, "Order-big", Array.from({ length: 100 }, (_, j) => ev(b * 100 + j)), rev);
-        return s;
-      },
+      setup: (c) => bigStream(c, STREAM),
       run: async (c, s) => {
         const t = performance.now();
         const state = await c.aggregate(s, "Order-big", (st, e) => ({ total: st.total + e.data.total, n: st.n + 1 }), () => ({ total: 0, n: 0 }));

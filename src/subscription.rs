@@ -236,38 +236,41 @@ impl<S: Storage> Subscription<S> {
     /// `None` once unsubscribed. Asking for the next message records the checkpoint of the
     /// previous event (the consumer is done with it).
     pub async fn next(&mut self) -> Option<Result<SubscriptionMessage>> {
-        if let Err(e) = self.record_handled().await {
-            return Some(Err(e));
-        }
-        if self.buffer.is_empty() {
-            match self.fill().await? {
-                Ok(true) => {}
-                Ok(false) => return Some(Ok(SubscriptionMessage::CaughtUp)),
-                Err(e) => return Some(Err(e)),
+        Some(match self.ready().await? {
+            Ok(true) => {
+                let event = self.buffer.pop_front()?;
+                self.unrecorded = Some(event.position);
+                Ok(SubscriptionMessage::Event(event))
             }
-        }
-        let event = self.buffer.pop_front()?;
-        self.unrecorded = Some(event.position);
-        Some(Ok(SubscriptionMessage::Event(event)))
+            Ok(false) => Ok(SubscriptionMessage::CaughtUp),
+            Err(e) => Err(e),
+        })
     }
 
     /// Every buffered event at once (at least one), or the one-time `CaughtUp`; waits for new
     /// events once caught up. `None` once unsubscribed. The consumer reports each handled event
     /// with [`Subscription::handled`] (which records checkpoints).
     pub async fn next_batch(&mut self) -> Option<Result<SubscriptionBatch>> {
+        Some(match self.ready().await? {
+            Ok(true) => Ok(SubscriptionBatch::Events(self.buffer.drain(..).collect())),
+            Ok(false) => Ok(SubscriptionBatch::CaughtUp),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Records the previous event's checkpoint, then makes events ready: `Ok(true)` when the
+    /// buffer holds some, `Ok(false)` for the one-time `CaughtUp`, `None` once cancelled.
+    async fn ready(&mut self) -> Option<Result<bool>> {
         if let Err(e) = self.record_handled().await {
             return Some(Err(e));
         }
-        if self.buffer.is_empty() {
-            match self.fill().await? {
-                Ok(true) => {}
-                Ok(false) => return Some(Ok(SubscriptionBatch::CaughtUp)),
-                Err(e) => return Some(Err(e)),
-            }
+        if self.shared.cancelled.get() {
+            return None;
         }
-        Some(Ok(SubscriptionBatch::Events(
-            self.buffer.drain(..).collect(),
-        )))
+        if !self.buffer.is_empty() {
+            return Some(Ok(true));
+        }
+        self.fill().await
     }
 
     /// Records that the event at `position` was handled (with a checkpoint, its position is

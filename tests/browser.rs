@@ -5,17 +5,6 @@
 #[macro_use]
 mod contract;
 
-use evstore::{EventStore, MemoryStorage, StoreOptions};
-
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-struct Memory;
-
-impl contract::Factory for Memory {
-    type S = MemoryStorage;
-    async fn open(&self, options: StoreOptions) -> EventStore<MemoryStorage> {
-        EventStore::with_options(MemoryStorage::new(), options)
-    }
-}
-
-contract_suite!(Memory);
+contract_suite!(contract::Memory);

@@ -4,18 +4,7 @@
 #[macro_use]
 mod contract;
 
-use evstore::{EventStore, MemoryStorage, StoreOptions};
-
-struct Memory;
-
-impl contract::Factory for Memory {
-    type S = MemoryStorage;
-    async fn open(&self, options: StoreOptions) -> EventStore<MemoryStorage> {
-        EventStore::with_options(MemoryStorage::new(), options)
-    }
-}
-
-contract_suite!(Memory);
+contract_suite!(contract::Memory);
 
 #[cfg(not(target_arch = "wasm32"))]
 mod model {

@@ -24,6 +24,16 @@ pub trait Factory {
     async fn open(&self, options: StoreOptions) -> EventStore<Self::S>;
 }
 
+/// Fresh `MemoryStorage` stores.
+pub struct Memory;
+
+impl Factory for Memory {
+    type S = evstore::MemoryStorage;
+    async fn open(&self, options: StoreOptions) -> EventStore<evstore::MemoryStorage> {
+        EventStore::with_options(evstore::MemoryStorage::new(), options)
+    }
+}
+
 /// Expands to one test per contract case for the factory expression `$factory`.
 #[macro_export]
 macro_rules! contract_suite {

@@ -1,25 +1,17 @@
 // The package's contract suite in headless Chromium, loaded the way a page without a bundler
 // loads it (an import map pointing "evstore" at the package's browser entry).
-import { after, before, describe, test } from "node:test";
-import { launch, openPage, server } from "./harness.mjs";
+import { before, describe, test } from "node:test";
+import { openPage, useBrowser } from "./harness.mjs";
 import { cases } from "../contract.mjs";
 
 const names = Object.keys(cases(() => {}));
-let srv, browser;
-before(async () => {
-  srv = await server();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const env = useBrowser();
 
 for (const storage of (process.env.EVSTORE_BROWSER_STORAGES ?? "memory,indexeddb").split(",")) {
   describe(`contract suite in Chromium, ${storage} storage`, () => {
     let page;
     before(async () => {
-      page = await openPage(browser, `${srv.url}/tests/js/pages/contract.html?storage=${storage}`);
+      page = await openPage(env.browser, `${env.srv.url}/tests/js/pages/contract.html?storage=${storage}`);
       await page.waitForFunction(() => document.body.dataset.ready === "true");
     });
     for (const name of names) {

@@ -1,5 +1,6 @@
 // Shared set-up of the browser tests: the static server and apt's headless Chromium, driven by
 // playwright-core (no browser downloads).
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 import { serve } from "../../../scripts/serve.mjs";
 
@@ -32,5 +33,29 @@ export async function openPage(context, url) {
   page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
   page.on("console", (m) => m.type() === "error" && console.error(`[page console] ${m.text()}`));
   await page.goto(url);
+  return page;
+}
+
+/**
+ * Registers before/after hooks that start the static server and one headless Chromium for the
+ * file's tests; returns live getters `{ srv, browser }`.
+ */
+export function useBrowser() {
+  const env = {};
+  before(async () => {
+    env.srv = await server();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.srv?.close();
+  });
+  return env;
+}
+
+/** A blank page with the package loaded (tests/js/pages/store.html), ready to be driven. */
+export async function storePage(context, srv) {
+  const page = await openPage(context, `${srv.url}/tests/js/pages/store.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
   return page;
 }

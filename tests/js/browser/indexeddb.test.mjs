@@ -1,28 +1,16 @@
 // IndexedDB in real headless Chromium, through the built package: many tabs racing on one
 // database, durability across reload / browser restart / kill mid-run, upgrades, quota.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch, openPage, server } from "./harness.mjs";
+import { launch, storePage as harnessStorePage, useBrowser } from "./harness.mjs";
 
-let srv, browser;
-before(async () => {
-  srv = await server();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const env = useBrowser();
 
-async function storePage(context, path = "/tests/js/pages/store.html") {
-  const page = await openPage(context, `${srv.url}${path}`);
-  await page.waitForFunction(() => document.body.dataset.ready === "true");
-  return page;
-}
+const storePage = (context) => harnessStorePage(context, env.srv);
 
 /** Every position 0..n-1 exactly once, every stream's revisions 0..k-1 in position order. */
 function assertLogInvariants(log) {
@@ -36,7 +24,7 @@ function assertLogInvariants(log) {
 }
 
 test("four tabs racing on one database keep positions dense and revisions contiguous", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `race-${Date.now()}`;
   const tabs = await Promise.all([0, 1, 2, 3].map(() => storePage(context)));
   const perTab = 25;
@@ -98,7 +86,7 @@ test("four tabs racing on one database keep positions dense and revisions contig
 });
 
 test("events survive a page reload", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await storePage(context);
   const name = `reload-${Date.now()}`;
   const written = await page.evaluate(async (name) => {
@@ -190,7 +178,7 @@ test("a browser killed in the middle of appends keeps every acknowledged batch a
   }));
 
 test("a page closed in the middle of appends leaves no partial batch", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `close-${Date.now()}`;
   const writer = await storePage(context);
   await writer.evaluate((name) => {
@@ -215,7 +203,7 @@ test("a page closed in the middle of appends leaves no partial batch", async () 
 });
 
 test("another tab's upgrade is never blocked; a newer database is refused, not damaged", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `upgrade-${Date.now()}`;
   const old = await storePage(context);
   await old.evaluate(async (name) => {
@@ -272,7 +260,7 @@ test("a write refused for lack of space is QUOTA_EXCEEDED, writes nothing, and t
     const context = await launch({ userDataDir: profile });
     const page = await storePage(context);
     const cdp = await context.newCDPSession(page);
-    const origin = srv.url;
+    const origin = env.srv.url;
     await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 2 * 1024 * 1024 });
     await page.evaluate(async () => {
       window.stores.q = await EventStore.open({ storage: "indexeddb", name: "quota" });
@@ -310,7 +298,7 @@ test("a write refused for lack of space is QUOTA_EXCEEDED, writes nothing, and t
   }));
 
 test("durability: strict and relaxed are accepted and applied to appends", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await storePage(context);
   const out = await page.evaluate(async () => {
     const out = [];

@@ -1,24 +1,12 @@
 // Subscriptions across tabs and workers sharing one IndexedDB database, and durable checkpoints
 // across a reload — in real headless Chromium.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, server } from "./harness.mjs";
+import { storePage as harnessStorePage, useBrowser } from "./harness.mjs";
 
-let srv, browser;
-before(async () => {
-  srv = await server();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const env = useBrowser();
 
-async function storePage(context) {
-  const page = await openPage(context, `${srv.url}/tests/js/pages/store.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === "true");
-  return page;
-}
+const storePage = (context) => harnessStorePage(context, env.srv);
 
 /** Starts a subscription in `page` that records every delivered event in `window.seen`. */
 function subscribeIn(page, name, options = {}) {
@@ -41,7 +29,7 @@ function subscribeIn(page, name, options = {}) {
 const waitSeen = (page, n) => page.waitForFunction((n) => window.seen.length >= n || window.failure, n, { timeout: 20_000 });
 
 test("events appended in other tabs are delivered, in order, with no gap and no duplicate", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `xtab-${Date.now()}`;
   const [subscriber, ...writers] = await Promise.all([0, 1, 2].map(() => storePage(context)));
   await writers[0].evaluate(async (name) => {
@@ -74,7 +62,7 @@ test("events appended in other tabs are delivered, in order, with no gap and no 
 });
 
 test("events appended by a dedicated Worker are delivered", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `worker-${Date.now()}`;
   const page = await storePage(context);
   await subscribeIn(page, name, { category: "Worker" });
@@ -98,7 +86,7 @@ test("events appended by a dedicated Worker are delivered", async () => {
 });
 
 test("a checkpointed subscription resumes after a reload: each handled event once", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `ckpt-${Date.now()}`;
   let page = await storePage(context);
   await page.evaluate(async (name) => {
@@ -124,7 +112,7 @@ test("a checkpointed subscription resumes after a reload: each handled event onc
 });
 
 test("a reload in the middle of delivery loses nothing (at-least-once)", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const name = `ckpt-mid-${Date.now()}`;
   let page = await storePage(context);
   await page.evaluate(async (name) => {

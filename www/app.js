@@ -3,11 +3,25 @@ import { EventStore } from "evstore";
 
 const $ = (id) => document.getElementById(id);
 let store;
+let live;
+let pending = false;
 
 async function openStore() {
+  live?.unsubscribe();
   await store?.close();
   store = await EventStore.open({ storage: $("storage").value, name: "evstore-demo" });
   await render();
+  // The log stays live: events appended here, or in another tab on the same IndexedDB database.
+  live = store.subscribe(scheduleRender, { after: "end" });
+}
+
+function scheduleRender() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    render();
+  });
 }
 
 function parseExpected(text) {
@@ -57,7 +71,6 @@ $("append").addEventListener("submit", async (ev) => {
       .map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
     show("error", `${e.name} ${e.code}\n${e.message}\n${fields.join("\n")}`);
   }
-  await render();
 });
 
 $("storage").addEventListener("change", () => openStore().catch((e) => show("error", `${e.code}: ${e.message}`)));

@@ -31,8 +31,9 @@ test("a Vite build imports evstore with no init() and no plugin", async () => {
 
 test("the demo appends, shows the log, and reports a conflict with the contract's error", async () => {
   const srv = await server();
+  const context = await browser.newContext();
   try {
-    const page = await openPage(browser, `${srv.url}/`);
+    const page = await openPage(context, `${srv.url}/`);
     await page.waitForFunction(() => document.body.dataset.ready === "true");
     await page.fill("#stream", "Order-42");
     await page.fill("#type", "OrderPlaced");
@@ -64,7 +65,17 @@ test("the demo appends, shows the log, and reports a conflict with the contract'
     await page.selectOption("#storage", "indexeddb");
     await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
     assert.equal(await page.$eval("#log tr td:nth-child(2)", (td) => td.textContent), "Cart-7");
+    // A second tab on the same database sees the first tab's append live (a subscription).
+    const other = await openPage(context, `${srv.url}/`);
+    await other.waitForFunction(() => document.body.dataset.ready === "true");
+    await other.selectOption("#storage", "indexeddb");
+    await other.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
+    await page.fill("#stream", "Cart-8");
+    await page.click("#submit");
+    await other.waitForFunction(() => document.querySelectorAll("#log tr").length === 2);
+    assert.equal(await other.$eval("#log tr td:nth-child(2)", (td) => td.textContent), "Cart-8", "newest first, delivered live");
   } finally {
+    await context.close();
     await srv.close();
   }
 });

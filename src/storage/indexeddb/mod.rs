@@ -27,7 +27,7 @@ use web_sys::{
 
 use request::{bound, cursor_number, dom_error, pair, pending, unpack, Pending};
 pub(crate) use request::{estimate_storage, persist_storage};
-use schema::{BY_CATEGORY, BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, SCHEMA_VERSION};
+use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, SCHEMA_VERSION};
 
 use super::{PreparedAppend, Storage};
 use crate::{
@@ -187,13 +187,11 @@ impl IndexedDbStorage {
             Err(e) => return Ok(Attempt::Done(Err(e))),
         };
         let first_position = last.map_or(0, |p| p + 1);
-        let category = append.stream_id.category();
         for (offset, event) in append.events.iter().enumerate() {
             let record = request::make_record(
                 (first_position + offset as u64) as f64,
                 &event.id.hyphenated().to_string(),
                 stream,
-                category,
                 &event.event_type,
                 (first_revision + offset as u64) as f64,
                 event.data.as_str(),
@@ -508,6 +506,3 @@ fn open_error(name: &str, error: indexed_db_futures::error::OpenDbError) -> Erro
         OpenDbError::Base(e) => idb_error(e),
     }
 }
-
-#[allow(dead_code)]
-const _: &str = BY_CATEGORY;

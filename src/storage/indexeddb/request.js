@@ -13,8 +13,8 @@ export function errorName(error) {
 }
 
 // One event record. The payloads stay JSON text: stored as written, returned as stored.
-export function makeRecord(position, id, streamId, category, type, revision, data, metadata, createdAt) {
-  return { position, id, streamId, category, type, revision, data, metadata, createdAt };
+export function makeRecord(position, id, streamId, type, revision, data, metadata, createdAt) {
+  return { position, id, streamId, type, revision, data, metadata, createdAt };
 }
 
 // Packs records into one string for one crossing into wasm: per record 8 fields, each followed by

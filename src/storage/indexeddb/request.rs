@@ -19,7 +19,6 @@ extern "C" {
         position: f64,
         id: &str,
         stream_id: &str,
-        category: &str,
         event_type: &str,
         revision: f64,
         data: &str,

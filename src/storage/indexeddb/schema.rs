@@ -14,8 +14,6 @@ pub(super) const EVENTS: &str = "events";
 pub(super) const BY_STREAM: &str = "stream";
 /// Index `id` (unique): idempotency lookups, and the guard against duplicate ids.
 pub(super) const BY_ID: &str = "id";
-/// Index `[category, position]`: category subscriptions without scanning the log.
-pub(super) const BY_CATEGORY: &str = "category";
 /// Checkpoints of named subscriptions: `{ name, position }`.
 pub(super) const CHECKPOINTS: &str = "checkpoints";
 
@@ -38,7 +36,6 @@ pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue>
             &unique,
         )?;
         events.create_index_with_str_and_optional_parameters(BY_ID, "id", &unique)?;
-        events.create_index_with_str_sequence(BY_CATEGORY, &pair("category", "position"))?;
         db.create_object_store_with_optional_parameters(CHECKPOINTS, &key("name"))?;
     }
     Ok(())

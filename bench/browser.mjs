@@ -38,11 +38,11 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
     for (let i = 0; i < Math.max(3, Math.round(10 * Math.min(size, 1))); i++) {
       const ctx = await browser.newContext();
       const p = await ctx.newPage();
-      await p.goto(`${srv.url}/tests/js/pages/contract.html?cold`);
+      await p.goto(`${srv.url}/tests/js/pages/blank.html`);
       cold.push(
         await p.evaluate(async () => {
           const t = performance.now();
-          const { EventStore } = await import(`/pkg/index.js?fresh=${Math.random()}`);
+          const { EventStore } = await import("/pkg/index.js");
           const s = await EventStore.open({ storage: "memory" });
           await s.append("s", [{ type: "E" }]);
           return performance.now() - t;

@@ -1,6 +1,6 @@
 // Size of the package, cold start in Node, and scaling (each sample in a fresh process).
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,15 +10,12 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const pkg = join(repo, "pkg");
 
 export function sizes() {
-  const snippets = [];
-  const walk = (d) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : snippets.push(join(d, e.name))));
-  walk(join(pkg, "snippets"));
   const measure = (files) => {
     const buf = Buffer.concat(files.map((f) => readFileSync(f)));
     return { raw: buf.length, gzip: gzipSync(buf, { level: 9 }).length, brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
   };
   const wasm = measure([join(pkg, "evstore_wasm_bg.wasm")]);
-  const glue = measure([join(pkg, "evstore_wasm.js"), join(pkg, "index.js"), ...snippets]);
+  const glue = measure([join(pkg, "index.js")]);
   return { wasm, glue, total: { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip, brotli: wasm.brotli + glue.brotli } };
 }
 

@@ -1,7 +1,7 @@
 // Entry for Cloudflare workerd / wrangler: the runtime hands the compiled wasm module to the import
 // (code generation from bytes is not allowed there).
 import wasm from "./evstore_wasm_bg.wasm";
-import { initSync, EventStore } from "./evstore_wasm.js";
+import { initSync, EventStore } from "./index.js";
 
 initSync({ module: wasm });
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: release wasm → wasm-bindgen (web target) → wasm-opt -Oz
-# (npm binaryen, never Debian's) → the hand-written files of pkg-template/.
+# (npm binaryen, never Debian's) → the hand-written files of pkg-template/ → one browser entry
+# (scripts/bundle-entry.mjs).
 # Links node_modules/evstore → pkg so that tests and the demo import "evstore" like any user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +16,11 @@ node_modules/.bin/wasm-opt -Oz \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/evstore_wasm_bg.wasm -o pkg/evstore_wasm_bg.wasm
 cp pkg-template/* pkg/
+node scripts/bundle-entry.mjs pkg
 mkdir -p node_modules && ln -sfn ../pkg node_modules/evstore
 
 wasm=$(stat -c %s pkg/evstore_wasm_bg.wasm)
 wasm_gz=$(gzip -9c pkg/evstore_wasm_bg.wasm | wc -c)
-glue=$(cat pkg/evstore_wasm.js pkg/index.js $(find pkg/snippets -name '*.js') | wc -c)
-glue_gz=$(cat pkg/evstore_wasm.js pkg/index.js $(find pkg/snippets -name '*.js') | gzip -9c | wc -c)
+glue=$(wc -c < pkg/index.js)
+glue_gz=$(gzip -9c pkg/index.js | wc -c)
 echo "pkg/: wasm ${wasm} B (${wasm_gz} B gzip), JS glue ${glue} B (${glue_gz} B gzip), total gzip $((wasm_gz + glue_gz)) B"

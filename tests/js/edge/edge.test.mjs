@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cases } from "../contract.mjs";
@@ -31,17 +31,13 @@ test("workerd: the contract suite passes in a Cloudflare worker (the package's w
   const dir = join(repo, "target/workerd");
   mkdirSync(dir, { recursive: true });
   const pkg = join(repo, "pkg");
-  const files = [];
-  const walk = (d) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name))));
-  walk(join(pkg, "snippets"));
   const embed = (file) => JSON.stringify(relative(dir, file));
   const modules = [
     `(name = "worker.mjs", esModule = embed ${embed(join(repo, "tests/js/edge/worker.mjs"))})`,
     `(name = "contract.mjs", esModule = embed ${embed(join(repo, "tests/js/contract.mjs"))})`,
     `(name = "evstore", esModule = embed ${embed(join(pkg, "workerd.js"))})`,
-    `(name = "evstore_wasm.js", esModule = embed ${embed(join(pkg, "evstore_wasm.js"))})`,
+    `(name = "index.js", esModule = embed ${embed(join(pkg, "index.js"))})`,
     `(name = "evstore_wasm_bg.wasm", wasm = embed ${embed(join(pkg, "evstore_wasm_bg.wasm"))})`,
-    ...files.map((f) => `(name = ${JSON.stringify(relative(pkg, f))}, esModule = embed ${embed(f)})`),
   ];
   const port = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(

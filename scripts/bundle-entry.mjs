@@ -1,0 +1,37 @@
+// Post-processes wasm-bindgen's output into one browser entry: the snippet modules are inlined
+// into the glue (each in its own scope), and pkg-template/index.js's entry code is appended, so a
+// page loads one JS file and then the wasm — instead of three rounds of module fetches.
+// Usage: node scripts/bundle-entry.mjs <pkg dir>
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, normalize } from "node:path";
+
+const pkg = process.argv[2];
+const gluePath = join(pkg, "evstore_wasm.js");
+let glue = readFileSync(gluePath, "utf8");
+
+const snippets = new Map(); // path → scoped object name
+const scope = (path) => {
+  const file = normalize(join(pkg, path));
+  if (!snippets.has(file)) snippets.set(file, `__evstore_snippet${snippets.size}`);
+  return snippets.get(file);
+};
+glue = glue.replace(/^import \{([^}]*)\} from ['"](\.\/snippets\/[^'"]+)['"];?$/gm, (_, names, path) =>
+  `const {${names.replace(/\bas\b/g, ":")}} = ${scope(path)};`,
+);
+glue = glue.replace(/^import \* as (\w+) from ['"](\.\/snippets\/[^'"]+)['"];?$/gm, (_, name, path) => `const ${name} = ${scope(path)};`);
+if (/^import /m.test(glue)) throw new Error("bundle-entry: an import of the glue was not inlined");
+if (!/^let (\w+, )*wasm(, \w+)*;$/m.test(glue)) throw new Error("bundle-entry: the glue no longer declares `let … wasm` (used by the entry)");
+
+const inlined = [...snippets].map(([file, name]) => {
+  const source = readFileSync(file, "utf8");
+  if (/^import /m.test(source)) throw new Error(`bundle-entry: ${file} imports; inline it by hand`);
+  const exported = [...source.matchAll(/^export (?:async )?(?:function|const|let|class) (\w+)/gm)].map((m) => m[1]);
+  const body = source.replace(/^export (?=(async )?(function|const|let|class) )/gm, "");
+  return `const ${name} = (() => {\n${body}\nreturn { ${exported.join(", ")} };\n})();\n`;
+});
+
+const entry = readFileSync(join(pkg, "index.js"), "utf8").replace(/^import __wbg_init, \{ EventStore \} from "\.\/evstore_wasm\.js";\n/m, "");
+if (entry.includes("evstore_wasm.js\"")) throw new Error("bundle-entry: unexpected import in pkg-template/index.js");
+writeFileSync(join(pkg, "index.js"), `${inlined.join("\n")}\n${glue}\n${entry}`);
+rmSync(gluePath);
+rmSync(join(pkg, "snippets"), { recursive: true, force: true });

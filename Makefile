@@ -25,6 +25,8 @@ lint:
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 
 test-native:
 	cargo test --quiet

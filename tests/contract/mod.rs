@@ -4,6 +4,8 @@
 //! case.
 #![allow(dead_code)]
 
+pub mod model;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -48,7 +50,8 @@ macro_rules! contract_suite {
             aggregate_folds_the_stream, closed_store_rejects_every_call,
             subscription_catches_up_then_stays_live, subscription_starts_after_a_position_or_at_the_end,
             subscription_filters, subscription_checkpoint_resumes, subscription_waits_and_unsubscribes,
-            subscription_ends_when_the_store_closes, subscription_as_a_stream);
+            subscription_ends_when_the_store_closes, subscription_as_a_stream,
+            random_sequences_match_the_model);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -1075,4 +1078,14 @@ pub async fn subscription_as_a_stream<F: Factory>(f: &F) {
         stream.next().await.is_none(),
         "the stream ends when unsubscribed"
     );
+}
+
+/// Seeded random sequences of appends and reads, each on a fresh store, against the model.
+pub async fn random_sequences_match_the_model<F: Factory>(f: &F) {
+    for seed in 0..12 {
+        let store = open(f).await;
+        if let Err(disagreement) = model::check_ops(&store, &model::random_ops(seed, 40)).await {
+            panic!("seed {seed}: {disagreement}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,18 @@ import { cases } from "../contract.mjs";
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = (name) => join(repo, "node_modules/.bin", name);
 const names = Object.keys(cases(() => {}));
+
+/** A port the OS reports free on 127.0.0.1 (workerd takes its address from the config). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 function assertAllPassed(results, runtime) {
   assert.deepEqual(Object.keys(results).sort(), [...names].sort(), `${runtime} ran every case`);
@@ -39,7 +52,7 @@ test("workerd: the contract suite passes in a Cloudflare worker (the package's w
     `(name = "index.js", esModule = embed ${embed(join(pkg, "index.js"))})`,
     `(name = "evstore_wasm_bg.wasm", wasm = embed ${embed(join(pkg, "evstore_wasm_bg.wasm"))})`,
   ];
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   writeFileSync(
     join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";

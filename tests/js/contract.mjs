@@ -407,14 +407,14 @@ export function cases(open) {
       const sub = s.subscribe(async (e) => {
         active++;
         maxActive = Math.max(maxActive, active);
-        await sleep(2);
+        await sleep(10);
         seen.push(e.position);
         active--;
       });
-      const t = Date.now();
       for (let i = 0; i < 30; i++) await s.append("S", [ev("E", i)]);
-      ok(Date.now() - t < 1000, "appends do not wait for the slow subscriber");
-      ok(seen.length < 30, "the subscriber fell behind");
+      // Every append has completed while the slow subscriber is still behind: writers never
+      // waited for it.
+      ok(seen.length < 30, `the subscriber fell behind (it had handled ${seen.length} of 30)`);
       await until(() => seen.length === 30, "the slow subscriber to catch up");
       eq(maxActive, 1, "handler calls never overlap");
       eq(seen, Array.from({ length: 30 }, (_, i) => i));

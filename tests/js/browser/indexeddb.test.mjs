@@ -237,10 +237,10 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
       await window.stores.s.append("Keep-1", [{ type: "Late" }]);
       return "appended";
     } catch (e) {
-      return `${e.name} ${e.code} ${e.message}`;
+      return `${e.name} ${e.code} cause:${e.cause instanceof Error && e.cause.message.length > 0} ${e.message}`;
     }
   });
-  assert.match(oldTab, /^EventStoreError STORAGE_ERROR .*closed/);
+  assert.match(oldTab, /^EventStoreError STORAGE_ERROR cause:true .*closed/);
   // This evstore refuses the newer database instead of touching it.
   const reopen = await newer.evaluate(async (name) => {
     try {

@@ -19,23 +19,24 @@ demo: package
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
 ## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end,
 ## Deno and workerd, and a smoke run of the benchmark harness.
-test: setup lint test-native test-wasm package test-js
+test: lint test-native test-wasm test-js
 
-lint:
+lint: setup
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
+	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 
-test-native:
+test-native: setup
 	cargo test --quiet
 
-test-wasm:
+test-wasm: setup
 	wasm-pack test --node
 	wasm-pack test --headless --chrome
 
-test-js:
+test-js: package
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/

@@ -54,6 +54,8 @@ export function describeError(err) {
     for (const f of STORE_FIELDS) if (err[f] !== undefined) fields[f] = err[f];
     return { status: STORE_STATUS[err.code], code: err.code, message: String(err.message), fields };
   }
+  // Unexpected: logged for the operator (never with request data), answered without detail.
+  console.error("evstore edge: unexpected error:", err && err.stack ? err.stack : String(err));
   return { status: 500, code: "STORAGE_ERROR", message: "the service failed to complete the request", fields: {} };
 }
 
@@ -117,7 +119,13 @@ export async function readJsonBody(request, maxBytes) {
   const chunks = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next;
+    try {
+      next = await reader.read();
+    } catch {
+      throw badRequest("the request body could not be read");
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {

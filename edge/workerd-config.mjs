@@ -21,10 +21,10 @@ export const COMPATIBILITY_DATE = "2025-01-01";
 
 /**
  * Writes the config to `configFile` for a service on 127.0.0.1:`port` with its objects in
- * `dataDir`/objects. `worker` and `className` let the benchmark run its reference object the same
- * way. Returns the config file path.
+ * `dataDir`/objects. `entry` (a module that may import "./worker.js") and `className` let the
+ * benchmark run its reference object behind the same Worker. Returns the config file path.
  */
-export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(REPO, "pkg"), srcDir = join(REPO, "edge/src"), className = "TenantStore", address = "127.0.0.1" }) {
+export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(REPO, "pkg"), srcDir = join(REPO, "edge/src"), entry, className = "TenantStore", address = "127.0.0.1" }) {
   configFile = resolve(configFile);
   const objects = resolve(dataDir, "objects");
   mkdirSync(objects, { recursive: true });
@@ -33,6 +33,7 @@ export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(RE
   const sources = readdirSync(srcDir).filter((f) => f.endsWith(".js")).sort();
   const modules = [
     // The entry first: workerd takes the first module as the main one.
+    ...(entry ? [`(name = "entry.js", esModule = embed ${embed(resolve(entry))})`] : []),
     `(name = "worker.js", esModule = embed ${embed(join(srcDir, "worker.js"))})`,
     ...sources.filter((f) => f !== "worker.js").map((f) => `(name = ${JSON.stringify(f)}, esModule = embed ${embed(join(srcDir, f))})`),
     `(name = "evstore", esModule = embed ${embed(join(pkgDir, "workerd.js"))})`,

@@ -40,11 +40,12 @@ export function tempDir(prefix = "evstore-edge-") {
 
 /**
  * Starts the edge service: `{ base, port, dataDir, stop(), kill(signal) }`. `env` holds the
- * EVSTORE_* settings (default: the HS256 test secret). Resolves once the socket answers.
+ * EVSTORE_* settings (default: the HS256 test secret); `config` more options of
+ * writeWorkerdConfig (the benchmark's reference object). Resolves once the socket answers.
  */
-export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir = tempDir(), port } = {}) {
+export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir = tempDir(), port, config: configOptions = {} } = {}) {
   port ??= await freePort();
-  const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir });
+  const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir, ...configOptions });
   const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
   const proc = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config, ...(process.env.EDGE_DEBUG ? ["--verbose"] : [])], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";

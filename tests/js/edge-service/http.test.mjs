@@ -166,12 +166,18 @@ describe("bad inputs", () => {
     await failsWithoutWriting(() => append("x".repeat(257), { events: [{ type: "A" }] }), 400, "INVALID_ARGUMENT");
   });
 
-  test("a batch over the limit (1000 events) is a 400; at the limit it is accepted", async () => {
+  test("a batch over the limit (1000 events) is a 400; at the limit it is accepted; reads are capped at 1000", async () => {
     const error = await failsWithoutWriting(() => append(`Batch-${uuid()}`, { events: Array.from({ length: 1001 }, () => ({ type: "E" })) }), 400, "INVALID_ARGUMENT");
     assert.equal(error.limit, 1000);
-    const ok = await append(`Batch-${uuid()}`, { events: Array.from({ length: 1000 }, () => ({ type: "E" })) });
+    const stream = `Batch-${uuid()}`;
+    const ok = await append(stream, { events: Array.from({ length: 1000 }, () => ({ type: "E" })) });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.nextExpectedRevision, 999);
+    // a read answers at most 1000 events; the next page starts after the last one
+    await append(stream, { events: [{ type: "Last" }] });
+    const page = (await readStream(stream, "?maxCount=5000")).body.events;
+    assert.equal(page.length, 1000);
+    assert.deepEqual((await readStream(stream, "?fromRevision=1000")).body.events.map((e) => e.type), ["Last"]);
   });
 
   test("EVENT_TOO_LARGE: 400 with eventIndex, nothing written", async () => {

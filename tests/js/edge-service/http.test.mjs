@@ -5,14 +5,22 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { call, startEdge, SECRET, token, uuid } from "./harness.mjs";
+import { join } from "node:path";
+import { call, REPO, startEdge, SECRET, token, uuid } from "./harness.mjs";
+
+// EDGE_STORE=reference runs this suite against the benchmark's hand-written reference object
+// (http-reference.test.mjs), proving it keeps the same guarantees.
+const REFERENCE = process.env.EDGE_STORE === "reference";
 
 let edge;
 const acme = token("acme");
 const ALLOWED = "http://app.example";
 
 before(async () => {
-  edge = await startEdge({ env: { EVSTORE_JWT_SECRET: SECRET, EVSTORE_ALLOWED_ORIGINS: `${ALLOWED}, http://other.example` } });
+  edge = await startEdge({
+    env: { EVSTORE_JWT_SECRET: SECRET, EVSTORE_ALLOWED_ORIGINS: `${ALLOWED}, http://other.example` },
+    config: REFERENCE ? { entry: join(REPO, "bench/edge-reference.mjs"), className: "ReferenceStore" } : {},
+  });
 });
 after(async () => {
   await edge?.stop();

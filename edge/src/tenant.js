@@ -1,6 +1,7 @@
 // The Durable Object `TenantStore`: one per tenant (`idFromName(tenant)`), hosting an evstore in
-// the object's storage. It pins its tenant id at first use (table `edge_meta` of its SQLite) and
-// refuses calls routed for another tenant with FORBIDDEN, so a routing bug cannot leak data.
+// the object's own SQLite storage (`storage: "durable-object"`). It pins its tenant id at first
+// use (table `edge_meta` of the same SQLite) and refuses calls routed for another tenant with
+// FORBIDDEN, so a routing bug cannot leak data.
 // Calls from the Worker are RPC methods answering `{ status, body }` (body: JSON text); the
 // WebSocket live feed arrives through `fetch` and runs on the hibernation API (./sync.js).
 
@@ -12,11 +13,6 @@ import { describeError, errorBody, errorResponse } from "./http.js";
 import { MAX_EVENT_BYTES, MAX_READ_BYTES, MAX_READ_EVENTS } from "./limits.js";
 import { IDENTITY_HEADER, decodeIdentity } from "./protocol.js";
 import { LiveFeed } from "./sync.js";
-
-// ─── STORAGE SWITCH ────────────────────────────────────────────────────────────────────────────
-// "memory" until the Rust durable-object storage lands on main; then "durable-object".
-const STORAGE = "memory";
-// ───────────────────────────────────────────────────────────────────────────────────────────────
 
 class Refused extends Error {
   constructor(status, code, message) {
@@ -39,13 +35,12 @@ export class TenantStore extends DurableObject {
         rows.epoch = crypto.randomUUID();
         sql.exec("INSERT INTO edge_meta (key, value) VALUES ('epoch', ?)", rows.epoch);
       }
-      // A memory store starts empty in every instance: its log is a new one, so is its epoch.
-      this.epoch = STORAGE === "memory" ? crypto.randomUUID() : rows.epoch;
-      this.store = await EventStore.open(
-        STORAGE === "memory"
-          ? { storage: "memory", maxEventBytes: MAX_EVENT_BYTES }
-          : { storage: STORAGE, durableObjectStorage: ctx.storage, maxEventBytes: MAX_EVENT_BYTES },
-      );
+      // The log's identity, sent with caughtUp (PROTOCOL.md): a client that finds another epoch
+      // talks to another log. A log restored to an earlier point shows as `after` beyond the head.
+      this.epoch = rows.epoch;
+      // The store keeps its events, streams and checkpoints in this object's SQLite; one append
+      // is one transactionSync, acknowledged only once committed.
+      this.store = await EventStore.open({ storage: "durable-object", durableObjectStorage: ctx.storage, maxEventBytes: MAX_EVENT_BYTES });
     });
   }
 

@@ -71,6 +71,7 @@ test("no secret: a development secret, a sample token and a working curl line; r
   assert.equal(readFileSync(join(dataDir, "dev-secret"), "utf8").trim(), secret, "the secret is kept");
   const read = await fetch(`http://127.0.0.1:${port}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(read.status, 200, "the old token is still accepted");
+  assert.deepEqual((await read.json()).events.map((e) => [e.type, e.position]), [["OrderPlaced", 0]], "the data is kept");
   second.child.kill("SIGINT");
   assert.deepEqual(await second.exited, { code: 0, signal: null });
   assert.deepEqual(workerdFor(dataDir), []);

@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := --target wasm32-unknown-unknown
 PORT ?= 8080
 
-.PHONY: setup package demo test lint test-native test-wasm test-js bench clean
+.PHONY: setup package demo edge test lint test-native test-wasm test-js bench clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,10 @@ package: setup
 ## make demo: build the package and serve the demo on http://127.0.0.1:$(PORT)/
 demo: package
 	node scripts/serve.mjs $(PORT)
+
+## make edge: the edge service in workerd on 127.0.0.1:$${EDGE_PORT:-8787}, data in $${EDGE_DATA:-.edge-data}
+edge: package
+	node scripts/edge.mjs
 
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
 ## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end,
@@ -41,6 +45,7 @@ test-js: package
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
+	node --test --test-reporter=spec tests/js/edge-service/
 	node bench/run.mjs --smoke
 
 bench: package

@@ -38,7 +38,7 @@ test-native: setup
 
 test-wasm: setup
 	wasm-pack test --node
-	wasm-pack test --headless --chrome
+	scripts/wasm-test.sh
 
 test-js: package
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
@@ -50,6 +50,8 @@ test-js: package
 
 bench: package
 	node bench/run.mjs
+	node bench/edge.mjs
+	node bench/edge-size.mjs
 
 clean:
 	cargo clean

@@ -92,7 +92,8 @@ async fn attempt<S: Storage>(
             created_at: append.created_at,
         })
         .collect();
-    tx.put(append, &events).await?;
+    tx.put(&events).await?;
+    tx.appended(append, &events).await?;
     tx.commit().await?;
     let last = &events[events.len() - 1];
     Ok(Ok(AppendResult {

@@ -119,12 +119,15 @@ trait DynTx<'t> {
         revisions: RangeInclusive<Revision>,
     ) -> Task<'a, Result<AnyPage>>;
     fn read_log(&mut self, positions: RangeInclusive<Position>) -> Task<'_, Result<AnyPage>>;
-    fn put<'a>(
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Task<'a, Result<()>>;
+    fn appended<'a>(
         &'a mut self,
         append: &'a PreparedAppend,
         events: &'a [RecordedEvent],
     ) -> Task<'a, Result<()>>;
+    fn truncate_log(&mut self, from: Position) -> Task<'_, Result<()>>;
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Task<'a, Result<Option<Json>>>;
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Task<'a, Result<Vec<(String, Json)>>>;
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Task<'a, Result<()>>;
     fn commit(self: Box<Self>) -> Task<'t, std::result::Result<(), CommitError>>;
 }
@@ -155,15 +158,24 @@ impl<'t, S: JsStorage, T: Transaction<Page = PageOf<'t, S>> + 't> DynTx<'t> for 
     fn read_log(&mut self, positions: RangeInclusive<Position>) -> Task<'_, Result<AnyPage>> {
         Box::pin(async move { Ok(S::any_page(self.0.read_log(positions).await?)) })
     }
-    fn put<'a>(
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Task<'a, Result<()>> {
+        Box::pin(self.0.put(events))
+    }
+    fn appended<'a>(
         &'a mut self,
         append: &'a PreparedAppend,
         events: &'a [RecordedEvent],
     ) -> Task<'a, Result<()>> {
-        Box::pin(self.0.put(append, events))
+        Box::pin(self.0.appended(append, events))
+    }
+    fn truncate_log(&mut self, from: Position) -> Task<'_, Result<()>> {
+        Box::pin(self.0.truncate_log(from))
     }
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Task<'a, Result<Option<Json>>> {
         Box::pin(self.0.get_meta(key))
+    }
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Task<'a, Result<Vec<(String, Json)>>> {
+        Box::pin(self.0.scan_meta(prefix))
     }
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Task<'a, Result<()>> {
         Box::pin(self.0.put_meta(key, value))
@@ -246,11 +258,20 @@ impl Transaction for AnyTx<'_> {
     async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<AnyPage> {
         self.0.read_log(positions).await
     }
-    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
-        self.0.put(append, events).await
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
+        self.0.put(events).await
+    }
+    async fn appended(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+        self.0.appended(append, events).await
+    }
+    async fn truncate_log(&mut self, from: Position) -> Result<()> {
+        self.0.truncate_log(from).await
     }
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
         self.0.get_meta(key).await
+    }
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        self.0.scan_meta(prefix).await
     }
     async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
         self.0.put_meta(key, value).await

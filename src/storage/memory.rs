@@ -1,13 +1,13 @@
 //! [`MemoryStorage`]: the in-memory storage — plain I/O on the storage seam.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::{CommitError, Mode, PreparedAppend, Storage, Transaction};
+use super::{CommitError, Mode, Storage, Transaction};
 use crate::decision::StoredLocation;
 use crate::error::Result;
 use crate::event::RecordedEvent;
@@ -21,15 +21,19 @@ use crate::model::{Position, Revision, StreamId};
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     log: RefCell<Log>,
+    /// Whether a transaction holds uncommitted writes (one writer at a time).
+    writing: Cell<bool>,
 }
 
 #[derive(Debug, Default)]
 struct Log {
+    /// How many transactions with writes have committed.
+    commits: u64,
     events: Vec<RecordedEvent>,
     streams: HashMap<StreamId, Vec<Position>>,
     ids: HashMap<Uuid, Position>,
     event_types: HashSet<Rc<str>>,
-    meta: HashMap<String, Json>,
+    meta: BTreeMap<String, Json>,
     checkpoints: HashMap<String, Position>,
 }
 
@@ -50,15 +54,39 @@ impl MemoryStorage {
     }
 }
 
-/// A transaction: reads go to the log at once; writes are staged and applied at commit, which
-/// conflicts if another transaction committed since this one began.
+/// A transaction. Writes apply to the log at once (so the transaction reads its own writes)
+/// and are undone if it ends without a commit; a commit conflicts if another transaction
+/// committed since this one began.
 #[derive(Debug)]
 pub struct MemoryTx<'a> {
     storage: &'a MemoryStorage,
-    /// The log's length when the transaction began.
-    began_at: usize,
-    events: Vec<RecordedEvent>,
-    meta: Vec<(String, Option<Json>)>,
+    /// The log's commit count when the transaction began.
+    began_at: u64,
+    undo: Vec<Undo>,
+    committed: bool,
+}
+
+impl MemoryTx<'_> {
+    /// Makes this the one transaction with uncommitted writes.
+    fn claim(&self) -> Result<()> {
+        if self.undo.is_empty() && self.storage.writing.replace(true) {
+            return Err(crate::Error::storage(
+                "another transaction of this memory storage has uncommitted writes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How to take back one write.
+#[derive(Debug)]
+enum Undo {
+    /// Remove the last `n` events.
+    Put(usize),
+    /// Put back the events a truncation removed.
+    Truncate(Vec<RecordedEvent>),
+    /// Restore a meta value.
+    Meta(String, Option<Json>),
 }
 
 impl Log {
@@ -68,6 +96,39 @@ impl Log {
         }
         self.event_types.insert(event_type.clone());
         event_type.clone()
+    }
+
+    fn push(&mut self, mut event: RecordedEvent) {
+        // Share one allocation per stream id and per event type across the log.
+        let shared = self
+            .streams
+            .get_key_value(&event.stream_id)
+            .map(|(k, _)| k.clone());
+        if let Some(stream_id) = shared {
+            event.stream_id = stream_id;
+        }
+        event.event_type = self.intern(&event.event_type);
+        self.ids.insert(event.id, event.position);
+        self.streams
+            .entry(event.stream_id.clone())
+            .or_default()
+            .push(event.position);
+        self.events.push(event);
+    }
+
+    /// Removes the events from index `from` on, returning them.
+    fn truncate(&mut self, from: usize) -> Vec<RecordedEvent> {
+        let removed = self.events.split_off(from.min(self.events.len()));
+        for event in removed.iter().rev() {
+            self.ids.remove(&event.id);
+            if let Some(positions) = self.streams.get_mut(&event.stream_id) {
+                positions.pop();
+                if positions.is_empty() {
+                    self.streams.remove(&event.stream_id);
+                }
+            }
+        }
+        removed
     }
 }
 
@@ -129,52 +190,97 @@ impl Transaction for MemoryTx<'_> {
         Ok(log.events[clamp(positions, log.events.len())].to_vec())
     }
 
-    async fn put(&mut self, _append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
-        self.events.extend_from_slice(events);
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
+        self.claim()?;
+        let mut log = self.storage.log.borrow_mut();
+        for event in events {
+            log.push(event.clone());
+        }
+        self.undo.push(Undo::Put(events.len()));
+        Ok(())
+    }
+
+    async fn truncate_log(&mut self, from: Position) -> Result<()> {
+        self.claim()?;
+        let removed = self
+            .storage
+            .log
+            .borrow_mut()
+            .truncate(usize::try_from(from).unwrap_or(usize::MAX));
+        self.undo.push(Undo::Truncate(removed));
         Ok(())
     }
 
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
-        if let Some((_, value)) = self.meta.iter().rev().find(|(k, _)| k == key) {
-            return Ok(value.clone());
-        }
         Ok(self.storage.log.borrow().meta.get(key).cloned())
     }
 
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        let log = self.storage.log.borrow();
+        Ok(log
+            .meta
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
-        self.meta.push((key.to_owned(), value.cloned()));
+        self.claim()?;
+        let mut log = self.storage.log.borrow_mut();
+        let previous = match value {
+            Some(v) => log.meta.insert(key.to_owned(), v.clone()),
+            None => log.meta.remove(key),
+        };
+        self.undo.push(Undo::Meta(key.to_owned(), previous));
         Ok(())
     }
 
-    async fn commit(self) -> std::result::Result<(), CommitError> {
+    async fn commit(mut self) -> std::result::Result<(), CommitError> {
         let mut log = self.storage.log.borrow_mut();
-        if log.events.len() != self.began_at {
+        if self.undo.is_empty() {
+            self.committed = true;
+            return Ok(());
+        }
+        if log.commits != self.began_at {
+            // Another transaction committed in between: this one's reads may be stale.
+            drop(log);
             return Err(CommitError::Conflict);
         }
-        for (key, value) in self.meta {
-            match value {
-                Some(v) => log.meta.insert(key, v),
-                None => log.meta.remove(&key),
-            };
-        }
-        for mut event in self.events {
-            // Share one allocation per stream id and per event type across the log.
-            let shared = log
-                .streams
-                .get_key_value(&event.stream_id)
-                .map(|(k, _)| k.clone());
-            if let Some(stream_id) = shared {
-                event.stream_id = stream_id;
-            }
-            event.event_type = log.intern(&event.event_type);
-            log.ids.insert(event.id, event.position);
-            log.streams
-                .entry(event.stream_id.clone())
-                .or_default()
-                .push(event.position);
-            log.events.push(event);
-        }
+        log.commits += 1;
+        self.committed = true;
+        self.storage.writing.set(false);
         Ok(())
+    }
+}
+
+impl Drop for MemoryTx<'_> {
+    /// A transaction that ends without a commit takes its writes back, newest first.
+    fn drop(&mut self) {
+        if self.committed || self.undo.is_empty() {
+            return;
+        }
+        self.storage.writing.set(false);
+        let mut log = self.storage.log.borrow_mut();
+        for undo in self.undo.drain(..).rev() {
+            match undo {
+                Undo::Put(n) => {
+                    let from = log.events.len() - n;
+                    log.truncate(from);
+                }
+                Undo::Truncate(events) => {
+                    for event in events {
+                        log.push(event);
+                    }
+                }
+                Undo::Meta(key, Some(value)) => {
+                    log.meta.insert(key, value);
+                }
+                Undo::Meta(key, None) => {
+                    log.meta.remove(&key);
+                }
+            }
+        }
     }
 }
 
@@ -184,9 +290,9 @@ impl Storage for MemoryStorage {
     async fn begin(&self, _mode: Mode) -> Result<MemoryTx<'_>> {
         Ok(MemoryTx {
             storage: self,
-            began_at: self.log.borrow().events.len(),
-            events: Vec::new(),
-            meta: Vec::new(),
+            began_at: self.log.borrow().commits,
+            undo: Vec::new(),
+            committed: false,
         })
     }
 

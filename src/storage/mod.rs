@@ -151,12 +151,27 @@ pub trait Transaction {
     /// The events of the log at `positions`, ascending (those that exist).
     async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Self::Page>;
 
-    /// Writes `events` (numbered by the core: contiguous revisions from the stream's head, the
-    /// next dense positions) for `append`. Decorators see each append here.
-    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()>;
+    /// Writes `events` at their positions (numbered by the core: dense positions after the log's
+    /// head, contiguous revisions in each stream).
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()>;
+
+    /// Called by the append algorithm after it put `events` for the local append `append`: the
+    /// seam for cross-cutting writes in the same transaction. Storages do nothing here;
+    /// decorators (a sync outbox) add their own writes.
+    async fn appended(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+        let _ = (append, events);
+        Ok(())
+    }
+
+    /// Deletes every event at a position at or after `from` (the tail of the log), with its
+    /// stream and id entries. Sync rewrites its pending tail with this.
+    async fn truncate_log(&mut self, from: Position) -> Result<()>;
 
     /// The value stored under `key` in the meta area.
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>>;
+
+    /// Every `(key, value)` of the meta area whose key starts with `prefix`, in key order.
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>>;
 
     /// Stores `value` under `key` in the meta area (`None` deletes it).
     async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()>;

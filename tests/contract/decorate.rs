@@ -22,7 +22,9 @@ pub enum Primitive {
     ReadStream,
     ReadLog,
     Put,
+    TruncateLog,
     GetMeta,
+    ScanMeta,
     PutMeta,
     Commit,
     LoadCheckpoint,
@@ -44,7 +46,7 @@ pub trait Hook {
     }
 
     /// Inside an append's transaction, after its events were put: the hook's own writes.
-    async fn put<T: Transaction>(
+    async fn appended<T: Transaction>(
         &self,
         tx: &mut T,
         append: &PreparedAppend,
@@ -107,15 +109,29 @@ impl<T: Transaction, H: Hook> Transaction for DecoratedTx<'_, T, H> {
         Ok(page)
     }
 
-    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
         self.hook.before(Primitive::Put)?;
-        self.inner.put(append, events).await?;
-        self.hook.put(&mut self.inner, append, events).await
+        self.inner.put(events).await
+    }
+
+    async fn appended(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+        self.inner.appended(append, events).await?;
+        self.hook.appended(&mut self.inner, append, events).await
+    }
+
+    async fn truncate_log(&mut self, from: Position) -> Result<()> {
+        self.hook.before(Primitive::TruncateLog)?;
+        self.inner.truncate_log(from).await
     }
 
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
         self.hook.before(Primitive::GetMeta)?;
         self.inner.get_meta(key).await
+    }
+
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        self.hook.before(Primitive::ScanMeta)?;
+        self.inner.scan_meta(prefix).await
     }
 
     async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
@@ -248,7 +264,7 @@ impl Recorder {
 }
 
 impl Hook for Recorder {
-    async fn put<T: Transaction>(
+    async fn appended<T: Transaction>(
         &self,
         tx: &mut T,
         append: &PreparedAppend,

@@ -62,7 +62,8 @@ macro_rules! contract_suite {
             subscription_ends_when_the_store_closes, subscription_as_a_stream,
             random_sequences_match_the_model, faults_write_nothing_and_leave_the_store_usable,
             faults_on_the_retry_path_write_nothing, failed_checkpoint_write_is_reported_and_not_recorded,
-            decorators_write_in_the_append_transaction);
+            decorators_write_in_the_append_transaction, transactions_read_their_writes_and_roll_back,
+            truncating_the_log_forgets_the_tail);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -1308,4 +1309,136 @@ pub async fn decorators_write_in_the_append_transaction<F: Factory>(f: &F) {
         .unwrap();
     assert_eq!(last["ids"][0], id(5).to_string());
     assert_eq!(tx.get_meta("append/none").await.unwrap(), None);
+}
+
+/// A transaction sees its own writes (events, truncation, meta); dropping it uncommitted takes
+/// them all back; the meta area scans by prefix in key order.
+pub async fn transactions_read_their_writes_and_roll_back<F: Factory>(f: &F) {
+    let store = open(f).await;
+    store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    let before = all(&store).await;
+    let storage = store.storage();
+    let mut tx = storage.begin(Mode::Write).await.unwrap();
+    let extra = RecordedEvent {
+        position: 2,
+        revision: 0,
+        stream_id: StreamId::new("t").unwrap(),
+        id: id(3),
+        ..before[0].clone()
+    };
+    tx.put(std::slice::from_ref(&extra)).await.unwrap();
+    tx.put_meta("m/b", Some(&Json::parse("2").unwrap()))
+        .await
+        .unwrap();
+    tx.put_meta("m/a", Some(&Json::parse("1").unwrap()))
+        .await
+        .unwrap();
+    tx.put_meta("n/c", Some(&Json::parse("3").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(tx.log_head().await.unwrap(), Some(2));
+    assert_eq!(
+        tx.stream_head(&StreamId::new("t").unwrap()).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        tx.locate(&[id(3)]).await.unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .position,
+        2
+    );
+    let scanned: Vec<(String, String)> = tx
+        .scan_meta("m/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().to_owned()))
+        .collect();
+    assert_eq!(
+        scanned,
+        [("m/a".into(), "1".into()), ("m/b".into(), "2".into())]
+    );
+    tx.truncate_log(1).await.unwrap();
+    assert_eq!(tx.log_head().await.unwrap(), Some(0));
+    assert_eq!(tx.locate(&[id(2), id(3)]).await.unwrap(), vec![None, None]);
+    drop(tx);
+    assert_eq!(
+        all(&store).await,
+        before,
+        "the dropped transaction wrote nothing"
+    );
+    let mut tx = storage.begin(Mode::Read).await.unwrap();
+    assert_eq!(tx.scan_meta("").await.unwrap(), vec![]);
+    assert_eq!(
+        tx.stream_head(&StreamId::new("s").unwrap()).await.unwrap(),
+        Some(1)
+    );
+    drop(tx);
+    // The store goes on as if nothing happened.
+    let r = store
+        .append("t", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
+    assert_eq!((r.next_expected_revision, r.position), (0, 2));
+}
+
+/// Truncating the log forgets the tail: its events, their ids, their revisions; appends then
+/// continue densely from the truncation point.
+pub async fn truncating_the_log_forgets_the_tail<F: Factory>(f: &F) {
+    let store = open(f).await;
+    store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    store
+        .append("t", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
+    store
+        .append("s", vec![with_id(4)], ExpectedRevision::Exact(1))
+        .await
+        .unwrap();
+    let mut tx = store.storage().begin(Mode::Write).await.unwrap();
+    tx.truncate_log(1).await.unwrap();
+    tx.commit().await.unwrap();
+    let log = all(&store).await;
+    assert_eq!(positions(&log), [0]);
+    assert_eq!(store.stream_revision("s").await.unwrap(), Some(0));
+    assert_eq!(store.stream_revision("t").await.unwrap(), None);
+    let r = store
+        .append("t", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.next_expected_revision, r.position),
+        (0, 1),
+        "id 3 is free again"
+    );
+    let r = store
+        .append("s", vec![with_id(2)], ExpectedRevision::Exact(0))
+        .await
+        .unwrap();
+    assert_eq!((r.next_expected_revision, r.position), (1, 2));
+    assert_eq!(
+        store
+            .read_stream("s", ReadOptions::backwards())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| (e.revision, e.position))
+            .collect::<Vec<_>>(),
+        [(1, 2), (0, 0)]
+    );
 }

@@ -13,7 +13,7 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::js::{js_error, Records};
-use super::{CommitError, Mode, PreparedAppend, Storage, Transaction};
+use super::{CommitError, Mode, Storage, Transaction};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
 #[wasm_bindgen(module = "/src/storage/durable_object/sql.js")]
@@ -49,6 +49,8 @@ extern "C" {
         metadata: &str,
         created_at: f64,
     ) -> JsValue;
+    #[wasm_bindgen(js_name = scanMeta, catch)]
+    fn scan_meta(storage: &JsValue, prefix: &str) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = getMeta, catch)]
     fn get_meta(storage: &JsValue, key: &str) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
@@ -170,13 +172,13 @@ impl Transaction for DurableObjectTx<'_> {
         Ok(Records(read_log(self.storage, from, to).map_err(js_error)?))
     }
 
-    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
         let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         for event in events {
             self.records.push(&make_record(
                 event.position as f64,
                 event.id.hyphenated().encode_lower(&mut id),
-                append.stream_id.as_str(),
+                event.stream_id.as_str(),
                 &event.event_type,
                 event.revision as f64,
                 event.data.as_str(),
@@ -185,6 +187,38 @@ impl Transaction for DurableObjectTx<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// Not supported: this storage's reads do not see a transaction's staged writes, so it
+    /// cannot rewrite its log (it serves sync; synced client stores run on IndexedDB or memory).
+    async fn truncate_log(&mut self, _from: Position) -> Result<()> {
+        Err(Error::storage(
+            "the Durable Object storage cannot rewrite its log (a synced client store runs on IndexedDB or memory)",
+        ))
+    }
+
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        let rows = scan_meta(self.storage, prefix).map_err(js_error)?;
+        let mut staged: std::collections::BTreeMap<String, Option<Json>> = rows
+            .iter()
+            .filter_map(|row| {
+                let row: Array = row.unchecked_into();
+                Some((
+                    row.get(0).as_string()?,
+                    Some(Json::trusted(row.get(1).as_string()?)),
+                ))
+            })
+            .collect();
+        for entry in self.meta.iter() {
+            let entry: Array = entry.unchecked_into();
+            if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
+                staged.insert(key, entry.get(1).as_string().map(Json::trusted));
+            }
+        }
+        Ok(staged
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect())
     }
 
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {

@@ -106,6 +106,16 @@ export function makeRecord(position, id, streamId, type, revision, data, metadat
   return { position, id, streamId, type, revision, data, metadata, createdAt };
 }
 
+/** `[key, value]` of every meta entry whose key starts with `prefix`, in key order. */
+export function scanMeta(storage, prefix) {
+  const out = [];
+  for (const r of storage.sql.exec("SELECT key, value FROM evstore_meta WHERE key >= ? ORDER BY key", prefix)) {
+    if (!r.key.startsWith(prefix)) break;
+    out.push([r.key, r.value]);
+  }
+  return out;
+}
+
 /** The meta value under `key`, or undefined. */
 export function getMeta(storage, key) {
   return storage.sql.exec("SELECT value FROM evstore_meta WHERE key = ?", key).toArray()[0]?.value;

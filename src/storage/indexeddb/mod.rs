@@ -30,7 +30,7 @@ use request::{bound, cursor_number, key_number, pair, pending, Pending};
 use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
 use super::js::{self, js_error, Records};
-use super::{CommitError, Heads, Mode, PreparedAppend, Storage};
+use super::{CommitError, Heads, Mode, Storage};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
 /// A `message` listener kept alive while installed.
@@ -240,14 +240,13 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         self.get_all(None, &range).await
     }
 
-    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
-        let stream = append.stream_id.as_str();
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
         let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         for event in events {
             let record = request::make_record(
                 event.position as f64,
                 event.id.hyphenated().encode_lower(&mut id),
-                stream,
+                event.stream_id.as_str(),
                 &event.event_type,
                 event.revision as f64,
                 event.data.as_str(),
@@ -260,9 +259,29 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         Ok(())
     }
 
+    async fn truncate_log(&mut self, from: Position) -> Result<()> {
+        let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
+        pending(self.events.delete(&range))?.result().await?;
+        Ok(())
+    }
+
     async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
         let value = pending(self.meta()?.get(&key.into()))?.result().await?;
         Ok(value.as_string().map(Json::trusted))
+    }
+
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        let meta = self.meta()?;
+        let range = bound(&prefix.into(), &format!("{prefix}\u{ffff}").into())?;
+        let keys = pending(meta.get_all_keys_with_key(&range))?;
+        let values = pending(meta.get_all_with_key(&range))?;
+        let keys: js_sys::Array = keys.result().await?.unchecked_into();
+        let values: js_sys::Array = values.result().await?.unchecked_into();
+        Ok(keys
+            .iter()
+            .zip(values.iter())
+            .filter_map(|(k, v)| Some((k.as_string()?, Json::trusted(v.as_string()?))))
+            .collect())
     }
 
     async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {

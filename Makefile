@@ -40,6 +40,7 @@ test-js:
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node bench/run.mjs --smoke
 
 bench: package

@@ -132,7 +132,11 @@ export default {
 `,
   );
   const port = await freePort();
-  // The recipe (pkg-template/README.md, "workerd"): the package's modules keep their paths.
+  // The package's module lines of the README's recipe, taken from the installed README.
+  const readme = readFileSync(join(dir, "node_modules/evstore/README.md"), "utf8");
+  const recipe = readme.match(/```capnp\n([\s\S]*?)```/)[1];
+  const evstoreModules = recipe.split("\n").filter((l) => /^\s*\(name = "(evstore|node_modules\/evstore\/)/.test(l));
+  assert.equal(evstoreModules.length, 4, "the recipe lists the evstore module and the package's three files");
   writeFileSync(
     join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";
@@ -144,10 +148,7 @@ const worker :Workerd.Worker = (
   modules = [
     (name = "index.js", esModule = embed "index.js"),
     (name = "util.js", esModule = embed "util.js"),
-    (name = "evstore", esModule = "export * from \\"./node_modules/evstore/workerd.js\\";"),
-    (name = "node_modules/evstore/workerd.js", esModule = embed "node_modules/evstore/workerd.js"),
-    (name = "node_modules/evstore/index.js", esModule = embed "node_modules/evstore/index.js"),
-    (name = "node_modules/evstore/evstore_wasm_bg.wasm", wasm = embed "node_modules/evstore/evstore_wasm_bg.wasm"),
+${evstoreModules.join("\n")}
   ],
   compatibilityDate = "2025-01-01",
 );
@@ -171,9 +172,12 @@ test("Vite + TypeScript: tsc checks the app against the package's types, Vite bu
     join(dir, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: { target: "ES2022", module: "ESNext", moduleResolution: "bundler", strict: true, noEmit: true, lib: ["ES2022", "DOM"], types: [], skipLibCheck: false },
-      files: ["main.ts"],
+      files: ["main.ts", "readme.ts"],
     }),
   );
+  // The README's TypeScript example, with its @ts-expect-error line, type-checks as written.
+  const readme = readFileSync(join(dir, "node_modules/evstore/README.md"), "utf8");
+  writeFileSync(join(dir, "readme.ts"), `${readme.match(/```ts\n([\s\S]*?)```/)[1]}\nexport {};\n`);
   writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><pre id="out"></pre><script type="module" src="./main.ts"></script>\n`);
   writeFileSync(
     join(dir, "main.ts"),
@@ -205,5 +209,23 @@ document.getElementById("out")!.textContent = JSON.stringify({ state, expectedRe
   } finally {
     await browser.close();
     await srv.close();
+  }
+});
+
+test("Vite dev server: the same app runs unbundled, the wasm found through the dependency optimizer", async () => {
+  const port = await freePort();
+  const dev = spawn(bin("vite"), ["--host", "127.0.0.1", "--port", String(port), "--strictPort", "--logLevel", "warn"], { cwd: dir, stdio: ["ignore", "inherit", "inherit"] });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    for (let i = 0; i < 100; i++) {
+      if (await page.goto(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.waitForFunction(() => document.getElementById("out")?.textContent, null, { timeout: 20_000 });
+    assert.deepEqual(JSON.parse(await page.textContent("#out")), { state: 0, expectedRevision: 1, code: "WRONG_EXPECTED_REVISION", persisted: "function" });
+  } finally {
+    await browser.close();
+    dev.kill();
   }
 });

@@ -269,6 +269,29 @@ test("watchAggregate: evolve throwing stops the watch and reaches onError; bad a
   assert.throws(() => store.watchAggregate("S-1", { ...ok, intialState: 1 }, () => {}), { code: "INVALID_ARGUMENT", message: /intialState/ });
 });
 
+test("watchAggregate: onChange throwing (initial or live) reaches onError and stops the watch", async () => {
+  const store = await open();
+  const errors = [];
+  store.watchAggregate("S-1", { initialState: () => 0, evolve: (n) => n + 1, onError: (e) => errors.push(e) }, () => {
+    throw new Error("render failed");
+  });
+  await until(() => errors.length === 1, "onError for the initial call");
+  assert.match(errors[0].message, /render failed/);
+  const calls = [];
+  const later = [];
+  store.watchAggregate("S-2", { initialState: () => 0, evolve: (n) => n + 1, onError: (e) => later.push(e) }, (n) => {
+    calls.push(n);
+    if (n === 1) throw new Error("live render failed");
+  });
+  await until(() => calls.length === 1, "the initial call");
+  await store.append("S-2", [{ type: "E" }]);
+  await store.append("S-2", [{ type: "E" }]);
+  await until(() => later.length === 1, "onError for the live call");
+  await tick();
+  assert.deepEqual(calls, [0, 1], "stopped after the failing call");
+  assert.match(later[0].message, /live render failed/);
+});
+
 test("EventStore disposal closes the store", async () => {
   const store = await open();
   await store[Symbol.asyncDispose]();

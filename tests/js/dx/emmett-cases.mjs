@@ -3,6 +3,7 @@
 // Emmett's own in-memory store is the reference for versionBase 1.
 import {
   CommandHandler,
+  DeciderCommandHandler,
   ExpectedVersionConflictError as EmmettConflict,
   NO_CONCURRENCY_CHECK,
   STREAM_DOES_NOT_EXIST,
@@ -176,6 +177,25 @@ export function emmettCases(open) {
         "explicit expected version",
       );
       ok(!decided, "the command was not decided");
+    },
+
+    "DeciderCommandHandler: a decider's commands on evstore, its business errors writing nothing": async () => {
+      const es = getEmmettEventStore(await open());
+      const decider = {
+        initialState: () => ({ status: "empty", items: 0 }),
+        evolve: (s, e) => (e.type === "ItemAdded" ? { status: "open", items: s.items + e.data.qty } : { ...s, status: "confirmed" }),
+        decide: (command, state) => {
+          if (state.status === "confirmed") throw new Error("cart is confirmed");
+          if (command.type === "AddItem") return { type: "ItemAdded", data: { sku: command.data.sku, qty: command.data.qty } };
+          return { type: "CartConfirmed", data: { items: state.items } };
+        },
+      };
+      const handle = DeciderCommandHandler(decider);
+      await handle(es, "Cart-1", { type: "AddItem", data: { sku: "a", qty: 2 } });
+      const confirmed = await handle(es, "Cart-1", { type: "Confirm", data: {} });
+      eq([confirmed.newState, confirmed.nextExpectedStreamVersion], [{ status: "confirmed", items: 2 }, 2n], "confirmed");
+      await rejects(handle(es, "Cart-1", { type: "AddItem", data: { sku: "b", qty: 1 } }), (e) => eq(e.message, "cart is confirmed", "business error"), "after confirm");
+      eq((await es.readStream("Cart-1")).events.map((e) => e.type), ["ItemAdded", "CartConfirmed"], "stored");
     },
 
     "hooks.onAfterCommit gets the appended events with their stored ids and positions; a failing hook is logged, the append stands": async () => {

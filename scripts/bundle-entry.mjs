@@ -30,8 +30,16 @@ const inlined = [...snippets].map(([file, name]) => {
   return `const ${name} = (() => {\n${body}\nreturn { ${exported.join(", ")} };\n})();\n`;
 });
 
+// The snippets' public classes (EventStoreError) are exports of the package too.
+const publicNames = ["EventStoreError"];
+const exported = publicNames.map((name) => {
+  const holder = inlined.findIndex((code) => new RegExp(`return \\{[^}]*\\b${name}\\b`).test(code));
+  if (holder < 0) throw new Error(`bundle-entry: no snippet exports ${name}`);
+  return `const ${name} = ${[...snippets.values()][holder]}.${name};\nexport { ${name} };\n`;
+});
+
 const entry = readFileSync(join(pkg, "index.js"), "utf8").replace(/^import __wbg_init, \{ EventStore \} from "\.\/evstore_wasm\.js";\n/m, "");
 if (entry.includes("evstore_wasm.js\"")) throw new Error("bundle-entry: unexpected import in pkg-template/index.js");
-writeFileSync(join(pkg, "index.js"), `${inlined.join("\n")}\n${glue}\n${entry}`);
+writeFileSync(join(pkg, "index.js"), `${inlined.join("\n")}\n${exported.join("")}${glue}\n${entry}`);
 rmSync(gluePath);
 rmSync(join(pkg, "snippets"), { recursive: true, force: true });

@@ -1,8 +1,43 @@
 //! The one error type of evstore, with the contract's error codes.
 
+use std::any::Any;
 use std::fmt;
+use std::rc::Rc;
 
 use crate::model::{ExpectedRevision, Revision};
+
+/// The original error a storage reported (for example a JS `DOMException`), kept opaque so the
+/// core stays plain Rust; a host downcasts it with [`Cause::downcast_ref`].
+///
+/// Two causes are equal when they are the same object.
+#[derive(Clone)]
+pub struct Cause(Rc<dyn Any>);
+
+impl Cause {
+    /// Wraps `cause`.
+    pub fn new<T: Any>(cause: T) -> Self {
+        Cause(Rc::new(cause))
+    }
+
+    /// The cause as a `T`, if it is one.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cause(..)")
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Cause {}
 
 /// Every failure of the store. Each variant maps to one contract `code` (see [`Error::code`]).
 ///
@@ -42,11 +77,15 @@ pub enum Error {
     QuotaExceeded {
         /// What the storage said.
         message: String,
+        /// The storage's own error, when it reported one.
+        cause: Option<Cause>,
     },
     /// Any other storage failure.
     Storage {
-        /// What the storage said.
-        cause: String,
+        /// What went wrong.
+        message: String,
+        /// The storage's own error, when it reported one.
+        cause: Option<Cause>,
     },
     /// The store was closed.
     Closed,
@@ -73,10 +112,27 @@ impl Error {
         }
     }
 
-    /// Shorthand for [`Error::Storage`].
-    pub fn storage(cause: impl fmt::Display) -> Self {
+    /// A [`Error::Storage`] with no underlying error.
+    pub fn storage(message: impl Into<String>) -> Self {
         Error::Storage {
-            cause: cause.to_string(),
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// A [`Error::Storage`] that keeps the storage's own error as its cause.
+    pub fn storage_caused_by(message: impl Into<String>, cause: Cause) -> Self {
+        Error::Storage {
+            message: message.into(),
+            cause: Some(cause),
+        }
+    }
+
+    /// The storage's own error behind a `STORAGE_ERROR` or `QUOTA_EXCEEDED`, if any.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::Storage { cause, .. } | Error::QuotaExceeded { cause, .. } => cause.as_ref(),
+            _ => None,
         }
     }
 }
@@ -110,8 +166,8 @@ impl fmt::Display for Error {
                 f,
                 "event {event_index} is {size} bytes of data + metadata, over the limit of {max}"
             ),
-            Error::QuotaExceeded { message } => write!(f, "storage quota exceeded: {message}"),
-            Error::Storage { cause } => write!(f, "storage error: {cause}"),
+            Error::QuotaExceeded { message, .. } => write!(f, "storage quota exceeded: {message}"),
+            Error::Storage { message, .. } => write!(f, "storage error: {message}"),
             Error::Closed => f.write_str("the store is closed"),
         }
     }

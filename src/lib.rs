@@ -25,6 +25,7 @@
 //! # }).unwrap();
 //! ```
 
+mod append;
 mod clock;
 mod decision;
 mod error;
@@ -33,6 +34,7 @@ mod json;
 mod model;
 mod notify;
 mod read;
+mod row;
 mod storage;
 mod store;
 mod subscription;
@@ -41,16 +43,21 @@ mod subscription;
 pub mod bindings;
 
 pub use decision::{decide, Decision, StoredLocation};
-pub use error::{Error, Result};
+pub use error::{Cause, Error, Result};
 pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
 pub use json::Json;
 pub use model::{
     category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS,
 };
-pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadRequest};
-#[cfg(target_arch = "wasm32")]
+pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, ReadRequest};
+pub use row::{decode_rows, encode_rows};
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
+pub use storage::DurableObjectStorage;
+pub use storage::{
+    CommitError, Heads, MemoryStorage, Mode, Page, PageOf, PreparedAppend, Storage, Transaction,
+};
+#[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub use storage::{Durability, IndexedDbStorage};
-pub use storage::{MemoryStorage, PreparedAppend, Storage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
 pub use subscription::{
     EventFilter, SubscribeFrom, SubscribeOptions, Subscription, SubscriptionBatch,

@@ -1,4 +1,12 @@
-//! Read options: where to start, which way, how many.
+//! Reads: where to start, which way, how many — and the one place that turns a request into
+//! the range a storage reads.
+
+use std::ops::RangeInclusive;
+
+use crate::error::Result;
+use crate::event::RecordedEvent;
+use crate::model::StreamId;
+use crate::storage::{Mode, Page, PageOf, Storage, Transaction};
 
 /// Where a read starts (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,31 +99,90 @@ pub struct ReadRequest {
 }
 
 impl ReadRequest {
-    /// The indices `0..len` of an ordered sequence that this request selects, in delivery
-    /// order, as `(first, count)`; backwards reads count down from `first`.
-    pub fn select(&self, len: u64) -> (u64, u64) {
+    /// Whether [`ReadRequest::range`] needs the current head (of the stream, or of the log).
+    pub fn needs_head(&self) -> bool {
+        self.direction == Direction::Backwards && self.max_count > 0
+    }
+
+    /// The inclusive range of revisions (or positions) this request selects, `None` for none.
+    /// `head` is the last revision (or position) when [`needs_head`](Self::needs_head), else
+    /// ignored. A forwards range may reach past the head: storages return the events that exist.
+    pub fn range(&self, head: Option<u64>) -> Option<RangeInclusive<u64>> {
+        if self.max_count == 0 {
+            return None;
+        }
         match self.direction {
             Direction::Forwards => {
-                let first = match self.from {
+                let from = match self.from {
                     ReadFrom::Start => 0,
-                    ReadFrom::End => len,
-                    ReadFrom::At(n) => n.min(len),
+                    ReadFrom::At(n) => n,
+                    ReadFrom::End => return None,
                 };
-                (first, (len - first).min(self.max_count))
+                Some(from..=from.saturating_add(self.max_count - 1))
             }
             Direction::Backwards => {
-                if len == 0 {
-                    return (0, 0);
-                }
-                let first = match self.from {
+                let head = head?;
+                let upper = match self.from {
                     ReadFrom::Start => 0,
-                    ReadFrom::End => len - 1,
-                    ReadFrom::At(n) => n.min(len - 1),
+                    ReadFrom::End => head,
+                    ReadFrom::At(n) => n.min(head),
                 };
-                (first, (first + 1).min(self.max_count))
+                Some(upper + 1 - self.max_count.min(upper + 1)..=upper)
             }
         }
     }
+}
+
+/// What a read returned: a page of events in ascending order, to be delivered reversed when
+/// the read goes backwards.
+#[derive(Debug)]
+pub struct ReadPage<P> {
+    /// The events, ascending; `None` when the request selects nothing.
+    pub page: Option<P>,
+    /// Whether the events are to be delivered in reverse (descending) order.
+    pub reversed: bool,
+}
+
+impl<P: Page> ReadPage<P> {
+    /// The events in delivery order.
+    pub fn into_events(self) -> Result<Vec<RecordedEvent>> {
+        let Some(page) = self.page else {
+            return Ok(Vec::new());
+        };
+        let mut events = page.into_events()?;
+        if self.reversed {
+            events.reverse();
+        }
+        Ok(events)
+    }
+}
+
+/// Reads what `request` selects from `stream` (or, with `None`, from the log) in one read
+/// transaction of `storage`.
+pub(crate) async fn read<'s, S: Storage>(
+    storage: &'s S,
+    stream: Option<&StreamId>,
+    request: ReadRequest,
+) -> Result<ReadPage<PageOf<'s, S>>> {
+    let reversed = request.direction == Direction::Backwards;
+    if request.max_count == 0 || (!reversed && request.from == ReadFrom::End) {
+        return Ok(ReadPage {
+            page: None,
+            reversed,
+        });
+    }
+    let mut tx = storage.begin(Mode::Read).await?;
+    let head = match (request.needs_head(), stream) {
+        (false, _) => None,
+        (true, Some(s)) => tx.stream_head(s).await?,
+        (true, None) => tx.log_head().await?,
+    };
+    let page = match (request.range(head), stream) {
+        (None, _) => None,
+        (Some(range), Some(s)) => Some(tx.read_stream(s, range).await?),
+        (Some(range), None) => Some(tx.read_log(range).await?),
+    };
+    Ok(ReadPage { page, reversed })
 }
 
 /// A revision, position or count given as a float (a JS number): `Some` for a non-negative
@@ -130,7 +197,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn select_covers_both_directions_and_the_edges() {
+    fn ranges_cover_both_directions_and_the_edges() {
         let f = |from, max| ReadRequest {
             from,
             direction: Direction::Forwards,
@@ -141,15 +208,22 @@ mod tests {
             direction: Direction::Backwards,
             max_count: max,
         };
-        assert_eq!(f(ReadFrom::Start, u64::MAX).select(5), (0, 5));
-        assert_eq!(f(ReadFrom::At(3), 1).select(5), (3, 1));
-        assert_eq!(f(ReadFrom::At(9), 2).select(5), (5, 0));
-        assert_eq!(f(ReadFrom::End, 2).select(5), (5, 0));
-        assert_eq!(b(ReadFrom::End, u64::MAX).select(5), (4, 5));
-        assert_eq!(b(ReadFrom::At(2), 2).select(5), (2, 2));
-        assert_eq!(b(ReadFrom::At(99), 2).select(5), (4, 2));
-        assert_eq!(b(ReadFrom::Start, 3).select(5), (0, 1));
-        assert_eq!(b(ReadFrom::End, 3).select(0), (0, 0));
-        assert_eq!(f(ReadFrom::Start, 0).select(5), (0, 0));
+        assert_eq!(
+            f(ReadFrom::Start, u64::MAX).range(None),
+            Some(0..=u64::MAX - 1)
+        );
+        assert_eq!(f(ReadFrom::At(7), u64::MAX).range(None), Some(7..=u64::MAX));
+        assert_eq!(f(ReadFrom::At(3), 1).range(None), Some(3..=3));
+        assert_eq!(f(ReadFrom::At(9), 2).range(None), Some(9..=10));
+        assert_eq!(f(ReadFrom::End, 2).range(None), None);
+        assert_eq!(f(ReadFrom::Start, 0).range(None), None);
+        assert!(!f(ReadFrom::Start, 5).needs_head());
+        assert!(b(ReadFrom::End, 5).needs_head());
+        assert_eq!(b(ReadFrom::End, u64::MAX).range(Some(4)), Some(0..=4));
+        assert_eq!(b(ReadFrom::At(2), 2).range(Some(4)), Some(1..=2));
+        assert_eq!(b(ReadFrom::At(99), 2).range(Some(4)), Some(3..=4));
+        assert_eq!(b(ReadFrom::Start, 3).range(Some(4)), Some(0..=0));
+        assert_eq!(b(ReadFrom::End, 3).range(None), None);
+        assert_eq!(b(ReadFrom::End, 0).range(Some(4)), None);
     }
 }

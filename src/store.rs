@@ -4,14 +4,14 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::notify::Notify;
-use crate::read::ReadRequest;
+use crate::read::{self as reads, ReadPage, ReadRequest};
 
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
-use crate::model::{AppendResult, ExpectedRevision, Revision, StreamId};
+use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
 use crate::read::ReadOptions;
-use crate::storage::{PreparedAppend, Storage};
+use crate::storage::{Mode, PageOf, PreparedAppend, Storage, Transaction};
 
 /// The default limit of one event's `data` + `metadata` as JSON: 1 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -92,7 +92,8 @@ impl<S: Storage> EventStore<S> {
     ) -> Result<AppendResult> {
         self.check_open()?;
         let append = self.prepare(stream_id, events, expected)?;
-        let result = self.storage.append(&append).await?;
+        let result = crate::append::append(&self.storage, &append).await?;
+        self.storage.committed(result.position);
         self.notify.notify();
         Ok(result)
     }
@@ -155,38 +156,49 @@ impl<S: Storage> EventStore<S> {
         stream_id: &str,
         options: ReadOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        let (stream_id, request) = self.prepare_stream_read(stream_id, options)?;
-        self.storage.read_stream(&stream_id, request).await
+        self.read_stream_page(stream_id, options)
+            .await?
+            .into_events()
     }
 
     /// Reads the global log (`$all`).
     pub async fn read_all(&self, options: ReadOptions) -> Result<Vec<RecordedEvent>> {
-        let request = self.prepare_read(options)?;
-        self.storage.read_all(request).await
+        self.read_all_page(options).await?.into_events()
     }
 
-    /// Checks a stream read (the store is open, the stream id valid) and resolves its request:
-    /// the rules every reader of a stream goes through, including the JS bindings' direct path.
-    pub(crate) fn prepare_stream_read(
+    /// [`read_stream`](Self::read_stream), returning the storage's page as it read it (hosts
+    /// that build their own objects from stored records use this).
+    pub async fn read_stream_page(
         &self,
         stream_id: &str,
         options: ReadOptions,
-    ) -> Result<(StreamId, ReadRequest)> {
+    ) -> Result<ReadPage<PageOf<'_, S>>> {
         self.check_open()?;
-        Ok((StreamId::new(stream_id)?, options.request()))
+        let stream_id = StreamId::new(stream_id)?;
+        reads::read(&self.storage, Some(&stream_id), options.request()).await
     }
 
-    /// Checks a read of the global log and resolves its request.
-    pub(crate) fn prepare_read(&self, options: ReadOptions) -> Result<ReadRequest> {
+    /// [`read_all`](Self::read_all), returning the storage's page as it read it.
+    pub async fn read_all_page(&self, options: ReadOptions) -> Result<ReadPage<PageOf<'_, S>>> {
         self.check_open()?;
-        Ok(options.request())
+        reads::read(&self.storage, None, options.request()).await
     }
 
     /// The current revision of `stream_id`, `None` when it has no events.
     pub async fn stream_revision(&self, stream_id: &str) -> Result<Option<Revision>> {
         self.check_open()?;
         let stream_id = StreamId::new(stream_id)?;
-        self.storage.stream_revision(&stream_id).await
+        self.storage
+            .begin(Mode::Read)
+            .await?
+            .stream_head(&stream_id)
+            .await
+    }
+
+    /// The position of the log's last event, `None` when the log is empty.
+    pub async fn head_position(&self) -> Result<Option<Position>> {
+        self.check_open()?;
+        self.storage.begin(Mode::Read).await?.log_head().await
     }
 
     /// Folds the events of `stream_id` into a state, starting from `initial`.
@@ -217,7 +229,9 @@ impl<S: Storage> EventStore<S> {
         request: ReadRequest,
     ) -> Result<Vec<RecordedEvent>> {
         self.check_open()?;
-        self.storage.read_all(request).await
+        reads::read(&self.storage, None, request)
+            .await?
+            .into_events()
     }
 
     /// The wake-ups of this store's subscriptions.

@@ -188,9 +188,7 @@ impl<S: Storage> EventStore<S> {
         let scan = match (recorded, options.from) {
             (Some(p), _) | (None, SubscribeFrom::After(p)) => p + 1,
             (None, SubscribeFrom::Start) => 0,
-            (None, SubscribeFrom::End) => {
-                self.storage().head_position().await?.map_or(0, |p| p + 1)
-            }
+            (None, SubscribeFrom::End) => self.head_position().await?.map_or(0, |p| p + 1),
         };
         let notify = self.notify().clone();
         Ok(Subscription {

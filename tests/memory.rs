@@ -48,58 +48,24 @@ mod properties {
 mod reads {
     //! How much of the log subscriptions read: a counting storage around `MemoryStorage`.
 
-    use std::cell::Cell;
     use std::rc::Rc;
 
+    use super::contract::decorate::{CountReads, Decorated};
     use evstore::{
-        AppendResult, EventFilter, EventStore, ExpectedRevision, Json, MemoryStorage, Position,
-        PreparedAppend, ProposedEvent, ReadRequest, RecordedEvent, Result, Revision, Storage,
-        StreamId, SubscribeOptions, SubscriptionMessage,
+        EventFilter, EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, StreamId,
+        SubscribeOptions, SubscriptionMessage,
     };
     use futures::executor::block_on;
 
-    /// Counts the events that `read_all` hands out.
-    #[derive(Default)]
-    struct Counting {
-        inner: MemoryStorage,
-        read: Cell<usize>,
-    }
-
-    impl Storage for Counting {
-        async fn append(&self, append: &PreparedAppend) -> Result<AppendResult> {
-            self.inner.append(append).await
-        }
-        async fn read_stream(
-            &self,
-            stream_id: &StreamId,
-            request: ReadRequest,
-        ) -> Result<Vec<RecordedEvent>> {
-            self.inner.read_stream(stream_id, request).await
-        }
-        async fn read_all(&self, request: ReadRequest) -> Result<Vec<RecordedEvent>> {
-            let events = self.inner.read_all(request).await?;
-            self.read.set(self.read.get() + events.len());
-            Ok(events)
-        }
-        async fn stream_revision(&self, stream_id: &StreamId) -> Result<Option<Revision>> {
-            self.inner.stream_revision(stream_id).await
-        }
-        async fn head_position(&self) -> Result<Option<Position>> {
-            self.inner.head_position().await
-        }
-        async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-            self.inner.load_checkpoint(name).await
-        }
-        async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-            self.inner.save_checkpoint(name, position).await
-        }
-        fn close(&self) {}
-    }
+    type Counting = Decorated<MemoryStorage, CountReads>;
 
     #[test]
     fn a_filtered_subscription_reads_only_what_is_new_on_each_wake_up() {
         block_on(async {
-            let store = Rc::new(EventStore::new(Counting::default()));
+            let store = Rc::new(EventStore::new(Counting::new(
+                MemoryStorage::new(),
+                CountReads::default(),
+            )));
             let noise: Vec<ProposedEvent> = (0..5000)
                 .map(|_| ProposedEvent::new("Noise", Json::null()))
                 .collect();
@@ -122,7 +88,7 @@ mod reads {
                 sub.next().await,
                 Some(Ok(SubscriptionMessage::CaughtUp))
             ));
-            let after_catch_up = store.storage().read.get();
+            let after_catch_up = store.storage().hook.events.get();
             assert!(
                 (5000..5100).contains(&after_catch_up),
                 "catch-up reads the log once ({after_catch_up})"
@@ -149,7 +115,7 @@ mod reads {
                     other => panic!("expected the Order-1 event, got {other:?}"),
                 }
             }
-            let live = store.storage().read.get() - after_catch_up;
+            let live = store.storage().hook.events.get() - after_catch_up;
             assert!(
                 live <= 40,
                 "20 wake-ups read {live} events: only the new ones, not the log again"

@@ -9,7 +9,8 @@ let pending = false;
 async function openStore() {
   live?.unsubscribe();
   await store?.close();
-  store = await EventStore.open({ storage: $("storage").value, name: "evstore-demo" });
+  const storage = $("storage").value;
+  store = await EventStore.open(storage === "indexeddb" ? { storage, name: "evstore-demo" } : { storage });
   await render();
   // The log stays live: events appended here, or in another tab on the same IndexedDB database.
   live = store.subscribe(scheduleRender, { after: "end" });

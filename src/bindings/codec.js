@@ -4,6 +4,9 @@
 
 const RS = "\x1e";
 
+/** How deep `data` and `metadata` may nest: the same limit in every runtime. */
+const MAX_DEPTH = 256;
+
 /**
  * Throws a TypeError if `value` holds something JSON cannot represent faithfully (a function,
  * symbol or BigInt, or a non-finite number). A walk plus a plain `JSON.stringify` is about twice
@@ -20,10 +23,18 @@ function checkJson(value, key, depth) {
       if (!Number.isFinite(value)) throw new TypeError(`${where(key)} is ${value}, which is not JSON`);
       return;
     case "object":
-      if (value === null || depth > 256 || typeof value.toJSON === "function") return;
+      if (value === null) return;
+      if (depth > MAX_DEPTH) throw new TypeError(`${where(key)} nests deeper than ${MAX_DEPTH} levels`);
+      if (typeof value.toJSON === "function") return;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) checkJson(value[i], key, depth + 1);
       } else {
+        if (
+          value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet ||
+          value instanceof ArrayBuffer || ArrayBuffer.isView(value)
+        ) {
+          throw new TypeError(`${where(key)} is a ${value.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+        }
         for (const k in value) checkJson(value[k], k, depth + 1);
       }
       return;
@@ -81,30 +92,6 @@ export function encodeAppend(streamId, events, options) {
 // then rejects with a message naming the field.
 function json(value) {
   return typeof value === "string" ? JSON.stringify(value) : value === undefined ? "" : "!";
-}
-
-/**
- * Decodes recorded events from one JSON text of rows
- * `[id, streamId, type, revision, position, data, metadata, createdAt]`: parsing rows without
- * keys and building the objects from a literal is faster than parsing keyed objects.
- */
-export function decodeEvents(text) {
-  const rows = JSON.parse(text);
-  const events = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    events[i] = {
-      id: r[0],
-      streamId: r[1],
-      type: r[2],
-      revision: r[3],
-      position: r[4],
-      data: r[5],
-      metadata: r[6],
-      createdAt: new Date(r[7]),
-    };
-  }
-  return events;
 }
 
 /** The result object of `append`. */

@@ -1,13 +1,13 @@
-//! JS values → core types: options, stream ids and events (the one JSON text from `codec.js`),
-//! and recorded events → one JSON text for `codec.js` to parse.
+//! JS values → core types: options (with unknown keys refused), stream ids, and events (the one
+//! text that `codec.js` encodes per append).
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::json::{push_quoted, unquote};
+use crate::json::unquote;
 use crate::{
     integer_from_f64, parse_event_id, Direction, Error, ExpectedRevision, Json, ProposedEvent,
-    ReadFrom, ReadOptions, RecordedEvent, Result,
+    ReadFrom, ReadOptions, Result,
 };
 
 /// A revision, position or count option: a non-negative safe integer.
@@ -29,6 +29,55 @@ pub(crate) fn options_object(value: &JsValue, what: &str) -> Result<Option<Objec
     } else {
         Err(Error::invalid(format!("{what} must be an object")))
     }
+}
+
+/// Refuses keys of `options` that the call does not know (a typo must never switch a check
+/// off), naming the key, the accepted ones, and the nearest one.
+pub(crate) fn check_keys(options: Option<&Object>, what: &str, accepted: &[&str]) -> Result<()> {
+    let Some(options) = options else {
+        return Ok(());
+    };
+    for key in Object::keys(options).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !accepted.contains(&key.as_str()) {
+            let list: Vec<String> = accepted.iter().map(|k| format!("\"{k}\"")).collect();
+            return Err(Error::invalid(format!(
+                "unknown option \"{key}\" in {what} (accepted: {}){}",
+                list.join(", "),
+                suggestion(&key, accepted.iter().copied())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `"; did you mean \"x\"?"` for the candidate nearest to `given`, if one is near.
+pub(crate) fn suggestion<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let given_lower = given.to_lowercase();
+    candidates
+        .map(|c| (distance(&given_lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance over chars.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 /// The property `key` of `options`, `None` when absent, `undefined` or `null`.
@@ -71,6 +120,11 @@ fn expected_revision(field: &str) -> Result<ExpectedRevision> {
 pub(crate) fn read_options(value: &JsValue, from_key: &str) -> Result<ReadOptions> {
     let options = options_object(value, "read options")?;
     let options = options.as_ref();
+    check_keys(
+        options,
+        "read options",
+        &[from_key, "direction", "maxCount"],
+    )?;
     let mut read = ReadOptions::default();
     if let Some(d) = field(options, "direction") {
         read.direction = match d.as_string().as_deref() {
@@ -179,58 +233,4 @@ fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {
             })
         })
         .collect()
-}
-
-/// Recorded events as one JSON text of rows `[id, streamId, type, revision, position, data,
-/// metadata, createdAt]` (`createdAt` in milliseconds), which `codec.js` turns into the
-/// contract's objects.
-pub(crate) fn events_to_json(events: &[RecordedEvent]) -> String {
-    let payload: usize = events
-        .iter()
-        .map(|e| {
-            e.data.byte_len()
-                + e.metadata.byte_len()
-                + e.stream_id.as_str().len()
-                + e.event_type.len()
-        })
-        .sum();
-    let mut out = String::with_capacity(payload + events.len() * 96 + 2);
-    out.push('[');
-    for (i, e) in events.iter().enumerate() {
-        out.push_str(if i == 0 { "[\"" } else { ",[\"" });
-        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        out.push_str(e.id.hyphenated().encode_lower(&mut id));
-        out.push_str("\",");
-        push_quoted(&mut out, e.stream_id.as_str());
-        out.push(',');
-        push_quoted(&mut out, &e.event_type);
-        out.push(',');
-        push_u64(&mut out, e.revision);
-        out.push(',');
-        push_u64(&mut out, e.position);
-        out.push(',');
-        out.push_str(e.data.as_str());
-        out.push(',');
-        out.push_str(e.metadata.as_str());
-        out.push(',');
-        push_u64(&mut out, e.created_at);
-        out.push(']');
-    }
-    out.push(']');
-    out
-}
-
-/// Decimal digits of `n` (no `core::fmt` on this hot path).
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }

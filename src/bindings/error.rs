@@ -1,43 +1,63 @@
-//! [`Error`] → a real JS `Error` with `name: "EventStoreError"`, `code` and the contract's fields.
+//! [`Error`] → a JS `EventStoreError` (the class in `error.js`) with `code` and the contract's
+//! fields, in one place: `impl From<Error> for JsValue`.
 
 use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::{Error, ExpectedRevision};
 
-/// The JS error for `err`: `name`, `code`, `message` and the code's extra fields.
-pub(crate) fn to_js(err: &Error) -> JsValue {
-    let e = js_sys::Error::new(&err.to_string());
-    e.set_name("EventStoreError");
-    set(&e, "code", err.code().into());
-    match err {
-        Error::WrongExpectedRevision {
-            stream_id,
-            expected,
-            actual,
-        } => {
-            set(&e, "streamId", stream_id.into());
-            set(&e, "expectedRevision", expected_to_js(*expected));
-            let actual = actual.map_or_else(|| "no_stream".into(), |r| (r as f64).into());
-            set(&e, "actualRevision", actual);
+#[wasm_bindgen(module = "/src/bindings/error.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeError)]
+    fn make_error(message: &str, code: &str, fields: &Object) -> JsValue;
+    /// `value` as an `Error` (a thrown non-`Error` becomes the `cause` of a new one).
+    #[wasm_bindgen(js_name = asError)]
+    pub(crate) fn as_error(value: &JsValue, what: &str) -> JsValue;
+    /// `console.error(message, error)`.
+    #[wasm_bindgen(js_name = reportError)]
+    pub(crate) fn report_error(message: &str, error: &JsValue);
+}
+
+impl From<Error> for JsValue {
+    fn from(err: Error) -> JsValue {
+        let fields = Object::new();
+        let set = |key: &str, value: JsValue| {
+            // Defining a property on a fresh object cannot fail.
+            let _ = Reflect::set(&fields, &key.into(), &value);
+        };
+        match &err {
+            Error::WrongExpectedRevision {
+                stream_id,
+                expected,
+                actual,
+            } => {
+                set("streamId", stream_id.into());
+                set("expectedRevision", expected_to_js(*expected));
+                let actual = actual.map_or_else(|| "no_stream".into(), |r| (r as f64).into());
+                set("actualRevision", actual);
+            }
+            Error::DuplicateEventId { event_id } => set("eventId", event_id.into()),
+            Error::EventTooLarge {
+                event_index,
+                size,
+                max,
+            } => {
+                set("eventIndex", (*event_index as f64).into());
+                set("size", (*size as f64).into());
+                set("maxEventBytes", (*max as f64).into());
+            }
+            Error::Storage { message, cause } | Error::QuotaExceeded { message, cause } => {
+                // The storage's own error object when it reported one, else an Error saying what.
+                let cause = cause
+                    .as_ref()
+                    .and_then(|c| c.downcast_ref::<JsValue>().cloned())
+                    .unwrap_or_else(|| js_sys::Error::new(message).into());
+                set("cause", cause);
+            }
+            _ => {}
         }
-        Error::DuplicateEventId { event_id } => set(&e, "eventId", event_id.into()),
-        Error::EventTooLarge {
-            event_index,
-            size,
-            max,
-        } => {
-            set(&e, "eventIndex", (*event_index as f64).into());
-            set(&e, "size", (*size as f64).into());
-            set(&e, "maxEventBytes", (*max as f64).into());
-        }
-        Error::Storage { cause } => {
-            let c = js_sys::Error::new(cause);
-            set(&e, "cause", c.into());
-        }
-        _ => {}
+        make_error(&err.to_string(), err.code(), &fields)
     }
-    e.into()
 }
 
 /// `ExpectedRevision` as the contract spells it in JS.
@@ -48,9 +68,4 @@ pub(crate) fn expected_to_js(expected: ExpectedRevision) -> JsValue {
         ExpectedRevision::StreamExists => "stream_exists".into(),
         ExpectedRevision::Exact(n) => (n as f64).into(),
     }
-}
-
-fn set(target: &Object, key: &str, value: JsValue) {
-    // Defining a property on a fresh Error cannot fail.
-    let _ = Reflect::set(target, &key.into(), &value);
 }

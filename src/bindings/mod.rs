@@ -3,7 +3,8 @@
 
 mod convert;
 mod error;
-mod storage;
+mod open;
+mod store;
 mod subscribe;
 
 use std::future::Future;
@@ -14,8 +15,8 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::{Error, EventStore, Result, StoreOptions};
-use storage::AnyStorage;
+use crate::{Error, Result};
+use store::JsStore;
 
 #[wasm_bindgen(module = "/src/bindings/codec.js")]
 extern "C" {
@@ -25,8 +26,6 @@ extern "C" {
         events: &JsValue,
         options: &JsValue,
     ) -> std::result::Result<String, JsValue>;
-    #[wasm_bindgen(js_name = decodeEvents)]
-    fn decode_events(text: &str) -> JsValue;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
     fn fold(
@@ -47,7 +46,7 @@ extern "C" {
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
-    inner: Rc<EventStore<AnyStorage>>,
+    inner: Rc<dyn JsStore>,
 }
 
 /// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
@@ -64,8 +63,8 @@ where
     let mut cx = Context::from_waker(Waker::noop());
     match work.as_mut().poll(&mut cx) {
         Poll::Ready(Ok(value)) => Promise::resolve(&value),
-        Poll::Ready(Err(e)) => Promise::reject(&error::to_js(&e)),
-        Poll::Pending => future_to_promise(async move { work.await.map_err(|e| error::to_js(&e)) }),
+        Poll::Ready(Err(e)) => Promise::reject(&e.into()),
+        Poll::Pending => future_to_promise(async move { work.await.map_err(JsValue::from) }),
     }
 }
 
@@ -74,57 +73,34 @@ impl JsEventStore {
     /// Not for use: stores are created with `EventStore.open(options)`.
     #[wasm_bindgen(constructor)]
     pub fn new() -> std::result::Result<JsEventStore, JsValue> {
-        Err(error::to_js(&Error::invalid(
-            "use `await EventStore.open(options)` to create a store",
-        )))
+        Err(Error::invalid("use `await EventStore.open(options)` to create a store").into())
     }
 
-    /// Opens a store: `{ storage: "memory" | "indexeddb", name, maxEventBytes }`.
-    pub async fn open(options: JsValue) -> std::result::Result<JsEventStore, JsValue> {
-        Self::open_inner(options)
-            .await
-            .map_err(|e| error::to_js(&e))
-    }
-
-    async fn open_inner(options: JsValue) -> Result<JsEventStore> {
-        let options = convert::options_object(&options, "open options")?;
-        let options = options.as_ref();
-        let mut store_options = StoreOptions::default();
-        if let Some(max) = convert::field(options, "maxEventBytes") {
-            let n = max
-                .as_f64()
-                .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(u32::MAX))
-                .ok_or_else(|| {
-                    Error::invalid(format!(
-                        "maxEventBytes must be a positive integer, got {}",
-                        convert::describe(&max)
-                    ))
-                })?;
-            store_options.max_event_bytes = n as usize;
-        }
-        let storage = AnyStorage::open(options).await?;
-        Ok(JsEventStore {
-            inner: Rc::new(EventStore::with_options(storage, store_options)),
-        })
+    /// Opens a store: `{ storage, maxEventBytes, ...the storage's own options }`.
+    pub async fn open(options: JsValue) -> std::result::Result<JsValue, JsValue> {
+        Ok(open::open(options).await?)
     }
 
     /// Appends `events` to `streamId`: `{ expectedRevision }` → `{ nextExpectedRevision, position }`.
     pub fn append(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
         // Validate and snapshot the caller's objects now, before the first await.
-        let request = encode_append(&stream_id, &events, &options)
-            .map_err(|e| {
-                Error::invalid(
-                    js_sys::Error::from(e)
-                        .message()
-                        .as_string()
-                        .unwrap_or_default(),
-                )
+        let request = convert::options_object(&options, "append options")
+            .and_then(|o| convert::check_keys(o.as_ref(), "append options", &["expectedRevision"]))
+            .and_then(|()| {
+                encode_append(&stream_id, &events, &options).map_err(|e| {
+                    Error::invalid(
+                        js_sys::Error::from(e)
+                            .message()
+                            .as_string()
+                            .unwrap_or_default(),
+                    )
+                })
             })
             .and_then(|text| convert::append_from_text(&text));
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;
-            let r = store.append(&stream_id, events, expected).await?;
+            let r = store.append(stream_id, events, expected).await?;
             Ok(append_result(
                 r.next_expected_revision as f64,
                 r.position as f64,
@@ -140,7 +116,7 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, options) = request?;
-            storage::read_stream_js(&store, &stream_id, options).await
+            store.read_stream(stream_id, options).await
         })
     }
 
@@ -149,7 +125,7 @@ impl JsEventStore {
     pub fn read_all(&self, options: JsValue) -> Promise {
         let options = convert::read_options(&options, "fromPosition");
         let store = self.inner.clone();
-        promise(async move { storage::read_all_js(&store, options?).await })
+        promise(async move { store.read_all(options?).await })
     }
 
     /// The stream's current revision, or `null` when it has no events.
@@ -158,7 +134,7 @@ impl JsEventStore {
         let stream_id = convert::string(&stream_id, "streamId");
         let store = self.inner.clone();
         promise(async move {
-            let revision = store.stream_revision(&stream_id?).await?;
+            let revision = store.stream_revision(stream_id?).await?;
             Ok(revision.map_or(JsValue::NULL, |r| (r as f64).into()))
         })
     }
@@ -171,7 +147,10 @@ impl JsEventStore {
         handler: JsValue,
         options: JsValue,
     ) -> std::result::Result<subscribe::JsSubscription, JsValue> {
-        subscribe::subscribe(&self.inner, handler, options)
+        let handler = handler
+            .dyn_into()
+            .map_err(|_| Error::invalid("the handler must be a function"))?;
+        Ok(self.inner.clone().subscribe(handler, &options)?)
     }
 
     /// Folds a stream: `{ initialState, evolve }` → `{ state, revision }` (`revision` is `null`
@@ -184,24 +163,11 @@ impl JsEventStore {
         // Resolving with the fold's promise adopts it: its result, or what `evolve` threw.
         promise(async move {
             let (stream_id, (initial, evolve)) = request?;
-            let objects =
-                storage::read_stream_js(&store, &stream_id, crate::ReadOptions::forwards()).await?;
+            let objects = store
+                .read_stream(stream_id, crate::ReadOptions::forwards())
+                .await?;
             Ok(fold(&objects, &initial, &evolve).into())
         })
-    }
-
-    /// Asks the browser to keep this origin's storage (`navigator.storage.persist()`): `true`
-    /// when granted, `false` when refused or unavailable in this runtime.
-    #[wasm_bindgen(js_name = persistStorage)]
-    pub fn persist_storage(&self) -> Promise {
-        crate::storage::indexeddb::persist_storage()
-    }
-
-    /// The origin's storage usage and quota in bytes, `{ usage, quota }` (zeros where the
-    /// runtime cannot tell).
-    #[wasm_bindgen(js_name = storageEstimate)]
-    pub fn storage_estimate(&self) -> Promise {
-        crate::storage::indexeddb::estimate_storage()
     }
 
     /// Closes the store; later calls reject with `CLOSED`.

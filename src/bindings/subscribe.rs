@@ -11,8 +11,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::{self, field};
-use super::storage::AnyStorage;
-use super::{decode_events, deliver_batch, error};
+use super::deliver_batch;
+use super::error::{as_error, report_error};
+use super::store::{events_to_js, JsStorage};
 use crate::{
     Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
     SubscriptionBatch, Unsubscribe,
@@ -49,14 +50,16 @@ struct Callbacks {
 }
 
 impl Callbacks {
+    /// Hands a failure to `onError` (always as an `Error`), or to the console.
     fn report(&self, err: JsValue) {
+        let err = as_error(&err, "a subscription handler");
         match &self.on_error {
             Some(f) => {
                 if let Err(e) = f.call1(&JsValue::UNDEFINED, &err) {
-                    web_sys::console::error_2(&"evstore: onError threw".into(), &e);
+                    report_error("evstore: onError threw", &e);
                 }
             }
-            None => web_sys::console::error_2(&"evstore: a subscription stopped:".into(), &err),
+            None => report_error("evstore: a subscription stopped:", &err),
         }
     }
 }
@@ -65,6 +68,19 @@ impl Callbacks {
 fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Option<Function>)> {
     let options = convert::options_object(value, "subscribe options")?;
     let o = options.as_ref();
+    convert::check_keys(
+        o,
+        "subscribe options",
+        &[
+            "after",
+            "streamId",
+            "category",
+            "eventTypes",
+            "onCaughtUp",
+            "onError",
+            "checkpoint",
+        ],
+    )?;
     let function = |key: &str| -> Result<Option<Function>> {
         field(o, key)
             .map(|f| {
@@ -117,17 +133,13 @@ fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Optio
 }
 
 /// Starts a subscription for the JS `subscribe`.
-pub(super) fn subscribe(
-    store: &Rc<EventStore<AnyStorage>>,
-    handler: JsValue,
-    options_value: JsValue,
-) -> std::result::Result<JsSubscription, JsValue> {
-    let handler: Function = handler
-        .dyn_into()
-        .map_err(|_| error::to_js(&Error::invalid("the handler must be a function")))?;
-    let (options, on_caught_up, on_error) =
-        options(&options_value).map_err(|e| error::to_js(&e))?;
-    store.check_open().map_err(|e| error::to_js(&e))?;
+pub(super) fn subscribe<S: JsStorage>(
+    store: &Rc<EventStore<S>>,
+    handler: Function,
+    options_value: &JsValue,
+) -> Result<JsSubscription> {
+    let (options, on_caught_up, on_error) = options(options_value)?;
+    store.check_open()?;
     let callbacks = Callbacks {
         handler,
         on_caught_up,
@@ -162,8 +174,8 @@ pub(super) fn subscribe(
     })
 }
 
-async fn deliver(
-    store: Rc<EventStore<AnyStorage>>,
+async fn deliver<S: JsStorage>(
+    store: Rc<EventStore<S>>,
     options: SubscribeOptions,
     callbacks: Callbacks,
     cancelled: Rc<Cell<bool>>,
@@ -176,7 +188,7 @@ async fn deliver(
     YieldOnce(false).await;
     let mut sub = match subscribed {
         Ok(sub) => sub,
-        Err(e) => return callbacks.report(error::to_js(&e)),
+        Err(e) => return callbacks.report(e.into()),
     };
     *handle.borrow_mut() = Some(sub.unsubscriber());
     if cancelled.get() {
@@ -197,9 +209,9 @@ async fn deliver(
                 continue;
             }
             Err(Error::Closed) => return,
-            Err(e) => return callbacks.report(error::to_js(&e)),
+            Err(e) => return callbacks.report(e.into()),
         };
-        let objects: Array = decode_events(&convert::events_to_json(&events)).unchecked_into();
+        let objects: Array = events_to_js(&events).unchecked_into();
         let n = objects.length();
         let mut i = 0;
         while i < n {
@@ -221,7 +233,7 @@ async fn deliver(
                 return;
             }
             if let Err(e) = sub.handled(events[i as usize - 1].position).await {
-                return callbacks.report(error::to_js(&e));
+                return callbacks.report(e.into());
             }
         }
     }
@@ -247,6 +259,11 @@ impl Future for YieldOnce {
 /// Parses `aggregateStream`'s options: `initialState` and `evolve`, both functions.
 pub(super) fn aggregate_options(value: &JsValue) -> Result<(Function, Function)> {
     let options = convert::options_object(value, "aggregateStream options")?;
+    convert::check_keys(
+        options.as_ref(),
+        "aggregateStream options",
+        &["initialState", "evolve"],
+    )?;
     let get = |key: &str| -> Result<Function> {
         field(options.as_ref(), key)
             .and_then(|f| f.dyn_into::<Function>().ok())

@@ -1,17 +1,18 @@
-//! [`MemoryStorage`]: the in-memory storage, and the reference the property tests model.
+//! [`MemoryStorage`]: the in-memory storage — plain I/O on the storage seam.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::{PreparedAppend, Storage};
-use crate::decision::{decide, Decision, StoredLocation};
+use super::{CommitError, Mode, PreparedAppend, Storage, Transaction};
+use crate::decision::StoredLocation;
 use crate::error::Result;
 use crate::event::RecordedEvent;
-use crate::model::{AppendResult, Position, Revision, StreamId};
-use crate::read::{Direction, ReadRequest};
+use crate::json::Json;
+use crate::model::{Position, Revision, StreamId};
 
 /// Keeps every event in memory, for tests, servers, workers and apps that need no persistence.
 ///
@@ -28,6 +29,7 @@ struct Log {
     streams: HashMap<StreamId, Vec<Position>>,
     ids: HashMap<Uuid, Position>,
     event_types: HashSet<Rc<str>>,
+    meta: HashMap<String, Json>,
     checkpoints: HashMap<String, Position>,
 }
 
@@ -48,16 +50,18 @@ impl MemoryStorage {
     }
 }
 
-impl Log {
-    fn location(&self, id: &Uuid) -> Option<StoredLocation> {
-        let event = &self.events[*self.ids.get(id)? as usize];
-        Some(StoredLocation {
-            stream_id: event.stream_id.clone(),
-            revision: event.revision,
-            position: event.position,
-        })
-    }
+/// A transaction: reads go to the log at once; writes are staged and applied at commit, which
+/// conflicts if another transaction committed since this one began.
+#[derive(Debug)]
+pub struct MemoryTx<'a> {
+    storage: &'a MemoryStorage,
+    /// The log's length when the transaction began.
+    began_at: usize,
+    events: Vec<RecordedEvent>,
+    meta: Vec<(String, Option<Json>)>,
+}
 
+impl Log {
     fn intern(&mut self, event_type: &Rc<str>) -> Rc<str> {
         if let Some(t) = self.event_types.get(event_type) {
             return t.clone();
@@ -67,101 +71,123 @@ impl Log {
     }
 }
 
-fn select(
-    events: &[RecordedEvent],
-    indices: &[Position],
-    request: ReadRequest,
-) -> Vec<RecordedEvent> {
-    let (first, count) = request.select(indices.len() as u64);
-    let pick = |i: u64| events[indices[i as usize] as usize].clone();
-    match request.direction {
-        Direction::Forwards => (first..first + count).map(pick).collect(),
-        Direction::Backwards => (0..count).map(|k| pick(first - k)).collect(),
+/// The indices of `range` that exist in a sequence of `len`, as a slice range.
+fn clamp(range: RangeInclusive<u64>, len: usize) -> std::ops::Range<usize> {
+    let len = len as u64;
+    let start = (*range.start()).min(len);
+    let end = range.end().saturating_add(1).min(len).max(start);
+    start as usize..end as usize
+}
+
+impl Transaction for MemoryTx<'_> {
+    type Page = Vec<RecordedEvent>;
+
+    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
+        let log = self.storage.log.borrow();
+        Ok(log.streams.get(stream).map(|p| p.len() as Revision - 1))
+    }
+
+    async fn log_head(&mut self) -> Result<Option<Position>> {
+        Ok((self.storage.log.borrow().events.len() as Position).checked_sub(1))
+    }
+
+    async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>> {
+        let log = self.storage.log.borrow();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let event = &log.events[*log.ids.get(id)? as usize];
+                Some(StoredLocation {
+                    stream_id: event.stream_id.clone(),
+                    revision: event.revision,
+                    position: event.position,
+                })
+            })
+            .collect())
+    }
+
+    async fn read_stream(
+        &mut self,
+        stream: &StreamId,
+        revisions: RangeInclusive<Revision>,
+    ) -> Result<Vec<RecordedEvent>> {
+        let log = self.storage.log.borrow();
+        let Some(positions) = log.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        Ok(positions[clamp(revisions, positions.len())]
+            .iter()
+            .map(|p| log.events[*p as usize].clone())
+            .collect())
+    }
+
+    async fn read_log(
+        &mut self,
+        positions: RangeInclusive<Position>,
+    ) -> Result<Vec<RecordedEvent>> {
+        let log = self.storage.log.borrow();
+        Ok(log.events[clamp(positions, log.events.len())].to_vec())
+    }
+
+    async fn put(&mut self, _append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+        self.events.extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
+        if let Some((_, value)) = self.meta.iter().rev().find(|(k, _)| k == key) {
+            return Ok(value.clone());
+        }
+        Ok(self.storage.log.borrow().meta.get(key).cloned())
+    }
+
+    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
+        self.meta.push((key.to_owned(), value.cloned()));
+        Ok(())
+    }
+
+    async fn commit(self) -> std::result::Result<(), CommitError> {
+        let mut log = self.storage.log.borrow_mut();
+        if log.events.len() != self.began_at {
+            return Err(CommitError::Conflict);
+        }
+        for (key, value) in self.meta {
+            match value {
+                Some(v) => log.meta.insert(key, v),
+                None => log.meta.remove(&key),
+            };
+        }
+        for mut event in self.events {
+            // Share one allocation per stream id and per event type across the log.
+            let shared = log
+                .streams
+                .get_key_value(&event.stream_id)
+                .map(|(k, _)| k.clone());
+            if let Some(stream_id) = shared {
+                event.stream_id = stream_id;
+            }
+            event.event_type = log.intern(&event.event_type);
+            log.ids.insert(event.id, event.position);
+            log.streams
+                .entry(event.stream_id.clone())
+                .or_default()
+                .push(event.position);
+            log.events.push(event);
+        }
+        Ok(())
     }
 }
 
 impl Storage for MemoryStorage {
-    async fn append(&self, append: &PreparedAppend) -> Result<AppendResult> {
-        let mut log = self.log.borrow_mut();
-        let head = log
-            .streams
-            .get(&append.stream_id)
-            .map(|positions| positions.len() as Revision - 1);
-        let ids: Vec<Uuid> = append.events.iter().map(|e| e.id).collect();
-        let stored: Vec<Option<StoredLocation>> = ids.iter().map(|id| log.location(id)).collect();
-        let first_revision = match decide(&append.stream_id, head, append.expected, &ids, &stored)?
-        {
-            Decision::AlreadyWritten(result) => return Ok(result),
-            Decision::Write { first_revision } => first_revision,
-        };
-        let stream_id = match log.streams.get_key_value(&append.stream_id) {
-            Some((key, _)) => key.clone(),
-            None => append.stream_id.clone(),
-        };
-        let first_position = log.events.len() as Position;
-        log.events.reserve(append.events.len());
-        for (offset, event) in append.events.iter().enumerate() {
-            let event_type = log.intern(&event.event_type);
-            let position = first_position + offset as u64;
-            log.events.push(RecordedEvent {
-                id: event.id,
-                stream_id: stream_id.clone(),
-                event_type,
-                revision: first_revision + offset as u64,
-                position,
-                data: event.data.clone(),
-                metadata: event.metadata.clone(),
-                created_at: append.created_at,
-            });
-            log.ids.insert(event.id, position);
-        }
-        let n = append.events.len() as u64;
-        log.streams
-            .entry(stream_id)
-            .or_default()
-            .extend(first_position..first_position + n);
-        Ok(AppendResult {
-            next_expected_revision: first_revision + n - 1,
-            position: first_position + n - 1,
+    type Tx<'a> = MemoryTx<'a>;
+
+    async fn begin(&self, _mode: Mode) -> Result<MemoryTx<'_>> {
+        Ok(MemoryTx {
+            storage: self,
+            began_at: self.log.borrow().events.len(),
+            events: Vec::new(),
+            meta: Vec::new(),
         })
-    }
-
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        request: ReadRequest,
-    ) -> Result<Vec<RecordedEvent>> {
-        let log = self.log.borrow();
-        Ok(match log.streams.get(stream_id) {
-            Some(positions) => select(&log.events, positions, request),
-            None => Vec::new(),
-        })
-    }
-
-    async fn read_all(&self, request: ReadRequest) -> Result<Vec<RecordedEvent>> {
-        let log = self.log.borrow();
-        let (first, count) = request.select(log.events.len() as u64);
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let range = match request.direction {
-            Direction::Forwards => first as usize..(first + count) as usize,
-            Direction::Backwards => (first + 1 - count) as usize..(first + 1) as usize,
-        };
-        let mut events = log.events[range].to_vec();
-        if request.direction == Direction::Backwards {
-            events.reverse();
-        }
-        Ok(events)
-    }
-
-    async fn stream_revision(&self, stream_id: &StreamId) -> Result<Option<Revision>> {
-        let log = self.log.borrow();
-        Ok(log.streams.get(stream_id).map(|p| p.len() as Revision - 1))
-    }
-
-    async fn head_position(&self) -> Result<Option<Position>> {
-        Ok((self.log.borrow().events.len() as Position).checked_sub(1))
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {

@@ -1,24 +1,46 @@
-//! The [`Storage`] trait: what a storage must do, method by method.
+//! The storage seam: what a storage must do, primitive by primitive.
 //!
-//! A storage does I/O only. The rules (validation, expected revision, idempotency) live in the
-//! core: [`EventStore`](crate::EventStore) validates, and [`decide`](crate::decide) decides, inside
-//! the storage's atomic append.
+//! A storage does I/O only, inside transactions. The rules and the algorithms live in the core
+//! and run once for every storage: validation in [`EventStore`](crate::EventStore), the decision
+//! in [`decide`](crate::decide), the append around it (read what the decision needs, decide,
+//! number, write, commit) in `append.rs`, read ranges in `read.rs`.
+//!
+//! Cross-cutting writes (a sync outbox, an audit record) are decorators: a [`Storage`] that wraps
+//! another and whose [`Transaction`] wraps the inner one, adding its own writes (for example with
+//! [`Transaction::put_meta`]) to the same atomic commit.
 
 mod memory;
 
 pub use memory::MemoryStorage;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub(crate) mod indexeddb;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub use indexeddb::{Durability, IndexedDbStorage};
 
-use crate::error::Result;
-use crate::event::{NewEvent, RecordedEvent};
-use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
-use crate::read::ReadRequest;
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
+pub(crate) mod durable_object;
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
+pub use durable_object::DurableObjectStorage;
 
-/// A validated append, ready for a storage to decide and write atomically.
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "indexeddb", feature = "durable-object")
+))]
+pub(crate) mod js;
+
+use std::ops::RangeInclusive;
+use std::rc::Rc;
+
+use uuid::Uuid;
+
+use crate::decision::StoredLocation;
+use crate::error::{Error, Result};
+use crate::event::{NewEvent, RecordedEvent};
+use crate::json::Json;
+use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+
+/// A validated append, ready for the core's append algorithm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedAppend {
     /// The stream to append to.
@@ -31,41 +53,141 @@ pub struct PreparedAppend {
     pub created_at: u64,
 }
 
-/// Where events are kept. Implemented by [`MemoryStorage`] and, on wasm32, `IndexedDbStorage`.
+/// What a transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Reads only (storages may run these concurrently).
+    Read,
+    /// Reads, then writes committed atomically.
+    Write,
+}
+
+/// Why a commit wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitError {
+    /// The storage refused the write because what the transaction read is no longer true (a
+    /// unique index on ids or positions caught a duplicate, or another writer committed first).
+    /// Nothing was written; the core decides again in a new transaction, with ids looked up.
+    Conflict,
+    /// Any other failure; nothing was written.
+    Failed(Error),
+}
+
+impl From<Error> for CommitError {
+    fn from(e: Error) -> Self {
+        CommitError::Failed(e)
+    }
+}
+
+/// The stream's head and the log's head, as one transaction reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Heads {
+    /// The stream's current revision, `None` when it has no events.
+    pub stream: Option<Revision>,
+    /// The position of the log's last event, `None` when the log is empty.
+    pub log: Option<Position>,
+}
+
+/// Events a read returned, in ascending order, in the storage's own form. The core turns them
+/// into [`RecordedEvent`]s; hosts may turn them into their own objects without that detour (the
+/// JS bindings build JS objects straight from stored records).
+pub trait Page: Sized {
+    /// How many events the page holds.
+    fn len(&self) -> usize;
+
+    /// Whether the page holds no event.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The events, ascending.
+    fn into_events(self) -> Result<Vec<RecordedEvent>>;
+}
+
+impl Page for Vec<RecordedEvent> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn into_events(self) -> Result<Vec<RecordedEvent>> {
+        Ok(self)
+    }
+}
+
+/// One transaction of a storage: primitives over its events and its small key-value `meta`
+/// area. Reads see the state when the transaction began plus nothing else; writes become visible
+/// at [`commit`](Transaction::commit), all together, or never (dropping a transaction rolls it
+/// back). A storage whose transactions must not wait on anything else (IndexedDB) is safe: the
+/// core awaits nothing but these primitives between `begin` and `commit`.
+#[allow(async_fn_in_trait)]
+pub trait Transaction {
+    /// The storage's read result.
+    type Page: Page;
+
+    /// The current revision of `stream`, `None` when it has no events.
+    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>>;
+
+    /// The position of the log's last event, `None` when the log is empty.
+    async fn log_head(&mut self) -> Result<Option<Position>>;
+
+    /// Both heads. Storages that can issue the two reads at once override this.
+    async fn heads(&mut self, stream: &StreamId) -> Result<Heads> {
+        Ok(Heads {
+            stream: self.stream_head(stream).await?,
+            log: self.log_head().await?,
+        })
+    }
+
+    /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`).
+    async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>>;
+
+    /// The events of `stream` at `revisions`, ascending (those that exist).
+    async fn read_stream(
+        &mut self,
+        stream: &StreamId,
+        revisions: RangeInclusive<Revision>,
+    ) -> Result<Self::Page>;
+
+    /// The events of the log at `positions`, ascending (those that exist).
+    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Self::Page>;
+
+    /// Writes `events` (numbered by the core: contiguous revisions from the stream's head, the
+    /// next dense positions) for `append`. Decorators see each append here.
+    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()>;
+
+    /// The value stored under `key` in the meta area.
+    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>>;
+
+    /// Stores `value` under `key` in the meta area (`None` deletes it).
+    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()>;
+
+    /// Makes every write of this transaction durable and visible, atomically.
+    async fn commit(self) -> std::result::Result<(), CommitError>;
+}
+
+/// Where events are kept: [`MemoryStorage`] and, on wasm32, `IndexedDbStorage` (feature
+/// `indexeddb`) and `DurableObjectStorage` (feature `durable-object`).
 ///
 /// Futures are not `Send`: storages live on one thread (a browser tab, a worker) and may hold
-/// JS objects. Every method takes `&self`; a storage must not hold a `RefCell` borrow across an
-/// `.await`, so that concurrent calls interleave safely.
+/// JS objects. Every method takes `&self`; no storage holds a `RefCell` borrow across an
+/// `.await`, so concurrent calls interleave safely.
 #[allow(async_fn_in_trait)]
 pub trait Storage {
-    /// Appends atomically. In one atomic operation (one transaction): read the stream's current
-    /// revision and where each of `append.events`' ids is already stored, call
-    /// [`decide`](crate::decide), and on [`Decision::Write`](crate::Decision::Write) write the
-    /// events at contiguous revisions from `first_revision` and at the next dense global
-    /// positions, in call order.
-    ///
-    /// Returns the last event's revision and position (for
-    /// [`Decision::AlreadyWritten`](crate::Decision::AlreadyWritten), the stored ones). On any
-    /// error nothing is written. Concurrent appends, also from other tabs sharing the storage,
-    /// are serialised: positions stay dense and unique, revisions contiguous.
-    async fn append(&self, append: &PreparedAppend) -> Result<AppendResult>;
+    /// A transaction of this storage.
+    type Tx<'a>: Transaction
+    where
+        Self: 'a;
 
-    /// The events of `stream_id` selected by `request` over its revisions, in delivery order.
-    /// A stream with no events reads as empty.
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        request: ReadRequest,
-    ) -> Result<Vec<RecordedEvent>>;
+    /// Begins a transaction. Concurrent write transactions, also from other tabs sharing the
+    /// storage, are serialised, or conflict at commit ([`CommitError::Conflict`]).
+    async fn begin(&self, mode: Mode) -> Result<Self::Tx<'_>>;
 
-    /// The events of the global log selected by `request` over positions, in delivery order.
-    async fn read_all(&self, request: ReadRequest) -> Result<Vec<RecordedEvent>>;
-
-    /// The current revision of `stream_id`, `None` when it has no events.
-    async fn stream_revision(&self, stream_id: &StreamId) -> Result<Option<Revision>>;
-
-    /// The position of the last event in the global log, `None` when the log is empty.
-    async fn head_position(&self) -> Result<Option<Position>>;
+    /// Whether a write of an event id that is already stored fails the commit with
+    /// [`CommitError::Conflict`] (a unique index on ids). The core then looks ids up only when
+    /// the decision could depend on them; otherwise it looks them up on every append.
+    fn rejects_duplicate_ids(&self) -> bool {
+        false
+    }
 
     /// The position recorded under the checkpoint `name`, if any.
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>>;
@@ -76,11 +198,29 @@ pub trait Storage {
     /// Calls `wake` whenever another writer sharing this storage (another tab or worker) may
     /// have appended. Wake-ups only: they may be spurious, and a storage that nobody else shares
     /// never calls it.
-    fn watch(&self, wake: std::rc::Rc<dyn Fn()>) {
+    fn watch(&self, wake: Rc<dyn Fn()>) {
         let _ = wake;
+    }
+
+    /// Called after each committed append (for example to tell other tabs).
+    fn committed(&self, last_position: Position) {
+        let _ = last_position;
     }
 
     /// Releases the storage's resources (e.g. closes a database connection). Later calls may
     /// fail; [`EventStore`](crate::EventStore) rejects them with `CLOSED` before they get here.
     fn close(&self);
+}
+
+/// The page type of a storage's transactions.
+pub type PageOf<'a, S> = <<S as Storage>::Tx<'a> as Transaction>::Page;
+
+/// A [`CommitError`] as the error a caller sees.
+pub(crate) fn commit_failure(error: CommitError) -> Error {
+    match error {
+        CommitError::Failed(e) => e,
+        CommitError::Conflict => {
+            Error::storage("the storage kept refusing the write as conflicting with another writer")
+        }
+    }
 }

@@ -1,9 +1,12 @@
 //! The storage contract suite: every point of the contract that a storage affects, written once,
 //! generic over a [`Factory`], and run against every storage (natively on `MemoryStorage`, in
 //! headless Chromium on `IndexedDbStorage`). `contract_suite!(factory)` expands to one test per
-//! case.
-#![allow(dead_code)]
+//! case. Every case must be listed there: an unlisted case is dead code, and the build fails.
+#![deny(dead_code)]
 
+pub mod decorate;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
 pub mod model;
 
 use std::future::Future;
@@ -11,28 +14,34 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use decorate::{Decorated, Faults, Primitive, Recorder};
 use evstore::{
-    Error, EventFilter, EventStore, ExpectedRevision, Json, ProposedEvent, ReadFrom, ReadOptions,
-    RecordedEvent, Storage, StoreOptions, StreamId, SubscribeFrom, SubscribeOptions, Subscription,
-    SubscriptionMessage, Uuid,
+    Error, EventFilter, EventStore, ExpectedRevision, Json, Mode, ProposedEvent, ReadFrom,
+    ReadOptions, RecordedEvent, Storage, StoreOptions, StreamId, SubscribeFrom, SubscribeOptions,
+    Subscription, SubscriptionMessage, Transaction, Uuid,
 };
 
-/// Opens a fresh, empty store for one test case.
+/// Opens a fresh, empty storage for one test case.
 #[allow(async_fn_in_trait)]
 pub trait Factory {
     /// The storage under test.
     type S: Storage;
+    /// A new empty storage.
+    async fn storage(&self) -> Self::S;
     /// A new empty store with `options`.
-    async fn open(&self, options: StoreOptions) -> EventStore<Self::S>;
+    async fn open(&self, options: StoreOptions) -> EventStore<Self::S> {
+        EventStore::with_options(self.storage().await, options)
+    }
 }
 
 /// Fresh `MemoryStorage` stores.
+#[allow(dead_code)] // not every test crate runs the suite on memory
 pub struct Memory;
 
 impl Factory for Memory {
     type S = evstore::MemoryStorage;
-    async fn open(&self, options: StoreOptions) -> EventStore<evstore::MemoryStorage> {
-        EventStore::with_options(evstore::MemoryStorage::new(), options)
+    async fn storage(&self) -> evstore::MemoryStorage {
+        evstore::MemoryStorage::new()
     }
 }
 
@@ -51,7 +60,9 @@ macro_rules! contract_suite {
             subscription_catches_up_then_stays_live, subscription_starts_after_a_position_or_at_the_end,
             subscription_filters, subscription_checkpoint_resumes, subscription_waits_and_unsubscribes,
             subscription_ends_when_the_store_closes, subscription_as_a_stream,
-            random_sequences_match_the_model);
+            random_sequences_match_the_model, faults_write_nothing_and_leave_the_store_usable,
+            faults_on_the_retry_path_write_nothing, failed_checkpoint_write_is_reported_and_not_recorded,
+            decorators_write_in_the_append_transaction);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -1088,4 +1099,213 @@ pub async fn random_sequences_match_the_model<F: Factory>(f: &F) {
             panic!("seed {seed}: {disagreement}");
         }
     }
+}
+
+/// A store over `f`'s storage with a fault injector around it.
+async fn faulty<F: Factory>(f: &F) -> EventStore<Decorated<F::S, Faults>> {
+    EventStore::new(Decorated::new(f.storage().await, Faults::default()))
+}
+
+/// Fails each primitive call of an append in turn (the nth, for every n until the append needs
+/// fewer calls): each failure is a `STORAGE_ERROR` that wrote nothing, and the same call then
+/// succeeds once the storage heals (its ids were not consumed).
+pub async fn faults_write_nothing_and_leave_the_store_usable<F: Factory>(f: &F) {
+    let store = faulty(f).await;
+    store
+        .append("s", vec![with_id(1)], ExpectedRevision::NoStream)
+        .await
+        .unwrap();
+    let faults = &store.storage().hook;
+    let mut n = 0;
+    loop {
+        let before = all(&store).await;
+        faults.fail_nth(n);
+        let injected = faults.injected.get();
+        let call = vec![with_id(10 + n as u128 * 2), with_id(11 + n as u128 * 2)];
+        let expected = ExpectedRevision::Exact(before.len() as u64 - 1);
+        let result = store.append("s", call.clone(), expected).await;
+        faults.heal();
+        if faults.injected.get() == injected {
+            result.unwrap();
+            assert!(
+                n >= 4,
+                "an append takes a transaction, heads, put and commit"
+            );
+            break;
+        }
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), "STORAGE_ERROR", "fault at call {n}");
+        assert_eq!(all(&store).await, before, "fault at call {n} wrote nothing");
+        let r = store.append("s", call, expected).await.unwrap();
+        assert_eq!(
+            r.position,
+            before.len() as u64 + 1,
+            "usable after a fault at call {n}"
+        );
+        n += 1;
+    }
+    // A commit that fails every time leaves nothing behind either.
+    let before = all(&store).await;
+    faults.fail_every(Primitive::Commit);
+    let err = store
+        .append("s", vec![with_id(900)], ExpectedRevision::Any)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "STORAGE_ERROR");
+    faults.heal();
+    assert_eq!(all(&store).await, before);
+    assert_eq!(
+        store.stream_revision("s").await.unwrap(),
+        Some(before.len() as u64 - 1)
+    );
+}
+
+/// Faults on the path that looks ids up (a retry of a call written before the stream moved on)
+/// and on reads: errors, nothing written, and the retry still answers as a retry afterwards.
+pub async fn faults_on_the_retry_path_write_nothing<F: Factory>(f: &F) {
+    let store = faulty(f).await;
+    let first = store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    store
+        .append("s", vec![with_id(3)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    let faults = &store.storage().hook;
+    let before = all(&store).await;
+    faults.fail_every(Primitive::Locate);
+    let err = store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "STORAGE_ERROR");
+    faults.heal();
+    faults.fail_every(Primitive::ReadLog);
+    assert_eq!(
+        store
+            .read_all(ReadOptions::forwards())
+            .await
+            .unwrap_err()
+            .code(),
+        "STORAGE_ERROR"
+    );
+    faults.heal();
+    faults.fail_every(Primitive::StreamHead);
+    assert_eq!(
+        store.stream_revision("s").await.unwrap_err().code(),
+        "STORAGE_ERROR"
+    );
+    faults.heal();
+    assert_eq!(all(&store).await, before);
+    let retry = store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    assert_eq!(retry, first, "still recognised as a retry");
+}
+
+/// A checkpoint write that fails ends the subscription with the error, and the checkpoint keeps
+/// its previous value: a new subscription redelivers the event.
+pub async fn failed_checkpoint_write_is_reported_and_not_recorded<F: Factory>(f: &F) {
+    let store = Rc::new(faulty(f).await);
+    append_n(&store, "a", 3).await;
+    let named = || SubscribeOptions {
+        checkpoint: Some("projection".into()),
+        ..Default::default()
+    };
+    let mut sub = store.subscribe(named()).await.unwrap();
+    assert_eq!(next_position(&mut sub).await, Some(0));
+    sub.handled(0).await.unwrap();
+    assert_eq!(next_position(&mut sub).await, Some(1));
+    store.storage().hook.fail_every(Primitive::SaveCheckpoint);
+    let err = sub.next().await.expect("an answer").unwrap_err();
+    assert_eq!(err.code(), "STORAGE_ERROR");
+    store.storage().hook.heal();
+    drop(sub);
+    let mut sub = store.subscribe(named()).await.unwrap();
+    assert_eq!(
+        next_position(&mut sub).await,
+        Some(1),
+        "1 was not recorded: delivered again"
+    );
+}
+
+/// A decorator's own writes share the append's transaction: they commit with the events, and
+/// not at all when the append writes nothing (refused, a retry) or its commit fails.
+pub async fn decorators_write_in_the_append_transaction<F: Factory>(f: &F) {
+    let faulty = Decorated::new(f.storage().await, Faults::default());
+    let store = EventStore::new(Decorated::new(faulty, Recorder::default()));
+    let recorder = &store.storage().hook;
+    let faults = &store.storage().inner.hook;
+    let r = store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            "s",
+            vec![with_id(1), with_id(2)],
+            ExpectedRevision::NoStream,
+        )
+        .await
+        .unwrap();
+    store
+        .append("s", vec![with_id(3)], ExpectedRevision::NoStream)
+        .await
+        .unwrap_err();
+    faults.fail_every(Primitive::Commit);
+    store
+        .append("t", vec![with_id(4)], ExpectedRevision::Any)
+        .await
+        .unwrap_err();
+    faults.heal();
+    let mut tx = store.storage().begin(Mode::Read).await.unwrap();
+    assert_eq!(
+        tx.get_meta(&Recorder::key(2)).await.unwrap(),
+        None,
+        "the failed commit's record was rolled back with its events"
+    );
+    drop(tx);
+    let t = store
+        .append("t", vec![with_id(5)], ExpectedRevision::Any)
+        .await
+        .unwrap();
+    let keys = recorder.keys.borrow().clone();
+    assert_eq!(
+        keys,
+        [Recorder::key(1), Recorder::key(2), Recorder::key(2)],
+        "written for each put: the first append, the failed commit, the last append"
+    );
+    let mut tx = store.storage().begin(Mode::Read).await.unwrap();
+    let first = tx.get_meta(&Recorder::key(r.position)).await.unwrap();
+    let first: serde_json::Value = first.expect("recorded").to_value().unwrap();
+    assert_eq!(first["stream"], "s");
+    assert_eq!(first["expected"], "no_stream");
+    assert_eq!(first["ids"][1], id(2).to_string());
+    let last: serde_json::Value = tx
+        .get_meta(&Recorder::key(t.position))
+        .await
+        .unwrap()
+        .expect("recorded")
+        .to_value()
+        .unwrap();
+    assert_eq!(last["ids"][0], id(5).to_string());
+    assert_eq!(tx.get_meta("append/none").await.unwrap(), None);
 }

@@ -6,7 +6,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters};
 
 /// The schema version this evstore writes. A database at a higher version was written by a newer
 /// evstore and is refused (`STORAGE_ERROR`) rather than damaged.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
 /// One record per event, keyed by its global `position`.
 pub(super) const EVENTS: &str = "events";
@@ -16,6 +16,8 @@ pub(super) const BY_STREAM: &str = "stream";
 pub(super) const BY_ID: &str = "id";
 /// Checkpoints of named subscriptions: `{ name, position }`.
 pub(super) const CHECKPOINTS: &str = "checkpoints";
+/// The meta area of the storage seam: JSON texts under string keys (since version 2).
+pub(super) const META: &str = "meta";
 
 /// Brings a database from `old_version` to [`SCHEMA_VERSION`], inside the `versionchange`
 /// transaction. Each step upgrades one version, so any older database walks up step by step.
@@ -37,6 +39,9 @@ pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue>
         )?;
         events.create_index_with_str_and_optional_parameters(BY_ID, "id", &unique)?;
         db.create_object_store_with_optional_parameters(CHECKPOINTS, &key("name"))?;
+    }
+    if old_version < 2 {
+        db.create_object_store(META)?;
     }
     Ok(())
 }

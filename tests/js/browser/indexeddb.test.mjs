@@ -210,12 +210,13 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
     window.stores.s = await EventStore.open({ storage: "indexeddb", name });
     await window.stores.s.append("Keep-1", [{ type: "Kept", data: 1 }]);
   }, name);
-  // A newer app version in another tab upgrades the schema (version 2) while the old tab is open.
+  // A newer app version in another tab upgrades the schema (to version 3, one past this evstore's)
+  // while the old tab is open.
   const newer = await storePage(context);
   const upgraded = await newer.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const req = indexedDB.open(name, 2);
+        const req = indexedDB.open(name, 3);
         req.onupgradeneeded = () => req.result.createObjectStore("from-the-future");
         req.onblocked = () => setTimeout(() => reject(new Error("upgrade blocked by the old tab")), 3000);
         req.onsuccess = () => {
@@ -230,7 +231,7 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
       }),
     name,
   );
-  assert.deepEqual(upgraded, { version: 2, events: 1 });
+  assert.deepEqual(upgraded, { version: 3, events: 1 });
   // The old tab closed its connection: its calls now fail clearly.
   const oldTab = await old.evaluate(async () => {
     try {
@@ -297,17 +298,32 @@ test("a write refused for lack of space is QUOTA_EXCEEDED, writes nothing, and t
     await context.close();
   }));
 
-test("durability: strict and relaxed are accepted and applied to appends", async () => {
+test("durability: the mode reaches every readwrite transaction of an append", async () => {
   const context = await env.browser.newContext();
   const page = await storePage(context);
   const out = await page.evaluate(async () => {
-    const out = [];
+    // Record the durability of each readwrite transaction the store opens.
+    let seen = [];
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (...args) {
+      const tx = transaction.apply(this, args);
+      if (tx.mode === "readwrite") seen.push(tx.durability);
+      return tx;
+    };
+    const out = {};
     for (const durability of ["strict", "relaxed", "default"]) {
       const s = await EventStore.open({ storage: "indexeddb", name: `dur-${durability}-${Date.now()}`, durability });
-      out.push((await s.append("S-1", [{ type: "E" }])).position);
+      seen = [];
+      const { position } = await s.append("S-1", [{ type: "E" }]);
+      out[durability] = { position, seen };
     }
+    IDBDatabase.prototype.transaction = transaction;
     return out;
   });
-  assert.deepEqual(out, [0, 0, 0]);
+  assert.deepEqual(out, {
+    strict: { position: 0, seen: ["strict"] },
+    relaxed: { position: 0, seen: ["relaxed"] },
+    default: { position: 0, seen: ["default"] },
+  });
   await context.close();
 });

@@ -1,0 +1,167 @@
+//! `EventStore.open(options)`: the set of storages compiled into this build (cargo features
+//! `indexeddb` and `durable-object`; memory always), each with its own options and, where it has
+//! them, its own methods on the store.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
+
+use super::convert::{self, field};
+use super::store::JsStore;
+use crate::{Error, EventStore, MemoryStorage, Result, StoreOptions};
+
+/// Opens one kind of storage from the open options.
+type Opener =
+    fn(Option<Object>, StoreOptions) -> Pin<Box<dyn Future<Output = Result<Rc<dyn JsStore>>>>>;
+
+/// A storage a JS caller can choose with `{ storage: name }`.
+struct Kind {
+    name: &'static str,
+    /// The open options it reads besides `storage` and `maxEventBytes`.
+    options: &'static [&'static str],
+    open: Opener,
+    /// Adds the storage's own methods to the JS store object.
+    extend: Option<fn(&JsValue)>,
+}
+
+fn kinds() -> Vec<Kind> {
+    let mut kinds = vec![Kind {
+        name: "memory",
+        options: &[],
+        open: |_, options| {
+            Box::pin(async move {
+                let store: Rc<dyn JsStore> =
+                    Rc::new(EventStore::with_options(MemoryStorage::new(), options));
+                Ok(store)
+            })
+        },
+        extend: None,
+    }];
+    #[cfg(feature = "indexeddb")]
+    kinds.push(indexeddb::KIND);
+    #[cfg(feature = "durable-object")]
+    kinds.push(durable_object::KIND);
+    kinds
+}
+
+const COMMON: [&str; 2] = ["storage", "maxEventBytes"];
+
+/// Opens the store that `options` describe, as the JS object the caller gets.
+pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
+    let options = convert::options_object(&options, "open options")?;
+    let o = options.as_ref();
+    let kinds = kinds();
+    let name = match field(o, "storage") {
+        None => "memory".to_owned(),
+        Some(v) => convert::string(&v, "storage")?,
+    };
+    let Some(kind) = kinds.iter().find(|k| k.name == name) else {
+        let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", k.name)).collect();
+        return Err(Error::invalid(format!(
+            "storage must be {}, got \"{name}\"{}",
+            names.join(" or "),
+            convert::suggestion(&name, kinds.iter().map(|k| k.name))
+        )));
+    };
+    let accepted: Vec<&str> = COMMON.iter().chain(kind.options).copied().collect();
+    convert::check_keys(o, "open options", &accepted)?;
+    let mut store_options = StoreOptions::default();
+    if let Some(max) = field(o, "maxEventBytes") {
+        let n = max
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(u32::MAX))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "maxEventBytes must be a positive integer, got {}",
+                    convert::describe(&max)
+                ))
+            })?;
+        store_options.max_event_bytes = n as usize;
+    }
+    let store = (kind.open)(options.clone(), store_options).await?;
+    let js: JsValue = super::JsEventStore { inner: store }.into();
+    if let Some(extend) = kind.extend {
+        extend(&js);
+    }
+    Ok(js)
+}
+
+#[cfg(feature = "indexeddb")]
+mod indexeddb {
+    //! `{ storage: "indexeddb", name, durability }`; the store gains `persistStorage()` and
+    //! `storageEstimate()`.
+
+    use super::*;
+    use crate::{Durability, IndexedDbStorage};
+
+    #[wasm_bindgen(module = "/src/storage/indexeddb/methods.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = addStorageMethods)]
+        fn add_storage_methods(store: &JsValue);
+    }
+
+    pub(super) const KIND: Kind = Kind {
+        name: "indexeddb",
+        options: &["name", "durability"],
+        open: |o, options| Box::pin(open(o, options)),
+        extend: Some(add_storage_methods),
+    };
+
+    async fn open(o: Option<Object>, options: StoreOptions) -> Result<Rc<dyn JsStore>> {
+        let o = o.as_ref();
+        let name = match field(o, "name") {
+            None => "evstore".to_owned(),
+            Some(v) => convert::string(&v, "name")?,
+        };
+        if name.is_empty() {
+            return Err(Error::invalid("name must not be empty"));
+        }
+        let durability = match field(o, "durability") {
+            None => Durability::Default,
+            Some(v) => match v.as_string().as_deref() {
+                Some("default") => Durability::Default,
+                Some("strict") => Durability::Strict,
+                Some("relaxed") => Durability::Relaxed,
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "durability must be \"strict\", \"relaxed\" or \"default\", got {}",
+                        convert::describe(&v)
+                    )))
+                }
+            },
+        };
+        let storage = IndexedDbStorage::open(&name, durability).await?;
+        Ok(Rc::new(EventStore::with_options(storage, options)))
+    }
+}
+
+#[cfg(feature = "durable-object")]
+mod durable_object {
+    //! `{ storage: "durable-object", durableObjectStorage: ctx.storage }`.
+
+    use super::*;
+    use crate::DurableObjectStorage;
+
+    pub(super) const KIND: Kind = Kind {
+        name: "durable-object",
+        options: &["durableObjectStorage"],
+        open: |o, options| {
+            Box::pin(async move {
+                let storage = field(o.as_ref(), "durableObjectStorage").ok_or_else(|| {
+                    Error::invalid(
+                        "storage \"durable-object\" needs durableObjectStorage: the object's ctx.storage (with its SQLite API)",
+                    )
+                })?;
+                let store: Rc<dyn JsStore> = Rc::new(EventStore::with_options(
+                    DurableObjectStorage::open(storage)?,
+                    options,
+                ));
+                Ok(store)
+            })
+        },
+        extend: None,
+    };
+}

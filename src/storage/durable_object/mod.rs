@@ -1,0 +1,258 @@
+//! [`DurableObjectStorage`]: events in a Cloudflare Durable Object's own SQLite database — plain
+//! I/O on the storage seam over `ctx.storage.sql` (see `sql.js` for the schema).
+//!
+//! The SQL API is synchronous: a transaction's reads run at once, its writes are staged and
+//! written by [`commit`](crate::Transaction::commit) in one `transactionSync` (all or nothing).
+//! The unique constraints on `position`, `(stream_id, revision)` and `id` refuse any write that
+//! another writer made stale, so the core decides again ([`CommitError::Conflict`]).
+
+use std::cell::Cell;
+use std::ops::RangeInclusive;
+
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
+
+use super::js::{js_error, Records};
+use super::{CommitError, Mode, PreparedAppend, Storage, Transaction};
+use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+
+#[wasm_bindgen(module = "/src/storage/durable_object/sql.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = hasSql)]
+    fn has_sql(storage: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = openSchema, catch)]
+    fn open_schema(storage: &JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = streamHead, catch)]
+    fn stream_head(storage: &JsValue, stream_id: &str) -> std::result::Result<f64, JsValue>;
+    #[wasm_bindgen(js_name = logHead, catch)]
+    fn log_head(storage: &JsValue) -> std::result::Result<f64, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn locate(storage: &JsValue, ids: &Array) -> std::result::Result<Array, JsValue>;
+    #[wasm_bindgen(js_name = readStream, catch)]
+    fn read_stream(
+        storage: &JsValue,
+        stream_id: &str,
+        from: f64,
+        to: f64,
+    ) -> std::result::Result<Array, JsValue>;
+    #[wasm_bindgen(js_name = readLog, catch)]
+    fn read_log(storage: &JsValue, from: f64, to: f64) -> std::result::Result<Array, JsValue>;
+    #[wasm_bindgen(js_name = makeRecord)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_record(
+        position: f64,
+        id: &str,
+        stream_id: &str,
+        event_type: &str,
+        revision: f64,
+        data: &str,
+        metadata: &str,
+        created_at: f64,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = getMeta, catch)]
+    fn get_meta(storage: &JsValue, key: &str) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn commit(
+        storage: &JsValue,
+        records: &Array,
+        meta: &Array,
+    ) -> std::result::Result<String, JsValue>;
+    #[wasm_bindgen(js_name = loadCheckpoint, catch)]
+    fn load_checkpoint(storage: &JsValue, name: &str) -> std::result::Result<f64, JsValue>;
+    #[wasm_bindgen(js_name = saveCheckpoint, catch)]
+    fn save_checkpoint(
+        storage: &JsValue,
+        name: &str,
+        position: f64,
+    ) -> std::result::Result<(), JsValue>;
+}
+
+/// Events in a Durable Object's SQLite storage. Open with [`DurableObjectStorage::open`].
+#[derive(Debug)]
+pub struct DurableObjectStorage {
+    storage: JsValue,
+    closed: Cell<bool>,
+}
+
+/// `-1` (nothing) or a number from SQL.
+fn present(n: f64) -> Option<u64> {
+    (n >= 0.0).then_some(n as u64)
+}
+
+impl DurableObjectStorage {
+    /// Opens the store in `storage` (a Durable Object's `ctx.storage` with the SQL API), creating
+    /// or upgrading its tables. Data written by a newer evstore is refused with `STORAGE_ERROR`.
+    pub fn open(storage: JsValue) -> Result<Self> {
+        if !has_sql(&storage) {
+            return Err(Error::invalid(
+                "durableObjectStorage must be a Durable Object's ctx.storage with the SQLite API \
+                 (storage.sql and storage.transactionSync; declare the class under new_sqlite_classes)",
+            ));
+        }
+        open_schema(&storage).map_err(js_error)?;
+        Ok(DurableObjectStorage {
+            storage,
+            closed: Cell::new(false),
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.get() {
+            Err(Error::storage("the Durable Object storage was closed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A transaction: reads at once, writes staged for one `transactionSync` at commit.
+pub struct DurableObjectTx<'a> {
+    storage: &'a JsValue,
+    records: Array,
+    meta: Array,
+}
+
+impl Transaction for DurableObjectTx<'_> {
+    type Page = Records;
+
+    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
+        Ok(present(
+            stream_head(self.storage, stream.as_str()).map_err(js_error)?,
+        ))
+    }
+
+    async fn log_head(&mut self) -> Result<Option<Position>> {
+        Ok(present(log_head(self.storage).map_err(js_error)?))
+    }
+
+    async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
+        let keys: Array = ids
+            .iter()
+            .map(|id| JsValue::from(id.hyphenated().to_string()))
+            .collect();
+        let found = locate(self.storage, &keys).map_err(js_error)?;
+        found
+            .iter()
+            .map(|entry| {
+                if entry.is_null() {
+                    return Ok(None);
+                }
+                let entry: Array = entry.unchecked_into();
+                match (
+                    entry.get(0).as_string(),
+                    entry.get(1).as_f64(),
+                    entry.get(2).as_f64(),
+                ) {
+                    (Some(s), Some(r), Some(p)) => Ok(Some(StoredLocation {
+                        stream_id: StreamId::trusted(&s),
+                        revision: r as u64,
+                        position: p as u64,
+                    })),
+                    _ => Err(Error::storage("a stored event row is malformed")),
+                }
+            })
+            .collect()
+    }
+
+    async fn read_stream(
+        &mut self,
+        stream: &StreamId,
+        revisions: RangeInclusive<Revision>,
+    ) -> Result<Records> {
+        let (from, to) = (*revisions.start() as f64, *revisions.end() as f64);
+        Ok(Records(
+            read_stream(self.storage, stream.as_str(), from, to).map_err(js_error)?,
+        ))
+    }
+
+    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
+        let (from, to) = (*positions.start() as f64, *positions.end() as f64);
+        Ok(Records(read_log(self.storage, from, to).map_err(js_error)?))
+    }
+
+    async fn put(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        for event in events {
+            self.records.push(&make_record(
+                event.position as f64,
+                event.id.hyphenated().encode_lower(&mut id),
+                append.stream_id.as_str(),
+                &event.event_type,
+                event.revision as f64,
+                event.data.as_str(),
+                event.metadata.as_str(),
+                event.created_at as f64,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
+        for entry in self.meta.iter().rev() {
+            let entry: Array = entry.unchecked_into();
+            if entry.get(0).as_string().as_deref() == Some(key) {
+                return Ok(entry.get(1).as_string().map(Json::trusted));
+            }
+        }
+        let value = get_meta(self.storage, key).map_err(js_error)?;
+        Ok(value.as_string().map(Json::trusted))
+    }
+
+    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
+        let value = value.map_or(JsValue::NULL, |v| v.as_str().into());
+        self.meta.push(&Array::of2(&key.into(), &value));
+        Ok(())
+    }
+
+    async fn commit(self) -> std::result::Result<(), CommitError> {
+        match commit(self.storage, &self.records, &self.meta)
+            .map_err(js_error)?
+            .as_str()
+        {
+            "ok" => Ok(()),
+            _ => Err(CommitError::Conflict),
+        }
+    }
+}
+
+impl Storage for DurableObjectStorage {
+    type Tx<'a> = DurableObjectTx<'a>;
+
+    async fn begin(&self, _mode: Mode) -> Result<DurableObjectTx<'_>> {
+        self.check_open()?;
+        Ok(DurableObjectTx {
+            storage: &self.storage,
+            records: Array::new(),
+            meta: Array::new(),
+        })
+    }
+
+    /// The unique `id` column refuses a taken id at commit.
+    fn rejects_duplicate_ids(&self) -> bool {
+        true
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
+        self.check_open()?;
+        Ok(present(
+            load_checkpoint(&self.storage, name).map_err(js_error)?,
+        ))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
+        self.check_open()?;
+        save_checkpoint(&self.storage, name, position as f64).map_err(js_error)
+    }
+
+    /// The data stays in the object; only this handle stops working.
+    fn close(&self) {
+        self.closed.set(true);
+    }
+}
+
+impl DurableObjectStorage {
+    /// The `ctx.storage` this store writes to.
+    pub fn js_storage(&self) -> &Object {
+        self.storage.unchecked_ref()
+    }
+}

@@ -1,0 +1,149 @@
+// The Durable Object storage's SQL, over `ctx.storage` of a SQLite-backed object. Every
+// statement is synchronous; cursors are consumed at once. Tables are prefixed `evstore_` so they
+// never clash with the application's own tables in the same object.
+
+const SCHEMA_VERSION = 1;
+
+const EVENT_COLUMNS =
+  "position, id, stream_id AS streamId, type, revision, data, metadata, created_at AS createdAt";
+
+// Each step brings the schema from version i to i + 1.
+const UPGRADES = [
+  [
+    `CREATE TABLE evstore_events (
+       position INTEGER PRIMARY KEY,
+       id TEXT NOT NULL UNIQUE,
+       stream_id TEXT NOT NULL,
+       type TEXT NOT NULL,
+       revision INTEGER NOT NULL,
+       data TEXT NOT NULL,
+       metadata TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       UNIQUE (stream_id, revision))`,
+    "CREATE TABLE evstore_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE evstore_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+  ],
+];
+
+/** Whether `storage` is a Durable Object storage with the SQL API and synchronous transactions. */
+export function hasSql(storage) {
+  return (
+    storage != null &&
+    typeof storage === "object" &&
+    typeof storage.sql?.exec === "function" &&
+    typeof storage.transactionSync === "function"
+  );
+}
+
+/**
+ * Creates or upgrades the schema (in one transaction). Throws if the data was written by a newer
+ * evstore. Returns the schema version.
+ */
+export function openSchema(storage) {
+  return storage.transactionSync(() => {
+    const sql = storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS evstore_schema (key TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+    const row = sql.exec("SELECT version FROM evstore_schema WHERE key = 'schema'").toArray()[0];
+    const version = row ? row.version : 0;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `this Durable Object's data was written by a newer evstore (schema version ${version}, above ${SCHEMA_VERSION}); this version cannot open it without risking damage`,
+      );
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) for (const statement of UPGRADES[v]) sql.exec(statement);
+    sql.exec("INSERT OR REPLACE INTO evstore_schema (key, version) VALUES ('schema', ?)", SCHEMA_VERSION);
+    return SCHEMA_VERSION;
+  });
+}
+
+/** The stream's last revision, or -1. */
+export function streamHead(storage, streamId) {
+  const row = storage.sql
+    .exec("SELECT revision FROM evstore_events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1", streamId)
+    .toArray()[0];
+  return row ? row.revision : -1;
+}
+
+/** The log's last position, or -1. */
+export function logHead(storage) {
+  const row = storage.sql.exec("SELECT position FROM evstore_events ORDER BY position DESC LIMIT 1").toArray()[0];
+  return row ? row.position : -1;
+}
+
+/** For each id, `[streamId, revision, position]` where it is stored, or null. */
+export function locate(storage, ids) {
+  return ids.map((id) => {
+    const row = storage.sql
+      .exec("SELECT stream_id, revision, position FROM evstore_events WHERE id = ?", id)
+      .toArray()[0];
+    return row ? [row.stream_id, row.revision, row.position] : null;
+  });
+}
+
+const bound = (n) => Math.min(n, Number.MAX_SAFE_INTEGER);
+
+/** The stream's records with revisions in [from, to], ascending. */
+export function readStream(storage, streamId, from, to) {
+  return storage.sql
+    .exec(
+      `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE stream_id = ? AND revision BETWEEN ? AND ? ORDER BY revision`,
+      streamId,
+      bound(from),
+      bound(to),
+    )
+    .toArray();
+}
+
+/** The log's records with positions in [from, to], ascending. */
+export function readLog(storage, from, to) {
+  return storage.sql
+    .exec(`SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE position BETWEEN ? AND ? ORDER BY position`, bound(from), bound(to))
+    .toArray();
+}
+
+/** One event record: the row codec's fields by name; payloads stay JSON text. */
+export function makeRecord(position, id, streamId, type, revision, data, metadata, createdAt) {
+  return { position, id, streamId, type, revision, data, metadata, createdAt };
+}
+
+/** The meta value under `key`, or undefined. */
+export function getMeta(storage, key) {
+  return storage.sql.exec("SELECT value FROM evstore_meta WHERE key = ?", key).toArray()[0]?.value;
+}
+
+/**
+ * Writes the records and the meta changes (`[key, value | null]`) in one synchronous transaction:
+ * all or nothing. Returns "ok", or "conflict" when a unique constraint refused the write (a taken
+ * id, or a position or revision written by another writer); other failures throw.
+ */
+export function commit(storage, records, meta) {
+  try {
+    storage.transactionSync(() => {
+      const sql = storage.sql;
+      for (const r of records) {
+        sql.exec(
+          "INSERT INTO evstore_events (position, id, stream_id, type, revision, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          r.position, r.id, r.streamId, r.type, r.revision, r.data, r.metadata, r.createdAt,
+        );
+      }
+      for (const [key, value] of meta) {
+        if (value == null) sql.exec("DELETE FROM evstore_meta WHERE key = ?", key);
+        else sql.exec("INSERT OR REPLACE INTO evstore_meta (key, value) VALUES (?, ?)", key, value);
+      }
+    });
+    return "ok";
+  } catch (e) {
+    if (/UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(String(e?.message))) return "conflict";
+    throw e;
+  }
+}
+
+/** The checkpoint's position, or -1. */
+export function loadCheckpoint(storage, name) {
+  const row = storage.sql.exec("SELECT position FROM evstore_checkpoints WHERE name = ?", name).toArray()[0];
+  return row ? row.position : -1;
+}
+
+export function saveCheckpoint(storage, name, position) {
+  storage.sql.exec("INSERT OR REPLACE INTO evstore_checkpoints (name, position) VALUES (?, ?)", name, position);
+}

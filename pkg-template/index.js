@@ -1,8 +1,9 @@
 // Entry for browsers, bundlers (Vite, webpack, esbuild), Deno, Node and workerd (the last three via
 // deno.js / node.js / workerd.js). The build appends this to wasm-bindgen's glue
-// (scripts/bundle-entry.mjs), so a page loads this one file and then the wasm, and this code shares
-// the glue's module scope (`wasm`, `__wbg_init`, `Subscription`). In browsers the wasm is fetched
-// next to this file on the first `EventStore.open()`: users never call an `init()` themselves.
+// (scripts/bundle-entry.mjs), so a page loads this one file and then the wasm, and this code
+// shares the glue's module scope (`wasm`, `__wbg_init`, `Subscription`, `EventStoreError`). In
+// browsers the wasm is fetched next to this file on the first `EventStore.open()`: users never
+// call an `init()` themselves.
 import __wbg_init, { EventStore } from "./evstore_wasm.js";
 
 /** Expected-revision values (KurrentDB's names), and where reads start. */
@@ -12,14 +13,9 @@ export const STREAM_EXISTS = "stream_exists";
 export const START = "start";
 export const END = "end";
 
-// The one place that builds errors raised by this file.
-function storeError(code, message, cause) {
-  const e = new Error(message, cause === undefined ? undefined : { cause });
-  e.name = "EventStoreError";
-  e.code = code;
-  return e;
-}
-const isStoreError = (e) => e instanceof Error && e.name === "EventStoreError" && typeof e.code === "string";
+// The one place that builds errors raised by this file (`EventStoreError` is the class of
+// src/bindings/error.js, which scripts/bundle-entry.mjs puts in this module's scope).
+const storeError = (code, message, cause) => new EventStoreError(message, code, cause === undefined ? undefined : { cause });
 const invalid = (message) => storeError("INVALID_ARGUMENT", message);
 const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
@@ -87,7 +83,7 @@ EventStore.open = async function (options) {
   try {
     return await open.call(this, options);
   } catch (e) {
-    if (isStoreError(e)) throw e;
+    if (e instanceof EventStoreError) throw e;
     throw storeError("STORAGE_ERROR", `could not open the store: ${e instanceof Error ? e.message : String(e)}`, e);
   }
 };

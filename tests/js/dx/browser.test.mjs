@@ -127,7 +127,8 @@ test("open({ wasm }) in a page: a missing URL is a STORAGE_ERROR with the cause;
     const page = await openPage(context, `${repoServer.url}/tests/js/pages/store.html`);
     await page.waitForFunction(() => document.body.dataset.ready === "true");
     const result = await page.evaluate(async () => {
-      const describe = (e) => ({ name: e.name, code: e.code, message: e.message, cause: String(e.cause?.message ?? e.cause) });
+      const { EventStoreError } = await import("/pkg/index.js"); // the module "evstore" maps to
+      const describe = (e) => ({ instance: e instanceof EventStoreError, code: e.code, message: e.message, cause: String(e.cause?.message ?? e.cause) });
       const failed = await window.EventStore.open({ wasm: "/nope/evstore.wasm" }).catch(describe);
       // As a service worker's precache would: the module from the Cache API.
       const cache = await caches.open("evstore-test");
@@ -136,7 +137,7 @@ test("open({ wasm }) in a page: a missing URL is a STORAGE_ERROR with the cause;
       const r = await store.append("S-1", [{ type: "E" }]);
       return { failed, position: r.position };
     });
-    assert.equal(result.failed.name, "EventStoreError");
+    assert.equal(result.failed.instance, true, "instanceof EventStoreError");
     assert.equal(result.failed.code, "STORAGE_ERROR");
     assert.match(result.failed.message, /nope\/evstore\.wasm/);
     assert.match(result.failed.cause, /404/);

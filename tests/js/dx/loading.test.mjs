@@ -38,10 +38,10 @@ function run(body, entry = join(pkg, "index.js")) {
   const file = join(dir, `case-${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(
     file,
-    `import { EventStore } from ${JSON.stringify(entry)};
+    `import { EventStore, EventStoreError } from ${JSON.stringify(entry)};
 import { readFileSync } from "node:fs";
 const wasmFile = ${JSON.stringify(wasmFile)};
-const describe = (e) => ({ name: e?.name, code: e?.code, message: e?.message, cause: e?.cause && { name: e.cause.name, code: e.cause.code, message: String(e.cause.message ?? e.cause) } });
+const describe = (e) => ({ instance: e instanceof EventStoreError, name: e?.name, code: e?.code, message: e?.message, cause: e?.cause && { name: e.cause.name, code: e.cause.code, message: String(e.cause.message ?? e.cause) } });
 const works = async (store) => (await store.append("S-1", [{ type: "E" }])).position === 0;
 const out = await (async () => { ${body} })();
 console.log(JSON.stringify(out));`,
@@ -77,6 +77,7 @@ test("a wasm that cannot be fetched is a STORAGE_ERROR with the cause; a later o
     const failed = await EventStore.open({ wasm: ${JSON.stringify(`${base}/missing.wasm`)} }).catch(describe);
     const retried = await works(await EventStore.open({ wasm: ${JSON.stringify(`${base}/ok.wasm`)} }));
     return { failed, retried };`);
+  assert.equal(out.failed.instance, true, "instanceof EventStoreError");
   assert.equal(out.failed.name, "EventStoreError");
   assert.equal(out.failed.code, "STORAGE_ERROR");
   assert.match(out.failed.message, /missing\.wasm/);
@@ -91,7 +92,8 @@ test("an unreachable server and bytes that are not wasm are STORAGE_ERRORs with 
     const garbage = await EventStore.open({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }).catch(describe);
     return { refused, garbage };`);
   assert.equal(out.refused.code, "STORAGE_ERROR");
-  assert.equal(out.refused.name, "EventStoreError");
+  assert.equal(out.refused.instance, true);
+  assert.equal(out.garbage.instance, true);
   assert.ok(out.refused.cause, "the fetch error is kept as cause");
   assert.equal(out.garbage.code, "STORAGE_ERROR");
   assert.equal(out.garbage.cause.name, "CompileError");
@@ -100,6 +102,7 @@ test("an unreachable server and bytes that are not wasm are STORAGE_ERRORs with 
 test("a `wasm` of the wrong kind is an INVALID_ARGUMENT", async () => {
   const out = await run(`return await EventStore.open({ wasm: 42 }).catch(describe);`);
   assert.equal(out.code, "INVALID_ARGUMENT");
+  assert.equal(out.instance, true);
   assert.match(out.message, /wasm must be/);
 });
 
@@ -108,7 +111,7 @@ test("the Node entry with its wasm file missing: import works, open rejects with
   cpSync(pkg, copy, { recursive: true, dereference: true });
   rmSync(join(copy, "evstore_wasm_bg.wasm"));
   const out = await run(`return await EventStore.open().catch(describe);`, join(copy, "node.js"));
-  assert.equal(out.name, "EventStoreError");
+  assert.equal(out.instance, true, "the Node entry's EventStoreError");
   assert.equal(out.code, "STORAGE_ERROR");
   assert.equal(out.cause.code, "ENOENT");
   // Given the bytes explicitly, the same entry opens.

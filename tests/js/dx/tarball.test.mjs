@@ -67,10 +67,10 @@ test("publint and @arethetypeswrong/cli find nothing to fix", () => {
 test("Node ESM: import \"evstore\" resolves to the Node entry and works", () => {
   writeFileSync(
     join(dir, "node.mjs"),
-    `import { EventStore, NO_STREAM } from "evstore";
+    `import { EventStore, EventStoreError, NO_STREAM } from "evstore";
 const store = await EventStore.open();
 await store.append("Order-1", [{ type: "Placed", data: { total: 3 } }], { expectedRevision: NO_STREAM });
-const conflict = await store.append("Order-1", [{ type: "Placed" }], { expectedRevision: NO_STREAM }).catch((e) => e.code);
+const conflict = await store.append("Order-1", [{ type: "Placed" }], { expectedRevision: NO_STREAM }).catch((e) => e instanceof EventStoreError && e.code);
 const agg = await store.aggregateStream("Order-1", { initialState: () => 0, evolve: (n, e) => n + e.data.total });
 const seen = [];
 for await (const e of store.events({ category: "Order" })) { seen.push(e.type); break; }
@@ -83,12 +83,13 @@ console.log(JSON.stringify({ entry: import.meta.resolve("evstore").split("/").sl
 test("Deno: runs with no permission flag (the deno entry imports the wasm as a module)", () => {
   writeFileSync(
     join(dir, "deno.mjs"),
-    `import { EventStore } from "evstore";
+    `import { EventStore, EventStoreError } from "evstore";
 const t0 = performance.now();
 const store = await EventStore.open();
 const r = await store.append("S-1", [{ type: "E", data: 1 }]);
+const bad = await store.append("", [{ type: "E" }]).catch((e) => e instanceof EventStoreError && e.code);
 const watch = await new Promise((resolve) => { const w = store.watchAggregate("S-1", { initialState: () => 0, evolve: (n, e) => n + e.data }, (s, c) => { w.unsubscribe(); resolve([s, c.expectedRevision]); }); });
-console.log(JSON.stringify({ position: r.position, watch, entry: import.meta.resolve("evstore").split("/").pop(), openMs: performance.now() - t0 }));`,
+console.log(JSON.stringify({ position: r.position, bad, watch, entry: import.meta.resolve("evstore").split("/").pop(), openMs: performance.now() - t0 }));`,
   );
   const out = JSON.parse(
     sh(bin("deno"), ["run", "deno.mjs"], { cwd: dir, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", NO_COLOR: "1" } })
@@ -97,6 +98,7 @@ console.log(JSON.stringify({ position: r.position, watch, entry: import.meta.res
       .at(-1),
   );
   assert.equal(out.position, 0);
+  assert.equal(out.bad, "INVALID_ARGUMENT");
   assert.deepEqual(out.watch, [1, 0]);
   assert.equal(out.entry, "deno.js");
 });
@@ -119,14 +121,15 @@ test("workerd: the README's raw config recipe, beside a user module named index.
   writeFileSync(join(dir, "util.js"), `export const double = (n) => n * 2;\n`);
   writeFileSync(
     join(dir, "index.js"),
-    `import { EventStore, NO_STREAM } from "evstore";
+    `import { EventStore, EventStoreError, NO_STREAM } from "evstore";
 import { double } from "./util.js";
 export default {
   async fetch() {
     const store = await EventStore.open();
     await store.append("Order-1", [{ type: "Placed", data: { total: 21 } }], { expectedRevision: NO_STREAM });
     const { state, expectedRevision } = await store.aggregateStream("Order-1", { initialState: () => 0, evolve: (n, e) => n + e.data.total });
-    return Response.json({ total: double(state), expectedRevision });
+    const conflict = await store.append("Order-1", [{ type: "Placed" }], { expectedRevision: NO_STREAM }).catch((e) => e instanceof EventStoreError && e.code);
+    return Response.json({ total: double(state), expectedRevision, conflict });
   },
 };
 `,
@@ -161,7 +164,7 @@ ${evstoreModules.join("\n")}
       res = await fetch(`http://127.0.0.1:${port}/`).catch(() => new Promise((r) => setTimeout(r, 100)).then(() => undefined));
     }
     assert.ok(res, "workerd answered");
-    assert.deepEqual(await res.json(), { total: 42, expectedRevision: 0 });
+    assert.deepEqual(await res.json(), { total: 42, expectedRevision: 0, conflict: "WRONG_EXPECTED_REVISION" });
   } finally {
     child.kill();
   }
@@ -193,7 +196,7 @@ let code = "";
 try {
   await store.append("Cart-1", [{ type: "CartCleared" }], { expectedRevision: NO_STREAM });
 } catch (e) {
-  code = e instanceof Error && e.name === "EventStoreError" ? (e as EventStoreError).code : "?";
+  code = e instanceof EventStoreError ? e.code : "?";
 }
 document.getElementById("out")!.textContent = JSON.stringify({ state, expectedRevision, code, persisted: typeof store.persistStorage });
 `,

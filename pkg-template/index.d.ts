@@ -204,6 +204,8 @@ export type EventStoreError =
 
 /** The runtime class of every evstore error: `err instanceof EventStoreError`. */
 export declare const EventStoreError: {
+  /** For fakes in tests: evstore's own errors come with the fields of their code. */
+  new (message: string, code: ErrorCode, fields?: Record<string, unknown>): EventStoreError;
   readonly prototype: EventStoreError;
   [Symbol.hasInstance](value: unknown): value is EventStoreError;
 };

@@ -114,6 +114,13 @@ export async function errors(): Promise<string> {
   return "";
 }
 
+export function fakeError(): Error {
+  const e = new EventStoreError("stream Cart-1 is at revision 3", "WRONG_EXPECTED_REVISION", { streamId: "Cart-1", actualRevision: 3 });
+  // @ts-expect-error: not an evstore error code
+  new EventStoreError("x", "NOT_FOUND");
+  return e;
+}
+
 export async function constants(): Promise<void> {
   const values: ExpectedRevision[] = [ANY, NO_STREAM, STREAM_EXISTS, 3];
   void values;

@@ -169,6 +169,24 @@ test("events(): bad options throw at once; onError is not accepted", async () =>
   assert.throws(() => store.events("Order"), { name: "EventStoreError", code: "INVALID_ARGUMENT" });
 });
 
+test("events(): a failure of the subscription rejects the loop, with an Error, and ends it", async () => {
+  const store = await open();
+  await appendN(store, "S-1", 2);
+  const seen = [];
+  const it = store.events({
+    onCaughtUp: () => {
+      throw "caught-up hook failed"; // a non-Error: the loop still gets an Error, with it as cause
+    },
+  });
+  const failure = await (async () => {
+    for await (const e of it) seen.push(e.revision);
+  })().catch((e) => e);
+  assert.deepEqual(seen, [0, 1], "the events before the failure were delivered");
+  assert.ok(failure instanceof Error, `an Error, got ${failure}`);
+  assert.equal(failure.cause, "caught-up hook failed");
+  assert.deepEqual(await it.next(), { value: undefined, done: true }, "ended");
+});
+
 test("events(): Symbol.asyncDispose releases the subscription", async () => {
   const store = await open();
   const spy = spySubscribe(store);

@@ -92,6 +92,24 @@ test("useAggregate: loading, then the fold; live after an append here and in ano
   }
 });
 
+test("useAggregate with a store that is still being opened (null): loading until it is given", async () => {
+  const context = await browser.newContext();
+  try {
+    const db = unique("react-late");
+    const page = await openPage(context, `${app.url}/react.html?late&db=${db}`);
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await page.evaluate(() => window.app.store.append("Cart-1", [{ type: "ItemAdded", data: { sku: "a", qty: 3 } }]));
+    await waitOut(page, (o) => o.loading);
+    assert.deepEqual(await out(page), { streamId: "Cart-1", loading: true, expectedRevision: null, state: { items: 0, skus: [] }, error: null });
+    assert.equal(await page.evaluate(() => window.app.live), 0, "no watch without a store");
+    await page.evaluate(() => window.app.provide());
+    await waitOut(page, (o) => !o.loading);
+    assert.deepEqual(await out(page), { streamId: "Cart-1", loading: false, expectedRevision: 0, state: { items: 3, skus: ["a"] }, error: null });
+  } finally {
+    await context.close();
+  }
+});
+
 test("evstore/emmett on IndexedDB: the same cases as in Node, CommandHandler conflicts included", async () => {
   const context = await browser.newContext();
   try {

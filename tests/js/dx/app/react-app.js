@@ -18,7 +18,7 @@ function Cart({ store, streamId, failOn }) {
     },
   });
   renders.push({ streamId, loading, expectedRevision, items: state.items });
-  const add = () => store.append(streamId, [{ type: "ItemAdded", data: { sku: `s${state.items}`, qty: 1 } }], { expectedRevision });
+  const add = () => store?.append(streamId, [{ type: "ItemAdded", data: { sku: `s${state.items}`, qty: 1 } }], { expectedRevision });
   return h(
     "div",
     null,
@@ -27,11 +27,14 @@ function Cart({ store, streamId, failOn }) {
   );
 }
 
-function App({ store }) {
+function App({ store: opened }) {
   const [streamId, setStreamId] = useState("Cart-1");
   const [shown, setShown] = useState(true);
+  // With ?late, the store is handed over only when the test says so (as after an async open).
+  const [store, setStore] = useState(params.has("late") ? null : opened);
   window.app.setStreamId = (id) => flushSync(() => setStreamId(id));
   window.app.setShown = (v) => flushSync(() => setShown(v));
+  window.app.provide = () => flushSync(() => setStore(opened));
   return shown ? h(Cart, { store, streamId, failOn: "poison" }) : h("p", { id: "out" }, "hidden");
 }
 

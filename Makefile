@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := --target wasm32-unknown-unknown
 PORT ?= 8080
 
-.PHONY: setup package demo test lint test-native test-wasm test-js bench clean
+.PHONY: setup package demo edge test lint test-native test-wasm test-js bench clean
 
 setup:
 	@scripts/setup.sh
@@ -16,30 +16,36 @@ package: setup
 demo: package
 	node scripts/serve.mjs $(PORT)
 
+## make edge: the edge service in workerd on 127.0.0.1:$${EDGE_PORT:-8787}, data in $${EDGE_DATA:-.edge-data}
+edge: package
+	node scripts/edge.mjs
+
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
 ## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end,
 ## Deno and workerd, and a smoke run of the benchmark harness.
-test: setup lint test-native test-wasm package test-js
+test: lint test-native test-wasm test-js
 
-lint:
+lint: setup
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
+	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 
-test-native:
+test-native: setup
 	cargo test --quiet
 
-test-wasm:
+test-wasm: setup
 	wasm-pack test --node
 	wasm-pack test --headless --chrome
 
-test-js:
+test-js: package
 	node_modules/.bin/tsc -p tests/js/tsconfig.json
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
+	node --test --test-reporter=spec tests/js/edge-service/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node bench/run.mjs --smoke
 

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WASM_BINDGEN_VERSION=0.2.130
+# The one place the wasm-bindgen version is written is Cargo.toml (`wasm-bindgen = "=x.y.z"`).
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' Cargo.toml)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: no exact wasm-bindgen version in Cargo.toml" >&2; exit 1; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }

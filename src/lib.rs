@@ -42,6 +42,11 @@ mod subscription;
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
 
+/// The README's Rust example, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use decision::{decide, Decision, StoredLocation};
 pub use error::{Cause, Error, Result};
 pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};

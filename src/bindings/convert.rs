@@ -51,11 +51,20 @@ pub(crate) fn check_keys(options: Option<&Object>, what: &str, accepted: &[&str]
     Ok(())
 }
 
-/// `"; did you mean \"x\"?"` for the candidate nearest to `given`, if one is near.
+/// `"; did you mean \"x\"?"` for the candidate nearest to `given` (a few edits away, or one
+/// that begins with it), if one is near.
 pub(crate) fn suggestion<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let given_lower = given.to_lowercase();
+    let given = given.to_ascii_lowercase();
     candidates
-        .map(|c| (distance(&given_lower, &c.to_lowercase()), c))
+        .map(|c| {
+            let lower = c.to_ascii_lowercase();
+            let d = if given.len() >= 3 && lower.starts_with(&given) {
+                1
+            } else {
+                distance(&given, &lower)
+            };
+            (d, c)
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| format!("; did you mean \"{c}\"?"))

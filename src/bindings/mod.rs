@@ -1,10 +1,10 @@
 //! The JS-facing `EventStore` (wasm32 only). Thin: convert the arguments, call the core, map
 //! the result. Every method returns a `Promise` that rejects with an `EventStoreError`.
 
+mod any_storage;
 mod convert;
 mod error;
 mod open;
-mod store;
 mod subscribe;
 
 use std::future::Future;
@@ -15,8 +15,8 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::{Error, Result};
-use store::JsStore;
+use crate::{Error, EventStore, Result};
+use any_storage::{page_to_js, AnyStorage};
 
 #[wasm_bindgen(module = "/src/bindings/codec.js")]
 extern "C" {
@@ -46,7 +46,7 @@ extern "C" {
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
-    inner: Rc<dyn JsStore>,
+    inner: Rc<EventStore<AnyStorage>>,
 }
 
 /// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
@@ -100,7 +100,7 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;
-            let r = store.append(stream_id, events, expected).await?;
+            let r = store.append(&stream_id, events, expected).await?;
             Ok(append_result(
                 r.next_expected_revision as f64,
                 r.position as f64,
@@ -116,7 +116,7 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, options) = request?;
-            store.read_stream(stream_id, options).await
+            page_to_js(store.read_stream_page(&stream_id, options).await?)
         })
     }
 
@@ -125,7 +125,7 @@ impl JsEventStore {
     pub fn read_all(&self, options: JsValue) -> Promise {
         let options = convert::read_options(&options, "fromPosition");
         let store = self.inner.clone();
-        promise(async move { store.read_all(options?).await })
+        promise(async move { page_to_js(store.read_all_page(options?).await?) })
     }
 
     /// The stream's current revision, or `null` when it has no events.
@@ -134,7 +134,7 @@ impl JsEventStore {
         let stream_id = convert::string(&stream_id, "streamId");
         let store = self.inner.clone();
         promise(async move {
-            let revision = store.stream_revision(stream_id?).await?;
+            let revision = store.stream_revision(&stream_id?).await?;
             Ok(revision.map_or(JsValue::NULL, |r| (r as f64).into()))
         })
     }
@@ -150,7 +150,7 @@ impl JsEventStore {
         let handler = handler
             .dyn_into()
             .map_err(|_| Error::invalid("the handler must be a function"))?;
-        Ok(self.inner.clone().subscribe(handler, &options)?)
+        Ok(subscribe::subscribe(&self.inner, handler, &options)?)
     }
 
     /// Folds a stream: `{ initialState, evolve }` → `{ state, revision }` (`revision` is `null`
@@ -163,9 +163,10 @@ impl JsEventStore {
         // Resolving with the fold's promise adopts it: its result, or what `evolve` threw.
         promise(async move {
             let (stream_id, (initial, evolve)) = request?;
-            let objects = store
-                .read_stream(stream_id, crate::ReadOptions::forwards())
+            let page = store
+                .read_stream_page(&stream_id, crate::ReadOptions::forwards())
                 .await?;
+            let objects = page_to_js(page)?;
             Ok(fold(&objects, &initial, &evolve).into())
         })
     }

@@ -9,13 +9,12 @@ use std::rc::Rc;
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
+use super::any_storage::AnyStorage;
 use super::convert::{self, field};
-use super::store::JsStore;
 use crate::{Error, EventStore, MemoryStorage, Result, StoreOptions};
 
 /// Opens one kind of storage from the open options.
-type Opener =
-    fn(Option<Object>, StoreOptions) -> Pin<Box<dyn Future<Output = Result<Rc<dyn JsStore>>>>>;
+type Opener = fn(Option<Object>) -> Pin<Box<dyn Future<Output = Result<AnyStorage>>>>;
 
 /// A storage a JS caller can choose with `{ storage: name }`.
 struct Kind {
@@ -28,16 +27,11 @@ struct Kind {
 }
 
 fn kinds() -> Vec<Kind> {
+    #[allow(unused_mut)] // a build with no optional storage adds none
     let mut kinds = vec![Kind {
         name: "memory",
         options: &[],
-        open: |_, options| {
-            Box::pin(async move {
-                let store: Rc<dyn JsStore> =
-                    Rc::new(EventStore::with_options(MemoryStorage::new(), options));
-                Ok(store)
-            })
-        },
+        open: |_| Box::pin(async { Ok(AnyStorage::new(MemoryStorage::new())) }),
         extend: None,
     }];
     #[cfg(feature = "indexeddb")]
@@ -81,8 +75,9 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
             })?;
         store_options.max_event_bytes = n as usize;
     }
-    let store = (kind.open)(options.clone(), store_options).await?;
-    let js: JsValue = super::JsEventStore { inner: store }.into();
+    let storage = (kind.open)(options.clone()).await?;
+    let inner = Rc::new(EventStore::with_options(storage, store_options));
+    let js: JsValue = super::JsEventStore { inner }.into();
     if let Some(extend) = kind.extend {
         extend(&js);
     }
@@ -106,11 +101,11 @@ mod indexeddb {
     pub(super) const KIND: Kind = Kind {
         name: "indexeddb",
         options: &["name", "durability"],
-        open: |o, options| Box::pin(open(o, options)),
+        open: |o| Box::pin(open(o)),
         extend: Some(add_storage_methods),
     };
 
-    async fn open(o: Option<Object>, options: StoreOptions) -> Result<Rc<dyn JsStore>> {
+    async fn open(o: Option<Object>) -> Result<AnyStorage> {
         let o = o.as_ref();
         let name = match field(o, "name") {
             None => "evstore".to_owned(),
@@ -133,8 +128,9 @@ mod indexeddb {
                 }
             },
         };
-        let storage = IndexedDbStorage::open(&name, durability).await?;
-        Ok(Rc::new(EventStore::with_options(storage, options)))
+        Ok(AnyStorage::new(
+            IndexedDbStorage::open(&name, durability).await?,
+        ))
     }
 }
 
@@ -148,18 +144,14 @@ mod durable_object {
     pub(super) const KIND: Kind = Kind {
         name: "durable-object",
         options: &["durableObjectStorage"],
-        open: |o, options| {
+        open: |o| {
             Box::pin(async move {
                 let storage = field(o.as_ref(), "durableObjectStorage").ok_or_else(|| {
                     Error::invalid(
                         "storage \"durable-object\" needs durableObjectStorage: the object's ctx.storage (with its SQLite API)",
                     )
                 })?;
-                let store: Rc<dyn JsStore> = Rc::new(EventStore::with_options(
-                    DurableObjectStorage::open(storage)?,
-                    options,
-                ));
-                Ok(store)
+                Ok(AnyStorage::new(DurableObjectStorage::open(storage)?))
             })
         },
         extend: None,

@@ -10,10 +10,10 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::any_storage::{events_to_js, AnyStorage};
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
-use super::store::{events_to_js, JsStorage};
 use crate::{
     Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
     SubscriptionBatch, Unsubscribe,
@@ -133,8 +133,8 @@ fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Optio
 }
 
 /// Starts a subscription for the JS `subscribe`.
-pub(super) fn subscribe<S: JsStorage>(
-    store: &Rc<EventStore<S>>,
+pub(super) fn subscribe(
+    store: &Rc<EventStore<AnyStorage>>,
     handler: Function,
     options_value: &JsValue,
 ) -> Result<JsSubscription> {
@@ -174,8 +174,8 @@ pub(super) fn subscribe<S: JsStorage>(
     })
 }
 
-async fn deliver<S: JsStorage>(
-    store: Rc<EventStore<S>>,
+async fn deliver(
+    store: Rc<EventStore<AnyStorage>>,
     options: SubscribeOptions,
     callbacks: Callbacks,
     cancelled: Rc<Cell<bool>>,

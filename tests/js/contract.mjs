@@ -215,8 +215,11 @@ export function cases(open) {
       await rejects(s.append("s", [ev("E", 1), ev("E", "123456789012345678")]), "EVENT_TOO_LARGE", { eventIndex: 1 });
       await rejects(s.append("s", [ev("E", 1, { metadata: { k: "0123456789abcdef" } })]), "EVENT_TOO_LARGE", { eventIndex: 0 });
       await s.append("s", [ev("E", "1234567890123456")]); // 18 + 2 = 20
+    },
+
+    async "the default event size limit is 1 MiB"() {
       const big = await open();
-      await big.append("s", [ev("E", "x".repeat(1024 * 1024 - 10))]); // default 1 MiB
+      await big.append("s", [ev("E", "x".repeat(1024 * 1024 - 10))]);
       await rejects(big.append("s", [ev("E", "x".repeat(1024 * 1024))]), "EVENT_TOO_LARGE", { eventIndex: 0 });
     },
 
@@ -470,15 +473,21 @@ export function cases(open) {
         if (e.position === 9) sub.unsubscribe();
       });
       await until(() => seen.length >= 10, "ten events");
-      await s.append("S", [ev("E", 50)]);
-      await sleep(20);
-      eq(seen, Array.from({ length: 10 }, (_, i) => i), "nothing after unsubscribe, even from the same batch");
-      sub.unsubscribe();
+      // A sentinel subscription, woken by the same appends, is the sync point: once it has the
+      // later events, an active subscription would have had them too.
+      const sentinel = [];
       const never = [];
       const early = s.subscribe((e) => { never.push(e); });
       early.unsubscribe();
-      await sleep(20);
+      const watch = s.subscribe((e) => { sentinel.push(e.position); }, { after: 49 });
+      await s.append("S", [ev("E", 50)]);
+      await until(() => sentinel.includes(50), "the sentinel to see the later event");
+      await s.append("S", [ev("E", 51)]);
+      await until(() => sentinel.includes(51), "the sentinel to see one more");
+      eq(seen, Array.from({ length: 10 }, (_, i) => i), "nothing after unsubscribe, even from the same batch");
       eq(never.length, 0, "unsubscribed before the first delivery");
+      watch.unsubscribe();
+      sub.unsubscribe();
     },
 
     async "subscribe: a checkpoint resumes after the last handled event"() {
@@ -493,12 +502,13 @@ export function cases(open) {
       const second = [];
       sub = s.subscribe((e) => { second.push(e.position); }, { checkpoint: "projection-x", after: 0 });
       await until(() => second.length === 2, "the resumed run");
-      await sleep(10);
-      eq(second, [6, 7], "resumes after the recorded position; `after` is ignored");
+      await s.append("S", [ev("E", 8)]);
+      await until(() => second.includes(8), "a later event: everything before it has been delivered");
+      eq(second, [6, 7, 8], "resumes after the recorded position; `after` is ignored");
       sub.unsubscribe();
       const other = [];
       sub = s.subscribe((e) => { other.push(e.position); }, { checkpoint: "other" });
-      await until(() => other.length === 8, "an independent name");
+      await until(() => other.length === 9, "an independent name");
       sub.unsubscribe();
     },
 
@@ -538,6 +548,55 @@ export function cases(open) {
       let thrown;
       try { await s.aggregateStream("Order-1", { initialState: () => 0, evolve: () => { throw new RangeError("mine"); } }); } catch (e) { thrown = e; }
       ok(thrown instanceof RangeError && thrown.message === "mine", "an error thrown by evolve rejects the call as it is");
+    },
+
+    async "unknown option keys are INVALID_ARGUMENT naming the key (a typo never switches a check off)"() {
+      const s = await open();
+      await s.append("S-1", [ev("E", 1)]);
+      const named = async (promise, key, hint) => {
+        const err = await rejects(promise, "INVALID_ARGUMENT");
+        ok(err.message.includes(`"${key}"`), `the message names "${key}": ${err.message}`);
+        if (hint) ok(err.message.includes(`did you mean "${hint}"`), `the message suggests "${hint}": ${err.message}`);
+      };
+      await named(s.append("S-1", [ev("E", 2)], { expected: 99 }), "expected", "expectedRevision");
+      eq(await s.streamRevision("S-1"), 0, "the mistyped append wrote nothing");
+      await named(s.readStream("S-1", { limit: 1 }), "limit");
+      await named(s.readStream("S-1", { fromPosition: 0 }), "fromPosition", "fromRevision");
+      await named(s.readAll({ fromRevision: 0 }), "fromRevision", "fromPosition");
+      await named(s.readAll({ maxcount: 1 }), "maxcount", "maxCount");
+      await named(s.aggregateStream("S-1", { initialState: () => 0, evolve: (x) => x, evolv: 1 }), "evolv", "evolve");
+      await named(open({ storag: "memory" }), "storag", "storage");
+      let err;
+      try { s.subscribe(() => {}, { from: 3 }); } catch (e) { err = e; }
+      ok(err && err.code === "INVALID_ARGUMENT" && err.message.includes('"from"'), `subscribe names "from": ${err && err.message}`);
+    },
+
+    async "Map, Set, ArrayBuffer, typed arrays and over-deep nesting in data or metadata are INVALID_ARGUMENT"() {
+      const s = await open();
+      const bad = [new Map([["a", 1]]), new Set([1]), new ArrayBuffer(4), new Uint8Array(4), new DataView(new ArrayBuffer(2)), { nested: new Map() }, [new Set()]];
+      for (const data of bad) await rejects(s.append("S-1", [ev("E", data)]), "INVALID_ARGUMENT");
+      await rejects(s.append("S-1", [ev("E", 1, { metadata: { m: new Map() } })]), "INVALID_ARGUMENT");
+      let deep = 1;
+      for (let i = 0; i < 300; i++) deep = [deep];
+      const err = await rejects(s.append("S-1", [ev("E", deep)]), "INVALID_ARGUMENT");
+      ok(/deeper than 256/.test(err.message), `the nesting limit is named: ${err.message}`);
+      let fine = 1;
+      for (let i = 0; i < 200; i++) fine = { x: fine };
+      await s.append("S-1", [ev("E", fine)]);
+      eq(await s.streamRevision("S-1"), 0, "only the valid event was written");
+    },
+
+    async "subscribe: onError always receives an Error; a thrown non-Error is its cause"() {
+      const s = await open();
+      await s.append("S-1", [ev("E", 1)]);
+      const got = [];
+      for (const thrown of [undefined, null, "a string", 42]) {
+        s.subscribe(() => { throw thrown; }, { onError: (err) => got.push([err instanceof Error, err.cause]) });
+        s.subscribe(() => Promise.reject(thrown), { onError: (err) => got.push([err instanceof Error, err.cause]) });
+      }
+      await until(() => got.length === 8, "every onError");
+      ok(got.every(([isError]) => isError), "every report is an Error");
+      eq(got.map(([, cause]) => cause ?? null).sort(), [null, null, null, null, 42, 42, "a string", "a string"].sort());
     },
 
     async "close rejects every later call with CLOSED"() {

@@ -278,23 +278,30 @@ test("a write refused for lack of space is QUOTA_EXCEEDED, writes nothing, and t
           await s.append("Big-1", [{ type: "Big", data: noise() }, { type: "Big", data: noise() }]);
         } catch (e) {
           const estimate = await s.storageEstimate();
-          return { code: e.code, name: e.name, before, after: await count(), attempts: i, usage: estimate.usage };
+          return {
+            code: e.code, name: e.name, causeName: e.cause?.name, causeIsDomException: e.cause instanceof DOMException,
+            before, after: await count(), attempts: i, usage: estimate.usage,
+          };
         }
       }
       return { code: "none" };
     });
     assert.equal(outcome.code, "QUOTA_EXCEEDED");
     assert.equal(outcome.name, "EventStoreError");
+    assert.equal(outcome.causeName, "QuotaExceededError", "the browser's own error is the cause");
+    assert.equal(outcome.causeIsDomException, true, "the cause is the DOMException itself, not a copy");
     assert.equal(outcome.after, outcome.before, "the refused append wrote nothing");
     assert.ok(outcome.attempts > 0 && outcome.usage > 1024 * 1024, `storageEstimate reports the usage (${outcome.usage})`);
     await cdp.send("Storage.overrideQuotaForOrigin", { origin }); // lift the limit
     const after = await page.evaluate(async () => {
       const s = window.stores.q;
       const r = await s.append("Small-1", [{ type: "FitsAgain" }], { expectedRevision: 0 });
-      return { r, persisted: typeof (await s.persistStorage()) };
+      const memory = await EventStore.open({ storage: "memory" });
+      return { r, persisted: typeof (await s.persistStorage()), memoryHas: "persistStorage" in memory || "storageEstimate" in memory };
     });
     assert.equal(after.r.nextExpectedRevision, 1, "the store keeps working");
     assert.equal(after.persisted, "boolean");
+    assert.equal(after.memoryHas, false, "only IndexedDB stores have the storage methods");
     await context.close();
   }));
 

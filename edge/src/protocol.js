@@ -1,0 +1,21 @@
+// Names shared by the Worker and the Durable Object: the sync subprotocol, WebSocket close codes,
+// and the internal header through which the Worker hands the verified identity to the object.
+
+/** The WebSocket subprotocol of the sync/live-feed protocol (edge/PROTOCOL.md). */
+export const SYNC_PROTOCOL = "evstore.sync.v1";
+/** The protocol version carried by messages (`"v": 1`). */
+export const SYNC_VERSION = 1;
+
+/** Close codes (4000–4999 are the application's): the token expired or is invalid / forbidden. */
+export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+
+/**
+ * Set by the Worker on its own request to the object, from the verified token: never copied from
+ * the client (the Worker builds a fresh request, so a client-supplied header never arrives).
+ */
+export const IDENTITY_HEADER = "x-evstore-identity";
+
+/** `{ tenant, sub, exp, scopes }` ↔ header value (URI-encoded JSON: header values are bytes). */
+export const encodeIdentity = (identity) => encodeURIComponent(JSON.stringify(identity));
+export const decodeIdentity = (value) => JSON.parse(decodeURIComponent(value));

@@ -1,0 +1,218 @@
+// The WebSocket live feed of a TenantStore (protocol: edge/PROTOCOL.md), on the hibernation API:
+// sockets are accepted with `ctx.acceptWebSocket`, each socket's state lives in its serialized
+// attachment (`{ sub, exp, scopes, live, cursor }`), and nothing keeps the object awake (no timers:
+// token expiry is checked lazily, on each message and before each send).
+//
+// Every operation on sockets — a pull, an auth renewal, the fan-out after an append — runs in one
+// queue, so a socket's catch-up and its live events never interleave: no gap, no duplicate.
+// Messages are dispatched by `type` through MESSAGE_HANDLERS; the sync issue adds `push` there.
+
+import { AuthError, verifyToken } from "./auth.js";
+import { allReader, collectEvents } from "./events.js";
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from "./limits.js";
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, SYNC_PROTOCOL, SYNC_VERSION } from "./protocol.js";
+
+const FRAME_EVENTS = 1000;
+
+class ProtocolError extends Error {
+  constructor(code, message, fields = {}) {
+    super(message);
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+const invalid = (message, fields) => new ProtocolError("INVALID_ARGUMENT", message, fields);
+
+function checkKeys(msg, allowed) {
+  for (const key of Object.keys(msg)) {
+    if (!allowed.includes(key)) throw invalid(`unknown field "${key}" in a "${msg.type}" message`);
+  }
+}
+
+/** Handlers of client messages, by `type`: `(feed, ws, state, msg) → state` (runs in the queue). */
+const MESSAGE_HANDLERS = {
+  /** `{"v":1,"type":"pull","after":<position|null>}`: catch-up from after `after`, then live. */
+  async pull(feed, ws, state, msg) {
+    checkKeys(msg, ["v", "type", "after"]);
+    if (msg.v !== SYNC_VERSION) throw invalid(`unsupported protocol version ${JSON.stringify(msg.v)}: this server speaks ${SYNC_VERSION}`);
+    const after = msg.after ?? null;
+    if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) throw invalid('"after" must be a position (a non-negative integer) or null');
+    if (!state.scopes.includes("read")) throw new ProtocolError("FORBIDDEN", 'the token lacks the "read" scope');
+    const head = await feed.head();
+    if (after !== null && (head === null || after > head)) {
+      throw invalid(`"after" (${after}) is beyond the head of the log (${head})`, { head, epoch: feed.host.epoch });
+    }
+    state.live = false;
+    state.cursor = after ?? -1;
+    state = await feed.sendFrom(ws, state);
+    if (state === null) return null;
+    state.live = true;
+    if (!feed.send(ws, state, { type: "caughtUp", head: state.cursor < 0 ? null : state.cursor, epoch: feed.host.epoch })) return null;
+    return state;
+  },
+
+  /** `{"type":"auth","token":…}`: renews the socket's token in place (same tenant). */
+  async auth(feed, ws, state, msg) {
+    checkKeys(msg, ["v", "type", "token"]);
+    let claims;
+    try {
+      claims = await verifyToken(msg.token, feed.host.env);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      feed.fail(ws, CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", err.message);
+      return null;
+    }
+    if (claims.tid !== feed.host.tenant) {
+      feed.fail(ws, CLOSE_FORBIDDEN, "FORBIDDEN", "the token is not valid for this tenant");
+      return null;
+    }
+    state = { ...state, sub: claims.sub, exp: claims.exp, scopes: claims.scopes };
+    if (!feed.send(ws, state, { type: "authenticated", exp: claims.exp })) return null;
+    return state;
+  },
+};
+
+export class LiveFeed {
+  /** `host`: the TenantStore (`ctx`, `env`, `store`, `tenant`, `epoch`). */
+  constructor(host) {
+    this.host = host;
+    this.queue = Promise.resolve();
+    // Keep-alive pings are answered by the runtime without waking a hibernated object.
+    host.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  /** Accepts a WebSocket for a verified, admitted identity; answers the 101. */
+  accept(identity, withProtocol) {
+    const [client, server] = Object.values(new WebSocketPair());
+    this.host.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ sub: identity.sub, exp: identity.exp, scopes: identity.scopes, live: false, cursor: -1 });
+    const headers = withProtocol ? { "sec-websocket-protocol": SYNC_PROTOCOL } : {};
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Runs `task` after every queued one; a failure of one task does not stop the queue. */
+  enqueue(task) {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** A client message: parsed, checked and dispatched by type. */
+  message(ws, data) {
+    return this.enqueue(async () => {
+      let state = ws.deserializeAttachment();
+      if (!state) return;
+      try {
+        if (typeof data !== "string") throw invalid("binary messages are not part of the protocol");
+        if (data.length > MAX_MESSAGE_BYTES) throw invalid(`message over ${MAX_MESSAGE_BYTES} bytes`);
+        let msg;
+        try {
+          msg = JSON.parse(data);
+        } catch {
+          throw invalid("message is not valid JSON");
+        }
+        if (msg === null || typeof msg !== "object" || Array.isArray(msg)) throw invalid("message must be a JSON object");
+        const handler = typeof msg.type === "string" && Object.hasOwn(MESSAGE_HANDLERS, msg.type) ? MESSAGE_HANDLERS[msg.type] : null;
+        if (!handler) throw invalid(`unknown message type ${JSON.stringify(msg.type)}`);
+        if (msg.type !== "auth" && this.expired(state)) {
+          this.fail(ws, CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", "token expired");
+          return;
+        }
+        state = await handler(this, ws, state, msg);
+        if (state) ws.serializeAttachment(state);
+      } catch (err) {
+        const error = err instanceof ProtocolError
+          ? { code: err.code, message: err.message, ...err.fields }
+          : { code: "STORAGE_ERROR", message: "the service failed to handle the message" };
+        this.send(ws, null, { type: "error", error });
+      }
+    });
+  }
+
+  /** After an append: every live socket gets the events after its cursor. */
+  publish() {
+    const done = this.enqueue(async () => {
+      for (const ws of this.host.ctx.getWebSockets()) {
+        let state = ws.deserializeAttachment();
+        if (!state || !state.live) continue;
+        if (!state.scopes.includes("read")) {
+          state.live = false;
+          ws.serializeAttachment(state);
+          this.send(ws, null, { type: "error", error: { code: "FORBIDDEN", message: 'the token lacks the "read" scope' } });
+          continue;
+        }
+        state = await this.sendFrom(ws, state);
+        if (state) ws.serializeAttachment(state);
+      }
+    });
+    this.host.ctx.waitUntil?.(done.catch(() => {}));
+    return done;
+  }
+
+  /**
+   * Sends the events after `state.cursor` in frames; returns the state with the new cursor, or
+   * null when the socket is gone or was closed (token expired).
+   */
+  async sendFrom(ws, state) {
+    for (;;) {
+      const { parts, last } = await collectEvents(
+        allReader(this.host.store),
+        "position",
+        { from: state.cursor + 1 },
+        { maxEvents: FRAME_EVENTS, maxBytes: MAX_FRAME_BYTES },
+      );
+      if (last === null) return state;
+      if (!this.send(ws, state, `{"type":"events","events":[${parts.join(",")}]}`)) return null;
+      state = { ...state, cursor: last.position };
+      ws.serializeAttachment(state);
+    }
+  }
+
+  /** The position of the last event in the log, or null. */
+  async head() {
+    const [last] = await this.host.store.readAll({ direction: "backwards", maxCount: 1 });
+    return last ? last.position : null;
+  }
+
+  expired(state) {
+    return !(state.exp > Date.now() / 1000);
+  }
+
+  /**
+   * Sends a frame (object or JSON text) unless the socket's token has expired, in which case the
+   * socket is closed with an UNAUTHENTICATED error. `state` null: no expiry check (error frames).
+   */
+  send(ws, state, frame) {
+    if (state && this.expired(state)) {
+      this.fail(ws, CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", "token expired");
+      return false;
+    }
+    try {
+      ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** An error frame, then the close: the socket is done. */
+  fail(ws, closeCode, code, message) {
+    try {
+      ws.serializeAttachment(null);
+      ws.send(JSON.stringify({ type: "error", error: { code, message } }));
+      ws.close(closeCode, message);
+    } catch {
+      // already closed
+    }
+  }
+
+  closed(ws, code) {
+    try {
+      ws.serializeAttachment(null);
+      ws.close(code >= 3000 && code <= 4999 ? code : 1000, "closed"); // the only codes a server may send
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// The edge service's Worker: CORS, then JWT verification (before anything is routed), then the
+// route, the tenant check (constant time) and the scope check, then one Durable Object per tenant
+// (`idFromName(tenant)`) does the work. Inputs are validated here so the object only sees
+// well-formed calls; the object re-checks the tenant and the scope.
+
+import { AuthError, bearerToken, constantTimeEqual, hasScope, subprotocols, verifyToken } from "./auth.js";
+import {
+  badRequest,
+  corsFor,
+  describeError,
+  errorResponse,
+  jsonResponse,
+  preflightResponse,
+  readJsonBody,
+  withHeaders,
+} from "./http.js";
+import { limits } from "./limits.js";
+import { IDENTITY_HEADER, SYNC_PROTOCOL, encodeIdentity } from "./protocol.js";
+import { appendBody, matchRoute, readOptions } from "./routes.js";
+
+export { TenantStore } from "./tenant.js";
+
+export default {
+  async fetch(request, env) {
+    const cors = corsFor(request, env);
+    if (!cors.allowed) return errorResponse(403, "FORBIDDEN", "origin not allowed", {}, cors.headers);
+    if (request.method === "OPTIONS") return preflightResponse(cors);
+    try {
+      return withHeaders(await handle(request, env), cors.headers);
+    } catch (err) {
+      const d = err instanceof AuthError ? { status: err.status, code: err.code, message: err.message, fields: {} } : describeError(err);
+      return errorResponse(d.status, d.code, d.message, d.fields, cors.headers);
+    }
+  },
+};
+
+async function handle(request, env) {
+  const auth = await verifyToken(bearerToken(request), env);
+  const url = new URL(request.url);
+  const route = matchRoute(request.method, url.pathname);
+  if (!constantTimeEqual(auth.tid, route.tenant)) throw new AuthError(403, "the token is not valid for this tenant");
+  if (route.scope !== null && !hasScope(auth, route.scope)) throw new AuthError(403, `the token lacks the "${route.scope}" scope`);
+
+  const identity = { tenant: route.tenant, sub: auth.sub, exp: auth.exp, scopes: auth.scopes };
+  const tenant = env.TENANTS.get(env.TENANTS.idFromName(route.tenant));
+  const { maxBodyBytes, maxBatchEvents } = limits(env);
+  switch (route.name) {
+    case "append": {
+      const body = appendBody(await readJsonBody(request, maxBodyBytes), maxBatchEvents);
+      return answer(await tenant.append(identity, route.streamId, body));
+    }
+    case "readStream":
+      return answer(await tenant.readStream(identity, route.streamId, readOptions(url, "fromRevision")));
+    case "readAll":
+      return answer(await tenant.readAll(identity, readOptions(url, "fromPosition")));
+    case "sync":
+      return syncUpgrade(request, tenant, identity);
+  }
+  throw new Error(`unhandled route ${route.name}`);
+}
+
+/** The object's `{ status, body }` (body: JSON text) as a response. */
+function answer({ status, body }) {
+  return jsonResponse(status, body);
+}
+
+/** Hands a WebSocket upgrade to the tenant's object with the verified identity. */
+function syncUpgrade(request, tenant, identity) {
+  if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+    throw badRequest("GET /t/{tenant}/sync expects a WebSocket upgrade");
+  }
+  const offered = subprotocols(request);
+  if (offered.length > 0 && !offered.includes(SYNC_PROTOCOL)) {
+    throw badRequest(`unsupported WebSocket subprotocol: offer "${SYNC_PROTOCOL}"`);
+  }
+  const headers = new Headers({ upgrade: "websocket", [IDENTITY_HEADER]: encodeIdentity(identity) });
+  if (offered.length > 0) headers.set("sec-websocket-protocol", SYNC_PROTOCOL);
+  return tenant.fetch("https://tenant.internal/sync", { headers });
+}

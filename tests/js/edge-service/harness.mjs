@@ -1,0 +1,169 @@
+// Test harness for the edge service: runs the real service in workerd (npm) on a free 127.0.0.1
+// port with a temporary data directory, mints JWTs (HS256, RS256, ES256 and deliberately bad
+// ones) with node:crypto, and kills every process it started — also when a test fails.
+import { spawn } from "node:child_process";
+import { createHmac, generateKeyPairSync, sign as cryptoSign } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO, writeWorkerdConfig } from "../../../edge/workerd-config.mjs";
+
+export { REPO };
+export const SECRET = "test-secret-with-enough-entropy-0123456789";
+
+/** A port the OS reports free on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const running = new Set();
+const tempDirs = new Set();
+process.on("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the process exits. */
+export function tempDir(prefix = "evstore-edge-") {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Starts the edge service: `{ base, port, dataDir, stop(), kill(signal) }`. `env` holds the
+ * EVSTORE_* settings (default: the HS256 test secret); `config` more options of
+ * writeWorkerdConfig (the benchmark's reference object). Resolves once the socket answers.
+ */
+export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir = tempDir(), port, config: configOptions = {} } = {}) {
+  port ??= await freePort();
+  const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir, ...configOptions });
+  const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
+  const proc = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config, ...(process.env.EDGE_DEBUG ? ["--verbose"] : [])], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  proc.stdout.on("data", (d) => (stderr += d));
+  running.add(proc);
+  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => {
+    running.delete(proc);
+    resolve({ code, signal });
+  }));
+  const base = `http://127.0.0.1:${port}`;
+  const edge = {
+    base,
+    port,
+    dataDir,
+    proc,
+    exited,
+    get stderr() {
+      return stderr;
+    },
+    /** Stops workerd (SIGTERM, then SIGKILL) and waits for it. */
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+    /** Kills workerd with `signal` (default SIGKILL) and waits for it. */
+    async kill(signal = "SIGKILL") {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      await exited;
+    },
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (proc.exitCode !== null) throw new Error(`workerd exited: ${stderr}`);
+      if (await fetch(`${base}/`).then(() => true, () => false)) break;
+      if (i > 300) throw new Error(`workerd did not answer: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (e) {
+    await edge.kill();
+    throw e;
+  }
+  return edge;
+}
+
+/** The SQLite files of the service's Durable Objects (one per object ever created). */
+export function objectFiles(dataDir) {
+  const root = join(dataDir, "objects");
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith(".sqlite")) files.push(path);
+    }
+  };
+  walk(root);
+  return files.sort();
+}
+
+// ── tokens ──────────────────────────────────────────────────────────────────────────────────
+
+const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+export const now = () => Math.floor(Date.now() / 1000);
+
+/** Claims for `tenant`, valid for an hour unless overridden. */
+export const claims = (tenant, extra = {}) => ({ tid: tenant, sub: "user-1", exp: now() + 3600, ...extra });
+
+/** A JWT with any header and claims, signed by `signer(bytes) → Buffer` (default: HS256 with SECRET). */
+export function jwt(header, body, signer = hs256(SECRET)) {
+  const signed = `${b64url(header)}.${b64url(body)}`;
+  return `${signed}.${signer(Buffer.from(signed)).toString("base64url")}`;
+}
+
+export const hs256 = (secret) => (data) => createHmac("sha256", Buffer.from(secret, "utf8")).update(data).digest();
+
+/** HS256 token for `tenant` with the test secret. */
+export const token = (tenant, extra = {}, secret = SECRET) => jwt({ alg: "HS256", typ: "JWT" }, claims(tenant, extra), hs256(secret));
+
+/** Key pairs for RS256 and ES256 and their public JWKS (kids "rsa-1" and "ec-1"). */
+export function keyPairs() {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwks = {
+    keys: [
+      { ...rsa.publicKey.export({ format: "jwk" }), kid: "rsa-1", alg: "RS256", use: "sig" },
+      { ...ec.publicKey.export({ format: "jwk" }), kid: "ec-1", alg: "ES256", use: "sig" },
+    ],
+  };
+  return {
+    jwks: JSON.stringify(jwks),
+    rs256: (data) => cryptoSign("sha256", data, rsa.privateKey),
+    es256: (data) => cryptoSign("sha256", data, { key: ec.privateKey, dsaEncoding: "ieee-p1363" }),
+    rsaPublicPem: rsa.publicKey.export({ format: "pem", type: "spki" }),
+  };
+}
+
+// ── HTTP ────────────────────────────────────────────────────────────────────────────────────
+
+/** A request to the service: `{ status, body, headers }` with the body parsed as JSON when it is JSON. */
+export async function call(edge, method, path, { token: t, body, headers = {} } = {}) {
+  const res = await fetch(edge.base + path, {
+    method,
+    headers: { ...(t === undefined ? {} : { authorization: `Bearer ${t}` }), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed, text, headers: res.headers };
+}
+
+export const uuid = () => crypto.randomUUID();

@@ -1,0 +1,87 @@
+// `make edge`'s script (scripts/edge.mjs) as a user runs it: with no secret it creates a
+// development secret in the data directory and prints it with a sample token and curl lines that
+// work; a restart keeps the secret (and the data); SIGTERM and SIGINT stop workerd and exit 0.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, REPO, tempDir } from "./harness.mjs";
+
+const children = new Set();
+after(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+/** Starts scripts/edge.mjs; resolves with its printed output once it says how to stop it. */
+async function runEdge(env) {
+  const child = spawn(process.execPath, [join(REPO, "scripts/edge.mjs")], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => {
+    children.delete(child);
+    resolve({ code, signal });
+  }));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes("Ctrl-C stops it")) {
+    if (child.exitCode !== null) throw new Error(`edge.mjs exited: ${out}`);
+    assert.ok(Date.now() < deadline, `edge.mjs did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, exited, output: () => out };
+}
+
+/** workerd processes whose command line names this data directory. */
+function workerdFor(dataDir) {
+  return execFileSync("ps", ["-eo", "args"]).toString().split("\n").filter((l) => l.includes("workerd") && l.includes(dataDir));
+}
+
+test("no secret: a development secret, a sample token and a working curl line; restarts keep them; signals stop it", async () => {
+  const dataDir = join(tempDir(), "edge-data");
+  const port = await freePort();
+  const env = { EDGE_PORT: String(port), EDGE_DATA: dataDir };
+
+  const first = await runEdge(env);
+  const out = first.output();
+  const secret = readFileSync(join(dataDir, "dev-secret"), "utf8").trim();
+  assert.ok(secret.length >= 40, "a long random secret");
+  assert.equal(statSync(join(dataDir, "dev-secret")).mode & 0o077, 0, "readable by its owner only");
+  assert.ok(out.includes(secret), "the secret is printed");
+  assert.ok(out.includes(`http://127.0.0.1:${port}`));
+  const token = out.match(/sample token[^\n]*\n\s+(\S+)/)[1];
+  const curl = out.match(/curl -s -X POST (\S+) -H "Authorization: Bearer (\S+)"/);
+  assert.equal(curl[1], `http://127.0.0.1:${port}/t/demo/streams/Order-1`);
+  assert.equal(curl[2], token);
+  const body = out.match(/-d '([^']+)'/)[1];
+  const res = await fetch(curl[1], { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal((await res.json()).nextExpectedRevision, 0);
+
+  first.child.kill("SIGTERM");
+  assert.deepEqual(await first.exited, { code: 0, signal: null });
+  assert.deepEqual(workerdFor(dataDir), [], "workerd stopped with it");
+
+  const second = await runEdge(env);
+  assert.equal(readFileSync(join(dataDir, "dev-secret"), "utf8").trim(), secret, "the secret is kept");
+  const read = await fetch(`http://127.0.0.1:${port}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(read.status, 200, "the old token is still accepted");
+  assert.deepEqual((await read.json()).events.map((e) => [e.type, e.position]), [["OrderPlaced", 0]], "the data is kept");
+  second.child.kill("SIGINT");
+  assert.deepEqual(await second.exited, { code: 0, signal: null });
+  assert.deepEqual(workerdFor(dataDir), []);
+});
+
+test("with EVSTORE_JWT_SECRET set, no development secret is created or printed", async () => {
+  const dataDir = join(tempDir(), "edge-data");
+  const run = await runEdge({ EDGE_PORT: String(await freePort()), EDGE_DATA: dataDir, EVSTORE_JWT_SECRET: "operator-secret-0123456789-abcdefghij" });
+  assert.doesNotMatch(run.output(), /operator-secret|sample token/);
+  assert.throws(() => statSync(join(dataDir, "dev-secret")));
+  run.child.kill("SIGTERM");
+  assert.equal((await run.exited).code, 0);
+});

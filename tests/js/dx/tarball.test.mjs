@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack` of pkg/, installed from the tarball into a scratch
-// project in a temp dir (offline), then used from Node ESM, a Vite + TypeScript app in Chromium,
-// Deno with no permission flag, and a raw workerd config following the README's recipe. Also
-// publint and @arethetypeswrong/cli on the packed package.
+// project in a temp dir (offline), then used from Node ESM, a Vite + TypeScript app in Chromium
+// (built, and on the dev server), Deno with no permission flag, a raw workerd config following
+// the README's recipe, and wrangler dev with a Durable Object. Also publint and
+// @arethetypeswrong/cli on the packed package.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -230,5 +231,72 @@ test("Vite dev server: the same app runs unbundled, the wasm found through the d
   } finally {
     await browser.close();
     dev.kill();
+  }
+});
+
+test("wrangler dev: the README's Durable Object recipe (the workerd entry, the wasm bundled, SQLite storage)", async () => {
+  const wr = join(dir, "wrangler-app");
+  mkdirSync(wr, { recursive: true });
+  writeFileSync(
+    join(wr, "worker.js"),
+    `import { DurableObject } from "cloudflare:workers";
+import { EventStore, EventStoreError, NO_STREAM } from "evstore";
+
+export class Tenant extends DurableObject {
+  store = this.ctx.blockConcurrencyWhile(() =>
+    EventStore.open({ storage: "durable-object", durableObjectStorage: this.ctx.storage }));
+
+  async fetch() {
+    const store = await this.store;
+    const r = await store.append("Order-1", [{ type: "Placed", data: { n: 1 } }]);
+    const conflict = await store.append("Order-1", [{ type: "X" }], { expectedRevision: NO_STREAM }).catch((e) => e instanceof EventStoreError && e.code);
+    const { state, expectedRevision } = await store.aggregateStream("Order-1", { initialState: () => 0, evolve: (n) => n + 1 });
+    return Response.json({ position: r.position, conflict, state, expectedRevision });
+  }
+}
+export default {
+  fetch: (request, env) => env.TENANT.get(env.TENANT.idFromName("t1")).fetch(request),
+};
+`,
+  );
+  writeFileSync(
+    join(wr, "wrangler.toml"),
+    `name = "evstore-recipe"
+main = "worker.js"
+compatibility_date = "2025-01-01"
+
+[[durable_objects.bindings]]
+name = "TENANT"
+class_name = "Tenant"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Tenant"]
+`,
+  );
+  const port = await freePort();
+  const child = spawn(bin("wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", join(wr, "state")], {
+    cwd: wr,
+    detached: true, // its own process group: wrangler starts workerd, both are stopped below
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+  });
+  try {
+    const get = async () => {
+      for (let i = 0; i < 200; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+        if (res?.ok) return res.json();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail("wrangler dev did not answer");
+    };
+    assert.deepEqual(await get(), { position: 0, conflict: "WRONG_EXPECTED_REVISION", state: 1, expectedRevision: 0 });
+    assert.deepEqual(await get(), { position: 1, conflict: "WRONG_EXPECTED_REVISION", state: 2, expectedRevision: 1 });
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
   }
 });

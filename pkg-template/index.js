@@ -20,6 +20,21 @@ const invalid = (message) => storeError("INVALID_ARGUMENT", message);
 const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
+// `; did you mean "x"?` for a near miss (edit distance ≤ 2), as the core's messages say.
+function suggestion(key, accepted) {
+  const distance = (a, b) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length];
+  };
+  const best = accepted.map((k) => [distance(key.toLowerCase(), k.toLowerCase()), k]).sort((x, y) => x[0] - y[0])[0];
+  return best && best[0] <= 2 ? `; did you mean "${best[1]}"?` : "";
+}
+
 // ---- Loading the wasm on the first open -------------------------------------------------------
 
 let loading;
@@ -207,9 +222,10 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
   for (const [key, value] of Object.entries({ initialState, evolve, onChange })) {
     if (typeof value !== "function") throw invalid(`watchAggregate needs ${key} as a function`);
   }
+  const accepted = ["initialState", "evolve", "onError"];
   for (const key of Object.keys(options)) {
-    if (key !== "initialState" && key !== "evolve" && key !== "onError") {
-      throw invalid(`unknown option "${key}" for watchAggregate (accepted: initialState, evolve, onError)`);
+    if (!accepted.includes(key)) {
+      throw invalid(`unknown option "${key}" in watchAggregate options (accepted: ${accepted.map((k) => `"${k}"`).join(", ")})${suggestion(key, accepted)}`);
     }
   }
   let state = initialState();

@@ -281,7 +281,11 @@ test("watchAggregate: evolve throwing stops the watch and reaches onError; bad a
   assert.throws(() => store.watchAggregate("S-1", { evolve: ok.evolve }, () => {}), { code: "INVALID_ARGUMENT", message: /initialState/ });
   assert.throws(() => store.watchAggregate(undefined, ok, () => {}), { code: "INVALID_ARGUMENT", message: /streamId/ });
   assert.throws(() => store.watchAggregate("", ok, () => {}), { code: "INVALID_ARGUMENT" });
-  assert.throws(() => store.watchAggregate("S-1", { ...ok, intialState: 1 }, () => {}), { code: "INVALID_ARGUMENT", message: /intialState/ });
+  assert.throws(() => store.watchAggregate("S-1", { ...ok, intialState: 1 }, () => {}), {
+    code: "INVALID_ARGUMENT",
+    message: /unknown option "intialState".*did you mean "initialState"\?/,
+  });
+  assert.throws(() => store.watchAggregate("S-1", { ...ok, zzz: 1 }, () => {}), (e) => e.code === "INVALID_ARGUMENT" && !/did you mean/.test(e.message));
 });
 
 test("watchAggregate: onChange throwing (initial or live) reaches onError and stops the watch", async () => {

@@ -1,4 +1,5 @@
-// The TypeScript contract of evstore (hand-written; checked by tests/js/usage.ts).
+// The TypeScript contract of evstore (hand-written; checked by tests/js/usage.ts and tests/js/dx/*.ts).
+/// <reference lib="esnext.disposable" />
 
 /** The shape of an application's events: a union of `{ type, data }` members. */
 export interface EventShape {
@@ -9,9 +10,18 @@ export interface EventShape {
 /** Event metadata: a plain object (by convention with `correlationId` and `causationId`). */
 export type Metadata = Record<string, unknown> & { correlationId?: string; causationId?: string };
 
-/** An event to append. `id` (a hyphenated UUID) makes retries idempotent; by default one is generated. */
+/** Whether an event type may be appended without `data` (its data admits `null` or `undefined`). */
+type DataOptional<D> = undefined extends D ? true : null extends D ? true : false;
+
+/**
+ * An event to append. `data` is required exactly when the event type's data admits neither `null`
+ * nor `undefined` (a missing `data` is stored as `null`). `id` (a hyphenated UUID) makes retries
+ * idempotent; by default one is generated.
+ */
 export type EventData<E extends EventShape = EventShape> = E extends unknown
-  ? { type: E["type"]; data?: E["data"]; metadata?: Metadata; id?: string }
+  ? DataOptional<E["data"]> extends true
+    ? { type: E["type"]; data?: E["data"]; metadata?: Metadata; id?: string }
+    : { type: E["type"]; data: E["data"]; metadata?: Metadata; id?: string }
   : never;
 
 /** A missing `data` is stored as `null`. */
@@ -34,19 +44,76 @@ export type RecordedEvent<E extends EventShape = EventShape> = E extends unknown
     }
   : never;
 
-/** `"any"`: no check; `"no_stream"`: no events yet; `"stream_exists"`: at least one; `n`: current revision is `n`. */
-export type ExpectedRevision = "any" | "no_stream" | "stream_exists" | number;
+/** The members of the event union `E` whose type is in `T`. */
+export type EventOfType<E extends EventShape, T extends E["type"]> = E extends unknown ? (E["type"] extends T ? E : never) : never;
 
-export interface OpenOptions {
-  /** `"memory"` (default) or `"indexeddb"` (browsers). */
-  storage?: "memory" | "indexeddb";
+/** No check. */
+export declare const ANY: "any";
+/** The stream must have no events. */
+export declare const NO_STREAM: "no_stream";
+/** The stream must have at least one event. */
+export declare const STREAM_EXISTS: "stream_exists";
+/** Reads: from the first event (the default forwards). */
+export declare const START: "start";
+/** Reads: from the last event (the default backwards); subscriptions: `after: END` for live events only. */
+export declare const END: "end";
+
+/** `"any"`: no check; `"no_stream"`: no events yet; `"stream_exists"`: at least one; `n`: current revision is `n`. */
+export type ExpectedRevision = typeof ANY | typeof NO_STREAM | typeof STREAM_EXISTS | number;
+
+/** The expected revision that holds right now for a stream: `"no_stream"` or its current revision. */
+export type CurrentRevision = typeof NO_STREAM | number;
+
+/**
+ * Where the wasm module comes from, for `open({ wasm })` (a CDN, a CSP that needs a known URL, a
+ * service-worker precache): a URL, a `Request`, a `Response` (or its promise), the bytes, or a
+ * compiled `WebAssembly.Module`. By default it is loaded next to the package's `index.js`.
+ */
+export type WasmSource =
+  | string
+  | URL
+  | Request
+  | Response
+  | PromiseLike<Response>
+  | ArrayBuffer
+  | ArrayBufferView
+  | (WebAssembly.Module & object);
+
+/** The `ctx.storage` of a Cloudflare Durable Object with SQLite storage (the parts evstore uses). */
+export interface DurableObjectStorageLike {
+  readonly sql: object;
+  transactionSync<T>(closure: () => T): T;
+}
+
+interface CommonOpenOptions {
+  /** Size limit of one event's `data` + `metadata` as JSON, in bytes (default 1 MiB). */
+  maxEventBytes?: number;
+  /** Where to load the wasm module from (browsers; ignored once it is loaded). */
+  wasm?: WasmSource;
+}
+
+export interface MemoryOpenOptions extends CommonOpenOptions {
+  /** In memory (the default): gone when the page or process ends. */
+  storage?: "memory";
+}
+
+export interface IndexedDbOpenOptions extends CommonOpenOptions {
+  /** IndexedDB (browsers, workers): durable, shared by the tabs and workers of an origin. */
+  storage: "indexeddb";
   /** IndexedDB database name (default `"evstore"`). */
   name?: string;
   /** IndexedDB commit durability (default: the browser's, relaxed in Chromium). */
   durability?: "strict" | "relaxed" | "default";
-  /** Size limit of one event's `data` + `metadata` as JSON, in bytes (default 1 MiB). */
-  maxEventBytes?: number;
 }
+
+export interface DurableObjectOpenOptions extends CommonOpenOptions {
+  /** The SQLite storage of a Cloudflare Durable Object (the package's workerd entry). */
+  storage: "durable-object";
+  /** The object's `ctx.storage` (SQLite-backed: `enableSql` / `new_sqlite_classes`). */
+  durableObjectStorage: DurableObjectStorageLike;
+}
+
+export type OpenOptions = MemoryOpenOptions | IndexedDbOpenOptions | DurableObjectOpenOptions;
 
 export interface AppendOptions {
   /** Default `"any"`. */
@@ -64,7 +131,7 @@ export type Direction = "forwards" | "backwards";
 
 export interface ReadStreamOptions {
   /** Inclusive. Default `"start"` forwards, `"end"` backwards. */
-  fromRevision?: number | "start" | "end";
+  fromRevision?: number | typeof START | typeof END;
   direction?: Direction;
   /** Default unlimited. */
   maxCount?: number;
@@ -72,63 +139,115 @@ export interface ReadStreamOptions {
 
 export interface ReadAllOptions {
   /** Inclusive. Default `"start"` forwards, `"end"` backwards. */
-  fromPosition?: number | "start" | "end";
+  fromPosition?: number | typeof START | typeof END;
   direction?: Direction;
   /** Default unlimited. */
   maxCount?: number;
 }
 
-export type ErrorCode =
-  | "WRONG_EXPECTED_REVISION"
-  | "DUPLICATE_EVENT_ID"
-  | "INVALID_ARGUMENT"
-  | "EVENT_TOO_LARGE"
-  | "QUOTA_EXCEEDED"
-  | "STORAGE_ERROR"
-  | "CLOSED";
+export type ErrorCode = EventStoreError["code"];
 
-/** Every failure rejects with an `Error` of this shape. A call that fails changes nothing. */
-export interface EventStoreError extends Error {
+interface ErrorBase<C extends string> extends Error {
   name: "EventStoreError";
-  code: ErrorCode;
-  /** `WRONG_EXPECTED_REVISION` */
-  streamId?: string;
-  /** `WRONG_EXPECTED_REVISION` */
-  expectedRevision?: ExpectedRevision;
-  /** `WRONG_EXPECTED_REVISION`: the stream's revision, or `"no_stream"`. */
-  actualRevision?: number | "no_stream";
-  /** `DUPLICATE_EVENT_ID` */
-  eventId?: string;
-  /** `EVENT_TOO_LARGE`: the index of the event in the call. */
-  eventIndex?: number;
-  /** `STORAGE_ERROR`: what the storage reported. */
-  cause?: unknown;
+  code: C;
 }
 
-export interface SubscribeOptions<E extends EventShape = EventShape> {
+/** The expected revision did not hold. */
+export interface WrongExpectedRevisionError extends ErrorBase<"WRONG_EXPECTED_REVISION"> {
+  streamId: string;
+  expectedRevision: ExpectedRevision;
+  /** The stream's revision, or `"no_stream"`. */
+  actualRevision: CurrentRevision;
+}
+/** An event id of the call is already stored (not as this same call), or appears twice in it. */
+export interface DuplicateEventIdError extends ErrorBase<"DUPLICATE_EVENT_ID"> {
+  eventId: string;
+}
+/** A bad stream id, event or option; `message` says what and where. */
+export interface InvalidArgumentError extends ErrorBase<"INVALID_ARGUMENT"> {}
+/** An event's `data` + `metadata` is over `maxEventBytes`. */
+export interface EventTooLargeError extends ErrorBase<"EVENT_TOO_LARGE"> {
+  /** The index of the event in the call. */
+  eventIndex: number;
+  /** Its size in bytes. */
+  size?: number;
+  maxEventBytes?: number;
+}
+/** The browser refused the write for lack of storage. */
+export interface QuotaExceededError extends ErrorBase<"QUOTA_EXCEEDED"> {}
+/** Any other storage failure, or the wasm module could not be loaded. */
+export interface StorageError extends ErrorBase<"STORAGE_ERROR"> {
+  /** What the storage (or the loader) reported: the original error object. */
+  cause: unknown;
+}
+/** The store was closed. */
+export interface ClosedError extends ErrorBase<"CLOSED"> {}
+/** Edge service / sync: no token, or a malformed, badly signed or expired one. */
+export interface UnauthenticatedError extends ErrorBase<"UNAUTHENTICATED"> {}
+/** Edge service / sync: a valid token for another tenant, or without the needed scope. */
+export interface ForbiddenError extends ErrorBase<"FORBIDDEN"> {}
+
+/**
+ * Every failure rejects with an `EventStoreError` (`err instanceof EventStoreError`); switch on
+ * `code` for the fields of each kind. A call that fails changes nothing.
+ */
+export type EventStoreError =
+  | WrongExpectedRevisionError
+  | DuplicateEventIdError
+  | InvalidArgumentError
+  | EventTooLargeError
+  | QuotaExceededError
+  | StorageError
+  | ClosedError
+  | UnauthenticatedError
+  | ForbiddenError;
+
+/** The runtime class of every evstore error: `err instanceof EventStoreError`. */
+export declare const EventStoreError: {
+  /** For fakes in tests: evstore's own errors come with the fields of their code. */
+  new (message: string, code: ErrorCode, fields?: Record<string, unknown>): EventStoreError;
+  readonly prototype: EventStoreError;
+  [Symbol.hasInstance](value: unknown): value is EventStoreError;
+};
+
+/** What `subscribe` and `events` select. */
+export interface SubscriptionFilter<E extends EventShape = EventShape, T extends E["type"] = E["type"]> {
   /** Start after this position (exclusive), or `"end"` for live events only. Default: from the start. */
-  after?: number | "end";
+  after?: number | typeof END;
   /** Only events of this stream. */
   streamId?: string;
   /** Only events of streams of this category (the part of the stream id before its first `-`). */
   category?: string;
-  /** Only events of these types. */
-  eventTypes?: ReadonlyArray<E["type"]>;
-  /** Called once, when the backlog has been delivered. */
-  onCaughtUp?: () => void;
-  /** Called when the handler throws or rejects (which stops this subscription only), or delivery fails. */
-  onError?: (error: unknown) => void;
+  /** Only events of these types (the handler's event type is narrowed to them). */
+  eventTypes?: ReadonlyArray<T>;
   /**
    * A name under which the store records the position of each event whose handler completed; a later
    * subscription with the same name resumes after it (and ignores `after`). At-least-once: an event whose
    * handler completed just before the page died may be delivered again.
    */
   checkpoint?: string;
+  /** Called once, when the backlog has been delivered. */
+  onCaughtUp?: () => void;
+}
+
+export interface SubscribeOptions<E extends EventShape = EventShape, T extends E["type"] = E["type"]> extends SubscriptionFilter<E, T> {
+  /** Called with an `Error` when the handler throws or rejects (which stops this subscription only), or delivery fails. */
+  onError?: (error: Error) => void;
 }
 
 export interface Subscription {
   /** Stops delivery at once and releases the subscription. */
   unsubscribe(): void;
+  /** `using sub = store.subscribe(...)`: unsubscribes. */
+  [Symbol.dispose](): void;
+}
+
+/** The events of `store.events()`, pulled by `for await`; `break` or `return` releases the subscription. */
+export interface EventIterator<E extends EventShape> extends AsyncIterableIterator<RecordedEvent<E>> {
+  next(): Promise<IteratorResult<RecordedEvent<E>, undefined>>;
+  return(value?: unknown): Promise<IteratorResult<RecordedEvent<E>, undefined>>;
+  [Symbol.asyncIterator](): EventIterator<E>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface AggregateOptions<E extends EventShape, S> {
@@ -136,11 +255,38 @@ export interface AggregateOptions<E extends EventShape, S> {
   evolve: (state: S, event: RecordedEvent<E>) => S | Promise<S>;
 }
 
+export interface AggregateResult<S> {
+  state: S;
+  /** The stream's current revision, `null` when it has no events. */
+  revision: number | null;
+  /** Ready for the next append: `"no_stream"` or the revision. */
+  expectedRevision: CurrentRevision;
+}
+
+export interface WatchAggregateOptions<E extends EventShape, S> extends AggregateOptions<E, S> {
+  /** What `evolve` or the callback threw, or a storage failure; the watch then stops. */
+  onError?: (error: Error) => void;
+}
+
+export interface AggregateChange {
+  /** `"no_stream"` or the stream's current revision: pass it to `append` as `expectedRevision`. */
+  expectedRevision: CurrentRevision;
+  revision: number | null;
+}
+
+export interface Watch {
+  /** Stops the watch. */
+  unsubscribe(): void;
+  [Symbol.dispose](): void;
+}
+
 /** An event store. `E` is the union of the application's event shapes. */
 export declare class EventStore<E extends EventShape = EventShape> {
   private constructor();
-  /** Opens a store; no separate `init()` is needed. */
-  static open<E extends EventShape = EventShape>(options?: OpenOptions): Promise<EventStore<E>>;
+  /** Opens a store; no separate `init()` is needed. Every failure, loading the wasm included, is an `EventStoreError`. */
+  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions): Promise<IndexedDbEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions | DurableObjectOpenOptions): Promise<EventStore<E>>;
+  static open<E extends EventShape = EventShape>(options?: OpenOptions): Promise<EventStore<E> | IndexedDbEventStore<E>>;
   /** Appends events atomically (all or none, contiguous revisions). */
   append(streamId: string, events: ReadonlyArray<EventData<E>>, options?: AppendOptions): Promise<AppendResult>;
   /** Reads one stream (`[]` when it has no events). */
@@ -154,13 +300,33 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * those appended by other tabs and workers on the same IndexedDB database — in position order, with no gap
    * and no duplicate. A returned Promise is awaited before the next event.
    */
-  subscribe(handler: (event: RecordedEvent<E>) => void | Promise<void>, options?: SubscribeOptions<E>): Subscription;
-  /** Folds a stream; `revision` (the stream's current revision, `null` when empty) feeds the next `expectedRevision`. */
-  aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<{ state: S; revision: number | null }>;
+  subscribe<T extends E["type"] = E["type"]>(
+    handler: (event: RecordedEvent<EventOfType<E, T>>) => void | Promise<void>,
+    options?: SubscribeOptions<E, T>,
+  ): Subscription;
+  /**
+   * `for await (const event of store.events({ category: "Order" }))`: `subscribe` as an async iterator, with
+   * the same filters. The loop pulls: the next event is delivered when the body asked for it.
+   */
+  events<T extends E["type"] = E["type"]>(options?: SubscriptionFilter<E, T>): EventIterator<EventOfType<E, T>>;
+  /** Folds a stream; `expectedRevision` feeds the next append. */
+  aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<AggregateResult<S>>;
+  /** A live aggregate: `onChange` after the initial fold, then after each new event of the stream. */
+  watchAggregate<S>(
+    streamId: string,
+    options: WatchAggregateOptions<E, S>,
+    onChange: (state: S, change: AggregateChange) => void,
+  ): Watch;
+  /** Releases the store; later calls reject with `CLOSED`. */
+  close(): Promise<void>;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A store on IndexedDB: also asks the browser to keep its data. */
+export interface IndexedDbEventStore<E extends EventShape = EventShape> extends EventStore<E> {
   /** Asks the browser to keep this origin's data (`navigator.storage.persist()`); `false` if refused or unavailable. */
   persistStorage(): Promise<boolean>;
   /** The origin's storage usage and quota in bytes (zeros where the runtime cannot tell). */
   storageEstimate(): Promise<{ usage: number; quota: number }>;
-  /** Releases the store; later calls reject with `CLOSED`. */
-  close(): Promise<void>;
 }

@@ -532,7 +532,7 @@ export function cases(open) {
     async "aggregateStream folds a stream into { state, revision }"() {
       const s = await open();
       const options = { initialState: () => ({ total: 0 }), evolve: (state, e) => ({ total: state.total + e.data.total }) };
-      eq(await s.aggregateStream("Order-1", options), { state: { total: 0 }, revision: null });
+      eq(await s.aggregateStream("Order-1", options), { state: { total: 0 }, revision: null, expectedRevision: "no_stream" });
       await s.append("Order-1", [ev("Added", { total: 10 }), ev("Added", { total: 20 })]);
       await s.append("Order-2", [ev("Added", { total: 1000 })]);
       await s.append("Order-1", [ev("Added", { total: 12 })]);
@@ -541,7 +541,7 @@ export function cases(open) {
       eq((await s.append("Order-1", [ev("Added", { total: 1 })], { expectedRevision: revision })).nextExpectedRevision, 3);
       const seenTypes = [];
       const asyncFold = await s.aggregateStream("Order-1", { initialState: () => 0, evolve: async (n, e) => { seenTypes.push(e.type); return n + 1; } });
-      eq(asyncFold, { state: 4, revision: 3 });
+      eq(asyncFold, { state: 4, revision: 3, expectedRevision: 3 });
       await rejects(s.aggregateStream("Order-1", { initialState: () => 0 }), "INVALID_ARGUMENT");
       await rejects(s.aggregateStream("Order-1", { evolve: (x) => x, initialState: 0 }), "INVALID_ARGUMENT");
       await rejects(s.aggregateStream("", options), "INVALID_ARGUMENT");

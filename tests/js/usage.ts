@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` against pkg/index.d.ts: what users write must type-check, and
 // the `@ts-expect-error` lines must stay errors.
-import { EventStore, type EventStoreError, type RecordedEvent } from "evstore";
+import { EventStore, EventStoreError, type RecordedEvent } from "evstore";
 
 type ShopEvent =
   | { type: "OrderPlaced"; data: { orderId: string; total: number } }
@@ -45,8 +45,7 @@ export async function usage(): Promise<number> {
   try {
     await store.append("Order-1", [{ type: "OrderCancelled" }], { expectedRevision: "no_stream" });
   } catch (err) {
-    const e = err as EventStoreError;
-    if (e.code === "WRONG_EXPECTED_REVISION") return e.actualRevision === "no_stream" ? -1 : (e.actualRevision ?? 0);
+    if (err instanceof EventStoreError && err.code === "WRONG_EXPECTED_REVISION") return err.actualRevision === "no_stream" ? -1 : err.actualRevision;
   }
   // @ts-expect-error: the constructor is private; use EventStore.open
   new EventStore();
@@ -65,10 +64,10 @@ export async function usage(): Promise<number> {
   });
   const nextRev: number | null = agg.revision;
   total += agg.state.total + (nextRev ?? 0);
-  const persisted: boolean = await store.persistStorage();
-  const { usage, quota } = await store.storageEstimate();
-  void [persisted, usage, quota];
   const idb = await EventStore.open<ShopEvent>({ storage: "indexeddb", name: "shop", durability: "strict" });
+  const persisted: boolean = await idb.persistStorage();
+  const { usage, quota } = await idb.storageEstimate();
+  void [persisted, usage, quota];
   await idb.close();
   await store.close();
   return total + all.length + (rev ?? 0);

@@ -1,0 +1,154 @@
+// evstore/emmett: Emmett's `EventStore` interface (appendToStream, readStream, aggregateStream,
+// streamExists) over an evstore store, so that Emmett's command handlers, deciders and projections
+// run on evstore — in memory, on IndexedDB, in a Durable Object.
+//
+// Emmett numbers stream versions as bigints. With `versionBase: 1` (the default, as Emmett's
+// in-memory and PostgreSQL stores) an event's `streamPosition` is its evstore revision + 1 and a
+// stream with no events has version 0n; with `versionBase: 0` (as Emmett's EventStoreDB store)
+// it is the revision itself and a stream with no events has version -1n. `globalPosition` is the
+// evstore position + versionBase.
+import {
+  ExpectedVersionConflictError,
+  NO_CONCURRENCY_CHECK,
+  STREAM_DOES_NOT_EXIST,
+  STREAM_EXISTS,
+  downcastRecordedMessages,
+  upcastRecordedMessages,
+} from "@event-driven-io/emmett";
+
+export { ExpectedVersionConflictError, NO_CONCURRENCY_CHECK, STREAM_DOES_NOT_EXIST, STREAM_EXISTS };
+
+// Metadata keys that Emmett adds to read events; not stored again when such an event is appended.
+const RECORDED_KEYS = new Set(["messageId", "streamName", "streamPosition", "globalPosition"]);
+const OPTION_KEYS = ["versionBase", "hooks"];
+
+/**
+ * Emmett's `EventStore` over `store` (an opened evstore `EventStore`).
+ * Options: `versionBase` (1 by default, or 0) and `hooks.onAfterCommit`, called after each
+ * successful append with the appended events as Emmett read events; what it throws is logged,
+ * and the append still succeeds (as in Emmett's own stores).
+ */
+export function getEmmettEventStore(store, options = {}) {
+  if (store === null || typeof store !== "object" || typeof store.append !== "function") {
+    throw new TypeError("getEmmettEventStore needs an opened evstore EventStore");
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (!OPTION_KEYS.includes(key)) throw new TypeError(`unknown option "${key}" for getEmmettEventStore (accepted: ${OPTION_KEYS.join(", ")})`);
+  }
+  const { versionBase = 1, hooks } = options ?? {};
+  if (versionBase !== 0 && versionBase !== 1) throw new TypeError(`versionBase must be 0 or 1, got ${String(versionBase)}`);
+  const base = BigInt(versionBase);
+  const noStream = base - 1n; // the version of a stream with no events
+
+  const version = (revision) => (revision === null ? noStream : BigInt(revision) + base);
+  const readEvent = (e) => ({
+    type: e.type,
+    data: e.data,
+    metadata: {
+      ...e.metadata,
+      messageId: e.id,
+      streamName: e.streamId,
+      streamPosition: BigInt(e.revision) + base,
+      globalPosition: BigInt(e.position) + base,
+    },
+    kind: "Event",
+  });
+
+  // Emmett's expected version → evstore's expected revision; `undefined` when no revision of an
+  // existing or missing stream can ever match (a version below the first one).
+  const expectedRevision = (expected) => {
+    if (expected === undefined || expected === null || expected === NO_CONCURRENCY_CHECK) return "any";
+    if (expected === STREAM_DOES_NOT_EXIST) return "no_stream";
+    if (expected === STREAM_EXISTS) return "stream_exists";
+    if (typeof expected === "bigint" || (typeof expected === "number" && Number.isInteger(expected))) {
+      const v = BigInt(expected);
+      if (v === noStream) return "no_stream";
+      return v < noStream ? undefined : Number(v - base);
+    }
+    throw new TypeError(`expectedStreamVersion must be a stream version, STREAM_EXISTS, STREAM_DOES_NOT_EXIST or NO_CONCURRENCY_CHECK, got ${String(expected)}`);
+  };
+  const matches = (expected, revision) => {
+    const want = expectedRevision(expected);
+    if (want === "any") return true;
+    if (want === "no_stream") return revision === null;
+    if (want === "stream_exists") return revision !== null;
+    return want === revision;
+  };
+
+  return {
+    async readStream(streamName, options) {
+      const { from, to, maxCount, expectedStreamVersion, schema } = options ?? {};
+      const head = await store.streamRevision(streamName);
+      if (!matches(expectedStreamVersion, head)) throw new ExpectedVersionConflictError(version(head), expectedStreamVersion);
+      let events = [];
+      if (head !== null) {
+        // `from` and `to` are inclusive stream versions; the read stops at the head seen above, so
+        // `currentStreamVersion` and the events agree even while others append.
+        const first = from === undefined ? 0 : Math.max(0, Number(BigInt(from) - base));
+        let last = head;
+        if (to !== undefined) last = Math.min(last, Number(BigInt(to) - base));
+        if (maxCount !== undefined) last = Math.min(last, first + Number(maxCount) - 1);
+        if (last >= first) {
+          const recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
+          events = upcastRecordedMessages(recorded.map(readEvent), schema?.versioning);
+        }
+      }
+      return { currentStreamVersion: version(head), events, streamExists: head !== null };
+    },
+
+    async aggregateStream(streamName, options) {
+      const { evolve, initialState, read } = options;
+      const { currentStreamVersion, events, streamExists } = await this.readStream(streamName, read);
+      let state = initialState();
+      for (const event of events) state = evolve(state, event);
+      return { currentStreamVersion, state, streamExists };
+    },
+
+    async appendToStream(streamName, events, options) {
+      const expected = options?.expectedStreamVersion;
+      const want = expectedRevision(expected);
+      if (want === undefined) {
+        throw new ExpectedVersionConflictError(version(await store.streamRevision(streamName)), expected);
+      }
+      const stored = downcastRecordedMessages(events, options?.schema?.versioning);
+      const toAppend = stored.map((e) => {
+        const metadata = {};
+        for (const [k, v] of Object.entries(e.metadata ?? {})) if (!RECORDED_KEYS.has(k)) metadata[k] = v;
+        return { type: e.type, data: e.data, metadata };
+      });
+      let result;
+      try {
+        result = await store.append(streamName, toAppend, { expectedRevision: want });
+      } catch (err) {
+        if (err?.code !== "WRONG_EXPECTED_REVISION") throw err;
+        const actual = err.actualRevision === "no_stream" ? null : err.actualRevision;
+        throw new ExpectedVersionConflictError(version(actual), expected);
+      }
+      const n = events.length;
+      const firstRevision = result.nextExpectedRevision - n + 1;
+      if (hooks?.onAfterCommit) {
+        // The appended events as Emmett read events: the caller's events, with the ids and
+        // positions they were stored under.
+        const recorded = await store.readStream(streamName, { fromRevision: firstRevision, maxCount: n });
+        const appended = events.map((e, i) => {
+          const r = readEvent(recorded[i]);
+          return { ...e, kind: e.kind ?? "Event", metadata: { ...e.metadata, ...r.metadata } };
+        });
+        try {
+          await hooks.onAfterCommit(appended);
+        } catch (error) {
+          console.error("evstore/emmett: the onAfterCommit hook failed (the append succeeded)", error);
+        }
+      }
+      return {
+        nextExpectedStreamVersion: version(result.nextExpectedRevision),
+        createdNewStream: firstRevision === 0,
+        lastEventGlobalPosition: BigInt(result.position) + base,
+      };
+    },
+
+    async streamExists(streamName) {
+      return (await store.streamRevision(streamName)) !== null;
+    },
+  };
+}

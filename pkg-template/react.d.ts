@@ -1,0 +1,23 @@
+// evstore/react (hand-written types).
+import type { AggregateOptions, CurrentRevision, EventShape, EventStore } from "./index.js";
+
+export interface AggregateView<S> {
+  /** `initialState()` until the stream has been folded, then the live state. */
+  state: S;
+  /** `"no_stream"` or the stream's current revision; `undefined` while loading (do not append then). */
+  expectedRevision: CurrentRevision | undefined;
+  /** True until the stream has been folded once. */
+  loading: boolean;
+  /** What stopped the watch (`evolve` threw, a storage failure). */
+  error: Error | undefined;
+}
+
+/**
+ * The live state of one stream, re-rendered after each new event (from this tab or, on IndexedDB,
+ * another one). `store` may be null/undefined while it is being opened.
+ */
+export declare function useAggregate<E extends EventShape, S>(
+  store: EventStore<E> | null | undefined,
+  streamId: string,
+  options: AggregateOptions<E, S>,
+): AggregateView<S>;

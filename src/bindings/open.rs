@@ -41,7 +41,9 @@ fn kinds() -> Vec<Kind> {
     kinds
 }
 
-const COMMON: [&str; 2] = ["storage", "maxEventBytes"];
+/// The open options every storage accepts (`wasm` is read by the package's entry before the core
+/// sees the options; it is listed so that "accepted: …" says all).
+const COMMON: [&str; 3] = ["storage", "maxEventBytes", "wasm"];
 
 /// Opens the store that `options` describe, as the JS object the caller gets.
 pub(crate) async fn open(options: JsValue) -> Result<JsValue> {

@@ -38,7 +38,7 @@ test-native: setup
 
 test-wasm: setup
 	wasm-pack test --node
-	scripts/wasm-test.sh
+	wasm-pack test --headless --chrome
 
 test-js: package
 	node_modules/.bin/tsc -p tests/js/tsconfig.json

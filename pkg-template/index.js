@@ -14,7 +14,7 @@ export const START = "start";
 export const END = "end";
 
 // The one place that builds errors raised by this file (`EventStoreError` is the class of
-// src/bindings/error.js, which scripts/bundle-entry.mjs puts in this module's scope).
+// src/codec.js, which scripts/bundle-entry.mjs puts in this module's scope).
 const storeError = (code, message, cause) => new EventStoreError(message, code, cause === undefined ? undefined : { cause });
 const invalid = (message) => storeError("INVALID_ARGUMENT", message);
 const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";

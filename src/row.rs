@@ -5,10 +5,10 @@
 //! hyphenated UUID, `streamId` and `type` strings, `revision`, `position` and `createdAt`
 //! (milliseconds since the Unix epoch) integers, `data` and `metadata` the stored JSON texts as
 //! they are. Rows without keys parse faster in JS than keyed objects, and one text makes one
-//! crossing. Its JS half (`src/bindings/rows.js`) turns rows into the contract's objects and
+//! crossing. Its JS half (`src/codec.js`) turns rows into the contract's objects and
 //! turns stored records (IndexedDB, Durable Object SQL) into rows.
 //!
-//! Adding a field to [`RecordedEvent`] means one more column here and in `rows.js`.
+//! Adding a field to [`RecordedEvent`] means one more column here and in `src/codec.js`.
 
 use std::rc::Rc;
 
@@ -54,7 +54,7 @@ pub fn encode_rows(events: &[RecordedEvent]) -> String {
     out
 }
 
-/// Events from one JSON text of rows, as [`encode_rows`] (or `rows.js`) wrote it. The text
+/// Events from one JSON text of rows, as [`encode_rows`] (or `src/codec.js`) wrote it. The text
 /// comes from storage, where every value was validated when written: a text that is not rows
 /// is a `STORAGE_ERROR` (a damaged record), never a panic.
 pub fn decode_rows(text: &str) -> Result<Vec<RecordedEvent>> {

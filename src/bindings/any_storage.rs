@@ -16,7 +16,7 @@ use crate::{
     Uuid,
 };
 
-#[wasm_bindgen(module = "/src/row.js")]
+#[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
     #[wasm_bindgen(js_name = decodeRows)]
     fn decode_rows_js(text: &str) -> JsValue;

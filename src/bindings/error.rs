@@ -1,4 +1,4 @@
-//! [`Error`] → a JS `EventStoreError` (the class in `error.js`) with `code` and the contract's
+//! [`Error`] → a JS `EventStoreError` (the class in `src/codec.js`) with `code` and the contract's
 //! fields, in one place: `impl From<Error> for JsValue`.
 
 use js_sys::{Object, Reflect};
@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::{Error, ExpectedRevision};
 
-#[wasm_bindgen(module = "/src/bindings/error.js")]
+#[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
     #[wasm_bindgen(js_name = makeError)]
     fn make_error(message: &str, code: &str, fields: &Object) -> JsValue;

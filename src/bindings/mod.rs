@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::{Error, EventStore, Result};
 use any_storage::{page_to_js, AnyStorage};
 
-#[wasm_bindgen(module = "/src/bindings/codec.js")]
+#[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeAppend, catch)]
     fn encode_append(

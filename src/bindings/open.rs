@@ -94,7 +94,7 @@ mod indexeddb {
     use super::*;
     use crate::{Durability, IndexedDbStorage};
 
-    #[wasm_bindgen(module = "/src/storage/indexeddb/methods.js")]
+    #[wasm_bindgen(module = "/src/storage/host.js")]
     extern "C" {
         #[wasm_bindgen(js_name = addStorageMethods)]
         fn add_storage_methods(store: &JsValue);

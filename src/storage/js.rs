@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::Page;
 use crate::{decode_rows, Cause, Error, RecordedEvent, Result};
 
-#[wasm_bindgen(module = "/src/row.js")]
+#[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
     #[wasm_bindgen(js_name = recordsToRows)]
     fn records_to_rows(records: &Array) -> String;

@@ -1,5 +1,5 @@
 //! [`DurableObjectStorage`]: events in a Cloudflare Durable Object's own SQLite database — plain
-//! I/O on the storage seam over `ctx.storage.sql` (see `sql.js` for the schema).
+//! I/O on the storage seam over `ctx.storage.sql` (see `src/storage/host.js` for the schema).
 //!
 //! The SQL API is synchronous: a transaction's reads run at once, its writes are staged and
 //! written by [`commit`](crate::Transaction::commit) in one `transactionSync` (all or nothing).
@@ -16,7 +16,7 @@ use super::js::{js_error, Records};
 use super::{CommitError, Mode, Storage, Transaction};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
-#[wasm_bindgen(module = "/src/storage/durable_object/sql.js")]
+#[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
     #[wasm_bindgen(js_name = hasSql)]
     fn has_sql(storage: &JsValue) -> bool;

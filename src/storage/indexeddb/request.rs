@@ -8,7 +8,7 @@ use web_sys::{IdbCursor, IdbKeyRange, IdbRequest};
 use crate::storage::js::js_error;
 use crate::Result;
 
-#[wasm_bindgen(module = "/src/storage/indexeddb/request.js")]
+#[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
     fn settle(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = makeRecord)]

@@ -1,3 +1,41 @@
+// The JS side of the JS-hosted storages, in one module (one file for the page to load): IndexedDB
+// requests and records, the IndexedDB-only store methods, and the Durable Object's SQL.
+
+// ---- IndexedDB --------------------------------------------------------------------------------
+// IDBRequest → Promise, so Rust can await a request (microtask resolution keeps the
+// transaction active, as with the `idb` library).
+export function settle(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+// One event record: the row codec's fields by name (src/row.rs); payloads stay JSON text.
+export function makeRecord(position, id, streamId, type, revision, data, metadata, createdAt) {
+  return { position, id, streamId, type, revision, data, metadata, createdAt };
+}
+
+
+// The methods only an IndexedDB store has: navigator.storage, where the runtime has it.
+async function persistStorage() {
+  return (await globalThis.navigator?.storage?.persist?.()) ?? false;
+}
+
+async function storageEstimate() {
+  const e = (await globalThis.navigator?.storage?.estimate?.()) ?? {};
+  return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
+}
+
+/** Gives an IndexedDB store `persistStorage()` and `storageEstimate()`. */
+export function addStorageMethods(store) {
+  Object.defineProperties(store, {
+    persistStorage: { value: persistStorage, configurable: true },
+    storageEstimate: { value: storageEstimate, configurable: true },
+  });
+}
+
+// ---- Durable Object SQL -----------------------------------------------------------------------
 // The Durable Object storage's SQL, over `ctx.storage` of a SQLite-backed object. Every
 // statement is synchronous; cursors are consumed at once. Tables are prefixed `evstore_` so they
 // never clash with the application's own tables in the same object.
@@ -99,11 +137,6 @@ export function readLog(storage, from, to) {
   return storage.sql
     .exec(`SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE position BETWEEN ? AND ? ORDER BY position`, bound(from), bound(to))
     .toArray();
-}
-
-/** One event record: the row codec's fields by name; payloads stay JSON text. */
-export function makeRecord(position, id, streamId, type, revision, data, metadata, createdAt) {
-  return { position, id, streamId, type, revision, data, metadata, createdAt };
 }
 
 /** `[key, value]` of every meta entry whose key starts with `prefix`, in key order. */

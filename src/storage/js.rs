@@ -8,6 +8,37 @@ use wasm_bindgen::prelude::*;
 use super::Page;
 use crate::{decode_rows, Cause, Error, RecordedEvent, Result};
 
+#[wasm_bindgen(module = "/src/storage/host.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeRecord)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_record(
+        position: f64,
+        id: &str,
+        stream_id: &str,
+        event_type: &str,
+        revision: f64,
+        data: &str,
+        metadata: &str,
+        created_at: f64,
+    ) -> JsValue;
+}
+
+/// `event` as a stored record: the row codec's fields by name, payloads as JSON text.
+pub(crate) fn record(event: &RecordedEvent) -> JsValue {
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    make_record(
+        event.position as f64,
+        event.id.hyphenated().encode_lower(&mut id),
+        event.stream_id.as_str(),
+        &event.event_type,
+        event.revision as f64,
+        event.data.as_str(),
+        event.metadata.as_str(),
+        event.created_at as f64,
+    )
+}
+
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
     #[wasm_bindgen(js_name = recordsToRows)]

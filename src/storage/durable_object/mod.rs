@@ -37,18 +37,6 @@ extern "C" {
     ) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = readLog, catch)]
     fn read_log(storage: &JsValue, from: f64, to: f64) -> std::result::Result<Array, JsValue>;
-    #[wasm_bindgen(js_name = makeRecord)]
-    #[allow(clippy::too_many_arguments)]
-    fn make_record(
-        position: f64,
-        id: &str,
-        stream_id: &str,
-        event_type: &str,
-        revision: f64,
-        data: &str,
-        metadata: &str,
-        created_at: f64,
-    ) -> JsValue;
     #[wasm_bindgen(js_name = scanMeta, catch)]
     fn scan_meta(storage: &JsValue, prefix: &str) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = getMeta, catch)]
@@ -173,18 +161,8 @@ impl Transaction for DurableObjectTx<'_> {
     }
 
     async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         for event in events {
-            self.records.push(&make_record(
-                event.position as f64,
-                event.id.hyphenated().encode_lower(&mut id),
-                event.stream_id.as_str(),
-                &event.event_type,
-                event.revision as f64,
-                event.data.as_str(),
-                event.metadata.as_str(),
-                event.created_at as f64,
-            ));
+            self.records.push(&super::js::record(event));
         }
         Ok(())
     }

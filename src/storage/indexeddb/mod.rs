@@ -241,20 +241,9 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
     }
 
     async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         for event in events {
-            let record = request::make_record(
-                event.position as f64,
-                event.id.hyphenated().encode_lower(&mut id),
-                event.stream_id.as_str(),
-                &event.event_type,
-                event.revision as f64,
-                event.data.as_str(),
-                event.metadata.as_str(),
-                event.created_at as f64,
-            );
             // A failing request aborts the transaction; the commit reports it.
-            self.events.add(&record).map_err(js_error)?;
+            self.events.add(&js::record(event)).map_err(js_error)?;
         }
         Ok(())
     }

@@ -11,18 +11,6 @@ use crate::Result;
 #[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
     fn settle(request: &IdbRequest) -> Promise;
-    #[wasm_bindgen(js_name = makeRecord)]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn make_record(
-        position: f64,
-        id: &str,
-        stream_id: &str,
-        event_type: &str,
-        revision: f64,
-        data: &str,
-        metadata: &str,
-        created_at: f64,
-    ) -> JsValue;
 }
 
 /// A request in flight, with its completion handlers attached at creation: a request may be

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../edge/workerd.mjs";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,18 +103,6 @@ console.log(JSON.stringify({ position: r.position, bad, watch, entry: import.met
   assert.deepEqual(out.watch, [1, 0]);
   assert.equal(out.entry, "deno.js");
 });
-
-/** A port the OS reports free on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 test("workerd: the README's raw config recipe, beside a user module named index.js", async () => {
   // The user's own files: the main module is index.js, and a module util.js — names that the

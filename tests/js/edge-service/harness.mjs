@@ -4,25 +4,14 @@
 import { spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync, sign as cryptoSign } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, writeWorkerdConfig } from "../../../edge/workerd-config.mjs";
+import { freePort } from "../edge/workerd.mjs";
 
-export { REPO };
+export { REPO, freePort };
 export const SECRET = "test-secret-with-enough-entropy-0123456789";
 
-/** A port the OS reports free on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const running = new Set();
 const tempDirs = new Set();

@@ -825,6 +825,7 @@ async fn next_position<S: Storage>(sub: &mut Subscription<S>) -> Option<u64> {
     {
         SubscriptionMessage::Event(e) => Some(e.position),
         SubscriptionMessage::CaughtUp => None,
+        other => panic!("an unsynced store never rebases: {other:?}"),
     }
 }
 
@@ -1078,6 +1079,7 @@ pub async fn subscription_as_a_stream<F: Factory>(f: &F) {
         match message.unwrap() {
             SubscriptionMessage::Event(e) => got.push(e.position),
             SubscriptionMessage::CaughtUp => break,
+            other => panic!("an unsynced store never rebases: {other:?}"),
         }
     }
     assert_eq!(got, [0, 1, 2]);

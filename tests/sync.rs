@@ -267,7 +267,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
     }
     assert!(matches!(first[2], PushOutcome::Blocked));
     assert!(
-        matches!(&first[3], PushOutcome::Conflict { rejection: Some(e), .. } if e.code() == "DUPLICATE_EVENT_ID")
+        matches!(&first[3], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "DUPLICATE_EVENT_ID")
     );
     assert!(matches!(first[4], PushOutcome::Ok { position: 1, .. }));
     let again = block_on(server.accept_push(vec![push(0, "S-1", NEW, vec![ev(1)])]));
@@ -288,7 +288,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         }],
     )]));
     assert!(
-        matches!(&bad[0], PushOutcome::Conflict { rejection: Some(e), .. } if e.code() == "INVALID_ARGUMENT")
+        matches!(&bad[0], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "INVALID_ARGUMENT")
     );
 }
 

@@ -19,7 +19,9 @@ use crate::store::EventStore;
 
 /// How many appends one push carries at most.
 const BATCH_APPENDS: usize = 256;
-/// About how many bytes of payload one push carries at most (one larger append goes alone).
+/// How many events one push carries at most (one larger append goes alone).
+const BATCH_EVENTS: usize = 4096;
+/// About how many bytes of events one push carries at most (one larger append goes alone).
 const BATCH_BYTES: usize = 512 * 1024;
 /// How many times a local transaction is tried when commits conflict with other writers.
 const ATTEMPTS: usize = 8;
@@ -180,6 +182,21 @@ impl<S: Storage> SyncClient<S> {
         }
     }
 
+    /// Resolves once the store may have changed since `since` (a [`generation`](Self::generation)):
+    /// a local append, one in another tab sharing the storage, or a sync write.
+    pub async fn changed(&self, since: u64) {
+        self.store.watch_other_writers();
+        let notify = self.store.notify().clone();
+        let waiter = notify.register();
+        notify.changed(waiter, since, &|| false).await;
+        notify.release(waiter);
+    }
+
+    /// The store's change generation (see [`changed`](Self::changed)).
+    pub fn generation(&self) -> u64 {
+        self.store.notify().generation()
+    }
+
     /// Whether a push is awaiting its result.
     pub fn push_in_flight(&self) -> bool {
         self.engine.borrow().in_flight.is_some()
@@ -229,7 +246,7 @@ impl<S: Storage> SyncClient<S> {
         let acked = self.engine.borrow().acked.clone();
         let mut at = local.tail_start();
         let mut chosen: Vec<(&OutboxEntry, Position)> = Vec::new();
-        let mut bytes = 0usize;
+        let mut events_chosen = 0usize;
         for p in &local.pending {
             let first = at;
             if !p.is_detached() {
@@ -238,38 +255,42 @@ impl<S: Storage> SyncClient<S> {
             if p.is_detached() || acked.contains(&p.entry.seq) || local.is_held(&p.entry) {
                 continue;
             }
-            if chosen.len() == BATCH_APPENDS || (bytes >= BATCH_BYTES && !chosen.is_empty()) {
+            if chosen.len() == BATCH_APPENDS
+                || (events_chosen >= BATCH_EVENTS && !chosen.is_empty())
+            {
                 break;
             }
-            bytes += 256 * p.entry.count;
+            events_chosen += p.entry.count;
             chosen.push((&p.entry, first));
         }
-        let appends = match (chosen.first(), chosen.last()) {
-            (Some((_, from)), Some((last, to))) => {
-                let to = to + last.count as u64 - 1;
-                let events = tx.read_log(*from..=to).await?.into_events()?;
-                drop(tx);
-                let mut appends = Vec::with_capacity(chosen.len());
-                for (entry, first) in &chosen {
-                    let offset = (first - from) as usize;
-                    let slice = events.get(offset..offset + entry.count).ok_or_else(|| {
-                        Error::storage("the sync outbox does not match the local log")
-                    })?;
-                    appends.push(PushAppend {
-                        seq: entry.seq,
-                        stream_id: entry.stream_id.clone(),
-                        expected: entry.expected,
-                        events: slice.iter().map(new_event).collect(),
-                        created_at: entry.created_at,
-                    });
+        let mut appends = Vec::with_capacity(chosen.len());
+        if let (Some((_, from)), Some((last, to))) = (chosen.first(), chosen.last()) {
+            let to = to + last.count as u64 - 1;
+            let events = tx.read_log(*from..=to).await?.into_events()?;
+            let mut bytes = 0usize;
+            for (entry, first) in &chosen {
+                let offset = (first - from) as usize;
+                let slice = events.get(offset..offset + entry.count).ok_or_else(|| {
+                    Error::storage("the sync outbox does not match the local log")
+                })?;
+                let size: usize = slice
+                    .iter()
+                    .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
+                    .sum();
+                if bytes + size > BATCH_BYTES && !appends.is_empty() {
+                    break;
                 }
-                appends
+                bytes += size;
+                appends.push(PushAppend {
+                    seq: entry.seq,
+                    stream_id: entry.stream_id.clone(),
+                    expected: entry.expected,
+                    events: slice.iter().map(new_event).collect(),
+                    created_at: entry.created_at,
+                });
             }
-            _ => {
-                drop(tx);
-                Vec::new()
-            }
-        };
+        }
+        drop(tx);
         self.absorb(&local);
         if appends.is_empty() {
             return Ok(());
@@ -315,7 +336,7 @@ impl<S: Storage> SyncClient<S> {
                     }
                     Err(CommitError::Failed(e)) => return Err(e),
                 }
-                self.changed(&local);
+                self.wrote(&local);
             } else {
                 drop(tx);
             }
@@ -362,7 +383,7 @@ impl<S: Storage> SyncClient<S> {
                         continue; // confirmed meanwhile
                     };
                     let (stream, expected) = (p.entry.stream_id.clone(), p.entry.expected);
-                    let rejection = rejection.map(|e| (e.code().to_owned(), e.to_string()));
+                    let rejection = rejection.map(|r| (r.code, r.message));
                     if local.hold(&stream, seq, expected, actual, rejection, theirs) {
                         held.push(stream);
                     }
@@ -538,7 +559,7 @@ impl<S: Storage> SyncClient<S> {
             let (tx, local, value) = work(tx, local).await?;
             match tx.commit().await {
                 Ok(()) => {
-                    self.changed(&local);
+                    self.wrote(&local);
                     self.absorb(&local);
                     return Ok(value);
                 }
@@ -550,7 +571,7 @@ impl<S: Storage> SyncClient<S> {
     }
 
     /// After a committed change: wake this store's subscriptions and other tabs.
-    fn changed(&self, local: &Local) {
+    fn wrote(&self, local: &Local) {
         let last = local
             .pending
             .iter()

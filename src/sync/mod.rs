@@ -20,10 +20,14 @@ mod protocol;
 mod records;
 mod server;
 mod tail;
+mod wire;
 
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 pub use outbox::{OutboxTx, Outboxed};
-pub use protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage, PROTOCOL_VERSION};
+pub use protocol::{
+    ClientMessage, PushAppend, PushOutcome, Refusal, ServerMessage, PROTOCOL_VERSION,
+};
+pub use wire::encode_client_message;
 
 /// The meta key of the sync state (read by subscriptions).
 pub(crate) const STATE_KEY: &str = records::STATE;

@@ -2,7 +2,6 @@
 //! browser and the edge service as JSON over a WebSocket: `edge/PROTOCOL.md`); the client and
 //! server state machines only see these.
 
-use crate::error::Error;
 use crate::event::{NewEvent, RecordedEvent};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 
@@ -41,6 +40,24 @@ pub enum ClientMessage {
     },
 }
 
+/// Why the server did not write an append: an error's code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The contract's error code, e.g. `DUPLICATE_EVENT_ID`.
+    pub code: String,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl From<&crate::Error> for Refusal {
+    fn from(e: &crate::Error) -> Self {
+        Refusal {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// How the server decided one pushed append.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushOutcome {
@@ -66,12 +83,12 @@ pub enum PushOutcome {
         /// The server's events of the stream after the expected revision (oldest first; capped).
         theirs: Vec<RecordedEvent>,
         /// Why the server refused it, when it was not a revision conflict.
-        rejection: Option<Error>,
+        rejection: Option<Refusal>,
     },
     /// Not attempted: an earlier append of the same stream in this batch was not written.
     Blocked,
     /// Not decided: the server failed (the client pushes it again later).
-    Failed(Error),
+    Failed(Refusal),
 }
 
 /// A message from the server to a client.

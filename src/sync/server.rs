@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::protocol::{PushAppend, PushOutcome};
+use super::protocol::{PushAppend, PushOutcome, Refusal};
 use super::tail::theirs;
 use crate::append::Appended;
 use crate::error::Error;
@@ -74,11 +74,13 @@ impl<S: Storage> EventStore<S> {
                 next_expected_revision: r.next_expected_revision,
                 position: r.position,
             },
-            Err(e) if e.code() == "STORAGE_ERROR" || e.code() == "CLOSED" => PushOutcome::Failed(e),
+            Err(e) if e.code() == "STORAGE_ERROR" || e.code() == "CLOSED" => {
+                PushOutcome::Failed(Refusal::from(&e))
+            }
             Err(e) => {
                 let rejection = match e {
                     Error::WrongExpectedRevision { .. } => None,
-                    other => Some(other),
+                    other => Some(Refusal::from(&other)),
                 };
                 match self.conflict_view(&push.stream_id, push.expected).await {
                     Ok((actual, theirs)) => PushOutcome::Conflict {
@@ -86,7 +88,7 @@ impl<S: Storage> EventStore<S> {
                         theirs,
                         rejection,
                     },
-                    Err(e) => PushOutcome::Failed(e),
+                    Err(e) => PushOutcome::Failed(Refusal::from(&e)),
                 }
             }
         }

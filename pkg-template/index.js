@@ -662,30 +662,43 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
       throw invalid(`unknown option "${key}" in watchAggregate options (accepted: ${accepted.map((k) => `"${k}"`).join(", ")})${suggestion(key, accepted)}`);
     }
   }
-  let state = initialState();
-  let revision = null;
-  let live = false;
+  let state;
+  let revision;
+  let live;
+  let sub;
   const notify = () => onChange(state, { expectedRevision: revision ?? NO_STREAM, revision });
   const apply = (next, event) => {
     state = next;
     revision = event.revision;
     if (live) notify();
   };
-  const sub = this.subscribe(
-    (event) => {
-      const next = evolve(state, event);
-      if (isThenable(next)) return next.then((s) => apply(s, event));
-      apply(next, event);
-    },
-    {
-      streamId,
-      onCaughtUp: () => {
-        live = true;
-        notify();
+  // Folds the stream from its first event. On a synced store, a rebase (events of the stream
+  // confirmed elsewhere, re-decided or discarded) folds it again from the start.
+  const start = () => {
+    state = initialState();
+    revision = null;
+    live = false;
+    sub = this.subscribe(
+      (event) => {
+        const next = evolve(state, event);
+        if (isThenable(next)) return next.then((s) => apply(s, event));
+        apply(next, event);
       },
-      ...(onError === undefined ? {} : { onError }),
-    },
-  );
+      {
+        streamId,
+        onCaughtUp: () => {
+          live = true;
+          notify();
+        },
+        onRebase: () => {
+          sub.unsubscribe();
+          start();
+        },
+        ...(onError === undefined ? {} : { onError }),
+      },
+    );
+  };
+  start();
   const watch = { unsubscribe: () => sub.unsubscribe() };
   if (Symbol.dispose) watch[Symbol.dispose] = watch.unsubscribe;
   return watch;

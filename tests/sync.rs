@@ -4,6 +4,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod sync_net;
+#[allow(dead_code)]
+#[path = "contract/decorate.rs"]
+mod decorate;
 
 use std::collections::HashSet;
 
@@ -367,6 +370,51 @@ fn a_client_reloaded_mid_rebase_loses_nothing() {
     w.connect(1);
     w.settle();
     converged(&w);
+}
+
+#[test]
+fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
+    // Every primitive of the ingest fails in turn (a crash or a reload mid-rebase: the local
+    // transaction never commits). Each time the store is as before; then the rebase completes.
+    use decorate::{Decorated, Faults};
+    use evstore::sync::{Outboxed, ServerMessage, SyncClient};
+    use evstore::{EventStore, MemoryStorage};
+    use std::rc::Rc;
+    let server = EventStore::new(MemoryStorage::new());
+    let other = |t: &str| ProposedEvent::new(t, Json::null());
+    block_on(server.append("Doc-1", vec![other("Theirs")], NEW)).unwrap();
+    block_on(server.append("C-1", vec![other("Theirs")], NEW)).unwrap();
+    let frame = block_on(server.read_all(ReadOptions::forwards())).unwrap();
+    let mut injected_any = true;
+    let mut n = 0;
+    while injected_any {
+        let store = Rc::new(EventStore::new(Outboxed::new(Decorated::new(MemoryStorage::new(), Faults::default()))));
+        let client = SyncClient::new(store.clone());
+        for (stream, expected) in [("B-1", NEW), ("Doc-1", NEW), ("B-1", ExpectedRevision::Exact(0))] {
+            block_on(store.append(stream, vec![other("Mine")], expected)).unwrap();
+        }
+        block_on(client.connected()).unwrap();
+        let before = content(&block_on(store.read_all(ReadOptions::forwards())).unwrap());
+        let status = block_on(client.refresh()).unwrap();
+        let faults = &store.storage().inner().hook;
+        faults.fail_nth(n);
+        let r = block_on(client.receive(ServerMessage::Events(frame.clone())));
+        injected_any = faults.injected.get() > 0;
+        faults.heal();
+        if injected_any {
+            assert!(r.is_err(), "step {n}: the failure is reported");
+            assert_eq!(content(&block_on(store.read_all(ReadOptions::forwards())).unwrap()), before, "step {n}");
+            assert_eq!(block_on(client.refresh()).unwrap(), status, "step {n}");
+            block_on(client.receive(ServerMessage::Events(frame.clone()))).unwrap();
+        }
+        let log = block_on(store.read_all(ReadOptions::forwards())).unwrap();
+        check_log(&log, "after the rebase");
+        assert_eq!(content(&log[..2]), content(&frame), "step {n}: the server's events first");
+        assert_eq!(block_on(client.conflicts()).unwrap().len(), 1, "step {n}: Doc-1 held");
+        assert_eq!(block_on(client.refresh()).unwrap().pending, 3);
+        n += 1;
+    }
+    assert!(n > 5, "the rebase takes several primitives ({n})");
 }
 
 #[test]

@@ -63,6 +63,21 @@ async fn attempt<S: Storage>(
     look_up: bool,
 ) -> std::result::Result<Result<Appended>, CommitError> {
     let mut tx = storage.begin(Mode::Write).await?;
+    let decided = decide_and_write(&mut tx, append, ids, look_up).await?;
+    if matches!(decided, Ok(Appended::Written(_))) {
+        tx.commit().await?;
+    }
+    Ok(decided)
+}
+
+/// Inside `tx`: reads what the decision needs, [`decide`]s, numbers and writes the events.
+/// `Ok(result)` is this append's final answer once `tx` commits; `Err` fails the transaction.
+async fn decide_and_write<T: Transaction>(
+    tx: &mut T,
+    append: &PreparedAppend,
+    ids: &[Uuid],
+    look_up: bool,
+) -> std::result::Result<Result<Appended>, CommitError> {
     let heads = tx.heads(&append.stream_id).await?;
     let mut stored = if look_up {
         tx.locate(ids).await?
@@ -109,10 +124,44 @@ async fn attempt<S: Storage>(
         .collect();
     tx.put(&events).await?;
     tx.appended(append, &events).await?;
-    tx.commit().await?;
     let last = &events[events.len() - 1];
     Ok(Ok(Appended::Written(AppendResult {
         next_expected_revision: last.revision,
         position: last.position,
     })))
+}
+
+/// Appends a group of appends (issued together) in one transaction: each decided in order, on
+/// what the earlier ones of the group wrote, with its own result — a refused append changes
+/// nothing for the others. If the transaction fails as a whole (a unique index caught a
+/// duplicate id, another writer got in first, a storage error), each append is decided alone.
+pub(crate) async fn append_group<S: Storage>(
+    storage: &S,
+    appends: &[PreparedAppend],
+) -> Vec<Result<Appended>> {
+    if appends.len() > 1 {
+        if let Ok(results) = try_group(storage, appends).await {
+            return results;
+        }
+    }
+    let mut results = Vec::with_capacity(appends.len());
+    for a in appends {
+        results.push(append(storage, a).await);
+    }
+    results
+}
+
+async fn try_group<S: Storage>(
+    storage: &S,
+    appends: &[PreparedAppend],
+) -> std::result::Result<Vec<Result<Appended>>, CommitError> {
+    let look_up = !storage.rejects_duplicate_ids();
+    let mut tx = storage.begin(Mode::Write).await?;
+    let mut results = Vec::with_capacity(appends.len());
+    for a in appends {
+        let ids: Vec<Uuid> = a.events.iter().map(|e| e.id).collect();
+        results.push(decide_and_write(&mut tx, a, &ids, look_up).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
 }

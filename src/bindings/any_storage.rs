@@ -113,6 +113,7 @@ type Task<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 trait DynStorage {
     fn begin(&self, mode: Mode) -> Task<'_, Result<Box<dyn DynTx<'_> + '_>>>;
     fn rejects_duplicate_ids(&self) -> bool;
+    fn groups_appends(&self) -> bool;
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>>;
     fn save_checkpoint<'a>(&'a self, name: &'a str, position: Position) -> Task<'a, Result<()>>;
     fn watch(&self, wake: Rc<dyn Fn()>);
@@ -210,6 +211,9 @@ impl<S: JsStorage> DynStorage for S {
     fn rejects_duplicate_ids(&self) -> bool {
         Storage::rejects_duplicate_ids(self)
     }
+    fn groups_appends(&self) -> bool {
+        Storage::groups_appends(self)
+    }
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>> {
         Box::pin(Storage::load_checkpoint(self, name))
     }
@@ -302,6 +306,9 @@ impl Storage for AnyStorage {
     }
     fn rejects_duplicate_ids(&self) -> bool {
         self.0.rejects_duplicate_ids()
+    }
+    fn groups_appends(&self) -> bool {
+        self.0.groups_appends()
     }
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.0.load_checkpoint(name).await

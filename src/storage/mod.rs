@@ -204,6 +204,13 @@ pub trait Storage {
         false
     }
 
+    /// Whether appends issued together (in the same tick) should share one transaction — group
+    /// commit, each append still decided on its own — because a transaction costs far more than
+    /// a write (IndexedDB). Needs transactions that read their own writes.
+    fn groups_appends(&self) -> bool {
+        false
+    }
+
     /// The position recorded under the checkpoint `name`, if any.
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>>;
 
@@ -240,6 +247,10 @@ impl<S: Storage> Storage for Rc<S> {
 
     fn rejects_duplicate_ids(&self) -> bool {
         (**self).rejects_duplicate_ids()
+    }
+
+    fn groups_appends(&self) -> bool {
+        (**self).groups_appends()
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {

@@ -127,6 +127,10 @@ impl<S: Storage> Storage for Outboxed<S> {
         self.inner.rejects_duplicate_ids()
     }
 
+    fn groups_appends(&self) -> bool {
+        self.inner.groups_appends()
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.inner.load_checkpoint(name).await
     }

@@ -40,6 +40,11 @@ pub trait Hook {
         Ok(())
     }
 
+    /// Whether the decorated storage groups appends issued together (group commit).
+    fn groups_appends(&self) -> bool {
+        false
+    }
+
     /// After each read of the log, with the number of events it returned.
     fn read_log(&self, events: usize) {
         let _ = events;
@@ -164,6 +169,10 @@ impl<S: Storage, H: Hook> Storage for Decorated<S, H> {
         self.inner.rejects_duplicate_ids()
     }
 
+    fn groups_appends(&self) -> bool {
+        self.inner.groups_appends() || self.hook.groups_appends()
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.hook.before(Primitive::LoadCheckpoint)?;
         self.inner.load_checkpoint(name).await
@@ -184,6 +193,27 @@ impl<S: Storage, H: Hook> Storage for Decorated<S, H> {
 
     fn close(&self) {
         self.inner.close()
+    }
+}
+
+/// Turns group commit on for the decorated storage (memory does not group by itself), and
+/// counts the write transactions begun.
+#[derive(Default)]
+#[allow(dead_code)] // tests/memory.rs only
+pub struct Grouping {
+    pub writes: Cell<usize>,
+}
+
+impl Hook for Grouping {
+    fn groups_appends(&self) -> bool {
+        true
+    }
+
+    fn before(&self, primitive: Primitive) -> Result<()> {
+        if primitive == Primitive::Begin {
+            self.writes.set(self.writes.get() + 1);
+        }
+        Ok(())
     }
 }
 

@@ -317,6 +317,11 @@ impl Storage for IndexedDbStorage {
         true
     }
 
+    /// A readwrite transaction costs far more than its writes: appends issued together share one.
+    fn groups_appends(&self) -> bool {
+        true
+    }
+
     fn committed(&self, last_position: Position) {
         if let Some(channel) = &self.channel {
             // A wake-up for other tabs; losing one only delays them until the next.

@@ -138,6 +138,19 @@ pub trait Transaction {
         })
     }
 
+    /// The heads of several streams and of the log, as one transaction reads them (a group of
+    /// appends needs them all). Storages that can issue the reads at once override this.
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        let mut heads = Vec::with_capacity(streams.len());
+        for stream in streams {
+            heads.push(self.stream_head(stream).await?);
+        }
+        Ok((heads, self.log_head().await?))
+    }
+
     /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`).
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>>;
 

@@ -50,6 +50,13 @@ impl<T: Transaction> Transaction for OutboxTx<T> {
         self.0.heads(stream).await
     }
 
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        self.0.heads_of(streams).await
+    }
+
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>> {
         self.0.locate(ids).await
     }

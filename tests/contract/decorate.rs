@@ -93,6 +93,15 @@ impl<T: Transaction, H: Hook> Transaction for DecoratedTx<'_, T, H> {
         self.inner.log_head().await
     }
 
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        self.hook.before(Primitive::StreamHead)?;
+        self.hook.before(Primitive::LogHead)?;
+        self.inner.heads_of(streams).await
+    }
+
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<evstore::StoredLocation>>> {
         self.hook.before(Primitive::Locate)?;
         self.inner.locate(ids).await

@@ -405,7 +405,10 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         let status = block_on(client.refresh()).unwrap();
         let faults = &store.storage().inner().hook;
         faults.fail_nth(n);
-        let r = block_on(client.receive(ServerMessage::Events(frame.clone())));
+        let r = block_on(client.receive(ServerMessage::Events {
+            events: frame.clone(),
+            epoch: None,
+        }));
         injected_any = faults.injected.get() > 0;
         faults.heal();
         if injected_any {
@@ -416,7 +419,11 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
                 "step {n}"
             );
             assert_eq!(block_on(client.refresh()).unwrap(), status, "step {n}");
-            block_on(client.receive(ServerMessage::Events(frame.clone()))).unwrap();
+            block_on(client.receive(ServerMessage::Events {
+                events: frame.clone(),
+                epoch: None,
+            }))
+            .unwrap();
         }
         let log = block_on(store.read_all(ReadOptions::forwards())).unwrap();
         check_log(&log, "after the rebase");
@@ -434,6 +441,42 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         n += 1;
     }
     assert!(n > 5, "the rebase takes several primitives ({n})");
+}
+
+#[test]
+fn a_server_that_lost_its_log_gets_every_queued_append_again() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.append(0, "Doc-1", 1, NEW).unwrap();
+    w.settle(); // confirmed on the old log
+    w.disconnect(1);
+    w.append(1, "Doc-1", 1, ExpectedRevision::Exact(0)).unwrap(); // pending on device 1
+    w.append(1, "New-1", 2, NEW).unwrap();
+    w.wipe_server();
+    w.append(0, "Other-1", 1, NEW).unwrap(); // pending on device 0
+    w.connect(0);
+    w.settle();
+    w.connect(1);
+    w.settle();
+    // Device 1's append to Doc-1 expected the event the server lost: a conflict, not a loss.
+    let cs = conflicts(&w, 1);
+    assert_eq!(
+        cs.iter().map(|c| c.stream_id.as_str()).collect::<Vec<_>>(),
+        ["Doc-1"]
+    );
+    block_on(w.devices[1].client.discard("Doc-1")).unwrap();
+    w.settle();
+    converged(&w);
+    let server: HashSet<_> = w.server_log().iter().map(|e| e.id).collect();
+    for (stream, ids) in w.devices[1].acked.iter().chain(&w.devices[0].acked) {
+        if stream != "Doc-1" {
+            assert!(
+                ids.iter().all(|id| server.contains(id)),
+                "{stream} pushed again"
+            );
+        }
+    }
 }
 
 #[test]
@@ -521,6 +564,7 @@ mod simulation {
         Delay(usize),
         Tick(usize),
         RestartServer,
+        WipeServer,
         Resolve {
             d: usize,
             retry: bool,
@@ -541,6 +585,7 @@ mod simulation {
             1 => d.clone().prop_map(Step::Tick),
             1 => Just(Step::RestartServer),
             1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
+            1 => Just(Step::WipeServer),
         ]
     }
 
@@ -584,18 +629,31 @@ mod simulation {
             }
             for (_, ids) in &w.devices[d].acked {
                 for id in ids {
-                    assert!(
-                        present.contains(id) || w.devices[d].discarded.contains(id),
-                        "device {d} lost {id}"
-                    );
+                    let gone = w.devices[d].discarded.contains(id) || w.lost.contains(id);
+                    assert!(present.contains(id) || gone, "device {d} lost {id}");
                 }
             }
         }
     }
 
+    /// Runs one scenario; `SIM_TRACE=1` prints every step with each device's status and log,
+    /// and every delivered packet (to read a failing case that proptest minimised).
     fn run(devices: usize, steps: Vec<Step>) {
         let mut w = World::new(devices);
         for step in steps {
+            if std::env::var("SIM_TRACE").is_ok() {
+                eprintln!("{step:?}");
+                for d in 0..devices {
+                    eprintln!(
+                        "  dev {d} {:?} {:?}",
+                        w.devices[d].client.status(),
+                        content(&w.local_log(d))
+                            .iter()
+                            .map(|c| (c.1.clone(), c.2, c.3))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
             match step {
                 Step::Append {
                     d,
@@ -627,6 +685,7 @@ mod simulation {
                 Step::Tick(d) => w.tick(d % devices),
                 Step::RestartServer => w.restart_server(),
                 Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
+                Step::WipeServer => w.wipe_server(),
                 _ => {}
             }
             nothing_lost(&w);
@@ -661,9 +720,10 @@ mod simulation {
         for dev in &w.devices {
             for (_, ids) in &dev.acked {
                 for id in ids {
+                    let gone = dev.discarded.contains(id) || w.lost.contains(id);
                     assert!(
-                        server.contains(id) || dev.discarded.contains(id),
-                        "{id} confirmed or discarded"
+                        server.contains(id) || gone,
+                        "{id} confirmed, discarded or lost by the server"
                     );
                 }
             }

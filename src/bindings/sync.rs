@@ -70,7 +70,10 @@ fn server_message(frame: &JsValue) -> Result<Option<ServerMessage>> {
             .map_err(|_| malformed())
     };
     Ok(Some(match get(frame, "type").as_string().as_deref() {
-        Some("events") => ServerMessage::Events(wire_events(&get(frame, "events"))?),
+        Some("events") => ServerMessage::Events {
+            events: wire_events(&get(frame, "events"))?,
+            epoch: get(frame, "epoch").as_string(),
+        },
         Some("caughtUp") => ServerMessage::CaughtUp {
             head: position(get(frame, "head"))?,
             epoch: get(frame, "epoch").as_string().unwrap_or_default(),

@@ -8,7 +8,7 @@ use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
-use super::records::{OutboxEntry, STATE};
+use super::records::OutboxEntry;
 use super::tail::{load, theirs, Local};
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
@@ -53,6 +53,8 @@ pub struct SyncStatus {
     pub pushable: usize,
     /// Whether the server's backlog was received on this connection.
     pub caught_up: bool,
+    /// Whether the client is pulling a replaced server log from its start (pushes wait).
+    pub resetting: bool,
 }
 
 /// A held stream, with what the app needs to decide again.
@@ -92,8 +94,20 @@ struct Engine {
     next_batch: u64,
     /// Events held back until the rest of their append arrives.
     carry: Vec<RecordedEvent>,
-    /// Why syncing stopped, if it did (the server's log went back).
-    halted: Option<Error>,
+    /// The epoch of the server log this store synced with.
+    epoch: Option<String>,
+    /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
+    /// wait for it, so that no answer from another log is ever taken for this one's.
+    log_checked: bool,
+}
+
+impl Engine {
+    fn pull(&mut self, after: Option<Position>) {
+        self.carry.clear();
+        let epoch = self.epoch.clone();
+        self.outgoing
+            .push_back(ClientMessage::Pull { after, epoch });
+    }
 }
 
 impl<S: Storage> SyncClient<S> {
@@ -114,11 +128,6 @@ impl<S: Storage> SyncClient<S> {
     /// The status as last read or changed.
     pub fn status(&self) -> SyncStatus {
         self.engine.borrow().status.clone()
-    }
-
-    /// Why syncing stopped for good on this connection, if it did.
-    pub fn halted(&self) -> Option<Error> {
-        self.engine.borrow().halted.clone()
     }
 
     /// Reads the counts of the status again (other tabs may have appended).
@@ -144,12 +153,9 @@ impl<S: Storage> SyncClient<S> {
             e.status.caught_up = false;
             e.in_flight = None;
             e.acked.clear();
-            e.carry.clear();
-            e.halted = None;
             e.outgoing.clear();
-            e.outgoing.push_back(ClientMessage::Pull {
-                after: status.confirmed,
-            });
+            e.log_checked = false;
+            e.pull(status.confirmed);
         }
         self.pump().await
     }
@@ -177,8 +183,7 @@ impl<S: Storage> SyncClient<S> {
         let mut e = self.engine.borrow_mut();
         if e.status.state == LinkState::Online {
             let after = e.status.confirmed;
-            e.carry.clear();
-            e.outgoing.push_back(ClientMessage::Pull { after });
+            e.pull(after);
         }
     }
 
@@ -213,19 +218,41 @@ impl<S: Storage> SyncClient<S> {
             return Ok(Vec::new());
         }
         let held = match message {
-            ServerMessage::Events(events) => self.ingest(events).await?,
+            ServerMessage::Events { events, epoch } => {
+                let known = self.engine.borrow().epoch.clone();
+                match (epoch, known) {
+                    (Some(e), Some(k)) if e != k => {
+                        self.reset(e).await?;
+                        Vec::new()
+                    }
+                    (epoch, _) => {
+                        let checked = epoch.is_some();
+                        let held = self.ingest(events, epoch).await?;
+                        self.engine.borrow_mut().log_checked |= checked;
+                        held
+                    }
+                }
+            }
             ServerMessage::CaughtUp { epoch, .. } => {
-                self.adopt_epoch(epoch).await?;
-                self.engine.borrow_mut().status.caught_up = true;
-                Vec::new()
+                let held = self.caught_up(epoch).await?;
+                let mut e = self.engine.borrow_mut();
+                e.status.caught_up = true;
+                e.log_checked = true;
+                held
             }
             ServerMessage::PushResult { batch, outcomes } => {
                 self.push_result(batch, outcomes).await?
             }
             ServerMessage::Behind { head, epoch } => {
-                self.engine.borrow_mut().halted = Some(Error::storage(format!(
-                    "the server's log (epoch {epoch}, head {head:?}) does not hold this client's confirmed events: it was reset or restored; syncing stopped, local events are kept"
-                )));
+                // A late answer to an earlier pull of this same log is stale: ignore it.
+                let (known, confirmed) = {
+                    let e = self.engine.borrow();
+                    (e.epoch.clone(), e.status.confirmed)
+                };
+                let stale = known.as_deref() == Some(epoch.as_str()) && confirmed <= head;
+                if !stale {
+                    self.reset(epoch).await?;
+                }
                 Vec::new()
             }
         };
@@ -237,7 +264,8 @@ impl<S: Storage> SyncClient<S> {
     pub async fn pump(&self) -> Result<()> {
         {
             let e = self.engine.borrow();
-            if e.status.state != LinkState::Online || e.in_flight.is_some() || e.halted.is_some() {
+            let waiting = e.status.resetting || !e.log_checked;
+            if e.status.state != LinkState::Online || e.in_flight.is_some() || waiting {
                 return Ok(());
             }
         }
@@ -303,7 +331,12 @@ impl<S: Storage> SyncClient<S> {
         Ok(())
     }
 
-    async fn ingest(&self, events: Vec<RecordedEvent>) -> Result<Vec<StreamId>> {
+    /// Ingests server events (of the log `epoch`, recorded with the first confirmed events).
+    async fn ingest(
+        &self,
+        events: Vec<RecordedEvent>,
+        epoch: Option<String>,
+    ) -> Result<Vec<StreamId>> {
         let events = {
             let mut e = self.engine.borrow_mut();
             let mut all = std::mem::take(&mut e.carry);
@@ -314,15 +347,14 @@ impl<S: Storage> SyncClient<S> {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
             let mut local = load(&mut tx, true).await?;
+            if local.state.epoch.is_none() {
+                local.state.epoch.clone_from(&epoch);
+            }
             let done = match local.ingest(&mut tx, events.clone()).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
                     drop(tx);
-                    let mut e = self.engine.borrow_mut();
-                    e.carry.clear();
-                    e.outgoing.push_back(ClientMessage::Pull {
-                        after: local.state.confirmed,
-                    });
+                    self.engine.borrow_mut().pull(local.state.confirmed);
                     return Ok(Vec::new());
                 }
             };
@@ -384,7 +416,7 @@ impl<S: Storage> SyncClient<S> {
                     };
                     let (stream, expected) = (p.entry.stream_id.clone(), p.entry.expected);
                     let rejection = rejection.map(|r| (r.code, r.message));
-                    if local.hold(&stream, seq, expected, actual, rejection, theirs) {
+                    if local.hold(&stream, seq, true, expected, actual, rejection, theirs) {
                         held.push(stream);
                     }
                 }
@@ -395,25 +427,49 @@ impl<S: Storage> SyncClient<S> {
         .await
     }
 
-    async fn adopt_epoch(&self, epoch: String) -> Result<()> {
-        let mut tx = self.store.storage().begin(Mode::Write).await?;
-        let json = tx.get_meta(STATE).await?;
-        let mut state = match json {
-            Some(j) => super::records::SyncState::decode(&j)?,
-            None => Default::default(),
-        };
-        match &state.epoch {
-            Some(known) if *known == epoch => return Ok(()),
-            Some(known) => {
-                self.engine.borrow_mut().halted = Some(Error::storage(format!(
-                    "the server holds another log (epoch {epoch}, this client synced with {known}); syncing stopped, local events are kept"
-                )));
-                return Ok(());
-            }
-            None => state.epoch = Some(epoch),
+    /// The backlog is in: records the server log's epoch the first time; after a reset, decides
+    /// the queue again on top of the new log. A different epoch means another log: reset.
+    async fn caught_up(&self, epoch: String) -> Result<Vec<StreamId>> {
+        let known = self.engine.borrow().epoch.clone();
+        if known.as_ref().is_some_and(|k| *k != epoch) {
+            self.reset(epoch).await?;
+            return Ok(Vec::new());
         }
-        tx.put_meta(STATE, Some(&state.encode())).await?;
-        tx.commit().await.map_err(crate::storage::commit_failure)
+        self.transact(|mut tx, mut local| {
+            let epoch = epoch.clone();
+            async move {
+                let held = if local.state.resetting {
+                    local.settle(&mut tx).await?
+                } else {
+                    Vec::new()
+                };
+                local.state.epoch = Some(epoch);
+                local.save(&mut tx).await?;
+                Ok((tx, local, held))
+            }
+        })
+        .await
+    }
+
+    /// The server holds another log, or an earlier state of this one (a reset or a restore): the
+    /// local log is emptied but for the queue, which waits, and the new log is pulled from its
+    /// start; then the queue is decided again on top of it and pushed. Nothing queued is lost;
+    /// confirmed events the server no longer has are gone, as on the server.
+    async fn reset(&self, epoch: String) -> Result<()> {
+        self.transact(|mut tx, mut local| {
+            let epoch = epoch.clone();
+            async move {
+                local.reset(&mut tx, epoch).await?;
+                local.save(&mut tx).await?;
+                Ok((tx, local, ()))
+            }
+        })
+        .await?;
+        let mut e = self.engine.borrow_mut();
+        e.in_flight = None;
+        e.acked.clear();
+        e.pull(None);
+        Ok(())
     }
 
     /// Every held stream. Its `actual` revision and `theirs` are the freshest known: the
@@ -444,11 +500,13 @@ impl<S: Storage> SyncClient<S> {
                 .await?
                 .and_then(|h| (h + 1).checked_sub(attached))
                 .and_then(|n| n.checked_sub(1));
-            let (actual, theirs) = if confirmed_head >= record.actual {
+            // The server's answer while the local log has not caught up with it; else the
+            // local log's view, the freshest.
+            let (actual, theirs) = if record.from_server && record.actual > confirmed_head {
+                (record.actual, record.theirs.clone())
+            } else {
                 let theirs = theirs(&mut tx, stream, record.expected, confirmed_head).await?;
                 (confirmed_head, theirs)
-            } else {
-                (record.actual, record.theirs.clone())
             };
             conflicts.push(Conflict {
                 stream_id: stream.clone(),
@@ -591,6 +649,8 @@ impl<S: Storage> SyncClient<S> {
         e.status.conflicts = local.conflicts.len();
         e.status.confirmed = local.state.confirmed;
         e.status.pushable = local.pushable();
+        e.status.resetting = local.state.resetting;
+        e.epoch.clone_from(&local.state.epoch);
     }
 }
 

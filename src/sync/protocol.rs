@@ -30,6 +30,9 @@ pub enum ClientMessage {
     Pull {
         /// The last position the client holds.
         after: Option<Position>,
+        /// The epoch of the server log the client synced with (`None` before the first time):
+        /// a server holding another log answers `Behind` instead of events.
+        epoch: Option<String>,
     },
     /// Decide these appends in order and answer with one [`PushOutcome`] each.
     Push {
@@ -95,7 +98,12 @@ pub enum PushOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerMessage {
     /// Events of the server's log, in position order, each with its server position.
-    Events(Vec<RecordedEvent>),
+    Events {
+        /// The events.
+        events: Vec<RecordedEvent>,
+        /// The identity of the server's log they belong to (`None`: not said).
+        epoch: Option<String>,
+    },
     /// The backlog has been sent; later events are live.
     CaughtUp {
         /// The last position sent (`None`: empty log).
@@ -110,8 +118,8 @@ pub enum ServerMessage {
         /// The outcomes, in the order of the push's appends.
         outcomes: Vec<PushOutcome>,
     },
-    /// The server refused a `Pull` whose `after` is beyond its head: it holds another log, or
-    /// an earlier state of this one.
+    /// The server refused a `Pull` whose `after` is beyond its head or whose epoch is not its
+    /// own: it holds another log, or an earlier state of this one.
     Behind {
         /// The server's head.
         head: Option<Position>,

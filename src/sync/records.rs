@@ -1,17 +1,20 @@
 //! What a synced store keeps in its storage's meta area, and how each record is written: small
 //! JSON arrays, encoded and decoded by hand (no JSON library in the wasm build).
 //!
-//! - `sync/state`: `[confirmed, generation, nextSeq, epoch]` — the last confirmed position
-//!   (`null` before the first), how many times the pending tail was rewritten, the next outbox
-//!   sequence number, and the server log's epoch (`null` before the first connection).
+//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting]` — the last confirmed
+//!   position (`null` before the first), how many times the pending tail was rewritten, the next
+//!   outbox sequence number, the server log's epoch (`null` before the first connection), and
+//!   whether the client is pulling a replaced server log from its start (`1`, else `0`).
 //! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached]` — one queued
 //!   local append, in append order. Its `count` events are in the local log's pending tail, in
 //!   the same order as the outbox; `detached` (rows, else `null`) holds them instead when they
 //!   cannot stay in the log (their ids were stored by someone else).
-//! - `sync/conflict/{streamId}`: `[seq, expectedRevision, actualRevision, code, message, theirs]`
-//!   — a held stream: the outbox entry of the conflicting append (it and the stream's later
-//!   entries are held), its condition, the server's revision, the error code and message of a
-//!   rejection (`null` for a revision conflict), the server's events (rows).
+//! - `sync/conflict/{streamId}`: `[seq, expectedRevision, actualRevision, code, message, theirs,
+//!   fromServer]` — a held stream: the outbox entry of the conflicting append (it and the
+//!   stream's later entries are held), its condition, the stream's revision, the error code and
+//!   message of a rejection (`null` for a revision conflict), the events after the expected
+//!   revision (rows), and whether the server said so (`1`) or the client foresaw it from its
+//!   confirmed log (`0`: the local log then tells the freshest `actual` and `theirs`).
 
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
@@ -41,6 +44,9 @@ pub(crate) struct SyncState {
     pub next_seq: u64,
     /// The server log's identity.
     pub epoch: Option<String>,
+    /// Pulling a replaced server log from its start: queued appends wait (detached) until it is
+    /// all in, then are decided again on top of it.
+    pub resetting: bool,
 }
 
 impl SyncState {
@@ -61,7 +67,7 @@ impl SyncState {
             Some(e) => push_quoted(&mut out, e),
             None => out.push_str("null"),
         }
-        out.push(']');
+        out.push_str(if self.resetting { ",1]" } else { ",0]" });
         Json::trusted(out)
     }
 
@@ -73,12 +79,14 @@ impl SyncState {
             let generation = r.next_integer()?;
             let next_seq = r.next_integer()?;
             let epoch = opt_string(r.next_value()?)?;
+            let resetting = r.next_integer()? == 1;
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
                 generation,
                 next_seq,
                 epoch,
+                resetting,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
@@ -163,6 +171,8 @@ pub(crate) struct ConflictRecord {
     /// `(code, message)` of a rejection; `None` for a revision conflict.
     pub rejection: Option<(String, String)>,
     pub theirs: Vec<RecordedEvent>,
+    /// The server's answer (else foreseen locally).
+    pub from_server: bool,
 }
 
 impl ConflictRecord {
@@ -188,7 +198,7 @@ impl ConflictRecord {
         }
         out.push(',');
         out.push_str(&encode_rows(&self.theirs));
-        out.push(']');
+        out.push_str(if self.from_server { ",1]" } else { ",0]" });
         Json::trusted(out)
     }
 
@@ -202,18 +212,20 @@ impl ConflictRecord {
             let code = opt_string(r.next_value()?)?;
             let message = opt_string(r.next_value()?)?;
             let theirs = r.next_value()?;
+            let from_server = r.next_integer()? == 1;
             r.expect(b']')?;
-            Some((seq, expected, actual, code, message, theirs))
+            Some((seq, expected, actual, code, message, theirs, from_server))
         })()
         .filter(|_| r.at_end())
         .ok_or_else(corrupt)?;
-        let (seq, expected, actual, code, message, theirs) = parts;
+        let (seq, expected, actual, code, message, theirs, from_server) = parts;
         Ok(ConflictRecord {
             seq,
             expected,
             actual,
             rejection: code.map(|c| (c, message.unwrap_or_default())),
             theirs: decode_rows(theirs)?,
+            from_server,
         })
     }
 }
@@ -292,6 +304,7 @@ mod tests {
                 generation: 3,
                 next_seq: 9,
                 epoch: Some("e-\"1\"".into()),
+                resetting: true,
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
@@ -320,6 +333,7 @@ mod tests {
                 actual: Some(4),
                 rejection: Some(("DUPLICATE_EVENT_ID".into(), "id \"x\"".into())),
                 theirs: vec![event(3)],
+                from_server: true,
             };
             assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
         }

@@ -144,7 +144,8 @@ impl Local {
             .is_some_and(|c| entry.seq >= c.seq)
     }
 
-    /// How many queued appends can be pushed (not held).
+    /// How many queued appends can be pushed (not held). While a replaced log is pulled, the
+    /// detached queue waits but counts as pushable (`flush` waits for it).
     pub fn pushable(&self) -> usize {
         self.pending
             .iter()
@@ -211,7 +212,8 @@ impl Local {
                 (e.id, at)
             })
             .collect();
-        done.new_conflicts = self.replay(tx, &fresh, last + 1).await?;
+        let force = self.state.resetting;
+        done.new_conflicts = self.replay(tx, Some(&fresh), last + 1, force).await?;
         done.rewritten_from = Some(start);
         self.state.generation += 1;
         self.save(tx).await?;
@@ -260,14 +262,17 @@ impl Local {
 
     /// Decides every queued append again, in order, on the log as it is up to `next_position`
     /// (the tail is already truncated): written at new positions (same revisions when nobody
-    /// else wrote the stream), dropped when already stored (`fresh`: the ids of the server
-    /// events just written), or held as a conflict with every later append of its stream.
-    /// Returns the streams it newly held.
+    /// else wrote the stream), dropped when already stored, or held as a conflict with every
+    /// later append of its stream. Ids can only be stored by the server events just written
+    /// (`fresh`), except after a reset (`None`: they are looked up). Returns the streams it newly
+    /// held. With `force` (while a replaced log is pulled, before it is all in), nothing is
+    /// decided: every append is placed on top of its stream as it is, to be decided at the end.
     async fn replay<T: Transaction>(
         &mut self,
         tx: &mut T,
-        fresh: &HashMap<Uuid, StoredLocation>,
+        fresh: Option<&HashMap<Uuid, StoredLocation>>,
         mut next_position: Position,
+        force: bool,
     ) -> Result<Vec<StreamId>> {
         let mut heads: HashMap<StreamId, Option<Revision>> = HashMap::new();
         let mut held = Vec::new();
@@ -279,9 +284,11 @@ impl Local {
                 None => tx.stream_head(&stream).await?,
             };
             let ids = p.ids();
-            let stored: Vec<Option<StoredLocation>> =
-                ids.iter().map(|id| fresh.get(id).cloned()).collect();
-            if !self.is_held(&p.entry) {
+            let stored: Vec<Option<StoredLocation>> = match fresh {
+                Some(fresh) => ids.iter().map(|id| fresh.get(id).cloned()).collect(),
+                None => tx.locate(&ids).await?,
+            };
+            if !force && !self.is_held(&p.entry) {
                 match decide(&stream, head, p.entry.expected, &ids, &stored) {
                     Ok(Decision::Write { first_revision }) => {
                         p.set_detached(false);
@@ -298,7 +305,15 @@ impl Local {
                     }
                     Err(Error::WrongExpectedRevision { .. }) => {
                         let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
-                        self.hold(&stream, p.entry.seq, p.entry.expected, head, None, theirs);
+                        self.hold(
+                            &stream,
+                            p.entry.seq,
+                            false,
+                            p.entry.expected,
+                            head,
+                            None,
+                            theirs,
+                        );
                         held.push(stream.clone());
                     }
                     Err(e @ Error::DuplicateEventId { .. }) => {
@@ -307,6 +322,7 @@ impl Local {
                         self.hold(
                             &stream,
                             p.entry.seq,
+                            false,
                             p.entry.expected,
                             head,
                             rejection,
@@ -331,17 +347,21 @@ impl Local {
         Ok(held)
     }
 
-    /// Holds `stream` (if it is not held already).
+    /// Holds `stream` from the append `seq` on: a new conflict, or an earlier one than the
+    /// stream's current conflict (which it replaces: everything from it on is held). Returns
+    /// whether the record changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn hold(
         &mut self,
         stream: &StreamId,
         seq: u64,
+        from_server: bool,
         expected: ExpectedRevision,
         actual: Option<Revision>,
         rejection: Option<(String, String)>,
         theirs: Vec<RecordedEvent>,
     ) -> bool {
-        if self.conflicts.contains_key(stream) {
+        if self.conflicts.get(stream).is_some_and(|c| c.seq <= seq) {
             return false;
         }
         let record = ConflictRecord {
@@ -350,6 +370,7 @@ impl Local {
             actual,
             rejection,
             theirs,
+            from_server,
         };
         self.conflicts.insert(stream.clone(), record);
         self.conflicts_changed.push(stream.clone());
@@ -373,9 +394,36 @@ impl Local {
         self.pending.retain(|p| !removed.contains(&p.entry.seq));
         let start = self.tail_start();
         tx.truncate_log(start).await?;
-        self.replay(tx, &HashMap::new(), start).await?;
+        let force = self.state.resetting;
+        self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
         Ok(())
+    }
+
+    /// The server holds another log (reset or restored): the confirmed prefix is dropped (the
+    /// server no longer has it), conflicts too (they were about the old log), and the queued
+    /// appends stay, placed as they are from position 0 on, still visible. The new log is then
+    /// pulled from its start, and [`Local::settle`] decides the queue again on top of it.
+    pub async fn reset<T: Transaction>(&mut self, tx: &mut T, epoch: String) -> Result<()> {
+        for stream in std::mem::take(&mut self.conflicts).into_keys() {
+            self.conflicts_changed.push(stream);
+        }
+        tx.truncate_log(0).await?;
+        self.state.confirmed = None;
+        self.state.epoch = Some(epoch);
+        self.state.resetting = true;
+        self.state.generation += 1;
+        self.replay(tx, Some(&HashMap::new()), 0, true).await?;
+        Ok(())
+    }
+
+    /// After a reset, once the new log is all in: decides the queue again on top of it.
+    pub async fn settle<T: Transaction>(&mut self, tx: &mut T) -> Result<Vec<StreamId>> {
+        self.state.resetting = false;
+        self.state.generation += 1;
+        let start = self.state.tail_start();
+        tx.truncate_log(start).await?;
+        self.replay(tx, None, start, false).await
     }
 
     /// Queues a new append whose events were just written by the caller.

@@ -11,11 +11,15 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
     let mut out = String::from("{\"v\":");
     push_u64(&mut out, u64::from(PROTOCOL_VERSION));
     match message {
-        ClientMessage::Pull { after } => {
+        ClientMessage::Pull { after, epoch } => {
             out.push_str(",\"type\":\"pull\",\"after\":");
             match after {
                 Some(p) => push_u64(&mut out, *p),
                 None => out.push_str("null"),
+            }
+            if let Some(epoch) = epoch {
+                out.push_str(",\"epoch\":");
+                push_quoted(&mut out, epoch);
             }
         }
         ClientMessage::Push { batch, appends } => {
@@ -67,8 +71,16 @@ mod tests {
 
     #[test]
     fn messages_are_json() {
-        let pull = encode_client_message(&ClientMessage::Pull { after: Some(41) });
-        assert_eq!(pull, r#"{"v":1,"type":"pull","after":41}"#);
+        let pull = encode_client_message(&ClientMessage::Pull {
+            after: Some(41),
+            epoch: Some("e-1".into()),
+        });
+        assert_eq!(pull, r#"{"v":1,"type":"pull","after":41,"epoch":"e-1"}"#);
+        let first = encode_client_message(&ClientMessage::Pull {
+            after: None,
+            epoch: None,
+        });
+        assert_eq!(first, r#"{"v":1,"type":"pull","after":null}"#);
         let push = ClientMessage::Push {
             batch: 3,
             appends: vec![PushAppend {

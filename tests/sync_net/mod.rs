@@ -70,6 +70,9 @@ pub struct World {
     next_id: u128,
     pub server_up: bool,
     pub conflicts_seen: usize,
+    /// Ids the server lost in a wipe (confirmed before it; gone everywhere after).
+    pub lost: HashSet<Uuid>,
+    epochs: u64,
 }
 
 fn device_store(
@@ -111,6 +114,8 @@ impl World {
             next_id: 1,
             server_up: true,
             conflicts_seen: 0,
+            lost: HashSet::new(),
+            epochs: 1,
         }
     }
 
@@ -194,6 +199,21 @@ impl World {
         self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
     }
 
+    /// The server loses its data (a reset, a restore from nothing): a new log with a new epoch.
+    /// Every event it held is lost for good.
+    pub fn wipe_server(&mut self) {
+        for d in 0..self.devices.len() {
+            self.disconnect(d);
+        }
+        for e in self.server_log() {
+            self.lost.insert(e.id);
+        }
+        self.server.storage = Rc::new(MemoryStorage::new());
+        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+        self.epochs += 1;
+        self.server.epoch = format!("epoch-{}", self.epochs);
+    }
+
     /// A push went unanswered: the client may send it again; and asks for the feed again.
     pub fn tick(&mut self, d: usize) {
         let device = &self.devices[d];
@@ -218,6 +238,9 @@ impl World {
     /// Delivers packet `i` (removing it).
     pub fn deliver(&mut self, i: usize) {
         let packet = self.net.remove(i);
+        if std::env::var("SIM_TRACE").is_ok() {
+            eprintln!("    deliver {:?}", packet);
+        }
         match packet {
             Packet::ToServer(conn, msg) => self.serve(conn, msg),
             Packet::ToClient(conn, msg) => {
@@ -245,9 +268,10 @@ impl World {
             return;
         }
         match msg {
-            ClientMessage::Pull { after } => {
+            ClientMessage::Pull { after, epoch } => {
                 let head = block_on(self.server.store.head_position()).unwrap();
-                if after.is_some() && (head.is_none() || after > head) {
+                let other_log = epoch.is_some_and(|e| e != self.server.epoch);
+                if other_log || (after.is_some() && (head.is_none() || after > head)) {
                     let epoch = self.server.epoch.clone();
                     self.net.push(Packet::ToClient(
                         conn,
@@ -300,7 +324,10 @@ impl World {
         for chunk in events.chunks(FRAME) {
             self.net.push(Packet::ToClient(
                 conn,
-                ServerMessage::Events(chunk.to_vec()),
+                ServerMessage::Events {
+                    events: chunk.to_vec(),
+                    epoch: Some(self.server.epoch.clone()),
+                },
             ));
         }
         if let Some(last) = events.last() {

@@ -411,7 +411,7 @@ class Sync {
     if (frame?.type === "error") {
       const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
       if (code === "INVALID_ARGUMENT" && "head" in fields) {
-        await this.#engine.receive({ type: "behind", head: fields.head, epoch: fields.epoch });
+        await this.#engine.receive({ type: "behind", ...fields });
       } else {
         this.#lastError = storeError(code, message);
         // A missing scope keeps the socket open server-side: close it and back off.

@@ -34,14 +34,21 @@ function checkKeys(msg, allowed) {
 const MESSAGE_HANDLERS = {
   /** `{"v":1,"type":"pull","after":<position|null>}`: catch-up from after `after`, then live. */
   async pull(feed, ws, state, msg) {
-    checkKeys(msg, ["v", "type", "after"]);
+    checkKeys(msg, ["v", "type", "after", "epoch"]);
     if (msg.v !== SYNC_VERSION) throw invalid(`unsupported protocol version ${JSON.stringify(msg.v)}: this server speaks ${SYNC_VERSION}`);
     const after = msg.after ?? null;
     if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) throw invalid('"after" must be a position (a non-negative integer) or null');
     if (!state.scopes.includes("read")) throw new ProtocolError("FORBIDDEN", 'the token lacks the "read" scope');
+    if (msg.epoch !== undefined && typeof msg.epoch !== "string") throw invalid('"epoch" must be a string');
     const head = await feed.head();
+    // The refusal names what it refused (`after`, `clientEpoch`), so a client can tell an answer to
+    // an older pull from one to its latest.
+    const refusal = { head, epoch: feed.host.epoch, after, clientEpoch: msg.epoch ?? null };
+    if (msg.epoch !== undefined && msg.epoch !== feed.host.epoch) {
+      throw invalid(`this log is not the one the client synced with (epoch ${JSON.stringify(msg.epoch)})`, refusal);
+    }
     if (after !== null && (head === null || after > head)) {
-      throw invalid(`"after" (${after}) is beyond the head of the log (${head})`, { head, epoch: feed.host.epoch });
+      throw invalid(`"after" (${after}) is beyond the head of the log (${head})`, refusal);
     }
     state.live = false;
     state.cursor = after ?? -1;
@@ -196,7 +203,7 @@ export class LiveFeed {
         { maxEvents: FRAME_EVENTS, maxBytes: MAX_FRAME_BYTES },
       );
       if (last === null) return state;
-      if (!this.send(ws, state, `{"type":"events","events":[${parts.join(",")}]}`)) return null;
+      if (!this.send(ws, state, `{"type":"events","epoch":${JSON.stringify(this.host.epoch)},"events":[${parts.join(",")}]}`)) return null;
       state = { ...state, cursor: last.position };
       ws.serializeAttachment(state);
     }

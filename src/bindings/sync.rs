@@ -81,6 +81,10 @@ fn server_message(frame: &JsValue) -> Result<Option<ServerMessage>> {
         Some("behind") => ServerMessage::Behind {
             head: position(get(frame, "head"))?,
             epoch: get(frame, "epoch").as_string().unwrap_or_default(),
+            refused: (
+                position(get(frame, "after"))?,
+                get(frame, "clientEpoch").as_string(),
+            ),
         },
         Some("pushResult") => {
             let batch = position(get(frame, "batch"))?.ok_or_else(malformed)?;
@@ -248,6 +252,12 @@ impl JsSyncEngine {
     pub fn refresh(&self) -> Promise {
         let client = self.client.clone();
         promise(async move { Ok(status_to_js(&client.refresh().await?)) })
+    }
+
+    /// How many queued appends are not held (reads the whole outbox).
+    pub fn pushable(&self) -> Promise {
+        let client = self.client.clone();
+        promise(async move { Ok((client.pushable().await? as f64).into()) })
     }
 
     /// The status as last known.

@@ -8,7 +8,7 @@ use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
-use super::records::OutboxEntry;
+use super::records::{OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Local};
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
@@ -130,13 +130,37 @@ impl<S: Storage> SyncClient<S> {
         self.engine.borrow().status.clone()
     }
 
-    /// Reads the counts of the status again (other tabs may have appended).
+    /// Reads the counts of the status again (other tabs may have appended): the sync state and
+    /// the conflicts only, not the outbox (`pushable` stays as last computed).
     pub async fn refresh(&self) -> Result<SyncStatus> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        let state = match tx.get_meta(STATE).await? {
+            Some(json) => SyncState::decode(&json)?,
+            None => SyncState::default(),
+        };
+        let conflicts = tx.scan_meta(CONFLICT).await?.len();
+        drop(tx);
+        let mut e = self.engine.borrow_mut();
+        e.status.pending = state.pending as usize;
+        e.status.conflicts = conflicts;
+        e.status.confirmed = state.confirmed;
+        e.status.resetting = state.resetting;
+        e.epoch = state.epoch;
+        Ok(e.status.clone())
+    }
+
+    /// How many queued appends are not held (reads the whole outbox): `flush` waits for none.
+    pub async fn pushable(&self) -> Result<usize> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
         let local = load(&mut tx, false).await?;
         drop(tx);
         self.absorb(&local);
-        Ok(self.status())
+        Ok(local.pushable())
+    }
+
+    /// The epoch of the server log this store synced with, as last read.
+    pub fn epoch(&self) -> Option<String> {
+        self.engine.borrow().epoch.clone()
     }
 
     /// A connection is being made.
@@ -243,14 +267,19 @@ impl<S: Storage> SyncClient<S> {
             ServerMessage::PushResult { batch, outcomes } => {
                 self.push_result(batch, outcomes).await?
             }
-            ServerMessage::Behind { head, epoch } => {
-                // A late answer to an earlier pull of this same log is stale: ignore it.
+            ServerMessage::Behind {
+                head,
+                epoch,
+                refused: (after, refused_epoch),
+            } => {
                 let (known, confirmed) = {
                     let e = self.engine.borrow();
                     (e.epoch.clone(), e.status.confirmed)
                 };
-                let stale = known.as_deref() == Some(epoch.as_str()) && confirmed <= head;
-                if !stale {
+                // An answer to a pull made before what the client holds now is stale.
+                let stale = refused_epoch != known || after != confirmed;
+                let behind = known.as_deref() != Some(epoch.as_str()) || confirmed > head;
+                if !stale && behind {
                     self.reset(epoch).await?;
                 }
                 Vec::new()

@@ -93,6 +93,7 @@ impl<T: Transaction> Transaction for OutboxTx<T> {
             detached: None,
         };
         state.next_seq += 1;
+        state.pending += 1;
         self.0
             .put_meta(&OutboxEntry::key(entry.seq), Some(&entry.encode()))
             .await?;

@@ -125,5 +125,7 @@ pub enum ServerMessage {
         head: Option<Position>,
         /// The identity of the server's log.
         epoch: String,
+        /// The refused pull's `after` and `epoch` (an answer to an older pull is stale).
+        refused: (Option<Position>, Option<String>),
     },
 }

@@ -1,10 +1,11 @@
 //! What a synced store keeps in its storage's meta area, and how each record is written: small
 //! JSON arrays, encoded and decoded by hand (no JSON library in the wasm build).
 //!
-//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting]` — the last confirmed
-//!   position (`null` before the first), how many times the pending tail was rewritten, the next
-//!   outbox sequence number, the server log's epoch (`null` before the first connection), and
-//!   whether the client is pulling a replaced server log from its start (`1`, else `0`).
+//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting, pending]` — the last
+//!   confirmed position (`null` before the first), how many times the pending tail was rewritten,
+//!   the next outbox sequence number, the server log's epoch (`null` before the first
+//!   connection), whether the client is pulling a replaced server log from its start (`1`, else
+//!   `0`), and how many appends are queued (the outbox's size, for a cheap status).
 //! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached]` — one queued
 //!   local append, in append order. Its `count` events are in the local log's pending tail, in
 //!   the same order as the outbox; `detached` (rows, else `null`) holds them instead when they
@@ -47,6 +48,8 @@ pub(crate) struct SyncState {
     /// Pulling a replaced server log from its start: queued appends wait (detached) until it is
     /// all in, then are decided again on top of it.
     pub resetting: bool,
+    /// How many appends are queued.
+    pub pending: u64,
 }
 
 impl SyncState {
@@ -67,7 +70,9 @@ impl SyncState {
             Some(e) => push_quoted(&mut out, e),
             None => out.push_str("null"),
         }
-        out.push_str(if self.resetting { ",1]" } else { ",0]" });
+        out.push_str(if self.resetting { ",1," } else { ",0," });
+        push_u64(&mut out, self.pending);
+        out.push(']');
         Json::trusted(out)
     }
 
@@ -80,6 +85,7 @@ impl SyncState {
             let next_seq = r.next_integer()?;
             let epoch = opt_string(r.next_value()?)?;
             let resetting = r.next_integer()? == 1;
+            let pending = r.next_integer()?;
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
@@ -87,6 +93,7 @@ impl SyncState {
                 next_seq,
                 epoch,
                 resetting,
+                pending,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
@@ -305,6 +312,7 @@ mod tests {
                 next_seq: 9,
                 epoch: Some("e-\"1\"".into()),
                 resetting: true,
+                pending: 12,
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);

@@ -453,6 +453,7 @@ impl Local {
             let value = self.conflicts.get(&stream).map(ConflictRecord::encode);
             tx.put_meta(&key, value.as_ref()).await?;
         }
+        self.state.pending = self.pending.len() as u64;
         tx.put_meta(STATE, Some(&self.state.encode())).await
     }
 }

@@ -270,13 +270,16 @@ impl World {
         match msg {
             ClientMessage::Pull { after, epoch } => {
                 let head = block_on(self.server.store.head_position()).unwrap();
-                let other_log = epoch.is_some_and(|e| e != self.server.epoch);
+                let other_log = epoch.as_ref().is_some_and(|e| *e != self.server.epoch);
                 if other_log || (after.is_some() && (head.is_none() || after > head)) {
-                    let epoch = self.server.epoch.clone();
-                    self.net.push(Packet::ToClient(
-                        conn,
-                        ServerMessage::Behind { head, epoch },
-                    ));
+                    let server_epoch = self.server.epoch.clone();
+                    let refused = (after, epoch);
+                    let msg = ServerMessage::Behind {
+                        head,
+                        epoch: server_epoch,
+                        refused,
+                    };
+                    self.net.push(Packet::ToClient(conn, msg));
                     return;
                 }
                 let feed = self.server.feeds.get_mut(&conn).unwrap();
@@ -351,8 +354,11 @@ impl World {
                     continue;
                 }
                 let status = block_on(self.devices[d].client.refresh()).unwrap();
+                let pushable = block_on(self.devices[d].client.pushable()).unwrap();
                 let server_head = block_on(self.server.store.head_position()).unwrap();
-                if status.pushable > 0 || status.confirmed != server_head {
+                let epoch = self.devices[d].client.epoch();
+                let other_log = epoch.is_some_and(|e| e != self.server.epoch);
+                if pushable > 0 || status.confirmed != server_head || other_log {
                     self.tick(d);
                     moved = true;
                 }

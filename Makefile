@@ -54,6 +54,7 @@ bench: package
 	node bench/run.mjs
 	node bench/edge.mjs
 	node bench/edge-size.mjs
+	node bench/sync.mjs
 
 clean:
 	cargo clean

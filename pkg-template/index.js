@@ -125,6 +125,8 @@ EventStore.open = async function (options) {
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
+/** Keep-alive: a ping when the socket was quiet this long; no frame within as long again: dead. */
+const HEARTBEAT_MS = 10000;
 
 function checkSyncOptions(sync) {
   if (sync === null || typeof sync !== "object" || Array.isArray(sync)) throw invalid("sync must be an object { url, token }");
@@ -198,10 +200,16 @@ class Sync {
     }
     this.#watch();
     this.#online = () => this.#wakeSleep?.();
+    // The network went away: a socket may stay open for minutes on a dead link; close it now.
+    this.#offline = () => this.#ws?.close(4000, "offline");
     globalThis.addEventListener?.("online", this.#online);
+    globalThis.addEventListener?.("offline", this.#offline);
+    this.#check(); // the queue left by an earlier session, before any connection
   }
 
   #online;
+  #offline;
+  #lastFrameAt = 0;
 
   /** `{ state, pending, conflicts, confirmedPosition, lastError }`. */
   status() {
@@ -287,7 +295,7 @@ class Sync {
     } catch (cause) {
       this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
       engine.disconnected();
-      this.#emit();
+      this.#check();
       return;
     }
     if (this.#closed) return;
@@ -307,13 +315,18 @@ class Sync {
         this.#queue(async () => {
           if (this.#closed) return ws.close(1000);
           this.#ws = ws;
+          this.#lastFrameAt = Date.now();
           await engine.connected();
           this.#send();
           this.#renewal(jwt);
+          this.#heartbeat(ws);
           this.#emit();
         });
       };
-      ws.onmessage = (m) => this.#queue(() => this.#frame(ws, typeof m.data === "string" ? m.data : String(m.data)));
+      ws.onmessage = (m) => {
+        this.#lastFrameAt = Date.now();
+        this.#queue(() => this.#frame(ws, typeof m.data === "string" ? m.data : String(m.data)));
+      };
       ws.onerror = () => {};
       ws.onclose = (event) => {
         this.#queue(async () => {
@@ -326,6 +339,7 @@ class Sync {
         }).then(resolve, resolve);
       };
     });
+    this.#check();
   }
 
   /** Why a socket did not open: offline, or the token was refused (HTTP 401/403). */
@@ -386,17 +400,33 @@ class Sync {
     }
   }
 
-  /** A push unanswered for too long (a lost reply) may be sent again (event ids make it safe). */
+  /**
+   * A push unanswered for too long: the link is presumed dead (a socket delivers in order or
+   * closes), so the socket is closed; the next connection pushes the queue again (event ids make
+   * that safe).
+   */
   #watchPush(ws) {
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      this.#queue(async () => {
-        if (this.#ws !== ws || !this.#engine.pushInFlight()) return;
-        this.#engine.pushTimedOut();
-        await this.#engine.pump();
-        this.#send();
-      });
+      if (this.#ws === ws && this.#engine.pushInFlight()) ws.close(4000, "push unanswered");
     }, PUSH_TIMEOUT_MS);
+    this.#timers.add(t);
+  }
+
+  /** Pings a quiet socket (answered by the service without waking it); closes a silent one. */
+  #heartbeat(ws) {
+    const t = setInterval(() => {
+      if (this.#ws !== ws) return clearInterval(t), this.#timers.delete(t);
+      const quiet = Date.now() - this.#lastFrameAt;
+      if (quiet > 2 * HEARTBEAT_MS) ws.close(4000, "no answer to keep-alive");
+      else if (quiet > HEARTBEAT_MS) {
+        try {
+          ws.send('{"type":"ping"}');
+        } catch {
+          // closing
+        }
+      }
+    }, HEARTBEAT_MS / 2);
     this.#timers.add(t);
   }
 
@@ -426,7 +456,6 @@ class Sync {
         this.#lastError = null;
       }
     }
-    this.#lastError = this.#engine.halted() ?? this.#lastError;
     this.#send();
     this.#emit();
     this.#check();
@@ -435,10 +464,12 @@ class Sync {
   // ---- every tab: changes of the store --------------------------------------------------------
 
   async #watch() {
+    let generation = this.#engine.generation();
     while (!this.#closed) {
-      const generation = this.#engine.generation();
       await this.#engine.changed(generation);
       if (this.#closed) break;
+      // Read before handling: a change during the handling wakes the next round.
+      generation = this.#engine.generation();
       await this.#changed();
     }
   }
@@ -449,18 +480,17 @@ class Sync {
       if (this.#leader && this.#ws) {
         await this.#engine.pump();
         this.#send();
-      } else {
-        await this.#engine.refresh();
       }
-      this.#emit();
       this.#check();
     });
   }
 
   #check() {
-    this.#engine.refresh().then((s) => {
-      if (s.pushable === 0) for (const f of this.#flushers.splice(0)) f.resolve();
-      if (s.conflicts !== this.#announced.size || s.conflicts > 0) this.#announce();
+    this.#engine.refresh().then(async (s) => {
+      if (this.#flushers.length && (await this.#engine.pushable()) === 0) {
+        for (const f of this.#flushers.splice(0)) f.resolve();
+      }
+      if (s.conflicts !== this.#announced.size) this.#announce();
       this.#emit();
     }, () => {});
   }
@@ -522,6 +552,7 @@ class Sync {
     if (this.#closed) return;
     this.#closed = true;
     globalThis.removeEventListener?.("online", this.#online);
+    globalThis.removeEventListener?.("offline", this.#offline);
     try {
       this.#ws?.close(1000, "closed");
     } catch {

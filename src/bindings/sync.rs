@@ -265,11 +265,6 @@ impl JsSyncEngine {
         status_to_js(&self.client.status())
     }
 
-    /// Why syncing stopped, if it did (an `EventStoreError`), else `null`.
-    pub fn halted(&self) -> JsValue {
-        self.client.halted().map_or(JsValue::NULL, JsValue::from)
-    }
-
     /// The store's change generation.
     pub fn generation(&self) -> f64 {
         self.client.generation() as f64

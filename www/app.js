@@ -261,8 +261,8 @@ function statusWords(status) {
     pill = status.pending ? `Offline · ${waiting} waiting` : "Offline";
     kind = "offline";
   }
-  const how = gate.offline ? "switched offline: changes stay on this device until you switch back" : status.state;
-  const detail = `Sync: ${how} · ${waiting} not yet confirmed · ${confirmed}.${error}`;
+  const where = gate.offline ? "Switched offline: changes stay on this device until you switch back on. " : "";
+  const detail = `${where}${waiting} not yet confirmed · ${confirmed}.${error}`;
   return { pill, kind, detail };
 }
 
@@ -347,6 +347,13 @@ function renderConflict(conflict) {
       { class: "actions" },
       h("button", { type: "button", class: "keep-theirs", onclick: keepTheirs, title: "Drop your change; the item becomes what the other device made it" }, "Keep theirs"),
       canRetry ? h("button", { type: "button", class: "apply-mine secondary", onclick: applyMine, title: "Apply your change on top of theirs" }, "Apply mine again") : null,
+    ),
+    h(
+      "p",
+      { class: "hint" },
+      canRetry
+        ? `Keep theirs drops your change on this device. Apply mine again makes the same change on top of theirs, for every device.`
+        : "Keep theirs drops your change on this device.",
     ),
   );
 }
@@ -502,7 +509,7 @@ function renderHistory() {
         h("td", { class: "stream", title: e.streamId }, short(e.streamId)),
         h("td", {}, String(e.revision)),
         h("td", { title: described.get(e.id) }, e.type, h("div", { class: "what muted" }, described.get(e.id))),
-        h("td", { class: "data" }, JSON.stringify(e.data)),
+        h("td", { class: "data", title: JSON.stringify(e.data) }, JSON.stringify(e.data)),
         h("td", {}, e.metadata?.device ?? ""),
         h("td", {}, h("span", { class: `state ${state}` }, state === "local" ? "local only" : state)),
       );

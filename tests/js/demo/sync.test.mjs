@@ -1,0 +1,209 @@
+// Two devices (two browser contexts: alice and bob) syncing through the edge service, through the
+// app's UI: what one does appears on the other; offline edits on both converge once they are back
+// online (alice goes offline with the app's switch, bob with Playwright's context.setOffline); a
+// concurrent edit of one item is a conflict, explained in words and resolved with "Keep theirs" and
+// "Apply mine again". Every device's history ends up equal to the service's log, all confirmed.
+//
+// These tests need the package's sync (CONTRACT.md "Sync (v1)"): with a package built before it,
+// the app says it cannot sync and these tests are skipped, saying so.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  addItem,
+  device,
+  item,
+  listed,
+  openApp,
+  rename,
+  screenshot,
+  screenshotSideBySide,
+  tick,
+  timeline,
+  useChromium,
+  withDemo,
+} from "./harness.mjs";
+
+const env = useChromium();
+const SYNC_TIMEOUT = 30_000;
+
+/** Skips the test (and says why) when the built package has no sync; true when skipped. */
+async function skipWithoutSync(t, page) {
+  const sync = await page.evaluate(() => document.body.dataset.sync);
+  if (sync === "unsupported") {
+    t.skip(`needs sync: ${await page.textContent("#sync-detail")}`);
+    return true;
+  }
+  assert.equal(sync, "on", "the demo server configures sync");
+  return false;
+}
+
+/** Waits until the device is online with nothing left to push. */
+function synced(page) {
+  return page.waitForFunction(
+    () => {
+      const pill = document.getElementById("sync-pill");
+      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr:not([data-state=confirmed])");
+    },
+    null,
+    { timeout: SYNC_TIMEOUT },
+  );
+}
+
+function notOnline(page) {
+  return page.waitForFunction(() => document.getElementById("sync-pill").dataset.state !== "online", null, { timeout: SYNC_TIMEOUT });
+}
+
+async function switchOffline(page, offline) {
+  const checked = await page.isChecked("#online-switch");
+  if (checked === offline) await page.click("label.switch");
+  assert.equal(await page.isChecked("#online-switch"), !offline);
+  await page.waitForFunction(() => !document.getElementById("online-switch").disabled, null, { timeout: SYNC_TIMEOUT });
+}
+
+/** The service's log, as [position, streamId, type]. */
+async function serverLog(demo) {
+  const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
+  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()).events.map((e) => [e.position, e.streamId, e.type]);
+}
+
+/** Both devices show the same list and the same history, all confirmed, equal to the service's log. */
+async function assertConverged(demo, alice, bob) {
+  await Promise.all([synced(alice), synced(bob)]);
+  // One may be done before the other's last push reached it: give the live feed time to deliver.
+  const deadline = Date.now() + SYNC_TIMEOUT;
+  while (JSON.stringify(await timeline(alice)) !== JSON.stringify(await timeline(bob)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await Promise.all([synced(alice), synced(bob)]);
+  const [a, b] = [await timeline(alice), await timeline(bob)];
+  assert.deepEqual(a, b, "the same history on both devices");
+  assert.ok(a.every((e) => e.state === "confirmed"));
+  assert.deepEqual(a.map((e) => [e.position, e.stream, e.type]).reverse(), await serverLog(demo), "equal to the service's log");
+  assert.deepEqual(await listed(alice), await listed(bob), "the same list on both devices");
+}
+
+async function twoDevices(demo) {
+  const contexts = [await device(env.browser), await device(env.browser)];
+  const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
+  return { alice, bob, contexts, close: () => Promise.all(contexts.map((c) => c.close())) };
+}
+
+test("what one device does appears on the other, through the edge service", (t) =>
+  withDemo(async (demo) => {
+    const { alice, bob, close } = await twoDevices(demo);
+    try {
+      if (await skipWithoutSync(t, alice)) return;
+      await addItem(alice, "Milk");
+      await addItem(alice, "Bread");
+      await bob.waitForSelector(item("Bread"), { timeout: SYNC_TIMEOUT });
+      await tick(bob, "Bread");
+      await alice.waitForSelector(`${item("Bread")}.checked`, { timeout: SYNC_TIMEOUT });
+      await rename(bob, "Milk", "Oat milk");
+      await alice.waitForSelector(item("Oat milk"), { timeout: SYNC_TIMEOUT });
+      await assertConverged(demo, alice, bob);
+      assert.deepEqual(await listed(alice), [["Oat milk", false], ["Bread", true]]);
+      assert.equal(await alice.textContent("#sync-pill"), "Synced");
+      assert.doesNotMatch(await alice.textContent(item("Oat milk")), /from/, "alice added it herself");
+      assert.match(await bob.textContent(`${item("Bread")} .by`), /from alice/);
+      await screenshotSideBySide(env.browser, [alice, bob], "two-devices");
+    } finally {
+      await close();
+    }
+  }));
+
+test("offline edits on both devices converge when both are back online", (t) =>
+  withDemo(async (demo) => {
+    const { alice, bob, contexts, close } = await twoDevices(demo);
+    try {
+      if (await skipWithoutSync(t, alice)) return;
+      await addItem(alice, "Milk");
+      await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
+      await Promise.all([synced(alice), synced(bob)]);
+
+      // alice uses the app's switch; bob's browser loses the network.
+      await switchOffline(alice, true);
+      await notOnline(alice);
+      await contexts[1].setOffline(true);
+      await notOnline(bob);
+
+      await addItem(alice, "Eggs");
+      await tick(alice, "Milk");
+      await addItem(bob, "Butter");
+      await addItem(bob, "Jam");
+      await tick(bob, "Butter");
+      assert.match(await alice.textContent("#sync-pill"), /Offline · 2 changes waiting/);
+      assert.match(await alice.textContent(`${item("Eggs")} .badge`), /not synced yet/);
+      assert.deepEqual((await timeline(alice)).slice(0, 2).map((e) => e.state), ["pending", "pending"]);
+      await screenshotSideBySide(env.browser, [alice, bob], "both-offline");
+      assert.deepEqual(await listed(bob), [["Milk", false], ["Butter", true], ["Jam", false]], "bob sees only his own changes");
+
+      await contexts[1].setOffline(false);
+      await switchOffline(alice, false);
+      await assertConverged(demo, alice, bob);
+      const list = await listed(alice);
+      assert.deepEqual(list[0], ["Milk", true], "alice's tick arrived");
+      assert.deepEqual(
+        list.slice(1).sort(),
+        [["Butter", true], ["Eggs", false], ["Jam", false]],
+        "every item once, in the order the service received them",
+      );
+      assert.equal(await alice.$$eval(".conflict", (c) => c.length), 0, "different items: no conflict");
+    } finally {
+      await close();
+    }
+  }));
+
+test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", (t) =>
+  withDemo(async (demo) => {
+    const { alice, bob, close } = await twoDevices(demo);
+    try {
+      if (await skipWithoutSync(t, alice)) return;
+      await addItem(alice, "Milk");
+      await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
+      await Promise.all([synced(alice), synced(bob)]);
+
+      // Round 1: both rename Milk; alice was offline, so bob's rename reached the service first.
+      await switchOffline(alice, true);
+      await notOnline(alice);
+      await rename(alice, "Milk", "Oat milk");
+      await rename(bob, "Milk", "Soy milk");
+      await synced(bob);
+      await switchOffline(alice, false);
+      const card = await alice.waitForSelector(".conflict", { timeout: SYNC_TIMEOUT });
+      const words = await card.textContent();
+      assert.match(words, /“Milk” was changed on two devices/);
+      assert.match(words, /bob renamed “Milk” to “Soy milk”/);
+      assert.match(words, /you \(alice\) renamed “Milk” to “Oat milk”/);
+      assert.match(await alice.textContent("#sync-pill"), /1 conflict needs you/);
+      assert.equal(await alice.textContent(`${item("Oat milk")} .badge`), "conflict", "the held change stays visible, marked");
+      assert.ok((await timeline(alice)).some((e) => e.state === "held" && e.data.name === "Oat milk"));
+      await screenshotSideBySide(env.browser, [alice, bob], "conflict");
+      await screenshot(alice, "conflict-alice");
+
+      await alice.click(".conflict button.keep-theirs");
+      await alice.waitForSelector(".conflict", { state: "detached", timeout: SYNC_TIMEOUT });
+      await alice.waitForSelector(item("Soy milk"));
+      await assertConverged(demo, alice, bob);
+      assert.deepEqual(await listed(bob), [["Soy milk", false]]);
+
+      // Round 2: the same, resolved with "Apply mine again": alice's name wins on both devices.
+      await switchOffline(alice, true);
+      await notOnline(alice);
+      await rename(alice, "Soy milk", "Rice milk");
+      await rename(bob, "Soy milk", "Almond milk");
+      await synced(bob);
+      await switchOffline(alice, false);
+      await alice.waitForSelector(".conflict", { timeout: SYNC_TIMEOUT });
+      await alice.click(".conflict button.apply-mine");
+      await alice.waitForSelector(".conflict", { state: "detached", timeout: SYNC_TIMEOUT });
+      await bob.waitForSelector(item("Rice milk"), { timeout: SYNC_TIMEOUT });
+      await assertConverged(demo, alice, bob);
+      assert.deepEqual(await listed(alice), [["Rice milk", false]]);
+      await screenshot(alice, "history-after-conflicts");
+      assert.deepEqual([...alice.errors, ...bob.errors], []);
+    } finally {
+      await close();
+    }
+  }));

@@ -481,10 +481,11 @@ function renderHistory() {
     view.travel === null ? "now" : view.travel < 0 ? "before the first event" : `as of position ${view.travel}${at ? ` · ${time(at.createdAt)}` : ""}`;
   $("travel-now").hidden = view.travel === null;
   $("travel-banner").hidden = view.travel === null;
+  const applied = view.travel === null ? 0 : events.filter((e) => e.position <= view.travel).length;
   $("travel-banner-text").textContent =
     view.travel === null
       ? ""
-      : `You are looking at the past: the list as of position ${view.travel} (of ${head}). Changes are off until you come back.`;
+      : `You are looking at the past: the list after the first ${applied} of ${events.length} events (up to position ${view.travel}). Editing is paused until you go back to now.`;
   document.body.classList.toggle("time-travel", view.travel !== null);
 
   const held = heldStreams();

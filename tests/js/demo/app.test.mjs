@@ -84,7 +84,7 @@ test("history: filters by stream, category and type; time travel shows the list 
       await page.locator("#travel").fill("2");
       await page.waitForSelector("#travel-banner:not([hidden])");
       assert.deepEqual(await listed(page), [["Green apples", false], ["Pears", false]]);
-      assert.match(await page.textContent("#travel-banner"), /as of position 2 \(of 4\)/);
+      assert.match(await page.textContent("#travel-banner"), /the list after the first 3 of 5 events \(up to position 2\)/);
       assert.equal(await page.isVisible("#add-form"), false, "no changes to the past");
       assert.equal(await page.$$eval("#timeline-body tr.future", (rows) => rows.length), 2, "later events are dimmed");
       await screenshot(page, "history-time-travel");

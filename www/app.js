@@ -1,8 +1,8 @@
 // The demo app: a shared shopping list whose state is derived only from evstore events.
 // It imports "evstore" like any user (an import map points it at the built package), keeps the
 // events of this device in IndexedDB, and syncs them through the edge service (`make demo`).
+import { gate } from "./gate.js"; // first: it wraps WebSocket and fetch before evstore loads
 import { EventStore } from "evstore";
-import { installGate } from "./gate.js";
 import {
   CATEGORY,
   ListError,
@@ -50,8 +50,6 @@ $("other-device").append(
   h("a", { href: `?device=${other}`, target: "_blank" }, `?device=${other}`),
   " in a window next to this one.",
 );
-
-const gate = installGate();
 
 // ── what the app shows (everything is derived from the store on each refresh) ───────────────
 

@@ -4,10 +4,13 @@
 // page's WebSocket and fetch: while the switch is off-line, connections to the edge's origin fail
 // like unreachable ones (a socket to a port browsers refuse), and open sockets to it are closed.
 // The store sees the network go away and come back, and keeps queueing in between.
+//
+// The wrappers are installed when this module is evaluated: app.js imports it before "evstore", so
+// that even a library that keeps a reference to WebSocket or fetch at load time gets the gated ones.
 
 const BLOCKED_SOCKET = "ws://127.0.0.1:9/evstore-demo-offline"; // port 9: refused by browsers
 
-export function installGate() {
+function installGate() {
   let origin = null; // the edge service's origin (http:) — sockets use the ws: twin
   let offline = false;
   const open = new Set();
@@ -67,3 +70,6 @@ export function installGate() {
     },
   };
 }
+
+/** This page's switch. */
+export const gate = installGate();

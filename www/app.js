@@ -201,9 +201,16 @@ function scheduleRefresh() {
 async function refresh() {
   if (!store) return;
   const s = store;
-  const events = await s.readAll();
-  const conflicts = s.sync ? await s.sync.conflicts() : [];
-  if (s !== store) return; // reopened meanwhile
+  let events;
+  let conflicts;
+  try {
+    events = await s.readAll();
+    conflicts = s.sync ? await s.sync.conflicts() : [];
+  } catch (err) {
+    if (s !== store) return; // closed by a reopen meanwhile: the new store refreshes itself
+    throw err;
+  }
+  if (s !== store) return;
   view.events = events;
   view.conflicts = conflicts;
   if (s.sync) view.status = s.sync.status();

@@ -50,6 +50,7 @@ test-js: package
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
 	node --test --test-reporter=spec tests/js/edge-service/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/sync/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/
 	node bench/run.mjs --smoke

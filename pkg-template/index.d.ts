@@ -92,9 +92,21 @@ interface CommonOpenOptions {
   wasm?: WasmSource;
 }
 
+/** `sync` of `EventStore.open`: the store syncs with the edge service (CONTRACT.md "Sync (v1)"). */
+export interface SyncOptions {
+  /** The tenant's base URL on the edge service, e.g. `"https://edge.example.com/t/acme"`. */
+  url: string;
+  /** Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read` and `append`); called again on reconnects and before expiry. */
+  token: () => string | Promise<string>;
+  /** The WebSocket class to use (default `globalThis.WebSocket`; in Node 20, the "ws" package's). */
+  WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
+}
+
 export interface MemoryOpenOptions extends CommonOpenOptions {
   /** In memory (the default): gone when the page or process ends. */
   storage?: "memory";
+  /** Sync with the edge service. */
+  sync?: SyncOptions;
 }
 
 export interface IndexedDbOpenOptions extends CommonOpenOptions {
@@ -104,6 +116,8 @@ export interface IndexedDbOpenOptions extends CommonOpenOptions {
   name?: string;
   /** IndexedDB commit durability (default: the browser's, relaxed in Chromium). */
   durability?: "strict" | "relaxed" | "default";
+  /** Sync with the edge service (one tab of the origin syncs at a time; the others follow). */
+  sync?: SyncOptions;
 }
 
 export interface DurableObjectOpenOptions extends CommonOpenOptions {
@@ -233,7 +247,76 @@ export interface SubscriptionFilter<E extends EventShape = EventShape, T extends
 export interface SubscribeOptions<E extends EventShape = EventShape, T extends E["type"] = E["type"]> extends SubscriptionFilter<E, T> {
   /** Called with an `Error` when the handler throws or rejects (which stops this subscription only), or delivery fails. */
   onError?: (error: Error) => void;
+  /**
+   * Synced stores only: sync rewrote the log after `after` (`null`: all of it) — pending events were confirmed at
+   * other positions, rebased or discarded — and some of those events were delivered. Undo what they did (e.g. reset
+   * the read model to its state at `after`); they are then delivered again as they are now. Awaited if it returns a Promise.
+   */
+  onRebase?: (rebase: { after: number | null }) => void | Promise<void>;
 }
+
+/** What `store.sync.status()` reports. */
+export interface SyncStatus {
+  /** `"offline"`: the network or the service is unreachable; `"connecting"`; `"online"`: connected. */
+  state: "offline" | "connecting" | "online";
+  /** Queued local appends not yet confirmed, held ones included. */
+  pending: number;
+  /** Streams held by a conflict. */
+  conflicts: number;
+  /** The last confirmed position (`null` before the first). */
+  confirmedPosition: number | null;
+  /** Why syncing is stopped or failing (`UNAUTHENTICATED`, `FORBIDDEN`, …), else `null`. */
+  lastError: EventStoreError | null;
+}
+
+/** A stream held because the server refused one of its queued appends. */
+export interface SyncConflict<E extends EventShape = EventShape> {
+  streamId: string;
+  /** The expected revision of the refused append. */
+  expectedRevision: ExpectedRevision;
+  /** The server's revision of the stream (`null`: no events): the `expectedRevision` for `retry`. */
+  actualRevision: number | null;
+  /** Every held local event of the stream, oldest first (still visible locally). */
+  pending: RecordedEvent<E>[];
+  /** The server's events of the stream after `expectedRevision`. */
+  theirs: RecordedEvent<E>[];
+  /** Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`). */
+  error?: { code: string; message: string };
+  /** Drops the held events: the stream becomes the server's. */
+  discard(): Promise<void>;
+  /** Replaces the held events with `events`, appended locally under `expectedRevision` and queued. */
+  retry(events: ReadonlyArray<EventData<E>>, options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+}
+
+/** `store.sync` of a store opened with `sync`. */
+export interface Sync<E extends EventShape = EventShape> {
+  status(): SyncStatus;
+  /** Calls `listener` on every change of the status. */
+  onStatus(listener: (status: SyncStatus) => void): { unsubscribe(): void };
+  /** Resolves once nothing pushable is queued: all confirmed or held as conflicts. Waits through offline and auth failures. */
+  flush(): Promise<void>;
+  conflicts(): Promise<SyncConflict<E>[]>;
+  /** Calls `listener` for each stream that becomes held. */
+  onConflict(listener: (conflict: SyncConflict<E>) => void): { unsubscribe(): void };
+}
+
+/** A pushed append of sync protocol v1 (edge/PROTOCOL.md), as `acceptPush` takes it. */
+export interface PushedAppend {
+  seq: number;
+  streamId: string;
+  expectedRevision: ExpectedRevision;
+  /** Milliseconds since the Unix epoch: the time of the original local append. */
+  createdAt: number;
+  events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
+}
+
+/** How the server decided one pushed append. */
+export type PushOutcome =
+  | { result: "ok" | "already"; nextExpectedRevision: number; position: number }
+  | { result: "conflict"; actualRevision: number | null; theirs: RecordedEvent[] }
+  | { result: "rejected"; actualRevision: number | null; theirs: RecordedEvent[]; error: { code: string; message: string } }
+  | { result: "blocked" }
+  | { result: "failed"; error: { code: string; message: string } };
 
 export interface Subscription {
   /** Stops delivery at once and releases the subscription. */
@@ -284,6 +367,8 @@ export interface Watch {
 export declare class EventStore<E extends EventShape = EventShape> {
   private constructor();
   /** Opens a store; no separate `init()` is needed. Every failure, loading the wasm included, is an `EventStoreError`. */
+  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions & { sync: SyncOptions }): Promise<IndexedDbEventStore<E> & SyncedEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options: MemoryOpenOptions & { sync: SyncOptions }): Promise<SyncedEventStore<E>>;
   static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions): Promise<IndexedDbEventStore<E>>;
   static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions | DurableObjectOpenOptions): Promise<EventStore<E>>;
   static open<E extends EventShape = EventShape>(options?: OpenOptions): Promise<EventStore<E> | IndexedDbEventStore<E>>;
@@ -317,10 +402,22 @@ export declare class EventStore<E extends EventShape = EventShape> {
     options: WatchAggregateOptions<E, S>,
     onChange: (state: S, change: AggregateChange) => void,
   ): Watch;
-  /** Releases the store; later calls reject with `CLOSED`. */
+  /** Releases the store (and stops syncing); later calls reject with `CLOSED`. */
   close(): Promise<void>;
   [Symbol.dispose](): void;
   [Symbol.asyncDispose](): Promise<void>;
+  /** Sync, for a store opened with `sync`; `undefined` otherwise. */
+  readonly sync: Sync<E> | undefined;
+  /**
+   * The server half of sync (the edge service calls it for each push): decides the appends in order, one
+   * transaction each, with their original expected revisions, ids and `createdAt`.
+   */
+  acceptPush(appends: ReadonlyArray<PushedAppend>): Promise<PushOutcome[]>;
+}
+
+/** A store opened with `sync`. */
+export interface SyncedEventStore<E extends EventShape = EventShape> extends EventStore<E> {
+  readonly sync: Sync<E>;
 }
 
 /** A store on IndexedDB: also asks the browser to keep its data. */

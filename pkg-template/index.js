@@ -92,16 +92,449 @@ EventStore.open = async function (options) {
     ({ wasm: source, ...options } = options); // `wasm` is handled here; the core sees the rest
     if (source !== undefined) checkWasmSource(source);
   }
+  let sync;
+  if (options !== null && typeof options === "object" && hasOwn(options, "sync") && options.sync !== undefined) {
+    sync = checkSyncOptions(options.sync); // the core only learns that appends are queued
+    options = { ...options, sync: true };
+  }
   // `wasm` is the glue's instance: set already when node.js, deno.js or workerd.js initialised
   // synchronously, where there is nothing to load.
   if (wasm === undefined) await (loading ??= load(source));
+  let store;
   try {
-    return await open.call(this, options);
+    store = await open.call(this, options);
   } catch (e) {
     if (e instanceof EventStoreError) throw e;
     throw storeError("STORAGE_ERROR", `could not open the store: ${e instanceof Error ? e.message : String(e)}`, e);
   }
+  if (sync) {
+    const engine = store.__syncEngine;
+    delete store.__syncEngine;
+    const shared = options.storage === "indexeddb" ? `evstore-sync:${options.name ?? "evstore"}` : null;
+    store.sync = new Sync(engine, sync, shared);
+  }
+  return store;
 };
+
+// ---- Sync -------------------------------------------------------------------------------------
+// The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
+// WebSocket of protocol v1 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
+// syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
+// cross-tab wake-ups), and the `store.sync` API of the contract.
+
+const SYNC_KEYS = ["url", "token", "WebSocket"];
+const PUSH_TIMEOUT_MS = 20000;
+const MAX_BACKOFF_MS = 10000;
+
+function checkSyncOptions(sync) {
+  if (sync === null || typeof sync !== "object" || Array.isArray(sync)) throw invalid("sync must be an object { url, token }");
+  for (const key of Object.keys(sync)) {
+    if (!SYNC_KEYS.includes(key)) {
+      throw invalid(`unknown option "${key}" in sync options (accepted: ${SYNC_KEYS.map((k) => `"${k}"`).join(", ")})${suggestion(key, SYNC_KEYS)}`);
+    }
+  }
+  let url;
+  try {
+    url = new URL(sync.url);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    throw invalid(`sync.url must be the tenant's base URL on the edge service, like "https://edge.example.com/t/acme", got ${JSON.stringify(sync.url)}`);
+  }
+  if (typeof sync.token !== "function") throw invalid("sync.token must be a function that returns the JWT (or a promise of it)");
+  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket;
+  if (typeof WebSocketImpl !== "function") throw invalid("this runtime has no WebSocket: pass one as sync.WebSocket (e.g. the \"ws\" package's)");
+  const base = url.href.replace(/\/+$/, "");
+  return { base, socket: `${base.replace(/^http/, "ws")}/sync`, token: sync.token, WebSocket: WebSocketImpl };
+}
+
+/** The `exp` claim of a JWT (seconds), without verifying it; null when unreadable. */
+function tokenExpiry(jwt) {
+  try {
+    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4))).exp;
+    return Number.isFinite(exp) ? exp : null;
+  } catch {
+    return null;
+  }
+}
+
+class Sync {
+  #engine;
+  #config;
+  #closed = false;
+  #leader = false;
+  #ws = null;
+  #serial = Promise.resolve();
+  #attempt = 0;
+  #lastError = null;
+  #statusListeners = new Set();
+  #conflictListeners = new Set();
+  #flushers = [];
+  #announced = new Set();
+  #last = "";
+  #timers = new Set();
+  #wakeSleep = null;
+  #releaseLock = null;
+  #channel = null;
+  #relayed = null; // a follower tab: the leader's state and error
+
+  constructor(engine, config, shared) {
+    this.#engine = engine;
+    this.#config = config;
+    if (shared && globalThis.navigator?.locks && typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(shared);
+      this.#channel.onmessage = (m) => this.#relay(m.data);
+      this.#channel.postMessage({ hello: true });
+      navigator.locks
+        .request(shared, () => (this.#closed ? undefined : new Promise((release) => {
+          this.#releaseLock = release;
+          this.#lead();
+        })))
+        .catch(() => {});
+    } else {
+      this.#lead();
+    }
+    this.#watch();
+    this.#online = () => this.#wakeSleep?.();
+    globalThis.addEventListener?.("online", this.#online);
+  }
+
+  #online;
+
+  /** `{ state, pending, conflicts, confirmedPosition, lastError }`. */
+  status() {
+    const s = this.#engine.status();
+    const state = this.#leader || !this.#relayed ? s.state : this.#relayed.state;
+    const lastError = this.#leader || !this.#relayed ? this.#lastError : this.#relayed.lastError;
+    return { state, pending: s.pending, conflicts: s.conflicts, confirmedPosition: s.confirmedPosition, lastError };
+  }
+
+  /** Calls `listener(status)` on every change; returns `{ unsubscribe }`. */
+  onStatus(listener) {
+    if (typeof listener !== "function") throw invalid("onStatus needs a function");
+    this.#statusListeners.add(listener);
+    return { unsubscribe: () => this.#statusListeners.delete(listener) };
+  }
+
+  /** Calls `listener(conflict)` for each stream that becomes held; returns `{ unsubscribe }`. */
+  onConflict(listener) {
+    if (typeof listener !== "function") throw invalid("onConflict needs a function");
+    this.#conflictListeners.add(listener);
+    return { unsubscribe: () => this.#conflictListeners.delete(listener) };
+  }
+
+  /** Resolves once nothing pushable is queued: everything confirmed or held as a conflict. */
+  flush() {
+    if (this.#closed) return Promise.reject(storeError("CLOSED", "the store is closed"));
+    return new Promise((resolve, reject) => {
+      this.#flushers.push({ resolve, reject });
+      this.#check();
+    });
+  }
+
+  /** The held streams, each with `discard()` and `retry(events, { expectedRevision })`. */
+  async conflicts() {
+    const list = await this.#engine.conflicts();
+    return list.map((c) => this.#conflict(c));
+  }
+
+  #conflict(c) {
+    const engine = this.#engine;
+    const after = () => this.#changed();
+    return Object.assign(c, {
+      discard: () => engine.discard(c.streamId).then(after),
+      retry: (events, options) => engine.retry(c.streamId, events, options).then((r) => (after(), r)),
+    });
+  }
+
+  // ---- leader: the connection -------------------------------------------------------------
+
+  async #lead() {
+    this.#leader = true;
+    while (!this.#closed) {
+      await this.#connectOnce();
+      if (this.#closed) break;
+      const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.#attempt++, 8)) * (0.5 + Math.random() / 2);
+      await this.#sleep(delay);
+    }
+  }
+
+  #sleep(ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      this.#timers.add(t);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.#timers.delete(t);
+        if (self.#wakeSleep === done) self.#wakeSleep = null;
+        resolve();
+      }
+      this.#wakeSleep = done;
+    });
+  }
+
+  async #connectOnce() {
+    const engine = this.#engine;
+    engine.connecting();
+    this.#emit();
+    let jwt;
+    try {
+      jwt = await this.#config.token();
+      if (typeof jwt !== "string" || jwt === "") throw new TypeError("sync.token() must resolve to a JWT string");
+    } catch (cause) {
+      this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      engine.disconnected();
+      this.#emit();
+      return;
+    }
+    if (this.#closed) return;
+    let ws;
+    try {
+      ws = new this.#config.WebSocket(this.#config.socket, ["evstore.sync.v1", `bearer.${jwt}`]);
+    } catch (cause) {
+      this.#lastError = storeError("STORAGE_ERROR", `could not open the sync socket: ${cause?.message ?? cause}`, cause);
+      engine.disconnected();
+      this.#emit();
+      return;
+    }
+    let opened = false;
+    await new Promise((resolve) => {
+      ws.onopen = () => {
+        opened = true;
+        this.#queue(async () => {
+          if (this.#closed) return ws.close(1000);
+          this.#ws = ws;
+          await engine.connected();
+          this.#send();
+          this.#renewal(jwt);
+          this.#emit();
+        });
+      };
+      ws.onmessage = (m) => this.#queue(() => this.#frame(ws, typeof m.data === "string" ? m.data : String(m.data)));
+      ws.onerror = () => {};
+      ws.onclose = (event) => {
+        this.#queue(async () => {
+          if (this.#ws === ws) this.#ws = null;
+          engine.disconnected();
+          if (event.code === 4401) this.#lastError ??= storeError("UNAUTHENTICATED", "the sync token expired or was refused");
+          if (event.code === 4403) this.#lastError ??= storeError("FORBIDDEN", "the sync token is not valid for this tenant");
+          if (!opened && !this.#closed) await this.#probe(jwt);
+          this.#emit();
+        }).then(resolve, resolve);
+      };
+    });
+  }
+
+  /** Why a socket did not open: offline, or the token was refused (HTTP 401/403). */
+  async #probe(jwt) {
+    try {
+      const r = await fetch(`${this.#config.base}/all?maxCount=1`, { headers: { authorization: `Bearer ${jwt}` } });
+      if (r.status === 401 || r.status === 403) {
+        const body = await r.json().catch(() => ({}));
+        const code = r.status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN";
+        this.#lastError = storeError(code, body?.error?.message ?? `the edge service answered ${r.status}`);
+      }
+    } catch {
+      // unreachable: offline
+    }
+  }
+
+  /** Renews the socket's token before it expires, in place. */
+  #renewal(jwt) {
+    const exp = tokenExpiry(jwt);
+    if (exp === null) return;
+    const wait = Math.max(1000, (exp * 1000 - Date.now()) * 0.8);
+    const t = setTimeout(async () => {
+      this.#timers.delete(t);
+      const ws = this.#ws;
+      if (!ws || this.#closed) return;
+      try {
+        const next = await this.#config.token();
+        if (this.#ws !== ws || typeof next !== "string") return;
+        ws.send(JSON.stringify({ type: "auth", token: next }));
+        this.#renewal(next);
+      } catch (cause) {
+        this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+        this.#emit();
+      }
+    }, Math.min(wait, 2 ** 31 - 1));
+    this.#timers.add(t);
+  }
+
+  #queue(task) {
+    const run = this.#serial.then(task);
+    this.#serial = run.catch((e) => {
+      this.#lastError = e instanceof EventStoreError ? e : storeError("STORAGE_ERROR", String(e?.message ?? e), e);
+      this.#emit();
+    });
+    return this.#serial;
+  }
+
+  #send() {
+    const ws = this.#ws;
+    if (!ws) return;
+    for (const text of this.#engine.outgoing()) {
+      try {
+        ws.send(text);
+      } catch {
+        return; // closing: onclose follows
+      }
+      if (text.startsWith('{"v":1,"type":"push"')) this.#watchPush(ws);
+    }
+  }
+
+  /** A push unanswered for too long (a lost reply) may be sent again (event ids make it safe). */
+  #watchPush(ws) {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#queue(async () => {
+        if (this.#ws !== ws || !this.#engine.pushInFlight()) return;
+        this.#engine.pushTimedOut();
+        await this.#engine.pump();
+        this.#send();
+      });
+    }, PUSH_TIMEOUT_MS);
+    this.#timers.add(t);
+  }
+
+  async #frame(ws, text) {
+    if (ws !== this.#ws) return;
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (frame?.type === "error") {
+      const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
+      if (code === "INVALID_ARGUMENT" && "head" in fields) {
+        await this.#engine.receive({ type: "behind", head: fields.head, epoch: fields.epoch });
+      } else {
+        this.#lastError = storeError(code, message);
+        // A missing scope keeps the socket open server-side: close it and back off.
+        if (code === "FORBIDDEN") ws.close(4403, "forbidden");
+      }
+    } else if (frame?.type === "authenticated" || frame?.type === "pong") {
+      // renewed in place / keep-alive
+    } else {
+      await this.#engine.receive(frame);
+      if (frame?.type === "caughtUp") {
+        this.#attempt = 0;
+        this.#lastError = null;
+      }
+    }
+    this.#lastError = this.#engine.halted() ?? this.#lastError;
+    this.#send();
+    this.#emit();
+    this.#check();
+  }
+
+  // ---- every tab: changes of the store --------------------------------------------------------
+
+  async #watch() {
+    while (!this.#closed) {
+      const generation = this.#engine.generation();
+      await this.#engine.changed(generation);
+      if (this.#closed) break;
+      await this.#changed();
+    }
+  }
+
+  /** Local appends (this tab or another) or sync writes: push if leading, report. */
+  #changed() {
+    return this.#queue(async () => {
+      if (this.#leader && this.#ws) {
+        await this.#engine.pump();
+        this.#send();
+      } else {
+        await this.#engine.refresh();
+      }
+      this.#emit();
+      this.#check();
+    });
+  }
+
+  #check() {
+    this.#engine.refresh().then((s) => {
+      if (s.pushable === 0) for (const f of this.#flushers.splice(0)) f.resolve();
+      if (s.conflicts !== this.#announced.size || s.conflicts > 0) this.#announce();
+      this.#emit();
+    }, () => {});
+  }
+
+  async #announce() {
+    const list = await this.#engine.conflicts().catch(() => null);
+    if (!list) return;
+    const now = new Set(list.map((c) => c.streamId));
+    for (const c of list) {
+      if (this.#announced.has(c.streamId)) continue;
+      this.#announced.add(c.streamId);
+      for (const listener of [...this.#conflictListeners]) {
+        try {
+          listener(this.#conflict(c));
+        } catch (e) {
+          console.error("evstore: an onConflict listener threw", e);
+        }
+      }
+    }
+    for (const s of this.#announced) if (!now.has(s)) this.#announced.delete(s);
+  }
+
+  #emit() {
+    const status = this.status();
+    const key = JSON.stringify({ ...status, lastError: status.lastError && [status.lastError.code, status.lastError.message] });
+    if (key === this.#last) return;
+    this.#last = key;
+    if (this.#leader && this.#channel) {
+      const e = status.lastError;
+      this.#channel.postMessage({ state: status.state, lastError: e && { code: e.code, message: e.message } });
+    }
+    for (const listener of [...this.#statusListeners]) {
+      try {
+        listener(status);
+      } catch (e) {
+        console.error("evstore: an onStatus listener threw", e);
+      }
+    }
+  }
+
+  #relay(data) {
+    if (this.#leader) {
+      if (data?.hello) {
+        const s = this.status();
+        const e = s.lastError;
+        this.#channel.postMessage({ state: s.state, lastError: e && { code: e.code, message: e.message } });
+      }
+      return;
+    }
+    if (data && typeof data.state === "string") {
+      const e = data.lastError;
+      this.#relayed = { state: data.state, lastError: e ? storeError(e.code, e.message) : null };
+      this.#emit();
+    }
+  }
+
+  /** Stops syncing (the store closes): the socket, the timers, the lock. */
+  stop() {
+    if (this.#closed) return;
+    this.#closed = true;
+    globalThis.removeEventListener?.("online", this.#online);
+    try {
+      this.#ws?.close(1000, "closed");
+    } catch {
+      // already closed
+    }
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#wakeSleep?.();
+    this.#releaseLock?.();
+    this.#channel?.close();
+    for (const f of this.#flushers.splice(0)) f.reject(storeError("CLOSED", "the store was closed before the queue was flushed"));
+  }
+}
 
 // ---- Conveniences ---------------------------------------------------------------------------
 
@@ -119,6 +552,7 @@ EventStore.prototype.aggregateStream = function (streamId, options) {
 const iterators = new WeakMap();
 const close = EventStore.prototype.close;
 EventStore.prototype.close = function () {
+  this.sync?.stop();
   const result = close.call(this);
   for (const end of iterators.get(this) ?? []) end();
   return result;
@@ -228,30 +662,43 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
       throw invalid(`unknown option "${key}" in watchAggregate options (accepted: ${accepted.map((k) => `"${k}"`).join(", ")})${suggestion(key, accepted)}`);
     }
   }
-  let state = initialState();
-  let revision = null;
-  let live = false;
+  let state;
+  let revision;
+  let live;
+  let sub;
   const notify = () => onChange(state, { expectedRevision: revision ?? NO_STREAM, revision });
   const apply = (next, event) => {
     state = next;
     revision = event.revision;
     if (live) notify();
   };
-  const sub = this.subscribe(
-    (event) => {
-      const next = evolve(state, event);
-      if (isThenable(next)) return next.then((s) => apply(s, event));
-      apply(next, event);
-    },
-    {
-      streamId,
-      onCaughtUp: () => {
-        live = true;
-        notify();
+  // Folds the stream from its first event. On a synced store, a rebase (events of the stream
+  // confirmed elsewhere, re-decided or discarded) folds it again from the start.
+  const start = () => {
+    state = initialState();
+    revision = null;
+    live = false;
+    sub = this.subscribe(
+      (event) => {
+        const next = evolve(state, event);
+        if (isThenable(next)) return next.then((s) => apply(s, event));
+        apply(next, event);
       },
-      ...(onError === undefined ? {} : { onError }),
-    },
-  );
+      {
+        streamId,
+        onCaughtUp: () => {
+          live = true;
+          notify();
+        },
+        onRebase: () => {
+          sub.unsubscribe();
+          start();
+        },
+        ...(onError === undefined ? {} : { onError }),
+      },
+    );
+  };
+  start();
   const watch = { unsubscribe: () => sub.unsubscribe() };
   if (Symbol.dispose) watch[Symbol.dispose] = watch.unsubscribe;
   return watch;

@@ -13,16 +13,31 @@ use crate::storage::{commit_failure, CommitError, Mode, PreparedAppend, Storage,
 /// another writer committed in between; the next attempt sees it).
 const ATTEMPTS: usize = 4;
 
+/// How an append ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    /// Written now.
+    Written(AppendResult),
+    /// Its events were already stored (a retry).
+    Already(AppendResult),
+}
+
+impl Appended {
+    /// The result either way.
+    pub(crate) fn result(self) -> AppendResult {
+        match self {
+            Appended::Written(r) | Appended::Already(r) => r,
+        }
+    }
+}
+
 /// Appends `append` to `storage` atomically.
 ///
 /// Ids are looked up only when the decision can depend on them, if the storage rejects
 /// duplicate ids on write: when the first decision is a conflict (the call may be a retry of one
 /// that was written before the stream moved on), or when the commit hits a taken id (then a new
 /// transaction decides with the ids looked up).
-pub(crate) async fn append<S: Storage>(
-    storage: &S,
-    append: &PreparedAppend,
-) -> Result<AppendResult> {
+pub(crate) async fn append<S: Storage>(storage: &S, append: &PreparedAppend) -> Result<Appended> {
     let ids: Vec<Uuid> = append.events.iter().map(|e| e.id).collect();
     let mut look_up = !storage.rejects_duplicate_ids();
     let mut last = CommitError::Conflict;
@@ -46,7 +61,7 @@ async fn attempt<S: Storage>(
     append: &PreparedAppend,
     ids: &[Uuid],
     look_up: bool,
-) -> std::result::Result<Result<AppendResult>, CommitError> {
+) -> std::result::Result<Result<Appended>, CommitError> {
     let mut tx = storage.begin(Mode::Write).await?;
     let heads = tx.heads(&append.stream_id).await?;
     let mut stored = if look_up {
@@ -73,7 +88,7 @@ async fn attempt<S: Storage>(
     }
     let first_revision = match decision {
         Ok(Decision::Write { first_revision }) => first_revision,
-        Ok(Decision::AlreadyWritten(result)) => return Ok(Ok(result)),
+        Ok(Decision::AlreadyWritten(result)) => return Ok(Ok(Appended::Already(result))),
         Err(e) => return Ok(Err(e)),
     };
     let first_position = heads.log.map_or(0, |p| p + 1);
@@ -96,8 +111,8 @@ async fn attempt<S: Storage>(
     tx.appended(append, &events).await?;
     tx.commit().await?;
     let last = &events[events.len() - 1];
-    Ok(Ok(AppendResult {
+    Ok(Ok(Appended::Written(AppendResult {
         next_expected_revision: last.revision,
         position: last.position,
-    }))
+    })))
 }

@@ -63,49 +63,48 @@ const RS = "\x1e";
 const MAX_DEPTH = 256;
 
 /**
- * Throws a TypeError if `value` holds something JSON cannot represent faithfully (a function,
- * symbol or BigInt, or a non-finite number). A walk plus a plain `JSON.stringify` is about twice
- * as fast as a `stringify` replacer, which turns off V8's fast path. Cycles are left to
- * `JSON.stringify`, which throws on them.
+ * `value` as JSON text, refusing (TypeError) what JSON cannot represent faithfully: a function,
+ * symbol or BigInt, a non-finite number, a Map, Set, ArrayBuffer or typed array, or nesting deeper
+ * than MAX_DEPTH. Validation runs inside the one `JSON.stringify` pass (a replacer), so every
+ * property — getters included — is read exactly once: what is checked is what is stored.
  */
-function checkJson(value, key, depth) {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-    case "undefined":
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${where(key)} is ${value}, which is not JSON`);
-      return;
-    case "object":
-      if (value === null) return;
-      if (depth > MAX_DEPTH) throw new TypeError(`${where(key)} nests deeper than ${MAX_DEPTH} levels`);
-      if (typeof value.toJSON === "function") return;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) checkJson(value[i], key, depth + 1);
-      } else {
+function payload(value, field) {
+  const holders = []; // the objects from the root to the current value's holder
+  return JSON.stringify(value, function (key, v) {
+    // `this` holds `v`: unwind to it (the replacer runs depth-first), which gives the depth.
+    while (holders.length && holders[holders.length - 1] !== this) holders.pop();
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+      case "undefined":
+        return v;
+      case "number":
+        if (!Number.isFinite(v)) throw new TypeError(`${where(key, field)} is ${v}, which is not JSON`);
+        return v;
+      case "object":
+        if (v === null) return v;
+        if (holders.length > MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
         if (
-          value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet ||
-          value instanceof ArrayBuffer || ArrayBuffer.isView(value)
+          !Array.isArray(v) &&
+          (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet ||
+            v instanceof ArrayBuffer || ArrayBuffer.isView(v))
         ) {
-          throw new TypeError(`${where(key)} is a ${value.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+          throw new TypeError(`${where(key, field)} is a ${v.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
         }
-        for (const k in value) checkJson(value[k], k, depth + 1);
-      }
-      return;
-    default:
-      throw new TypeError(`${where(key)} is a ${typeof value}, which is not JSON`);
-  }
+        holders.push(v);
+        return v;
+      default:
+        throw new TypeError(`${where(key, field)} is a ${typeof v}, which is not JSON`);
+    }
+  });
 }
 
-function where(key) {
-  return `"${key}"`;
+function where(key, field) {
+  return key === "" ? field : `"${key}" in ${field}`;
 }
 
-function payload(value, key) {
-  checkJson(value, key, 0);
-  return JSON.stringify(value);
-}
+/** Whether `s` is well-formed UTF-16 (no lone surrogate). */
+const wellFormed = typeof String.prototype.isWellFormed === "function" ? (s) => s.isWellFormed() : (s) => !/\p{Cs}/u.test(s);
 
 /**
  * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id
@@ -119,8 +118,8 @@ export function encodeAppend(streamId, events, options) {
   if (options != null && (typeof options !== "object" || Array.isArray(options))) {
     throw new TypeError("append options must be an object");
   }
-  const expected = options?.expectedRevision;
-  let out = json(streamId) + RS + (typeof expected === "number" ? String(expected) : json(expected ?? undefined)) + RS;
+  const expected = options?.expectedRevision; // every input is read once
+  let out = json(streamId, "streamId") + RS + (typeof expected === "number" ? String(expected) : json(expected ?? undefined, "expectedRevision")) + RS;
   if (!Array.isArray(events)) {
     throw new TypeError("events must be an array");
   }
@@ -129,12 +128,13 @@ export function encodeAppend(streamId, events, options) {
     if (typeof e !== "object" || e === null || Array.isArray(e)) {
       throw new TypeError(`events[${i}] must be an object`);
     }
+    const { type, id, data, metadata } = e; // each read once: what is checked is what is stored
     try {
       out +=
-        json(e.type) + RS +
-        (e.id == null ? "" : json(e.id)) + RS +
-        (e.data === undefined ? "" : payload(e.data, "data")) + RS +
-        (e.metadata == null ? "" : payload(e.metadata, "metadata")) + RS;
+        json(type, "type") + RS +
+        (id == null ? "" : json(id, "id")) + RS +
+        (data === undefined ? "" : payload(data, "data")) + RS +
+        (metadata == null ? "" : payload(metadata, "metadata")) + RS;
     } catch (err) {
       const what = err instanceof TypeError && /circular/i.test(err.message) ? "a cyclic structure" : err.message;
       throw new TypeError(`events[${i}]: ${what}`);
@@ -144,9 +144,13 @@ export function encodeAppend(streamId, events, options) {
 }
 
 // A string field as JSON; "" when absent; "!" (never valid JSON) for any other value, which Rust
-// then rejects with a message naming the field.
-function json(value) {
-  return typeof value === "string" ? JSON.stringify(value) : value === undefined ? "" : "!";
+// then rejects with a message naming the field. A lone surrogate is refused here, by name.
+function json(value, field) {
+  if (typeof value === "string") {
+    if (!wellFormed(value)) throw new TypeError(`${field} contains a lone surrogate (an unpaired UTF-16 code unit), which is not valid Unicode`);
+    return JSON.stringify(value);
+  }
+  return value === undefined ? "" : "!";
 }
 
 /** The result object of `append`. */
@@ -215,4 +219,21 @@ export function asError(value, what) {
 /** Reports a failure nobody listens to. */
 export function reportError(message, error) {
   console.error(message, error);
+}
+
+// ---- Sync (protocol v1) -----------------------------------------------------------------------
+
+/**
+ * Recorded events as the edge service sends them (`createdAt` an ISO-8601 string or epoch
+ * milliseconds) → rows text for Rust.
+ */
+export function wireRows(events) {
+  if (!Array.isArray(events)) throw new TypeError("events must be an array");
+  const rows = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const at = typeof e.createdAt === "string" ? Date.parse(e.createdAt) : e.createdAt;
+    rows[i] = [e.id, e.streamId, e.type, e.revision, e.position, e.data === undefined ? null : e.data, e.metadata ?? {}, at];
+  }
+  return JSON.stringify(rows);
 }

@@ -38,6 +38,7 @@ mod row;
 mod storage;
 mod store;
 mod subscription;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;

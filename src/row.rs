@@ -58,7 +58,7 @@ pub fn encode_rows(events: &[RecordedEvent]) -> String {
 /// comes from storage, where every value was validated when written: a text that is not rows
 /// is a `STORAGE_ERROR` (a damaged record), never a panic.
 pub fn decode_rows(text: &str) -> Result<Vec<RecordedEvent>> {
-    let mut r = Reader { text, at: 0 };
+    let mut r = Reader::new(text);
     let corrupt = || Error::storage("a stored event record is malformed");
     let mut events = Vec::new();
     let mut last_stream: Option<StreamId> = None;
@@ -106,7 +106,7 @@ pub fn decode_rows(text: &str) -> Result<Vec<RecordedEvent>> {
 }
 
 /// Decimal digits of `n` (no `core::fmt` on this hot path).
-fn push_u64(out: &mut String, mut n: u64) {
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -122,33 +122,48 @@ fn push_u64(out: &mut String, mut n: u64) {
 
 /// A cursor over rows text. Values are scanned, not parsed: a payload's extent is found by
 /// tracking strings and brackets, and its text is kept as it is.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     text: &'a str,
     at: usize,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Reader { text, at: 0 }
+    }
+
+    /// Whether the whole text was read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at == self.text.len()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
     }
 
-    fn eat(&mut self, b: u8) -> bool {
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
         let hit = self.peek() == Some(b);
         self.at += usize::from(hit);
         hit
     }
 
-    fn expect(&mut self, b: u8) -> Option<()> {
+    pub(crate) fn expect(&mut self, b: u8) -> Option<()> {
         self.eat(b).then_some(())
     }
 
-    fn next_string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+    pub(crate) fn next_string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
         self.expect(b',')?;
         self.string()
     }
 
-    fn next_integer(&mut self) -> Option<u64> {
+    pub(crate) fn next_integer(&mut self) -> Option<u64> {
         self.expect(b',')?;
+        self.integer()
+    }
+
+    /// A non-negative integer.
+    pub(crate) fn integer(&mut self) -> Option<u64> {
         let start = self.at;
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.at += 1;
@@ -156,14 +171,19 @@ impl<'a> Reader<'a> {
         self.text[start..self.at].parse().ok()
     }
 
-    fn next_value(&mut self) -> Option<&'a str> {
+    pub(crate) fn next_value(&mut self) -> Option<&'a str> {
         self.expect(b',')?;
+        self.value()
+    }
+
+    /// One JSON value's text, as it is.
+    pub(crate) fn value(&mut self) -> Option<&'a str> {
         let start = self.at;
         self.skip_value()?;
         Some(&self.text[start..self.at])
     }
 
-    fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+    pub(crate) fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
         let start = self.at;
         self.skip_string()?;
         unquote(&self.text[start..self.at])

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::append::Appended;
 use crate::notify::Notify;
 use crate::read::{self as reads, ReadPage, ReadRequest};
 
@@ -52,6 +53,7 @@ pub struct EventStore<S: Storage> {
     closed: Cell<bool>,
     notify: Rc<Notify>,
     watching: Cell<bool>,
+    synced: Cell<bool>,
 }
 
 impl<S: Storage> EventStore<S> {
@@ -69,6 +71,7 @@ impl<S: Storage> EventStore<S> {
             closed: Cell::new(false),
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
+            synced: Cell::new(false),
         }
     }
 
@@ -91,25 +94,33 @@ impl<S: Storage> EventStore<S> {
         expected: ExpectedRevision,
     ) -> Result<AppendResult> {
         self.check_open()?;
-        let append = self.prepare(stream_id, events, expected)?;
-        let result = crate::append::append(&self.storage, &append).await?;
-        self.storage.committed(result.position);
-        self.notify.notify();
-        Ok(result)
+        let append = self.prepare(stream_id, events, expected, None)?;
+        Ok(self.append_prepared(&append).await?.result())
     }
 
-    /// Validates an append and gives each event its final id.
-    fn prepare(
+    /// Runs the append algorithm for a validated append and tells subscribers.
+    pub(crate) async fn append_prepared(&self, append: &PreparedAppend) -> Result<Appended> {
+        let appended = crate::append::append(&self.storage, append).await?;
+        if let Appended::Written(result) = appended {
+            self.storage.committed(result.position);
+            self.notify.notify();
+        }
+        Ok(appended)
+    }
+
+    /// Validates an append and gives each event its final id; `created_at` defaults to now.
+    pub(crate) fn prepare(
         &self,
         stream_id: &str,
         events: Vec<ProposedEvent>,
         expected: ExpectedRevision,
+        created_at: Option<u64>,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
         if events.is_empty() {
             return Err(Error::invalid("events must be a non-empty list"));
         }
-        let created_at = now_millis();
+        let created_at = created_at.unwrap_or_else(now_millis);
         let events = events
             .into_iter()
             .enumerate()
@@ -250,6 +261,25 @@ impl<S: Storage> EventStore<S> {
                 }
             }));
         }
+    }
+
+    /// Marks the store as synced: its pending tail can be rewritten, which subscriptions watch.
+    pub(crate) fn mark_synced(&self) {
+        self.synced.set(true);
+    }
+
+    /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes
+    /// whenever the pending tail (the positions after `confirmed`) is rewritten.
+    pub(crate) async fn sync_marks(&self) -> Result<Option<(u64, Option<Position>)>> {
+        if !self.synced.get() {
+            return Ok(None);
+        }
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
+            Some(json) => crate::sync::state_marks(&json)?,
+            None => (0, None),
+        };
+        Ok(Some(state))
     }
 
     /// Closes the store: releases the storage; every later call fails with `CLOSED`, and

@@ -98,6 +98,13 @@ pub enum SubscriptionMessage {
     Event(RecordedEvent),
     /// The backlog has been delivered; what follows is live. Sent once.
     CaughtUp,
+    /// Synced stores only: sync rewrote the log after `after` (`None`: all of it) — pending
+    /// events were confirmed at other positions, rebased or discarded. Events after `after`
+    /// that were delivered are void; they are delivered again as they are now.
+    Rebase {
+        /// The last position that still holds what was delivered.
+        after: Option<Position>,
+    },
 }
 
 /// A batch of what a subscription yields (see [`Subscription::next_batch`]).
@@ -107,6 +114,18 @@ pub enum SubscriptionBatch {
     Events(Vec<RecordedEvent>),
     /// The backlog has been delivered; what follows is live. Sent once.
     CaughtUp,
+    /// See [`SubscriptionMessage::Rebase`].
+    Rebase {
+        /// The last position that still holds what was delivered.
+        after: Option<Position>,
+    },
+}
+
+/// What [`Subscription::ready`] found.
+enum Ready {
+    Events,
+    CaughtUp,
+    Rebase(Option<Position>),
 }
 
 /// Cancels a subscription from anywhere (a clonable handle).
@@ -170,6 +189,10 @@ pub struct Subscription<S: Storage> {
     /// The position of the last event handed out, whose checkpoint is not yet recorded.
     unrecorded: Option<Position>,
     caught_up: bool,
+    /// The last position handed out.
+    delivered: Option<Position>,
+    /// Synced stores: the sync state's `(generation, confirmed)` as last read.
+    sync_seen: Option<(u64, Option<Position>)>,
     shared: Rc<Shared>,
 }
 
@@ -199,6 +222,8 @@ impl<S: Storage> EventStore<S> {
             buffer: VecDeque::new(),
             unrecorded: None,
             caught_up: false,
+            delivered: None,
+            sync_seen: None,
             shared: Rc::new(Shared {
                 cancelled: Cell::new(false),
                 waiter: notify.register(),
@@ -235,12 +260,14 @@ impl<S: Storage> Subscription<S> {
     /// previous event (the consumer is done with it).
     pub async fn next(&mut self) -> Option<Result<SubscriptionMessage>> {
         Some(match self.ready().await? {
-            Ok(true) => {
+            Ok(Ready::Events) => {
                 let event = self.buffer.pop_front()?;
                 self.unrecorded = Some(event.position);
+                self.delivered = Some(event.position);
                 Ok(SubscriptionMessage::Event(event))
             }
-            Ok(false) => Ok(SubscriptionMessage::CaughtUp),
+            Ok(Ready::CaughtUp) => Ok(SubscriptionMessage::CaughtUp),
+            Ok(Ready::Rebase(after)) => Ok(SubscriptionMessage::Rebase { after }),
             Err(e) => Err(e),
         })
     }
@@ -250,15 +277,19 @@ impl<S: Storage> Subscription<S> {
     /// with [`Subscription::handled`] (which records checkpoints).
     pub async fn next_batch(&mut self) -> Option<Result<SubscriptionBatch>> {
         Some(match self.ready().await? {
-            Ok(true) => Ok(SubscriptionBatch::Events(self.buffer.drain(..).collect())),
-            Ok(false) => Ok(SubscriptionBatch::CaughtUp),
+            Ok(Ready::Events) => {
+                self.delivered = self.buffer.back().map(|e| e.position);
+                Ok(SubscriptionBatch::Events(self.buffer.drain(..).collect()))
+            }
+            Ok(Ready::CaughtUp) => Ok(SubscriptionBatch::CaughtUp),
+            Ok(Ready::Rebase(after)) => Ok(SubscriptionBatch::Rebase { after }),
             Err(e) => Err(e),
         })
     }
 
-    /// Records the previous event's checkpoint, then makes events ready: `Ok(true)` when the
-    /// buffer holds some, `Ok(false)` for the one-time `CaughtUp`, `None` once cancelled.
-    async fn ready(&mut self) -> Option<Result<bool>> {
+    /// Records the previous event's checkpoint, then makes events ready (in the buffer), or
+    /// finds the one-time `CaughtUp` or a rebase; `None` once cancelled.
+    async fn ready(&mut self) -> Option<Result<Ready>> {
         if let Err(e) = self.record_handled().await {
             return Some(Err(e));
         }
@@ -266,7 +297,7 @@ impl<S: Storage> Subscription<S> {
             return None;
         }
         if !self.buffer.is_empty() {
-            return Some(Ok(true));
+            return Some(Ok(Ready::Events));
         }
         self.fill().await
     }
@@ -278,22 +309,65 @@ impl<S: Storage> Subscription<S> {
         self.record_handled().await
     }
 
+    /// Saves the checkpoint. On a synced store it never records a position of the pending tail
+    /// (which sync may rewrite): at most the confirmed position last seen.
     async fn record_handled(&mut self) -> Result<()> {
-        if let (Some(position), Some(name)) = (self.unrecorded.take(), &self.checkpoint) {
+        if let (Some(mut position), Some(name)) = (self.unrecorded.take(), &self.checkpoint) {
+            if let Some((_, confirmed)) = self.sync_seen {
+                match confirmed {
+                    Some(c) => position = position.min(c),
+                    None => return Ok(()),
+                }
+            }
             self.store.storage().save_checkpoint(name, position).await?;
         }
         Ok(())
     }
 
-    /// Reads until the buffer holds events (`Ok(true)`), or, at the end of the log, returns
-    /// `Ok(false)` once for `CaughtUp` and then waits for wake-ups. `None`: cancelled.
-    async fn fill(&mut self) -> Option<Result<bool>> {
+    /// On a synced store, notices a rewrite of the pending tail since the last look: events at
+    /// or after the first position that may have changed are read again, and if some of them
+    /// were delivered, the consumer is told first (`Some(after)`).
+    async fn check_rewrite(&mut self) -> Result<Option<Option<Position>>> {
+        let Some(now) = self.store.sync_marks().await? else {
+            return Ok(None);
+        };
+        let seen = self.sync_seen.replace(now);
+        let Some((generation, confirmed)) = seen else {
+            return Ok(None);
+        };
+        if generation == now.0 {
+            return Ok(None);
+        }
+        // Every rewrite since then started after the confirmed prefix as it was then (the
+        // prefix only grows), so everything before it is as delivered.
+        let keep = match (confirmed, now.1) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+        let rewind = keep.map_or(0, |p| p + 1);
+        self.buffer.retain(|e| e.position < rewind);
+        self.scan = self.scan.min(rewind);
+        if self.delivered.is_some_and(|d| d >= rewind) {
+            self.delivered = keep;
+            return Ok(Some(keep));
+        }
+        Ok(None)
+    }
+
+    /// Reads until the buffer holds events, or, at the end of the log, finds `CaughtUp` once
+    /// and then waits for wake-ups. `None`: cancelled.
+    async fn fill(&mut self) -> Option<Result<Ready>> {
         loop {
             if self.shared.cancelled.get() {
                 return None;
             }
             let notify = self.store.notify().clone();
             let generation = notify.generation();
+            match self.check_rewrite().await {
+                Ok(Some(after)) => return Some(Ok(Ready::Rebase(after))),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
             let request = ReadRequest {
                 from: ReadFrom::At(self.scan),
                 direction: Direction::Forwards,
@@ -313,14 +387,14 @@ impl<S: Storage> Subscription<S> {
             self.buffer
                 .extend(page.into_iter().filter(|e| self.filter.matches(e)));
             if !self.buffer.is_empty() {
-                return Some(Ok(true));
+                return Some(Ok(Ready::Events));
             }
             if !at_end {
                 continue;
             }
             if !self.caught_up {
                 self.caught_up = true;
-                return Some(Ok(false));
+                return Some(Ok(Ready::CaughtUp));
             }
             let shared = self.shared.clone();
             let stop = move || shared.cancelled.get();

@@ -6,6 +6,12 @@ mod contract;
 
 contract_suite!(contract::Memory);
 
+mod outboxed {
+    //! The same suite with the sync outbox decorator in front of the storage.
+    use super::contract;
+    contract_suite!(contract::OutboxedMemory);
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     //! proptest drives the shared model runner with shrinking sequences.

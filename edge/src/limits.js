@@ -14,8 +14,8 @@ export const MAX_READ_EVENTS = 1000;
 export const MAX_READ_BYTES = 8 * MiB;
 /** A WebSocket frame of events stops after the event that takes it past this many bytes. */
 export const MAX_FRAME_BYTES = 500 * 1000;
-/** Most bytes in one WebSocket message from a client. */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Most bytes in one WebSocket message from a client (a push carries ≤ ~512 KiB of events). */
+export const MAX_MESSAGE_BYTES = 1 * MiB;
 
 function positiveInt(value, fallback) {
   if (typeof value !== "string" || !/^[1-9][0-9]{0,15}$/.test(value.trim())) return fallback;

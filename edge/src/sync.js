@@ -5,7 +5,7 @@
 //
 // Every operation on sockets — a pull, an auth renewal, the fan-out after an append — runs in one
 // queue, so a socket's catch-up and its live events never interleave: no gap, no duplicate.
-// Messages are dispatched by `type` through MESSAGE_HANDLERS; the sync issue adds `push` there.
+// Messages are dispatched by `type` through MESSAGE_HANDLERS: `pull`, `push` and `auth`.
 
 import { AuthError, verifyToken } from "./auth.js";
 import { allReader, collectEvents } from "./events.js";
@@ -49,6 +49,36 @@ const MESSAGE_HANDLERS = {
     if (state === null) return null;
     state.live = true;
     if (!feed.send(ws, state, { type: "caughtUp", head: state.cursor < 0 ? null : state.cursor, epoch: feed.host.epoch })) return null;
+    return state;
+  },
+
+  /**
+   * `{"v":1,"type":"push","batch":…,"appends":[…]}`: each queued append of a client decided by
+   * the store (`acceptPush`: one transactionSync each, the core's rules), answered with one
+   * outcome per append. Committed events go to every live socket first (this one included), so
+   * a client usually holds its events before it learns their outcome; it takes positions only
+   * from `events` frames either way.
+   */
+  async push(feed, ws, state, msg) {
+    checkKeys(msg, ["v", "type", "batch", "appends"]);
+    if (msg.v !== SYNC_VERSION) throw invalid(`unsupported protocol version ${JSON.stringify(msg.v)}: this server speaks ${SYNC_VERSION}`);
+    if (!(Number.isSafeInteger(msg.batch) && msg.batch >= 0)) throw invalid('"batch" must be a non-negative integer');
+    if (!Array.isArray(msg.appends) || msg.appends.length === 0) throw invalid('"appends" must be a non-empty array');
+    if (!state.scopes.includes("append")) throw new ProtocolError("FORBIDDEN", 'the token lacks the "append" scope');
+    for (const append of msg.appends) {
+      if (append === null || typeof append !== "object") throw invalid("each pushed append must be an object");
+      checkKeys({ type: "push", ...append }, ["type", "seq", "streamId", "expectedRevision", "createdAt", "events"]);
+    }
+    let outcomes;
+    try {
+      outcomes = await feed.host.store.acceptPush(msg.appends);
+    } catch (err) {
+      if (err?.code === "INVALID_ARGUMENT") throw invalid(err.message);
+      throw err;
+    }
+    await feed.fanOut();
+    state = ws.deserializeAttachment() ?? state;
+    if (!feed.send(ws, state, { type: "pushResult", batch: msg.batch, outcomes })) return null;
     return state;
   },
 
@@ -132,22 +162,25 @@ export class LiveFeed {
 
   /** After an append: every live socket gets the events after its cursor. */
   publish() {
-    const done = this.enqueue(async () => {
-      for (const ws of this.host.ctx.getWebSockets()) {
-        let state = ws.deserializeAttachment();
-        if (!state || !state.live) continue;
-        if (!state.scopes.includes("read")) {
-          state.live = false;
-          ws.serializeAttachment(state);
-          this.send(ws, null, { type: "error", error: { code: "FORBIDDEN", message: 'the token lacks the "read" scope' } });
-          continue;
-        }
-        state = await this.sendFrom(ws, state);
-        if (state) ws.serializeAttachment(state);
-      }
-    });
+    const done = this.enqueue(() => this.fanOut());
     this.host.ctx.waitUntil?.(done.catch(() => {}));
     return done;
+  }
+
+  /** Sends every live socket the events after its cursor (runs inside the queue). */
+  async fanOut() {
+    for (const ws of this.host.ctx.getWebSockets()) {
+      let state = ws.deserializeAttachment();
+      if (!state || !state.live) continue;
+      if (!state.scopes.includes("read")) {
+        state.live = false;
+        ws.serializeAttachment(state);
+        this.send(ws, null, { type: "error", error: { code: "FORBIDDEN", message: 'the token lacks the "read" scope' } });
+        continue;
+      }
+      state = await this.sendFrom(ws, state);
+      if (state) ws.serializeAttachment(state);
+    }
   }
 
   /**

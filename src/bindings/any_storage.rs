@@ -80,6 +80,19 @@ impl JsStorage for MemoryStorage {
     }
 }
 
+impl JsStorage for AnyStorage {
+    fn any_page(page: AnyPage) -> AnyPage {
+        page
+    }
+}
+
+/// A synced store's storage: any storage whose appends also queue an outbox entry.
+impl JsStorage for crate::sync::Outboxed<AnyStorage> {
+    fn any_page(page: AnyPage) -> AnyPage {
+        page
+    }
+}
+
 #[cfg(feature = "indexeddb")]
 impl JsStorage for crate::IndexedDbStorage {
     fn any_page(page: crate::storage::js::Records) -> AnyPage {

@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod open;
 mod subscribe;
+mod sync;
 
 use std::future::Future;
 use std::rc::Rc;

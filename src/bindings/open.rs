@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::any_storage::AnyStorage;
 use super::convert::{self, field};
+use crate::sync::Outboxed;
 use crate::{Error, EventStore, MemoryStorage, Result, StoreOptions};
 
 /// Opens one kind of storage from the open options.
@@ -30,7 +31,7 @@ fn kinds() -> Vec<Kind> {
     #[allow(unused_mut)] // a build with no optional storage adds none
     let mut kinds = vec![Kind {
         name: "memory",
-        options: &[],
+        options: &["sync"],
         open: |_| Box::pin(async { Ok(AnyStorage::new(MemoryStorage::new())) }),
         extend: None,
     }];
@@ -77,9 +78,19 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
             })?;
         store_options.max_event_bytes = n as usize;
     }
-    let storage = (kind.open)(options.clone()).await?;
+    // `sync` was checked by the package's JS (url, token); here it only says "queue appends".
+    let synced = field(o, "sync").is_some_and(|v| v.is_truthy());
+    let mut storage = (kind.open)(options.clone()).await?;
+    if synced {
+        storage = AnyStorage::new(Outboxed::new(storage));
+    }
     let inner = Rc::new(EventStore::with_options(storage, store_options));
+    let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone()));
     let js: JsValue = super::JsEventStore { inner }.into();
+    if let Some(engine) = engine {
+        // Picked up (and removed) by the package's `EventStore.open`, which starts syncing.
+        let _ = js_sys::Reflect::set(&js, &"__syncEngine".into(), &engine.into());
+    }
     if let Some(extend) = kind.extend {
         extend(&js);
     }
@@ -102,7 +113,7 @@ mod indexeddb {
 
     pub(super) const KIND: Kind = Kind {
         name: "indexeddb",
-        options: &["name", "durability"],
+        options: &["name", "durability", "sync"],
         open: |o| Box::pin(open(o)),
         extend: Some(add_storage_methods),
     };

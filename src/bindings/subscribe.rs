@@ -47,6 +47,7 @@ struct Callbacks {
     handler: Function,
     on_caught_up: Option<Function>,
     on_error: Option<Function>,
+    on_rebase: Option<Function>,
 }
 
 impl Callbacks {
@@ -65,7 +66,14 @@ impl Callbacks {
 }
 
 /// Parses `subscribe`'s options.
-fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Option<Function>)> {
+type Parsed = (
+    SubscribeOptions,
+    Option<Function>,
+    Option<Function>,
+    Option<Function>,
+);
+
+fn options(value: &JsValue) -> Result<Parsed> {
     let options = convert::options_object(value, "subscribe options")?;
     let o = options.as_ref();
     convert::check_keys(
@@ -78,6 +86,7 @@ fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Optio
             "eventTypes",
             "onCaughtUp",
             "onError",
+            "onRebase",
             "checkpoint",
         ],
     )?;
@@ -129,7 +138,12 @@ fn options(value: &JsValue) -> Result<(SubscribeOptions, Option<Function>, Optio
         checkpoint,
     };
     options.validate()?;
-    Ok((options, function("onCaughtUp")?, function("onError")?))
+    Ok((
+        options,
+        function("onCaughtUp")?,
+        function("onError")?,
+        function("onRebase")?,
+    ))
 }
 
 /// Starts a subscription for the JS `subscribe`.
@@ -138,12 +152,13 @@ pub(super) fn subscribe(
     handler: Function,
     options_value: &JsValue,
 ) -> Result<JsSubscription> {
-    let (options, on_caught_up, on_error) = options(options_value)?;
+    let (options, on_caught_up, on_error, on_rebase) = options(options_value)?;
     store.check_open()?;
     let callbacks = Callbacks {
         handler,
         on_caught_up,
         on_error,
+        on_rebase,
     };
     let cancelled = Rc::new(Cell::new(false));
     let handle = Rc::new(RefCell::new(None));
@@ -204,6 +219,24 @@ async fn deliver(
                 if let Some(f) = &callbacks.on_caught_up {
                     if let Err(e) = f.call0(&JsValue::UNDEFINED) {
                         return callbacks.report(e);
+                    }
+                }
+                continue;
+            }
+            Ok(SubscriptionBatch::Rebase { after }) => {
+                // A synced store rewrote events after `after` that this subscription delivered:
+                // the handler is told (and may return a promise), then they come again.
+                if let Some(f) = &callbacks.on_rebase {
+                    let info = Object::new();
+                    let after = after.map_or(JsValue::NULL, |p| (p as f64).into());
+                    let _ = Reflect::set(&info, &"after".into(), &after);
+                    match f.call1(&JsValue::UNDEFINED, &info) {
+                        Ok(r) => {
+                            if let Err(e) = JsFuture::from(Promise::resolve(&r)).await {
+                                return callbacks.report(e);
+                            }
+                        }
+                        Err(e) => return callbacks.report(e),
                     }
                 }
                 continue;

@@ -227,6 +227,42 @@ pub trait Storage {
     fn close(&self);
 }
 
+/// A shared storage is a storage: several stores (or one reopened) over the same data.
+impl<S: Storage> Storage for Rc<S> {
+    type Tx<'a>
+        = S::Tx<'a>
+    where
+        Self: 'a;
+
+    async fn begin(&self, mode: Mode) -> Result<Self::Tx<'_>> {
+        (**self).begin(mode).await
+    }
+
+    fn rejects_duplicate_ids(&self) -> bool {
+        (**self).rejects_duplicate_ids()
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
+        (**self).load_checkpoint(name).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
+        (**self).save_checkpoint(name, position).await
+    }
+
+    fn watch(&self, wake: Rc<dyn Fn()>) {
+        (**self).watch(wake)
+    }
+
+    fn committed(&self, last_position: Position) {
+        (**self).committed(last_position)
+    }
+
+    fn close(&self) {
+        (**self).close()
+    }
+}
+
 /// The page type of a storage's transactions.
 pub type PageOf<'a, S> = <<S as Storage>::Tx<'a> as Transaction>::Page;
 

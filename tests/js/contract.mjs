@@ -586,6 +586,46 @@ export function cases(open) {
       eq(await s.streamRevision("S-1"), 0, "only the valid event was written");
     },
 
+    async "every input is read once: a getter that changes between reads cannot slip past validation"() {
+      const s = await open();
+      const flipping = (good, badValue) => {
+        let reads = 0;
+        return { get value() { return reads++ === 0 ? good : badValue; } };
+      };
+      // Nested: the value stored is the value checked, whatever a second read would return.
+      for (const bad of [() => 1, NaN, new Map(), 10n]) {
+        const data = Object.defineProperty({}, "x", { enumerable: true, get: ((f) => () => f.value)(flipping(1, bad)) });
+        const r = await s.append("Read-1", [ev("E", data)]);
+        const [stored] = await s.readAll({ fromPosition: r.position, maxCount: 1 });
+        eq(stored.data, { x: 1 }, "the nested getter was read once");
+      }
+      // Top level: each field of an event and the options are read once.
+      let dataReads = 0;
+      const event = { type: "E", get data() { dataReads++; return { n: dataReads }; } };
+      let optionReads = 0;
+      const options = { get expectedRevision() { optionReads++; return "any"; } };
+      const r = await s.append("Read-2", [event], options);
+      eq([dataReads, optionReads], [1, 1], "data and expectedRevision read once");
+      eq((await s.readAll({ fromPosition: r.position }))[0].data, { n: 1 });
+      // A getter that throws is an error of the append, which writes nothing.
+      const before = (await s.readAll()).length;
+      await rejects(s.append("Read-3", [{ type: "E", get data() { throw new Error("boom"); } }]), "INVALID_ARGUMENT");
+      eq((await s.readAll()).length, before);
+    },
+
+    async "lone surrogates in names are refused by name; in payloads they round-trip"() {
+      const s = await open();
+      for (const [stream, events, field] of [
+        ["S-\ud800", [ev("E", 1)], "streamId"],
+        ["S-1", [{ type: "E\udc00", data: 1 }], "type"],
+      ]) {
+        const err = await rejects(s.append(stream, events), "INVALID_ARGUMENT");
+        ok(err.message.includes(field) && /lone surrogate/.test(err.message), `names ${field} and says why: ${err.message}`);
+      }
+      const r = await s.append("S-1", [ev("E", { t: "a\ud800b" })]);
+      eq((await s.readAll({ fromPosition: r.position }))[0].data.t, "a\ud800b");
+    },
+
     async "subscribe: onError always receives an Error; a thrown non-Error is its cause"() {
       const s = await open();
       await s.append("S-1", [ev("E", 1)]);

@@ -69,6 +69,33 @@ export async function usage(): Promise<number> {
   const { usage, quota } = await idb.storageEstimate();
   void [persisted, usage, quota];
   await idb.close();
+  // Sync: typed status, conflicts and their resolution; `sync` is absent on unsynced stores.
+  const synced = await EventStore.open<ShopEvent>({
+    storage: "indexeddb",
+    name: "shop",
+    sync: { url: "https://edge.example.com/t/acme", token: async () => "jwt" },
+  });
+  const status = synced.sync.status();
+  const state: "offline" | "connecting" | "online" = status.state;
+  const confirmed: number | null = status.confirmedPosition;
+  void [state, confirmed, status.lastError?.code];
+  synced.sync.onStatus((s) => void s.pending).unsubscribe();
+  await synced.sync.flush();
+  for (const c of await synced.sync.conflicts()) {
+    const theirs: number = c.theirs.length + c.pending.length;
+    void theirs;
+    if (c.pending[0]?.type === "OrderPlaced") void c.pending[0].data.total;
+    await c.retry([{ type: "OrderPlaced", data: { orderId: "o-1", total: 1 } }], { expectedRevision: c.actualRevision ?? "no_stream" });
+    // @ts-expect-error: retry needs the expected revision to re-decide against
+    await c.retry([{ type: "OrderPlaced", data: { orderId: "o-1", total: 1 } }]);
+    await c.discard();
+  }
+  synced.subscribe(() => {}, { onRebase: ({ after }) => void (after ?? 0) });
+  // @ts-expect-error: a store opened without sync may have no sync
+  store.sync.status();
+  // @ts-expect-error: sync options need a token function
+  await EventStore.open({ sync: { url: "https://edge.example.com/t/acme", token: "jwt" } });
+  await synced.close();
   await store.close();
   return total + all.length + (rev ?? 0);
 }

@@ -1,0 +1,432 @@
+//! Sync in JS: the client state machine as the `SyncEngine` class that the package's JS host
+//! drives over a WebSocket (pkg-template/index.js), the wire form of the messages, and
+//! `store.acceptPush(appends)`, the server half the edge service calls.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::any_storage::{events_to_js, AnyStorage};
+use super::convert;
+use super::error::expected_to_js;
+use super::{append_result, encode_append, promise, JsEventStore};
+use crate::sync::{
+    encode_client_message, Conflict, LinkState, PushAppend, PushOutcome, Refusal, ServerMessage,
+    SyncClient, SyncStatus,
+};
+use crate::{decode_rows, Error, EventStore, NewEvent, RecordedEvent, Result, StreamId};
+
+#[wasm_bindgen(module = "/src/codec.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = wireRows, catch)]
+    fn wire_rows(events: &JsValue) -> std::result::Result<String, JsValue>;
+}
+
+fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
+    // Defining a property on a fresh object cannot fail.
+    let _ = Reflect::set(o, &key.into(), &value.into());
+}
+
+fn get(o: &JsValue, key: &str) -> JsValue {
+    Reflect::get(o, &key.into()).unwrap_or_default()
+}
+
+fn opt_number(n: Option<u64>) -> JsValue {
+    n.map_or(JsValue::NULL, |n| (n as f64).into())
+}
+
+fn refusal_to_js(r: &Refusal) -> Object {
+    let o = Object::new();
+    set(&o, "code", r.code.as_str());
+    set(&o, "message", r.message.as_str());
+    o
+}
+
+fn refusal_from_js(v: &JsValue) -> Refusal {
+    let text = |key| get(v, key).as_string().unwrap_or_default();
+    Refusal {
+        code: text("code"),
+        message: text("message"),
+    }
+}
+
+/// Wire events (parsed JSON) → recorded events.
+fn wire_events(v: &JsValue) -> Result<Vec<RecordedEvent>> {
+    let text = wire_rows(v).map_err(|_| Error::storage("the server sent malformed events"))?;
+    decode_rows(&text).map_err(|_| Error::storage("the server sent malformed events"))
+}
+
+/// A frame from the server (parsed JSON) → a message for the client state machine; `None` for
+/// frames the host handles itself.
+fn server_message(frame: &JsValue) -> Result<Option<ServerMessage>> {
+    let malformed = || Error::storage("the server sent a malformed frame");
+    let position = |v: JsValue| -> Result<Option<u64>> {
+        if v.is_null() || v.is_undefined() {
+            return Ok(None);
+        }
+        convert::integer(&v, "position")
+            .map(Some)
+            .map_err(|_| malformed())
+    };
+    Ok(Some(match get(frame, "type").as_string().as_deref() {
+        Some("events") => ServerMessage::Events(wire_events(&get(frame, "events"))?),
+        Some("caughtUp") => ServerMessage::CaughtUp {
+            head: position(get(frame, "head"))?,
+            epoch: get(frame, "epoch").as_string().unwrap_or_default(),
+        },
+        Some("behind") => ServerMessage::Behind {
+            head: position(get(frame, "head"))?,
+            epoch: get(frame, "epoch").as_string().unwrap_or_default(),
+        },
+        Some("pushResult") => {
+            let batch = position(get(frame, "batch"))?.ok_or_else(malformed)?;
+            let outcomes: Array = get(frame, "outcomes").dyn_into().map_err(|_| malformed())?;
+            let outcomes = outcomes
+                .iter()
+                .map(|o| {
+                    let result = |r| {
+                        Ok::<_, Error>((
+                            position(get(&o, "nextExpectedRevision"))?.ok_or_else(malformed)?,
+                            position(get(&o, "position"))?.ok_or_else(malformed)?,
+                            r,
+                        ))
+                    };
+                    Ok(match get(&o, "result").as_string().as_deref() {
+                        Some("ok") => {
+                            let (next_expected_revision, position, ()) = result(())?;
+                            PushOutcome::Ok {
+                                next_expected_revision,
+                                position,
+                            }
+                        }
+                        Some("already") => {
+                            let (next_expected_revision, position, ()) = result(())?;
+                            PushOutcome::Already {
+                                next_expected_revision,
+                                position,
+                            }
+                        }
+                        Some(kind @ ("conflict" | "rejected")) => PushOutcome::Conflict {
+                            actual: position(get(&o, "actualRevision"))?,
+                            theirs: wire_events(&get(&o, "theirs"))?,
+                            rejection: (kind == "rejected")
+                                .then(|| refusal_from_js(&get(&o, "error"))),
+                        },
+                        Some("blocked") => PushOutcome::Blocked,
+                        Some("failed") => PushOutcome::Failed(refusal_from_js(&get(&o, "error"))),
+                        _ => return Err(malformed()),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ServerMessage::PushResult { batch, outcomes }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn status_to_js(s: &SyncStatus) -> JsValue {
+    let o = Object::new();
+    let state = match s.state {
+        LinkState::Offline => "offline",
+        LinkState::Connecting => "connecting",
+        LinkState::Online => "online",
+    };
+    set(&o, "state", state);
+    set(&o, "pending", s.pending as f64);
+    set(&o, "conflicts", s.conflicts as f64);
+    set(&o, "confirmedPosition", opt_number(s.confirmed));
+    set(&o, "pushable", s.pushable as f64);
+    set(&o, "caughtUp", s.caught_up);
+    o.into()
+}
+
+fn conflict_to_js(c: &Conflict) -> JsValue {
+    let o = Object::new();
+    set(&o, "streamId", c.stream_id.as_str());
+    set(&o, "expectedRevision", expected_to_js(c.expected));
+    set(&o, "actualRevision", opt_number(c.actual));
+    set(&o, "pending", events_to_js(&c.pending));
+    set(&o, "theirs", events_to_js(&c.theirs));
+    if let Some((code, message)) = &c.rejection {
+        let r = Refusal {
+            code: code.clone(),
+            message: message.clone(),
+        };
+        set(&o, "error", refusal_to_js(&r));
+    }
+    o.into()
+}
+
+/// The client sync state machine of a store opened with `sync` (driven by the package's JS).
+#[wasm_bindgen(js_name = SyncEngine)]
+pub struct JsSyncEngine {
+    client: Rc<SyncClient<AnyStorage>>,
+}
+
+impl JsSyncEngine {
+    /// The engine of `store` (whose storage queues its appends).
+    pub(crate) fn new(store: Rc<EventStore<AnyStorage>>) -> Self {
+        JsSyncEngine {
+            client: Rc::new(SyncClient::new(store)),
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = SyncEngine)]
+impl JsSyncEngine {
+    /// A connection is being made.
+    pub fn connecting(&self) {
+        self.client.connecting();
+    }
+
+    /// The connection opened: the pull and the first push are queued.
+    pub fn connected(&self) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            client.connected().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The connection closed.
+    pub fn disconnected(&self) {
+        self.client.disconnected();
+    }
+
+    /// The push in flight went unanswered too long: it may be sent again.
+    #[wasm_bindgen(js_name = pushTimedOut)]
+    pub fn push_timed_out(&self) {
+        self.client.push_timed_out();
+    }
+
+    /// Whether a push awaits its result.
+    #[wasm_bindgen(js_name = pushInFlight)]
+    pub fn push_in_flight(&self) -> bool {
+        self.client.push_in_flight()
+    }
+
+    /// The messages to send now, as JSON texts.
+    pub fn outgoing(&self) -> Array {
+        self.client
+            .take_outgoing()
+            .iter()
+            .map(|m| JsValue::from(encode_client_message(m)))
+            .collect()
+    }
+
+    /// Handles a parsed server frame; resolves to the stream ids it held (new conflicts).
+    pub fn receive(&self, frame: JsValue) -> Promise {
+        let message = server_message(&frame);
+        let client = self.client.clone();
+        promise(async move {
+            let Some(message) = message? else {
+                return Ok(Array::new().into());
+            };
+            let held = client.receive(message).await?;
+            Ok(held
+                .iter()
+                .map(|s| JsValue::from(s.as_str()))
+                .collect::<Array>()
+                .into())
+        })
+    }
+
+    /// Queues the next push if one can go.
+    pub fn pump(&self) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            client.pump().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The status, with its counts read again from the store.
+    pub fn refresh(&self) -> Promise {
+        let client = self.client.clone();
+        promise(async move { Ok(status_to_js(&client.refresh().await?)) })
+    }
+
+    /// The status as last known.
+    pub fn status(&self) -> JsValue {
+        status_to_js(&self.client.status())
+    }
+
+    /// Why syncing stopped, if it did (an `EventStoreError`), else `null`.
+    pub fn halted(&self) -> JsValue {
+        self.client.halted().map_or(JsValue::NULL, JsValue::from)
+    }
+
+    /// The store's change generation.
+    pub fn generation(&self) -> f64 {
+        self.client.generation() as f64
+    }
+
+    /// Resolves once the store may have changed since `generation`.
+    pub fn changed(&self, generation: f64) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            client.changed(generation as u64).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Every held stream: `{ streamId, expectedRevision, actualRevision, pending, theirs, error? }`.
+    pub fn conflicts(&self) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let conflicts = client.conflicts().await?;
+            Ok(conflicts
+                .iter()
+                .map(conflict_to_js)
+                .collect::<Array>()
+                .into())
+        })
+    }
+
+    /// Drops the held events of `streamId`.
+    pub fn discard(&self, stream_id: JsValue) -> Promise {
+        let stream = convert::string(&stream_id, "streamId");
+        let client = self.client.clone();
+        promise(async move {
+            client.discard(&stream?).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Replaces the held events of `streamId` with `events` under `{ expectedRevision }`.
+    pub fn retry(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
+        let request = convert::options_object(&options, "retry options")
+            .and_then(|o| convert::check_keys(o.as_ref(), "retry options", &["expectedRevision"]))
+            .and_then(|()| {
+                encode_append(&stream_id, &events, &options).map_err(|e| {
+                    Error::invalid(
+                        js_sys::Error::from(e)
+                            .message()
+                            .as_string()
+                            .unwrap_or_default(),
+                    )
+                })
+            })
+            .and_then(|text| convert::append_from_text(&text));
+        let client = self.client.clone();
+        promise(async move {
+            let (stream, events, expected) = request?;
+            let r = client.retry(&stream, events, expected).await?;
+            Ok(append_result(
+                r.next_expected_revision as f64,
+                r.position as f64,
+            ))
+        })
+    }
+}
+
+/// One pushed append (parsed JSON) → a `PushAppend`.
+fn push_append(v: &JsValue) -> Result<PushAppend> {
+    let what = |e: Error| Error::invalid(format!("a pushed append is malformed: {e}"));
+    let seq = convert::integer(&get(v, "seq"), "seq").map_err(what)?;
+    let created_at = convert::integer(&get(v, "createdAt"), "createdAt").map_err(what)?;
+    let options = Object::new();
+    set(&options, "expectedRevision", get(v, "expectedRevision"));
+    let text = encode_append(&get(v, "streamId"), &get(v, "events"), &options).map_err(|e| {
+        what(Error::invalid(
+            js_sys::Error::from(e)
+                .message()
+                .as_string()
+                .unwrap_or_default(),
+        ))
+    })?;
+    let (stream, events, expected) = convert::append_from_text(&text).map_err(what)?;
+    let events = events
+        .into_iter()
+        .map(|e| {
+            Ok(NewEvent {
+                id: e
+                    .id
+                    .ok_or_else(|| Error::invalid("a pushed event needs its id"))?,
+                event_type: e.event_type.into(),
+                data: e.data,
+                metadata: e.metadata,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(PushAppend {
+        seq,
+        stream_id: StreamId::new(&stream).map_err(what)?,
+        expected,
+        events,
+        created_at,
+    })
+}
+
+fn outcome_to_js(o: &PushOutcome) -> JsValue {
+    let out = Object::new();
+    match o {
+        PushOutcome::Ok {
+            next_expected_revision,
+            position,
+        }
+        | PushOutcome::Already {
+            next_expected_revision,
+            position,
+        } => {
+            let kind = if matches!(o, PushOutcome::Ok { .. }) {
+                "ok"
+            } else {
+                "already"
+            };
+            set(&out, "result", kind);
+            set(&out, "nextExpectedRevision", *next_expected_revision as f64);
+            set(&out, "position", *position as f64);
+        }
+        PushOutcome::Conflict {
+            actual,
+            theirs,
+            rejection,
+        } => {
+            set(
+                &out,
+                "result",
+                if rejection.is_some() {
+                    "rejected"
+                } else {
+                    "conflict"
+                },
+            );
+            set(&out, "actualRevision", opt_number(*actual));
+            set(&out, "theirs", events_to_js(theirs));
+            if let Some(r) = rejection {
+                set(&out, "error", refusal_to_js(r));
+            }
+        }
+        PushOutcome::Blocked => set(&out, "result", "blocked"),
+        PushOutcome::Failed(r) => {
+            set(&out, "result", "failed");
+            set(&out, "error", refusal_to_js(r));
+        }
+    }
+    out.into()
+}
+
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
+    /// The server half of sync: decides pushed appends (a push message's `appends`) in order,
+    /// one transaction each, and resolves to one outcome per append (`{ result: "ok" |
+    /// "already" | "conflict" | "rejected" | "blocked" | "failed", … }`).
+    #[wasm_bindgen(js_name = acceptPush)]
+    pub fn accept_push(&self, appends: JsValue) -> Promise {
+        let appends = appends
+            .dyn_into::<Array>()
+            .map_err(|_| Error::invalid("appends must be an array"))
+            .and_then(|a| {
+                a.iter()
+                    .map(|v| push_append(&v))
+                    .collect::<Result<Vec<_>>>()
+            });
+        let store = self.inner.clone();
+        promise(async move {
+            let outcomes = store.accept_push(appends?).await;
+            Ok(outcomes.iter().map(outcome_to_js).collect::<Array>().into())
+        })
+    }
+}

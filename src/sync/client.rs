@@ -1,0 +1,604 @@
+//! The client half of sync: a state machine over a synced store, driven by its host — told when
+//! the connection opens or closes and what the server sent, asked what to send — with no I/O of
+//! its own besides the store's transactions. The browser hosts it over a WebSocket; the tests
+//! over a simulated lossy network.
+
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::rc::Rc;
+
+use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
+use super::records::{OutboxEntry, STATE};
+use super::tail::{load, theirs, Local};
+use crate::decision::{decide, Decision};
+use crate::error::{Error, Result};
+use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
+use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
+use crate::storage::{CommitError, Mode, Page, Storage, Transaction};
+use crate::store::EventStore;
+
+/// How many appends one push carries at most.
+const BATCH_APPENDS: usize = 256;
+/// How many events one push carries at most (one larger append goes alone).
+const BATCH_EVENTS: usize = 4096;
+/// About how many bytes of events one push carries at most (one larger append goes alone).
+const BATCH_BYTES: usize = 512 * 1024;
+/// How many times a local transaction is tried when commits conflict with other writers.
+const ATTEMPTS: usize = 8;
+
+/// Whether the client is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkState {
+    /// Not connected (the network or the server is unreachable).
+    #[default]
+    Offline,
+    /// A connection is being made.
+    Connecting,
+    /// Connected.
+    Online,
+}
+
+/// What a synced store reports about its sync.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncStatus {
+    /// The connection.
+    pub state: LinkState,
+    /// Queued appends not yet confirmed, held ones included.
+    pub pending: usize,
+    /// Streams held by a conflict.
+    pub conflicts: usize,
+    /// The last confirmed position.
+    pub confirmed: Option<Position>,
+    /// Queued appends that are not held (`flush` waits for none).
+    pub pushable: usize,
+    /// Whether the server's backlog was received on this connection.
+    pub caught_up: bool,
+}
+
+/// A held stream, with what the app needs to decide again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// The stream.
+    pub stream_id: StreamId,
+    /// The expected revision of the conflicting append.
+    pub expected: ExpectedRevision,
+    /// The server's revision of the stream.
+    pub actual: Option<Revision>,
+    /// `(code, message)` when the server refused the append for another reason than its
+    /// expected revision.
+    pub rejection: Option<(String, String)>,
+    /// Every held local event of the stream, oldest first.
+    pub pending: Vec<RecordedEvent>,
+    /// The server's events of the stream after the expected revision.
+    pub theirs: Vec<RecordedEvent>,
+}
+
+/// The client sync state machine over `store` (whose storage must be an
+/// [`Outboxed`](super::Outboxed) one, or erase one, so that local appends are queued).
+#[derive(Debug)]
+pub struct SyncClient<S: Storage> {
+    store: Rc<EventStore<S>>,
+    engine: RefCell<Engine>,
+}
+
+#[derive(Debug, Default)]
+struct Engine {
+    status: SyncStatus,
+    outgoing: VecDeque<ClientMessage>,
+    /// The push awaiting its result: batch id and the sequence numbers it carries.
+    in_flight: Option<(u64, Vec<u64>)>,
+    /// Appends the server accepted on this connection, whose events have not arrived yet.
+    acked: HashSet<u64>,
+    next_batch: u64,
+    /// Events held back until the rest of their append arrives.
+    carry: Vec<RecordedEvent>,
+    /// Why syncing stopped, if it did (the server's log went back).
+    halted: Option<Error>,
+}
+
+impl<S: Storage> SyncClient<S> {
+    /// The client of `store`.
+    pub fn new(store: Rc<EventStore<S>>) -> Self {
+        store.mark_synced();
+        SyncClient {
+            store,
+            engine: RefCell::new(Engine::default()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Rc<EventStore<S>> {
+        &self.store
+    }
+
+    /// The status as last read or changed.
+    pub fn status(&self) -> SyncStatus {
+        self.engine.borrow().status.clone()
+    }
+
+    /// Why syncing stopped for good on this connection, if it did.
+    pub fn halted(&self) -> Option<Error> {
+        self.engine.borrow().halted.clone()
+    }
+
+    /// Reads the counts of the status again (other tabs may have appended).
+    pub async fn refresh(&self) -> Result<SyncStatus> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        let local = load(&mut tx, false).await?;
+        drop(tx);
+        self.absorb(&local);
+        Ok(self.status())
+    }
+
+    /// A connection is being made.
+    pub fn connecting(&self) {
+        self.engine.borrow_mut().status.state = LinkState::Connecting;
+    }
+
+    /// The connection is open: pull from the confirmed position, push the queue.
+    pub async fn connected(&self) -> Result<()> {
+        let status = self.refresh().await?;
+        {
+            let mut e = self.engine.borrow_mut();
+            e.status.state = LinkState::Online;
+            e.status.caught_up = false;
+            e.in_flight = None;
+            e.acked.clear();
+            e.carry.clear();
+            e.halted = None;
+            e.outgoing.clear();
+            e.outgoing.push_back(ClientMessage::Pull {
+                after: status.confirmed,
+            });
+        }
+        self.pump().await
+    }
+
+    /// The connection closed (or failed): nothing in flight is answered any more.
+    pub fn disconnected(&self) {
+        let mut e = self.engine.borrow_mut();
+        e.status.state = LinkState::Offline;
+        e.status.caught_up = false;
+        e.in_flight = None;
+        e.acked.clear();
+        e.carry.clear();
+        e.outgoing.clear();
+    }
+
+    /// A push went unanswered for too long (a lost reply): allow pushing it again (event ids
+    /// make that safe).
+    pub fn push_timed_out(&self) {
+        self.engine.borrow_mut().in_flight = None;
+    }
+
+    /// Asks the server again for everything after the confirmed position (after a suspected
+    /// loss of events on a transport that can lose messages without closing).
+    pub fn resync(&self) {
+        let mut e = self.engine.borrow_mut();
+        if e.status.state == LinkState::Online {
+            let after = e.status.confirmed;
+            e.carry.clear();
+            e.outgoing.push_back(ClientMessage::Pull { after });
+        }
+    }
+
+    /// Resolves once the store may have changed since `since` (a [`generation`](Self::generation)):
+    /// a local append, one in another tab sharing the storage, or a sync write.
+    pub async fn changed(&self, since: u64) {
+        self.store.watch_other_writers();
+        let notify = self.store.notify().clone();
+        let waiter = notify.register();
+        notify.changed(waiter, since, &|| false).await;
+        notify.release(waiter);
+    }
+
+    /// The store's change generation (see [`changed`](Self::changed)).
+    pub fn generation(&self) -> u64 {
+        self.store.notify().generation()
+    }
+
+    /// Whether a push is awaiting its result.
+    pub fn push_in_flight(&self) -> bool {
+        self.engine.borrow().in_flight.is_some()
+    }
+
+    /// The messages to send now, in order.
+    pub fn take_outgoing(&self) -> Vec<ClientMessage> {
+        self.engine.borrow_mut().outgoing.drain(..).collect()
+    }
+
+    /// Handles a message from the server. Returns the streams it held (new conflicts).
+    pub async fn receive(&self, message: ServerMessage) -> Result<Vec<StreamId>> {
+        if self.engine.borrow().status.state != LinkState::Online {
+            return Ok(Vec::new());
+        }
+        let held = match message {
+            ServerMessage::Events(events) => self.ingest(events).await?,
+            ServerMessage::CaughtUp { epoch, .. } => {
+                self.adopt_epoch(epoch).await?;
+                self.engine.borrow_mut().status.caught_up = true;
+                Vec::new()
+            }
+            ServerMessage::PushResult { batch, outcomes } => {
+                self.push_result(batch, outcomes).await?
+            }
+            ServerMessage::Behind { head, epoch } => {
+                self.engine.borrow_mut().halted = Some(Error::storage(format!(
+                    "the server's log (epoch {epoch}, head {head:?}) does not hold this client's confirmed events: it was reset or restored; syncing stopped, local events are kept"
+                )));
+                Vec::new()
+            }
+        };
+        self.pump().await?;
+        Ok(held)
+    }
+
+    /// Queues the next push when none is in flight and something is pushable.
+    pub async fn pump(&self) -> Result<()> {
+        {
+            let e = self.engine.borrow();
+            if e.status.state != LinkState::Online || e.in_flight.is_some() || e.halted.is_some() {
+                return Ok(());
+            }
+        }
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        let local = load(&mut tx, false).await?;
+        let acked = self.engine.borrow().acked.clone();
+        let mut at = local.tail_start();
+        let mut chosen: Vec<(&OutboxEntry, Position)> = Vec::new();
+        let mut events_chosen = 0usize;
+        for p in &local.pending {
+            let first = at;
+            if !p.is_detached() {
+                at += p.entry.count as u64;
+            }
+            if p.is_detached() || acked.contains(&p.entry.seq) || local.is_held(&p.entry) {
+                continue;
+            }
+            if chosen.len() == BATCH_APPENDS
+                || (events_chosen >= BATCH_EVENTS && !chosen.is_empty())
+            {
+                break;
+            }
+            events_chosen += p.entry.count;
+            chosen.push((&p.entry, first));
+        }
+        let mut appends = Vec::with_capacity(chosen.len());
+        if let (Some((_, from)), Some((last, to))) = (chosen.first(), chosen.last()) {
+            let to = to + last.count as u64 - 1;
+            let events = tx.read_log(*from..=to).await?.into_events()?;
+            let mut bytes = 0usize;
+            for (entry, first) in &chosen {
+                let offset = (first - from) as usize;
+                let slice = events.get(offset..offset + entry.count).ok_or_else(|| {
+                    Error::storage("the sync outbox does not match the local log")
+                })?;
+                let size: usize = slice
+                    .iter()
+                    .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
+                    .sum();
+                if bytes + size > BATCH_BYTES && !appends.is_empty() {
+                    break;
+                }
+                bytes += size;
+                appends.push(PushAppend {
+                    seq: entry.seq,
+                    stream_id: entry.stream_id.clone(),
+                    expected: entry.expected,
+                    events: slice.iter().map(new_event).collect(),
+                    created_at: entry.created_at,
+                });
+            }
+        }
+        drop(tx);
+        self.absorb(&local);
+        if appends.is_empty() {
+            return Ok(());
+        }
+        let mut e = self.engine.borrow_mut();
+        let batch = e.next_batch;
+        e.next_batch += 1;
+        e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
+        e.outgoing.push_back(ClientMessage::Push { batch, appends });
+        Ok(())
+    }
+
+    async fn ingest(&self, events: Vec<RecordedEvent>) -> Result<Vec<StreamId>> {
+        let events = {
+            let mut e = self.engine.borrow_mut();
+            let mut all = std::mem::take(&mut e.carry);
+            all.extend(events);
+            all
+        };
+        let mut last_error = None;
+        for _ in 0..ATTEMPTS {
+            let mut tx = self.store.storage().begin(Mode::Write).await?;
+            let mut local = load(&mut tx, true).await?;
+            let done = match local.ingest(&mut tx, events.clone()).await? {
+                Ok(done) => done,
+                Err(super::tail::Gap) => {
+                    drop(tx);
+                    let mut e = self.engine.borrow_mut();
+                    e.carry.clear();
+                    e.outgoing.push_back(ClientMessage::Pull {
+                        after: local.state.confirmed,
+                    });
+                    return Ok(Vec::new());
+                }
+            };
+            if done.changed {
+                match tx.commit().await {
+                    Ok(()) => {}
+                    Err(CommitError::Conflict) => {
+                        last_error =
+                            Some(Error::storage("local writes kept conflicting with sync"));
+                        continue;
+                    }
+                    Err(CommitError::Failed(e)) => return Err(e),
+                }
+                self.wrote(&local);
+            } else {
+                drop(tx);
+            }
+            self.engine.borrow_mut().carry = done.carry;
+            self.absorb(&local);
+            return Ok(done.new_conflicts);
+        }
+        Err(last_error.unwrap_or_else(|| Error::storage("sync ingest failed")))
+    }
+
+    async fn push_result(&self, batch: u64, outcomes: Vec<PushOutcome>) -> Result<Vec<StreamId>> {
+        let seqs = {
+            let mut e = self.engine.borrow_mut();
+            match &e.in_flight {
+                Some((b, _)) if *b == batch => {
+                    e.in_flight.take().map(|(_, s)| s).unwrap_or_default()
+                }
+                _ => return Ok(Vec::new()), // stale or duplicated
+            }
+        };
+        let mut holds = Vec::new();
+        for (seq, outcome) in seqs.into_iter().zip(outcomes) {
+            match outcome {
+                PushOutcome::Ok { .. } | PushOutcome::Already { .. } => {
+                    self.engine.borrow_mut().acked.insert(seq);
+                }
+                PushOutcome::Conflict {
+                    actual,
+                    theirs,
+                    rejection,
+                } => holds.push((seq, actual, theirs, rejection)),
+                PushOutcome::Blocked | PushOutcome::Failed(_) => {}
+            }
+        }
+        if holds.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.transact(|mut tx, mut local| {
+            let holds = holds.clone();
+            async move {
+                let mut held = Vec::new();
+                for (seq, actual, theirs, rejection) in holds {
+                    let Some(p) = local.pending.iter().find(|p| p.entry.seq == seq) else {
+                        continue; // confirmed meanwhile
+                    };
+                    let (stream, expected) = (p.entry.stream_id.clone(), p.entry.expected);
+                    let rejection = rejection.map(|r| (r.code, r.message));
+                    if local.hold(&stream, seq, expected, actual, rejection, theirs) {
+                        held.push(stream);
+                    }
+                }
+                local.save(&mut tx).await?;
+                Ok((tx, local, held))
+            }
+        })
+        .await
+    }
+
+    async fn adopt_epoch(&self, epoch: String) -> Result<()> {
+        let mut tx = self.store.storage().begin(Mode::Write).await?;
+        let json = tx.get_meta(STATE).await?;
+        let mut state = match json {
+            Some(j) => super::records::SyncState::decode(&j)?,
+            None => Default::default(),
+        };
+        match &state.epoch {
+            Some(known) if *known == epoch => return Ok(()),
+            Some(known) => {
+                self.engine.borrow_mut().halted = Some(Error::storage(format!(
+                    "the server holds another log (epoch {epoch}, this client synced with {known}); syncing stopped, local events are kept"
+                )));
+                return Ok(());
+            }
+            None => state.epoch = Some(epoch),
+        }
+        tx.put_meta(STATE, Some(&state.encode())).await?;
+        tx.commit().await.map_err(crate::storage::commit_failure)
+    }
+
+    /// Every held stream. Its `actual` revision and `theirs` are the freshest known: the
+    /// server's answer, or the confirmed events received since, whichever is later.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        let local = load(&mut tx, true).await?;
+        let mut conflicts = Vec::with_capacity(local.conflicts.len());
+        for (stream, record) in &local.conflicts {
+            let held = |p: &&super::tail::Pending| {
+                p.entry.stream_id == *stream && p.entry.seq >= record.seq
+            };
+            let pending: Vec<RecordedEvent> = local
+                .pending
+                .iter()
+                .filter(held)
+                .flat_map(|p| p.events.iter().cloned())
+                .collect();
+            let attached = local
+                .pending
+                .iter()
+                .filter(|p| held(p) && !p.is_detached())
+                .map(|p| p.events.len() as u64)
+                .sum::<u64>();
+            // Held events sit on top of the stream: below them is the server's part.
+            let confirmed_head = tx
+                .stream_head(stream)
+                .await?
+                .and_then(|h| (h + 1).checked_sub(attached))
+                .and_then(|n| n.checked_sub(1));
+            let (actual, theirs) = if confirmed_head >= record.actual {
+                let theirs = theirs(&mut tx, stream, record.expected, confirmed_head).await?;
+                (confirmed_head, theirs)
+            } else {
+                (record.actual, record.theirs.clone())
+            };
+            conflicts.push(Conflict {
+                stream_id: stream.clone(),
+                expected: record.expected,
+                actual,
+                rejection: record.rejection.clone(),
+                pending,
+                theirs,
+            });
+        }
+        drop(tx);
+        self.absorb(&local);
+        Ok(conflicts)
+    }
+
+    /// Drops the held events of `stream`: it becomes the server's.
+    pub async fn discard(&self, stream: &str) -> Result<()> {
+        let stream = StreamId::new(stream)?;
+        self.transact(|mut tx, mut local| {
+            let stream = stream.clone();
+            async move {
+                local.release(&mut tx, &stream).await?;
+                local.save(&mut tx).await?;
+                Ok((tx, local, ()))
+            }
+        })
+        .await?;
+        self.pump().await
+    }
+
+    /// Replaces the held events of `stream` with `events`, appended under `expected` (decided
+    /// locally at once, like any append) and queued.
+    pub async fn retry(
+        &self,
+        stream: &str,
+        events: Vec<ProposedEvent>,
+        expected: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        let append = self.store.prepare(stream, events, expected, None)?;
+        let result = self
+            .transact(|mut tx, mut local| {
+                let append = append.clone();
+                async move {
+                    local.release(&mut tx, &append.stream_id).await?;
+                    let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
+                    let heads = tx.heads(&append.stream_id).await?;
+                    let stored = tx.locate(&ids).await?;
+                    let decided = decide(
+                        &append.stream_id,
+                        heads.stream,
+                        append.expected,
+                        &ids,
+                        &stored,
+                    )?;
+                    let Decision::Write { first_revision } = decided else {
+                        return Err(Error::invalid("these events are already stored"));
+                    };
+                    let first_position = heads.log.map_or(0, |p| p + 1);
+                    let events: Vec<RecordedEvent> = append
+                        .events
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| RecordedEvent {
+                            id: e.id,
+                            stream_id: append.stream_id.clone(),
+                            event_type: e.event_type.clone(),
+                            revision: first_revision + i as u64,
+                            position: first_position + i as u64,
+                            data: e.data.clone(),
+                            metadata: e.metadata.clone(),
+                            created_at: append.created_at,
+                        })
+                        .collect();
+                    tx.put(&events).await?;
+                    let last = &events[events.len() - 1];
+                    let result = AppendResult {
+                        next_expected_revision: last.revision,
+                        position: last.position,
+                    };
+                    let entry = OutboxEntry {
+                        seq: 0,
+                        stream_id: append.stream_id.clone(),
+                        expected: append.expected,
+                        count: events.len(),
+                        created_at: append.created_at,
+                        detached: None,
+                    };
+                    local.queue(entry, events);
+                    local.save(&mut tx).await?;
+                    Ok((tx, local, result))
+                }
+            })
+            .await?;
+        self.pump().await?;
+        Ok(result)
+    }
+
+    /// Runs `work` in a write transaction over the loaded local state and commits it (again
+    /// from the start when the commit conflicts with another writer).
+    async fn transact<'s, T, F, Fut>(&'s self, work: F) -> Result<T>
+    where
+        F: Fn(S::Tx<'s>, Local) -> Fut,
+        Fut: std::future::Future<Output = Result<(S::Tx<'s>, Local, T)>>,
+    {
+        for _ in 0..ATTEMPTS {
+            let mut tx = self.store.storage().begin(Mode::Write).await?;
+            let local = load(&mut tx, true).await?;
+            let (tx, local, value) = work(tx, local).await?;
+            match tx.commit().await {
+                Ok(()) => {
+                    self.wrote(&local);
+                    self.absorb(&local);
+                    return Ok(value);
+                }
+                Err(CommitError::Conflict) => continue,
+                Err(CommitError::Failed(e)) => return Err(e),
+            }
+        }
+        Err(Error::storage("local writes kept conflicting with sync"))
+    }
+
+    /// After a committed change: wake this store's subscriptions and other tabs.
+    fn wrote(&self, local: &Local) {
+        let last = local
+            .pending
+            .iter()
+            .filter_map(|p| p.events.last())
+            .map(|e| e.position)
+            .max()
+            .or(local.state.confirmed);
+        if let Some(last) = last {
+            self.store.storage().committed(last);
+        }
+        self.store.notify().notify();
+    }
+
+    fn absorb(&self, local: &Local) {
+        let mut e = self.engine.borrow_mut();
+        e.status.pending = local.pending.len();
+        e.status.conflicts = local.conflicts.len();
+        e.status.confirmed = local.state.confirmed;
+        e.status.pushable = local.pushable();
+    }
+}
+
+fn new_event(e: &RecordedEvent) -> NewEvent {
+    NewEvent {
+        id: e.id,
+        event_type: e.event_type.clone(),
+        data: e.data.clone(),
+        metadata: e.metadata.clone(),
+    }
+}

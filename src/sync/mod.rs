@@ -1,0 +1,39 @@
+//! Sync (v1): a store that works offline and syncs with a server store, both ways.
+//!
+//! - Every local append of a synced store also writes an outbox entry in its own transaction
+//!   ([`Outboxed`]), so nothing acknowledged locally is lost.
+//! - [`SyncClient`] pushes the outbox in order and ingests the server's log: the local log is
+//!   the server's log (the confirmed prefix) followed by the pending local appends, decided again
+//!   with [`decide`](crate::decide) on top of each new server event they did not expect. An append
+//!   the server refuses holds its stream (a conflict) with every later append of that stream;
+//!   other streams go on.
+//! - [`EventStore::accept_push`] is the server half: each pushed append decided by the same
+//!   append algorithm as a local one.
+//!
+//! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s and do no I/O besides their
+//! store's transactions: hosts carry the messages (a WebSocket in the browser and the edge
+//! service, a simulated network in the tests).
+
+mod client;
+mod outbox;
+mod protocol;
+mod records;
+mod server;
+mod tail;
+mod wire;
+
+pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
+pub use outbox::{OutboxTx, Outboxed};
+pub use protocol::{
+    ClientMessage, PushAppend, PushOutcome, Refusal, ServerMessage, PROTOCOL_VERSION,
+};
+pub use wire::encode_client_message;
+
+/// The meta key of the sync state (read by subscriptions).
+pub(crate) const STATE_KEY: &str = records::STATE;
+
+/// `(generation, confirmed)` of a stored sync state.
+pub(crate) fn state_marks(json: &crate::Json) -> crate::Result<(u64, Option<crate::Position>)> {
+    let state = records::SyncState::decode(json)?;
+    Ok((state.generation, state.confirmed))
+}

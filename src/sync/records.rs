@@ -1,0 +1,338 @@
+//! What a synced store keeps in its storage's meta area, and how each record is written: small
+//! JSON arrays, encoded and decoded by hand (no JSON library in the wasm build).
+//!
+//! - `sync/state`: `[confirmed, generation, nextSeq, epoch]` — the last confirmed position
+//!   (`null` before the first), how many times the pending tail was rewritten, the next outbox
+//!   sequence number, and the server log's epoch (`null` before the first connection).
+//! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached]` — one queued
+//!   local append, in append order. Its `count` events are in the local log's pending tail, in
+//!   the same order as the outbox; `detached` (rows, else `null`) holds them instead when they
+//!   cannot stay in the log (their ids were stored by someone else).
+//! - `sync/conflict/{streamId}`: `[seq, expectedRevision, actualRevision, code, message, theirs]`
+//!   — a held stream: the outbox entry of the conflicting append (it and the stream's later
+//!   entries are held), its condition, the server's revision, the error code and message of a
+//!   rejection (`null` for a revision conflict), the server's events (rows).
+
+use crate::error::{Error, Result};
+use crate::event::RecordedEvent;
+use crate::json::{push_quoted, Json};
+use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+use crate::row::{decode_rows, encode_rows, push_u64, Reader};
+
+/// The key of the sync state.
+pub(crate) const STATE: &str = "sync/state";
+/// The prefix of outbox entries.
+pub(crate) const OUTBOX: &str = "sync/outbox/";
+/// The prefix of conflict records.
+pub(crate) const CONFLICT: &str = "sync/conflict/";
+
+fn corrupt() -> Error {
+    Error::storage("a sync record in the store is malformed")
+}
+
+/// The sync state of a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SyncState {
+    /// The last position of the confirmed prefix.
+    pub confirmed: Option<Position>,
+    /// Bumped each time the pending tail is rewritten (subscriptions watch it).
+    pub generation: u64,
+    /// The sequence number of the next outbox entry.
+    pub next_seq: u64,
+    /// The server log's identity.
+    pub epoch: Option<String>,
+}
+
+impl SyncState {
+    /// The first position of the pending tail.
+    pub fn tail_start(&self) -> Position {
+        self.confirmed.map_or(0, |p| p + 1)
+    }
+
+    pub fn encode(&self) -> Json {
+        let mut out = String::from("[");
+        push_opt_u64(&mut out, self.confirmed);
+        out.push(',');
+        push_u64(&mut out, self.generation);
+        out.push(',');
+        push_u64(&mut out, self.next_seq);
+        out.push(',');
+        match &self.epoch {
+            Some(e) => push_quoted(&mut out, e),
+            None => out.push_str("null"),
+        }
+        out.push(']');
+        Json::trusted(out)
+    }
+
+    pub fn decode(json: &Json) -> Result<Self> {
+        let mut r = Reader::new(json.as_str());
+        let state = (|| {
+            r.expect(b'[')?;
+            let confirmed = opt_u64(r.value()?)?;
+            let generation = r.next_integer()?;
+            let next_seq = r.next_integer()?;
+            let epoch = opt_string(r.next_value()?)?;
+            r.expect(b']')?;
+            Some(SyncState {
+                confirmed,
+                generation,
+                next_seq,
+                epoch,
+            })
+        })();
+        state.filter(|_| r.at_end()).ok_or_else(corrupt)
+    }
+}
+
+/// One queued local append.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OutboxEntry {
+    pub seq: u64,
+    pub stream_id: StreamId,
+    pub expected: ExpectedRevision,
+    pub count: usize,
+    pub created_at: u64,
+    /// The events when they are not in the log.
+    pub detached: Option<Vec<RecordedEvent>>,
+}
+
+impl OutboxEntry {
+    pub fn key(seq: u64) -> String {
+        format!("{OUTBOX}{seq:020}")
+    }
+
+    pub fn encode(&self) -> Json {
+        let mut out = String::from("[");
+        push_quoted(&mut out, self.stream_id.as_str());
+        out.push(',');
+        push_expected(&mut out, self.expected);
+        out.push(',');
+        push_u64(&mut out, self.count as u64);
+        out.push(',');
+        push_u64(&mut out, self.created_at);
+        out.push(',');
+        match &self.detached {
+            Some(events) => out.push_str(&encode_rows(events)),
+            None => out.push_str("null"),
+        }
+        out.push(']');
+        Json::trusted(out)
+    }
+
+    pub fn decode(key: &str, json: &Json) -> Result<Self> {
+        let seq = key
+            .strip_prefix(OUTBOX)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(corrupt)?;
+        let mut r = Reader::new(json.as_str());
+        let entry = (|| {
+            r.expect(b'[')?;
+            let stream = r.string()?;
+            let expected = expected_from(r.next_value()?)?;
+            let count = r.next_integer()? as usize;
+            let created_at = r.next_integer()?;
+            let detached = r.next_value()?;
+            r.expect(b']')?;
+            Some((stream, expected, count, created_at, detached))
+        })()
+        .filter(|_| r.at_end())
+        .ok_or_else(corrupt)?;
+        let (stream, expected, count, created_at, detached) = entry;
+        Ok(OutboxEntry {
+            seq,
+            stream_id: StreamId::new(&stream).map_err(|_| corrupt())?,
+            expected,
+            count,
+            created_at,
+            detached: match detached {
+                "null" => None,
+                rows => Some(decode_rows(rows)?),
+            },
+        })
+    }
+}
+
+/// A held stream.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ConflictRecord {
+    /// The outbox entry of the conflicting append.
+    pub seq: u64,
+    pub expected: ExpectedRevision,
+    pub actual: Option<Revision>,
+    /// `(code, message)` of a rejection; `None` for a revision conflict.
+    pub rejection: Option<(String, String)>,
+    pub theirs: Vec<RecordedEvent>,
+}
+
+impl ConflictRecord {
+    pub fn key(stream: &StreamId) -> String {
+        format!("{CONFLICT}{stream}")
+    }
+
+    pub fn encode(&self) -> Json {
+        let mut out = String::from("[");
+        push_u64(&mut out, self.seq);
+        out.push(',');
+        push_expected(&mut out, self.expected);
+        out.push(',');
+        push_opt_u64(&mut out, self.actual);
+        out.push(',');
+        match &self.rejection {
+            Some((code, message)) => {
+                push_quoted(&mut out, code);
+                out.push(',');
+                push_quoted(&mut out, message);
+            }
+            None => out.push_str("null,null"),
+        }
+        out.push(',');
+        out.push_str(&encode_rows(&self.theirs));
+        out.push(']');
+        Json::trusted(out)
+    }
+
+    pub fn decode(json: &Json) -> Result<Self> {
+        let mut r = Reader::new(json.as_str());
+        let parts = (|| {
+            r.expect(b'[')?;
+            let seq = r.integer()?;
+            let expected = expected_from(r.next_value()?)?;
+            let actual = opt_u64(r.next_value()?)?;
+            let code = opt_string(r.next_value()?)?;
+            let message = opt_string(r.next_value()?)?;
+            let theirs = r.next_value()?;
+            r.expect(b']')?;
+            Some((seq, expected, actual, code, message, theirs))
+        })()
+        .filter(|_| r.at_end())
+        .ok_or_else(corrupt)?;
+        let (seq, expected, actual, code, message, theirs) = parts;
+        Ok(ConflictRecord {
+            seq,
+            expected,
+            actual,
+            rejection: code.map(|c| (c, message.unwrap_or_default())),
+            theirs: decode_rows(theirs)?,
+        })
+    }
+}
+
+/// The stream id of a conflict record's key.
+pub(crate) fn conflict_stream(key: &str) -> Result<StreamId> {
+    key.strip_prefix(CONFLICT)
+        .and_then(|s| StreamId::new(s).ok())
+        .ok_or_else(corrupt)
+}
+
+fn push_opt_u64(out: &mut String, n: Option<u64>) {
+    match n {
+        Some(n) => push_u64(out, n),
+        None => out.push_str("null"),
+    }
+}
+
+/// An expected revision as JSON: `"any"`, `"no_stream"`, `"stream_exists"` or the revision.
+pub(crate) fn push_expected(out: &mut String, expected: ExpectedRevision) {
+    match expected {
+        ExpectedRevision::Any => out.push_str("\"any\""),
+        ExpectedRevision::NoStream => out.push_str("\"no_stream\""),
+        ExpectedRevision::StreamExists => out.push_str("\"stream_exists\""),
+        ExpectedRevision::Exact(n) => push_u64(out, n),
+    }
+}
+
+fn expected_from(text: &str) -> Option<ExpectedRevision> {
+    Some(match text {
+        "\"any\"" => ExpectedRevision::Any,
+        "\"no_stream\"" => ExpectedRevision::NoStream,
+        "\"stream_exists\"" => ExpectedRevision::StreamExists,
+        n => ExpectedRevision::Exact(n.parse().ok()?),
+    })
+}
+
+fn opt_u64(text: &str) -> Option<Option<u64>> {
+    match text {
+        "null" => Some(None),
+        n => n.parse().ok().map(Some),
+    }
+}
+
+fn opt_string(text: &str) -> Option<Option<String>> {
+    match text {
+        "null" => Some(None),
+        s => Reader::new(s).string().map(|s| Some(s.into_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    fn event(n: u64) -> RecordedEvent {
+        RecordedEvent {
+            id: uuid::Uuid::from_u128(u128::from(n) + 1),
+            stream_id: StreamId::new("Cart-\"1\"").unwrap(),
+            event_type: Rc::from("Added"),
+            revision: n,
+            position: n + 10,
+            data: Json::parse(r#"{"a":[1,"]"]}"#).unwrap(),
+            metadata: Json::empty_object(),
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn records_round_trip() {
+        for state in [
+            SyncState::default(),
+            SyncState {
+                confirmed: Some(41),
+                generation: 3,
+                next_seq: 9,
+                epoch: Some("e-\"1\"".into()),
+            },
+        ] {
+            assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
+        }
+        for expected in [
+            ExpectedRevision::Any,
+            ExpectedRevision::NoStream,
+            ExpectedRevision::StreamExists,
+            ExpectedRevision::Exact(7),
+        ] {
+            for detached in [None, Some(vec![event(0), event(1)])] {
+                let entry = OutboxEntry {
+                    seq: 12,
+                    stream_id: StreamId::new("Cart-\"1\"").unwrap(),
+                    expected,
+                    count: 2,
+                    created_at: 5,
+                    detached,
+                };
+                let key = OutboxEntry::key(12);
+                assert_eq!(OutboxEntry::decode(&key, &entry.encode()).unwrap(), entry);
+            }
+            let record = ConflictRecord {
+                seq: 3,
+                expected,
+                actual: Some(4),
+                rejection: Some(("DUPLICATE_EVENT_ID".into(), "id \"x\"".into())),
+                theirs: vec![event(3)],
+            };
+            assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
+        }
+        assert!(OutboxEntry::key(2) < OutboxEntry::key(10));
+    }
+
+    #[test]
+    fn damaged_records_are_storage_errors() {
+        for bad in ["", "[", "[1,2]", "[null,0,0,null]x", "{}"] {
+            let e = SyncState::decode(&Json::trusted(bad)).unwrap_err();
+            assert_eq!(e.code(), "STORAGE_ERROR", "{bad}");
+        }
+        assert!(OutboxEntry::decode("sync/outbox/x", &Json::trusted("[]")).is_err());
+        assert!(ConflictRecord::decode(&Json::trusted("[1,2]")).is_err());
+    }
+}

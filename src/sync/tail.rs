@@ -1,0 +1,453 @@
+//! The local log of a synced store — the confirmed prefix, then the pending tail — and the one
+//! algorithm that rewrites the tail: server events are written after the confirmed prefix and the
+//! queued appends are decided again, in order, on top of them ([`decide`], the rule everywhere).
+//! Ingest, discard and retry all run it inside one write transaction of the caller, so a crash
+//! mid-rewrite changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use uuid::Uuid;
+
+use super::records::{
+    conflict_stream, ConflictRecord, OutboxEntry, SyncState, CONFLICT, OUTBOX, STATE,
+};
+use crate::decision::{decide, Decision, StoredLocation};
+use crate::error::{Error, Result};
+use crate::event::RecordedEvent;
+use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+use crate::storage::{Page, Transaction};
+
+/// How many of the server's events a conflict carries at most.
+pub(crate) const MAX_THEIRS: u64 = 1000;
+
+/// A queued append with its events (as placed in the log, or detached).
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub entry: OutboxEntry,
+    pub events: Vec<RecordedEvent>,
+    /// The entry's record must be written again.
+    dirty: bool,
+}
+
+impl Pending {
+    pub fn ids(&self) -> Vec<Uuid> {
+        self.events.iter().map(|e| e.id).collect()
+    }
+
+    pub fn is_detached(&self) -> bool {
+        self.entry.detached.is_some()
+    }
+}
+
+/// What a synced store holds besides its events, as one transaction read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Local {
+    pub state: SyncState,
+    pub pending: Vec<Pending>,
+    pub conflicts: BTreeMap<StreamId, ConflictRecord>,
+    /// Outbox keys to delete and conflict records written or deleted, for [`Local::save`].
+    removed: Vec<u64>,
+    conflicts_changed: Vec<StreamId>,
+}
+
+/// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
+/// append's events from the pending tail (needed to rewrite it).
+pub(crate) async fn load<T: Transaction>(tx: &mut T, events: bool) -> Result<Local> {
+    let state = match tx.get_meta(STATE).await? {
+        Some(json) => SyncState::decode(&json)?,
+        None => SyncState::default(),
+    };
+    let mut entries = Vec::new();
+    for (key, json) in tx.scan_meta(OUTBOX).await? {
+        entries.push(OutboxEntry::decode(&key, &json)?);
+    }
+    let mut conflicts = BTreeMap::new();
+    for (key, json) in tx.scan_meta(CONFLICT).await? {
+        conflicts.insert(conflict_stream(&key)?, ConflictRecord::decode(&json)?);
+    }
+    let events_wanted = events;
+    let tail = if events {
+        read_tail(tx, &state).await?
+    } else {
+        Vec::new()
+    };
+    let mut tail = tail.into_iter();
+    let mut pending = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let events = match &entry.detached {
+            Some(events) => events.clone(),
+            None if events => tail.by_ref().take(entry.count).collect(),
+            None => Vec::new(),
+        };
+        if (events.len() != entry.count) && (entry.detached.is_some() || events_wanted) {
+            return Err(mismatch());
+        }
+        pending.push(Pending {
+            entry,
+            events,
+            dirty: false,
+        });
+    }
+    if tail.next().is_some() {
+        return Err(mismatch());
+    }
+    Ok(Local {
+        state,
+        pending,
+        conflicts,
+        removed: Vec::new(),
+        conflicts_changed: Vec::new(),
+    })
+}
+
+fn mismatch() -> Error {
+    Error::storage("the sync outbox does not match the local log's pending events")
+}
+
+/// The events after the confirmed prefix.
+async fn read_tail<T: Transaction>(tx: &mut T, state: &SyncState) -> Result<Vec<RecordedEvent>> {
+    let start = state.tail_start();
+    match tx.log_head().await? {
+        Some(head) if head >= start => tx.read_log(start..=head).await?.into_events(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Default)]
+pub(crate) struct Ingested {
+    /// Events held back for the next ingest: the first part of a queued append of this client
+    /// whose other events have not arrived yet.
+    pub carry: Vec<RecordedEvent>,
+    /// The first position whose event changed (the pending tail was rewritten).
+    pub rewritten_from: Option<Position>,
+    /// Whether anything was written.
+    pub changed: bool,
+    /// Streams held by this ingest.
+    pub new_conflicts: Vec<StreamId>,
+}
+
+/// Events of the server's log arrived out of order: the client must pull again.
+#[derive(Debug)]
+pub(crate) struct Gap;
+
+impl Local {
+    /// The first position of the pending tail.
+    pub fn tail_start(&self) -> Position {
+        self.state.tail_start()
+    }
+
+    /// Whether `entry` is held: at or after its stream's conflicting append.
+    pub fn is_held(&self, entry: &OutboxEntry) -> bool {
+        self.conflicts
+            .get(&entry.stream_id)
+            .is_some_and(|c| entry.seq >= c.seq)
+    }
+
+    /// How many queued appends can be pushed (not held).
+    pub fn pushable(&self) -> usize {
+        self.pending
+            .iter()
+            .filter(|p| !self.is_held(&p.entry))
+            .count()
+    }
+
+    /// Writes the server's `events` (positions from the confirmed prefix on) and rewrites what
+    /// follows them.
+    pub async fn ingest<T: Transaction>(
+        &mut self,
+        tx: &mut T,
+        mut events: Vec<RecordedEvent>,
+    ) -> Result<std::result::Result<Ingested, Gap>> {
+        let start = self.tail_start();
+        events.retain(|e| e.position >= start);
+        let mut done = Ingested::default();
+        if events.is_empty() {
+            return Ok(Ok(done));
+        }
+        if events
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.position != start + i as u64)
+        {
+            return Ok(Err(Gap));
+        }
+        done.carry = self.incomplete_suffix(&mut events);
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(Ok(done));
+        };
+        done.changed = true;
+        if self.is_head_of_tail(&events) {
+            // The usual online case: the server confirms our own appends at the positions they
+            // have locally. Nothing in the log changes.
+            let mut left = events.len();
+            for p in &self.pending {
+                if p.is_detached() {
+                    continue;
+                }
+                if left == 0 || left < p.events.len() {
+                    break;
+                }
+                left -= p.events.len();
+                self.removed.push(p.entry.seq);
+            }
+            let removed = &self.removed;
+            self.pending.retain(|p| !removed.contains(&p.entry.seq));
+            self.state.confirmed = Some(last);
+            self.save(tx).await?;
+            return Ok(Ok(done));
+        }
+        tx.truncate_log(start).await?;
+        tx.put(&events).await?;
+        self.state.confirmed = Some(last);
+        let fresh: HashMap<Uuid, StoredLocation> = events
+            .iter()
+            .map(|e| {
+                let at = StoredLocation {
+                    stream_id: e.stream_id.clone(),
+                    revision: e.revision,
+                    position: e.position,
+                };
+                (e.id, at)
+            })
+            .collect();
+        done.new_conflicts = self.replay(tx, &fresh, last + 1).await?;
+        done.rewritten_from = Some(start);
+        self.state.generation += 1;
+        self.save(tx).await?;
+        Ok(Ok(done))
+    }
+
+    /// Splits off the trailing events that belong to a queued append not complete in `events`.
+    fn incomplete_suffix(&self, events: &mut Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+        let Some(last) = events.last() else {
+            return Vec::new();
+        };
+        let Some(p) = self
+            .pending
+            .iter()
+            .find(|p| p.events.iter().any(|e| e.id == last.id))
+        else {
+            return Vec::new();
+        };
+        let arrived = events
+            .iter()
+            .rev()
+            .take_while(|e| p.events.iter().any(|m| m.id == e.id))
+            .count();
+        if arrived >= p.events.len() {
+            return Vec::new();
+        }
+        events.split_off(events.len() - arrived)
+    }
+
+    /// Whether `events` are exactly the first events of the pending tail, where they are.
+    fn is_head_of_tail(&self, events: &[RecordedEvent]) -> bool {
+        let mut tail = self
+            .pending
+            .iter()
+            .filter(|p| !p.is_detached())
+            .flat_map(|p| p.events.iter());
+        events.iter().all(|e| {
+            tail.next().is_some_and(|m| {
+                m.id == e.id
+                    && m.position == e.position
+                    && m.revision == e.revision
+                    && m.stream_id == e.stream_id
+            })
+        })
+    }
+
+    /// Decides every queued append again, in order, on the log as it is up to `next_position`
+    /// (the tail is already truncated): written at new positions (same revisions when nobody
+    /// else wrote the stream), dropped when already stored (`fresh`: the ids of the server
+    /// events just written), or held as a conflict with every later append of its stream.
+    /// Returns the streams it newly held.
+    async fn replay<T: Transaction>(
+        &mut self,
+        tx: &mut T,
+        fresh: &HashMap<Uuid, StoredLocation>,
+        mut next_position: Position,
+    ) -> Result<Vec<StreamId>> {
+        let mut heads: HashMap<StreamId, Option<Revision>> = HashMap::new();
+        let mut held = Vec::new();
+        let pending = std::mem::take(&mut self.pending);
+        for mut p in pending {
+            let stream = p.entry.stream_id.clone();
+            let head = match heads.get(&stream) {
+                Some(h) => *h,
+                None => tx.stream_head(&stream).await?,
+            };
+            let ids = p.ids();
+            let stored: Vec<Option<StoredLocation>> =
+                ids.iter().map(|id| fresh.get(id).cloned()).collect();
+            if !self.is_held(&p.entry) {
+                match decide(&stream, head, p.entry.expected, &ids, &stored) {
+                    Ok(Decision::Write { first_revision }) => {
+                        p.set_detached(false);
+                        place(tx, &mut p, first_revision, next_position).await?;
+                        next_position += p.events.len() as u64;
+                        heads.insert(stream, p.events.last().map(|e| e.revision));
+                        self.pending.push(p);
+                        continue;
+                    }
+                    Ok(Decision::AlreadyWritten(_)) => {
+                        self.removed.push(p.entry.seq);
+                        heads.insert(stream, head);
+                        continue;
+                    }
+                    Err(Error::WrongExpectedRevision { .. }) => {
+                        let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
+                        self.hold(&stream, p.entry.seq, p.entry.expected, head, None, theirs);
+                        held.push(stream.clone());
+                    }
+                    Err(e @ Error::DuplicateEventId { .. }) => {
+                        let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
+                        let rejection = Some((e.code().to_owned(), e.to_string()));
+                        self.hold(
+                            &stream,
+                            p.entry.seq,
+                            p.entry.expected,
+                            head,
+                            rejection,
+                            theirs,
+                        );
+                        held.push(stream.clone());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            // Held: kept visible on top of the stream, unless its ids are stored elsewhere.
+            if p.is_detached() || stored.iter().any(Option::is_some) {
+                p.set_detached(true);
+                heads.insert(stream, head);
+            } else {
+                place(tx, &mut p, head.map_or(0, |r| r + 1), next_position).await?;
+                next_position += p.events.len() as u64;
+                heads.insert(stream, p.events.last().map(|e| e.revision));
+            }
+            self.pending.push(p);
+        }
+        Ok(held)
+    }
+
+    /// Holds `stream` (if it is not held already).
+    pub fn hold(
+        &mut self,
+        stream: &StreamId,
+        seq: u64,
+        expected: ExpectedRevision,
+        actual: Option<Revision>,
+        rejection: Option<(String, String)>,
+        theirs: Vec<RecordedEvent>,
+    ) -> bool {
+        if self.conflicts.contains_key(stream) {
+            return false;
+        }
+        let record = ConflictRecord {
+            seq,
+            expected,
+            actual,
+            rejection,
+            theirs,
+        };
+        self.conflicts.insert(stream.clone(), record);
+        self.conflicts_changed.push(stream.clone());
+        true
+    }
+
+    /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
+    pub async fn release<T: Transaction>(&mut self, tx: &mut T, stream: &StreamId) -> Result<()> {
+        let Some(record) = self.conflicts.remove(stream) else {
+            return Err(Error::invalid(format!(
+                "stream '{stream}' has no conflict (it was resolved already)"
+            )));
+        };
+        self.conflicts_changed.push(stream.clone());
+        for p in &self.pending {
+            if p.entry.stream_id == *stream && p.entry.seq >= record.seq {
+                self.removed.push(p.entry.seq);
+            }
+        }
+        let removed = &self.removed;
+        self.pending.retain(|p| !removed.contains(&p.entry.seq));
+        let start = self.tail_start();
+        tx.truncate_log(start).await?;
+        self.replay(tx, &HashMap::new(), start).await?;
+        self.state.generation += 1;
+        Ok(())
+    }
+
+    /// Queues a new append whose events were just written by the caller.
+    pub fn queue(&mut self, mut entry: OutboxEntry, events: Vec<RecordedEvent>) {
+        entry.seq = self.state.next_seq;
+        self.state.next_seq += 1;
+        self.pending.push(Pending {
+            entry,
+            events,
+            dirty: true,
+        });
+    }
+
+    /// Writes what changed: outbox entries, conflict records, the state.
+    pub async fn save<T: Transaction>(&mut self, tx: &mut T) -> Result<()> {
+        for seq in std::mem::take(&mut self.removed) {
+            tx.put_meta(&OutboxEntry::key(seq), None).await?;
+        }
+        for p in &mut self.pending {
+            if std::mem::take(&mut p.dirty) {
+                tx.put_meta(&OutboxEntry::key(p.entry.seq), Some(&p.entry.encode()))
+                    .await?;
+            }
+        }
+        for stream in std::mem::take(&mut self.conflicts_changed) {
+            let key = ConflictRecord::key(&stream);
+            let value = self.conflicts.get(&stream).map(ConflictRecord::encode);
+            tx.put_meta(&key, value.as_ref()).await?;
+        }
+        tx.put_meta(STATE, Some(&self.state.encode())).await
+    }
+}
+
+impl Pending {
+    fn set_detached(&mut self, detached: bool) {
+        if detached != self.is_detached() {
+            self.entry.detached = detached.then(|| self.events.clone());
+            self.dirty = true;
+        }
+    }
+}
+
+/// Writes `p`'s events at `first_revision` / `first_position` onwards.
+async fn place<T: Transaction>(
+    tx: &mut T,
+    p: &mut Pending,
+    first_revision: Revision,
+    first_position: Position,
+) -> Result<()> {
+    for (offset, e) in p.events.iter_mut().enumerate() {
+        e.revision = first_revision + offset as u64;
+        e.position = first_position + offset as u64;
+    }
+    tx.put(&p.events).await
+}
+
+/// The events of `stream` after `expected`, up to `head` (at most [`MAX_THEIRS`]).
+pub(crate) async fn theirs<T: Transaction>(
+    tx: &mut T,
+    stream: &StreamId,
+    expected: ExpectedRevision,
+    head: Option<Revision>,
+) -> Result<Vec<RecordedEvent>> {
+    let from = match expected {
+        ExpectedRevision::Exact(n) => n + 1,
+        _ => 0,
+    };
+    match head {
+        Some(head) if head >= from => {
+            let to = head.min(from + MAX_THEIRS - 1);
+            tx.read_stream(stream, from..=to).await?.into_events()
+        }
+        _ => Ok(Vec::new()),
+    }
+}

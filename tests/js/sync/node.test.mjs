@@ -1,0 +1,367 @@
+// Sync v1 through the package in Node, against the real edge service in workerd: stores opened
+// with `sync` (memory storage, the npm "ws" WebSocket), the push protocol on a raw socket, auth
+// failures and renewal, a restart mid-push, and subscriptions across rebases.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { EventStore } from "evstore";
+import { call, now, startEdge, token, uuid } from "../edge-service/harness.mjs";
+import { collect, openFeed } from "../edge-service/socket.mjs";
+
+let edge;
+const stores = [];
+let tenantNo = 0;
+
+before(async () => {
+  edge = await startEdge();
+});
+after(async () => {
+  for (const s of stores) s.close();
+  await edge?.stop();
+});
+
+/** A fresh tenant per test, so tests do not see each other's events. */
+const tenant = () => `t${++tenantNo}-${process.pid}`;
+
+/** A token function that waits until `open()` is called: the device stays offline till then. */
+function gate(t) {
+  let open;
+  const opened = new Promise((r) => (open = r));
+  return { tokenFn: async () => (await opened, token(t)), open: () => open() };
+}
+
+async function device(t, { tokenFn, ...options } = {}) {
+  const store = await EventStore.open({
+    ...options,
+    sync: { url: `${edge.base}/t/${t}`, token: tokenFn ?? (async () => token(t)), WebSocket },
+  });
+  stores.push(store);
+  return store;
+}
+
+const serverLog = async (t) => {
+  const res = await call(edge, "GET", `/t/${t}/all`, { token: token(t) });
+  assert.equal(res.status, 200, res.text);
+  return res.body.events;
+};
+const shape = (events) => events.map((e) => [e.id, e.streamId, e.revision, e.position, e.type, new Date(e.createdAt).getTime()]);
+
+/** Resolves when `predicate()` holds (polled), or fails after `ms`. */
+async function until(predicate, ms = 10000, what = "condition") {
+  const end = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function converged(t, devices) {
+  for (const d of devices) await d.sync.flush();
+  await until(async () => {
+    const server = await serverLog(t);
+    for (const d of devices) {
+      if (JSON.stringify(shape(await d.readAll())) !== JSON.stringify(shape(server))) return false;
+    }
+    return true;
+  }, 10000, "convergence");
+  return serverLog(t);
+}
+
+describe("opening a synced store", () => {
+  test("sync options are checked: unknown keys, the URL, the token, the storage", async () => {
+    const url = `${edge.base}/t/x`;
+    const bad = [
+      [{ url, token: () => "t", WebSocket, tokn: 1 }, /unknown option "tokn".*did you mean "token"/],
+      [{ url: "not a url", token: () => "t", WebSocket }, /sync.url must be the tenant's base URL/],
+      [{ url: "ftp://x/t/a", token: () => "t", WebSocket }, /sync.url/],
+      [{ url: `${url}?token=secret`, token: () => "t", WebSocket }, /sync.url/],
+      [{ url, token: "jwt", WebSocket }, /sync.token must be a function/],
+      [{ url, token: () => "t", WebSocket: 42 }, /no WebSocket|WebSocket/],
+      ["https://x", /sync must be an object/],
+    ];
+    for (const [sync, message] of bad) {
+      await assert.rejects(EventStore.open({ sync }), (e) => e.code === "INVALID_ARGUMENT" && message.test(e.message));
+    }
+    await assert.rejects(
+      EventStore.open({ storage: "durable-object", durableObjectStorage: {}, sync: { url, token: () => "t", WebSocket } }),
+      (e) => e.code === "INVALID_ARGUMENT",
+    );
+    const plain = await EventStore.open();
+    assert.equal(plain.sync, undefined);
+    plain.close();
+  });
+
+  test("a synced store works offline: appends decided locally at once, queued, counted", async () => {
+    const t = tenant();
+    const store = await EventStore.open({ sync: { url: "http://127.0.0.1:9/t/none", token: async () => "x", WebSocket } });
+    stores.push(store);
+    await store.append("Doc-1", [{ type: "A" }], { expectedRevision: "no_stream" });
+    await assert.rejects(store.append("Doc-1", [{ type: "B" }], { expectedRevision: "no_stream" }), (e) => e.code === "WRONG_EXPECTED_REVISION");
+    await until(() => store.sync.status().pending === 1, 5000, "pending 1");
+    const s = store.sync.status();
+    assert.equal(s.conflicts, 0);
+    assert.equal(s.confirmedPosition, null);
+    assert.ok(["offline", "connecting"].includes(s.state));
+    void t;
+  });
+});
+
+describe("two devices and the edge", () => {
+  test("offline appends on two devices converge; the shared stream conflicts once; retry resolves it", async () => {
+    const t = tenant();
+    const offline = gate(t);
+    const a = await device(t);
+    const b = await device(t, { tokenFn: offline.tokenFn });
+    await a.append("Doc-1", [{ type: "ByA", data: { n: 1 } }], { expectedRevision: "no_stream" });
+    await a.append("A-1", [{ type: "Only", data: {} }, { type: "Only", data: {} }], { expectedRevision: "no_stream" });
+    await a.sync.flush();
+    const held = [];
+    b.sync.onConflict((c) => held.push(c));
+    await b.append("Doc-1", [{ type: "ByB", data: { n: 2 } }], { expectedRevision: "no_stream" });
+    await b.append("Doc-1", [{ type: "ByB2", data: { n: 3 } }], { expectedRevision: 0 }); // behind it
+    await b.append("B-1", [{ type: "Only", data: {} }], { expectedRevision: "no_stream" }); // goes on
+    offline.open();
+    await b.sync.flush();
+    await until(() => held.length === 1, 5000, "onConflict");
+    const [c] = await b.sync.conflicts();
+    assert.equal(c.streamId, "Doc-1");
+    assert.equal(c.expectedRevision, "no_stream");
+    assert.equal(c.actualRevision, 0);
+    assert.deepEqual(c.pending.map((e) => e.type), ["ByB", "ByB2"]);
+    assert.deepEqual(c.theirs.map((e) => e.type), ["ByA"]);
+    assert.equal(held[0].streamId, "Doc-1");
+    const status = b.sync.status();
+    assert.equal(status.conflicts, 1);
+    assert.equal(status.pending, 2, "the held appends are counted");
+    // Held events stay visible locally, on top of the server's.
+    assert.deepEqual((await b.readStream("Doc-1")).map((e) => [e.type, e.revision]), [["ByA", 0], ["ByB", 1], ["ByB2", 2]]);
+    assert.ok((await serverLog(t)).some((e) => e.streamId === "B-1"), "other streams synced");
+    await c.retry([{ type: "Merged", data: { n: 5 } }], { expectedRevision: c.actualRevision });
+    const server = await converged(t, [a, b]);
+    assert.deepEqual(server.filter((e) => e.streamId === "Doc-1").map((e) => e.type), ["ByA", "Merged"]);
+    assert.equal(b.sync.status().conflicts, 0);
+    assert.deepEqual(await b.sync.conflicts(), []);
+    await assert.rejects(c.discard(), (e) => e.code === "INVALID_ARGUMENT");
+  });
+
+  test("discard makes the stream the server's; \"any\" appends never conflict", async () => {
+    const t = tenant();
+    const offline = gate(t);
+    const a = await device(t);
+    const b = await device(t, { tokenFn: offline.tokenFn });
+    await a.append("Doc-1", [{ type: "ByA" }], { expectedRevision: "no_stream" });
+    await a.append("Log-1", [{ type: "ByA" }]);
+    await a.sync.flush();
+    await b.append("Doc-1", [{ type: "ByB" }], { expectedRevision: "no_stream" });
+    await b.append("Log-1", [{ type: "ByB" }], { expectedRevision: "any" });
+    offline.open();
+    await b.sync.flush();
+    const conflicts = await b.sync.conflicts();
+    assert.deepEqual(conflicts.map((c) => c.streamId), ["Doc-1"]);
+    await conflicts[0].discard();
+    const server = await converged(t, [a, b]);
+    assert.deepEqual(server.map((e) => [e.streamId, e.type]), [["Doc-1", "ByA"], ["Log-1", "ByA"], ["Log-1", "ByB"]]);
+  });
+
+  test("createdAt is the time of the local append, kept through sync", async () => {
+    const t = tenant();
+    const a = await device(t);
+    await a.append("Doc-1", [{ type: "A" }]);
+    const [local] = await a.readAll();
+    await new Promise((r) => setTimeout(r, 30));
+    await a.sync.flush();
+    const [remote] = await serverLog(t);
+    assert.equal(new Date(remote.createdAt).getTime(), local.createdAt.getTime());
+  });
+
+  test("a read model fed by a subscription with onRebase ends equal to readAll()", async () => {
+    const t = tenant();
+    const offline = gate(t);
+    const a = await device(t);
+    const b = await device(t, { tokenFn: offline.tokenFn });
+    let model = [];
+    let rebases = 0;
+    const sub = b.subscribe((e) => void model.push([e.position, e.id]), {
+      onRebase: ({ after }) => {
+        rebases++;
+        model = model.filter(([p]) => after !== null && p <= after);
+      },
+    });
+    await b.append("B-1", [{ type: "X" }, { type: "Y" }]); // pending at 0, 1
+    await a.append("A-1", [{ type: "Z" }]);
+    await a.sync.flush(); // A-1 is the server's position 0: b's pending events move
+    offline.open();
+    await converged(t, [a, b]);
+    await until(async () => JSON.stringify(model) === JSON.stringify((await b.readAll()).map((e) => [e.position, e.id])), 5000, "read model");
+    assert.ok(rebases >= 1);
+    sub.unsubscribe();
+  });
+});
+
+describe("authentication", () => {
+  test("a refused token stops syncing with lastError and keeps the queue; a good token resumes", async () => {
+    const t = tenant();
+    let good = false;
+    const a = await device(t, { tokenFn: async () => (good ? token(t) : token("someone-else")) });
+    await a.append("Doc-1", [{ type: "A" }]);
+    await until(() => a.sync.status().lastError?.code === "FORBIDDEN", 10000, "FORBIDDEN");
+    assert.equal(a.sync.status().pending, 1);
+    let flushed = false;
+    const flushing = a.sync.flush().then(() => (flushed = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(flushed, false, "flush waits through auth failures");
+    good = true;
+    await flushing;
+    assert.equal(a.sync.status().lastError, null);
+    assert.equal((await serverLog(t)).length, 1);
+  });
+
+  test("an expired or malformed token is UNAUTHENTICATED", async () => {
+    const t = tenant();
+    const a = await device(t, { tokenFn: async () => token(t, { exp: now() - 10 }) });
+    await a.append("Doc-1", [{ type: "A" }]);
+    await until(() => a.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "UNAUTHENTICATED");
+    const b = await device(t, { tokenFn: async () => "not-a-jwt" });
+    await until(() => b.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "UNAUTHENTICATED");
+    const c = await device(t, { tokenFn: async () => { throw new Error("no session"); } });
+    await until(() => c.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "token() failure");
+    assert.match(c.sync.status().lastError.message, /no session/);
+    assert.equal(a.sync.status().pending, 1);
+  });
+
+  test("a token expiring mid-session is renewed in place (no reconnect)", async () => {
+    const t = tenant();
+    const states = [];
+    const a = await device(t, { tokenFn: async () => token(t, { exp: now() + 3 }) });
+    a.sync.onStatus((s) => states.push(s.state));
+    await a.append("Doc-1", [{ type: "Before" }]);
+    await a.sync.flush();
+    await new Promise((r) => setTimeout(r, 4000)); // past the first token's expiry
+    await a.append("Doc-1", [{ type: "After" }]);
+    await a.sync.flush();
+    assert.equal((await serverLog(t)).length, 2);
+    assert.deepEqual(states.filter((s) => s === "offline"), [], "never disconnected");
+  });
+});
+
+describe("the push protocol at the edge", () => {
+  const push = (batch, appends) => ({ v: 1, type: "push", batch, appends });
+  const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
+
+  test("outcomes: ok, already (a retry), conflict with theirs, rejected, blocked", async () => {
+    const t = tenant();
+    const feed = await openFeed(edge, t, token(t));
+    try {
+      const e1 = event("A");
+      feed.send(push(1, [
+        { seq: 0, streamId: "S-1", expectedRevision: "no_stream", createdAt: 1700000000000, events: [e1] },
+        { seq: 1, streamId: "S-1", expectedRevision: "no_stream", createdAt: 1700000000000, events: [event("B")] },
+        { seq: 2, streamId: "S-1", expectedRevision: "any", createdAt: 1700000000000, events: [event("C")] },
+        { seq: 3, streamId: "S-2", expectedRevision: "any", createdAt: 1700000000000, events: [{ ...event("D"), id: e1.id }] },
+        { seq: 4, streamId: "S-3", expectedRevision: "any", createdAt: 1700000000000, events: [{ id: uuid(), type: "" }] },
+      ]));
+      const result = await feed.next();
+      assert.equal(result.type, "pushResult");
+      assert.equal(result.batch, 1);
+      const [ok, conflict, blocked, rejected, invalid] = result.outcomes;
+      assert.deepEqual(ok, { result: "ok", nextExpectedRevision: 0, position: 0 });
+      assert.equal(conflict.result, "conflict");
+      assert.equal(conflict.actualRevision, 0);
+      assert.deepEqual(conflict.theirs.map((e) => e.id), [e1.id]);
+      assert.deepEqual(blocked, { result: "blocked" });
+      assert.equal(rejected.result, "rejected");
+      assert.equal(rejected.error.code, "DUPLICATE_EVENT_ID");
+      assert.equal(invalid.result, "rejected");
+      assert.equal(invalid.error.code, "INVALID_ARGUMENT");
+      feed.send(push(2, [{ seq: 0, streamId: "S-1", expectedRevision: "no_stream", createdAt: 1700000000000, events: [e1] }]));
+      const again = await feed.next();
+      assert.deepEqual(again.outcomes, [{ result: "already", nextExpectedRevision: 0, position: 0 }]);
+      const [stored] = await serverLog(t);
+      assert.equal(stored.createdAt, new Date(1700000000000).toISOString());
+    } finally {
+      feed.ws.terminate();
+    }
+  });
+
+  test("a push needs the append scope; malformed pushes are INVALID_ARGUMENT and write nothing", async () => {
+    const t = tenant();
+    const reader = await openFeed(edge, t, token(t, { scope: "read" }));
+    const writer = await openFeed(edge, t, token(t));
+    try {
+      const append = { seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A")] };
+      reader.send(push(1, [append]));
+      assert.equal((await reader.next()).error.code, "FORBIDDEN");
+      for (const bad of [
+        { ...push(1, [append]), extra: 1 },
+        push(-1, [append]),
+        push(1, []),
+        push(1, [{ ...append, streamid: "x" }]),
+        push(1, [{ ...append, events: [{ type: "A" }] }]),
+        { ...push(1, [append]), v: 2 },
+      ]) {
+        writer.send(bad);
+        const frame = await writer.next();
+        assert.equal(frame.type, "error", JSON.stringify(bad));
+        assert.equal(frame.error.code, "INVALID_ARGUMENT");
+      }
+      assert.deepEqual(await serverLog(t), []);
+    } finally {
+      reader.ws.terminate();
+      writer.ws.terminate();
+    }
+  });
+
+  test("committed pushes reach every live socket before the result", async () => {
+    const t = tenant();
+    const watcher = await openFeed(edge, t, token(t));
+    const writer = await openFeed(edge, t, token(t));
+    try {
+      for (const f of [watcher, writer]) {
+        f.send({ v: 1, type: "pull", after: null });
+        assert.equal((await f.next()).type, "caughtUp");
+      }
+      writer.send(push(7, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A"), event("B")] }]));
+      const mine = await collect(writer, 2);
+      assert.equal(mine.events.length, 2);
+      assert.equal((await writer.next()).type, "pushResult");
+      assert.equal((await collect(watcher, 2)).events.length, 2);
+    } finally {
+      watcher.ws.terminate();
+      writer.ws.terminate();
+    }
+  });
+});
+
+describe("faults", () => {
+  test("the edge restarted mid-push: every acknowledged append ends on the server exactly once", async () => {
+    const restartable = await startEdge();
+    const t = tenant();
+    const open = async () => {
+      const s = await EventStore.open({ sync: { url: `${restartable.base}/t/${t}`, token: async () => token(t), WebSocket } });
+      stores.push(s);
+      return s;
+    };
+    try {
+      const a = await open();
+      const appends = [];
+      for (let i = 0; i < 200; i++) appends.push(a.append(`S-${i % 7}`, [{ type: "E", data: { i } }]));
+      await new Promise((r) => setTimeout(r, 30));
+      await restartable.kill("SIGKILL");
+      const results = await Promise.allSettled(appends);
+      assert.ok(results.every((r) => r.status === "fulfilled"), "local appends never depend on the network");
+      const again = await startEdge({ dataDir: restartable.dataDir, port: restartable.port });
+      try {
+        await a.sync.flush();
+        const res = await call(again, "GET", `/t/${t}/all?maxCount=1000`, { token: token(t) });
+        const ids = res.body.events.map((e) => e.id);
+        assert.equal(ids.length, 200);
+        assert.equal(new Set(ids).size, 200);
+        assert.deepEqual(shape(await a.readAll()), shape(res.body.events));
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await restartable.stop();
+    }
+  });
+});

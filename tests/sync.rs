@@ -1,0 +1,664 @@
+//! Sync v1, natively: named fault cases and a deterministic simulation (proptest) of one server
+//! and several devices over a network that drops, duplicates, delays and reorders messages.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod sync_net;
+#[allow(dead_code)]
+#[path = "contract/decorate.rs"]
+mod decorate;
+
+use std::collections::HashSet;
+
+use evstore::sync::{LinkState, PushOutcome};
+use evstore::{
+    ExpectedRevision, Json, ProposedEvent, ReadOptions, SubscribeOptions, SubscriptionMessage,
+};
+use futures::executor::block_on;
+use sync_net::{check_log, content, Packet, World};
+
+const ANY: ExpectedRevision = ExpectedRevision::Any;
+const NEW: ExpectedRevision = ExpectedRevision::NoStream;
+
+fn converged(w: &World) {
+    let server = w.server_log();
+    check_log(&server, "server");
+    for d in 0..w.devices.len() {
+        let local = w.local_log(d);
+        check_log(&local, "device");
+        assert_eq!(
+            content(&local),
+            content(&server),
+            "device {d} equals the server"
+        );
+    }
+}
+
+fn conflicts(w: &World, d: usize) -> Vec<evstore::sync::Conflict> {
+    block_on(w.devices[d].client.conflicts()).unwrap()
+}
+
+#[test]
+fn online_appends_are_confirmed_where_they_are() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.append(0, "Cart-1", 2, NEW).unwrap();
+    w.append(0, "Cart-2", 1, NEW).unwrap();
+    w.settle();
+    converged(&w);
+    let s = w.devices[0].client.status();
+    assert_eq!(
+        (s.state, s.pending, s.conflicts, s.confirmed),
+        (LinkState::Online, 0, 0, Some(2))
+    );
+    assert!(s.caught_up);
+}
+
+#[test]
+fn offline_appends_on_two_devices_merge_and_untouched_streams_keep_revisions() {
+    let mut w = World::new(2);
+    w.append(0, "A-1", 2, NEW).unwrap();
+    w.append(1, "B-1", 3, NEW).unwrap();
+    w.connect(1);
+    w.settle();
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    let a: Vec<_> = w
+        .server_log()
+        .into_iter()
+        .filter(|e| e.stream_id.as_str() == "A-1")
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(a, vec![0, 1], "revisions as appended locally");
+}
+
+#[test]
+fn two_devices_offline_on_one_stream_conflict_then_retry_or_discard() {
+    for resolve_by_retry in [true, false] {
+        let mut w = World::new(2);
+        w.append(0, "Doc-1", 1, NEW).unwrap();
+        w.append(1, "Doc-1", 1, NEW).unwrap();
+        w.append(1, "Doc-1", 1, ExpectedRevision::Exact(0)).unwrap(); // a chain behind it
+        w.append(1, "Other-1", 1, NEW).unwrap(); // another stream goes on
+        w.connect(0);
+        w.settle();
+        w.connect(1);
+        w.settle();
+        let cs = conflicts(&w, 1);
+        assert_eq!(cs.len(), 1);
+        let c = &cs[0];
+        assert_eq!(c.stream_id.as_str(), "Doc-1");
+        assert_eq!((c.expected, c.actual), (NEW, Some(0)));
+        assert_eq!(
+            c.pending.len(),
+            2,
+            "the conflicting append and the one behind it"
+        );
+        assert_eq!(c.theirs.len(), 1);
+        assert_eq!(c.theirs[0].id, w.devices[0].acked[0].1[0]);
+        let s = w.devices[1].client.status();
+        assert_eq!((s.pending, s.conflicts, s.pushable), (2, 1, 0));
+        // Held events stay visible, on top of the server's.
+        let local: Vec<_> = block_on(
+            w.devices[1]
+                .store
+                .read_stream("Doc-1", ReadOptions::forwards()),
+        )
+        .unwrap();
+        assert_eq!(
+            local.iter().map(|e| e.revision).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(local[0].id, c.theirs[0].id);
+        assert!(
+            w.server_log()
+                .iter()
+                .any(|e| e.stream_id.as_str() == "Other-1"),
+            "other streams synced"
+        );
+        if resolve_by_retry {
+            let e = ProposedEvent::new("Merged", Json::null());
+            block_on(
+                w.devices[1]
+                    .client
+                    .retry("Doc-1", vec![e], ExpectedRevision::Exact(0)),
+            )
+            .unwrap();
+        } else {
+            block_on(w.devices[1].client.discard("Doc-1")).unwrap();
+        }
+        w.settle();
+        converged(&w);
+        assert!(conflicts(&w, 1).is_empty());
+        let doc = block_on(w.server.store.read_stream("Doc-1", ReadOptions::forwards())).unwrap();
+        assert_eq!(doc.len(), if resolve_by_retry { 2 } else { 1 });
+        assert_eq!(
+            block_on(w.devices[1].client.discard("Doc-1"))
+                .unwrap_err()
+                .code(),
+            "INVALID_ARGUMENT"
+        );
+    }
+}
+
+#[test]
+fn conflicts_survive_a_reload() {
+    let mut w = World::new(2);
+    w.append(0, "Doc-1", 1, NEW).unwrap();
+    w.append(1, "Doc-1", 1, NEW).unwrap();
+    w.connect(0);
+    w.settle();
+    w.connect(1);
+    w.settle();
+    w.reload(1);
+    assert_eq!(conflicts(&w, 1).len(), 1);
+    assert_eq!(
+        block_on(w.devices[1].client.refresh()).unwrap().conflicts,
+        1
+    );
+}
+
+#[test]
+fn any_appends_never_conflict() {
+    let mut w = World::new(3);
+    for d in 0..3 {
+        w.append(d, "Log-1", 2, ANY).unwrap();
+    }
+    for d in 0..3 {
+        w.connect(d);
+    }
+    w.settle();
+    converged(&w);
+    assert_eq!(w.server_log().len(), 6);
+    assert!((0..3).all(|d| conflicts(&w, d).is_empty()));
+}
+
+#[test]
+fn a_lost_push_reply_is_retried_safely_also_after_the_stream_moved_on() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.settle();
+    w.append(0, "Doc-1", 1, NEW).unwrap();
+    // Deliver the push to the server, then lose everything it answered and the connection.
+    let push = w
+        .net
+        .iter()
+        .position(|p| matches!(p, Packet::ToServer(_, _)))
+        .unwrap();
+    w.deliver(push);
+    w.disconnect(0);
+    // The stream moves on meanwhile.
+    w.settle();
+    w.append(1, "Doc-1", 1, ExpectedRevision::Exact(0)).unwrap();
+    w.settle();
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    assert_eq!(w.server_log().len(), 2);
+    assert!(
+        conflicts(&w, 0).is_empty(),
+        "a retry of a stored append is not a conflict"
+    );
+}
+
+#[test]
+fn the_same_push_delivered_twice_is_stored_once() {
+    let mut w = World::new(1);
+    w.connect(0);
+    w.settle();
+    w.append(0, "Doc-1", 2, NEW).unwrap();
+    let push = w
+        .net
+        .iter()
+        .position(|p| matches!(p, Packet::ToServer(_, _)))
+        .unwrap();
+    w.duplicate(push);
+    w.settle();
+    converged(&w);
+    assert_eq!(w.server_log().len(), 2);
+}
+
+#[test]
+fn server_answers_ok_already_conflict_rejected_and_blocked() {
+    use evstore::sync::PushAppend;
+    use evstore::{EventStore, MemoryStorage, NewEvent, StreamId, Uuid};
+    let server = EventStore::new(MemoryStorage::new());
+    let ev = |n: u128| NewEvent {
+        id: Uuid::from_u128(n),
+        event_type: "T".into(),
+        data: Json::null(),
+        metadata: Json::empty_object(),
+    };
+    let push = |seq, stream: &str, expected, events| PushAppend {
+        seq,
+        stream_id: StreamId::new(stream).unwrap(),
+        expected,
+        events,
+        created_at: 1_600_000_000_000,
+    };
+    let first = block_on(server.accept_push(vec![
+        push(0, "S-1", NEW, vec![ev(1)]),
+        push(1, "S-1", NEW, vec![ev(2)]), // conflict
+        push(2, "S-1", ANY, vec![ev(3)]), // blocked behind it
+        push(3, "S-2", ANY, vec![ev(1)]), // id stored elsewhere: rejected
+        push(4, "S-3", ANY, vec![ev(4)]),
+    ]));
+    assert!(matches!(
+        first[0],
+        PushOutcome::Ok {
+            position: 0,
+            next_expected_revision: 0
+        }
+    ));
+    match &first[1] {
+        PushOutcome::Conflict {
+            actual,
+            theirs,
+            rejection,
+        } => {
+            assert_eq!(*actual, Some(0));
+            assert_eq!(
+                theirs.iter().map(|e| e.id).collect::<Vec<_>>(),
+                vec![Uuid::from_u128(1)]
+            );
+            assert!(rejection.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(first[2], PushOutcome::Blocked));
+    assert!(
+        matches!(&first[3], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "DUPLICATE_EVENT_ID")
+    );
+    assert!(matches!(first[4], PushOutcome::Ok { position: 1, .. }));
+    let again = block_on(server.accept_push(vec![push(0, "S-1", NEW, vec![ev(1)])]));
+    assert!(matches!(again[0], PushOutcome::Already { position: 0, .. }));
+    let all = block_on(server.read_all(ReadOptions::forwards())).unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(
+        all.iter().all(|e| e.created_at == 1_600_000_000_000),
+        "createdAt kept"
+    );
+    let bad = block_on(server.accept_push(vec![push(
+        9,
+        "S-4",
+        ANY,
+        vec![NewEvent {
+            event_type: "".into(),
+            ..ev(9)
+        }],
+    )]));
+    assert!(
+        matches!(&bad[0], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "INVALID_ARGUMENT")
+    );
+}
+
+#[test]
+fn live_events_before_and_after_the_push_result() {
+    for results_first in [true, false] {
+        let mut w = World::new(2);
+        w.connect(0);
+        w.connect(1);
+        w.settle();
+        w.append(0, "Doc-1", 1, NEW).unwrap();
+        let push = w
+            .net
+            .iter()
+            .position(|p| matches!(p, Packet::ToServer(_, _)))
+            .unwrap();
+        w.deliver(push);
+        // The server answered with a live events frame and the push result: deliver them to
+        // device 0 in either order.
+        let conn0 = w.devices[0].conn.unwrap();
+        let mut mine: Vec<usize> = (0..w.net.len())
+            .filter(|&i| w.net[i].conn() == conn0)
+            .collect();
+        if results_first {
+            mine.reverse();
+        }
+        let packets: Vec<Packet> = mine.iter().map(|&i| w.net[i].clone()).collect();
+        w.net.retain(|p| p.conn() != conn0);
+        w.net.splice(0..0, packets);
+        w.settle();
+        converged(&w);
+        assert_eq!(w.devices[0].client.status().pending, 0);
+    }
+}
+
+#[test]
+fn the_server_restarted_mid_push() {
+    let mut w = World::new(1);
+    w.connect(0);
+    w.settle();
+    w.append(0, "Doc-1", 1, NEW).unwrap();
+    let push = w
+        .net
+        .iter()
+        .position(|p| matches!(p, Packet::ToServer(_, _)))
+        .unwrap();
+    w.deliver(push); // decided and committed, reply never sent
+    w.restart_server();
+    w.append(0, "Doc-1", 1, ExpectedRevision::Exact(0)).unwrap();
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    assert_eq!(w.server_log().len(), 2);
+}
+
+#[test]
+fn a_client_reloaded_mid_rebase_loses_nothing() {
+    // A rebase is one local transaction: a reload before it commits finds the state before it,
+    // and syncing again converges.
+    let mut w = World::new(2);
+    w.append(0, "A-1", 1, NEW).unwrap();
+    w.append(1, "B-1", 1, NEW).unwrap();
+    w.connect(0);
+    w.settle();
+    w.connect(1);
+    // Deliver only part of the traffic, then reload.
+    for _ in 0..2 {
+        if !w.net.is_empty() {
+            w.deliver(0);
+        }
+    }
+    w.reload(1);
+    let log = w.local_log(1);
+    check_log(&log, "reloaded");
+    assert!(log.iter().any(|e| e.id == w.devices[1].acked[0].1[0]));
+    w.connect(1);
+    w.settle();
+    converged(&w);
+}
+
+#[test]
+fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
+    // Every primitive of the ingest fails in turn (a crash or a reload mid-rebase: the local
+    // transaction never commits). Each time the store is as before; then the rebase completes.
+    use decorate::{Decorated, Faults};
+    use evstore::sync::{Outboxed, ServerMessage, SyncClient};
+    use evstore::{EventStore, MemoryStorage};
+    use std::rc::Rc;
+    let server = EventStore::new(MemoryStorage::new());
+    let other = |t: &str| ProposedEvent::new(t, Json::null());
+    block_on(server.append("Doc-1", vec![other("Theirs")], NEW)).unwrap();
+    block_on(server.append("C-1", vec![other("Theirs")], NEW)).unwrap();
+    let frame = block_on(server.read_all(ReadOptions::forwards())).unwrap();
+    let mut injected_any = true;
+    let mut n = 0;
+    while injected_any {
+        let store = Rc::new(EventStore::new(Outboxed::new(Decorated::new(MemoryStorage::new(), Faults::default()))));
+        let client = SyncClient::new(store.clone());
+        for (stream, expected) in [("B-1", NEW), ("Doc-1", NEW), ("B-1", ExpectedRevision::Exact(0))] {
+            block_on(store.append(stream, vec![other("Mine")], expected)).unwrap();
+        }
+        block_on(client.connected()).unwrap();
+        let before = content(&block_on(store.read_all(ReadOptions::forwards())).unwrap());
+        let status = block_on(client.refresh()).unwrap();
+        let faults = &store.storage().inner().hook;
+        faults.fail_nth(n);
+        let r = block_on(client.receive(ServerMessage::Events(frame.clone())));
+        injected_any = faults.injected.get() > 0;
+        faults.heal();
+        if injected_any {
+            assert!(r.is_err(), "step {n}: the failure is reported");
+            assert_eq!(content(&block_on(store.read_all(ReadOptions::forwards())).unwrap()), before, "step {n}");
+            assert_eq!(block_on(client.refresh()).unwrap(), status, "step {n}");
+            block_on(client.receive(ServerMessage::Events(frame.clone()))).unwrap();
+        }
+        let log = block_on(store.read_all(ReadOptions::forwards())).unwrap();
+        check_log(&log, "after the rebase");
+        assert_eq!(content(&log[..2]), content(&frame), "step {n}: the server's events first");
+        assert_eq!(block_on(client.conflicts()).unwrap().len(), 1, "step {n}: Doc-1 held");
+        assert_eq!(block_on(client.refresh()).unwrap().pending, 3);
+        n += 1;
+    }
+    assert!(n > 5, "the rebase takes several primitives ({n})");
+}
+
+#[test]
+fn a_subscription_sees_rebases_and_ends_equal_to_read_all() {
+    use std::rc::Rc;
+    let mut w = World::new(2);
+    let store = w.devices[1].store.clone();
+    let sub = block_on(store.subscribe(SubscribeOptions::default())).unwrap();
+    let model = Rc::new(std::cell::RefCell::new(Vec::<(u64, evstore::Uuid)>::new()));
+    let rebases = Rc::new(std::cell::Cell::new(0));
+    let mut sub = Some(sub);
+    let drain = |sub: &mut evstore::Subscription<_>| loop {
+        let next = futures::FutureExt::now_or_never(sub.next());
+        match next {
+            Some(Some(Ok(SubscriptionMessage::Event(e)))) => {
+                model.borrow_mut().push((e.position, e.id))
+            }
+            Some(Some(Ok(SubscriptionMessage::Rebase { after }))) => {
+                rebases.set(rebases.get() + 1);
+                model
+                    .borrow_mut()
+                    .retain(|(p, _)| after.is_some_and(|a| *p <= a));
+            }
+            Some(Some(Ok(SubscriptionMessage::CaughtUp))) => {}
+            Some(other) => panic!("{other:?}"),
+            None => break,
+        }
+    };
+    w.append(1, "B-1", 2, NEW).unwrap();
+    w.append(0, "A-1", 1, NEW).unwrap();
+    drain(sub.as_mut().unwrap());
+    w.connect(0);
+    w.settle();
+    w.connect(1);
+    w.settle();
+    drain(sub.as_mut().unwrap());
+    let log: Vec<_> = w.local_log(1).iter().map(|e| (e.position, e.id)).collect();
+    assert_eq!(*model.borrow(), log);
+    assert!(
+        rebases.get() >= 1,
+        "device 1's pending events moved after device 0's"
+    );
+    converged(&w);
+}
+
+#[test]
+fn held_appends_are_kept_and_counted_across_offline_and_auth_like_pauses() {
+    let mut w = World::new(1);
+    w.append(0, "Doc-1", 1, NEW).unwrap();
+    assert_eq!(w.devices[0].client.status().state, LinkState::Offline);
+    assert_eq!(block_on(w.devices[0].client.refresh()).unwrap().pending, 1);
+    w.reload(0);
+    assert_eq!(block_on(w.devices[0].client.refresh()).unwrap().pending, 1);
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    let seen: HashSet<_> = w.server_log().iter().map(|e| e.id).collect();
+    assert!(w.devices[0]
+        .acked
+        .iter()
+        .all(|(_, ids)| ids.iter().all(|i| seen.contains(i))));
+}
+
+mod simulation {
+    //! One server, 2–4 devices, random appends, connections, reloads and a lossy network;
+    //! invariants checked after every step, convergence at the end.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Append {
+            d: usize,
+            stream: u8,
+            n: usize,
+            expected: u8,
+        },
+        Connect(usize),
+        Disconnect(usize),
+        Reload(usize),
+        Deliver(usize),
+        Duplicate(usize),
+        Drop(usize),
+        Delay(usize),
+        Tick(usize),
+        RestartServer,
+        Resolve {
+            d: usize,
+            retry: bool,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let d = 0usize..4;
+        prop_oneof![
+            6 => (d.clone(), 0u8..3, 1usize..3, 0u8..4).prop_map(|(d, stream, n, expected)| Step::Append { d, stream, n, expected }),
+            3 => d.clone().prop_map(Step::Connect),
+            1 => d.clone().prop_map(Step::Disconnect),
+            1 => d.clone().prop_map(Step::Reload),
+            12 => (0usize..8).prop_map(Step::Deliver),
+            1 => (0usize..8).prop_map(Step::Duplicate),
+            1 => (0usize..8).prop_map(Step::Drop),
+            1 => (0usize..8).prop_map(Step::Delay),
+            1 => d.clone().prop_map(Step::Tick),
+            1 => Just(Step::RestartServer),
+            1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
+        ]
+    }
+
+    fn resolve(w: &mut World, d: usize, retry: bool) {
+        let Some(c) = conflicts(w, d).into_iter().next() else {
+            return;
+        };
+        w.devices[d]
+            .discarded
+            .extend(c.pending.iter().map(|e| e.id));
+        let client = &w.devices[d].client;
+        if retry {
+            let expected = c
+                .actual
+                .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+            let e = ProposedEvent::new("Resolved", Json::null());
+            // A retry against a stale actual revision may conflict again locally: that is an
+            // error for the caller and changes nothing.
+            if let Err(e) = block_on(client.retry(c.stream_id.as_str(), vec![e], expected)) {
+                assert_eq!(e.code(), "WRONG_EXPECTED_REVISION");
+                w.devices[d]
+                    .discarded
+                    .retain(|id| !c.pending.iter().any(|p| p.id == *id));
+                return;
+            }
+        } else {
+            block_on(client.discard(c.stream_id.as_str())).unwrap();
+        }
+        let _ = block_on(client.pump());
+    }
+
+    /// Every acknowledged local append is in the local log or held, unless the app discarded it.
+    fn nothing_lost(w: &World) {
+        check_log(&w.server_log(), "server");
+        for d in 0..w.devices.len() {
+            let local = w.local_log(d);
+            check_log(&local, "device");
+            let mut present: HashSet<_> = local.iter().map(|e| e.id).collect();
+            for c in conflicts(w, d) {
+                present.extend(c.pending.iter().map(|e| e.id));
+            }
+            for (_, ids) in &w.devices[d].acked {
+                for id in ids {
+                    assert!(
+                        present.contains(id) || w.devices[d].discarded.contains(id),
+                        "device {d} lost {id}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn run(devices: usize, steps: Vec<Step>) {
+        let mut w = World::new(devices);
+        for step in steps {
+            match step {
+                Step::Append {
+                    d,
+                    stream,
+                    n,
+                    expected,
+                } => {
+                    let d = d % devices;
+                    let stream = format!("S-{stream}");
+                    let head = block_on(w.devices[d].store.stream_revision(&stream)).unwrap();
+                    let expected = match expected {
+                        0 => ExpectedRevision::Any,
+                        1 => ExpectedRevision::NoStream,
+                        2 => head.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact),
+                        _ => ExpectedRevision::Exact(head.map_or(0, |h| h.saturating_sub(1))),
+                    };
+                    let _ = w.append(d, &stream, n, expected);
+                }
+                Step::Connect(d) => w.connect(d % devices),
+                Step::Disconnect(d) => w.disconnect(d % devices),
+                Step::Reload(d) => w.reload(d % devices),
+                Step::Deliver(i) if !w.net.is_empty() => w.deliver(i % w.net.len().min(3)),
+                Step::Duplicate(i) if !w.net.is_empty() => w.duplicate(i % w.net.len()),
+                Step::Drop(i) if !w.net.is_empty() => w.drop_packet(i % w.net.len()),
+                Step::Delay(i) if !w.net.is_empty() => {
+                    let p = w.net.remove(i % w.net.len());
+                    w.net.push(p);
+                }
+                Step::Tick(d) => w.tick(d % devices),
+                Step::RestartServer => w.restart_server(),
+                Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
+                _ => {}
+            }
+            nothing_lost(&w);
+        }
+        // Quiescence: everyone online, no more faults; the apps resolve every conflict.
+        for d in 0..devices {
+            w.connect(d);
+        }
+        w.settle();
+        for round in 0..10 {
+            let mut any = false;
+            for d in 0..devices {
+                for _ in 0..100 {
+                    if conflicts(&w, d).is_empty() {
+                        break;
+                    }
+                    // A retry may meet a stale revision; discarding always resolves.
+                    let retry = round % 2 == 0 && d % 2 == 0 && any;
+                    resolve(&mut w, d, retry);
+                    any = true;
+                }
+                assert!(conflicts(&w, d).is_empty(), "conflicts resolved");
+            }
+            w.settle();
+            if !any {
+                break;
+            }
+        }
+        nothing_lost(&w);
+        converged(&w);
+        let server: HashSet<_> = w.server_log().iter().map(|e| e.id).collect();
+        for dev in &w.devices {
+            for (_, ids) in &dev.acked {
+                for id in ids {
+                    assert!(
+                        server.contains(id) || dev.discarded.contains(id),
+                        "{id} confirmed or discarded"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("SIM_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400),
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn devices_converge_without_losing_a_write(devices in 2usize..5, steps in prop::collection::vec(step(), 1..120)) {
+            run(devices, steps);
+        }
+    }
+}

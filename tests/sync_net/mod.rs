@@ -1,0 +1,389 @@
+//! A simulated world for sync: one server store, devices with their own stores, and a network
+//! of packets that the test delivers, drops, duplicates and reorders at will. The server side
+//! is the core's `accept_push` plus a minimal feed (pull, then live per connection), as the edge
+//! service hosts them.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use evstore::sync::{ClientMessage, Outboxed, ServerMessage, SyncClient};
+use evstore::{
+    EventStore, ExpectedRevision, Json, MemoryStorage, Position, ProposedEvent, ReadOptions,
+    RecordedEvent, Uuid,
+};
+use futures::executor::block_on;
+
+/// A device's store type.
+pub type DeviceStore = EventStore<Outboxed<Rc<MemoryStorage>>>;
+
+/// How many events one `Events` frame carries in the simulation (small, to split appends).
+pub const FRAME: usize = 3;
+
+/// One packet on the network.
+#[derive(Debug, Clone)]
+pub enum Packet {
+    ToServer(u64, ClientMessage),
+    ToClient(u64, ServerMessage),
+}
+
+impl Packet {
+    pub fn conn(&self) -> u64 {
+        match self {
+            Packet::ToServer(c, _) | Packet::ToClient(c, _) => *c,
+        }
+    }
+}
+
+/// A server connection's feed state.
+#[derive(Debug)]
+struct Feed {
+    device: usize,
+    cursor: Option<Position>,
+    live: bool,
+}
+
+pub struct Server {
+    pub storage: Rc<MemoryStorage>,
+    pub store: Rc<EventStore<Rc<MemoryStorage>>>,
+    pub epoch: String,
+    feeds: HashMap<u64, Feed>,
+}
+
+pub struct Device {
+    pub storage: Rc<MemoryStorage>,
+    pub store: Rc<DeviceStore>,
+    pub client: SyncClient<Outboxed<Rc<MemoryStorage>>>,
+    pub conn: Option<u64>,
+    /// Ids of every locally acknowledged append, with its stream.
+    pub acked: Vec<(String, Vec<Uuid>)>,
+    /// Ids the app discarded through the conflict API.
+    pub discarded: HashSet<Uuid>,
+}
+
+pub struct World {
+    pub server: Server,
+    pub devices: Vec<Device>,
+    pub net: Vec<Packet>,
+    next_conn: u64,
+    next_id: u128,
+    pub server_up: bool,
+    pub conflicts_seen: usize,
+}
+
+fn device_store(
+    storage: &Rc<MemoryStorage>,
+) -> (Rc<DeviceStore>, SyncClient<Outboxed<Rc<MemoryStorage>>>) {
+    let store = Rc::new(EventStore::new(Outboxed::new(storage.clone())));
+    let client = SyncClient::new(store.clone());
+    (store, client)
+}
+
+impl World {
+    pub fn new(devices: usize) -> Self {
+        let storage = Rc::new(MemoryStorage::new());
+        let server = Server {
+            store: Rc::new(EventStore::new(storage.clone())),
+            storage,
+            epoch: "epoch-1".into(),
+            feeds: HashMap::new(),
+        };
+        let devices = (0..devices)
+            .map(|_| {
+                let storage = Rc::new(MemoryStorage::new());
+                let (store, client) = device_store(&storage);
+                Device {
+                    storage,
+                    store,
+                    client,
+                    conn: None,
+                    acked: Vec::new(),
+                    discarded: HashSet::new(),
+                }
+            })
+            .collect();
+        World {
+            server,
+            devices,
+            net: Vec::new(),
+            next_conn: 1,
+            next_id: 1,
+            server_up: true,
+            conflicts_seen: 0,
+        }
+    }
+
+    pub fn fresh_id(&mut self) -> Uuid {
+        self.next_id += 1;
+        Uuid::from_u128(self.next_id)
+    }
+
+    /// A local append on device `d`; acknowledged ones are remembered.
+    pub fn append(
+        &mut self,
+        d: usize,
+        stream: &str,
+        n: usize,
+        expected: ExpectedRevision,
+    ) -> evstore::Result<evstore::AppendResult> {
+        let events: Vec<ProposedEvent> = (0..n)
+            .map(|i| {
+                let id = self.fresh_id();
+                ProposedEvent::new(
+                    "Happened",
+                    Json::parse(&format!("{{\"d\":{d},\"i\":{i}}}")).unwrap(),
+                )
+                .with_id(id)
+            })
+            .collect();
+        let ids: Vec<Uuid> = events.iter().filter_map(|e| e.id).collect();
+        let device = &mut self.devices[d];
+        let r = block_on(device.store.append(stream, events, expected));
+        if r.is_ok() {
+            device.acked.push((stream.to_owned(), ids));
+        }
+        block_on(device.client.pump()).unwrap();
+        self.flush_outgoing(d);
+        r
+    }
+
+    /// Connects device `d` (if the server is up).
+    pub fn connect(&mut self, d: usize) {
+        if self.devices[d].conn.is_some() || !self.server_up {
+            return;
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.server.feeds.insert(
+            conn,
+            Feed {
+                device: d,
+                cursor: None,
+                live: false,
+            },
+        );
+        let device = &mut self.devices[d];
+        device.conn = Some(conn);
+        device.client.connecting();
+        block_on(device.client.connected()).unwrap();
+        self.flush_outgoing(d);
+    }
+
+    pub fn disconnect(&mut self, d: usize) {
+        if let Some(conn) = self.devices[d].conn.take() {
+            self.server.feeds.remove(&conn);
+            self.net.retain(|p| p.conn() != conn);
+            self.devices[d].client.disconnected();
+        }
+    }
+
+    /// The page reloads: a new store and client over the same storage, offline.
+    pub fn reload(&mut self, d: usize) {
+        self.disconnect(d);
+        let (store, client) = device_store(&self.devices[d].storage);
+        self.devices[d].store = store;
+        self.devices[d].client = client;
+    }
+
+    /// The server process restarts: every connection closes; the data stays.
+    pub fn restart_server(&mut self) {
+        for d in 0..self.devices.len() {
+            self.disconnect(d);
+        }
+        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+    }
+
+    /// A push went unanswered: the client may send it again; and asks for the feed again.
+    pub fn tick(&mut self, d: usize) {
+        let device = &self.devices[d];
+        if device.conn.is_none() {
+            return;
+        }
+        device.client.push_timed_out();
+        device.client.resync();
+        block_on(device.client.pump()).unwrap();
+        self.flush_outgoing(d);
+    }
+
+    fn flush_outgoing(&mut self, d: usize) {
+        let device = &self.devices[d];
+        let out = device.client.take_outgoing();
+        if let Some(conn) = device.conn {
+            self.net
+                .extend(out.into_iter().map(|m| Packet::ToServer(conn, m)));
+        }
+    }
+
+    /// Delivers packet `i` (removing it).
+    pub fn deliver(&mut self, i: usize) {
+        let packet = self.net.remove(i);
+        match packet {
+            Packet::ToServer(conn, msg) => self.serve(conn, msg),
+            Packet::ToClient(conn, msg) => {
+                let Some(d) = self.devices.iter().position(|dev| dev.conn == Some(conn)) else {
+                    return;
+                };
+                let held = block_on(self.devices[d].client.receive(msg)).unwrap();
+                self.conflicts_seen += held.len();
+                self.flush_outgoing(d);
+            }
+        }
+    }
+
+    pub fn duplicate(&mut self, i: usize) {
+        let p = self.net[i].clone();
+        self.net.push(p);
+    }
+
+    pub fn drop_packet(&mut self, i: usize) {
+        self.net.remove(i);
+    }
+
+    fn serve(&mut self, conn: u64, msg: ClientMessage) {
+        if !self.server.feeds.contains_key(&conn) {
+            return;
+        }
+        match msg {
+            ClientMessage::Pull { after } => {
+                let head = block_on(self.server.store.head_position()).unwrap();
+                if after.is_some() && (head.is_none() || after > head) {
+                    let epoch = self.server.epoch.clone();
+                    self.net.push(Packet::ToClient(
+                        conn,
+                        ServerMessage::Behind { head, epoch },
+                    ));
+                    return;
+                }
+                let feed = self.server.feeds.get_mut(&conn).unwrap();
+                feed.cursor = after;
+                feed.live = false;
+                self.send_from(conn);
+                let feed = self.server.feeds.get_mut(&conn).unwrap();
+                feed.live = true;
+                let msg = ServerMessage::CaughtUp {
+                    head: feed.cursor,
+                    epoch: self.server.epoch.clone(),
+                };
+                self.net.push(Packet::ToClient(conn, msg));
+            }
+            ClientMessage::Push { batch, appends } => {
+                let outcomes = block_on(self.server.store.accept_push(appends));
+                // Fan-out first, as the edge does: committed events reach every live feed.
+                let live: Vec<u64> = self
+                    .server
+                    .feeds
+                    .iter()
+                    .filter(|(_, f)| f.live)
+                    .map(|(c, _)| *c)
+                    .collect();
+                for c in live {
+                    self.send_from(c);
+                }
+                self.net.push(Packet::ToClient(
+                    conn,
+                    ServerMessage::PushResult { batch, outcomes },
+                ));
+            }
+        }
+    }
+
+    fn send_from(&mut self, conn: u64) {
+        let after = self.server.feeds[&conn].cursor;
+        let from = after.map_or(0, |p| p + 1);
+        let events = block_on(
+            self.server
+                .store
+                .read_all(ReadOptions::forwards().from(evstore::ReadFrom::At(from))),
+        )
+        .unwrap();
+        for chunk in events.chunks(FRAME) {
+            self.net.push(Packet::ToClient(
+                conn,
+                ServerMessage::Events(chunk.to_vec()),
+            ));
+        }
+        if let Some(last) = events.last() {
+            self.server.feeds.get_mut(&conn).unwrap().cursor = Some(last.position);
+        }
+    }
+
+    /// Delivers every packet in order, with ticks when the network goes quiet while a device
+    /// still has something to push or pull, until nothing moves.
+    pub fn settle(&mut self) {
+        for _ in 0..200 {
+            let mut steps = 0;
+            while !self.net.is_empty() {
+                self.deliver(0);
+                steps += 1;
+                assert!(steps < 100_000, "the network never went quiet");
+            }
+            let mut moved = false;
+            for d in 0..self.devices.len() {
+                if self.devices[d].conn.is_none() {
+                    continue;
+                }
+                let status = block_on(self.devices[d].client.refresh()).unwrap();
+                let server_head = block_on(self.server.store.head_position()).unwrap();
+                if status.pushable > 0 || status.confirmed != server_head {
+                    self.tick(d);
+                    moved = true;
+                }
+            }
+            if !moved && self.net.is_empty() {
+                return;
+            }
+        }
+        for d in 0..self.devices.len() {
+            eprintln!(
+                "device {d}: {:?} conn {:?}",
+                self.devices[d].client.status(),
+                self.devices[d].conn
+            );
+            eprintln!("  local {:?}", content(&self.local_log(d)));
+        }
+        eprintln!("server {:?}", content(&self.server_log()));
+        panic!("sync never settled");
+    }
+
+    pub fn server_log(&self) -> Vec<RecordedEvent> {
+        block_on(self.server.store.read_all(ReadOptions::forwards())).unwrap()
+    }
+
+    pub fn local_log(&self, d: usize) -> Vec<RecordedEvent> {
+        block_on(self.devices[d].store.read_all(ReadOptions::forwards())).unwrap()
+    }
+}
+
+/// Positions dense from 0, ids unique, revisions contiguous per stream.
+pub fn check_log(log: &[RecordedEvent], what: &str) {
+    let mut ids = HashSet::new();
+    let mut heads: HashMap<&str, u64> = HashMap::new();
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(e.position, i as u64, "{what}: positions dense");
+        assert!(ids.insert(e.id), "{what}: id {} twice", e.id);
+        let next = heads.entry(e.stream_id.as_str()).or_insert(0);
+        assert_eq!(
+            e.revision, *next,
+            "{what}: revisions of {} contiguous",
+            e.stream_id
+        );
+        *next += 1;
+    }
+}
+
+/// The comparable content of a log.
+pub fn content(log: &[RecordedEvent]) -> Vec<(Uuid, String, u64, u64, String, u64)> {
+    log.iter()
+        .map(|e| {
+            (
+                e.id,
+                e.stream_id.to_string(),
+                e.revision,
+                e.position,
+                e.data.to_string(),
+                e.created_at,
+            )
+        })
+        .collect()
+}

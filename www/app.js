@@ -219,16 +219,21 @@ async function refresh() {
 
 // ── commands: fold the item's stream, decide, append with the revision folded ──────────────
 
+/** Runs one command; true when it was applied (or had nothing to do), false when it was refused. */
 async function command(doing, streamId, decide) {
-  if (!store || view.busy) return notify(`${doing} did not happen: the store is being reopened, try again in a moment.`);
+  if (!store || view.busy) {
+    notify(`${doing} did not happen: the store is being reopened, try again in a moment.`);
+    return false;
+  }
   try {
     const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
     const events = decide(state);
-    if (events.length === 0) return;
-    await store.append(streamId, events.map((e) => ({ ...e, metadata: { device } })), { expectedRevision });
+    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { device } })), { expectedRevision });
     $("notice").hidden = true;
+    return true;
   } catch (err) {
     notify(explain(err, doing));
+    return false;
   } finally {
     await scheduleRefresh();
   }
@@ -238,8 +243,9 @@ $("add-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("new-item");
   const name = input.value;
-  await command(`Adding “${name.trim()}”`, itemStream(crypto.randomUUID()), () => decideAdd(name));
-  if ($("notice").hidden) input.value = "";
+  input.value = ""; // at once: the next item can be typed while this one is stored
+  const added = await command(`Adding “${name.trim()}”`, itemStream(crypto.randomUUID()), () => decideAdd(name));
+  if (!added && input.value === "") input.value = name; // kept, to be fixed
   input.focus();
 });
 
@@ -342,7 +348,7 @@ function renderConflict(conflict) {
     );
   return h(
     "article",
-    { class: "conflict", dataset: { stream: conflict.streamId } },
+    { class: "conflict-card", dataset: { stream: conflict.streamId } },
     h("h3", {}, `Conflict: “${name}” was changed on two devices before they could sync`),
     h("p", {}, "The edge service already has the other change, so yours is held back on this device until you choose:"),
     h("ul", {}, theirs, mine),

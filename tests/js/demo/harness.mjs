@@ -95,7 +95,21 @@ export const item = (name) => `.item[data-name="${name}"]`;
 export async function addItem(page, name) {
   await page.fill("#new-item", name);
   await page.press("#new-item", "Enter");
-  await page.waitForSelector(item(name));
+  await page.waitForSelector(item(name)).catch(async (e) => {
+    throw new Error(`${e.message}\n  the page shows: ${await shows(page)}`, { cause: e });
+  });
+}
+
+/** What a page shows about sync, its list and its messages (for failure messages). */
+export function shows(page) {
+  return page
+    .evaluate(() => {
+      const text = (id) => document.getElementById(id).textContent;
+      const items = [...document.querySelectorAll(".item")].map((li) => li.dataset.name).join(", ");
+      const notice = document.getElementById("notice").hidden ? "-" : text("notice-text");
+      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr").length} | notice: ${notice}`;
+    })
+    .catch((e) => `(page gone: ${e.message})`);
 }
 
 export async function rename(page, from, to) {

@@ -14,6 +14,8 @@ import {
   item,
   listed,
   openApp,
+  ready,
+  shows,
   rename,
   screenshot,
   screenshotSideBySide,
@@ -84,15 +86,17 @@ async function assertConverged(demo, alice, bob) {
   assert.deepEqual(await listed(alice), await listed(bob), "the same list on both devices");
 }
 
+/** Two devices in two browser contexts; `failed(error)` adds what each showed to a test's failure. */
 async function twoDevices(demo) {
   const contexts = [await device(env.browser), await device(env.browser)];
   const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
-  return { alice, bob, contexts, close: () => Promise.all(contexts.map((c) => c.close())) };
+  const failed = async (error) => new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
+  return { alice, bob, contexts, failed, close: () => Promise.all(contexts.map((c) => c.close())) };
 }
 
 test("what one device does appears on the other, through the edge service", (t) =>
   withDemo(async (demo) => {
-    const { alice, bob, close } = await twoDevices(demo);
+    const { alice, bob, failed, close } = await twoDevices(demo);
     try {
       if (await skipWithoutSync(t, alice)) return;
       await addItem(alice, "Milk");
@@ -108,6 +112,8 @@ test("what one device does appears on the other, through the edge service", (t) 
       assert.doesNotMatch(await alice.textContent(item("Oat milk")), /from/, "alice added it herself");
       assert.match(await bob.textContent(`${item("Bread")} .by`), /from alice/);
       await screenshotSideBySide(env.browser, [alice, bob], "two-devices");
+    } catch (error) {
+      throw await failed(error);
     } finally {
       await close();
     }
@@ -115,7 +121,7 @@ test("what one device does appears on the other, through the edge service", (t) 
 
 test("offline edits on both devices converge when both are back online", (t) =>
   withDemo(async (demo) => {
-    const { alice, bob, contexts, close } = await twoDevices(demo);
+    const { alice, bob, contexts, failed, close } = await twoDevices(demo);
     try {
       if (await skipWithoutSync(t, alice)) return;
       await addItem(alice, "Milk");
@@ -125,7 +131,12 @@ test("offline edits on both devices converge when both are back online", (t) =>
       // alice uses the app's switch; bob's browser loses the network.
       await switchOffline(alice, true);
       await notOnline(alice);
+      // Chromium's offline emulation keeps an open WebSocket open: bob reopens the app offline
+      // (from the service worker's cache), as after a night with no network.
+      await bob.waitForFunction(() => document.body.dataset.offlineReady === "true");
       await contexts[1].setOffline(true);
+      await bob.reload();
+      await ready(bob);
       await notOnline(bob);
 
       await addItem(alice, "Eggs");
@@ -149,7 +160,9 @@ test("offline edits on both devices converge when both are back online", (t) =>
         [["Butter", true], ["Eggs", false], ["Jam", false]],
         "every item once, in the order the service received them",
       );
-      assert.equal(await alice.$$eval(".conflict", (c) => c.length), 0, "different items: no conflict");
+      assert.equal(await alice.$$eval(".conflict-card", (c) => c.length), 0, "different items: no conflict");
+    } catch (error) {
+      throw await failed(error);
     } finally {
       await close();
     }
@@ -157,7 +170,7 @@ test("offline edits on both devices converge when both are back online", (t) =>
 
 test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", (t) =>
   withDemo(async (demo) => {
-    const { alice, bob, close } = await twoDevices(demo);
+    const { alice, bob, failed, close } = await twoDevices(demo);
     try {
       if (await skipWithoutSync(t, alice)) return;
       await addItem(alice, "Milk");
@@ -171,7 +184,7 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
       await rename(bob, "Milk", "Soy milk");
       await synced(bob);
       await switchOffline(alice, false);
-      const card = await alice.waitForSelector(".conflict", { timeout: SYNC_TIMEOUT });
+      const card = await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
       const words = await card.textContent();
       assert.match(words, /“Milk” was changed on two devices/);
       assert.match(words, /bob renamed “Milk” to “Soy milk”/);
@@ -182,8 +195,8 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
       await screenshotSideBySide(env.browser, [alice, bob], "conflict");
       await screenshot(alice, "conflict-alice");
 
-      await alice.click(".conflict button.keep-theirs");
-      await alice.waitForSelector(".conflict", { state: "detached", timeout: SYNC_TIMEOUT });
+      await alice.click(".conflict-card button.keep-theirs");
+      await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
       await alice.waitForSelector(item("Soy milk"));
       await assertConverged(demo, alice, bob);
       assert.deepEqual(await listed(bob), [["Soy milk", false]]);
@@ -195,14 +208,16 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
       await rename(bob, "Soy milk", "Almond milk");
       await synced(bob);
       await switchOffline(alice, false);
-      await alice.waitForSelector(".conflict", { timeout: SYNC_TIMEOUT });
-      await alice.click(".conflict button.apply-mine");
-      await alice.waitForSelector(".conflict", { state: "detached", timeout: SYNC_TIMEOUT });
+      await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
+      await alice.click(".conflict-card button.apply-mine");
+      await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
       await bob.waitForSelector(item("Rice milk"), { timeout: SYNC_TIMEOUT });
       await assertConverged(demo, alice, bob);
       assert.deepEqual(await listed(alice), [["Rice milk", false]]);
       await screenshot(alice, "history-after-conflicts");
       assert.deepEqual([...alice.errors, ...bob.errors], []);
+    } catch (error) {
+      throw await failed(error);
     } finally {
       await close();
     }

@@ -80,7 +80,11 @@ export function explain(err, doing) {
       case "CLOSED":
         return `${doing} did not happen: the store was just reopened. Try again.${code}`;
       case "UNAUTHENTICATED":
-        return `The edge service refused this device's token: ${err.message}. The app keeps your changes and retries with a fresh token.${code}`;
+        // The store reports a token() that failed (here: the app server is unreachable) under this code too.
+        if (/^sync\.token\(\) failed: /.test(err.message)) {
+          return `No sign-in token for the edge service: ${err.message.replace(/^sync\.token\(\) failed: /, "")}. Your changes wait on this device and sync once it can get one.${code}`;
+        }
+        return `The edge service refused this device's token: ${err.message}. Your changes wait on this device; the app retries with a fresh token.${code}`;
       case "FORBIDDEN":
         return `The edge service does not allow this device here: ${err.message}.${code}`;
       case "INVALID_ARGUMENT":
@@ -255,8 +259,7 @@ function statusWords(status) {
   if (!store?.sync) return { pill: "This device only", kind: "local", detail: syncNote };
   if (!status) return { pill: "Starting…", kind: "connecting", detail: "" };
   const waiting = status.pending === 1 ? "1 change" : `${status.pending} changes`;
-  const confirmed = status.confirmedPosition === null ? "nothing confirmed by the edge service yet" : `confirmed up to position ${status.confirmedPosition}`;
-  const error = status.lastError ? ` Last problem: ${explain(status.lastError, "Syncing")}` : "";
+  const upTo = status.confirmedPosition === null ? "" : ` (up to position ${status.confirmedPosition})`;
   let pill;
   let kind;
   if (status.conflicts > 0) {
@@ -272,9 +275,17 @@ function statusWords(status) {
     pill = status.pending ? `Offline · ${waiting} waiting` : "Offline";
     kind = "offline";
   }
-  const where = gate.offline ? "Switched offline: changes stay on this device until you switch back on. " : "";
-  const detail = `${where}${waiting} not yet confirmed · ${confirmed}.${error}`;
-  return { pill, kind, detail };
+  const parts = [];
+  if (gate.offline) parts.push("Network switched off: changes stay on this device until you switch it back on.");
+  else if (status.state === "offline") parts.push("The servers cannot be reached: changes stay on this device and sync when they can.");
+  const confirmedUpTo = status.confirmedPosition === null ? "" : `; confirmed up to position ${status.confirmedPosition}`;
+  if (status.pending) parts.push(`${waiting} not yet confirmed by the edge service${confirmedUpTo}.`);
+  else parts.push(status.confirmedPosition === null ? "Nothing to sync yet." : `Everything is confirmed by the edge service${upTo}.`);
+  // A token that could not be fetched while offline is just being offline; other problems are shown.
+  const error = status.lastError;
+  const tokenUnreachable = error?.code === "UNAUTHENTICATED" && /^sync\.token\(\) failed: /.test(error.message);
+  if (error && !(tokenUnreachable && status.state !== "online")) parts.push(`Problem: ${explain(error, "Syncing")}`);
+  return { pill, kind, detail: parts.join(" ") };
 }
 
 function renderStatus() {
@@ -288,16 +299,22 @@ function renderStatus() {
   $("online-switch").checked = !gate.offline;
   $("online-switch").disabled = view.busy;
   $("online-switch").closest("label").hidden = !store?.sync;
-  $("online-label").textContent = gate.offline ? "Offline" : "Online";
+  $("online-label").textContent = gate.offline ? "Network off" : "Network on";
   document.body.classList.toggle("is-offline", gate.offline);
 }
 
-async function setOffline(offline) {
-  sessionStorage.setItem(offlineKey, offline ? "1" : "");
+// The switch is the device's: every tab of this device follows it (only one of them syncs, the
+// one holding the store's lock), and a tab opened later starts in the same position.
+const networkChannel = new BroadcastChannel(`evstore-demo-network:${device}`);
+
+async function setOffline(offline, { tell = true } = {}) {
+  if (offline === gate.offline) return;
+  localStorage.setItem(offlineKey, offline ? "1" : "");
+  if (tell) networkChannel.postMessage({ offline });
   gate.setOffline(offline);
   renderStatus();
   if (offline) return;
-  // Back online: reopen the store so that it connects now rather than at its next retry.
+  // Back on: reopen the store so that it connects now rather than at its next retry.
   view.busy = true;
   renderStatus();
   try {
@@ -310,6 +327,7 @@ async function setOffline(offline) {
     renderStatus();
   }
 }
+networkChannel.onmessage = (m) => setOffline(Boolean(m.data?.offline), { tell: false });
 $("online-switch").addEventListener("change", (e) => setOffline(!e.target.checked));
 
 /** The item as both devices last agreed on: its events that are neither held here nor theirs. */
@@ -569,7 +587,7 @@ async function registerServiceWorker() {
 
 // ── start ───────────────────────────────────────────────────────────────────────────────────
 
-gate.setOffline(sessionStorage.getItem(offlineKey) === "1");
+gate.setOffline(localStorage.getItem(offlineKey) === "1");
 try {
   await start();
 } catch (err) {

@@ -222,3 +222,33 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
       await close();
     }
   }));
+
+test("the network switch is the device's: every tab of it follows, whichever tab syncs", (t) =>
+  withDemo(async (demo) => {
+    const context = await device(env.browser);
+    const [first, second] = [await openApp(context, demo, "alice"), await openApp(context, demo, "alice")];
+    try {
+      if (await skipWithoutSync(t, first)) return;
+      await addItem(first, "Milk");
+      await Promise.all([synced(first), synced(second)]);
+      // Switched off in the second tab (the first opened the store first: it is the one syncing).
+      await switchOffline(second, true);
+      await first.waitForFunction(() => !document.getElementById("online-switch").checked);
+      await Promise.all([notOnline(first), notOnline(second)]);
+      await addItem(second, "Bread");
+      await first.waitForSelector(item("Bread"));
+      assert.match(await first.textContent("#sync-pill"), /Offline · 1 change waiting/);
+      const fresh = await openApp(context, demo, "alice");
+      assert.equal(await fresh.isChecked("#online-switch"), false, "a new tab of the device starts switched off");
+      await fresh.close();
+      // Back on, from the first tab: the change syncs.
+      await switchOffline(first, false);
+      await second.waitForFunction(() => document.getElementById("online-switch").checked);
+      await Promise.all([synced(first), synced(second)]);
+      assert.deepEqual(await serverLog(demo).then((log) => log.map(([, , type]) => type)), ["ItemAdded", "ItemAdded"]);
+    } catch (error) {
+      throw new Error(`${error.message}\n  first tab shows:  ${await shows(first)}\n  second tab shows: ${await shows(second)}`, { cause: error });
+    } finally {
+      await context.close();
+    }
+  }));

@@ -149,12 +149,9 @@ async function openStore() {
     syncNote = "";
     return await EventStore.open({ ...local, sync: { url: config.syncUrl, token: devToken } });
   } catch (err) {
-    // A package built before sync existed refuses the option by name: work locally then, and say so.
-    if (err?.code === "INVALID_ARGUMENT" && /\bsync\b/.test(err.message)) {
-      syncNote = `This build of evstore cannot sync yet (it said: ${err.message}). The list lives on this device only.`;
-      return EventStore.open(local);
-    }
-    throw err;
+    // The list must open whatever happened to sync: open it on this device alone, and say why.
+    syncNote = `Sync is off: ${explain(err, "Opening the store with sync")} The list lives on this device only for now.`;
+    return EventStore.open(local);
   }
 }
 
@@ -163,7 +160,7 @@ const unsubscribe = (handle) => (typeof handle === "function" ? handle() : handl
 /** Opens the store and keeps the view live: new events (also from other tabs and from sync), sync status, conflicts. */
 async function start() {
   store = await openStore();
-  document.body.dataset.sync = store.sync ? "on" : syncNote.startsWith("This build") ? "unsupported" : "unconfigured";
+  document.body.dataset.sync = store.sync ? "on" : syncNote.startsWith("Sync is off") ? "failed" : "unconfigured";
   cleanup = [store.subscribe(() => scheduleRefresh(), { after: "end", onError: (e) => notify(explain(e, "Watching the list")) })];
   if (store.sync) {
     view.status = store.sync.status();

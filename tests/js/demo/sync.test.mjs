@@ -3,9 +3,6 @@
 // online (alice goes offline with the app's switch, bob with Playwright's context.setOffline); a
 // concurrent edit of one item is a conflict, explained in words and resolved with "Keep theirs" and
 // "Apply mine again". Every device's history ends up equal to the service's log, all confirmed.
-//
-// These tests need the package's sync (CONTRACT.md "Sync (v1)"): with a package built before it,
-// the app says it cannot sync and these tests are skipped, saying so.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -28,15 +25,9 @@ import {
 const env = useChromium();
 const SYNC_TIMEOUT = 30_000;
 
-/** Skips the test (and says why) when the built package has no sync; true when skipped. */
-async function skipWithoutSync(t, page) {
-  const sync = await page.evaluate(() => document.body.dataset.sync);
-  if (sync === "unsupported") {
-    t.skip(`needs sync: ${await page.textContent("#sync-detail")}`);
-    return true;
-  }
-  assert.equal(sync, "on", "the demo server configures sync");
-  return false;
+/** The app opened its store with sync (else it says why in the sync bar). */
+async function assertSyncing(page) {
+  assert.equal(await page.evaluate(() => document.body.dataset.sync), "on", await page.textContent("#sync-detail"));
 }
 
 /** Waits until the device is online with nothing left to push. */
@@ -94,11 +85,11 @@ async function twoDevices(demo) {
   return { alice, bob, contexts, failed, close: () => Promise.all(contexts.map((c) => c.close())) };
 }
 
-test("what one device does appears on the other, through the edge service", (t) =>
+test("what one device does appears on the other, through the edge service", () =>
   withDemo(async (demo) => {
     const { alice, bob, failed, close } = await twoDevices(demo);
     try {
-      if (await skipWithoutSync(t, alice)) return;
+      await assertSyncing(alice);
       await addItem(alice, "Milk");
       await addItem(alice, "Bread");
       await bob.waitForSelector(item("Bread"), { timeout: SYNC_TIMEOUT });
@@ -119,11 +110,11 @@ test("what one device does appears on the other, through the edge service", (t) 
     }
   }));
 
-test("offline edits on both devices converge when both are back online", (t) =>
+test("offline edits on both devices converge when both are back online", () =>
   withDemo(async (demo) => {
     const { alice, bob, contexts, failed, close } = await twoDevices(demo);
     try {
-      if (await skipWithoutSync(t, alice)) return;
+      await assertSyncing(alice);
       await addItem(alice, "Milk");
       await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
       await Promise.all([synced(alice), synced(bob)]);
@@ -168,11 +159,11 @@ test("offline edits on both devices converge when both are back online", (t) =>
     }
   }));
 
-test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", (t) =>
+test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", () =>
   withDemo(async (demo) => {
     const { alice, bob, failed, close } = await twoDevices(demo);
     try {
-      if (await skipWithoutSync(t, alice)) return;
+      await assertSyncing(alice);
       await addItem(alice, "Milk");
       await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
       await Promise.all([synced(alice), synced(bob)]);
@@ -223,12 +214,12 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
     }
   }));
 
-test("the network switch is the device's: every tab of it follows, whichever tab syncs", (t) =>
+test("the network switch is the device's: every tab of it follows, whichever tab syncs", () =>
   withDemo(async (demo) => {
     const context = await device(env.browser);
     const [first, second] = [await openApp(context, demo, "alice"), await openApp(context, demo, "alice")];
     try {
-      if (await skipWithoutSync(t, first)) return;
+      await assertSyncing(first);
       await addItem(first, "Milk");
       await Promise.all([synced(first), synced(second)]);
       // Switched off in the second tab (the first opened the store first: it is the one syncing).
@@ -248,6 +239,39 @@ test("the network switch is the device's: every tab of it follows, whichever tab
       assert.deepEqual(await serverLog(demo).then((log) => log.map(([, , type]) => type)), ["ItemAdded", "ItemAdded"]);
     } catch (error) {
       throw new Error(`${error.message}\n  first tab shows:  ${await shows(first)}\n  second tab shows: ${await shows(second)}`, { cause: error });
+    } finally {
+      await context.close();
+    }
+  }));
+
+test("sync problems are explained in words, and the list keeps working on the device", () =>
+  withDemo(async (demo) => {
+    const context = await device(env.browser);
+    try {
+      // A token the edge service refuses: the changes wait, the sync bar says why.
+      await context.route("**/api/dev-token?*", (route) =>
+        route.fulfill({ contentType: "application/json", body: JSON.stringify({ token: "not.a.token", expiresAt: 0 }) }),
+      );
+      const page = await openApp(context, demo, "alice");
+      await assertSyncing(page);
+      await addItem(page, "Milk");
+      await page.waitForFunction(() => /Problem: The edge service refused this device's token/.test(document.getElementById("sync-detail").textContent), null, {
+        timeout: SYNC_TIMEOUT,
+      });
+      assert.match(await page.textContent("#sync-detail"), /1 change not yet confirmed by the edge service\..*\(evstore: UNAUTHENTICATED\)/);
+      // A good token again: the change syncs without anything else to do.
+      await context.unroute("**/api/dev-token?*");
+      await synced(page);
+      assert.deepEqual((await serverLog(demo)).map(([, , type]) => type), ["ItemAdded"]);
+
+      // A sync setting the package refuses: the list opens on the device alone, and says why.
+      await context.route("**/api/config", (route) => route.fulfill({ contentType: "application/json", body: JSON.stringify({ syncUrl: "ftp://nowhere" }) }));
+      await page.reload();
+      await ready(page);
+      assert.equal(await page.evaluate(() => document.body.dataset.sync), "failed");
+      assert.match(await page.textContent("#sync-detail"), /^Sync is off: Opening the store with sync was refused: sync\.url must be .*\(evstore: INVALID_ARGUMENT\) The list lives on this device only for now\.$/);
+      assert.match(await page.textContent("#sync-pill"), /This device only/);
+      assert.deepEqual(await listed(page), [["Milk", false]]);
     } finally {
       await context.close();
     }

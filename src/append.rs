@@ -1,13 +1,17 @@
 //! The append algorithm, once for every storage: in one transaction, read what the decision
 //! needs, [`decide`], number the events, write, commit.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
-use crate::model::AppendResult;
-use crate::storage::{commit_failure, CommitError, Mode, PreparedAppend, Storage, Transaction};
+use crate::model::{AppendResult, Revision, StreamId};
+use crate::storage::{
+    commit_failure, CommitError, Heads, Mode, PreparedAppend, Storage, Transaction,
+};
 
 /// How many transactions one append may take when commits keep conflicting (each conflict means
 /// another writer committed in between; the next attempt sees it).
@@ -64,6 +68,23 @@ async fn attempt<S: Storage>(
 ) -> std::result::Result<Result<Appended>, CommitError> {
     let mut tx = storage.begin(Mode::Write).await?;
     let heads = tx.heads(&append.stream_id).await?;
+    let decided = decide_and_write(&mut tx, append, ids, look_up, heads).await?;
+    if matches!(decided, Ok(Appended::Written(_))) {
+        tx.commit().await?;
+    }
+    Ok(decided)
+}
+
+/// Inside `tx`, with the stream's and the log's `heads` as `tx` sees them: looks ids up when the
+/// decision needs them, [`decide`]s, numbers and writes the events. `Ok(result)` is this append's
+/// final answer once `tx` commits; `Err` fails the transaction.
+async fn decide_and_write<T: Transaction>(
+    tx: &mut T,
+    append: &PreparedAppend,
+    ids: &[Uuid],
+    look_up: bool,
+    heads: Heads,
+) -> std::result::Result<Result<Appended>, CommitError> {
     let mut stored = if look_up {
         tx.locate(ids).await?
     } else {
@@ -109,10 +130,60 @@ async fn attempt<S: Storage>(
         .collect();
     tx.put(&events).await?;
     tx.appended(append, &events).await?;
-    tx.commit().await?;
     let last = &events[events.len() - 1];
     Ok(Ok(Appended::Written(AppendResult {
         next_expected_revision: last.revision,
         position: last.position,
     })))
+}
+
+/// Appends a group of appends (issued together) in one transaction: each decided in order, on
+/// what the earlier ones of the group wrote, with its own result — a refused append changes
+/// nothing for the others. If the transaction fails as a whole (a unique index caught a
+/// duplicate id, another writer got in first, a storage error), each append is decided alone.
+pub(crate) async fn append_group<S: Storage>(
+    storage: &S,
+    appends: &[PreparedAppend],
+) -> Vec<Result<Appended>> {
+    if appends.len() > 1 {
+        if let Ok(results) = try_group(storage, appends).await {
+            return results;
+        }
+    }
+    let mut results = Vec::with_capacity(appends.len());
+    for a in appends {
+        results.push(append(storage, a).await);
+    }
+    results
+}
+
+async fn try_group<S: Storage>(
+    storage: &S,
+    appends: &[PreparedAppend],
+) -> std::result::Result<Vec<Result<Appended>>, CommitError> {
+    let look_up = !storage.rejects_duplicate_ids();
+    let mut tx = storage.begin(Mode::Write).await?;
+    // Every head the group needs, read at once; then kept up to date with the group's writes.
+    let mut streams: Vec<StreamId> = Vec::new();
+    for a in appends {
+        if !streams.contains(&a.stream_id) {
+            streams.push(a.stream_id.clone());
+        }
+    }
+    let (stream_heads, mut log) = tx.heads_of(&streams).await?;
+    let mut stream_heads: HashMap<StreamId, Option<Revision>> =
+        streams.into_iter().zip(stream_heads).collect();
+    let mut results = Vec::with_capacity(appends.len());
+    for a in appends {
+        let ids: Vec<Uuid> = a.events.iter().map(|e| e.id).collect();
+        let stream = stream_heads.get(&a.stream_id).copied().flatten();
+        let decided = decide_and_write(&mut tx, a, &ids, look_up, Heads { stream, log }).await?;
+        if let Ok(Appended::Written(r)) = &decided {
+            stream_heads.insert(a.stream_id.clone(), Some(r.next_expected_revision));
+            log = Some(r.position);
+        }
+        results.push(decided);
+    }
+    tx.commit().await?;
+    Ok(results)
 }

@@ -30,6 +30,7 @@ mod clock;
 mod decision;
 mod error;
 mod event;
+mod group;
 mod json;
 mod model;
 mod notify;

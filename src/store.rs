@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::append::Appended;
+use crate::group::Group;
 use crate::notify::Notify;
 use crate::read::{self as reads, ReadPage, ReadRequest};
 
@@ -54,6 +55,7 @@ pub struct EventStore<S: Storage> {
     notify: Rc<Notify>,
     watching: Cell<bool>,
     synced: Cell<bool>,
+    group: Group,
 }
 
 impl<S: Storage> EventStore<S> {
@@ -72,6 +74,7 @@ impl<S: Storage> EventStore<S> {
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
             synced: Cell::new(false),
+            group: Group::default(),
         }
     }
 
@@ -98,9 +101,19 @@ impl<S: Storage> EventStore<S> {
         Ok(self.append_prepared(&append).await?.result())
     }
 
-    /// Runs the append algorithm for a validated append and tells subscribers.
+    /// Runs the append algorithm for a validated append (in a group with the appends issued in
+    /// the same tick, where the storage groups them) and tells subscribers.
     pub(crate) async fn append_prepared(&self, append: &PreparedAppend) -> Result<Appended> {
-        let appended = crate::append::append(&self.storage, append).await?;
+        let appended = if self.storage.groups_appends() {
+            let storage = &self.storage;
+            self.group
+                .submit(append.clone(), |appends| async move {
+                    crate::append::append_group(storage, &appends).await
+                })
+                .await?
+        } else {
+            crate::append::append(&self.storage, append).await?
+        };
         if let Appended::Written(result) = appended {
             self.storage.committed(result.position);
             self.notify.notify();

@@ -6,6 +6,12 @@ mod contract;
 
 contract_suite!(contract::Memory);
 
+mod grouping {
+    //! The same suite with group commit on.
+    use super::contract;
+    contract_suite!(contract::GroupingMemory);
+}
+
 mod outboxed {
     //! The same suite with the sync outbox decorator in front of the storage.
     use super::contract;
@@ -127,5 +133,43 @@ mod reads {
                 "20 wake-ups read {live} events: only the new ones, not the log again"
             );
         });
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod group_commit {
+    //! Appends issued together share one transaction where the storage groups them.
+
+    use super::contract::decorate::{Decorated, Grouping};
+    use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent};
+    use futures::executor::block_on;
+
+    #[test]
+    fn appends_issued_together_share_one_transaction() {
+        let store = EventStore::new(Decorated::new(MemoryStorage::new(), Grouping::default()));
+        let begun = || store.storage().hook.writes.get();
+        let before = begun();
+        let streams: Vec<String> = (0..10).map(|i| format!("s-{i}")).collect();
+        let calls = streams.iter().map(|s| {
+            store.append(
+                s,
+                vec![ProposedEvent::new("E", Json::null())],
+                ExpectedRevision::NoStream,
+            )
+        });
+        let results = block_on(futures::future::join_all(calls));
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(begun() - before, 1, "one transaction for the ten appends");
+        // One at a time, each append is its own transaction.
+        let before = begun();
+        for s in &streams {
+            block_on(store.append(
+                s,
+                vec![ProposedEvent::new("E", Json::null())],
+                ExpectedRevision::Exact(0),
+            ))
+            .unwrap();
+        }
+        assert_eq!(begun() - before, 10);
     }
 }

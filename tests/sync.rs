@@ -3,10 +3,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod sync_net;
 #[allow(dead_code)]
 #[path = "contract/decorate.rs"]
 mod decorate;
+mod sync_net;
 
 use std::collections::HashSet;
 
@@ -388,9 +388,16 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
     let mut injected_any = true;
     let mut n = 0;
     while injected_any {
-        let store = Rc::new(EventStore::new(Outboxed::new(Decorated::new(MemoryStorage::new(), Faults::default()))));
+        let store = Rc::new(EventStore::new(Outboxed::new(Decorated::new(
+            MemoryStorage::new(),
+            Faults::default(),
+        ))));
         let client = SyncClient::new(store.clone());
-        for (stream, expected) in [("B-1", NEW), ("Doc-1", NEW), ("B-1", ExpectedRevision::Exact(0))] {
+        for (stream, expected) in [
+            ("B-1", NEW),
+            ("Doc-1", NEW),
+            ("B-1", ExpectedRevision::Exact(0)),
+        ] {
             block_on(store.append(stream, vec![other("Mine")], expected)).unwrap();
         }
         block_on(client.connected()).unwrap();
@@ -403,14 +410,26 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         faults.heal();
         if injected_any {
             assert!(r.is_err(), "step {n}: the failure is reported");
-            assert_eq!(content(&block_on(store.read_all(ReadOptions::forwards())).unwrap()), before, "step {n}");
+            assert_eq!(
+                content(&block_on(store.read_all(ReadOptions::forwards())).unwrap()),
+                before,
+                "step {n}"
+            );
             assert_eq!(block_on(client.refresh()).unwrap(), status, "step {n}");
             block_on(client.receive(ServerMessage::Events(frame.clone()))).unwrap();
         }
         let log = block_on(store.read_all(ReadOptions::forwards())).unwrap();
         check_log(&log, "after the rebase");
-        assert_eq!(content(&log[..2]), content(&frame), "step {n}: the server's events first");
-        assert_eq!(block_on(client.conflicts()).unwrap().len(), 1, "step {n}: Doc-1 held");
+        assert_eq!(
+            content(&log[..2]),
+            content(&frame),
+            "step {n}: the server's events first"
+        );
+        assert_eq!(
+            block_on(client.conflicts()).unwrap().len(),
+            1,
+            "step {n}: Doc-1 held"
+        );
         assert_eq!(block_on(client.refresh()).unwrap().pending, 3);
         n += 1;
     }

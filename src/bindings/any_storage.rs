@@ -109,10 +109,14 @@ impl JsStorage for crate::DurableObjectStorage {
 
 type Task<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// The heads of several streams and of the log.
+type HeadsOf = (Vec<Option<Revision>>, Option<Position>);
+
 /// [`Storage`] as a trait object.
 trait DynStorage {
     fn begin(&self, mode: Mode) -> Task<'_, Result<Box<dyn DynTx<'_> + '_>>>;
     fn rejects_duplicate_ids(&self) -> bool;
+    fn groups_appends(&self) -> bool;
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>>;
     fn save_checkpoint<'a>(&'a self, name: &'a str, position: Position) -> Task<'a, Result<()>>;
     fn watch(&self, wake: Rc<dyn Fn()>);
@@ -125,6 +129,7 @@ trait DynTx<'t> {
     fn heads<'a>(&'a mut self, stream: &'a StreamId) -> Task<'a, Result<Heads>>;
     fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Task<'a, Result<Option<Revision>>>;
     fn log_head(&mut self) -> Task<'_, Result<Option<Position>>>;
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Task<'a, Result<HeadsOf>>;
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Task<'a, Result<Vec<Option<StoredLocation>>>>;
     fn read_stream<'a>(
         &'a mut self,
@@ -157,6 +162,9 @@ impl<'t, S: JsStorage, T: Transaction<Page = PageOf<'t, S>> + 't> DynTx<'t> for 
     }
     fn log_head(&mut self) -> Task<'_, Result<Option<Position>>> {
         Box::pin(self.0.log_head())
+    }
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Task<'a, Result<HeadsOf>> {
+        Box::pin(self.0.heads_of(streams))
     }
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Task<'a, Result<Vec<Option<StoredLocation>>>> {
         Box::pin(self.0.locate(ids))
@@ -210,6 +218,9 @@ impl<S: JsStorage> DynStorage for S {
     fn rejects_duplicate_ids(&self) -> bool {
         Storage::rejects_duplicate_ids(self)
     }
+    fn groups_appends(&self) -> bool {
+        Storage::groups_appends(self)
+    }
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>> {
         Box::pin(Storage::load_checkpoint(self, name))
     }
@@ -254,6 +265,9 @@ impl Transaction for AnyTx<'_> {
     }
     async fn log_head(&mut self) -> Result<Option<Position>> {
         self.0.log_head().await
+    }
+    async fn heads_of(&mut self, streams: &[StreamId]) -> Result<HeadsOf> {
+        self.0.heads_of(streams).await
     }
     async fn heads(&mut self, stream: &StreamId) -> Result<Heads> {
         self.0.heads(stream).await
@@ -302,6 +316,9 @@ impl Storage for AnyStorage {
     }
     fn rejects_duplicate_ids(&self) -> bool {
         self.0.rejects_duplicate_ids()
+    }
+    fn groups_appends(&self) -> bool {
+        self.0.groups_appends()
     }
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.0.load_checkpoint(name).await

@@ -138,6 +138,19 @@ pub trait Transaction {
         })
     }
 
+    /// The heads of several streams and of the log, as one transaction reads them (a group of
+    /// appends needs them all). Storages that can issue the reads at once override this.
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        let mut heads = Vec::with_capacity(streams.len());
+        for stream in streams {
+            heads.push(self.stream_head(stream).await?);
+        }
+        Ok((heads, self.log_head().await?))
+    }
+
     /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`).
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>>;
 
@@ -204,6 +217,13 @@ pub trait Storage {
         false
     }
 
+    /// Whether appends issued together (in the same tick) should share one transaction — group
+    /// commit, each append still decided on its own — because a transaction costs far more than
+    /// a write (IndexedDB). Needs transactions that read their own writes.
+    fn groups_appends(&self) -> bool {
+        false
+    }
+
     /// The position recorded under the checkpoint `name`, if any.
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>>;
 
@@ -240,6 +260,10 @@ impl<S: Storage> Storage for Rc<S> {
 
     fn rejects_duplicate_ids(&self) -> bool {
         (**self).rejects_duplicate_ids()
+    }
+
+    fn groups_appends(&self) -> bool {
+        (**self).groups_appends()
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {

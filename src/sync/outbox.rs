@@ -50,6 +50,13 @@ impl<T: Transaction> Transaction for OutboxTx<T> {
         self.0.heads(stream).await
     }
 
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        self.0.heads_of(streams).await
+    }
+
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>> {
         self.0.locate(ids).await
     }
@@ -125,6 +132,10 @@ impl<S: Storage> Storage for Outboxed<S> {
 
     fn rejects_duplicate_ids(&self) -> bool {
         self.inner.rejects_duplicate_ids()
+    }
+
+    fn groups_appends(&self) -> bool {
+        self.inner.groups_appends()
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {

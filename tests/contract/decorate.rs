@@ -40,6 +40,11 @@ pub trait Hook {
         Ok(())
     }
 
+    /// Whether the decorated storage groups appends issued together (group commit).
+    fn groups_appends(&self) -> bool {
+        false
+    }
+
     /// After each read of the log, with the number of events it returned.
     fn read_log(&self, events: usize) {
         let _ = events;
@@ -86,6 +91,15 @@ impl<T: Transaction, H: Hook> Transaction for DecoratedTx<'_, T, H> {
     async fn log_head(&mut self) -> Result<Option<Position>> {
         self.hook.before(Primitive::LogHead)?;
         self.inner.log_head().await
+    }
+
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        self.hook.before(Primitive::StreamHead)?;
+        self.hook.before(Primitive::LogHead)?;
+        self.inner.heads_of(streams).await
     }
 
     async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<evstore::StoredLocation>>> {
@@ -164,6 +178,10 @@ impl<S: Storage, H: Hook> Storage for Decorated<S, H> {
         self.inner.rejects_duplicate_ids()
     }
 
+    fn groups_appends(&self) -> bool {
+        self.inner.groups_appends() || self.hook.groups_appends()
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.hook.before(Primitive::LoadCheckpoint)?;
         self.inner.load_checkpoint(name).await
@@ -184,6 +202,27 @@ impl<S: Storage, H: Hook> Storage for Decorated<S, H> {
 
     fn close(&self) {
         self.inner.close()
+    }
+}
+
+/// Turns group commit on for the decorated storage (memory does not group by itself), and
+/// counts the write transactions begun.
+#[derive(Default)]
+#[allow(dead_code)] // tests/memory.rs only
+pub struct Grouping {
+    pub writes: Cell<usize>,
+}
+
+impl Hook for Grouping {
+    fn groups_appends(&self) -> bool {
+        true
+    }
+
+    fn before(&self, primitive: Primitive) -> Result<()> {
+        if primitive == Primitive::Begin {
+            self.writes.set(self.writes.get() + 1);
+        }
+        Ok(())
     }
 }
 

@@ -45,8 +45,20 @@ impl Factory for Memory {
     }
 }
 
+/// Memory with group commit turned on (as IndexedDB has it): the same contract holds.
+#[allow(dead_code)] // tests/memory.rs only
+pub struct GroupingMemory;
+
+impl Factory for GroupingMemory {
+    type S = Decorated<evstore::MemoryStorage, decorate::Grouping>;
+    async fn storage(&self) -> Self::S {
+        Decorated::new(evstore::MemoryStorage::new(), decorate::Grouping::default())
+    }
+}
+
 /// Memory behind the sync outbox decorator: every contract case holds on a synced store too (the
 /// outbox writes in each append's transaction and changes nothing else).
+#[allow(dead_code)] // tests/memory.rs only
 pub struct OutboxedMemory;
 
 impl Factory for OutboxedMemory {
@@ -65,6 +77,7 @@ macro_rules! contract_suite {
             batches_are_contiguous_and_positions_dense, failed_appends_write_nothing,
             empty_and_invalid_appends, stream_id_limits, event_size_limit,
             retry_is_idempotent_even_after_the_stream_moved_on, duplicate_ids_are_rejected,
+            appends_issued_together_are_decided_each_on_their_own,
             ids_are_lowercase_and_generated_ids_are_v7, reads_forwards_and_backwards,
             read_all_forwards_and_backwards, payloads_round_trip, stream_revision_and_category,
             aggregate_folds_the_stream, closed_store_rejects_every_call,
@@ -477,6 +490,78 @@ pub async fn retry_is_idempotent_even_after_the_stream_moved_on<F: Factory>(f: &
         .unwrap();
     assert_eq!((r.next_expected_revision, r.position), (2, 3));
     assert_eq!(all(&store).await.len(), 5);
+}
+
+/// Appends issued together (a group commit where the storage groups them) are decided each on
+/// its own, in call order, as if awaited one by one: one's refusal never changes another's
+/// result, and a duplicate id in the group falls back to deciding each alone.
+pub async fn appends_issued_together_are_decided_each_on_their_own<F: Factory>(f: &F) {
+    use ExpectedRevision::{Any, Exact, NoStream};
+    let store = open(f).await;
+    store.append("s", vec![with_id(1)], NoStream).await.unwrap();
+    for round in 0..2 {
+        let base = 100 * (round + 1);
+        // Round 1 has an id stored elsewhere in the group (a unique index refuses it at once).
+        let foreign = if round == 0 { id(base + 50) } else { id(1) };
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        let calls = vec![
+            store.append(&a, vec![with_id(base)], NoStream),
+            store.append("s", vec![with_id(base + 1)], NoStream),
+            store.append(
+                &b,
+                vec![ev("E", serde_json::json!(0)).with_id(foreign)],
+                Any,
+            ),
+            store.append(&a, vec![with_id(base + 2)], Exact(0)),
+            store.append("s", vec![with_id(1)], NoStream),
+            store.append("c", vec![with_id(base + 3), with_id(base + 3)], Any),
+            store.append(&a, vec![with_id(base + 4)], Exact(1)),
+        ];
+        let results = futures_util::future::join_all(calls).await;
+        let codes: Vec<&str> = results
+            .iter()
+            .map(|r| r.as_ref().map_or_else(|e| e.code(), |_| "ok"))
+            .collect();
+        let third = if round == 0 {
+            "ok"
+        } else {
+            "DUPLICATE_EVENT_ID"
+        };
+        assert_eq!(
+            codes,
+            [
+                "ok",
+                "WRONG_EXPECTED_REVISION",
+                third,
+                "ok",
+                "ok",
+                "DUPLICATE_EVENT_ID",
+                "ok"
+            ],
+            "round {round}"
+        );
+        assert_eq!(
+            results[4].as_ref().unwrap().position,
+            0,
+            "the retry answers the stored append"
+        );
+        let revisions: Vec<u64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|r| r.next_expected_revision))
+            .collect();
+        let expected: &[u64] = if round == 0 {
+            &[0, 0, 1, 0, 2]
+        } else {
+            &[0, 1, 0, 2]
+        };
+        assert_eq!(revisions, expected, "round {round}");
+    }
+    let log = all(&store).await;
+    assert!(
+        log.iter().enumerate().all(|(i, e)| e.position == i as u64),
+        "dense"
+    );
+    assert_eq!(log.len(), 1 + 4 + 3);
 }
 
 pub async fn duplicate_ids_are_rejected<F: Factory>(f: &F) {

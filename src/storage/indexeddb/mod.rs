@@ -200,6 +200,23 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         })
     }
 
+    /// Every cursor is issued before any is awaited.
+    async fn heads_of(
+        &mut self,
+        streams: &[StreamId],
+    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
+        let requests = streams
+            .iter()
+            .map(|s| stream_head_request(&self.events, s.as_str()))
+            .collect::<Result<Vec<_>>>()?;
+        let log_req = log_head_request(&self.events)?;
+        let mut heads = Vec::with_capacity(requests.len());
+        for req in requests {
+            heads.push(cursor_number(req.result().await?));
+        }
+        Ok((heads, cursor_number(log_req.result().await?)))
+    }
+
     /// Every lookup is in flight at once.
     async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
         let by_id = self.index(BY_ID)?;
@@ -314,6 +331,11 @@ impl Storage for IndexedDbStorage {
 
     /// The unique `id` index refuses a taken id at commit (`ConstraintError`).
     fn rejects_duplicate_ids(&self) -> bool {
+        true
+    }
+
+    /// A readwrite transaction costs far more than its writes: appends issued together share one.
+    fn groups_appends(&self) -> bool {
         true
     }
 

@@ -85,6 +85,54 @@ test("four tabs racing on one database keep positions dense and revisions contig
   await context.close();
 });
 
+test("group commit across tabs: bursts of un-awaited appends keep the log dense, each append decided alone", async () => {
+  const context = await env.browser.newContext();
+  const name = `groups-${Date.now()}`;
+  const tabs = await Promise.all([0, 1, 2].map(() => storePage(context)));
+  const results = await Promise.all(
+    tabs.map((page, tab) =>
+      page.evaluate(
+        async ({ name, tab }) => {
+          const s = await EventStore.open({ storage: "indexeddb", name });
+          const outcomes = [];
+          for (let burst = 0; burst < 5; burst++) {
+            // Issued together: one group per burst. Inside it, a stale expected revision and a
+            // repeated id must fail alone, and the retry of an earlier append must answer it.
+            const id = crypto.randomUUID();
+            const calls = [];
+            for (let i = 0; i < 20; i++) {
+              calls.push(s.append(`T${tab}-${burst}-${i}`, [{ type: "Burst", data: { tab, burst, i } }], { expectedRevision: "no_stream" }));
+            }
+            calls.push(s.append(`T${tab}-${burst}-0`, [{ type: "Late" }], { expectedRevision: "no_stream" }));
+            calls.push(s.append(`T${tab}-${burst}-dup`, [{ id, type: "Dup" }]));
+            calls.push(s.append(`T${tab}-${burst}-dup2`, [{ id, type: "Dup" }]));
+            calls.push(s.append(`T${tab}-${burst}-dup`, [{ id, type: "Dup" }]));
+            const settled = await Promise.allSettled(calls);
+            outcomes.push(settled.map((r) => (r.status === "fulfilled" ? ["ok", r.value.position] : [r.reason.code, null])));
+          }
+          return outcomes;
+        },
+        { name, tab },
+      ),
+    ),
+  );
+  for (const outcomes of results) {
+    for (const burst of outcomes) {
+      const codes = burst.map(([code]) => code);
+      assert.deepEqual(codes.slice(0, 20), Array(20).fill("ok"));
+      assert.deepEqual(codes.slice(20), ["WRONG_EXPECTED_REVISION", "ok", "DUPLICATE_EVENT_ID", "ok"]);
+      assert.equal(burst[23][1], burst[21][1], "the retry answers the stored append");
+    }
+  }
+  const log = await tabs[0].evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    return (await s.readAll()).map(({ id, streamId, revision, position }) => ({ id, streamId, revision, position }));
+  }, name);
+  assert.equal(log.length, 3 * 5 * 21);
+  assertLogInvariants(log);
+  await context.close();
+});
+
 test("events survive a page reload", async () => {
   const context = await env.browser.newContext();
   const page = await storePage(context);

@@ -202,6 +202,9 @@ function scheduleRefresh() {
 async function refresh() {
   if (!store) return;
   const s = store;
+  // The status first: read before the log, it can only be older than the log, so an event is never
+  // shown confirmed before it is (at worst one shows pending until the next refresh).
+  const status = s.sync ? s.sync.status() : null;
   let events;
   let conflicts;
   try {
@@ -214,7 +217,7 @@ async function refresh() {
   if (s !== store) return;
   view.events = events;
   view.conflicts = conflicts;
-  if (s.sync) view.status = s.sync.status();
+  view.status = status;
   render();
 }
 
@@ -252,9 +255,21 @@ $("add-form").addEventListener("submit", async (event) => {
 
 // ── sync: status, the offline switch, conflicts ─────────────────────────────────────────────
 
+/**
+ * The sync state to show: the store's, except that a device switched off is offline, and that an
+ * offline device retrying stays "offline" until it is back (no flicker at every retry).
+ */
+let settled = null;
+function shownState(status) {
+  if (gate.offline) return (settled = "offline");
+  if (status.state !== "connecting") return (settled = status.state);
+  return settled === "offline" ? "offline" : "connecting";
+}
+
 function statusWords(status) {
-  if (!store?.sync) return { pill: "This device only", kind: "local", detail: syncNote };
-  if (!status) return { pill: "Starting…", kind: "connecting", detail: "" };
+  if (!store?.sync) return { pill: "This device only", kind: "local", detail: syncNote, state: "local" };
+  if (!status) return { pill: "Starting…", kind: "connecting", detail: "", state: "connecting" };
+  const state = shownState(status);
   const waiting = status.pending === 1 ? "1 change" : `${status.pending} changes`;
   const upTo = status.confirmedPosition === null ? "" : ` (up to position ${status.confirmedPosition})`;
   let pill;
@@ -262,10 +277,10 @@ function statusWords(status) {
   if (status.conflicts > 0) {
     pill = status.conflicts === 1 ? "1 conflict needs you" : `${status.conflicts} conflicts need you`;
     kind = "conflict";
-  } else if (status.state === "online") {
+  } else if (state === "online") {
     pill = status.pending ? `Syncing ${waiting}…` : "Synced";
     kind = status.pending ? "syncing" : "online";
-  } else if (status.state === "connecting") {
+  } else if (state === "connecting") {
     pill = status.pending ? `Connecting… ${waiting} waiting` : "Connecting…";
     kind = "connecting";
   } else {
@@ -274,23 +289,23 @@ function statusWords(status) {
   }
   const parts = [];
   if (gate.offline) parts.push("Network switched off: changes stay on this device until you switch it back on.");
-  else if (status.state === "offline") parts.push("The servers cannot be reached: changes stay on this device and sync when they can.");
+  else if (state === "offline") parts.push("The servers cannot be reached: changes stay on this device and sync when they can.");
   const confirmedUpTo = status.confirmedPosition === null ? "" : `; confirmed up to position ${status.confirmedPosition}`;
   if (status.pending) parts.push(`${waiting} not yet confirmed by the edge service${confirmedUpTo}.`);
   else parts.push(status.confirmedPosition === null ? "Nothing to sync yet." : `Everything is confirmed by the edge service${upTo}.`);
   // A token that could not be fetched while offline is just being offline; other problems are shown.
   const error = status.lastError;
   const tokenUnreachable = error?.code === "UNAUTHENTICATED" && /^sync\.token\(\) failed: /.test(error.message);
-  if (error && !(tokenUnreachable && status.state !== "online")) parts.push(`Problem: ${explain(error, "Syncing")}`);
-  return { pill, kind, detail: parts.join(" ") };
+  if (error && !(tokenUnreachable && state !== "online")) parts.push(`Problem: ${explain(error, "Syncing")}`);
+  return { pill, kind, detail: parts.join(" "), state };
 }
 
 function renderStatus() {
-  const { pill, kind, detail } = statusWords(view.status);
+  const { pill, kind, detail, state } = statusWords(view.status);
   const el = $("sync-pill");
   el.textContent = pill;
   el.className = `pill ${kind}`;
-  el.dataset.state = view.status?.state ?? "local";
+  el.dataset.state = state;
   el.dataset.pending = String(view.status?.pending ?? 0);
   $("sync-detail").textContent = detail;
   $("online-switch").checked = !gate.offline;

@@ -42,6 +42,11 @@ function synced(page) {
   );
 }
 
+/** Waits until the sync pill says `text` (the status settles a moment after the list shows a change). */
+function pillSays(page, text) {
+  return page.waitForFunction((t) => document.getElementById("sync-pill").textContent === t, text, { timeout: 5000 });
+}
+
 function notOnline(page) {
   return page.waitForFunction(() => document.getElementById("sync-pill").dataset.state !== "online", null, { timeout: SYNC_TIMEOUT });
 }
@@ -135,7 +140,7 @@ test("offline edits on both devices converge when both are back online", () =>
       await addItem(bob, "Butter");
       await addItem(bob, "Jam");
       await tick(bob, "Butter");
-      assert.match(await alice.textContent("#sync-pill"), /Offline · 2 changes waiting/);
+      await pillSays(alice, "Offline · 2 changes waiting");
       assert.match(await alice.textContent(`${item("Eggs")} .badge`), /not synced yet/);
       assert.deepEqual((await timeline(alice)).slice(0, 2).map((e) => e.state), ["pending", "pending"]);
       await screenshotSideBySide(env.browser, [alice, bob], "both-offline");
@@ -180,9 +185,14 @@ test("a concurrent edit of one item is a conflict, shown in words and resolved w
       assert.match(words, /“Milk” was changed on two devices/);
       assert.match(words, /bob renamed “Milk” to “Soy milk”/);
       assert.match(words, /you \(alice\) renamed “Milk” to “Oat milk”/);
-      assert.match(await alice.textContent("#sync-pill"), /1 conflict needs you/);
+      await pillSays(alice, "1 conflict needs you");
       assert.equal(await alice.textContent(`${item("Oat milk")} .badge`), "conflict", "the held change stays visible, marked");
-      assert.ok((await timeline(alice)).some((e) => e.state === "held" && e.data.name === "Oat milk"));
+      await alice.waitForSelector('#timeline-body tr[data-state="held"]', { timeout: SYNC_TIMEOUT });
+      assert.deepEqual(
+        (await timeline(alice)).filter((e) => e.state === "held").map((e) => [e.type, e.data.name, e.by]),
+        [["ItemRenamed", "Oat milk", "alice"]],
+        "the history marks alice's rename as held",
+      );
       await screenshotSideBySide(env.browser, [alice, bob], "conflict");
       await screenshot(alice, "conflict-alice");
 
@@ -228,7 +238,7 @@ test("the network switch is the device's: every tab of it follows, whichever tab
       await Promise.all([notOnline(first), notOnline(second)]);
       await addItem(second, "Bread");
       await first.waitForSelector(item("Bread"));
-      assert.match(await first.textContent("#sync-pill"), /Offline · 1 change waiting/);
+      await pillSays(first, "Offline · 1 change waiting");
       const fresh = await openApp(context, demo, "alice");
       assert.equal(await fresh.isChecked("#online-switch"), false, "a new tab of the device starts switched off");
       await fresh.close();

@@ -247,9 +247,17 @@ $("add-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("new-item");
   const name = input.value;
+  const doing = `Adding “${name.trim()}”`;
+  let events;
+  try {
+    events = decideAdd(name); // a new item's stream has no state to fold: decide before clearing the box
+  } catch (err) {
+    notify(explain(err, doing)); // the text stays, to be fixed
+    return input.focus();
+  }
   input.value = ""; // at once: the next item can be typed while this one is stored
-  const added = await command(`Adding “${name.trim()}”`, itemStream(crypto.randomUUID()), () => decideAdd(name));
-  if (!added && input.value === "") input.value = name; // kept, to be fixed
+  const added = await command(doing, itemStream(crypto.randomUUID()), () => events);
+  if (!added && input.value === "") input.value = name; // refused by the store: given back
   input.focus();
 });
 

@@ -12,16 +12,20 @@ setup:
 package: setup
 	@scripts/build-package.sh
 
-## make demo: build the package and serve the demo on http://127.0.0.1:$(PORT)/
+## make demo: build the package, then run the demo app on http://127.0.0.1:$(PORT)/ with the edge
+## service on 127.0.0.1:$${EDGE_PORT:-8787} (data in $${EDGE_DATA:-.edge-data}); prints the URLs of two
+## devices to open side by side. Ctrl-C stops both. It needs no browser: setup skips Chromium.
+demo: export EVSTORE_SETUP := package
+demo: export PORT := $(PORT)
 demo: package
-	node scripts/serve.mjs $(PORT)
+	node scripts/demo.mjs
 
 ## make edge: the edge service in workerd on 127.0.0.1:$${EDGE_PORT:-8787}, data in $${EDGE_DATA:-.edge-data}
 edge: package
 	node scripts/edge.mjs
 
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
-## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, demo end-to-end,
+## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, the demo end-to-end,
 ## Deno and workerd, and a smoke run of the benchmark harness.
 test: lint test-native test-wasm test-js
 
@@ -48,6 +52,7 @@ test-js: package
 	node --test --test-reporter=spec tests/js/edge-service/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/sync/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/
 	node bench/run.mjs --smoke
 
 bench: package

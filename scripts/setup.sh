@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup: everything `make test`, `make demo` and `make bench` need on a fresh machine.
 # Safe to run again: each step checks first and does nothing when already satisfied.
+# EVSTORE_SETUP=package (what `make demo` sets) installs only what building the package and running
+# the demo need: no Chromium and no wasm-pack, which only the tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +13,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
+FOR_TESTS=true
+[ "${EVSTORE_SETUP:-}" = package ] && FOR_TESTS=false
+
 # Chromium + chromedriver for the browser tests (Debian packages; no browser downloads).
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if $FOR_TESTS && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   log "installing chromium and chromium-driver (apt)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -30,7 +35,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if ! command -v wasm-pack >/dev/null; then
+if $FOR_TESTS && ! command -v wasm-pack >/dev/null; then
   log "installing wasm-pack (cargo, ~5 min)"
   cargo install -q wasm-pack --locked
 fi

@@ -1,79 +1,618 @@
-// The demo app: it imports "evstore" like any user (an import map points it at the package).
+// The demo app: a shared shopping list whose state is derived only from evstore events.
+// It imports "evstore" like any user (an import map points it at the built package), keeps the
+// events of this device in IndexedDB, and syncs them through the edge service (`make demo`).
+import { gate } from "./gate.js"; // first: it wraps WebSocket and fetch before evstore loads
 import { EventStore } from "evstore";
+import {
+  CATEGORY,
+  ListError,
+  categoryOf,
+  decideAdd,
+  decideCheck,
+  decideRemove,
+  decideRename,
+  describe,
+  describeAll,
+  evolveItem,
+  foldList,
+  initialItem,
+  itemStream,
+} from "./model.js";
 
 const $ = (id) => document.getElementById(id);
+
+/** A DOM element: `h("li", { class: "x", onclick }, child, "text")` (text is never parsed as HTML). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key in el && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+// ── the device ──────────────────────────────────────────────────────────────────────────────
+
+// `?device=alice`: each device name is its own IndexedDB database, so two windows of one browser
+// act as two devices. Names are kept to a-z, 0-9, - and _.
+const params = new URLSearchParams(location.search);
+const device = (params.get("device") ?? "alice").toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+/, "").slice(0, 32) || "alice";
+const other = device === "alice" ? "bob" : "alice";
+const offlineKey = `evstore-demo-offline:${device}`;
+document.title = `${device} · Shopping list · evstore demo`;
+$("device-name").textContent = device;
+$("other-device").append(
+  "Try it: open ",
+  h("a", { href: `?device=${other}`, target: "_blank" }, `?device=${other}`),
+  " in a window next to this one.",
+);
+
+// ── what the app shows (everything is derived from the store on each refresh) ───────────────
+
+const view = {
+  events: [], // the whole local log, in position order
+  status: null, // store.sync.status(), or null without sync
+  conflicts: [], // store.sync.conflicts()
+  travel: null, // a position to show the list as of, or null for now
+  editing: null, // { streamId, draft } while an item is being renamed
+  busy: false, // a reopen is in progress
+};
 let store;
-let live;
-let pending = false;
+let syncNote = ""; // why this device does not sync, when it does not
+let cleanup = [];
+
+// ── errors, in words ────────────────────────────────────────────────────────────────────────
+
+/** What went wrong, for a person. `doing` says what the app was trying to do. */
+export function explain(err, doing) {
+  if (err instanceof ListError) return err.message;
+  if (err?.name === "EventStoreError") {
+    const code = ` (evstore: ${err.code})`;
+    switch (err.code) {
+      case "WRONG_EXPECTED_REVISION":
+        return `${doing} did not happen: the item changed on this device in the meantime (another tab, or a change that just synced in). The list now shows the latest version; try again.${code}`;
+      case "QUOTA_EXCEEDED":
+        return `${doing} did not happen: the browser has no storage space left for this site. Free some space (or remove this site's data) and try again.${code}`;
+      case "CLOSED":
+        return `${doing} did not happen: the store was just reopened. Try again.${code}`;
+      case "UNAUTHENTICATED":
+        // The store reports a token() that failed (here: the app server is unreachable) under this code too.
+        if (/^sync\.token\(\) failed: /.test(err.message)) {
+          return `No sign-in token for the edge service: ${err.message.replace(/^sync\.token\(\) failed: /, "")}. Your changes wait on this device and sync once it can get one.${code}`;
+        }
+        return `The edge service refused this device's token: ${err.message}. Your changes wait on this device; the app retries with a fresh token.${code}`;
+      case "FORBIDDEN":
+        return `The edge service does not allow this device here: ${err.message}.${code}`;
+      case "INVALID_ARGUMENT":
+        return `${doing} was refused: ${err.message}.${code}`;
+      case "STORAGE_ERROR":
+        return `${doing} failed: the browser's storage reported a problem (${err.message}). Reloading the page usually helps.${code}`;
+      default:
+        return `${doing} failed: ${err.message}${code}`;
+    }
+  }
+  return `${doing} failed: ${err?.message ?? String(err)}`;
+}
+
+function notify(text) {
+  $("notice-text").textContent = text;
+  $("notice").hidden = false;
+}
+$("notice-close").addEventListener("click", () => ($("notice").hidden = true));
+
+// ── the store ───────────────────────────────────────────────────────────────────────────────
+
+/** Where to sync (the demo server's /api/config, cached by the service worker), or null. */
+async function loadConfig() {
+  try {
+    const res = await fetch("/api/config");
+    if (res.ok) {
+      const config = await res.json();
+      localStorage.setItem("evstore-demo-config", JSON.stringify(config));
+      return config;
+    }
+  } catch {
+    // offline and not cached yet: fall back to the copy of an earlier visit
+  }
+  const kept = localStorage.getItem("evstore-demo-config");
+  return kept ? JSON.parse(kept) : null;
+}
+
+/** The store's `token()`: a development token from the demo server, minted for this device. */
+async function devToken() {
+  let res;
+  try {
+    res = await fetch(`/api/dev-token?device=${encodeURIComponent(device)}`, { cache: "no-store" });
+  } catch {
+    throw new Error("the app server cannot be reached for a token");
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    throw new Error(`the app server gave no token: ${body?.error?.message ?? `HTTP ${res.status}`}`);
+  }
+  return (await res.json()).token;
+}
 
 async function openStore() {
-  live?.unsubscribe();
-  await store?.close();
-  const storage = $("storage").value;
-  store = await EventStore.open(storage === "indexeddb" ? { storage, name: "evstore-demo" } : { storage });
-  await render();
-  // The log stays live: events appended here, or in another tab on the same IndexedDB database.
-  live = store.subscribe(scheduleRender, { after: "end" });
+  const config = await loadConfig();
+  const local = { storage: "indexeddb", name: `evstore-demo-${device}` };
+  if (!config?.syncUrl) {
+    syncNote = "No sync server is configured (run `make demo`): the list lives on this device only.";
+    return EventStore.open(local);
+  }
+  gate.setOrigin(config.syncUrl);
+  try {
+    syncNote = "";
+    return await EventStore.open({ ...local, sync: { url: config.syncUrl, token: devToken } });
+  } catch (err) {
+    // The list must open whatever happened to sync: open it on this device alone, and say why.
+    syncNote = `Sync is off: ${explain(err, "Opening the store with sync")} The list lives on this device only for now.`;
+    return EventStore.open(local);
+  }
 }
 
-function scheduleRender() {
-  if (pending) return;
-  pending = true;
-  requestAnimationFrame(() => {
-    pending = false;
-    render();
-  });
+const unsubscribe = (handle) => (typeof handle === "function" ? handle() : handle?.unsubscribe?.());
+
+/** Opens the store and keeps the view live: new events (also from other tabs and from sync), sync status, conflicts. */
+async function start() {
+  store = await openStore();
+  document.body.dataset.sync = store.sync ? "on" : syncNote.startsWith("Sync is off") ? "failed" : "unconfigured";
+  cleanup = [store.subscribe(() => scheduleRefresh(), { after: "end", onError: (e) => notify(explain(e, "Watching the list")) })];
+  if (store.sync) {
+    view.status = store.sync.status();
+    cleanup.push(store.sync.onStatus((status) => {
+      view.status = status;
+      renderStatus();
+      scheduleRefresh(); // confirmations and rebased positions change the history's columns
+    }));
+    cleanup.push(store.sync.onConflict(() => scheduleRefresh()));
+  }
+  await refresh();
 }
 
-function parseExpected(text) {
-  const t = text.trim();
-  return /^\d+$/.test(t) ? Number(t) : t;
+async function stop() {
+  for (const handle of cleanup.splice(0)) unsubscribe(handle);
+  const old = store;
+  store = undefined;
+  await old?.close();
 }
 
-function show(kind, text) {
-  const out = $("result");
-  out.className = kind;
-  out.textContent = text;
+let refreshing = null;
+let again = false;
+/** Re-reads the store (coalesced: one refresh at a time, one more if asked meanwhile). */
+function scheduleRefresh() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      again = false;
+      await refresh().catch((e) => notify(explain(e, "Reading the list")));
+    } while (again);
+    refreshing = null;
+  })();
+  return refreshing;
 }
 
-async function render() {
-  const events = await store.readAll({ direction: "backwards", maxCount: 200 });
-  $("count").textContent = `(${events.length ? events[0].position + 1 : 0} events)`;
-  $("log").replaceChildren(
-    ...events.map((e) => {
-      const tr = document.createElement("tr");
-      for (const v of [e.position, e.streamId, e.revision, e.type, JSON.stringify(e.data)]) {
-        const td = document.createElement("td");
-        td.textContent = String(v);
-        tr.append(td);
-      }
-      return tr;
-    }),
+async function refresh() {
+  if (!store) return;
+  const s = store;
+  // The status first: read before the log, it can only be older than the log, so an event is never
+  // shown confirmed before it is (at worst one shows pending until the next refresh).
+  const status = s.sync ? s.sync.status() : null;
+  let events;
+  let conflicts;
+  try {
+    events = await s.readAll();
+    conflicts = s.sync ? await s.sync.conflicts() : [];
+  } catch (err) {
+    if (s !== store) return; // closed by a reopen meanwhile: the new store refreshes itself
+    throw err;
+  }
+  if (s !== store) return;
+  view.events = events;
+  view.conflicts = conflicts;
+  view.status = status;
+  render();
+}
+
+// ── commands: fold the item's stream, decide, append with the revision folded ──────────────
+
+/** Runs one command; true when it was applied (or had nothing to do), false when it was refused. */
+async function command(doing, streamId, decide) {
+  if (!store || view.busy) {
+    notify(`${doing} did not happen: the store is being reopened, try again in a moment.`);
+    return false;
+  }
+  try {
+    const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
+    const events = decide(state);
+    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { device } })), { expectedRevision });
+    $("notice").hidden = true;
+    return true;
+  } catch (err) {
+    notify(explain(err, doing));
+    return false;
+  } finally {
+    await scheduleRefresh();
+  }
+}
+
+$("add-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("new-item");
+  const name = input.value;
+  const doing = `Adding “${name.trim()}”`;
+  let events;
+  try {
+    events = decideAdd(name); // a new item's stream has no state to fold: decide before clearing the box
+  } catch (err) {
+    notify(explain(err, doing)); // the text stays, to be fixed
+    return input.focus();
+  }
+  input.value = ""; // at once: the next item can be typed while this one is stored
+  const added = await command(doing, itemStream(crypto.randomUUID()), () => events);
+  if (!added && input.value === "") input.value = name; // refused by the store: given back
+  input.focus();
+});
+
+// ── sync: status, the offline switch, conflicts ─────────────────────────────────────────────
+
+/**
+ * The sync state to show: the store's, except that a device switched off is offline, and that an
+ * offline device retrying stays "offline" until it is back (no flicker at every retry).
+ */
+let settled = null;
+function shownState(status) {
+  if (gate.offline) return (settled = "offline");
+  if (status.state !== "connecting") return (settled = status.state);
+  return settled === "offline" ? "offline" : "connecting";
+}
+
+function statusWords(status) {
+  if (!store?.sync) return { pill: "This device only", kind: "local", detail: syncNote, state: "local" };
+  if (!status) return { pill: "Starting…", kind: "connecting", detail: "", state: "connecting" };
+  const state = shownState(status);
+  const waiting = status.pending === 1 ? "1 change" : `${status.pending} changes`;
+  const upTo = status.confirmedPosition === null ? "" : ` (up to position ${status.confirmedPosition})`;
+  let pill;
+  let kind;
+  if (status.conflicts > 0) {
+    pill = status.conflicts === 1 ? "1 conflict needs you" : `${status.conflicts} conflicts need you`;
+    kind = "conflict";
+  } else if (state === "online") {
+    pill = status.pending ? `Syncing ${waiting}…` : "Synced";
+    kind = status.pending ? "syncing" : "online";
+  } else if (state === "connecting") {
+    pill = status.pending ? `Connecting… ${waiting} waiting` : "Connecting…";
+    kind = "connecting";
+  } else {
+    pill = status.pending ? `Offline · ${waiting} waiting` : "Offline";
+    kind = "offline";
+  }
+  const parts = [];
+  if (gate.offline) parts.push("Network switched off: changes stay on this device until you switch it back on.");
+  else if (state === "offline") parts.push("The servers cannot be reached: changes stay on this device and sync when they can.");
+  const confirmedUpTo = status.confirmedPosition === null ? "" : `; confirmed up to position ${status.confirmedPosition}`;
+  if (status.pending) parts.push(`${waiting} not yet confirmed by the edge service${confirmedUpTo}.`);
+  else parts.push(status.confirmedPosition === null ? "Nothing to sync yet." : `Everything is confirmed by the edge service${upTo}.`);
+  // A token that could not be fetched while offline is just being offline; other problems are shown.
+  const error = status.lastError;
+  const tokenUnreachable = error?.code === "UNAUTHENTICATED" && /^sync\.token\(\) failed: /.test(error.message);
+  if (error && !(tokenUnreachable && state !== "online")) parts.push(`Problem: ${explain(error, "Syncing")}`);
+  return { pill, kind, detail: parts.join(" "), state };
+}
+
+function renderStatus() {
+  const { pill, kind, detail, state } = statusWords(view.status);
+  const el = $("sync-pill");
+  el.textContent = pill;
+  el.className = `pill ${kind}`;
+  el.dataset.state = state;
+  el.dataset.pending = String(view.status?.pending ?? 0);
+  $("sync-detail").textContent = detail;
+  $("online-switch").checked = !gate.offline;
+  $("online-switch").disabled = view.busy;
+  $("online-switch").closest("label").hidden = !store?.sync;
+  $("online-label").textContent = gate.offline ? "Network off" : "Network on";
+  document.body.classList.toggle("is-offline", gate.offline);
+}
+
+// The switch is the device's: every tab of this device follows it (only one of them syncs, the
+// one holding the store's lock), and a tab opened later starts in the same position.
+const networkChannel = new BroadcastChannel(`evstore-demo-network:${device}`);
+
+async function setOffline(offline, { tell = true } = {}) {
+  if (offline === gate.offline) return;
+  localStorage.setItem(offlineKey, offline ? "1" : "");
+  if (tell) networkChannel.postMessage({ offline });
+  gate.setOffline(offline);
+  renderStatus();
+  if (offline) return;
+  // Back on: reopen the store so that it connects now rather than at its next retry.
+  view.busy = true;
+  renderStatus();
+  try {
+    await stop();
+    await start();
+  } catch (err) {
+    notify(explain(err, "Reconnecting"));
+  } finally {
+    view.busy = false;
+    renderStatus();
+  }
+}
+networkChannel.onmessage = (m) => setOffline(Boolean(m.data?.offline), { tell: false });
+$("online-switch").addEventListener("change", (e) => setOffline(!e.target.checked));
+
+/** The item as both devices last agreed on: its events that are neither held here nor theirs. */
+function commonBase(conflict) {
+  const skip = new Set([...conflict.pending, ...conflict.theirs].map((e) => e.id));
+  return view.events.filter((e) => e.streamId === conflict.streamId && !skip.has(e.id)).reduce(evolveItem, initialItem());
+}
+
+const who = (event) => event.metadata?.device ?? "another device";
+
+function renderConflict(conflict) {
+  const base = commonBase(conflict);
+  const name = base.name || "an item";
+  const theirs = describeAll(conflict.theirs, base).map((text, i) => h("li", {}, h("b", {}, who(conflict.theirs[i])), ` ${text}`));
+  const mine = describeAll(conflict.pending, base).map((text) => h("li", {}, h("b", {}, `you (${device})`), ` ${text}`));
+  const afterTheirs = conflict.theirs.reduce(evolveItem, base);
+  const canRetry = !afterTheirs.removed;
+  const resolve = async (doing, action) => {
+    try {
+      await action();
+      $("notice").hidden = true;
+    } catch (err) {
+      notify(explain(err, doing));
+    } finally {
+      await scheduleRefresh();
+    }
+  };
+  const keepTheirs = () => resolve("Keeping their version", () => conflict.discard());
+  // "Apply mine again": the same changes, as new events on top of theirs.
+  const applyMine = () =>
+    resolve("Applying your change again", () =>
+      conflict.retry(
+        conflict.pending.map((e) => ({ type: e.type, data: e.data, metadata: { ...e.metadata, device } })),
+        { expectedRevision: conflict.actualRevision },
+      ),
+    );
+  return h(
+    "article",
+    { class: "conflict-card", dataset: { stream: conflict.streamId } },
+    h("h3", {}, `Conflict: “${name}” was changed on two devices before they could sync`),
+    h("p", {}, "The edge service already has the other change, so yours is held back on this device until you choose:"),
+    h("ul", {}, theirs, mine),
+    canRetry ? null : h("p", { class: "muted" }, `Your change cannot be applied again: “${name}” was removed on the other device.`),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "keep-theirs", onclick: keepTheirs, title: "Drop your change; the item becomes what the other device made it" }, "Keep theirs"),
+      canRetry ? h("button", { type: "button", class: "apply-mine secondary", onclick: applyMine, title: "Apply your change on top of theirs" }, "Apply mine again") : null,
+    ),
+    h(
+      "p",
+      { class: "hint" },
+      canRetry
+        ? `Keep theirs drops your change on this device. Apply mine again makes the same change on top of theirs, for every device.`
+        : "Keep theirs drops your change on this device.",
+    ),
   );
 }
 
-$("append").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  let data;
-  try {
-    data = $("data").value.trim() === "" ? undefined : JSON.parse($("data").value);
-  } catch (e) {
-    return show("error", `data is not JSON: ${e.message}`);
-  }
-  try {
-    const r = await store.append($("stream").value, [{ type: $("type").value, data }], {
-      expectedRevision: parseExpected($("expected").value),
-    });
-    show("ok", `appended: nextExpectedRevision ${r.nextExpectedRevision}, position ${r.position}`);
-    $("expected").value = String(r.nextExpectedRevision);
-  } catch (e) {
-    const fields = Object.entries(e)
-      .filter(([k]) => !["name", "message"].includes(k))
-      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
-    show("error", `${e.name} ${e.code}\n${e.message}\n${fields.join("\n")}`);
-  }
-});
+// ── rendering ───────────────────────────────────────────────────────────────────────────────
 
-$("storage").addEventListener("change", () => openStore().catch((e) => show("error", `${e.code}: ${e.message}`)));
-await openStore();
+const heldStreams = () => new Set(view.conflicts.map((c) => c.streamId));
+
+/** "confirmed", "pending", "held" or "local" (no sync) for an event of the local log. */
+function syncState(event, held) {
+  if (!store?.sync) return "local";
+  const confirmed = view.status?.confirmedPosition;
+  if (confirmed !== null && confirmed !== undefined && event.position <= confirmed) return "confirmed";
+  return held.has(event.streamId) ? "held" : "pending";
+}
+
+let rendering = false;
+const time = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
+function renderItems() {
+  const past = view.travel !== null;
+  const items = foldList(view.events, past ? view.travel : Infinity);
+  const held = heldStreams();
+  const unconfirmed = new Set(view.events.filter((e) => syncState(e, held) === "pending").map((e) => e.streamId));
+  const done = items.filter((i) => i.checked).length;
+  $("list-count").textContent = items.length ? `${items.length} item${items.length === 1 ? "" : "s"} · ${done} ticked off` : "";
+  $("empty").hidden = items.length > 0;
+  $("empty").textContent = past ? "The list was empty at that point." : "Nothing on the list yet. Add something above — then look at the history on the right.";
+  $("add-form").hidden = past;
+  $("conflicts").replaceChildren(...(past ? [] : view.conflicts.map(renderConflict)));
+
+  const rows = items.map((item) => {
+    const editing = !past && view.editing?.streamId === item.streamId;
+    const check = () => command(`Ticking off “${item.name}”`, item.streamId, (s) => decideCheck(s, !item.checked));
+    const remove = () => command(`Removing “${item.name}”`, item.streamId, decideRemove);
+    const startRename = () => {
+      view.editing = { streamId: item.streamId, draft: item.name };
+      renderItems();
+    };
+    const badges = [];
+    if (!past && held.has(item.streamId)) badges.push(h("span", { class: "badge held", title: "Changed on two devices: see the conflict above" }, "conflict"));
+    else if (!past && unconfirmed.has(item.streamId)) badges.push(h("span", { class: "badge pending", title: "Saved on this device; not yet confirmed by the edge service" }, "not synced yet"));
+    let label;
+    if (editing) {
+      const commit = async (input) => {
+        // A re-render replaces the input (and may blur it): only a live input commits.
+        if (rendering || !input.isConnected || view.editing?.streamId !== item.streamId) return;
+        view.editing = null;
+        await command(`Renaming “${item.name}”`, item.streamId, (s) => decideRename(s, input.value));
+      };
+      label = h("input", {
+        class: "rename-input",
+        value: view.editing.draft,
+        maxlength: 60,
+        "aria-label": `New name for ${item.name}`,
+        oninput: (e) => (view.editing.draft = e.target.value),
+        onkeydown: (e) => {
+          if (e.key === "Enter") commit(e.target);
+          if (e.key === "Escape") {
+            view.editing = null;
+            renderItems();
+          }
+        },
+        onblur: (e) => commit(e.target),
+      });
+    } else {
+      label = h("span", { class: "name", ondblclick: past ? null : startRename, title: past ? null : "Double-click to rename" }, item.name);
+    }
+    return h(
+      "li",
+      { class: `item${item.checked ? " checked" : ""}`, dataset: { stream: item.streamId, name: item.name } },
+      h("input", { type: "checkbox", class: "tick", checked: item.checked, disabled: past, "aria-label": `Ticked off: ${item.name}`, onchange: check }),
+      label,
+      ...badges,
+      item.addedBy && item.addedBy !== device ? h("span", { class: "by muted" }, `from ${item.addedBy}`) : null,
+      past ? null : h("button", { type: "button", class: "link rename", "aria-label": `Rename ${item.name}`, onclick: startRename, hidden: editing }, "Rename"),
+      past ? null : h("button", { type: "button", class: "icon remove", "aria-label": `Remove ${item.name}`, title: "Remove", onclick: remove }, "✕"),
+    );
+  });
+  const focused = document.activeElement?.classList.contains("rename-input");
+  rendering = true;
+  try {
+    $("items").replaceChildren(...rows);
+  } finally {
+    rendering = false;
+  }
+  const input = $("items").querySelector(".rename-input");
+  if (input && (focused || document.activeElement === document.body || document.activeElement === null)) {
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+}
+
+function fillSelect(select, values, label = (v) => v) {
+  const current = select.value;
+  const options = [h("option", { value: "" }, "all"), ...values.map((v) => h("option", { value: v }, label(v)))];
+  select.replaceChildren(...options);
+  select.value = values.includes(current) ? current : "";
+}
+
+function renderHistory() {
+  const events = view.events;
+  const head = events.length ? events[events.length - 1].position : -1;
+  const names = new Map();
+  for (const item of foldList(events)) names.set(item.streamId, item.name);
+  const streams = [...new Set(events.map((e) => e.streamId))];
+  fillSelect($("filter-stream"), streams, (s) => (names.has(s) ? `${short(s)} · ${names.get(s)}` : short(s)));
+  fillSelect($("filter-category"), [...new Set(events.map((e) => categoryOf(e.streamId)))].sort());
+  fillSelect($("filter-type"), [...new Set(events.map((e) => e.type))].sort());
+  const byStream = $("filter-stream").value;
+  const byCategory = $("filter-category").value;
+  const byType = $("filter-type").value;
+  const shown = events.filter(
+    (e) => (!byStream || e.streamId === byStream) && (!byCategory || categoryOf(e.streamId) === byCategory) && (!byType || e.type === byType),
+  );
+
+  // Time travel: the slider runs from -1 (before the first event) to the head.
+  const slider = $("travel");
+  if (view.travel !== null && view.travel >= head) view.travel = null;
+  slider.max = String(head);
+  slider.value = String(view.travel ?? head);
+  slider.disabled = events.length === 0;
+  const at = view.travel === null ? null : events.find((e) => e.position === view.travel);
+  $("travel-label").textContent =
+    view.travel === null ? "now" : view.travel < 0 ? "before the first event" : `as of position ${view.travel}${at ? ` · ${time(at.createdAt)}` : ""}`;
+  $("travel-now").hidden = view.travel === null;
+  $("travel-banner").hidden = view.travel === null;
+  const applied = view.travel === null ? 0 : events.filter((e) => e.position <= view.travel).length;
+  $("travel-banner-text").textContent =
+    view.travel === null
+      ? ""
+      : `You are looking at the past: the list after the first ${applied} of ${events.length} events (up to position ${view.travel}). Editing is paused until you go back to now.`;
+  document.body.classList.toggle("time-travel", view.travel !== null);
+
+  const held = heldStreams();
+  const before = new Map(); // per stream: the item's state before each event, for descriptions
+  const described = new Map();
+  for (const e of events) {
+    const state = before.get(e.streamId) ?? initialItem();
+    described.set(e.id, categoryOf(e.streamId) === CATEGORY ? describe(e, state) : "");
+    before.set(e.streamId, evolveItem(state, e));
+  }
+  const rows = shown
+    .slice(-500)
+    .reverse()
+    .map((e) => {
+      const state = syncState(e, held);
+      const future = view.travel !== null && e.position > view.travel;
+      return h(
+        "tr",
+        { class: `${future ? "future" : ""}${view.travel === e.position ? " current" : ""}`, dataset: { position: String(e.position), state } },
+        h("td", {}, h("button", { type: "button", class: "link pos", title: "See the list as of this event", onclick: () => travelTo(e.position) }, String(e.position))),
+        h("td", { class: "muted" }, time(e.createdAt)),
+        h("td", { class: "stream", title: e.streamId }, short(e.streamId)),
+        h("td", {}, String(e.revision)),
+        h("td", { title: described.get(e.id) }, e.type, h("div", { class: "what muted" }, described.get(e.id))),
+        h("td", { class: "data", title: JSON.stringify(e.data) }, JSON.stringify(e.data)),
+        h("td", {}, e.metadata?.device ?? ""),
+        h("td", {}, h("span", { class: `state ${state}` }, state === "local" ? "local only" : state)),
+      );
+    });
+  $("timeline-body").replaceChildren(...rows);
+  $("timeline-count").textContent = `${shown.length} of ${events.length} events`;
+}
+
+/** `Item-0193f1e2-…-9c1d2e` → `Item-…9c1d2e`. */
+const short = (streamId) => {
+  const category = categoryOf(streamId);
+  return streamId.length > category.length + 9 ? `${category}-…${streamId.slice(-6)}` : streamId;
+};
+
+function travelTo(position) {
+  const head = view.events.length ? view.events[view.events.length - 1].position : -1;
+  view.travel = position >= head ? null : position;
+  view.editing = null;
+  render();
+}
+$("travel").addEventListener("input", (e) => travelTo(Number(e.target.value)));
+$("travel-now").addEventListener("click", () => travelTo(Infinity));
+$("travel-now-banner").addEventListener("click", () => travelTo(Infinity));
+for (const id of ["filter-stream", "filter-category", "filter-type"]) $(id).addEventListener("change", () => renderHistory());
+
+function render() {
+  renderStatus();
+  renderItems();
+  renderHistory();
+}
+
+// ── the service worker: the app opens with the network off after the first load ─────────────
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return ($("footer").textContent = "This browser has no service workers: the app needs the network to open.");
+  try {
+    await navigator.serviceWorker.register("/sw.js");
+    await navigator.serviceWorker.ready;
+    $("footer").textContent = "Ready to work offline: the app, the package and its WebAssembly are cached on this device.";
+    document.body.dataset.offlineReady = "true";
+  } catch (err) {
+    $("footer").textContent = `Working offline is not available: the service worker did not install (${err.message}).`;
+  }
+}
+
+// ── start ───────────────────────────────────────────────────────────────────────────────────
+
+gate.setOffline(localStorage.getItem(offlineKey) === "1");
+try {
+  await start();
+} catch (err) {
+  notify(explain(err, "Opening the list"));
+  renderStatus();
+}
 document.body.dataset.ready = "true";
+registerServiceWorker();

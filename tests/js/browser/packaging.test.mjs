@@ -29,51 +29,31 @@ test("a Vite build imports evstore with no init() and no plugin", async () => {
   }
 });
 
-test("the demo appends, shows the log, and reports a conflict with the contract's error", async () => {
+test("the demo loads the package through its import map, and works on a plain static server without sync", async () => {
   const srv = await server();
   const context = await browser.newContext();
   try {
-    const page = await openPage(context, `${srv.url}/`);
+    const page = await openPage(context, `${srv.url}/?device=packaging`);
     await page.waitForFunction(() => document.body.dataset.ready === "true");
-    await page.fill("#stream", "Order-42");
-    await page.fill("#type", "OrderPlaced");
-    await page.fill("#data", '{ "total": 42 }');
-    await page.fill("#expected", "no_stream");
-    await page.click("#submit");
-    await page.waitForSelector("#result.ok");
-    assert.match(await page.textContent("#result"), /nextExpectedRevision 0, position 0/);
-    const row = await page.$$eval("#log tr td", (tds) => tds.map((td) => td.textContent));
-    assert.deepEqual(row, ["0", "Order-42", "0", "OrderPlaced", '{"total":42}']);
-    // The demo advanced the expected revision to 0; expecting no_stream again must conflict.
-    await page.fill("#expected", "no_stream");
-    await page.click("#submit");
-    await page.waitForSelector("#result.error");
-    const error = await page.textContent("#result");
-    assert.match(error, /EventStoreError WRONG_EXPECTED_REVISION/);
-    assert.match(error, /actualRevision: 0/);
-    assert.equal(await page.$$eval("#log tr", (trs) => trs.length), 1, "the conflict wrote nothing");
+    // No /api/config on a plain static server: the app says it keeps the list on this device.
+    assert.equal(await page.evaluate(() => document.body.dataset.sync), "unconfigured");
+    assert.match(await page.textContent("#sync-pill"), /This device only/);
+    assert.match(await page.textContent("#sync-detail"), /No sync server is configured/);
+    const loaded = await page.evaluate(() => performance.getEntriesByType("resource").map((r) => new URL(r.name).pathname));
+    assert.ok(loaded.includes("/pkg/index.js") && loaded.includes("/pkg/evstore_wasm_bg.wasm"), loaded.join(", "));
+
+    await page.fill("#new-item", "Tea");
+    await page.press("#new-item", "Enter");
+    await page.waitForSelector('.item[data-name="Tea"]');
+    const row = await page.$$eval("#timeline-body tr td", (tds) => tds.map((td) => td.textContent));
+    assert.equal(row[0], "0");
+    assert.equal(row[3], "0");
+    assert.match(row[4], /^ItemAdded/);
+    assert.equal(row[5], '{"name":"Tea"}');
     await page.screenshot({ path: join(here, "../../../target/demo.png") });
-    // The IndexedDB mode: the log survives a reload.
-    await page.selectOption("#storage", "indexeddb");
-    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 0);
-    await page.fill("#stream", "Cart-7");
-    await page.fill("#expected", "any");
-    await page.click("#submit");
-    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");
-    await page.selectOption("#storage", "indexeddb");
-    await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
-    assert.equal(await page.$eval("#log tr td:nth-child(2)", (td) => td.textContent), "Cart-7");
-    // A second tab on the same database sees the first tab's append live (a subscription).
-    const other = await openPage(context, `${srv.url}/`);
-    await other.waitForFunction(() => document.body.dataset.ready === "true");
-    await other.selectOption("#storage", "indexeddb");
-    await other.waitForFunction(() => document.querySelectorAll("#log tr").length === 1);
-    await page.fill("#stream", "Cart-8");
-    await page.click("#submit");
-    await other.waitForFunction(() => document.querySelectorAll("#log tr").length === 2);
-    assert.equal(await other.$eval("#log tr td:nth-child(2)", (td) => td.textContent), "Cart-8", "newest first, delivered live");
+    assert.deepEqual(await page.$$eval(".item", (items) => items.map((li) => li.dataset.name)), ["Tea"], "kept in IndexedDB");
   } finally {
     await context.close();
     await srv.close();

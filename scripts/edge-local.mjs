@@ -1,0 +1,55 @@
+// Runs the edge service locally in workerd (npm): shared by `make edge` (scripts/edge.mjs) and
+// `make demo` (scripts/demo.mjs). Without EVSTORE_JWT_SECRET (and without EVSTORE_JWKS) the
+// service verifies tokens with a development secret kept in `<dataDir>/dev-secret` (created on
+// first use, readable by its owner only), so tokens minted earlier keep working after a restart.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { REPO, writeWorkerdConfig } from "../edge/workerd-config.mjs";
+
+/**
+ * The environment workerd runs with: `env` plus, when it names neither EVSTORE_JWT_SECRET nor
+ * EVSTORE_JWKS, the development secret of `dataDir`. `devSecret` tells which case it was.
+ */
+export function edgeEnvironment(dataDir, env = process.env) {
+  const out = { ...env };
+  if (out.EVSTORE_JWT_SECRET || out.EVSTORE_JWKS) return { env: out, devSecret: false };
+  const file = join(dataDir, "dev-secret");
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  out.EVSTORE_JWT_SECRET = readFileSync(file, "utf8").trim();
+  return { env: out, devSecret: true };
+}
+
+/**
+ * Starts workerd with the edge service on `host:port`, its objects in `dataDir`. Resolves once the
+ * socket answers: `{ base, env, devSecret, secretFile, child, exited, stop() }`. `stdio` is passed
+ * to spawn (default: workerd's output goes to ours).
+ */
+export async function startLocalEdge({ port = 8787, dataDir = ".edge-data", env = process.env, host = "127.0.0.1", stdio = ["ignore", "inherit", "inherit"] } = {}) {
+  dataDir = resolve(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const { env: childEnv, devSecret } = edgeEnvironment(dataDir, env);
+  const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir, address: host });
+  const child = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config], { env: childEnv, stdio });
+  const exited = new Promise((done) => child.once("exit", (code, signal) => done({ code, signal })));
+  const base = `http://${host}:${port}`;
+  const stop = async (signal = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`workerd exited before answering on ${base}`);
+    if (await fetch(`${base}/`).then(() => true, () => false)) break;
+    if (i >= 400) {
+      await stop("SIGKILL");
+      throw new Error(`workerd did not answer on ${base} within 20 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { base, dataDir, env: childEnv, devSecret, secretFile: join(dataDir, "dev-secret"), child, exited, stop };
+}

@@ -1,0 +1,47 @@
+// The demo's domain (www/model.js) in Node, on a real evstore: the fold, the decisions with expected
+// revisions, time travel as a fold up to a position, and the words for events.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EventStore } from "evstore";
+import { ListError, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, initialItem, itemStream } from "../../../www/model.js";
+
+async function command(store, streamId, decide) {
+  const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
+  const events = decide(state);
+  if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { device: "test" } })), { expectedRevision });
+  return events;
+}
+
+test("the list is a fold of the Item events; time travel is the same fold up to a position", async () => {
+  const store = await EventStore.open();
+  const milk = itemStream("0193f1e2-0000-7000-8000-000000000001");
+  const bread = itemStream("0193f1e2-0000-7000-8000-000000000002");
+  await command(store, milk, () => decideAdd("  Milk "));
+  await command(store, bread, () => decideAdd("Bread"));
+  await store.append("Order-1", [{ type: "OrderPlaced", data: {} }]); // another category: ignored
+  await command(store, milk, (s) => decideRename(s, "Oat   milk"));
+  await command(store, bread, (s) => decideCheck(s, true));
+  assert.deepEqual(await command(store, bread, (s) => decideCheck(s, true)), [], "ticking twice decides nothing");
+  await command(store, milk, decideRemove);
+  const events = await store.readAll();
+  assert.deepEqual(foldList(events).map((i) => [i.name, i.checked, i.revision]), [["Bread", true, 1]]);
+  assert.deepEqual(foldList(events, 3).map((i) => [i.name, i.checked]), [["Oat milk", false], ["Bread", false]]);
+  assert.deepEqual(foldList(events, 0).map((i) => i.name), ["Milk"]);
+  assert.deepEqual(foldList(events, -1), []);
+  const milkEvents = await store.readStream(milk);
+  assert.deepEqual(describeAll(milkEvents), ["added “Milk”", "renamed “Milk” to “Oat milk”", "removed “Oat milk”"]);
+  assert.deepEqual(milkEvents.map((e) => e.metadata.device), ["test", "test", "test"]);
+});
+
+test("decisions refuse what the list does not allow, in words", async () => {
+  const store = await EventStore.open();
+  const tea = itemStream("0193f1e2-0000-7000-8000-000000000003");
+  assert.throws(() => decideAdd("  "), (e) => e instanceof ListError && e.message === "Type a name for the item first.");
+  assert.throws(() => decideAdd("x".repeat(61)), /at most 60 characters \(this one has 61\)/);
+  await assert.rejects(command(store, tea, (s) => decideRename(s, "Green tea")), /does not exist/);
+  await command(store, tea, () => decideAdd("Tea"));
+  await command(store, tea, decideRemove);
+  await assert.rejects(command(store, tea, (s) => decideCheck(s, true)), /“Tea” was removed meanwhile/);
+  // The expected revision comes from the fold: a stale one is the store's conflict.
+  await assert.rejects(store.append(tea, [{ type: "ItemRenamed", data: { name: "x" } }], { expectedRevision: 0 }), { code: "WRONG_EXPECTED_REVISION" });
+});

@@ -1,0 +1,121 @@
+// The shopping list's domain, with no I/O: its events, the fold that derives state from them, the
+// decisions that turn a user's intent into events, and the words that describe events to people.
+//
+// Each item is a stream `Item-<uuid>` (category "Item"): ItemAdded, ItemRenamed, ItemChecked,
+// ItemUnchecked, ItemRemoved. Every append carries the item's expected revision, so two devices
+// changing the same item concurrently is a conflict, not a silent overwrite.
+
+export const CATEGORY = "Item";
+export const EVENT_TYPES = ["ItemAdded", "ItemRenamed", "ItemChecked", "ItemUnchecked", "ItemRemoved"];
+export const MAX_NAME = 60;
+
+export const itemStream = (id) => `${CATEGORY}-${id}`;
+export const categoryOf = (streamId) => {
+  const dash = streamId.indexOf("-");
+  return dash === -1 ? streamId : streamId.slice(0, dash);
+};
+
+/** A rule of the list was broken (not an evstore failure): its message is for the user. */
+export class ListError extends Error {
+  name = "ListError";
+}
+
+// ── state ───────────────────────────────────────────────────────────────────────────────────
+
+export const initialItem = () => ({ exists: false, removed: false, name: "", checked: false, addedPosition: null, addedBy: null });
+
+/** One item's state after `event` (of that item's stream). */
+export function evolveItem(state, event) {
+  switch (event.type) {
+    case "ItemAdded":
+      return { ...state, exists: true, name: event.data.name, checked: false, addedPosition: event.position, addedBy: event.metadata.device ?? null };
+    case "ItemRenamed":
+      return { ...state, name: event.data.name };
+    case "ItemChecked":
+      return { ...state, checked: true };
+    case "ItemUnchecked":
+      return { ...state, checked: false };
+    case "ItemRemoved":
+      return { ...state, removed: true };
+    default:
+      return state; // an event type this version does not know: ignored, never fatal
+  }
+}
+
+/**
+ * The list as of `upTo` (a position, inclusive; default: everything): folds the "Item" events of
+ * `events` (the global log, in position order). Returns the visible items in the order they were
+ * added: `[{ streamId, name, checked, addedPosition, addedBy, revision, lastPosition }]`.
+ */
+export function foldList(events, upTo = Infinity) {
+  const items = new Map();
+  for (const event of events) {
+    if (event.position > upTo) break;
+    if (categoryOf(event.streamId) !== CATEGORY) continue;
+    const item = evolveItem(items.get(event.streamId) ?? initialItem(), event);
+    items.set(event.streamId, { ...item, streamId: event.streamId, revision: event.revision, lastPosition: event.position });
+  }
+  return [...items.values()].filter((i) => i.exists && !i.removed).sort((a, b) => a.addedPosition - b.addedPosition);
+}
+
+// ── decisions ───────────────────────────────────────────────────────────────────────────────
+
+export function cleanName(raw) {
+  const name = String(raw ?? "").replace(/\s+/g, " ").trim();
+  if (name === "") throw new ListError("Type a name for the item first.");
+  if (name.length > MAX_NAME) throw new ListError(`Names are at most ${MAX_NAME} characters (this one has ${name.length}).`);
+  return name;
+}
+
+export const decideAdd = (name) => [{ type: "ItemAdded", data: { name: cleanName(name) } }];
+
+function mustExist(state) {
+  if (!state.exists) throw new ListError("This item does not exist (yet) on this device.");
+  if (state.removed) throw new ListError(`“${state.name}” was removed meanwhile.`);
+}
+
+export function decideRename(state, name) {
+  mustExist(state);
+  const clean = cleanName(name);
+  return clean === state.name ? [] : [{ type: "ItemRenamed", data: { name: clean } }];
+}
+
+export function decideCheck(state, checked) {
+  mustExist(state);
+  if (state.checked === checked) return [];
+  return [{ type: checked ? "ItemChecked" : "ItemUnchecked", data: {} }];
+}
+
+export function decideRemove(state) {
+  mustExist(state);
+  return [{ type: "ItemRemoved", data: {} }];
+}
+
+// ── words ───────────────────────────────────────────────────────────────────────────────────
+
+/** What `event` did, in words (`before`: the item's state before it, for renames). */
+export function describe(event, before = initialItem()) {
+  switch (event.type) {
+    case "ItemAdded":
+      return `added “${event.data.name}”`;
+    case "ItemRenamed":
+      return before.exists ? `renamed “${before.name}” to “${event.data.name}”` : `renamed it to “${event.data.name}”`;
+    case "ItemChecked":
+      return `ticked off “${before.name || "the item"}”`;
+    case "ItemUnchecked":
+      return `unticked “${before.name || "the item"}”`;
+    case "ItemRemoved":
+      return `removed “${before.name || "the item"}”`;
+    default:
+      return `recorded ${event.type}`;
+  }
+}
+
+/** Describes each of `events` (one stream's, in order), starting from `state`. */
+export function describeAll(events, state = initialItem()) {
+  return events.map((event) => {
+    const text = describe(event, state);
+    state = evolveItem(state, event);
+    return text;
+  });
+}

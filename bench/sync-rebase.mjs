@@ -111,7 +111,6 @@ export async function rebase({ EventStore, storage = "memory", name, n }) {
     const ws = await firstSocket(sockets);
     ws.open();
     await ws.sentMessage('{"v":1,"type":"pull"');
-    await ws.sentMessage('{"v":1,"type":"push"'); // the first push is in flight, unanswered
     const ingested = new Promise((resolve) => {
       const sub = store.sync.onStatus((s) => {
         if (s.confirmedPosition === 0) {
@@ -131,7 +130,7 @@ export async function rebase({ EventStore, storage = "memory", name, n }) {
       createdAt: new Date().toISOString(),
     };
     const t = now();
-    ws.deliver({ type: "events", events: [foreign] });
+    ws.deliver({ type: "events", epoch: "bench-log", events: [foreign] });
     const ms = (await ingested) - t;
     const log = await store.readAll({ maxCount: n + 10 });
     const ok = log.length === n + 1 && log[0].id === foreign.id && log.every((e, i) => e.position === i) && store.sync.status().pending === n;

@@ -518,7 +518,7 @@ class Sync {
     const key = JSON.stringify({ ...status, lastError: status.lastError && [status.lastError.code, status.lastError.message] });
     if (key === this.#last) return;
     this.#last = key;
-    if (this.#leader && this.#channel) {
+    if (this.#leader && this.#channel && !this.#closed) {
       const e = status.lastError;
       this.#channel.postMessage({ state: status.state, lastError: e && { code: e.code, message: e.message } });
     }
@@ -563,6 +563,7 @@ class Sync {
     this.#wakeSleep?.();
     this.#releaseLock?.();
     this.#channel?.close();
+    this.#channel = null;
     for (const f of this.#flushers.splice(0)) f.reject(storeError("CLOSED", "the store was closed before the queue was flushed"));
   }
 }

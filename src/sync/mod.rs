@@ -7,7 +7,7 @@
 //!   with [`decide`](crate::decide) on top of each new server event they did not expect. An append
 //!   the server refuses holds its stream (a conflict) with every later append of that stream;
 //!   other streams go on.
-//! - [`EventStore::accept_push`] is the server half: each pushed append decided by the same
+//! - [`EventStore::accept_push`](crate::EventStore::accept_push) is the server half: each pushed append decided by the same
 //!   append algorithm as a local one.
 //!
 //! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s and do no I/O besides their

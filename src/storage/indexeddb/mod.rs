@@ -415,7 +415,7 @@ fn failure(error: indexed_db_futures::error::Error, tx: &IdbTransaction) -> JsVa
         indexed_db_futures::error::Error::DomException(e) => e.into(),
         other => tx
             .error()
-            .map_or_else(|| other.to_string().into(), Into::into),
+            .map_or_else(|| describe_idb_error(&other).into(), Into::into),
     }
 }
 

@@ -34,14 +34,23 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
     }
     await context.close();
 
-    // Cold start: a fresh context (no cache), from the start of `import` to a ready store.
+    // Cold start: a fresh context (no cache), from the start of `import` to the first write —
+    // evstore on memory and on IndexedDB, and Dexie (import → open → first write) as the
+    // reference, interleaved.
     const cold = [];
-    for (let i = 0; i < Math.max(3, Math.round(10 * Math.min(size, 1))); i++) {
+    const coldIdb = [];
+    const coldDexie = [];
+    const fresh = async (fn, arg) => {
       const ctx = await browser.newContext();
       const p = await ctx.newPage();
       await p.goto(`${srv.url}/tests/js/pages/blank.html`);
+      const ms = await p.evaluate(fn, arg);
+      await ctx.close();
+      return ms;
+    };
+    for (let i = 0; i < Math.max(3, Math.round(10 * Math.min(size, 1))); i++) {
       cold.push(
-        await p.evaluate(async () => {
+        await fresh(async () => {
           const t = performance.now();
           const { EventStore } = await import("/pkg/index.js");
           const s = await EventStore.open({ storage: "memory" });
@@ -49,8 +58,30 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
           return performance.now() - t;
         }),
       );
-      await ctx.close();
+      coldIdb.push(
+        await fresh(async () => {
+          const t = performance.now();
+          const { EventStore } = await import("/pkg/index.js");
+          const s = await EventStore.open({ storage: "indexeddb", name: "cold" });
+          await s.append("s", [{ type: "E" }]);
+          return performance.now() - t;
+        }),
+      );
+      coldDexie.push(
+        await fresh(async () => {
+          const t = performance.now();
+          const { default: Dexie } = await import("/node_modules/dexie/dist/dexie.mjs");
+          const db = new Dexie("cold");
+          db.version(1).stores({ events: "position, &[streamId+revision], &id" });
+          await db.open();
+          await db.events.add({ position: 0, id: crypto.randomUUID(), streamId: "s", revision: 0, type: "E", data: null, metadata: {}, createdAt: Date.now() });
+          return performance.now() - t;
+        }),
+      );
     }
+    const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+    out.coldStartIndexedDbMs = spread(coldIdb);
+    out.coldStartDexieMs = spread(coldDexie);
     out.coldStartMs = { median: median(cold), min: Math.min(...cold), max: Math.max(...cold) };
     out.subscriptions = await subscriptionFigures(browser, srv, size);
   } finally {

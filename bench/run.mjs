@@ -40,6 +40,7 @@ const extra = [
   `  glue ${kb(size_.glue.raw)} raw, ${kb(size_.glue.gzip)} gzip, ${kb(size_.glue.brotli)} brotli`,
   `  total ${kb(size_.total.raw)} raw, ${kb(size_.total.gzip)} gzip, ${kb(size_.total.brotli)} brotli`,
   `Cold start, import → ready store → first append: Node median ${coldNode.median.toFixed(1)} ms (${coldNode.min.toFixed(1)}–${coldNode.max.toFixed(1)}), Chromium median ${browser.coldStartMs.median.toFixed(1)} ms (${browser.coldStartMs.min.toFixed(1)}–${browser.coldStartMs.max.toFixed(1)})`,
+  `Cold start in Chromium on IndexedDB (empty cache): evstore median ${browser.coldStartIndexedDbMs.median.toFixed(1)} ms (${browser.coldStartIndexedDbMs.min.toFixed(1)}–${browser.coldStartIndexedDbMs.max.toFixed(1)}) vs Dexie import → open → first write ${browser.coldStartDexieMs.median.toFixed(1)} ms (${browser.coldStartDexieMs.min.toFixed(1)}–${browser.coldStartDexieMs.max.toFixed(1)}): ${(browser.coldStartIndexedDbMs.median / browser.coldStartDexieMs.median).toFixed(2)}x (goal ≤ 1.2x)`,
   "Scaling (memory; 10,000 single appends and one 1,000-event read at each store size):",
   ...scale.map((s) => `  ${s.name.padEnd(20)} N=${String(s.N).padEnd(8)} append ${s.appendUs.toFixed(2)} µs/event, read ${s.readUs.toFixed(2)} µs/event, ${s.bytesPerEvent.toFixed(0)} bytes/event stored (RSS)`),
   "Subscriptions — latency from append resolving to the handler (ms: median / p99 / max over n):",
@@ -58,7 +59,7 @@ const extra = [
 console.log(extra);
 
 const scenarios = [...memory, ...browser.scenarios];
-const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs }, scaling: scale, subscriptions: subs };
+const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs };
 const dir = fileURLToPath(new URL("./results/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 const base = smoke ? "smoke" : "latest";

@@ -125,6 +125,8 @@ EventStore.open = async function (options) {
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
+/** While not pushing, status reads after local appends are coalesced over this long. */
+const STATUS_COALESCE_MS = 25;
 /** Keep-alive: a ping when the socket was quiet this long; no frame within as long again: dead. */
 const HEARTBEAT_MS = 10000;
 
@@ -468,6 +470,9 @@ class Sync {
     while (!this.#closed) {
       await this.#engine.changed(generation);
       if (this.#closed) break;
+      // Connected, this tab pushes at once. Otherwise only the status needs the change: one
+      // read per burst of appends is enough (a read between two appends would delay the second).
+      if (!(this.#leader && this.#ws)) await new Promise((r) => setTimeout(r, STATUS_COALESCE_MS));
       // Read before handling: a change during the handling wakes the next round.
       generation = this.#engine.generation();
       await this.#changed();

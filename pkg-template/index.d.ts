@@ -98,7 +98,7 @@ export interface SyncOptions {
   url: string;
   /** Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read` and `append`); called again on reconnects and before expiry. */
   token: () => string | Promise<string>;
-  /** The WebSocket class to use (default `globalThis.WebSocket`; in Node 20, the "ws" package's). */
+  /** The WebSocket class to use (default `globalThis.WebSocket`; in Node 20, the "ws" package's when installed). */
   WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
 }
 

@@ -147,8 +147,10 @@ function checkSyncOptions(sync) {
     throw invalid(`sync.url must be the tenant's base URL on the edge service, like "https://edge.example.com/t/acme", got ${JSON.stringify(sync.url)}`);
   }
   if (typeof sync.token !== "function") throw invalid("sync.token must be a function that returns the JWT (or a promise of it)");
-  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket;
-  if (typeof WebSocketImpl !== "function") throw invalid("this runtime has no WebSocket: pass one as sync.WebSocket (e.g. the \"ws\" package's)");
+  if (sync.WebSocket !== undefined && typeof sync.WebSocket !== "function") throw invalid("sync.WebSocket must be a WebSocket class");
+  // The runtime's, else the one the Node entry found (the "ws" package, where installed). With
+  // none, the store still opens and works offline; its status says why it cannot sync.
+  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket ?? globalThis[Symbol.for("evstore.WebSocket")] ?? null;
   const base = url.href.replace(/\/+$/, "");
   return { base, socket: `${base.replace(/^http/, "ws")}/sync`, token: sync.token, WebSocket: WebSocketImpl };
 }
@@ -263,6 +265,11 @@ class Sync {
 
   async #lead() {
     this.#leader = true;
+    if (!this.#config.WebSocket) {
+      this.#lastError = storeError("STORAGE_ERROR", 'this runtime has no WebSocket, so the store cannot sync: pass one as sync.WebSocket (in Node 20, the "ws" package\'s)');
+      this.#emit();
+      return;
+    }
     while (!this.#closed) {
       await this.#connectOnce();
       if (this.#closed) break;

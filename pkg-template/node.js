@@ -9,4 +9,13 @@ try {
   // Reported by EventStore.open (see index.js).
 }
 
+// Node < 22 has no global WebSocket: sync uses the "ws" package when the app has it installed.
+if (typeof globalThis.WebSocket !== "function") {
+  try {
+    globalThis[Symbol.for("evstore.WebSocket")] = (await import("ws")).default;
+  } catch {
+    // Not installed: synced stores say so in their status (or take sync.WebSocket).
+  }
+}
+
 export * from "./index.js";

@@ -76,7 +76,7 @@ describe("opening a synced store", () => {
       [{ url: "ftp://x/t/a", token: () => "t", WebSocket }, /sync.url/],
       [{ url: `${url}?token=secret`, token: () => "t", WebSocket }, /sync.url/],
       [{ url, token: "jwt", WebSocket }, /sync.token must be a function/],
-      [{ url, token: () => "t", WebSocket: 42 }, /no WebSocket|WebSocket/],
+      [{ url, token: () => "t", WebSocket: 42 }, /sync.WebSocket must be a WebSocket class/],
       ["https://x", /sync must be an object/],
     ];
     for (const [sync, message] of bad) {
@@ -89,6 +89,15 @@ describe("opening a synced store", () => {
     const plain = await EventStore.open();
     assert.equal(plain.sync, undefined);
     plain.close();
+  });
+
+  test("without sync.WebSocket, Node 20 syncs through the \"ws\" package found by the Node entry", async () => {
+    const t = tenant();
+    const store = await EventStore.open({ sync: { url: `${edge.base}/t/${t}`, token: async () => token(t) } });
+    stores.push(store);
+    await store.append("Doc-1", [{ type: "A" }]);
+    await store.sync.flush();
+    assert.equal((await serverLog(t)).length, 1);
   });
 
   test("a synced store works offline: appends decided locally at once, queued, counted", async () => {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
-use crate::model::{AppendResult, Revision, StreamId};
+use crate::model::{AppendResult, Position, Revision, StreamId};
 use crate::storage::{
     commit_failure, CommitError, Heads, Mode, PreparedAppend, Storage, Transaction,
 };
@@ -112,8 +112,24 @@ async fn decide_and_write<T: Transaction>(
         Ok(Decision::AlreadyWritten(result)) => return Ok(Ok(Appended::Already(result))),
         Err(e) => return Ok(Err(e)),
     };
-    let first_position = heads.log.map_or(0, |p| p + 1);
-    let events: Vec<RecordedEvent> = append
+    let events = numbered(append, first_revision, heads.log.map_or(0, |p| p + 1));
+    tx.put(&events).await?;
+    tx.appended(append, &events).await?;
+    let last = &events[events.len() - 1];
+    Ok(Ok(Appended::Written(AppendResult {
+        next_expected_revision: last.revision,
+        position: last.position,
+    })))
+}
+
+/// The events of `append` as recorded from `first_revision` in its stream and `first_position`
+/// in the log.
+pub(crate) fn numbered(
+    append: &PreparedAppend,
+    first_revision: Revision,
+    first_position: Position,
+) -> Vec<RecordedEvent> {
+    append
         .events
         .iter()
         .enumerate()
@@ -127,14 +143,7 @@ async fn decide_and_write<T: Transaction>(
             metadata: event.metadata.clone(),
             created_at: append.created_at,
         })
-        .collect();
-    tx.put(&events).await?;
-    tx.appended(append, &events).await?;
-    let last = &events[events.len() - 1];
-    Ok(Ok(Appended::Written(AppendResult {
-        next_expected_revision: last.revision,
-        position: last.position,
-    })))
+        .collect()
 }
 
 /// Appends a group of appends (issued together) in one transaction: each decided in order, on

@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::append::Appended;
 use crate::error::Result;
+use crate::notify::YieldOnce;
 use crate::storage::PreparedAppend;
 
 /// Where one queued append's result lands.
@@ -45,7 +46,7 @@ impl Group {
         if !self.running.get() && !self.gathering.get() {
             // Let the appends issued in the same tick join this group.
             self.gathering.set(true);
-            YieldOnce(false).await;
+            YieldOnce::new().await;
             self.gathering.set(false);
         }
         loop {
@@ -91,21 +92,5 @@ impl Future for Wait<'_> {
         }
         self.group.waiters.borrow_mut().push(cx.waker().clone());
         Poll::Pending
-    }
-}
-
-/// Returns `Pending` once (waking itself at once), then `Ready`.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
     }
 }

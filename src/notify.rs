@@ -92,3 +92,27 @@ impl Drop for Changed<'_> {
         self.notify.waiters.borrow_mut().remove(&self.id);
     }
 }
+
+/// Returns `Pending` once (waking itself at once), then `Ready`: lets whatever else is ready run
+/// first (the rest of the current tick, in the browser).
+pub(crate) struct YieldOnce(bool);
+
+impl YieldOnce {
+    /// A yield not yet taken.
+    pub(crate) fn new() -> Self {
+        YieldOnce(false)
+    }
+}
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}

@@ -183,12 +183,7 @@ fn a_lost_push_reply_is_retried_safely_also_after_the_stream_moved_on() {
     w.settle();
     w.append(0, "Doc-1", 1, NEW).unwrap();
     // Deliver the push to the server, then lose everything it answered and the connection.
-    let push = w
-        .net
-        .iter()
-        .position(|p| matches!(p, Packet::ToServer(_, _)))
-        .unwrap();
-    w.deliver(push);
+    w.deliver_to_server();
     w.disconnect(0);
     // The stream moves on meanwhile.
     w.settle();
@@ -303,12 +298,7 @@ fn live_events_before_and_after_the_push_result() {
         w.connect(1);
         w.settle();
         w.append(0, "Doc-1", 1, NEW).unwrap();
-        let push = w
-            .net
-            .iter()
-            .position(|p| matches!(p, Packet::ToServer(_, _)))
-            .unwrap();
-        w.deliver(push);
+        w.deliver_to_server();
         // The server answered with a live events frame and the push result: deliver them to
         // device 0 in either order.
         let conn0 = w.devices[0].conn.unwrap();
@@ -333,12 +323,7 @@ fn the_server_restarted_mid_push() {
     w.connect(0);
     w.settle();
     w.append(0, "Doc-1", 1, NEW).unwrap();
-    let push = w
-        .net
-        .iter()
-        .position(|p| matches!(p, Packet::ToServer(_, _)))
-        .unwrap();
-    w.deliver(push); // decided and committed, reply never sent
+    w.deliver_to_server(); // decided and committed, reply never sent
     w.restart_server();
     w.append(0, "Doc-1", 1, ExpectedRevision::Exact(0)).unwrap();
     w.connect(0);

@@ -44,6 +44,27 @@ extern "C" {
     ) -> std::result::Result<i32, JsValue>;
 }
 
+/// An append's arguments, validated and snapshotted (each read once): stream id, events and
+/// expected revision. `what` names the options in messages.
+pub(crate) fn append_request(
+    stream_id: &JsValue,
+    events: &JsValue,
+    options: &JsValue,
+    what: &str,
+) -> Result<(String, Vec<crate::ProposedEvent>, crate::ExpectedRevision)> {
+    convert::options_object(options, what)
+        .and_then(|o| convert::check_keys(o.as_ref(), what, &["expectedRevision"]))?;
+    let text = encode_append(stream_id, events, options).map_err(|e| {
+        Error::invalid(
+            js_sys::Error::from(e)
+                .message()
+                .as_string()
+                .unwrap_or_default(),
+        )
+    })?;
+    convert::append_from_text(&text)
+}
+
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
@@ -85,19 +106,7 @@ impl JsEventStore {
     /// Appends `events` to `streamId`: `{ expectedRevision }` → `{ nextExpectedRevision, position }`.
     pub fn append(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
         // Validate and snapshot the caller's objects now, before the first await.
-        let request = convert::options_object(&options, "append options")
-            .and_then(|o| convert::check_keys(o.as_ref(), "append options", &["expectedRevision"]))
-            .and_then(|()| {
-                encode_append(&stream_id, &events, &options).map_err(|e| {
-                    Error::invalid(
-                        js_sys::Error::from(e)
-                            .message()
-                            .as_string()
-                            .unwrap_or_default(),
-                    )
-                })
-            })
-            .and_then(|text| convert::append_from_text(&text));
+        let request = append_request(&stream_id, &events, &options, "append options");
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;

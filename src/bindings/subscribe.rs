@@ -2,9 +2,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -14,6 +13,7 @@ use super::any_storage::{events_to_js, AnyStorage};
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
+use crate::notify::YieldOnce;
 use crate::{
     Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
     SubscriptionBatch, Unsubscribe,
@@ -200,7 +200,8 @@ async fn deliver(
     // With a checkpoint, each handled event is recorded before the next is delivered.
     let one_at_a_time = options.checkpoint.is_some();
     let subscribed = store.subscribe(options).await;
-    YieldOnce(false).await;
+    // Keeps handlers out of the synchronous first poll in `subscribe`.
+    YieldOnce::new().await;
     let mut sub = match subscribed {
         Ok(sub) => sub,
         Err(e) => return callbacks.report(e.into()),
@@ -268,23 +269,6 @@ async fn deliver(
             if let Err(e) = sub.handled(events[i as usize - 1].position).await {
                 return callbacks.report(e.into());
             }
-        }
-    }
-}
-
-/// Returns `Pending` once (waking itself), then `Ready`: keeps handlers out of the synchronous
-/// first poll in `subscribe`.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
         }
     }
 }

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::any_storage::{events_to_js, AnyStorage};
 use super::convert;
 use super::error::expected_to_js;
-use super::{append_result, encode_append, promise, JsEventStore};
+use super::{append_request, append_result, promise, JsEventStore};
 use crate::sync::{
     encode_client_message, Conflict, LinkState, PushAppend, PushOutcome, Refusal, ServerMessage,
     SyncClient, SyncStatus,
@@ -304,19 +304,7 @@ impl JsSyncEngine {
 
     /// Replaces the held events of `streamId` with `events` under `{ expectedRevision }`.
     pub fn retry(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
-        let request = convert::options_object(&options, "retry options")
-            .and_then(|o| convert::check_keys(o.as_ref(), "retry options", &["expectedRevision"]))
-            .and_then(|()| {
-                encode_append(&stream_id, &events, &options).map_err(|e| {
-                    Error::invalid(
-                        js_sys::Error::from(e)
-                            .message()
-                            .as_string()
-                            .unwrap_or_default(),
-                    )
-                })
-            })
-            .and_then(|text| convert::append_from_text(&text));
+        let request = append_request(&stream_id, &events, &options, "retry options");
         let client = self.client.clone();
         promise(async move {
             let (stream, events, expected) = request?;
@@ -336,15 +324,8 @@ fn push_append(v: &JsValue) -> Result<PushAppend> {
     let created_at = convert::integer(&get(v, "createdAt"), "createdAt").map_err(what)?;
     let options = Object::new();
     set(&options, "expectedRevision", get(v, "expectedRevision"));
-    let text = encode_append(&get(v, "streamId"), &get(v, "events"), &options).map_err(|e| {
-        what(Error::invalid(
-            js_sys::Error::from(e)
-                .message()
-                .as_string()
-                .unwrap_or_default(),
-        ))
-    })?;
-    let (stream, events, expected) = convert::append_from_text(&text).map_err(what)?;
+    let (stream, events, expected) =
+        append_request(&get(v, "streamId"), &get(v, "events"), &options, "push").map_err(what)?;
     let events = events
         .into_iter()
         .map(|e| {

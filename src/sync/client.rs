@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
 use super::records::{OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Local};
+use crate::append::numbered;
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
@@ -464,6 +465,10 @@ impl<S: Storage> SyncClient<S> {
             self.reset(epoch).await?;
             return Ok(Vec::new());
         }
+        let resetting = self.engine.borrow().status.resetting;
+        if known.is_some() && !resetting {
+            return Ok(Vec::new()); // the same log, nothing to record
+        }
         self.transact(|mut tx, mut local| {
             let epoch = epoch.clone();
             async move {
@@ -594,21 +599,7 @@ impl<S: Storage> SyncClient<S> {
                         return Err(Error::invalid("these events are already stored"));
                     };
                     let first_position = heads.log.map_or(0, |p| p + 1);
-                    let events: Vec<RecordedEvent> = append
-                        .events
-                        .iter()
-                        .enumerate()
-                        .map(|(i, e)| RecordedEvent {
-                            id: e.id,
-                            stream_id: append.stream_id.clone(),
-                            event_type: e.event_type.clone(),
-                            revision: first_revision + i as u64,
-                            position: first_position + i as u64,
-                            data: e.data.clone(),
-                            metadata: e.metadata.clone(),
-                            created_at: append.created_at,
-                        })
-                        .collect();
+                    let events = numbered(&append, first_revision, first_position);
                     tx.put(&events).await?;
                     let last = &events[events.len() - 1];
                     let result = AppendResult {

@@ -254,6 +254,16 @@ impl World {
         }
     }
 
+    /// Delivers the first packet bound for the server (a push, in the named cases).
+    pub fn deliver_to_server(&mut self) {
+        let i = self
+            .net
+            .iter()
+            .position(|p| matches!(p, Packet::ToServer(_, _)))
+            .expect("a packet for the server");
+        self.deliver(i);
+    }
+
     pub fn duplicate(&mut self, i: usize) {
         let p = self.net[i].clone();
         self.net.push(p);

@@ -3,41 +3,17 @@
 // accepts, CORS for the app's origin only; SIGTERM and SIGINT stop both servers.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "../edge/workerd.mjs";
 import { tempDir } from "./harness.mjs";
+import { killScripts, runScript } from "../scripts.mjs";
 
-const REPO = fileURLToPath(new URL("../../../", import.meta.url));
-const children = new Set();
-after(() => {
-  for (const c of children) c.kill("SIGKILL");
-});
+after(killScripts);
 
 /** Starts scripts/demo.mjs; resolves once it printed how to stop it (or exited). */
-async function runDemo(env) {
-  const child = spawn(process.execPath, [join(REPO, "scripts/demo.mjs")], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => {
-    children.delete(child);
-    resolve({ code, signal });
-  }));
-  const deadline = Date.now() + 30_000;
-  while (!out.includes("Ctrl-C stops both") && child.exitCode === null) {
-    assert.ok(Date.now() < deadline, `demo.mjs did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, exited, output: () => out };
-}
+const runDemo = (env) => runScript("scripts/demo.mjs", { env, ready: "Ctrl-C stops both", timeoutMs: 30_000 });
 
 const workerdFor = (dataDir) => execFileSync("ps", ["-eo", "args"]).toString().split("\n").filter((l) => l.includes("workerd") && l.includes(dataDir));
 const answers = (url) => fetch(url).then(() => true, () => false);

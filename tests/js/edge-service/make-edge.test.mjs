@@ -3,38 +3,19 @@
 // work; a restart keeps the secret (and the data); SIGTERM and SIGINT stop workerd and exit 0.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, REPO, tempDir } from "./harness.mjs";
+import { freePort, tempDir } from "./harness.mjs";
+import { killScripts, runScript } from "../scripts.mjs";
 
-const children = new Set();
-after(() => {
-  for (const c of children) c.kill("SIGKILL");
-});
+after(killScripts);
 
 /** Starts scripts/edge.mjs; resolves with its printed output once it says how to stop it. */
 async function runEdge(env) {
-  const child = spawn(process.execPath, [join(REPO, "scripts/edge.mjs")], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => {
-    children.delete(child);
-    resolve({ code, signal });
-  }));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes("Ctrl-C stops it")) {
-    if (child.exitCode !== null) throw new Error(`edge.mjs exited: ${out}`);
-    assert.ok(Date.now() < deadline, `edge.mjs did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, exited, output: () => out };
+  const run = await runScript("scripts/edge.mjs", { env, ready: "Ctrl-C stops it", timeoutMs: 20_000 });
+  if (run.child.exitCode !== null) throw new Error(`edge.mjs exited: ${run.output()}`);
+  return run;
 }
 
 /** workerd processes whose command line names this data directory. */

@@ -320,6 +320,39 @@ describe("the push protocol at the edge", () => {
     }
   });
 
+  test("the log's epoch: on events frames and caughtUp; a pull naming another log is refused, naming what it refused", async () => {
+    const t = tenant();
+    const feed = await openFeed(edge, t, token(t));
+    try {
+      feed.send(push(1, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A")] }]));
+      assert.equal((await feed.next()).type, "pushResult");
+      feed.send({ v: 1, type: "pull", after: null });
+      const events = await feed.next();
+      assert.equal(events.type, "events");
+      assert.equal(typeof events.epoch, "string");
+      const caughtUp = await feed.next();
+      assert.equal(caughtUp.epoch, events.epoch);
+      feed.send({ v: 1, type: "pull", after: 0, epoch: events.epoch });
+      assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch });
+      feed.send({ v: 1, type: "pull", after: 0, epoch: "another-log" });
+      const refused = await feed.next();
+      assert.equal(refused.type, "error");
+      assert.equal(refused.error.code, "INVALID_ARGUMENT");
+      assert.deepEqual(
+        { head: refused.error.head, epoch: refused.error.epoch, after: refused.error.after, clientEpoch: refused.error.clientEpoch },
+        { head: 0, epoch: events.epoch, after: 0, clientEpoch: "another-log" },
+      );
+      feed.send({ v: 1, type: "pull", after: 5, epoch: events.epoch });
+      const beyond = await feed.next();
+      assert.equal(beyond.error.code, "INVALID_ARGUMENT");
+      assert.deepEqual([beyond.error.head, beyond.error.after, beyond.error.clientEpoch], [0, 5, events.epoch]);
+      feed.send({ v: 1, type: "pull", after: null, epoch: 7 });
+      assert.equal((await feed.next()).error.code, "INVALID_ARGUMENT");
+    } finally {
+      feed.ws.terminate();
+    }
+  });
+
   test("committed pushes reach every live socket before the result", async () => {
     const t = tenant();
     const watcher = await openFeed(edge, t, token(t));
@@ -342,6 +375,33 @@ describe("the push protocol at the edge", () => {
 });
 
 describe("faults", () => {
+  test("an edge that lost its data (a new log): the queue is pushed again, the device converges on the new log", async () => {
+    const first = await startEdge();
+    const t = tenant();
+    const store = await EventStore.open({ sync: { url: `${first.base}/t/${t}`, token: async () => token(t), WebSocket } });
+    stores.push(store);
+    let replacement;
+    try {
+      await store.append("Old-1", [{ type: "Confirmed" }]);
+      await store.sync.flush();
+      await first.kill("SIGKILL");
+      await store.append("New-1", [{ type: "Queued" }]); // pending when the log is replaced
+      replacement = await startEdge({ port: first.port }); // same address, empty data: another epoch
+      await until(async () => {
+        const res = await call(replacement, "GET", `/t/${t}/all`, { token: token(t) });
+        return res.status === 200 && res.body.events.some((e) => e.streamId === "New-1");
+      }, 15000, "the queued append on the new log");
+      await store.sync.flush();
+      const server = (await call(replacement, "GET", `/t/${t}/all`, { token: token(t) })).body.events;
+      assert.deepEqual(server.map((e) => e.streamId), ["New-1"], "the new log holds what was queued");
+      await until(async () => JSON.stringify(shape(await store.readAll())) === JSON.stringify(shape(server)), 5000, "the device on the new log");
+      assert.equal(store.sync.status().pending, 0);
+    } finally {
+      await replacement?.stop();
+      await first.stop();
+    }
+  });
+
   test("the edge restarted mid-push: every acknowledged append ends on the server exactly once", async () => {
     const restartable = await startEdge();
     const t = tenant();

@@ -303,31 +303,15 @@ impl Local {
                         heads.insert(stream, head);
                         continue;
                     }
-                    Err(Error::WrongExpectedRevision { .. }) => {
+                    Err(
+                        e @ (Error::WrongExpectedRevision { .. } | Error::DuplicateEventId { .. }),
+                    ) => {
+                        // A revision conflict, or a refusal (an id stored elsewhere) kept with it.
+                        let rejection = matches!(e, Error::DuplicateEventId { .. })
+                            .then(|| (e.code().to_owned(), e.to_string()));
                         let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
-                        self.hold(
-                            &stream,
-                            p.entry.seq,
-                            false,
-                            p.entry.expected,
-                            head,
-                            None,
-                            theirs,
-                        );
-                        held.push(stream.clone());
-                    }
-                    Err(e @ Error::DuplicateEventId { .. }) => {
-                        let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
-                        let rejection = Some((e.code().to_owned(), e.to_string()));
-                        self.hold(
-                            &stream,
-                            p.entry.seq,
-                            false,
-                            p.entry.expected,
-                            head,
-                            rejection,
-                            theirs,
-                        );
+                        let (seq, expected) = (p.entry.seq, p.entry.expected);
+                        self.hold(&stream, seq, false, expected, head, rejection, theirs);
                         held.push(stream.clone());
                     }
                     Err(e) => return Err(e),

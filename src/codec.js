@@ -26,15 +26,34 @@ export function decodeRows(text) {
   return events;
 }
 
+/** A stored record → the recorded event (one JSON.parse per payload). */
+function recordToEvent(r) {
+  return recordedEvent(r.id, r.streamId, r.type, r.revision, r.position, JSON.parse(r.data), JSON.parse(r.metadata), r.createdAt);
+}
+
 /** Stored records, ascending → recorded events (descending when `reverse`). */
 export function recordsToEvents(records, reverse) {
   const n = records.length;
   const events = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = records[reverse ? n - 1 - i : i];
-    events[i] = recordedEvent(r.id, r.streamId, r.type, r.revision, r.position, JSON.parse(r.data), JSON.parse(r.metadata), r.createdAt);
-  }
+  for (let i = 0; i < n; i++) events[i] = recordToEvent(records[reverse ? n - 1 - i : i]);
   return events;
+}
+
+/** The records at `indices` (ascending) → recorded events, appended to `out`. */
+export function recordsAt(records, indices, out) {
+  for (let i = 0; i < indices.length; i++) out.push(recordToEvent(records[indices[i]]));
+}
+
+/** The records' positions. */
+export function recordPositions(records) {
+  const out = new Float64Array(records.length);
+  for (let i = 0; i < records.length; i++) out[i] = records[i].position;
+  return out;
+}
+
+/** The records' stream ids and types, as JSON text `[[streamId, type], ...]`. */
+export function recordHeads(records) {
+  return JSON.stringify(records.map((r) => [r.streamId, r.type]));
 }
 
 /** Stored records → rows text for Rust (one crossing; payloads stay the stored text). */
@@ -65,38 +84,73 @@ const MAX_DEPTH = 256;
 /**
  * `value` as JSON text, refusing (TypeError) what JSON cannot represent faithfully: a function,
  * symbol or BigInt, a non-finite number, a Map, Set, ArrayBuffer or typed array, or nesting deeper
- * than MAX_DEPTH. Validation runs inside the one `JSON.stringify` pass (a replacer), so every
- * property — getters included — is read exactly once: what is checked is what is stored.
+ * than MAX_DEPTH. One pass that validates while it writes, with JSON.stringify's semantics
+ * (`toJSON`, own enumerable keys in order, `undefined` skipped in objects and `null` in arrays,
+ * boxed primitives unwrapped), so every property — getters included — is read exactly once:
+ * what is checked is what is stored. (A JSON.stringify replacer did the same at ~1.4x the cost.)
  */
 function payload(value, field) {
-  const holders = []; // the objects from the root to the current value's holder
-  return JSON.stringify(value, function (key, v) {
-    // `this` holds `v`: unwind to it (the replacer runs depth-first), which gives the depth.
-    while (holders.length && holders[holders.length - 1] !== this) holders.pop();
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-      case "undefined":
-        return v;
-      case "number":
-        if (!Number.isFinite(v)) throw new TypeError(`${where(key, field)} is ${v}, which is not JSON`);
-        return v;
-      case "object":
-        if (v === null) return v;
-        if (holders.length > MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
-        if (
-          !Array.isArray(v) &&
-          (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet ||
-            v instanceof ArrayBuffer || ArrayBuffer.isView(v))
-        ) {
-          throw new TypeError(`${where(key, field)} is a ${v.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+  return serialize(value, "", field, []);
+}
+
+/** `v` (the value under `key`; `ancestors` the objects that hold it) as JSON text, or undefined. */
+function serialize(v, key, field, ancestors) {
+  if (v !== null && typeof v === "object") {
+    const toJSON = v.toJSON;
+    if (typeof toJSON === "function") v = toJSON.call(v, key);
+  }
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "number":
+      if (!Number.isFinite(v)) throw new TypeError(`${where(key, field)} is ${v}, which is not JSON`);
+      return "" + v;
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return undefined;
+    case "object": {
+      if (v === null) return "null";
+      if (ancestors.length > MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
+      const array = Array.isArray(v);
+      if (
+        !array &&
+        (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet ||
+          v instanceof ArrayBuffer || ArrayBuffer.isView(v))
+      ) {
+        throw new TypeError(`${where(key, field)} is a ${v.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+      }
+      if (v instanceof Number || v instanceof String || v instanceof Boolean) return JSON.stringify(v);
+      if (ancestors.includes(v)) throw new TypeError("Converting circular structure to JSON");
+      ancestors.push(v);
+      let out;
+      if (array) {
+        out = "[";
+        for (let i = 0, n = v.length; i < n; i++) {
+          const item = serialize(v[i], String(i), field, ancestors);
+          out += (i ? "," : "") + (item === undefined ? "null" : item);
         }
-        holders.push(v);
-        return v;
-      default:
-        throw new TypeError(`${where(key, field)} is a ${typeof v}, which is not JSON`);
+        out += "]";
+      } else {
+        out = "{";
+        for (const k of Object.keys(v)) {
+          const item = serialize(v[k], k, field, ancestors);
+          if (item !== undefined) out += (out.length > 1 ? "," : "") + quote(k) + ":" + item;
+        }
+        out += "}";
+      }
+      ancestors.pop();
+      return out;
     }
-  });
+    default:
+      throw new TypeError(`${where(key, field)} is a ${typeof v}, which is not JSON`);
+  }
+}
+
+/** A JSON string literal: short strings with nothing to escape skip JSON.stringify. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+function quote(s) {
+  return s.length < 64 && PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function where(key, field) {

@@ -60,6 +60,8 @@ pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, Rea
 pub use row::{decode_rows, encode_rows};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
+#[cfg(target_arch = "wasm32")]
+pub use storage::HeapStorage;
 pub use storage::{
     CommitError, Heads, MemoryStorage, Mode, Page, PageOf, PreparedAppend, Storage, Transaction,
 };
@@ -67,7 +69,7 @@ pub use storage::{
 pub use storage::{Durability, IndexedDbStorage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
 pub use subscription::{
-    EventFilter, SubscribeFrom, SubscribeOptions, Subscription, SubscriptionBatch,
-    SubscriptionMessage, Unsubscribe,
+    Delivered, EventFilter, FromPage, SubscribeFrom, SubscribeOptions, Subscription,
+    SubscriptionBatch, SubscriptionMessage, Unsubscribe,
 };
 pub use uuid::Uuid;

@@ -251,11 +251,9 @@ impl<S: Storage> EventStore<S> {
     pub(crate) async fn read_all_request(
         &self,
         request: ReadRequest,
-    ) -> Result<Vec<RecordedEvent>> {
+    ) -> Result<ReadPage<PageOf<'_, S>>> {
         self.check_open()?;
-        reads::read(&self.storage, None, request)
-            .await?
-            .into_events()
+        reads::read(&self.storage, None, request).await
     }
 
     /// The wake-ups of this store's subscriptions.

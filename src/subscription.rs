@@ -9,7 +9,7 @@ use crate::event::RecordedEvent;
 use crate::model::{category_of, Position, StreamId};
 use crate::notify::Notify;
 use crate::read::{Direction, ReadFrom, ReadRequest};
-use crate::storage::Storage;
+use crate::storage::{Page, PageOf, Storage};
 use crate::store::EventStore;
 
 /// How many events a subscription reads from the log at a time.
@@ -41,17 +41,27 @@ pub struct EventFilter {
 impl EventFilter {
     /// Whether `event` passes the filter.
     pub fn matches(&self, event: &RecordedEvent) -> bool {
+        self.matches_head(event.stream_id.as_str(), &event.event_type)
+    }
+
+    /// Whether an event of `stream_id` and `event_type` passes the filter.
+    pub fn matches_head(&self, stream_id: &str, event_type: &str) -> bool {
         self.stream_id
             .as_ref()
-            .is_none_or(|s| *s == event.stream_id)
+            .is_none_or(|s| s.as_str() == stream_id)
             && self
                 .category
                 .as_deref()
-                .is_none_or(|c| category_of(event.stream_id.as_str()) == c)
+                .is_none_or(|c| category_of(stream_id) == c)
             && self
                 .event_types
                 .as_ref()
-                .is_none_or(|types| types.iter().any(|t| **t == *event.event_type))
+                .is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+
+    /// Whether every event passes (no condition given).
+    pub fn is_all(&self) -> bool {
+        self.stream_id.is_none() && self.category.is_none() && self.event_types.is_none()
     }
 }
 
@@ -91,11 +101,52 @@ impl SubscribeOptions {
     }
 }
 
+/// What a subscription hands out: the core's [`RecordedEvent`], or a host's own form of one
+/// taken straight from the storage's page (the JS bindings keep stored records as they are, so
+/// their payloads never cross into wasm). See [`FromPage`].
+pub trait Delivered {
+    /// Its position in the log.
+    fn position(&self) -> Position;
+}
+
+/// How a page of the storage `S` becomes what a subscription hands out.
+pub trait FromPage<S: Storage>: Delivered + Sized {
+    /// The events of `page` (ascending) that pass `filter`, and the position of the page's last
+    /// event, whether it passes or not.
+    fn select<'a>(
+        page: PageOf<'a, S>,
+        filter: &EventFilter,
+    ) -> Result<(Vec<Self>, Option<Position>)>
+    where
+        S: 'a;
+}
+
+impl Delivered for RecordedEvent {
+    fn position(&self) -> Position {
+        self.position
+    }
+}
+
+impl<S: Storage> FromPage<S> for RecordedEvent {
+    fn select<'a>(
+        page: PageOf<'a, S>,
+        filter: &EventFilter,
+    ) -> Result<(Vec<Self>, Option<Position>)>
+    where
+        S: 'a,
+    {
+        let mut events = page.into_events()?;
+        let last = events.last().map(|e| e.position);
+        events.retain(|e| filter.matches(e));
+        Ok((events, last))
+    }
+}
+
 /// What a subscription yields.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SubscriptionMessage {
+pub enum SubscriptionMessage<E = RecordedEvent> {
     /// The next event, in position order.
-    Event(RecordedEvent),
+    Event(E),
     /// The backlog has been delivered; what follows is live. Sent once.
     CaughtUp,
     /// Synced stores only: sync rewrote the log after `after` (`None`: all of it) — pending
@@ -109,9 +160,9 @@ pub enum SubscriptionMessage {
 
 /// A batch of what a subscription yields (see [`Subscription::next_batch`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum SubscriptionBatch {
+pub enum SubscriptionBatch<E = RecordedEvent> {
     /// The next events, in position order.
-    Events(Vec<RecordedEvent>),
+    Events(Vec<E>),
     /// The backlog has been delivered; what follows is live. Sent once.
     CaughtUp,
     /// See [`SubscriptionMessage::Rebase`].
@@ -179,13 +230,13 @@ impl Unsubscribe {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct Subscription<S: Storage> {
+pub struct Subscription<S: Storage, E = RecordedEvent> {
     store: Rc<EventStore<S>>,
     filter: EventFilter,
     checkpoint: Option<String>,
     /// Where the next read of the log starts.
     scan: Position,
-    buffer: VecDeque<RecordedEvent>,
+    buffer: VecDeque<E>,
     /// The position of the last event handed out, whose checkpoint is not yet recorded.
     unrecorded: Option<Position>,
     caught_up: bool,
@@ -201,6 +252,15 @@ impl<S: Storage> EventStore<S> {
     /// `options.from`; `End` is the log's head now) before returning, so an append that starts
     /// after this returns is delivered.
     pub async fn subscribe(self: &Rc<Self>, options: SubscribeOptions) -> Result<Subscription<S>> {
+        self.subscribe_as(options).await
+    }
+
+    /// [`subscribe`](Self::subscribe), handing out events as `E` takes them from the storage's
+    /// pages (a host's own form of an event; see [`FromPage`]).
+    pub async fn subscribe_as<E>(
+        self: &Rc<Self>,
+        options: SubscribeOptions,
+    ) -> Result<Subscription<S, E>> {
         self.check_open()?;
         options.validate()?;
         self.watch_other_writers();
@@ -233,7 +293,7 @@ impl<S: Storage> EventStore<S> {
     }
 }
 
-impl<S: Storage> Subscription<S> {
+impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
     /// A handle that cancels this subscription.
     pub fn unsubscriber(&self) -> Unsubscribe {
         Unsubscribe {
@@ -244,7 +304,7 @@ impl<S: Storage> Subscription<S> {
     /// This subscription as a [`Stream`](futures_util::Stream) of messages (ends when
     /// unsubscribed, or after an error). Taking the next item records the checkpoint of the
     /// previous event, as [`Subscription::next`] does.
-    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<SubscriptionMessage>> {
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<SubscriptionMessage<E>>> {
         futures_util::stream::unfold((self, false), |(mut sub, failed)| async move {
             if failed {
                 return None;
@@ -258,12 +318,12 @@ impl<S: Storage> Subscription<S> {
     /// The next event (or the one-time `CaughtUp`); waits for new events once caught up.
     /// `None` once unsubscribed. Asking for the next message records the checkpoint of the
     /// previous event (the consumer is done with it).
-    pub async fn next(&mut self) -> Option<Result<SubscriptionMessage>> {
+    pub async fn next(&mut self) -> Option<Result<SubscriptionMessage<E>>> {
         Some(match self.ready().await? {
             Ok(Ready::Events) => {
                 let event = self.buffer.pop_front()?;
-                self.unrecorded = Some(event.position);
-                self.delivered = Some(event.position);
+                self.unrecorded = Some(event.position());
+                self.delivered = Some(event.position());
                 Ok(SubscriptionMessage::Event(event))
             }
             Ok(Ready::CaughtUp) => Ok(SubscriptionMessage::CaughtUp),
@@ -275,10 +335,10 @@ impl<S: Storage> Subscription<S> {
     /// Every buffered event at once (at least one), or the one-time `CaughtUp`; waits for new
     /// events once caught up. `None` once unsubscribed. The consumer reports each handled event
     /// with [`Subscription::handled`] (which records checkpoints).
-    pub async fn next_batch(&mut self) -> Option<Result<SubscriptionBatch>> {
+    pub async fn next_batch(&mut self) -> Option<Result<SubscriptionBatch<E>>> {
         Some(match self.ready().await? {
             Ok(Ready::Events) => {
-                self.delivered = self.buffer.back().map(|e| e.position);
+                self.delivered = self.buffer.back().map(Delivered::position);
                 Ok(SubscriptionBatch::Events(self.buffer.drain(..).collect()))
             }
             Ok(Ready::CaughtUp) => Ok(SubscriptionBatch::CaughtUp),
@@ -345,7 +405,7 @@ impl<S: Storage> Subscription<S> {
             _ => None,
         };
         let rewind = keep.map_or(0, |p| p + 1);
-        self.buffer.retain(|e| e.position < rewind);
+        self.buffer.retain(|e| e.position() < rewind);
         self.scan = self.scan.min(rewind);
         if self.delivered.is_some_and(|d| d >= rewind) {
             self.delivered = keep;
@@ -374,18 +434,25 @@ impl<S: Storage> Subscription<S> {
                 max_count: PAGE,
             };
             let page = match self.store.read_all_request(request).await {
-                Ok(page) => page,
+                Ok(page) => page.page,
                 Err(e) => return Some(Err(e)),
             };
             if self.shared.cancelled.get() {
                 return None;
             }
-            let at_end = (page.len() as u64) < PAGE;
-            if let Some(last) = page.last() {
-                self.scan = last.position + 1;
+            let read = page.as_ref().map_or(0, Page::len);
+            let at_end = (read as u64) < PAGE;
+            if let Some(page) = page {
+                match E::select(page, &self.filter) {
+                    Ok((events, last)) => {
+                        if let Some(last) = last {
+                            self.scan = last + 1;
+                        }
+                        self.buffer.extend(events);
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
             }
-            self.buffer
-                .extend(page.into_iter().filter(|e| self.filter.matches(e)));
             if !self.buffer.is_empty() {
                 return Some(Ok(Ready::Events));
             }
@@ -403,7 +470,7 @@ impl<S: Storage> Subscription<S> {
     }
 }
 
-impl<S: Storage> Drop for Subscription<S> {
+impl<S: Storage, E> Drop for Subscription<S, E> {
     fn drop(&mut self) {
         self.shared.notify.release(self.shared.waiter);
     }

@@ -9,11 +9,11 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use crate::storage::js::Records;
 use crate::storage::Heads;
 use crate::{
-    encode_rows, CommitError, Json, MemoryStorage, Mode, Page, PageOf, Position, PreparedAppend,
-    ReadPage, RecordedEvent, Result, Revision, Storage, StoredLocation, StreamId, Transaction,
-    Uuid,
+    encode_rows, CommitError, Json, Mode, PageOf, Position, PreparedAppend, ReadPage,
+    RecordedEvent, Result, Revision, Storage, StoredLocation, StreamId, Transaction, Uuid,
 };
 
 #[wasm_bindgen(module = "/src/codec.js")]
@@ -27,44 +27,15 @@ pub(crate) fn events_to_js(events: &[RecordedEvent]) -> JsValue {
     decode_rows_js(&encode_rows(events))
 }
 
-/// A page of any storage: events (memory) or stored records (JS-hosted storages).
-pub(crate) enum AnyPage {
-    Events(Vec<RecordedEvent>),
-    #[cfg(any(feature = "indexeddb", feature = "durable-object"))]
-    Records(crate::storage::js::Records),
-}
+/// A page of any storage the bindings host: stored records (every one of them is JS-hosted).
+pub(crate) type AnyPage = Records;
 
-impl Page for AnyPage {
-    fn len(&self) -> usize {
-        match self {
-            AnyPage::Events(e) => e.len(),
-            #[cfg(any(feature = "indexeddb", feature = "durable-object"))]
-            AnyPage::Records(r) => r.len(),
-        }
-    }
-
-    fn into_events(self) -> Result<Vec<RecordedEvent>> {
-        match self {
-            AnyPage::Events(e) => Ok(e),
-            #[cfg(any(feature = "indexeddb", feature = "durable-object"))]
-            AnyPage::Records(r) => r.into_events(),
-        }
-    }
-}
-
-/// A read page as the contract's recorded-event objects, in delivery order. Stored records are
-/// turned into objects in JS directly (their payload text never crosses into wasm).
+/// A read page as the contract's recorded-event objects, in delivery order, built in JS straight
+/// from the stored records (their payload text never crosses into wasm).
 pub(crate) fn page_to_js(page: ReadPage<AnyPage>) -> Result<JsValue> {
     Ok(match page.page {
         None => js_sys::Array::new().into(),
-        Some(AnyPage::Events(mut events)) => {
-            if page.reversed {
-                events.reverse();
-            }
-            events_to_js(&events)
-        }
-        #[cfg(any(feature = "indexeddb", feature = "durable-object"))]
-        Some(AnyPage::Records(records)) => records.to_js_events(page.reversed),
+        Some(records) => records.to_js_events(page.reversed),
     })
 }
 
@@ -72,12 +43,6 @@ pub(crate) fn page_to_js(page: ReadPage<AnyPage>) -> Result<JsValue> {
 pub(crate) trait JsStorage: Storage + 'static {
     /// Its page as an [`AnyPage`].
     fn any_page(page: PageOf<'_, Self>) -> AnyPage;
-}
-
-impl JsStorage for MemoryStorage {
-    fn any_page(page: Vec<RecordedEvent>) -> AnyPage {
-        AnyPage::Events(page)
-    }
 }
 
 impl JsStorage for AnyStorage {
@@ -93,17 +58,23 @@ impl JsStorage for crate::sync::Outboxed<AnyStorage> {
     }
 }
 
+impl JsStorage for crate::HeapStorage {
+    fn any_page(page: Records) -> AnyPage {
+        page
+    }
+}
+
 #[cfg(feature = "indexeddb")]
 impl JsStorage for crate::IndexedDbStorage {
-    fn any_page(page: crate::storage::js::Records) -> AnyPage {
-        AnyPage::Records(page)
+    fn any_page(page: Records) -> AnyPage {
+        page
     }
 }
 
 #[cfg(feature = "durable-object")]
 impl JsStorage for crate::DurableObjectStorage {
-    fn any_page(page: crate::storage::js::Records) -> AnyPage {
-        AnyPage::Records(page)
+    fn any_page(page: Records) -> AnyPage {
+        page
     }
 }
 

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use super::any_storage::AnyStorage;
 use super::convert::{self, field};
 use crate::sync::Outboxed;
-use crate::{Error, EventStore, MemoryStorage, Result, StoreOptions};
+use crate::{Error, EventStore, HeapStorage, Result, StoreOptions};
 
 /// Opens one kind of storage from the open options.
 type Opener = fn(Option<Object>) -> Pin<Box<dyn Future<Output = Result<AnyStorage>>>>;
@@ -32,7 +32,7 @@ fn kinds() -> Vec<Kind> {
     let mut kinds = vec![Kind {
         name: "memory",
         options: &["sync"],
-        open: |_| Box::pin(async { Ok(AnyStorage::new(MemoryStorage::new())) }),
+        open: |_| Box::pin(async { Ok(AnyStorage::new(HeapStorage::new())) }),
         extend: None,
     }];
     #[cfg(feature = "indexeddb")]

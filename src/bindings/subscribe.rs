@@ -9,15 +9,83 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::any_storage::{events_to_js, AnyStorage};
+use super::any_storage::{AnyPage, AnyStorage};
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
 use crate::notify::YieldOnce;
 use crate::{
-    Error, EventFilter, EventStore, Result, StreamId, SubscribeFrom, SubscribeOptions,
-    SubscriptionBatch, Unsubscribe,
+    Delivered, Error, EventFilter, EventStore, FromPage, Position, Result, StreamId, SubscribeFrom,
+    SubscribeOptions, SubscriptionBatch, Unsubscribe,
 };
+
+#[wasm_bindgen(module = "/src/codec.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = recordsAt)]
+    fn records_at(records: &Array, indices: &[u32], out: &Array);
+}
+
+/// What a JS subscription hands out: a stored record of a page, as the storage read it (its
+/// payloads never cross into wasm; the recorded-event object is built in JS on delivery).
+struct JsRecord {
+    position: Position,
+    page: Rc<Array>,
+    index: u32,
+}
+
+impl Delivered for JsRecord {
+    fn position(&self) -> Position {
+        self.position
+    }
+}
+
+impl FromPage<AnyStorage> for JsRecord {
+    fn select<'a>(page: AnyPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)>
+    where
+        AnyStorage: 'a,
+    {
+        let positions = page.positions();
+        let last = positions.last().copied();
+        let heads = if filter.is_all() {
+            None
+        } else {
+            Some(page.heads()?)
+        };
+        let page = Rc::new(page.0);
+        let records = positions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                heads
+                    .as_ref()
+                    .is_none_or(|h| h.get(*i).is_some_and(|(s, t)| filter.matches_head(s, t)))
+            })
+            .map(|(i, p)| JsRecord {
+                position: *p,
+                page: page.clone(),
+                index: i as u32,
+            })
+            .collect();
+        Ok((records, last))
+    }
+}
+
+/// Records → the contract's recorded-event objects, built in JS (one run of indices per page).
+fn records_to_js(records: &[JsRecord]) -> Array {
+    let out = Array::new();
+    let mut start = 0;
+    while start < records.len() {
+        let page = &records[start].page;
+        let end = records[start..]
+            .iter()
+            .position(|r| !Rc::ptr_eq(&r.page, page))
+            .map_or(records.len(), |n| start + n);
+        let indices: Vec<u32> = records[start..end].iter().map(|r| r.index).collect();
+        records_at(page, &indices, &out);
+        start = end;
+    }
+    out
+}
 
 /// A running subscription (`Subscription` in JS); `unsubscribe()` stops it.
 #[wasm_bindgen(js_name = Subscription)]
@@ -199,7 +267,7 @@ async fn deliver(
 ) {
     // With a checkpoint, each handled event is recorded before the next is delivered.
     let one_at_a_time = options.checkpoint.is_some();
-    let subscribed = store.subscribe(options).await;
+    let subscribed = store.subscribe_as::<JsRecord>(options).await;
     // Keeps handlers out of the synchronous first poll in `subscribe`.
     YieldOnce::new().await;
     let mut sub = match subscribed {
@@ -245,7 +313,7 @@ async fn deliver(
             Err(Error::Closed) => return,
             Err(e) => return callbacks.report(e.into()),
         };
-        let objects: Array = events_to_js(&events).unchecked_into();
+        let objects = records_to_js(&events);
         let n = objects.length();
         let mut i = 0;
         while i < n {
@@ -266,7 +334,7 @@ async fn deliver(
             if cancelled.get() {
                 return;
             }
-            if let Err(e) = sub.handled(events[i as usize - 1].position).await {
+            if let Err(e) = sub.handled(events[i as usize - 1].position()).await {
                 return callbacks.report(e.into());
             }
         }

@@ -1,12 +1,56 @@
-//! What the JS-hosted storages (IndexedDB, Durable Object) share: their read page — stored
-//! records as JS objects, turned into events through the row codec — and the mapping of a JS
-//! error to the contract's error with the JS error kept as its cause.
+//! What the JS-hosted storages (memory on the JS heap, IndexedDB, Durable Object) share: their
+//! read page — stored records as JS objects, turned into events through the row codec — the
+//! answers of their synchronous hosts, and the mapping of a JS error to the contract's error
+//! with the JS error kept as its cause.
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::Page;
-use crate::{decode_rows, Cause, Error, RecordedEvent, Result};
+use crate::row::Reader;
+use crate::{decode_rows, Cause, Error, RecordedEvent, Result, StoredLocation, StreamId};
+
+/// A revision or position from a host, where `-1` means none.
+pub(crate) fn present(n: f64) -> Option<u64> {
+    (n >= 0.0).then_some(n as u64)
+}
+
+/// Event ids as the JS strings hosts key them by.
+pub(crate) fn id_keys(ids: &[uuid::Uuid]) -> Array {
+    ids.iter()
+        .map(|id| JsValue::from(id.hyphenated().to_string()))
+        .collect()
+}
+
+/// An inclusive range of revisions or positions as a host's two numbers.
+pub(crate) fn bounds(range: &std::ops::RangeInclusive<u64>) -> (f64, f64) {
+    (*range.start() as f64, *range.end() as f64)
+}
+
+/// A host's answer to `locate`: per id `[streamId, revision, position]`, or `null`.
+pub(crate) fn locations(found: &Array) -> Result<Vec<Option<StoredLocation>>> {
+    found
+        .iter()
+        .map(|entry| {
+            if entry.is_null() {
+                return Ok(None);
+            }
+            let entry: Array = entry.unchecked_into();
+            match (
+                entry.get(0).as_string(),
+                entry.get(1).as_f64(),
+                entry.get(2).as_f64(),
+            ) {
+                (Some(s), Some(r), Some(p)) => Ok(Some(StoredLocation {
+                    stream_id: StreamId::trusted(&s),
+                    revision: r as u64,
+                    position: p as u64,
+                })),
+                _ => Err(Error::storage("a stored event row is malformed")),
+            }
+        })
+        .collect()
+}
 
 #[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
@@ -51,7 +95,47 @@ extern "C" {
 #[derive(Debug, Clone)]
 pub struct Records(pub(crate) Array);
 
+#[wasm_bindgen(module = "/src/codec.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = recordPositions)]
+    fn record_positions(records: &Array) -> Vec<f64>;
+    #[wasm_bindgen(js_name = recordHeads)]
+    fn record_heads(records: &Array) -> String;
+}
+
 impl Records {
+    /// The records' positions.
+    pub(crate) fn positions(&self) -> Vec<u64> {
+        record_positions(&self.0)
+            .into_iter()
+            .map(|p| p as u64)
+            .collect()
+    }
+
+    /// The records' stream ids and types (what a subscription's filter reads), without their
+    /// payloads. A malformed record is a `STORAGE_ERROR`.
+    pub(crate) fn heads(&self) -> Result<Vec<(String, String)>> {
+        let text = record_heads(&self.0);
+        let corrupt = || Error::storage("a stored event record is malformed");
+        let mut r = Reader::new(&text);
+        let mut heads = Vec::new();
+        r.expect(b'[').ok_or_else(corrupt)?;
+        if r.eat(b']') {
+            return Ok(heads);
+        }
+        loop {
+            r.expect(b'[').ok_or_else(corrupt)?;
+            let stream = r.string().ok_or_else(corrupt)?.into_owned();
+            let event_type = r.next_string().ok_or_else(corrupt)?.into_owned();
+            r.expect(b']').ok_or_else(corrupt)?;
+            heads.push((stream, event_type));
+            if r.eat(b']') {
+                return Ok(heads);
+            }
+            r.expect(b',').ok_or_else(corrupt)?;
+        }
+    }
+
     /// The contract's recorded-event objects, built in JS straight from the records (payload
     /// text never crosses into wasm); descending when `reverse`.
     pub fn to_js_events(&self, reverse: bool) -> JsValue {

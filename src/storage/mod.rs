@@ -23,10 +23,12 @@ pub(crate) mod durable_object;
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use durable_object::DurableObjectStorage;
 
-#[cfg(all(
-    target_arch = "wasm32",
-    any(feature = "indexeddb", feature = "durable-object")
-))]
+#[cfg(target_arch = "wasm32")]
+mod heap;
+#[cfg(target_arch = "wasm32")]
+pub use heap::HeapStorage;
+
+#[cfg(target_arch = "wasm32")]
 pub(crate) mod js;
 
 use std::ops::RangeInclusive;
@@ -193,8 +195,9 @@ pub trait Transaction {
     async fn commit(self) -> std::result::Result<(), CommitError>;
 }
 
-/// Where events are kept: [`MemoryStorage`] and, on wasm32, `IndexedDbStorage` (feature
-/// `indexeddb`) and `DurableObjectStorage` (feature `durable-object`).
+/// Where events are kept: [`MemoryStorage`] and, on wasm32, `HeapStorage` (memory on the JS
+/// heap), `IndexedDbStorage` (feature `indexeddb`) and `DurableObjectStorage` (feature
+/// `durable-object`).
 ///
 /// Futures are not `Send`: storages live on one thread (a browser tab, a worker) and may hold
 /// JS objects. Every method takes `&self`; no storage holds a `RefCell` borrow across an

@@ -68,6 +68,32 @@ impl Factory for OutboxedMemory {
     }
 }
 
+/// Fresh `HeapStorage` stores (the JS bindings' memory storage; wasm32 only).
+#[cfg(target_arch = "wasm32")]
+#[allow(dead_code)] // tests/heap.rs only
+pub struct Heap;
+
+#[cfg(target_arch = "wasm32")]
+impl Factory for Heap {
+    type S = evstore::HeapStorage;
+    async fn storage(&self) -> evstore::HeapStorage {
+        evstore::HeapStorage::new()
+    }
+}
+
+/// The heap storage behind the sync outbox decorator (a synced memory store in JS).
+#[cfg(target_arch = "wasm32")]
+#[allow(dead_code)] // tests/heap.rs only
+pub struct OutboxedHeap;
+
+#[cfg(target_arch = "wasm32")]
+impl Factory for OutboxedHeap {
+    type S = evstore::sync::Outboxed<evstore::HeapStorage>;
+    async fn storage(&self) -> Self::S {
+        evstore::sync::Outboxed::new(evstore::HeapStorage::new())
+    }
+}
+
 /// Expands to one test per contract case for the factory expression `$factory`.
 #[macro_export]
 macro_rules! contract_suite {

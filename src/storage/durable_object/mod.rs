@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
-use super::js::{js_error, Records};
+use super::js::{bounds, id_keys, js_error, locations, present, Records};
 use super::{CommitError, Mode, Storage, Transaction};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
@@ -64,11 +64,6 @@ pub struct DurableObjectStorage {
     closed: Cell<bool>,
 }
 
-/// `-1` (nothing) or a number from SQL.
-fn present(n: f64) -> Option<u64> {
-    (n >= 0.0).then_some(n as u64)
-}
-
 impl DurableObjectStorage {
     /// Opens the store in `storage` (a Durable Object's `ctx.storage` with the SQL API), creating
     /// or upgrading its tables. Data written by a newer evstore is refused with `STORAGE_ERROR`.
@@ -116,32 +111,7 @@ impl Transaction for DurableObjectTx<'_> {
     }
 
     async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
-        let keys: Array = ids
-            .iter()
-            .map(|id| JsValue::from(id.hyphenated().to_string()))
-            .collect();
-        let found = locate(self.storage, &keys).map_err(js_error)?;
-        found
-            .iter()
-            .map(|entry| {
-                if entry.is_null() {
-                    return Ok(None);
-                }
-                let entry: Array = entry.unchecked_into();
-                match (
-                    entry.get(0).as_string(),
-                    entry.get(1).as_f64(),
-                    entry.get(2).as_f64(),
-                ) {
-                    (Some(s), Some(r), Some(p)) => Ok(Some(StoredLocation {
-                        stream_id: StreamId::trusted(&s),
-                        revision: r as u64,
-                        position: p as u64,
-                    })),
-                    _ => Err(Error::storage("a stored event row is malformed")),
-                }
-            })
-            .collect()
+        locations(&locate(self.storage, &id_keys(ids)).map_err(js_error)?)
     }
 
     async fn read_stream(
@@ -149,14 +119,14 @@ impl Transaction for DurableObjectTx<'_> {
         stream: &StreamId,
         revisions: RangeInclusive<Revision>,
     ) -> Result<Records> {
-        let (from, to) = (*revisions.start() as f64, *revisions.end() as f64);
+        let (from, to) = bounds(&revisions);
         Ok(Records(
             read_stream(self.storage, stream.as_str(), from, to).map_err(js_error)?,
         ))
     }
 
     async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
-        let (from, to) = (*positions.start() as f64, *positions.end() as f64);
+        let (from, to) = bounds(&positions);
         Ok(Records(read_log(self.storage, from, to).map_err(js_error)?))
     }
 

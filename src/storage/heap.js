@@ -1,0 +1,214 @@
+// The JS side of the heap storage (src/storage/heap.rs): a JS host's memory store keeps its
+// events on the JS heap, as the same records the other JS-hosted storages read (src/codec.js
+// turns them into the contract's objects with one JSON.parse per payload). The garbage collector
+// sees every byte, so a store dropped without close() is reclaimed like any JS object.
+//
+// Transactions follow the Rust memory storage: writes apply at once (a transaction reads its own
+// writes), one transaction at a time holds uncommitted writes, and an undo log takes them back
+// when the transaction ends without a commit. A commit conflicts when another one committed
+// since the transaction began, or when a write met an id that is already stored.
+
+/** One store's events, indexes and meta area. */
+export class HeapLog {
+  constructor() {
+    this.records = []; // by position
+    this.streams = new Map(); // stream id → the stream's records, by revision
+    this.ids = new Map(); // event id → record
+    this.types = new Map(); // one string per event type
+    this.meta = new Map();
+    this.metaKeys = []; // the meta keys, sorted (prefix scans)
+    this.checkpoints = new Map();
+    this.commits = 0;
+    this.writing = false; // a transaction holds uncommitted writes
+    this.undo = []; // how to take them back, oldest first: 1 (a put), { removed }, { key, value }
+    this.duplicate = false; // one of them met a stored id
+  }
+}
+
+/** A new empty log. */
+export function heapNew() {
+  return new HeapLog();
+}
+
+/** How many write transactions have committed (a transaction's snapshot token). */
+export function heapCommits(log) {
+  return log.commits;
+}
+
+/** Makes the caller the one transaction with uncommitted writes; false if another one is. */
+export function heapClaim(log) {
+  if (log.writing) return false;
+  log.writing = true;
+  log.undo = [];
+  log.duplicate = false;
+  return true;
+}
+
+/** The stream's last revision, or -1. */
+export function heapStreamHead(log, streamId) {
+  const stream = log.streams.get(streamId);
+  return stream === undefined ? -1 : stream.length - 1;
+}
+
+/** The log's last position, or -1. */
+export function heapLogHead(log) {
+  return log.records.length - 1;
+}
+
+/** For each id, `[streamId, revision, position]` where it is stored, or null. */
+export function heapLocate(log, ids) {
+  return ids.map((id) => {
+    const r = log.ids.get(id);
+    return r === undefined ? null : [r.streamId, r.revision, r.position];
+  });
+}
+
+/** The stream's records with revisions in [from, to], ascending. */
+export function heapReadStream(log, streamId, from, to) {
+  const stream = log.streams.get(streamId);
+  return stream === undefined ? [] : stream.slice(from, to + 1);
+}
+
+/** The log's records with positions in [from, to], ascending. */
+export function heapReadLog(log, from, to) {
+  return log.records.slice(from, to + 1);
+}
+
+function insert(log, record) {
+  log.ids.set(record.id, record);
+  const stream = log.streams.get(record.streamId);
+  if (stream === undefined) log.streams.set(record.streamId, [record]);
+  else stream.push(record);
+  log.records.push(record);
+}
+
+/**
+ * Writes events the core numbered. `text` holds each event's id, stream id, type, data and
+ * metadata one after another; `n` holds, per event, its position, revision, createdAt and the
+ * lengths of those five fields (one string crosses from wasm for the lot; the fields are slices
+ * of it). Stream ids and types are shared across records; an id that is already stored writes
+ * nothing and makes the commit conflict.
+ */
+export function heapPut(log, text, n) {
+  let at = 0;
+  for (let i = 0; i < n.length; i += 8) {
+    const id = text.slice(at, (at += n[i + 3]));
+    let streamId = text.slice(at, (at += n[i + 4]));
+    let type = text.slice(at, (at += n[i + 5]));
+    const data = text.slice(at, (at += n[i + 6]));
+    const metadata = text.slice(at, (at += n[i + 7]));
+    if (log.ids.has(id)) {
+      log.duplicate = true;
+      continue;
+    }
+    const stream = log.streams.get(streamId);
+    if (stream !== undefined) streamId = stream[0].streamId;
+    const shared = log.types.get(type);
+    if (shared === undefined) log.types.set(type, type);
+    else type = shared;
+    insert(log, { position: n[i], id, streamId, type, revision: n[i + 1], data, metadata, createdAt: n[i + 2] });
+    log.undo.push(1);
+  }
+}
+
+function truncate(log, from) {
+  const removed = log.records.splice(from);
+  for (let i = removed.length - 1; i >= 0; i--) {
+    const r = removed[i];
+    log.ids.delete(r.id);
+    const stream = log.streams.get(r.streamId);
+    stream.pop();
+    if (stream.length === 0) log.streams.delete(r.streamId);
+  }
+  return removed;
+}
+
+/** Deletes every event at a position at or after `from`. */
+export function heapTruncate(log, from) {
+  log.undo.push({ removed: truncate(log, Math.min(from, log.records.length)) });
+}
+
+/** The meta value under `key`, or undefined. */
+export function heapGetMeta(log, key) {
+  return log.meta.get(key);
+}
+
+/** `[key, value]` of every meta entry whose key starts with `prefix`, in key order. */
+export function heapScanMeta(log, prefix) {
+  const keys = log.metaKeys;
+  const out = [];
+  for (let i = lowerBound(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
+    out.push([keys[i], log.meta.get(keys[i])]);
+  }
+  return out;
+}
+
+function lowerBound(keys, key) {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function setMeta(log, key, value) {
+  const had = log.meta.has(key);
+  if (value == null) {
+    if (had) {
+      log.meta.delete(key);
+      log.metaKeys.splice(lowerBound(log.metaKeys, key), 1);
+    }
+  } else {
+    if (!had) {
+      const keys = log.metaKeys;
+      if (keys.length === 0 || keys[keys.length - 1] < key) keys.push(key);
+      else keys.splice(lowerBound(keys, key), 0, key);
+    }
+    log.meta.set(key, value);
+  }
+}
+
+/** Stores `value` (text) under `key`; null deletes it. */
+export function heapPutMeta(log, key, value) {
+  log.undo.push({ key, value: log.meta.get(key) });
+  setMeta(log, key, value);
+}
+
+/** Ends the writing transaction: true, or false on a conflict (its writes stay for `heapRollback`). */
+export function heapCommit(log, beganAt) {
+  if (log.duplicate || log.commits !== beganAt) return false;
+  log.commits++;
+  log.writing = false;
+  log.undo = [];
+  return true;
+}
+
+/** Takes back the writing transaction's writes, newest first. */
+export function heapRollback(log) {
+  for (let i = log.undo.length - 1; i >= 0; i--) {
+    const u = log.undo[i];
+    if (u === 1) truncate(log, log.records.length - 1);
+    else if (u.removed !== undefined) for (const r of u.removed) insert(log, r);
+    else setMeta(log, u.key, u.value);
+  }
+  log.undo = [];
+  log.writing = false;
+  log.duplicate = false;
+}
+
+/** The checkpoint's position, or -1. */
+export function heapLoadCheckpoint(log, name) {
+  return log.checkpoints.get(name) ?? -1;
+}
+
+export function heapSaveCheckpoint(log, name, position) {
+  log.checkpoints.set(name, position);
+}
+
+/** Releases every stored event (a closed store is never read again). */
+export function heapClose(log) {
+  Object.assign(log, new HeapLog());
+}

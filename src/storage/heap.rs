@@ -1,0 +1,254 @@
+//! [`HeapStorage`]: the memory storage of JS hosts — events kept on the JS heap as the records
+//! every JS-hosted storage reads (`src/storage/heap.js`), plain I/O on the storage seam.
+//!
+//! A JS caller's reads then build the contract's objects straight from stored JSON text (one
+//! `JSON.parse` per payload, nothing copied out of wasm memory), and the garbage collector sees
+//! every stored byte: a store dropped without `close()` is reclaimed like any JS object, and
+//! pressure from it is pressure V8 can see. Transactions behave as [`MemoryStorage`]'s
+//! (crate::MemoryStorage): writes apply at once and are undone unless committed.
+
+use std::ops::RangeInclusive;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+
+use super::js::{bounds, id_keys, locations, present, Records};
+use super::{CommitError, Mode, Storage, Transaction};
+use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+
+#[wasm_bindgen(module = "/src/storage/heap.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = heapNew)]
+    fn heap_new() -> JsValue;
+    #[wasm_bindgen(js_name = heapCommits)]
+    fn heap_commits(log: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = heapClaim)]
+    fn heap_claim(log: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = heapStreamHead)]
+    fn heap_stream_head(log: &JsValue, stream_id: &str) -> f64;
+    #[wasm_bindgen(js_name = heapLogHead)]
+    fn heap_log_head(log: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = heapLocate)]
+    fn heap_locate(log: &JsValue, ids: &Array) -> Array;
+    #[wasm_bindgen(js_name = heapReadStream)]
+    fn heap_read_stream(log: &JsValue, stream_id: &str, from: f64, to: f64) -> Array;
+    #[wasm_bindgen(js_name = heapReadLog)]
+    fn heap_read_log(log: &JsValue, from: f64, to: f64) -> Array;
+    #[wasm_bindgen(js_name = heapPut)]
+    fn heap_put(log: &JsValue, text: &str, numbers: &[f64]);
+    #[wasm_bindgen(js_name = heapTruncate)]
+    fn heap_truncate(log: &JsValue, from: f64);
+    #[wasm_bindgen(js_name = heapGetMeta)]
+    fn heap_get_meta(log: &JsValue, key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = heapScanMeta)]
+    fn heap_scan_meta(log: &JsValue, prefix: &str) -> Array;
+    #[wasm_bindgen(js_name = heapPutMeta)]
+    fn heap_put_meta(log: &JsValue, key: &str, value: Option<&str>);
+    #[wasm_bindgen(js_name = heapCommit)]
+    fn heap_commit(log: &JsValue, began_at: f64) -> bool;
+    #[wasm_bindgen(js_name = heapRollback)]
+    fn heap_rollback(log: &JsValue);
+    #[wasm_bindgen(js_name = heapLoadCheckpoint)]
+    fn heap_load_checkpoint(log: &JsValue, name: &str) -> f64;
+    #[wasm_bindgen(js_name = heapSaveCheckpoint)]
+    fn heap_save_checkpoint(log: &JsValue, name: &str, position: f64);
+    #[wasm_bindgen(js_name = heapClose)]
+    fn heap_close(log: &JsValue);
+}
+
+/// Keeps every event in memory on the JS heap: the memory store of the JS bindings.
+#[derive(Debug)]
+pub struct HeapStorage {
+    log: JsValue,
+}
+
+impl Default for HeapStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HeapStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        HeapStorage { log: heap_new() }
+    }
+}
+
+/// A transaction; see [`HeapStorage`].
+pub struct HeapTx<'a> {
+    log: &'a JsValue,
+    /// The log's commit count when the transaction began.
+    began_at: f64,
+    /// Whether this transaction holds the log's uncommitted writes.
+    writing: bool,
+    committed: bool,
+}
+
+impl HeapTx<'_> {
+    /// Makes this the one transaction with uncommitted writes.
+    fn claim(&mut self) -> Result<()> {
+        if !self.writing {
+            if !heap_claim(self.log) {
+                return Err(Error::storage(
+                    "another transaction of this memory storage has uncommitted writes",
+                ));
+            }
+            self.writing = true;
+        }
+        Ok(())
+    }
+}
+
+impl Transaction for HeapTx<'_> {
+    type Page = Records;
+
+    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
+        Ok(present(heap_stream_head(self.log, stream.as_str())))
+    }
+
+    async fn log_head(&mut self) -> Result<Option<Position>> {
+        Ok(present(heap_log_head(self.log)))
+    }
+
+    async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
+        locations(&heap_locate(self.log, &id_keys(ids)))
+    }
+
+    async fn read_stream(
+        &mut self,
+        stream: &StreamId,
+        revisions: RangeInclusive<Revision>,
+    ) -> Result<Records> {
+        let (from, to) = bounds(&revisions);
+        Ok(Records(heap_read_stream(
+            self.log,
+            stream.as_str(),
+            from,
+            to,
+        )))
+    }
+
+    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
+        let (from, to) = bounds(&positions);
+        Ok(Records(heap_read_log(self.log, from, to)))
+    }
+
+    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
+        self.claim()?;
+        let bytes: usize = events
+            .iter()
+            .map(|e| 36 + e.stream_id.as_str().len() + e.event_type.len() + e.data.byte_len())
+            .sum();
+        let mut text = String::with_capacity(bytes + events.len() * 2);
+        let mut numbers = Vec::with_capacity(events.len() * 8);
+        for e in events {
+            let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let fields = [
+                &*e.id.hyphenated().encode_lower(&mut id),
+                e.stream_id.as_str(),
+                &e.event_type,
+                e.data.as_str(),
+                e.metadata.as_str(),
+            ];
+            numbers.extend([e.position as f64, e.revision as f64, e.created_at as f64]);
+            for field in fields {
+                text.push_str(field);
+                numbers.push(utf16_len(field) as f64);
+            }
+        }
+        heap_put(self.log, &text, &numbers);
+        Ok(())
+    }
+
+    async fn truncate_log(&mut self, from: Position) -> Result<()> {
+        self.claim()?;
+        heap_truncate(self.log, from as f64);
+        Ok(())
+    }
+
+    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
+        Ok(heap_get_meta(self.log, key).map(Json::trusted))
+    }
+
+    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+        Ok(heap_scan_meta(self.log, prefix)
+            .iter()
+            .filter_map(|entry| {
+                let entry: Array = entry.unchecked_into();
+                Some((
+                    entry.get(0).as_string()?,
+                    Json::trusted(entry.get(1).as_string()?),
+                ))
+            })
+            .collect())
+    }
+
+    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
+        self.claim()?;
+        heap_put_meta(self.log, key, value.map(Json::as_str));
+        Ok(())
+    }
+
+    async fn commit(mut self) -> std::result::Result<(), CommitError> {
+        if !self.writing {
+            self.committed = true;
+            return Ok(());
+        }
+        if !heap_commit(self.log, self.began_at) {
+            return Err(CommitError::Conflict); // dropping `self` takes the writes back
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for HeapTx<'_> {
+    /// A transaction that ends without a commit takes its writes back.
+    fn drop(&mut self) {
+        if self.writing && !self.committed {
+            heap_rollback(self.log);
+        }
+    }
+}
+
+/// The length of `s` in UTF-16 code units (how JS counts).
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+impl Storage for HeapStorage {
+    type Tx<'a> = HeapTx<'a>;
+
+    async fn begin(&self, _mode: Mode) -> Result<HeapTx<'_>> {
+        Ok(HeapTx {
+            log: &self.log,
+            began_at: heap_commits(&self.log),
+            writing: false,
+            committed: false,
+        })
+    }
+
+    /// A write of a stored id makes the commit conflict, so appends need no id lookup first.
+    fn rejects_duplicate_ids(&self) -> bool {
+        true
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
+        Ok(present(heap_load_checkpoint(&self.log, name)))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
+        heap_save_checkpoint(&self.log, name, position as f64);
+        Ok(())
+    }
+
+    /// Releases every stored event (a closed store is never read again).
+    fn close(&self) {
+        heap_close(&self.log);
+    }
+}

@@ -1,0 +1,14 @@
+//! The storage contract suite on `HeapStorage`, the memory storage of the JS bindings (events on
+//! the JS heap), in Node; and again behind the sync outbox decorator.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod contract;
+
+contract_suite!(contract::Heap);
+
+mod outboxed {
+    //! The same suite with the sync outbox decorator in front of the storage.
+    use super::contract;
+    contract_suite!(contract::OutboxedHeap);
+}

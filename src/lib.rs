@@ -60,13 +60,13 @@ pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, Rea
 pub use row::{decode_rows, encode_rows};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
-#[cfg(target_arch = "wasm32")]
-pub use storage::HeapStorage;
 pub use storage::{
     CommitError, Heads, MemoryStorage, Mode, Page, PageOf, PreparedAppend, Storage, Transaction,
 };
 #[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub use storage::{Durability, IndexedDbStorage};
+#[cfg(target_arch = "wasm32")]
+pub use storage::{HeapHold, HeapStorage};
 pub use store::{Aggregate, EventStore, StoreOptions, DEFAULT_MAX_EVENT_BYTES};
 pub use subscription::{
     Delivered, EventFilter, FromPage, SubscribeFrom, SubscribeOptions, Subscription,

@@ -43,11 +43,27 @@ pub(crate) fn page_to_js(page: ReadPage<AnyPage>) -> Result<JsValue> {
 pub(crate) trait JsStorage: Storage + 'static {
     /// Its page as an [`AnyPage`].
     fn any_page(page: PageOf<'_, Self>) -> AnyPage;
+
+    /// Makes the JS store object `store` the owner of what the storage keeps on the JS heap.
+    fn attach(&self, store: &JsValue) {
+        let _ = store;
+    }
+
+    /// Keeps that reachable while something runs without the store object (a subscription).
+    fn hold(&self) -> Option<crate::HeapHold> {
+        None
+    }
 }
 
 impl JsStorage for AnyStorage {
     fn any_page(page: AnyPage) -> AnyPage {
         page
+    }
+    fn attach(&self, store: &JsValue) {
+        DynStorage::attach(&*self.0, store)
+    }
+    fn hold(&self) -> Option<crate::HeapHold> {
+        DynStorage::hold(&*self.0)
     }
 }
 
@@ -56,11 +72,23 @@ impl JsStorage for crate::sync::Outboxed<AnyStorage> {
     fn any_page(page: AnyPage) -> AnyPage {
         page
     }
+    fn attach(&self, store: &JsValue) {
+        JsStorage::attach(self.inner(), store)
+    }
+    fn hold(&self) -> Option<crate::HeapHold> {
+        JsStorage::hold(self.inner())
+    }
 }
 
 impl JsStorage for crate::HeapStorage {
     fn any_page(page: Records) -> AnyPage {
         page
+    }
+    fn attach(&self, store: &JsValue) {
+        crate::HeapStorage::attach(self, store)
+    }
+    fn hold(&self) -> Option<crate::HeapHold> {
+        Some(crate::HeapStorage::hold(self))
     }
 }
 
@@ -93,6 +121,8 @@ trait DynStorage {
     fn watch(&self, wake: Rc<dyn Fn()>);
     fn committed(&self, last_position: Position);
     fn close(&self);
+    fn attach(&self, store: &JsValue);
+    fn hold(&self) -> Option<crate::HeapHold>;
 }
 
 /// [`Transaction`] as a trait object.
@@ -206,6 +236,12 @@ impl<S: JsStorage> DynStorage for S {
     }
     fn close(&self) {
         Storage::close(self)
+    }
+    fn attach(&self, store: &JsValue) {
+        JsStorage::attach(self, store)
+    }
+    fn hold(&self) -> Option<crate::HeapHold> {
+        JsStorage::hold(self)
     }
 }
 

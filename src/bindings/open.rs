@@ -10,6 +10,7 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::any_storage::AnyStorage;
+use super::any_storage::JsStorage;
 use super::convert::{self, field};
 use crate::sync::Outboxed;
 use crate::{Error, EventStore, HeapStorage, Result, StoreOptions};
@@ -86,7 +87,11 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     }
     let inner = Rc::new(EventStore::with_options(storage, store_options));
     let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone()));
-    let js: JsValue = super::JsEventStore { inner }.into();
+    let js: JsValue = super::JsEventStore {
+        inner: inner.clone(),
+    }
+    .into();
+    inner.storage().attach(&js);
     if let Some(engine) = engine {
         // Picked up (and removed) by the package's `EventStore.open`, which starts syncing.
         let _ = js_sys::Reflect::set(&js, &"__syncEngine".into(), &engine.into());

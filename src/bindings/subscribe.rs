@@ -9,7 +9,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::any_storage::{AnyPage, AnyStorage};
+use super::any_storage::{AnyPage, AnyStorage, JsStorage};
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
@@ -265,6 +265,9 @@ async fn deliver(
     control: Object,
     handle: Rc<RefCell<Option<Unsubscribe>>>,
 ) {
+    // A running subscription keeps the store's events alive, also once nothing else holds the
+    // store object.
+    let _hold = store.storage().hold();
     // With a checkpoint, each handled event is recorded before the next is delivered.
     let one_at_a_time = options.checkpoint.is_some();
     let subscribed = store.subscribe_as::<JsRecord>(options).await;

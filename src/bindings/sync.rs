@@ -7,7 +7,7 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::any_storage::{events_to_js, AnyStorage};
+use super::any_storage::{events_to_js, AnyStorage, JsStorage};
 use super::convert;
 use super::error::expected_to_js;
 use super::{append_request, append_result, promise, JsEventStore};
@@ -169,12 +169,16 @@ fn conflict_to_js(c: &Conflict) -> JsValue {
 #[wasm_bindgen(js_name = SyncEngine)]
 pub struct JsSyncEngine {
     client: Rc<SyncClient<AnyStorage>>,
+    /// Keeps the store's events alive while the engine is (a synced store syncs on while its
+    /// socket is open, also once the app dropped the store object).
+    _hold: Option<crate::HeapHold>,
 }
 
 impl JsSyncEngine {
     /// The engine of `store` (whose storage queues its appends).
     pub(crate) fn new(store: Rc<EventStore<AnyStorage>>) -> Self {
         JsSyncEngine {
+            _hold: store.storage().hold(),
             client: Rc::new(SyncClient::new(store)),
         }
     }

@@ -3,11 +3,15 @@
 // turns them into the contract's objects with one JSON.parse per payload). The garbage collector
 // sees every byte, so a store dropped without close() is reclaimed like any JS object.
 //
-// Transactions follow the Rust memory storage: writes apply at once (a transaction reads its own
-// writes), one transaction at a time holds uncommitted writes, and an undo log takes them back
-// when the transaction ends without a commit. A commit conflicts when another one committed
-// since the transaction began, or when a write met an id that is already stored.
-
+// Wasm reaches the log through a handle. Once the log is attached to the JS store object, the
+// store object is the one strong path to it, so dropping the store frees its events at the next
+// collection. A reference held by wasm would be a GC root until the store's finalizer runs (which
+// waits for a macrotask: a loop of awaited appends never yields one), and a WeakRef keeps its
+// target alive until the microtask queue drains. So the handle references an attached log only
+// while something uses it: each method call on the store object lends it for the call's
+// synchronous part (all of a memory store's I/O), and what runs on without the store object (a
+// subscription, a sync engine) holds it until it ends.
+//
 /** One store's events, indexes and meta area. */
 export class HeapLog {
   constructor() {
@@ -25,18 +29,64 @@ export class HeapLog {
   }
 }
 
-/** A new empty log. */
+/** A handle to a new empty log (holding it until `heapAttach`). */
 export function heapNew() {
-  return new HeapLog();
+  return { log: new HeapLog(), lent: null, held: null, holds: 0 };
+}
+
+/**
+ * Makes `store` (the JS store object) the owner of the log: its methods lend the log to the
+ * handle while they run; otherwise the handle references it only while held.
+ */
+export function heapAttach(handle, store) {
+  const log = handle.log;
+  const proto = Object.getPrototypeOf(store);
+  for (const key of Reflect.ownKeys(proto)) {
+    const method = Object.getOwnPropertyDescriptor(proto, key).value;
+    if (key === "constructor" || typeof method !== "function") continue;
+    Object.defineProperty(store, key, {
+      configurable: true,
+      writable: true,
+      value: function (...args) {
+        const previous = handle.lent;
+        handle.lent = log;
+        try {
+          return method.apply(this, args);
+        } finally {
+          handle.lent = previous;
+        }
+      },
+    });
+  }
+  handle.log = null;
+}
+
+/** Keeps the log referenced until the matching `heapRelease` (a subscription, a sync engine). */
+export function heapHold(handle) {
+  handle.held = L(handle);
+  handle.holds++;
+}
+
+export function heapRelease(handle) {
+  if (--handle.holds === 0) handle.held = null;
+}
+
+/**
+ * The handle's log. Outside a store call and with no holder, nothing can observe the store (its
+ * object is unreachable or idle), so an empty log stands in.
+ */
+function L(handle) {
+  return handle.log ?? handle.lent ?? handle.held ?? new HeapLog();
 }
 
 /** How many write transactions have committed (a transaction's snapshot token). */
-export function heapCommits(log) {
-  return log.commits;
+export function heapCommits(handle) {
+  return L(handle).commits;
 }
 
 /** Makes the caller the one transaction with uncommitted writes; false if another one is. */
-export function heapClaim(log) {
+export function heapClaim(handle) {
+  const log = L(handle);
   if (log.writing) return false;
   log.writing = true;
   log.undo = [];
@@ -45,18 +95,21 @@ export function heapClaim(log) {
 }
 
 /** The stream's last revision, or -1. */
-export function heapStreamHead(log, streamId) {
+export function heapStreamHead(handle, streamId) {
+  const log = L(handle);
   const stream = log.streams.get(streamId);
   return stream === undefined ? -1 : stream.length - 1;
 }
 
 /** The log's last position, or -1. */
-export function heapLogHead(log) {
+export function heapLogHead(handle) {
+  const log = L(handle);
   return log.records.length - 1;
 }
 
 /** For each id, `[streamId, revision, position]` where it is stored, or null. */
-export function heapLocate(log, ids) {
+export function heapLocate(handle, ids) {
+  const log = L(handle);
   return ids.map((id) => {
     const r = log.ids.get(id);
     return r === undefined ? null : [r.streamId, r.revision, r.position];
@@ -64,13 +117,15 @@ export function heapLocate(log, ids) {
 }
 
 /** The stream's records with revisions in [from, to], ascending. */
-export function heapReadStream(log, streamId, from, to) {
+export function heapReadStream(handle, streamId, from, to) {
+  const log = L(handle);
   const stream = log.streams.get(streamId);
   return stream === undefined ? [] : stream.slice(from, to + 1);
 }
 
 /** The log's records with positions in [from, to], ascending. */
-export function heapReadLog(log, from, to) {
+export function heapReadLog(handle, from, to) {
+  const log = L(handle);
   return log.records.slice(from, to + 1);
 }
 
@@ -89,7 +144,8 @@ function insert(log, record) {
  * of it). Stream ids and types are shared across records; an id that is already stored writes
  * nothing and makes the commit conflict.
  */
-export function heapPut(log, text, n) {
+export function heapPut(handle, text, n) {
+  const log = L(handle);
   let at = 0;
   for (let i = 0; i < n.length; i += 8) {
     const id = text.slice(at, (at += n[i + 3]));
@@ -124,17 +180,20 @@ function truncate(log, from) {
 }
 
 /** Deletes every event at a position at or after `from`. */
-export function heapTruncate(log, from) {
+export function heapTruncate(handle, from) {
+  const log = L(handle);
   log.undo.push({ removed: truncate(log, Math.min(from, log.records.length)) });
 }
 
 /** The meta value under `key`, or undefined. */
-export function heapGetMeta(log, key) {
+export function heapGetMeta(handle, key) {
+  const log = L(handle);
   return log.meta.get(key);
 }
 
 /** `[key, value]` of every meta entry whose key starts with `prefix`, in key order. */
-export function heapScanMeta(log, prefix) {
+export function heapScanMeta(handle, prefix) {
+  const log = L(handle);
   const keys = log.metaKeys;
   const out = [];
   for (let i = lowerBound(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
@@ -172,13 +231,15 @@ function setMeta(log, key, value) {
 }
 
 /** Stores `value` (text) under `key`; null deletes it. */
-export function heapPutMeta(log, key, value) {
+export function heapPutMeta(handle, key, value) {
+  const log = L(handle);
   log.undo.push({ key, value: log.meta.get(key) });
   setMeta(log, key, value);
 }
 
 /** Ends the writing transaction: true, or false on a conflict (its writes stay for `heapRollback`). */
-export function heapCommit(log, beganAt) {
+export function heapCommit(handle, beganAt) {
+  const log = L(handle);
   if (log.duplicate || log.commits !== beganAt) return false;
   log.commits++;
   log.writing = false;
@@ -187,7 +248,8 @@ export function heapCommit(log, beganAt) {
 }
 
 /** Takes back the writing transaction's writes, newest first. */
-export function heapRollback(log) {
+export function heapRollback(handle) {
+  const log = L(handle);
   for (let i = log.undo.length - 1; i >= 0; i--) {
     const u = log.undo[i];
     if (u === 1) truncate(log, log.records.length - 1);
@@ -200,15 +262,18 @@ export function heapRollback(log) {
 }
 
 /** The checkpoint's position, or -1. */
-export function heapLoadCheckpoint(log, name) {
+export function heapLoadCheckpoint(handle, name) {
+  const log = L(handle);
   return log.checkpoints.get(name) ?? -1;
 }
 
-export function heapSaveCheckpoint(log, name, position) {
+export function heapSaveCheckpoint(handle, name, position) {
+  const log = L(handle);
   log.checkpoints.set(name, position);
 }
 
 /** Releases every stored event (a closed store is never read again). */
-export function heapClose(log) {
+export function heapClose(handle) {
+  const log = L(handle);
   Object.assign(log, new HeapLog());
 }

@@ -20,6 +20,12 @@ use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocati
 extern "C" {
     #[wasm_bindgen(js_name = heapNew)]
     fn heap_new() -> JsValue;
+    #[wasm_bindgen(js_name = heapAttach)]
+    fn heap_attach(handle: &JsValue, store: &JsValue);
+    #[wasm_bindgen(js_name = heapHold)]
+    fn heap_hold(handle: &JsValue);
+    #[wasm_bindgen(js_name = heapRelease)]
+    fn heap_release(handle: &JsValue);
     #[wasm_bindgen(js_name = heapCommits)]
     fn heap_commits(log: &JsValue) -> f64;
     #[wasm_bindgen(js_name = heapClaim)]
@@ -59,6 +65,7 @@ extern "C" {
 /// Keeps every event in memory on the JS heap: the memory store of the JS bindings.
 #[derive(Debug)]
 pub struct HeapStorage {
+    /// The log's handle (see `heap.js`): it owns the log until [`attach`](HeapStorage::attach).
     log: JsValue,
 }
 
@@ -72,6 +79,34 @@ impl HeapStorage {
     /// An empty store.
     pub fn new() -> Self {
         HeapStorage { log: heap_new() }
+    }
+
+    /// Makes the JS object `store` the owner of the events: from now on this storage reaches
+    /// them during calls of `store`'s methods and while a [`HeapHold`] lives, so dropping
+    /// `store` frees them at the next collection, without waiting for its finalizer.
+    pub fn attach(&self, store: &JsValue) {
+        heap_attach(&self.log, store);
+    }
+
+    /// Keeps the events reachable until the guard is dropped: for what runs on without the
+    /// store object (a subscription, a sync engine). Take it while the store is in use.
+    pub fn hold(&self) -> HeapHold {
+        heap_hold(&self.log);
+        HeapHold {
+            handle: self.log.clone(),
+        }
+    }
+}
+
+/// Keeps a [`HeapStorage`]'s events reachable while it lives (see [`HeapStorage::hold`]).
+#[derive(Debug)]
+pub struct HeapHold {
+    handle: JsValue,
+}
+
+impl Drop for HeapHold {
+    fn drop(&mut self) {
+        heap_release(&self.handle);
     }
 }
 

@@ -26,7 +26,7 @@ pub use durable_object::DurableObjectStorage;
 #[cfg(target_arch = "wasm32")]
 mod heap;
 #[cfg(target_arch = "wasm32")]
-pub use heap::HeapStorage;
+pub use heap::{HeapHold, HeapStorage};
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod js;

@@ -1,0 +1,108 @@
+// The goals of performance issue 12, read off one run's results (bench/run.mjs): each is a ratio
+// measured in that run against its reference (a contender, the closing variant, a budget), except
+// the "keep" goals, whose reference is the figure measured before the work (BEFORE below).
+// goals(results) → one record per goal; goalLines(records) → the "Goals (issue 12)" block.
+
+/**
+ * "Before" figures (d977ed2, bench/repeat.mjs over 3 full runs), the reference of the goals that
+ * say "no slower than before": the largest value seen before, so that "met" means within the
+ * spread measured before. null until measured.
+ */
+export const BEFORE = null;
+
+const scenario = (results, where, key) => results.scenarios.find((s) => s.where === where && s.key === key);
+const MB = (b) => b / 1024 / 1024;
+
+/** time(evstore) / time(reference) of a scenario, with both sides' medians. */
+function timeRatio(results, where, key, evstore, reference) {
+  const s = scenario(results, where, key);
+  const a = s?.results[evstore];
+  const b = s?.results[reference];
+  if (!a || !b) return null;
+  return { value: a.median / b.median, sides: [{ label: evstore, value: a.median, unit: "ms" }, { label: reference, value: b.median, unit: "ms" }] };
+}
+
+/** Every goal: { id, issue (the issue's goal number), goal, value, unit, op, target, reference, sides, note, met }. */
+export function goals(results) {
+  const out = [];
+  let issue = 0;
+  const add = (id, goal, reference, op, target, m, note = "") => {
+    if (!m) return out.push({ id, issue, goal, reference, op, target, value: null, unit: "x", sides: [], note: "not measured", met: null });
+    const unit = m.unit ?? "x";
+    const met = target == null ? null : op === "≥" ? m.value >= target : op === "<" ? m.value < target : m.value <= target;
+    out.push({ id, issue, goal, reference, op, target, value: m.value, unit, sides: m.sides, note: m.note ?? note, met });
+  };
+  const before = (key) => BEFORE?.[key] ?? null;
+
+  issue = 1;
+  // 1. Group commit, and awaited single appends no slower than before.
+  const conc = timeRatio(results, "Chromium", "concurrent", "evstore IndexedDB", "raw IndexedDB");
+  add("group-commit", "IndexedDB group commit (100 single appends issued at a time, un-awaited): throughput", "raw IndexedDB", "≥", 3, conc && { ...conc, value: 1 / conc.value, note: "throughput ratio = raw's time ÷ evstore's time" });
+  add("idb-singles", "IndexedDB awaited single appends (one at a time): time", "raw IndexedDB", "≤", before("idbSingles"), timeRatio(results, "Chromium", "singles", "evstore IndexedDB", "raw IndexedDB"), before("idbSingles") == null ? "target: the ratio before (d977ed2), not yet recorded" : "target: the largest ratio measured before (d977ed2)");
+
+  issue = 2;
+  // 2. Reads at JS speed.
+  add("memory-read-stream", "Memory: read one stream: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readStream", "evstore memory", "plain JS reference"));
+  add("memory-read-all", "Memory: read the whole log in pages of 1,000: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readAll", "evstore memory", "plain JS reference"));
+  const cu = results.subscriptions?.chromium?.catchUpIndexedDb;
+  add("idb-catch-up", "IndexedDB: subscription catch-up to onCaughtUp: time", "readAll in pages of 1,000", "≤", 1, cu && { value: cu.ratio, sides: [{ label: "subscribe", value: cu.subscribeMs, unit: "ms" }, { label: "readAll", value: cu.readAllMs, unit: "ms" }] });
+
+  issue = 3;
+  // 3. Memory the collector can see.
+  const d = results.dropped;
+  add("dropped-appends", `Memory stores dropped without close(): appends over ${d?.rounds} rounds of ${d?.n}: time`, "the closing variant", "≤", 1.2, d && {
+    value: d.neverClosed.totalMs.median / d.closing.totalMs.median,
+    sides: [{ label: "never closed", value: d.neverClosed.totalMs.median, unit: "ms" }, { label: "closing", value: d.closing.totalMs.median, unit: "ms" }],
+  });
+  add("dropped-rss", `Memory stores dropped without close(): RSS after round ${d?.rounds}`, "the closing variant", "≤", 1.2, d && {
+    value: d.neverClosed.rss.at(-1) / d.closing.rss.at(-1),
+    sides: [{ label: "never closed", value: MB(d.neverClosed.rss.at(-1)), unit: "MB" }, { label: "closing", value: MB(d.closing.rss.at(-1)), unit: "MB" }],
+    note: `growth from round 1: never closed +${MB(d.neverClosed.rss.at(-1) - d.neverClosed.rss[0]).toFixed(1)} MB, closing +${MB(d.closing.rss.at(-1) - d.closing.rss[0]).toFixed(1)} MB`,
+  });
+  const bigN = Math.max(0, ...(results.scaling ?? []).map((s) => s.N));
+  const sc = (name) => results.scaling?.find((s) => s.N === bigN && s.name === name);
+  const [se, sr] = [sc("evstore memory"), sc("plain JS reference")];
+  add("bytes-per-event", `Memory: bytes per stored event (RSS) at ${bigN} events`, "plain JS reference", "<", 1, se && sr && {
+    value: se.bytesPerEvent / sr.bytesPerEvent,
+    sides: [{ label: "evstore memory", value: se.bytesPerEvent, unit: "B" }, { label: "plain JS reference", value: sr.bytesPerEvent, unit: "B" }],
+  });
+
+  issue = 4;
+  // 4. Cold start and size.
+  const cs = results.coldStart;
+  add("cold-start-idb", "Chromium cold start on IndexedDB (import → open → first write, empty cache): time", "Dexie", "≤", 1.2, cs?.chromiumIndexedDb && cs?.dexie && {
+    value: cs.chromiumIndexedDb.median / cs.dexie.median,
+    sides: [{ label: "evstore IndexedDB", value: cs.chromiumIndexedDb.median, unit: "ms" }, { label: "Dexie", value: cs.dexie.median, unit: "ms" }],
+    note: `memory cold start: Chromium ${cs.chromium.median.toFixed(1)} ms, Node ${cs.node.median.toFixed(1)} ms`,
+  });
+  const gz = results.sizes?.total?.gzip;
+  add("package-gzip", "Package size, wasm + JS glue, gzip -9", "the 80 KB budget", "≤", 1, gz && { value: gz / (80 * 1024), sides: [{ label: "package", value: gz / 1024, unit: "KB" }, { label: "budget", value: 80, unit: "KB" }] });
+
+  issue = 5;
+  // 5. Keep.
+  add("memory-singles", "Memory: single appends (expected revision each): time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "singles", "evstore memory", "plain JS reference"));
+  add("idb-read-stream", "IndexedDB: read one stream: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readStream", "evstore IndexedDB", "raw IndexedDB"));
+  add("idb-read-all", "IndexedDB: read the whole log in pages of 1,000: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readAll", "evstore IndexedDB", "raw IndexedDB"));
+  for (const [id, key, what] of [
+    ["latency-same-tab", "sameTabIndexedDb", "same tab"],
+    ["latency-cross-tab", "crossTabIndexedDb", "across tabs"],
+  ]) {
+    const l = results.subscriptions?.chromium?.[key];
+    add(id, `IndexedDB subscription latency, ${what}: median (p99)`, "before (d977ed2)", "≤", before(id), l && { value: l.median, unit: "ms", sides: [{ label: "median", value: l.median, unit: "ms" }, { label: "p99", value: l.p99, unit: "ms" }] }, before(id) == null ? "target: the median before (d977ed2), not yet recorded" : "target: the largest median measured before (d977ed2)");
+  }
+  return out;
+}
+
+const fmt = (v, unit) => (v == null ? "—" : unit === "x" ? `${v.toFixed(2)}x` : `${v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)} ${unit}`);
+const status = (met) => (met == null ? "no target" : met ? "met" : "NOT MET");
+
+/** The "Goals (issue 12)" block: one line per goal, then the absolute figures behind it. */
+export function goalLines(records) {
+  const lines = ["Goals (issue 12) — measured in this run; ratio = evstore (or the goal's side) ÷ reference:"];
+  for (const g of records) {
+    const target = g.target == null ? "target ≈ before" : `target ${g.op} ${fmt(g.target, g.unit)}`;
+    const sides = g.sides.map((s) => `${s.label} ${fmt(s.value, s.unit)}`).join(", ");
+    lines.push(`  ${g.issue}  ${status(g.met).padEnd(9)} ${fmt(g.value, g.unit).padStart(8)}  ${target.padEnd(16)} vs ${g.reference.padEnd(26)} ${g.goal}${sides ? ` [${sides}]` : ""}${g.note ? ` (${g.note})` : ""}`);
+  }
+  return lines;
+}

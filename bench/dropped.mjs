@@ -3,6 +3,9 @@
 // ("closing") or just lets it go out of scope ("never-closed": no close(), no gc() — whether the
 // collector reclaims it on its own is the point). Prints one JSON line: each round's append time
 // and the process's RSS after each round.
+// Sizes (bench/run.mjs): 20 rounds of 25,000. At d977ed2 the never-closed variant's RSS grows by
+// ~9 MB a round and its appends slow down ~1.6x from about round 7 on; at 10,000 a round the
+// slowdown only shows in the last few rounds.
 // Usage: node bench/dropped.mjs <closing|never-closed> <rounds> <n>
 import { EventStore } from "evstore";
 import { payload } from "./stats.mjs";

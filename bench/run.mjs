@@ -34,7 +34,7 @@ const nodeSubs = {
   })(),
 };
 const subs = { node: nodeSubs, chromium: browser.subscriptions };
-const dropped = droppedStores(smoke ? { rounds: 5, n: 1_000, pairs: 1 } : { rounds: 20, n: 10_000, pairs: 3 });
+const dropped = droppedStores(smoke ? { rounds: 5, n: 1_000, pairs: 1 } : { rounds: 20, n: 25_000, pairs: 3 });
 
 const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 const extra = [

@@ -2,18 +2,21 @@
 // (default 3), one after the other, and prints per goal the median and min–max of the per-run
 // ratios, and the medians of both sides' absolute figures. Saves each run's output and results as
 // runK.txt / runK.json, and the summary as summary.md, in --out (default bench/results/repeat/).
-// Usage: node bench/repeat.mjs [N] [--out DIR] [--smoke]
+// The goals are computed again from each run's results with the current bench/goals.mjs, so
+// `--from DIR` re-summarises saved runs (DIR/run*.json) without running anything.
+// Usage: node bench/repeat.mjs [N] [--out DIR] [--smoke] | node bench/repeat.mjs --from DIR
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "./stats.mjs";
+import { goals } from "./goals.mjs";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
-const outAt = args.indexOf("--out");
-const out = resolve(outAt >= 0 ? args[outAt + 1] : fileURLToPath(new URL("./results/repeat/", import.meta.url)));
-const n = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--out") ?? 3);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const from = option("--from");
+const out = resolve(from ?? option("--out") ?? fileURLToPath(new URL("./results/repeat/", import.meta.url)));
 const run = fileURLToPath(new URL("./run.mjs", import.meta.url));
 const resultsFile = fileURLToPath(new URL(`./results/${smoke ? "smoke" : "latest"}.json`, import.meta.url));
 mkdirSync(out, { recursive: true });
@@ -36,10 +39,18 @@ function once(k) {
 
 const started = Date.now();
 const runs = [];
-for (let k = 1; k <= n; k++) {
-  console.log(`\n=== run ${k} of ${n} ===\n`);
-  runs.push(await once(k));
+if (from) {
+  const saved = readdirSync(out).filter((f) => /^run\d+\.json$/.test(f)).sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3)));
+  for (const f of saved) runs.push(JSON.parse(readFileSync(`${out}/${f}`, "utf8")));
+} else {
+  const n = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--out") ?? 3);
+  for (let k = 1; k <= n; k++) {
+    console.log(`\n=== run ${k} of ${n} ===\n`);
+    runs.push(await once(k));
+  }
 }
+const n = runs.length;
+for (const r of runs) r.goals = goals(r);
 
 const fmt = (v, unit) => (v == null ? "—" : unit === "x" ? `${v.toFixed(2)}x` : `${v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)} ${unit}`);
 const rows = runs[0].goals.map((g0, i) => {
@@ -51,10 +62,10 @@ const rows = runs[0].goals.map((g0, i) => {
     issue: g0.issue,
     goal: g0.goal,
     reference: g0.reference,
-    target: g0.target == null ? "≈ before" : `${g0.op} ${fmt(g0.target, g0.unit)}`,
+    target: g0.op == null ? "(reported)" : g0.target == null ? "≈ before" : `${g0.op} ${fmt(g0.target, g0.unit)}`,
     median: vs.length ? fmt(median(vs), g0.unit) : "—",
     range: vs.length ? `${fmt(Math.min(...vs), g0.unit)}–${fmt(Math.max(...vs), g0.unit)}` : "",
-    met: g0.target == null ? "—" : `${met}/${gs.length}`,
+    met: g0.target == null || g0.op == null ? "—" : `${met}/${gs.length}`,
     sides,
   };
 });
@@ -62,7 +73,7 @@ const head = ["#", "goal", "reference", "target", "median", "min–max", "runs m
 const summary = [
   `# Goals of issue 12 over ${n} runs of bench/run.mjs${smoke ? " (smoke sizes)" : ""}`,
   "",
-  `Runs started ${runs.map((r) => r.startedAt).join(", ")}; Node ${runs[0].node}; ${((Date.now() - started) / 60000).toFixed(1)} min in all.`,
+  `Runs started ${runs.map((r) => r.startedAt).join(", ")}; Node ${runs[0].node}${from ? "" : `; ${((Date.now() - started) / 60000).toFixed(1)} min in all`}.`,
   "",
   `| ${head.join(" | ")} |`,
   `|${head.map(() => "---").join("|")}|`,
@@ -70,4 +81,4 @@ const summary = [
   "",
 ].join("\n");
 writeFileSync(`${out}/summary.md`, summary);
-console.log(`\n${summary}\nwrote ${out}/run1…${n}.{txt,json} and summary.md`);
+console.log(`\n${summary}\nwrote ${from ? "" : `${out}/run1…${n}.{txt,json} and `}${out}/summary.md`);

@@ -31,7 +31,8 @@ export function goals(results) {
   const add = (id, goal, reference, op, target, m, note = "") => {
     if (!m) return out.push({ id, issue, goal, reference, op, target, value: null, unit: "x", sides: [], note: "not measured", met: null });
     const unit = m.unit ?? "x";
-    const met = target == null || op == null ? null : op === "≥" ? m.value >= target : op === "<" ? m.value < target : m.value <= target;
+    const v = Math.round(m.value * 100) / 100; // judged as printed (two decimals)
+    const met = target == null || op == null ? null : op === "≥" ? v >= target : op === "<" ? v < target : v <= target;
     out.push({ id, issue, goal, reference, op, target, value: m.value, unit, sides: m.sides, note: m.note ?? note, met });
   };
   const before = (key) => BEFORE?.[key] ?? null;

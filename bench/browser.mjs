@@ -29,7 +29,7 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
         }
       }
       const results = Object.fromEntries(names.map((k) => [k, summarise(samples[k], d.events)]));
-      out.scenarios.push({ title: d.title, reference: "raw IndexedDB", events: d.events, results, where: "Chromium" });
+      out.scenarios.push({ key: d.key, title: d.title, reference: "raw IndexedDB", events: d.events, results, where: "Chromium" });
       log(out.scenarios.at(-1));
     }
     await context.close();

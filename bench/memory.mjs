@@ -37,6 +37,7 @@ export function memoryScenarios(size = 1) {
   const STREAM = Math.round(10_000 * size);
   return [
     {
+      key: "singles",
       title: `Append ${N} single events over ${S} streams (expected revision each)`,
       events: N,
       run: async (c) => {
@@ -49,6 +50,7 @@ export function memoryScenarios(size = 1) {
       },
     },
     {
+      key: "batches",
       title: `Append ${N} events in batches of 100`,
       events: N,
       run: async (c) => {
@@ -61,6 +63,7 @@ export function memoryScenarios(size = 1) {
       },
     },
     {
+      key: "singlesStored",
       title: `Append ${Math.round(N / 10)} single events with ${N} events already stored`,
       events: Math.round(N / 10),
       setup: async (c) => {
@@ -75,6 +78,7 @@ export function memoryScenarios(size = 1) {
       },
     },
     {
+      key: "readStream",
       title: `Read one ${STREAM}-event stream`,
       events: STREAM,
       setup: (c) => bigStream(c, STREAM),
@@ -86,6 +90,7 @@ export function memoryScenarios(size = 1) {
       },
     },
     {
+      key: "readAll",
       title: `Read the whole log (${N} events) in pages of 1,000`,
       events: N,
       reads: "readAllPage",
@@ -107,6 +112,7 @@ export function memoryScenarios(size = 1) {
       },
     },
     {
+      key: "aggregate",
       title: `Aggregate (fold) a ${STREAM}-event stream`,
       events: STREAM,
       setup: (c) => bigStream(c, STREAM),
@@ -139,7 +145,7 @@ export async function runMemory({ size = 1, rounds = 5, log = () => {} } = {}) {
     }
     for (const [name, c] of Object.entries(memoryContenders)) if (states[name]) await c.close?.(states[name]);
     const results = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.length ? summarise(xs, sc.events) : null]));
-    out.push({ title: sc.title, reference: REFERENCE, events: sc.events, results, where: "Node" });
+    out.push({ key: sc.key, title: sc.title, reference: REFERENCE, events: sc.events, results, where: "Node" });
     log(out[out.length - 1]);
   }
   return out;

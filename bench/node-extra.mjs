@@ -1,4 +1,5 @@
-// Size of the package, cold start in Node, and scaling (each sample in a fresh process).
+// Size of the package, cold start in Node, scaling, and stores dropped without close() (each
+// sample in a fresh process).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -35,4 +36,26 @@ export function scaling(sizesToRun, contenders = ["evstore memory", "plain JS re
     }
   }
   return out;
+}
+
+/**
+ * Stores dropped without close() (bench/dropped.mjs): `pairs` pairs of child processes, the
+ * closing and the never-closed variant interleaved, each doing `rounds` rounds of a fresh memory
+ * store with `n` single appends. Per variant: the median over its processes of the total append
+ * time, of each round's time, and of the RSS after each round.
+ */
+export function droppedStores({ rounds = 20, n = 10_000, pairs = 3 } = {}) {
+  const samples = { closing: [], "never-closed": [] };
+  for (let p = 0; p < pairs; p++) {
+    for (const variant of p % 2 ? ["never-closed", "closing"] : ["closing", "never-closed"]) {
+      const line = execFileSync(process.execPath, [join(repo, "bench/dropped.mjs"), variant, String(rounds), String(n)], { cwd: repo }).toString();
+      samples[variant].push(JSON.parse(line));
+    }
+  }
+  const variant = (xs) => {
+    const totals = xs.map((x) => x.ms.reduce((a, b) => a + b, 0));
+    const perRound = (key) => Array.from({ length: rounds }, (_, r) => median(xs.map((x) => x[key][r])));
+    return { totalMs: { median: median(totals), min: Math.min(...totals), max: Math.max(...totals) }, roundMs: perRound("ms"), rss: perRound("rss") };
+  };
+  return { rounds, n, pairs, closing: variant(samples.closing), neverClosed: variant(samples["never-closed"]) };
 }

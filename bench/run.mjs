@@ -1,11 +1,13 @@
 // `make bench`: every contender side by side in one run, interleaved and repeated; medians,
 // min–max, events/s and time ratios to the reference. Writes bench/results/latest.{json,md}.
+// Ends with the "Goals (issue 12)" block (bench/goals.mjs); bench/repeat.mjs runs this N times.
 // `--smoke` runs tiny sizes (a check that the harness works, used by `make test`).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runMemory } from "./memory.mjs";
 import { runBrowser } from "./browser.mjs";
-import { sizes, nodeColdStart, scaling } from "./node-extra.mjs";
+import { sizes, nodeColdStart, scaling, droppedStores } from "./node-extra.mjs";
+import { goals, goalLines } from "./goals.mjs";
 import { textTable, markdownTable } from "./stats.mjs";
 import { EventStore } from "evstore";
 import { sameStoreLatency, catchUp, fill } from "./subscriptions.mjs";
@@ -32,6 +34,7 @@ const nodeSubs = {
   })(),
 };
 const subs = { node: nodeSubs, chromium: browser.subscriptions };
+const dropped = droppedStores(smoke ? { rounds: 5, n: 1_000, pairs: 1 } : { rounds: 20, n: 25_000, pairs: 3 });
 
 const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 const extra = [
@@ -55,14 +58,27 @@ const extra = [
     ["memory, Node", subs.node.catchUpMemory],
     ["IndexedDB, Chromium", subs.chromium.catchUpIndexedDb],
   ].map(([what, c]) => `  ${what.padEnd(22)} ${c.events} events: subscribe ${c.subscribeMs.toFixed(0)} ms, readAll ${c.readAllMs.toFixed(0)} ms (subscribe/readAll ${c.ratio.toFixed(2)}x)`),
+  `Memory stores dropped without close(): ${dropped.rounds} rounds, each a fresh store with ${dropped.n} single appends, then close() or not (no gc() call); ${dropped.pairs} process(es) per variant, interleaved; medians:`,
+  ...[
+    ["closing", dropped.closing],
+    ["never closed", dropped.neverClosed],
+  ].map(([what, v]) => {
+    const at = [1, 5, 10, 20].filter((r) => r <= dropped.rounds);
+    const mb = (b) => (b / 1024 / 1024).toFixed(1);
+    return `  ${what.padEnd(13)} appends ${v.totalMs.median.toFixed(0)} ms in all (${v.totalMs.min.toFixed(0)}–${v.totalMs.max.toFixed(0)}), round 1 ${v.roundMs[0].toFixed(0)} ms, last round ${v.roundMs.at(-1).toFixed(0)} ms; RSS after round ${at.join("/")}: ${at.map((r) => mb(v.rss[r - 1])).join(" / ")} MB (growth +${mb(v.rss.at(-1) - v.rss[0])} MB)`;
+  }),
+  `  never closed ÷ closing: appends ${(dropped.neverClosed.totalMs.median / dropped.closing.totalMs.median).toFixed(2)}x, RSS after the last round ${(dropped.neverClosed.rss.at(-1) / dropped.closing.rss.at(-1)).toFixed(2)}x`,
 ].join("\n");
 console.log(extra);
 
 const scenarios = [...memory, ...browser.scenarios];
-const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs };
+const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs, dropped };
+results.goals = goals(results);
+const goalBlock = goalLines(results.goals).join("\n");
+console.log(`\n${goalBlock}`);
 const dir = fileURLToPath(new URL("./results/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 const base = smoke ? "smoke" : "latest";
 writeFileSync(`${dir}${base}.json`, JSON.stringify(results, null, 2));
-writeFileSync(`${dir}${base}.md`, [`# evstore benchmarks (${startedAt})`, "", ...scenarios.map(markdownTable), "", "```", extra, "```", ""].join("\n\n"));
+writeFileSync(`${dir}${base}.md`, [`# evstore benchmarks (${startedAt})`, "", ...scenarios.map(markdownTable), "", "```", extra, "```", "## Goals (issue 12)", "```", goalBlock, "```", ""].join("\n\n"));
 console.log(`\nwrote bench/results/${base}.json and ${base}.md`);

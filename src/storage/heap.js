@@ -47,11 +47,11 @@ export function heapAttach(handle, store) {
     Object.defineProperty(store, key, {
       configurable: true,
       writable: true,
-      value: function (...args) {
+      value: function () {
         const previous = handle.lent;
         handle.lent = log;
         try {
-          return method.apply(this, args);
+          return method.apply(this, arguments);
         } finally {
           handle.lent = previous;
         }

@@ -11,20 +11,6 @@ export function settle(request) {
   });
 }
 
-// How a transaction ends, watched from its start: null once committed, else the error that
-// failed it (a request's DOMException, else the transaction's), undefined when none is known.
-// Never rejects: most transactions end unobserved (read-only ones, aborted ones).
-export function finished(tx) {
-  return new Promise((resolve) => {
-    tx.oncomplete = () => resolve(null);
-    tx.onerror = (event) => {
-      const error = event.target?.error;
-      resolve(!error || error.name === "AbortError" ? (tx.error ?? undefined) : error);
-    };
-    tx.onabort = () => resolve(tx.error ?? undefined);
-  });
-}
-
 // One event record: the row codec's fields by name (src/row.rs); payloads stay JSON text.
 export function makeRecord(position, id, streamId, type, revision, data, metadata, createdAt) {
   return { position, id, streamId, type, revision, data, metadata, createdAt };

@@ -10,20 +10,23 @@ mod request;
 mod schema;
 
 use std::cell::{Cell, RefCell};
-use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
+use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::transaction::{
+    Transaction, TransactionDurability, TransactionMode, TransactionOptions,
+};
+use indexed_db_futures::Build;
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use web_sys::{
     BroadcastChannel, IdbCursorDirection, IdbDatabase, IdbIndex, IdbKeyRange, IdbObjectStore,
-    IdbTransactionMode as TransactionMode, MessageEvent,
+    IdbTransaction, MessageEvent,
 };
 
-use request::{
-    bound, cursor_number, key_number, open_database, pair, pending, OpenError, Pending, Tx,
-};
+use request::{bound, cursor_number, key_number, pair, pending, Pending};
 use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
 use super::js::{self, js_error, Records};
@@ -48,7 +51,7 @@ pub enum Durability {
 /// Events in an IndexedDB database (browsers, workers). Open with [`IndexedDbStorage::open`].
 #[derive(Debug)]
 pub struct IndexedDbStorage {
-    db: IdbDatabase,
+    db: Database,
     name: String,
     durability: Durability,
     /// Set when the connection is closed: by [`Storage::close`], by another tab's upgrade
@@ -66,20 +69,25 @@ impl IndexedDbStorage {
     /// (a higher schema version) is refused with `STORAGE_ERROR`. While open, the connection
     /// closes itself when another tab needs to upgrade the database, so upgrades never block.
     pub async fn open(name: &str, durability: Durability) -> Result<Self> {
-        let db = open_database(name, SCHEMA_VERSION, schema::upgrade)
+        let db = Database::open(name)
+            .with_version(SCHEMA_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                schema::upgrade(db.as_sys(), event.old_version() as u32).map_err(Into::into)
+            })
             .await
             .map_err(|e| open_error(name, e))?;
         let lost = Rc::new(Cell::new(false));
         let on_close = {
-            let raw = db.clone();
+            let raw: IdbDatabase = db.as_sys().clone().unchecked_into();
             let lost = lost.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 raw.close();
                 lost.set(true);
             })
         };
-        db.set_onversionchange(Some(on_close.as_ref().unchecked_ref()));
-        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let raw = raw_db(&db);
+        raw.set_onversionchange(Some(on_close.as_ref().unchecked_ref()));
+        raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         Ok(IndexedDbStorage {
             db,
             name: name.to_owned(),
@@ -98,13 +106,13 @@ impl IndexedDbStorage {
 
     /// Deletes the database `name` (for tests and "reset" features). Waits until it is gone.
     pub async fn delete(name: &str) -> Result<()> {
-        let factory = request::factory()
-            .map_err(js_error)?
-            .ok_or_else(|| Error::storage("IndexedDB is not available in this runtime"))?;
-        pending(factory.delete_database(name).map(Into::into))?
-            .result()
-            .await?;
-        Ok(())
+        Database::delete_by_name(name)
+            .map_err(|e| match e {
+                indexed_db_futures::error::OpenDbError::Base(e) => idb_error(e),
+                _ => Error::storage("IndexedDB is not available in this runtime"),
+            })?
+            .await
+            .map_err(idb_error)
     }
 
     fn check_connected(&self) -> Result<()> {
@@ -118,30 +126,40 @@ impl IndexedDbStorage {
         }
     }
 
-    /// A transaction over `stores` (a store name or an array of names), with the storage's
-    /// durability when it writes.
-    fn transaction(&self, stores: &JsValue, mode: TransactionMode) -> Result<Tx> {
+    fn transaction<N: indexed_db_futures::database::ObjectStoreName>(
+        &self,
+        stores: N,
+        mode: TransactionMode,
+    ) -> Result<Transaction<'_>> {
         self.check_connected()?;
-        let durability = match (mode, self.durability) {
-            (TransactionMode::Readwrite, Durability::Strict) => Some("strict"),
-            (TransactionMode::Readwrite, Durability::Relaxed) => Some("relaxed"),
-            _ => None,
+        let builder = self.db.transaction(stores).with_mode(mode);
+        let tx = match (mode, self.durability) {
+            (TransactionMode::Readwrite, d) if d != Durability::Default => {
+                let durability = match d {
+                    Durability::Strict => TransactionDurability::Strict,
+                    _ => TransactionDurability::Relaxed,
+                };
+                builder
+                    .with_options(TransactionOptions::new().with_durability(durability))
+                    .build()
+            }
+            _ => builder.build(),
         };
-        Tx::begin(&self.db, stores, mode, durability).map_err(js_error)
+        tx.map_err(idb_error)
     }
 }
 
 /// One IndexedDB transaction over the events and the meta area. Requests are issued at once
 /// and awaited in order; nothing else is awaited inside it.
 pub struct IndexedDbTx<'a> {
-    tx: Tx,
+    tx: Transaction<'a>,
+    raw: IdbTransaction,
     events: IdbObjectStore,
-    _storage: PhantomData<&'a IndexedDbStorage>,
 }
 
 impl IndexedDbTx<'_> {
     fn meta(&self) -> Result<IdbObjectStore> {
-        self.tx.raw.object_store(META).map_err(js_error)
+        self.raw.object_store(META).map_err(js_error)
     }
 
     fn index(&self, name: &str) -> Result<IdbIndex> {
@@ -285,7 +303,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
     async fn commit(self) -> std::result::Result<(), CommitError> {
         match self.tx.commit().await {
             Ok(()) => Ok(()),
-            Err(error) => {
+            Err(e) => {
+                let error = failure(e, &self.raw);
                 if js::error_name(&error) == "ConstraintError" {
                     Err(CommitError::Conflict)
                 } else {
@@ -304,14 +323,10 @@ impl Storage for IndexedDbStorage {
             Mode::Read => TransactionMode::Readonly,
             Mode::Write => TransactionMode::Readwrite,
         };
-        let stores = js_sys::Array::of2(&EVENTS.into(), &META.into());
-        let tx = self.transaction(&stores, tx_mode)?;
-        let events = tx.raw.object_store(EVENTS).map_err(js_error)?;
-        Ok(IndexedDbTx {
-            tx,
-            events,
-            _storage: PhantomData,
-        })
+        let tx = self.transaction([EVENTS, META], tx_mode)?;
+        let raw: IdbTransaction = tx.as_sys().clone().unchecked_into();
+        let events = raw.object_store(EVENTS).map_err(js_error)?;
+        Ok(IndexedDbTx { tx, raw, events })
     }
 
     /// The unique `id` index refuses a taken id at commit (`ConstraintError`).
@@ -332,8 +347,8 @@ impl Storage for IndexedDbStorage {
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        let tx = self.transaction(&CHECKPOINTS.into(), TransactionMode::Readonly)?;
-        let store = tx.raw.object_store(CHECKPOINTS).map_err(js_error)?;
+        let tx = self.transaction(CHECKPOINTS, TransactionMode::Readonly)?;
+        let store = raw_tx(&tx).object_store(CHECKPOINTS).map_err(js_error)?;
         let record = pending(store.get(&name.into()))?.result().await?;
         if record.is_undefined() {
             return Ok(None);
@@ -343,13 +358,14 @@ impl Storage for IndexedDbStorage {
     }
 
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        let tx = self.transaction(&CHECKPOINTS.into(), TransactionMode::Readwrite)?;
-        let store = tx.raw.object_store(CHECKPOINTS).map_err(js_error)?;
+        let tx = self.transaction(CHECKPOINTS, TransactionMode::Readwrite)?;
+        let raw = raw_tx(&tx);
+        let store = raw.object_store(CHECKPOINTS).map_err(js_error)?;
         let record = js_sys::Object::new();
         Reflect::set(&record, &"name".into(), &name.into()).map_err(js_error)?;
         Reflect::set(&record, &"position".into(), &(position as f64).into()).map_err(js_error)?;
         store.put(&record).map_err(js_error)?;
-        tx.commit().await.map_err(js_error)
+        tx.commit().await.map_err(|e| js_error(failure(e, &raw)))
     }
 
     fn watch(&self, wake: Rc<dyn Fn()>) {
@@ -362,13 +378,53 @@ impl Storage for IndexedDbStorage {
 
     fn close(&self) {
         self.lost.set(true);
-        self.db.close();
+        raw_db(&self.db).close();
         if let Some(channel) = &self.channel {
             channel.set_onmessage(None);
             channel.close();
         }
         self.on_message.borrow_mut().take();
     }
+}
+
+/// Maps an `indexed_db_futures` error to the contract's error.
+fn idb_error(error: indexed_db_futures::error::Error) -> Error {
+    match error {
+        indexed_db_futures::error::Error::DomException(e) => js_error(e.into()),
+        other => Error::storage(describe_idb_error(&other)),
+    }
+}
+
+/// A fixed description of a non-DOM `indexed_db_futures` error (its `Display` would pull float
+/// formatting into the wasm for nothing).
+fn describe_idb_error(error: &indexed_db_futures::error::Error) -> &'static str {
+    use indexed_db_futures::error::Error as E;
+    match error {
+        E::DomException(_) => "IndexedDB raised a DOMException",
+        E::Serialisation(_) => "IndexedDB could not serialise a value",
+        E::MissingData(_) => {
+            "IndexedDB returned no data where data was expected (the transaction was aborted)"
+        }
+        _ => "IndexedDB failed with a JS error",
+    }
+}
+
+/// The DOMException behind a failed commit: the crate's, else the transaction's.
+fn failure(error: indexed_db_futures::error::Error, tx: &IdbTransaction) -> JsValue {
+    match error {
+        indexed_db_futures::error::Error::DomException(e) => e.into(),
+        other => tx
+            .error()
+            .map_or_else(|| describe_idb_error(&other).into(), Into::into),
+    }
+}
+
+fn raw_db(db: &Database) -> &IdbDatabase {
+    db.as_sys().unchecked_ref()
+}
+
+fn raw_tx(tx: &Transaction<'_>) -> IdbTransaction {
+    tx.as_sys().clone().unchecked_into()
 }
 
 /// A key cursor on the last event of `stream` (its head), or on nothing.
@@ -403,17 +459,24 @@ fn location(record: &JsValue) -> Result<StoredLocation> {
     }
 }
 
-/// Why a database could not be opened, as the contract's error.
-fn open_error(name: &str, error: OpenError) -> Error {
+fn open_error(name: &str, error: indexed_db_futures::error::OpenDbError) -> Error {
+    use indexed_db_futures::error::OpenDbError;
     match error {
-        OpenError::Failed(e) if js::error_name(&e) == "VersionError" => Error::storage(format!(
-            "database '{name}' was written by a newer evstore (its schema version is above {SCHEMA_VERSION}); \
-             this version cannot open it without risking damage"
-        )),
-        OpenError::Failed(e) => js_error(e),
-        OpenError::NoFactory => Error::storage(
+        OpenDbError::Base(indexed_db_futures::error::Error::DomException(e)) => {
+            let e: JsValue = e.into();
+            if js::error_name(&e) == "VersionError" {
+                Error::storage(format!(
+                    "database '{name}' was written by a newer evstore (its schema version is above {SCHEMA_VERSION}); \
+                     this version cannot open it without risking damage"
+                ))
+            } else {
+                js_error(e)
+            }
+        }
+        OpenDbError::NullFactory | OpenDbError::UnsupportedEnvironment => Error::storage(
             "IndexedDB is not available in this runtime; use { storage: \"memory\" }",
         ),
-        OpenError::Refused => Error::storage("IndexedDB refused the schema version"),
+        OpenDbError::VersionZero => Error::storage("IndexedDB refused the schema version"),
+        OpenDbError::Base(e) => idb_error(e),
     }
 }

@@ -1,17 +1,9 @@
-//! Opening databases, running transactions, awaiting requests, building keys and key ranges:
-//! IndexedDB through `web_sys` and two small JS helpers, with no wrapper crate (whose error
-//! formatting alone pulled float formatting into the wasm).
+//! Awaiting IndexedDB requests, building records, keys and key ranges.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    IdbCursor, IdbDatabase, IdbFactory, IdbKeyRange, IdbRequest, IdbTransaction,
-    IdbTransactionMode, IdbVersionChangeEvent,
-};
+use web_sys::{IdbCursor, IdbKeyRange, IdbRequest};
 
 use crate::storage::js::js_error;
 use crate::Result;
@@ -19,136 +11,6 @@ use crate::Result;
 #[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
     fn settle(request: &IdbRequest) -> Promise;
-    fn finished(tx: &IdbTransaction) -> Promise;
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// `IDBDatabase`, for the one call `web_sys` has no binding of.
-    #[wasm_bindgen(extends = IdbDatabase, js_name = IDBDatabase)]
-    type Database;
-
-    /// `db.transaction(stores, mode, options)`.
-    #[wasm_bindgen(method, catch, js_class = "IDBDatabase", js_name = transaction)]
-    fn transaction_with_options(
-        this: &Database,
-        stores: &JsValue,
-        mode: IdbTransactionMode,
-        options: &JsValue,
-    ) -> std::result::Result<IdbTransaction, JsValue>;
-}
-
-/// The runtime's `indexedDB`, `None` where it has none.
-pub(super) fn factory() -> std::result::Result<Option<IdbFactory>, JsValue> {
-    let factory = Reflect::get(&js_sys::global(), &"indexedDB".into())?;
-    Ok((!factory.is_null() && !factory.is_undefined()).then(|| factory.unchecked_into()))
-}
-
-/// Why [`open_database`] failed.
-pub(super) enum OpenError {
-    /// The runtime has no `indexedDB`.
-    NoFactory,
-    /// `indexedDB.open` refused the arguments.
-    Refused,
-    /// The open request (or the upgrade) failed with this error.
-    Failed(JsValue),
-}
-
-/// Opens the database `name` at `version`, running `upgrade(db, old_version)` inside the
-/// `versionchange` transaction when the database is older (its error aborts the open).
-pub(super) async fn open_database(
-    name: &str,
-    version: u32,
-    upgrade: fn(&IdbDatabase, u32) -> std::result::Result<(), JsValue>,
-) -> std::result::Result<IdbDatabase, OpenError> {
-    let factory = factory()
-        .map_err(OpenError::Failed)?
-        .ok_or(OpenError::NoFactory)?;
-    let request = factory
-        .open_with_u32(name, version)
-        .map_err(|_| OpenError::Refused)?;
-    let upgrade_error = Rc::new(RefCell::new(None));
-    let on_upgrade = {
-        let request = request.clone();
-        let upgrade_error = upgrade_error.clone();
-        Closure::once(
-            move |event: IdbVersionChangeEvent| -> std::result::Result<(), JsValue> {
-                let db: IdbDatabase = request.result()?.unchecked_into();
-                upgrade(&db, event.old_version() as u32).inspect_err(|e| {
-                    *upgrade_error.borrow_mut() = Some(e.clone());
-                })
-            },
-        )
-    };
-    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let opened = JsFuture::from(settle(&request)).await;
-    request.set_onupgradeneeded(None);
-    match opened {
-        Ok(db) => Ok(db.unchecked_into()),
-        Err(e) => Err(OpenError::Failed(upgrade_error.take().unwrap_or(e))),
-    }
-}
-
-/// An IndexedDB transaction whose end is observed from its start (an end before the commit is
-/// not missed). Dropped without [`commit`](Tx::commit), it is aborted: nothing it wrote is kept.
-pub(super) struct Tx {
-    pub(super) raw: IdbTransaction,
-    end: JsFuture,
-    committing: bool,
-}
-
-impl Tx {
-    /// A transaction of `db` over `stores` (a name or an array of names), with the
-    /// `durability` hint when one is given.
-    pub(super) fn begin(
-        db: &IdbDatabase,
-        stores: &JsValue,
-        mode: IdbTransactionMode,
-        durability: Option<&str>,
-    ) -> std::result::Result<Tx, JsValue> {
-        let options = match durability {
-            Some(d) => {
-                let o = Object::new();
-                Reflect::set(&o, &"durability".into(), &d.into())?;
-                o.into()
-            }
-            None => JsValue::UNDEFINED,
-        };
-        let raw = db
-            .unchecked_ref::<Database>()
-            .transaction_with_options(stores, mode, &options)?;
-        Ok(Tx {
-            end: JsFuture::from(finished(&raw)),
-            raw,
-            committing: false,
-        })
-    }
-
-    /// Commits and waits for the end: the error that failed the transaction (a request's
-    /// `DOMException`, else the transaction's, else a fixed description).
-    pub(super) async fn commit(mut self) -> std::result::Result<(), JsValue> {
-        self.committing = true;
-        // web_sys marks `commit()` deprecated; every browser evstore supports has it.
-        #[allow(deprecated)]
-        self.raw.commit()?;
-        let end = (&mut self.end).await.unwrap_or_else(|e| e);
-        if end.is_null() {
-            Ok(())
-        } else if end.is_undefined() {
-            Err("IndexedDB failed with a JS error".into())
-        } else {
-            Err(end)
-        }
-    }
-}
-
-impl Drop for Tx {
-    fn drop(&mut self) {
-        if !self.committing {
-            // Fails only when the transaction already ended.
-            let _ = self.raw.abort();
-        }
-    }
 }
 
 /// A request in flight, with its completion handlers attached at creation: a request may be

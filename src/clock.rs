@@ -39,7 +39,11 @@ impl IdGenerator {
         let mut pool = self.pool.borrow_mut();
         let (bytes, used) = &mut *pool;
         if *used >= bytes.len() {
-            getrandom::fill(&mut bytes[..]).expect("no source of randomness for event ids");
+            // Not `expect`: formatting getrandom's error with `Debug` would link string and char
+            // escaping into the wasm for a panic that aborts anyway.
+            if getrandom::fill(&mut bytes[..]).is_err() {
+                panic!("no source of randomness for event ids");
+            }
             *used = 0;
         }
         let mut random = [0u8; RANDOM_BYTES_PER_ID];

@@ -2,7 +2,6 @@
 //! register under their own id and are removed when they stop, so nothing accumulates.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -13,7 +12,15 @@ use std::task::{Context, Poll, Waker};
 pub(crate) struct Notify {
     generation: Cell<u64>,
     next_id: Cell<u64>,
-    waiters: RefCell<HashMap<u64, Waker>>,
+    /// `(id, waker)` of the waiting futures: a few (one per live subscription or wait), so a
+    /// vector (and no hash map instantiation in the wasm).
+    waiters: RefCell<Vec<(u64, Waker)>>,
+}
+
+/// Removes waiter `id` from `waiters`, returning its waker.
+fn remove(waiters: &mut Vec<(u64, Waker)>, id: u64) -> Option<Waker> {
+    let i = waiters.iter().position(|(w, _)| *w == id)?;
+    Some(waiters.swap_remove(i).1)
 }
 
 impl Notify {
@@ -41,7 +48,7 @@ impl Notify {
 
     /// Removes waiter `id` and wakes it (to let it observe that it was cancelled).
     pub(crate) fn release(&self, id: u64) {
-        let waker = self.waiters.borrow_mut().remove(&id);
+        let waker = remove(&mut self.waiters.borrow_mut(), id);
         if let Some(w) = waker {
             w.wake();
         }
@@ -76,20 +83,21 @@ impl Future for Changed<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.notify.generation.get() != self.since || (self.stop)() {
-            self.notify.waiters.borrow_mut().remove(&self.id);
+            remove(&mut self.notify.waiters.borrow_mut(), self.id);
             return Poll::Ready(());
         }
-        self.notify
-            .waiters
-            .borrow_mut()
-            .insert(self.id, cx.waker().clone());
+        let mut waiters = self.notify.waiters.borrow_mut();
+        match waiters.iter_mut().find(|(w, _)| *w == self.id) {
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => waiters.push((self.id, cx.waker().clone())),
+        }
         Poll::Pending
     }
 }
 
 impl Drop for Changed<'_> {
     fn drop(&mut self) {
-        self.notify.waiters.borrow_mut().remove(&self.id);
+        remove(&mut self.notify.waiters.borrow_mut(), self.id);
     }
 }
 

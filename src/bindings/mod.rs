@@ -81,7 +81,12 @@ fn promise<F>(work: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {
-    let mut work = Box::pin(work);
+    settle(Box::pin(work))
+}
+
+/// [`promise`] past the boxing: one copy in the wasm for every method (and one instantiation
+/// of `future_to_promise`), not one per future type.
+fn settle(mut work: std::pin::Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     let mut cx = Context::from_waker(Waker::noop());
     match work.as_mut().poll(&mut cx) {
         Poll::Ready(Ok(value)) => Promise::resolve(&value),

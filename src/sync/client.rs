@@ -5,6 +5,8 @@
 
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
@@ -75,6 +77,13 @@ pub struct Conflict {
     /// The server's events of the stream after the expected revision.
     pub theirs: Vec<RecordedEvent>,
 }
+
+/// A unit of work of [`SyncClient::transact`]: from a transaction and the loaded local state to
+/// both (to save and commit) and a result.
+type Work<'s, Tx, T> = dyn Fn(Tx, Local) -> Step<'s, Tx, T> + 's;
+
+/// The future of a [`Work`].
+type Step<'s, Tx, T> = Pin<Box<dyn Future<Output = Result<(Tx, Local, T)>> + 's>>;
 
 /// The client sync state machine over `store` (whose storage must be an
 /// [`Outboxed`](super::Outboxed) one, or erase one, so that local appends are queued).
@@ -436,9 +445,9 @@ impl<S: Storage> SyncClient<S> {
         if holds.is_empty() {
             return Ok(Vec::new());
         }
-        self.transact(|mut tx, mut local| {
+        self.transact(&|mut tx, mut local| {
             let holds = holds.clone();
-            async move {
+            Box::pin(async move {
                 let mut held = Vec::new();
                 for (seq, actual, theirs, rejection) in holds {
                     let Some(p) = local.pending.iter().find(|p| p.entry.seq == seq) else {
@@ -452,7 +461,7 @@ impl<S: Storage> SyncClient<S> {
                 }
                 local.save(&mut tx).await?;
                 Ok((tx, local, held))
-            }
+            })
         })
         .await
     }
@@ -469,9 +478,9 @@ impl<S: Storage> SyncClient<S> {
         if known.is_some() && !resetting {
             return Ok(Vec::new()); // the same log, nothing to record
         }
-        self.transact(|mut tx, mut local| {
+        self.transact(&|mut tx, mut local| {
             let epoch = epoch.clone();
-            async move {
+            Box::pin(async move {
                 let held = if local.state.resetting {
                     local.settle(&mut tx).await?
                 } else {
@@ -480,7 +489,7 @@ impl<S: Storage> SyncClient<S> {
                 local.state.epoch = Some(epoch);
                 local.save(&mut tx).await?;
                 Ok((tx, local, held))
-            }
+            })
         })
         .await
     }
@@ -490,13 +499,13 @@ impl<S: Storage> SyncClient<S> {
     /// start; then the queue is decided again on top of it and pushed. Nothing queued is lost;
     /// confirmed events the server no longer has are gone, as on the server.
     async fn reset(&self, epoch: String) -> Result<()> {
-        self.transact(|mut tx, mut local| {
+        self.transact(&|mut tx, mut local| {
             let epoch = epoch.clone();
-            async move {
+            Box::pin(async move {
                 local.reset(&mut tx, epoch).await?;
                 local.save(&mut tx).await?;
                 Ok((tx, local, ()))
-            }
+            })
         })
         .await?;
         let mut e = self.engine.borrow_mut();
@@ -559,13 +568,13 @@ impl<S: Storage> SyncClient<S> {
     /// Drops the held events of `stream`: it becomes the server's.
     pub async fn discard(&self, stream: &str) -> Result<()> {
         let stream = StreamId::new(stream)?;
-        self.transact(|mut tx, mut local| {
+        self.transact(&|mut tx, mut local| {
             let stream = stream.clone();
-            async move {
+            Box::pin(async move {
                 local.release(&mut tx, &stream).await?;
                 local.save(&mut tx).await?;
                 Ok((tx, local, ()))
-            }
+            })
         })
         .await?;
         self.pump().await
@@ -581,9 +590,9 @@ impl<S: Storage> SyncClient<S> {
     ) -> Result<AppendResult> {
         let append = self.store.prepare(stream, events, expected, None)?;
         let result = self
-            .transact(|mut tx, mut local| {
+            .transact(&|mut tx, mut local| {
                 let append = append.clone();
-                async move {
+                Box::pin(async move {
                     local.release(&mut tx, &append.stream_id).await?;
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = tx.heads(&append.stream_id).await?;
@@ -617,7 +626,7 @@ impl<S: Storage> SyncClient<S> {
                     local.queue(entry, events);
                     local.save(&mut tx).await?;
                     Ok((tx, local, result))
-                }
+                })
             })
             .await?;
         self.pump().await?;
@@ -626,11 +635,10 @@ impl<S: Storage> SyncClient<S> {
 
     /// Runs `work` in a write transaction over the loaded local state and commits it (again
     /// from the start when the commit conflicts with another writer).
-    async fn transact<'s, T, F, Fut>(&'s self, work: F) -> Result<T>
-    where
-        F: Fn(S::Tx<'s>, Local) -> Fut,
-        Fut: std::future::Future<Output = Result<(S::Tx<'s>, Local, T)>>,
-    {
+    ///
+    /// `work` is a trait object returning a boxed future: the loop is compiled once per result
+    /// type, not once per caller.
+    async fn transact<'s, T>(&'s self, work: &Work<'s, S::Tx<'s>, T>) -> Result<T> {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
             let local = load(&mut tx, true).await?;

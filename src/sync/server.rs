@@ -2,8 +2,6 @@
 //! algorithm (one atomic transaction each, [`decide`](crate::decide) the rule), with its
 //! original expected revision, event ids and `createdAt`.
 
-use std::collections::HashSet;
-
 use super::protocol::{PushAppend, PushOutcome, Refusal};
 use super::tail::theirs;
 use crate::append::Appended;
@@ -20,7 +18,8 @@ impl<S: Storage> EventStore<S> {
     /// later appends of that stream are `Blocked`. A storage failure ends the batch with
     /// `Failed` (fewer outcomes than appends: the client pushes the rest again).
     pub async fn accept_push(&self, appends: Vec<PushAppend>) -> Vec<PushOutcome> {
-        let mut refused: HashSet<StreamId> = HashSet::new();
+        // Few streams per push: a vector (no hash set instantiation in the wasm).
+        let mut refused: Vec<StreamId> = Vec::new();
         let mut outcomes = Vec::with_capacity(appends.len());
         for push in appends {
             if refused.contains(&push.stream_id) {
@@ -34,7 +33,7 @@ impl<S: Storage> EventStore<S> {
                     break;
                 }
                 PushOutcome::Conflict { .. } => {
-                    refused.insert(push.stream_id);
+                    refused.push(push.stream_id);
                 }
                 _ => {}
             }

@@ -147,7 +147,10 @@ impl Transaction for DurableObjectTx<'_> {
 
     async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
         let rows = scan_meta(self.storage, prefix).map_err(js_error)?;
-        let mut staged: std::collections::BTreeMap<String, Option<Json>> = rows
+        // The stored rows (in key order: `ORDER BY key`, SQLite's binary collation, is the
+        // order of Rust strings), then this transaction's writes over them, kept in key order in
+        // a sorted vector (no `BTreeMap` instantiation in the wasm for this).
+        let mut staged: Vec<(String, Option<Json>)> = rows
             .iter()
             .filter_map(|row| {
                 let row: Array = row.unchecked_into();
@@ -160,7 +163,11 @@ impl Transaction for DurableObjectTx<'_> {
         for entry in self.meta.iter() {
             let entry: Array = entry.unchecked_into();
             if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
-                staged.insert(key, entry.get(1).as_string().map(Json::trusted));
+                let value = entry.get(1).as_string().map(Json::trusted);
+                match staged.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+                    Ok(i) => staged[i].1 = value,
+                    Err(i) => staged.insert(i, (key, value)),
+                }
             }
         }
         Ok(staged

@@ -138,33 +138,28 @@ function insert(log, record) {
 }
 
 /**
- * Writes events the core numbered. `text` holds each event's id, stream id, type, data and
- * metadata one after another; `n` holds, per event, its position, revision, createdAt and the
- * lengths of those five fields (one string crosses from wasm for the lot; the fields are slices
- * of it). Stream ids and types are shared across records; an id that is already stored writes
- * nothing and makes the commit conflict.
+ * Writes an event the core numbered: `text` holds its id, stream id and type one after another
+ * (their lengths given); `data` and `metadata` come as strings of their own, so that each is a
+ * flat string (JSON.parse reads a slice of a larger string ~10% slower). Stream ids and types
+ * are shared across records; an id that is already stored writes nothing and makes the commit
+ * conflict.
  */
-export function heapPut(handle, text, n) {
+export function heapPut(handle, position, revision, createdAt, text, idLen, streamLen, data, metadata) {
   const log = L(handle);
-  let at = 0;
-  for (let i = 0; i < n.length; i += 8) {
-    const id = text.slice(at, (at += n[i + 3]));
-    let streamId = text.slice(at, (at += n[i + 4]));
-    let type = text.slice(at, (at += n[i + 5]));
-    const data = text.slice(at, (at += n[i + 6]));
-    const metadata = text.slice(at, (at += n[i + 7]));
-    if (log.ids.has(id)) {
-      log.duplicate = true;
-      continue;
-    }
-    const stream = log.streams.get(streamId);
-    if (stream !== undefined) streamId = stream[0].streamId;
-    const shared = log.types.get(type);
-    if (shared === undefined) log.types.set(type, type);
-    else type = shared;
-    insert(log, { position: n[i], id, streamId, type, revision: n[i + 1], data, metadata, createdAt: n[i + 2] });
-    log.undo.push(1);
+  const id = text.slice(0, idLen);
+  let streamId = text.slice(idLen, idLen + streamLen);
+  let type = text.slice(idLen + streamLen);
+  if (log.ids.has(id)) {
+    log.duplicate = true;
+    return;
   }
+  const stream = log.streams.get(streamId);
+  if (stream !== undefined) streamId = stream[0].streamId;
+  const shared = log.types.get(type);
+  if (shared === undefined) log.types.set(type, type);
+  else type = shared;
+  insert(log, { position, id, streamId, type, revision, data, metadata, createdAt });
+  log.undo.push(1);
 }
 
 function truncate(log, from) {

@@ -4,8 +4,8 @@
 //! A JS caller's reads then build the contract's objects straight from stored JSON text (one
 //! `JSON.parse` per payload, nothing copied out of wasm memory), and the garbage collector sees
 //! every stored byte: a store dropped without `close()` is reclaimed like any JS object, and
-//! pressure from it is pressure V8 can see. Transactions behave as [`MemoryStorage`]'s
-//! (crate::MemoryStorage): writes apply at once and are undone unless committed.
+//! pressure from it is pressure V8 can see. Transactions behave as those of
+//! [`MemoryStorage`](crate::MemoryStorage): writes apply at once and are undone unless committed.
 
 use std::ops::RangeInclusive;
 
@@ -41,7 +41,18 @@ extern "C" {
     #[wasm_bindgen(js_name = heapReadLog)]
     fn heap_read_log(log: &JsValue, from: f64, to: f64) -> Array;
     #[wasm_bindgen(js_name = heapPut)]
-    fn heap_put(log: &JsValue, text: &str, numbers: &[f64]);
+    #[allow(clippy::too_many_arguments)]
+    fn heap_put(
+        log: &JsValue,
+        position: f64,
+        revision: f64,
+        created_at: f64,
+        text: &str,
+        id_len: f64,
+        stream_len: f64,
+        data: &str,
+        metadata: &str,
+    );
     #[wasm_bindgen(js_name = heapTruncate)]
     fn heap_truncate(log: &JsValue, from: f64);
     #[wasm_bindgen(js_name = heapGetMeta)]
@@ -171,28 +182,26 @@ impl Transaction for HeapTx<'_> {
 
     async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
         self.claim()?;
-        let bytes: usize = events
-            .iter()
-            .map(|e| 36 + e.stream_id.as_str().len() + e.event_type.len() + e.data.byte_len())
-            .sum();
-        let mut text = String::with_capacity(bytes + events.len() * 2);
-        let mut numbers = Vec::with_capacity(events.len() * 8);
+        let mut text = String::new();
         for e in events {
+            // The id is ASCII; the stream id's length in UTF-16 code units is how JS slices.
             let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            let fields = [
-                &*e.id.hyphenated().encode_lower(&mut id),
-                e.stream_id.as_str(),
-                &e.event_type,
+            text.clear();
+            text.push_str(e.id.hyphenated().encode_lower(&mut id));
+            text.push_str(e.stream_id.as_str());
+            text.push_str(&e.event_type);
+            heap_put(
+                self.log,
+                e.position as f64,
+                e.revision as f64,
+                e.created_at as f64,
+                &text,
+                id.len() as f64,
+                utf16_len(e.stream_id.as_str()) as f64,
                 e.data.as_str(),
                 e.metadata.as_str(),
-            ];
-            numbers.extend([e.position as f64, e.revision as f64, e.created_at as f64]);
-            for field in fields {
-                text.push_str(field);
-                numbers.push(utf16_len(field) as f64);
-            }
+            );
         }
-        heap_put(self.log, &text, &numbers);
         Ok(())
     }
 

@@ -79,6 +79,7 @@ export function memoryScenarios(size = 1) {
     },
     {
       key: "readStream",
+      repeat: 3, // reads are short, so one GC pause swings a round: three times the rounds
       title: `Read one ${STREAM}-event stream`,
       events: STREAM,
       setup: (c) => bigStream(c, STREAM),
@@ -91,6 +92,7 @@ export function memoryScenarios(size = 1) {
     },
     {
       key: "readAll",
+      repeat: 3, // reads are short, so one GC pause swings a round: three times the rounds
       title: `Read the whole log (${N} events) in pages of 1,000`,
       events: N,
       reads: "readAllPage",
@@ -113,6 +115,7 @@ export function memoryScenarios(size = 1) {
     },
     {
       key: "aggregate",
+      repeat: 3, // reads are short, so one GC pause swings a round: three times the rounds
       title: `Aggregate (fold) a ${STREAM}-event stream`,
       events: STREAM,
       setup: (c) => bigStream(c, STREAM),
@@ -136,7 +139,7 @@ export async function runMemory({ size = 1, rounds = 5, log = () => {} } = {}) {
       if (sc.reads && !c[sc.reads]) continue;
       if (sc.setup) states[name] = await sc.setup(c);
     }
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < rounds * (sc.repeat ?? 1); r++) {
       for (const [name, c] of Object.entries(memoryContenders)) {
         if (sc.reads && !c[sc.reads]) continue;
         samples[name].push(await sc.run(c, states[name], r));

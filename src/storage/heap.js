@@ -24,7 +24,8 @@ export class HeapLog {
     this.checkpoints = new Map();
     this.commits = 0;
     this.writing = false; // a transaction holds uncommitted writes
-    this.undo = []; // how to take them back, oldest first: 1 (a put), { removed }, { key, value }
+    this.undo = []; // how to take them back, oldest first: n (puts), { removed }, { key, value }
+    this.lastType = undefined; // the type of the last event written (most runs share one)
     this.duplicate = false; // one of them met a stored id
   }
 }
@@ -89,7 +90,7 @@ export function heapClaim(handle) {
   const log = L(handle);
   if (log.writing) return false;
   log.writing = true;
-  log.undo = [];
+  log.undo.length = 0;
   log.duplicate = false;
   return true;
 }
@@ -155,11 +156,22 @@ export function heapPut(handle, position, revision, createdAt, text, idLen, stre
   }
   const stream = log.streams.get(streamId);
   if (stream !== undefined) streamId = stream[0].streamId;
-  const shared = log.types.get(type);
-  if (shared === undefined) log.types.set(type, type);
-  else type = shared;
-  insert(log, { position, id, streamId, type, revision, data, metadata, createdAt });
-  log.undo.push(1);
+  if (type === log.lastType) type = log.lastType;
+  else {
+    const shared = log.types.get(type);
+    if (shared === undefined) log.types.set(type, type);
+    else type = shared;
+    log.lastType = type;
+  }
+  const record = { position, id, streamId, type, revision, data, metadata, createdAt };
+  log.ids.set(id, record);
+  if (stream === undefined) log.streams.set(streamId, [record]);
+  else stream.push(record);
+  log.records.push(record);
+  // Consecutive puts are undone together: one count.
+  const undo = log.undo;
+  if (typeof undo[undo.length - 1] === "number") undo[undo.length - 1]++;
+  else undo.push(1);
 }
 
 function truncate(log, from) {
@@ -238,7 +250,7 @@ export function heapCommit(handle, beganAt) {
   if (log.duplicate || log.commits !== beganAt) return false;
   log.commits++;
   log.writing = false;
-  log.undo = [];
+  log.undo.length = 0;
   return true;
 }
 
@@ -247,11 +259,11 @@ export function heapRollback(handle) {
   const log = L(handle);
   for (let i = log.undo.length - 1; i >= 0; i--) {
     const u = log.undo[i];
-    if (u === 1) truncate(log, log.records.length - 1);
+    if (typeof u === "number") truncate(log, log.records.length - u);
     else if (u.removed !== undefined) for (const r of u.removed) insert(log, r);
     else setMeta(log, u.key, u.value);
   }
-  log.undo = [];
+  log.undo.length = 0;
   log.writing = false;
   log.duplicate = false;
 }

@@ -166,11 +166,16 @@ const wellFormed = typeof String.prototype.isWellFormed === "function" ? (s) => 
  * U+001E: type and id as JSON (strings come quoted), data and metadata as JSON text. An absent
  * value is empty; "!" (never valid JSON) stands for a value of the wrong kind. JSON.stringify
  * escapes control characters, so no field contains U+001E. The rules (what a valid stream id,
- * expected revision, type, id or metadata is) are checked in Rust.
+ * expected revision, type, id or metadata is) are checked in Rust. Options with a key other than
+ * `expectedRevision` give null.
  */
 export function encodeAppend(streamId, events, options) {
   if (options != null && (typeof options !== "object" || Array.isArray(options))) {
     throw new TypeError("append options must be an object");
+  }
+  if (options != null) {
+    // An unknown option: null, and Rust's check names it (with the nearest known one).
+    for (const key in options) if (key !== "expectedRevision" && Object.hasOwn(options, key)) return null;
   }
   const expected = options?.expectedRevision; // every input is read once
   let out = json(streamId, "streamId") + RS + (typeof expected === "number" ? String(expected) : json(expected ?? undefined, "expectedRevision")) + RS;

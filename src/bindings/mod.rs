@@ -26,7 +26,7 @@ extern "C" {
         stream_id: &JsValue,
         events: &JsValue,
         options: &JsValue,
-    ) -> std::result::Result<String, JsValue>;
+    ) -> std::result::Result<Option<String>, JsValue>;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
     fn fold(
@@ -52,9 +52,8 @@ pub(crate) fn append_request(
     options: &JsValue,
     what: &str,
 ) -> Result<(String, Vec<crate::ProposedEvent>, crate::ExpectedRevision)> {
-    convert::options_object(options, what)
-        .and_then(|o| convert::check_keys(o.as_ref(), what, &["expectedRevision"]))?;
-    let text = encode_append(stream_id, events, options).map_err(|e| {
+    let options_object = convert::options_object(options, what)?;
+    let encoded = encode_append(stream_id, events, options).map_err(|e| {
         Error::invalid(
             js_sys::Error::from(e)
                 .message()
@@ -62,6 +61,11 @@ pub(crate) fn append_request(
                 .unwrap_or_default(),
         )
     })?;
+    let Some(text) = encoded else {
+        // The options have an unknown key (found in JS, where it is cheap): named here.
+        convert::check_keys(options_object.as_ref(), what, &["expectedRevision"])?;
+        return Err(Error::invalid(format!("{what} have an unknown key")));
+    };
     convert::append_from_text(&text)
 }
 

@@ -57,7 +57,7 @@ test-js: package
 	node bench/sync.mjs --smoke
 
 bench: package
-	node bench/run.mjs
+	node --expose-gc bench/run.mjs
 	node bench/edge.mjs
 	node bench/edge-size.mjs
 	node bench/sync.mjs

@@ -142,9 +142,9 @@ export async function runMemory({ size = 1, rounds = 5, log = () => {} } = {}) {
     for (let r = 0; r < rounds * (sc.repeat ?? 1); r++) {
       for (const [name, c] of Object.entries(memoryContenders)) {
         if (sc.reads && !c[sc.reads]) continue;
+        globalThis.gc?.(); // (node --expose-gc) nobody's sample pays for the garbage of another's
         samples[name].push(await sc.run(c, states[name], r));
       }
-      globalThis.gc?.();
     }
     for (const [name, c] of Object.entries(memoryContenders)) if (states[name]) await c.close?.(states[name]);
     const results = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.length ? summarise(xs, sc.events) : null]));

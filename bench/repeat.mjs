@@ -25,7 +25,9 @@ mkdirSync(out, { recursive: true });
 function once(k) {
   return new Promise((done, fail) => {
     const file = createWriteStream(`${out}/run${k}.txt`);
-    const child = spawn(process.execPath, [run, ...(smoke ? ["--smoke"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
+    // --expose-gc: the memory scenarios collect between rounds, so no contender pays for the
+    // garbage of the one before it (the dropped-stores benchmark runs in children without it).
+    const child = spawn(process.execPath, ["--expose-gc", run, ...(smoke ? ["--smoke"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
     for (const s of [child.stdout, child.stderr]) s.on("data", (d) => (process.stdout.write(d), file.write(d)));
     child.on("close", (code) => {
       file.end();

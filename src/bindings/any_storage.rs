@@ -41,7 +41,9 @@ pub(crate) fn page_to_js(page: ReadPage<AnyPage>) -> Result<JsValue> {
 
 /// A storage the bindings can host.
 pub(crate) trait JsStorage: Storage + 'static {
-    /// Its page as an [`AnyPage`].
+    /// Its page as an [`AnyPage`]: the identity for every hosted storage (their pages are
+    /// stored records), spelled out because a trait's `where` bound on its transactions' page
+    /// type is not implied where the trait is used.
     fn any_page(page: PageOf<'_, Self>) -> AnyPage;
 
     /// Makes the JS store object `store` the owner of what the storage keeps on the JS heap.

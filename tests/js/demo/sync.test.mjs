@@ -82,146 +82,137 @@ async function assertConverged(demo, alice, bob) {
   assert.deepEqual(await listed(alice), await listed(bob), "the same list on both devices");
 }
 
-/** Two devices in two browser contexts; `failed(error)` adds what each showed to a test's failure. */
-async function twoDevices(demo) {
-  const contexts = [await device(env.browser), await device(env.browser)];
-  const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
-  const failed = async (error) => new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
-  return { alice, bob, contexts, failed, close: () => Promise.all(contexts.map((c) => c.close())) };
+/**
+ * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
+ * demo; a failure carries what each device showed, and both contexts are closed either way.
+ */
+function withTwoDevices(fn) {
+  return withDemo(async (demo) => {
+    const contexts = [await device(env.browser), await device(env.browser)];
+    try {
+      const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
+      try {
+        await fn({ alice, bob, contexts, demo });
+      } catch (error) {
+        throw new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
+      }
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
 }
 
 test("what one device does appears on the other, through the edge service", () =>
-  withDemo(async (demo) => {
-    const { alice, bob, failed, close } = await twoDevices(demo);
-    try {
-      await assertSyncing(alice);
-      await addItem(alice, "Milk");
-      await addItem(alice, "Bread");
-      await bob.waitForSelector(item("Bread"), { timeout: SYNC_TIMEOUT });
-      await tick(bob, "Bread");
-      await alice.waitForSelector(`${item("Bread")}.checked`, { timeout: SYNC_TIMEOUT });
-      await rename(bob, "Milk", "Oat milk");
-      await alice.waitForSelector(item("Oat milk"), { timeout: SYNC_TIMEOUT });
-      await assertConverged(demo, alice, bob);
-      assert.deepEqual(await listed(alice), [["Oat milk", false], ["Bread", true]]);
-      assert.equal(await alice.textContent("#sync-pill"), "Synced");
-      assert.doesNotMatch(await alice.textContent(item("Oat milk")), /from/, "alice added it herself");
-      assert.match(await bob.textContent(`${item("Bread")} .by`), /from alice/);
-      await screenshotSideBySide(env.browser, [alice, bob], "two-devices");
-    } catch (error) {
-      throw await failed(error);
-    } finally {
-      await close();
-    }
+  withTwoDevices(async ({ alice, bob, demo }) => {
+    await assertSyncing(alice);
+    await addItem(alice, "Milk");
+    await addItem(alice, "Bread");
+    await bob.waitForSelector(item("Bread"), { timeout: SYNC_TIMEOUT });
+    await tick(bob, "Bread");
+    await alice.waitForSelector(`${item("Bread")}.checked`, { timeout: SYNC_TIMEOUT });
+    await rename(bob, "Milk", "Oat milk");
+    await alice.waitForSelector(item("Oat milk"), { timeout: SYNC_TIMEOUT });
+    await assertConverged(demo, alice, bob);
+    assert.deepEqual(await listed(alice), [["Oat milk", false], ["Bread", true]]);
+    assert.equal(await alice.textContent("#sync-pill"), "Synced");
+    assert.doesNotMatch(await alice.textContent(item("Oat milk")), /from/, "alice added it herself");
+    assert.match(await bob.textContent(`${item("Bread")} .by`), /from alice/);
+    await screenshotSideBySide(env.browser, [alice, bob], "two-devices");
   }));
 
 test("offline edits on both devices converge when both are back online", () =>
-  withDemo(async (demo) => {
-    const { alice, bob, contexts, failed, close } = await twoDevices(demo);
-    try {
-      await assertSyncing(alice);
-      await addItem(alice, "Milk");
-      await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
-      await Promise.all([synced(alice), synced(bob)]);
+  withTwoDevices(async ({ alice, bob, contexts, demo }) => {
+    await assertSyncing(alice);
+    await addItem(alice, "Milk");
+    await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
+    await Promise.all([synced(alice), synced(bob)]);
 
-      // alice uses the app's switch; bob's browser loses the network.
-      await switchOffline(alice, true);
-      await notOnline(alice);
-      // Chromium's offline emulation keeps an open WebSocket open: bob reopens the app offline
-      // (from the service worker's cache), as after a night with no network.
-      await bob.waitForFunction(() => document.body.dataset.offlineReady === "true");
-      await contexts[1].setOffline(true);
-      await bob.reload();
-      await ready(bob);
-      await notOnline(bob);
+    // alice uses the app's switch; bob's browser loses the network.
+    await switchOffline(alice, true);
+    await notOnline(alice);
+    // Chromium's offline emulation keeps an open WebSocket open: bob reopens the app offline
+    // (from the service worker's cache), as after a night with no network.
+    await bob.waitForFunction(() => document.body.dataset.offlineReady === "true");
+    await contexts[1].setOffline(true);
+    await bob.reload();
+    await ready(bob);
+    await notOnline(bob);
 
-      await addItem(alice, "Eggs");
-      await tick(alice, "Milk");
-      await addItem(bob, "Butter");
-      await addItem(bob, "Jam");
-      await tick(bob, "Butter");
-      await pillSays(alice, "Offline · 2 changes waiting");
-      assert.match(await alice.textContent(`${item("Eggs")} .badge`), /not synced yet/);
-      assert.deepEqual((await timeline(alice)).slice(0, 2).map((e) => e.state), ["pending", "pending"]);
-      await screenshotSideBySide(env.browser, [alice, bob], "both-offline");
-      assert.deepEqual(await listed(bob), [["Milk", false], ["Butter", true], ["Jam", false]], "bob sees only his own changes");
+    await addItem(alice, "Eggs");
+    await tick(alice, "Milk");
+    await addItem(bob, "Butter");
+    await addItem(bob, "Jam");
+    await tick(bob, "Butter");
+    await pillSays(alice, "Offline · 2 changes waiting");
+    assert.match(await alice.textContent(`${item("Eggs")} .badge`), /not synced yet/);
+    assert.deepEqual((await timeline(alice)).slice(0, 2).map((e) => e.state), ["pending", "pending"]);
+    await screenshotSideBySide(env.browser, [alice, bob], "both-offline");
+    assert.deepEqual(await listed(bob), [["Milk", false], ["Butter", true], ["Jam", false]], "bob sees only his own changes");
 
-      await contexts[1].setOffline(false);
-      await switchOffline(alice, false);
-      await assertConverged(demo, alice, bob);
-      const list = await listed(alice);
-      assert.deepEqual(list[0], ["Milk", true], "alice's tick arrived");
-      assert.deepEqual(
-        list.slice(1).sort(),
-        [["Butter", true], ["Eggs", false], ["Jam", false]],
-        "every item once, in the order the service received them",
-      );
-      assert.equal(await alice.$$eval(".conflict-card", (c) => c.length), 0, "different items: no conflict");
-    } catch (error) {
-      throw await failed(error);
-    } finally {
-      await close();
-    }
+    await contexts[1].setOffline(false);
+    await switchOffline(alice, false);
+    await assertConverged(demo, alice, bob);
+    const list = await listed(alice);
+    assert.deepEqual(list[0], ["Milk", true], "alice's tick arrived");
+    assert.deepEqual(
+      list.slice(1).sort(),
+      [["Butter", true], ["Eggs", false], ["Jam", false]],
+      "every item once, in the order the service received them",
+    );
+    assert.equal(await alice.$$eval(".conflict-card", (c) => c.length), 0, "different items: no conflict");
   }));
 
 test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", () =>
-  withDemo(async (demo) => {
-    const { alice, bob, failed, close } = await twoDevices(demo);
-    try {
-      await assertSyncing(alice);
-      await addItem(alice, "Milk");
-      await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
-      await Promise.all([synced(alice), synced(bob)]);
+  withTwoDevices(async ({ alice, bob, demo }) => {
+    await assertSyncing(alice);
+    await addItem(alice, "Milk");
+    await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
+    await Promise.all([synced(alice), synced(bob)]);
 
-      // Round 1: both rename Milk; alice was offline, so bob's rename reached the service first.
-      await switchOffline(alice, true);
-      await notOnline(alice);
-      await rename(alice, "Milk", "Oat milk");
-      await rename(bob, "Milk", "Soy milk");
-      await synced(bob);
-      await switchOffline(alice, false);
-      const card = await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
-      const words = await card.textContent();
-      assert.match(words, /“Milk” was changed on two devices/);
-      assert.match(words, /bob renamed “Milk” to “Soy milk”/);
-      assert.match(words, /you \(alice\) renamed “Milk” to “Oat milk”/);
-      await pillSays(alice, "1 conflict needs you");
-      assert.equal(await alice.textContent(`${item("Oat milk")} .badge`), "conflict", "the held change stays visible, marked");
-      await alice.waitForSelector('#timeline-body tr[data-state="held"]', { timeout: SYNC_TIMEOUT });
-      assert.deepEqual(
-        (await timeline(alice)).filter((e) => e.state === "held").map((e) => [e.type, e.data.name, e.by]),
-        [["ItemRenamed", "Oat milk", "alice"]],
-        "the history marks alice's rename as held",
-      );
-      await screenshotSideBySide(env.browser, [alice, bob], "conflict");
-      await screenshot(alice, "conflict-alice");
+    // Round 1: both rename Milk; alice was offline, so bob's rename reached the service first.
+    await switchOffline(alice, true);
+    await notOnline(alice);
+    await rename(alice, "Milk", "Oat milk");
+    await rename(bob, "Milk", "Soy milk");
+    await synced(bob);
+    await switchOffline(alice, false);
+    const card = await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
+    const words = await card.textContent();
+    assert.match(words, /“Milk” was changed on two devices/);
+    assert.match(words, /bob renamed “Milk” to “Soy milk”/);
+    assert.match(words, /you \(alice\) renamed “Milk” to “Oat milk”/);
+    await pillSays(alice, "1 conflict needs you");
+    assert.equal(await alice.textContent(`${item("Oat milk")} .badge`), "conflict", "the held change stays visible, marked");
+    await alice.waitForSelector('#timeline-body tr[data-state="held"]', { timeout: SYNC_TIMEOUT });
+    assert.deepEqual(
+      (await timeline(alice)).filter((e) => e.state === "held").map((e) => [e.type, e.data.name, e.by]),
+      [["ItemRenamed", "Oat milk", "alice"]],
+      "the history marks alice's rename as held",
+    );
+    await screenshotSideBySide(env.browser, [alice, bob], "conflict");
+    await screenshot(alice, "conflict-alice");
 
-      await alice.click(".conflict-card button.keep-theirs");
-      await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
-      await alice.waitForSelector(item("Soy milk"));
-      await assertConverged(demo, alice, bob);
-      assert.deepEqual(await listed(bob), [["Soy milk", false]]);
+    await alice.click(".conflict-card button.keep-theirs");
+    await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
+    await alice.waitForSelector(item("Soy milk"));
+    await assertConverged(demo, alice, bob);
+    assert.deepEqual(await listed(bob), [["Soy milk", false]]);
 
-      // Round 2: the same, resolved with "Apply mine again": alice's name wins on both devices.
-      await switchOffline(alice, true);
-      await notOnline(alice);
-      await rename(alice, "Soy milk", "Rice milk");
-      await rename(bob, "Soy milk", "Almond milk");
-      await synced(bob);
-      await switchOffline(alice, false);
-      await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
-      await alice.click(".conflict-card button.apply-mine");
-      await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
-      await bob.waitForSelector(item("Rice milk"), { timeout: SYNC_TIMEOUT });
-      await assertConverged(demo, alice, bob);
-      assert.deepEqual(await listed(alice), [["Rice milk", false]]);
-      await screenshot(alice, "history-after-conflicts");
-      assert.deepEqual([...alice.errors, ...bob.errors], []);
-    } catch (error) {
-      throw await failed(error);
-    } finally {
-      await close();
-    }
+    // Round 2: the same, resolved with "Apply mine again": alice's name wins on both devices.
+    await switchOffline(alice, true);
+    await notOnline(alice);
+    await rename(alice, "Soy milk", "Rice milk");
+    await rename(bob, "Soy milk", "Almond milk");
+    await synced(bob);
+    await switchOffline(alice, false);
+    await alice.waitForSelector(".conflict-card", { timeout: SYNC_TIMEOUT });
+    await alice.click(".conflict-card button.apply-mine");
+    await alice.waitForSelector(".conflict-card", { state: "detached", timeout: SYNC_TIMEOUT });
+    await bob.waitForSelector(item("Rice milk"), { timeout: SYNC_TIMEOUT });
+    await assertConverged(demo, alice, bob);
+    assert.deepEqual(await listed(alice), [["Rice milk", false]]);
+    await screenshot(alice, "history-after-conflicts");
+    assert.deepEqual([...alice.errors, ...bob.errors], []);
   }));
 
 test("the network switch is the device's: every tab of it follows, whichever tab syncs", () =>

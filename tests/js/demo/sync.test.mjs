@@ -82,6 +82,14 @@ async function assertConverged(demo, alice, bob) {
   assert.deepEqual(await listed(alice), await listed(bob), "the same list on both devices");
 }
 
+/** alice adds `name`; both devices have it and have nothing left to push. */
+async function onBothSynced(alice, bob, name) {
+  await assertSyncing(alice);
+  await addItem(alice, name);
+  await bob.waitForSelector(item(name), { timeout: SYNC_TIMEOUT });
+  await Promise.all([synced(alice), synced(bob)]);
+}
+
 /**
  * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
  * demo; a failure carries what each device showed, and both contexts are closed either way.
@@ -122,10 +130,7 @@ test("what one device does appears on the other, through the edge service", () =
 
 test("offline edits on both devices converge when both are back online", () =>
   withTwoDevices(async ({ alice, bob, contexts, demo }) => {
-    await assertSyncing(alice);
-    await addItem(alice, "Milk");
-    await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
-    await Promise.all([synced(alice), synced(bob)]);
+    await onBothSynced(alice, bob, "Milk");
 
     // alice uses the app's switch; bob's browser loses the network.
     await switchOffline(alice, true);
@@ -164,10 +169,7 @@ test("offline edits on both devices converge when both are back online", () =>
 
 test("a concurrent edit of one item is a conflict, shown in words and resolved with keep theirs / apply mine again", () =>
   withTwoDevices(async ({ alice, bob, demo }) => {
-    await assertSyncing(alice);
-    await addItem(alice, "Milk");
-    await bob.waitForSelector(item("Milk"), { timeout: SYNC_TIMEOUT });
-    await Promise.all([synced(alice), synced(bob)]);
+    await onBothSynced(alice, bob, "Milk");
 
     // Round 1: both rename Milk; alice was offline, so bob's rename reached the service first.
     await switchOffline(alice, true);

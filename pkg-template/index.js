@@ -118,11 +118,14 @@ EventStore.open = async function (options) {
 
 // ---- Sync -------------------------------------------------------------------------------------
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
-// WebSocket of protocol v1 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
+// WebSocket of protocol v2 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
 // cross-tab wake-ups), and the `store.sync` API of the contract.
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
+/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
+const SYNC_PROTOCOL = "evstore.sync.v2";
+const PUSH_PREFIX = '{"v":2,"type":"push"';
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -310,7 +313,7 @@ class Sync {
     if (this.#closed) return;
     let ws;
     try {
-      ws = new this.#config.WebSocket(this.#config.socket, ["evstore.sync.v1", `bearer.${jwt}`]);
+      ws = new this.#config.WebSocket(this.#config.socket, [SYNC_PROTOCOL, `bearer.${jwt}`]);
     } catch (cause) {
       this.#lastError = storeError("STORAGE_ERROR", `could not open the sync socket: ${cause?.message ?? cause}`, cause);
       engine.disconnected();
@@ -405,7 +408,7 @@ class Sync {
       } catch {
         return; // closing: onclose follows
       }
-      if (text.startsWith('{"v":1,"type":"push"')) this.#watchPush(ws);
+      if (text.startsWith(PUSH_PREFIX)) this.#watchPush(ws);
     }
   }
 
@@ -441,12 +444,23 @@ class Sync {
 
   async #frame(ws, text) {
     if (ws !== this.#ws) return;
-    let frame;
     try {
-      frame = JSON.parse(text);
-    } catch {
-      return;
+      await this.#handle(ws, text);
+    } catch (cause) {
+      // A frame this client cannot read: never a silent stop. Reported, the queue kept, and the
+      // connection made again (with backoff) from the confirmed position.
+      if (ws !== this.#ws) return;
+      this.#lastError = storeError("STORAGE_ERROR", `a frame from the sync service could not be applied: ${cause?.message ?? cause}`, cause);
+      this.#ws = null; // the frames that follow on this socket (a caughtUp) are not taken
+      this.#engine.disconnected();
+      ws.close(4000, "unreadable frame");
+      this.#emit();
     }
+  }
+
+  async #handle(ws, text) {
+    const frame = JSON.parse(text);
+    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) throw new TypeError("a frame must be a JSON object");
     if (frame?.type === "error") {
       const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
       if (code === "INVALID_ARGUMENT" && "head" in fields) {

@@ -54,7 +54,8 @@ pub use error::{Cause, Error, Result};
 pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
 pub use json::Json;
 pub use model::{
-    category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_STREAM_ID_CHARS,
+    category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId,
+    MAX_EVENT_TYPE_CHARS, MAX_STREAM_ID_CHARS,
 };
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, ReadRequest};
 pub use row::{decode_rows, encode_rows};

@@ -15,6 +15,9 @@ pub type Position = u64;
 /// The longest stream id accepted, in characters.
 pub const MAX_STREAM_ID_CHARS: usize = 256;
 
+/// The longest event type accepted, in characters (like a stream id: a name, not a payload).
+pub const MAX_EVENT_TYPE_CHARS: usize = 256;
+
 /// A validated stream id: not empty, at most 256 characters, not starting with `$`.
 ///
 /// Cheap to clone (reference counted).

@@ -11,7 +11,9 @@ use crate::read::{self as reads, ReadPage, ReadRequest};
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
-use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
+use crate::model::{
+    AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
+};
 use crate::read::ReadOptions;
 use crate::storage::{Mode, PageOf, PreparedAppend, Storage, Transaction};
 
@@ -98,6 +100,9 @@ impl<S: Storage> EventStore<S> {
     ) -> Result<AppendResult> {
         self.check_open()?;
         let append = self.prepare(stream_id, events, expected, None)?;
+        if self.synced.get() {
+            crate::sync::check_pushable(&append)?;
+        }
         Ok(self.append_prepared(&append).await?.result())
     }
 
@@ -151,6 +156,13 @@ impl<S: Storage> EventStore<S> {
         if event.event_type.is_empty() {
             return Err(Error::invalid(format!(
                 "events[{index}].type must be a non-empty string"
+            )));
+        }
+        if event.event_type.len() > MAX_EVENT_TYPE_CHARS
+            && event.event_type.chars().count() > MAX_EVENT_TYPE_CHARS
+        {
+            return Err(Error::invalid(format!(
+                "events[{index}].type is longer than {MAX_EVENT_TYPE_CHARS} characters"
             )));
         }
         if !event.metadata.is_object() {

@@ -10,7 +10,7 @@ mod sync_net;
 
 use std::collections::HashSet;
 
-use evstore::sync::{LinkState, PushOutcome};
+use evstore::sync::{LinkState, PushOutcome, PushPolicy};
 use evstore::{
     ExpectedRevision, Json, ProposedEvent, ReadOptions, SubscribeOptions, SubscriptionMessage,
 };
@@ -234,13 +234,16 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         events,
         created_at: 1_600_000_000_000,
     };
-    let first = block_on(server.accept_push(vec![
+    let accept = |appends: Vec<PushAppend>| {
+        block_on(server.accept_push(appends.into_iter().map(Ok).collect(), PushPolicy::default()))
+    };
+    let first = accept(vec![
         push(0, "S-1", NEW, vec![ev(1)]),
         push(1, "S-1", NEW, vec![ev(2)]), // conflict
         push(2, "S-1", ANY, vec![ev(3)]), // blocked behind it
         push(3, "S-2", ANY, vec![ev(1)]), // id stored elsewhere: rejected
         push(4, "S-3", ANY, vec![ev(4)]),
-    ]));
+    ]);
     assert!(matches!(
         first[0],
         PushOutcome::Ok {
@@ -252,9 +255,11 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         PushOutcome::Conflict {
             actual,
             theirs,
+            theirs_cut,
             rejection,
         } => {
             assert_eq!(*actual, Some(0));
+            assert_eq!(*theirs_cut, None);
             assert_eq!(
                 theirs.iter().map(|e| e.id).collect::<Vec<_>>(),
                 vec![Uuid::from_u128(1)]
@@ -268,7 +273,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         matches!(&first[3], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "DUPLICATE_EVENT_ID")
     );
     assert!(matches!(first[4], PushOutcome::Ok { position: 1, .. }));
-    let again = block_on(server.accept_push(vec![push(0, "S-1", NEW, vec![ev(1)])]));
+    let again = accept(vec![push(0, "S-1", NEW, vec![ev(1)])]);
     assert!(matches!(again[0], PushOutcome::Already { position: 0, .. }));
     let all = block_on(server.read_all(ReadOptions::forwards())).unwrap();
     assert_eq!(all.len(), 2);
@@ -276,7 +281,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         all.iter().all(|e| e.created_at == 1_600_000_000_000),
         "createdAt kept"
     );
-    let bad = block_on(server.accept_push(vec![push(
+    let bad = accept(vec![push(
         9,
         "S-4",
         ANY,
@@ -284,7 +289,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
             event_type: "".into(),
             ..ev(9)
         }],
-    )]));
+    )]);
     assert!(
         matches!(&bad[0], PushOutcome::Conflict { rejection: Some(e), .. } if e.code == "INVALID_ARGUMENT")
     );
@@ -725,4 +730,217 @@ mod simulation {
             run(devices, steps);
         }
     }
+}
+
+/// A push's appends over `server`, each readable, with `policy`.
+fn accept_with(
+    server: &evstore::EventStore<evstore::MemoryStorage>,
+    appends: Vec<evstore::sync::PushAppend>,
+    policy: PushPolicy,
+) -> Vec<PushOutcome> {
+    block_on(server.accept_push(appends.into_iter().map(Ok).collect(), policy))
+}
+
+/// An append of `events` (ids from `first`) to `stream`, pushed with `created_at`.
+fn pushed(
+    stream: &str,
+    expected: ExpectedRevision,
+    first: u128,
+    events: usize,
+    data: &str,
+    created_at: u64,
+) -> evstore::sync::PushAppend {
+    evstore::sync::PushAppend {
+        seq: 0,
+        stream_id: evstore::StreamId::new(stream).unwrap(),
+        expected,
+        events: (0..events as u128)
+            .map(|i| evstore::NewEvent {
+                id: evstore::Uuid::from_u128(first + i),
+                event_type: "T".into(),
+                data: Json::parse(data).unwrap(),
+                metadata: Json::empty_object(),
+            })
+            .collect(),
+        created_at,
+    }
+}
+
+fn rejection_code(o: &PushOutcome) -> Option<&str> {
+    match o {
+        PushOutcome::Conflict {
+            rejection: Some(r), ..
+        } => Some(r.code.as_str()),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_server_refuses_a_created_at_that_no_date_can_hold() {
+    use evstore::sync::MAX_CREATED_AT_MS;
+    let server = evstore::EventStore::new(evstore::MemoryStorage::new());
+    let policy = PushPolicy::default();
+    let out = accept_with(
+        &server,
+        vec![
+            pushed("S-1", ANY, 1, 1, "1", MAX_CREATED_AT_MS + 1),
+            pushed("S-1", ANY, 2, 1, "2", 1), // blocked behind the rejected one
+            pushed("S-2", ANY, 3, 1, "3", MAX_CREATED_AT_MS),
+        ],
+        policy,
+    );
+    assert_eq!(rejection_code(&out[0]), Some("INVALID_ARGUMENT"));
+    assert!(matches!(out[1], PushOutcome::Blocked));
+    assert!(matches!(out[2], PushOutcome::Ok { position: 0, .. }));
+    let all = block_on(server.read_all(ReadOptions::forwards())).unwrap();
+    assert_eq!(all.len(), 1, "only the readable date is stored");
+}
+
+#[test]
+fn the_server_limits_events_per_pushed_append_like_its_http_route() {
+    let server = evstore::EventStore::new(evstore::MemoryStorage::new());
+    let policy = PushPolicy {
+        max_append_events: 3,
+        ..PushPolicy::default()
+    };
+    let out = accept_with(
+        &server,
+        vec![
+            pushed("S-1", ANY, 1, 4, "1", 1),
+            pushed("S-2", ANY, 10, 3, "1", 1),
+        ],
+        policy,
+    );
+    assert_eq!(rejection_code(&out[0]), Some("INVALID_ARGUMENT"));
+    assert!(matches!(out[1], PushOutcome::Ok { position: 2, .. }));
+}
+
+#[test]
+fn theirs_is_withheld_without_read_and_capped_in_bytes() {
+    use evstore::sync::{TheirsCut, MAX_THEIRS_BYTES};
+    let server = evstore::EventStore::new(evstore::MemoryStorage::new());
+    let big = format!("\"{}\"", "x".repeat(10_000));
+    for i in 0..100u128 {
+        let append = pushed("S-1", ANY, 1000 + i, 1, &big, 1);
+        assert!(matches!(
+            accept_with(&server, vec![append], PushPolicy::default())[0],
+            PushOutcome::Ok { .. }
+        ));
+    }
+    let conflicting = || {
+        vec![
+            pushed("S-1", NEW, 1, 1, "1", 1),
+            pushed("S-2", ANY, 2, 1, "1", 1),
+            pushed("S-2", ANY, 2, 1, "1", 1), // already
+        ]
+    };
+    let secret = PushPolicy {
+        reveal_theirs: false,
+        ..PushPolicy::default()
+    };
+    let out = accept_with(&server, conflicting(), secret);
+    match &out[0] {
+        PushOutcome::Conflict {
+            actual,
+            theirs,
+            theirs_cut,
+            rejection: None,
+        } => {
+            assert_eq!(*actual, Some(99));
+            assert!(theirs.is_empty(), "no event without the read scope");
+            assert_eq!(*theirs_cut, Some(TheirsCut::Withheld));
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = accept_with(&server, conflicting(), PushPolicy::default());
+    match &out[0] {
+        PushOutcome::Conflict {
+            theirs, theirs_cut, ..
+        } => {
+            let bytes: usize = theirs
+                .iter()
+                .map(|e| e.data.byte_len() + e.metadata.byte_len())
+                .sum();
+            assert!(!theirs.is_empty() && bytes <= MAX_THEIRS_BYTES, "{bytes}");
+            assert!(theirs.len() < 100);
+            assert_eq!(*theirs_cut, Some(TheirsCut::Capped));
+            assert_eq!(theirs[0].revision, 0, "the oldest first");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_malformed_append_is_rejected_and_holds_its_stream_for_the_push() {
+    use evstore::sync::MalformedAppend;
+    let server = evstore::EventStore::new(evstore::MemoryStorage::new());
+    let out = block_on(server.accept_push(
+        vec![
+            Err(MalformedAppend {
+                stream_id: Some(evstore::StreamId::new("S-1").unwrap()),
+                error: evstore::Error::invalid("events[0].type is longer than 256 characters"),
+            }),
+            Ok(pushed("S-1", ANY, 1, 1, "1", 1)),
+            Ok(pushed("S-2", ANY, 2, 1, "1", 1)),
+        ],
+        PushPolicy::default(),
+    ));
+    assert_eq!(rejection_code(&out[0]), Some("INVALID_ARGUMENT"));
+    assert!(matches!(out[1], PushOutcome::Blocked));
+    assert!(matches!(out[2], PushOutcome::Ok { position: 0, .. }));
+}
+
+#[test]
+fn a_device_that_reconnects_to_a_restored_and_regrown_server_notices() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.append(0, "Doc-1", 2, NEW).unwrap();
+    w.settle();
+    w.append(0, "Doc-2", 3, NEW).unwrap();
+    w.settle(); // device 0 confirmed positions 0..=4
+    w.disconnect(0);
+    w.restore_server(2); // an earlier copy: Doc-2's events are gone
+    w.connect(1);
+    w.settle();
+    // The restored log grows past device 0's position with other events.
+    w.append(1, "Other-1", 4, NEW).unwrap();
+    w.settle();
+    w.append(0, "Mine-1", 1, NEW).unwrap(); // queued offline
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    let local: HashSet<_> = w
+        .local_log(0)
+        .iter()
+        .map(|e| e.stream_id.to_string())
+        .collect();
+    assert!(
+        !local.contains("Doc-2"),
+        "events the server lost are not kept as confirmed"
+    );
+    assert!(local.contains("Mine-1"), "the queue is kept and pushed");
+}
+
+#[test]
+fn an_append_too_large_for_one_push_is_refused_locally_and_never_wedges_the_queue() {
+    let mut w = World::new(1);
+    w.connect(0);
+    let big = format!("\"{}\"", "x".repeat(400_000));
+    let events = |n: usize| {
+        (0..n)
+            .map(|_| ProposedEvent::new("Big", Json::parse(&big).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let store = w.devices[0].store.clone();
+    // Three events of 400 kB: each within the event limit, together over one push.
+    let e = block_on(store.append("Doc-1", events(3), NEW)).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT", "{e}");
+    assert!(e.to_string().contains("split"), "{e}");
+    // Two fit (alone in their push); later appends go on.
+    block_on(store.append("Doc-1", events(2), NEW)).unwrap();
+    w.append(0, "Doc-2", 1, NEW).unwrap();
+    w.settle();
+    converged(&w);
+    assert_eq!(w.server_log().len(), 3);
 }

@@ -2,13 +2,21 @@
 // and the internal header through which the Worker hands the verified identity to the object.
 
 /** The WebSocket subprotocol of the sync/live-feed protocol (edge/PROTOCOL.md). */
-export const SYNC_PROTOCOL = "evstore.sync.v1";
-/** The protocol version carried by messages (`"v": 1`). */
-export const SYNC_VERSION = 1;
+export const SYNC_PROTOCOL = "evstore.sync.v2";
+/** The protocol version carried by messages (`"v": 2`). */
+export const SYNC_VERSION = 2;
+/**
+ * Subprotocols of older versions: still accepted at the upgrade, so that an old client hears
+ * why it is refused (an error frame naming the version, then close code 4426) instead of a
+ * failed handshake it would take for being offline.
+ */
+export const OLD_SYNC_PROTOCOLS = ["evstore.sync.v1"];
 
 /** Close codes (4000–4999 are the application's): the token expired or is invalid / forbidden. */
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+/** Close code for a client of an older protocol version: update the client. */
+export const CLOSE_UPGRADE_REQUIRED = 4426;
 
 /**
  * Set by the Worker on its own request to the object, from the verified token: never copied from

@@ -9,8 +9,8 @@
 
 import { AuthError, verifyToken } from "./auth.js";
 import { allReader, collectEvents } from "./events.js";
-import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from "./limits.js";
-import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, SYNC_PROTOCOL, SYNC_VERSION } from "./protocol.js";
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, limits } from "./limits.js";
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED, SYNC_VERSION } from "./protocol.js";
 
 const FRAME_EVENTS = 1000;
 
@@ -32,12 +32,17 @@ function checkKeys(msg, allowed) {
 
 /** Handlers of client messages, by `type`: `(feed, ws, state, msg) → state` (runs in the queue). */
 const MESSAGE_HANDLERS = {
-  /** `{"v":1,"type":"pull","after":<position|null>}`: catch-up from after `after`, then live. */
+  /**
+   * `{"v":2,"type":"pull","after":<position|null>,"afterId":"…","epoch":"…"}`: catch-up from
+   * after `after`, then live. `afterId` (required with `after`) is the id of the client's event
+   * at `after`: another event there means this log is not the one the client confirmed (restored
+   * from an earlier copy, then grown again), and the pull is refused like an unknown epoch.
+   */
   async pull(feed, ws, state, msg) {
-    checkKeys(msg, ["v", "type", "after", "epoch"]);
-    if (msg.v !== SYNC_VERSION) throw invalid(`unsupported protocol version ${JSON.stringify(msg.v)}: this server speaks ${SYNC_VERSION}`);
+    checkKeys(msg, ["v", "type", "after", "afterId", "epoch"]);
     const after = msg.after ?? null;
     if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) throw invalid('"after" must be a position (a non-negative integer) or null');
+    if (after !== null && typeof msg.afterId !== "string") throw invalid('"afterId" (the id of the client\'s event at "after") is required with "after"');
     if (!state.scopes.includes("read")) throw new ProtocolError("FORBIDDEN", 'the token lacks the "read" scope');
     if (msg.epoch !== undefined && typeof msg.epoch !== "string") throw invalid('"epoch" must be a string');
     const head = await feed.head();
@@ -50,6 +55,9 @@ const MESSAGE_HANDLERS = {
     if (after !== null && (head === null || after > head)) {
       throw invalid(`"after" (${after}) is beyond the head of the log (${head})`, refusal);
     }
+    if (after !== null && (await feed.idAt(after)) !== msg.afterId.toLowerCase()) {
+      throw invalid(`the event at "after" (${after}) is not the one the client holds: this log was restored or replaced`, refusal);
+    }
     state.live = false;
     state.cursor = after ?? -1;
     state = await feed.sendFrom(ws, state);
@@ -60,7 +68,7 @@ const MESSAGE_HANDLERS = {
   },
 
   /**
-   * `{"v":1,"type":"push","batch":…,"appends":[…]}`: each queued append of a client decided by
+   * `{"v":2,"type":"push","batch":…,"appends":[…]}`: each queued append of a client decided by
    * the store (`acceptPush`: one transactionSync each, the core's rules), answered with one
    * outcome per append. Committed events go to every live socket first (this one included), so
    * a client usually holds its events before it learns their outcome; it takes positions only
@@ -68,7 +76,6 @@ const MESSAGE_HANDLERS = {
    */
   async push(feed, ws, state, msg) {
     checkKeys(msg, ["v", "type", "batch", "appends"]);
-    if (msg.v !== SYNC_VERSION) throw invalid(`unsupported protocol version ${JSON.stringify(msg.v)}: this server speaks ${SYNC_VERSION}`);
     if (!(Number.isSafeInteger(msg.batch) && msg.batch >= 0)) throw invalid('"batch" must be a non-negative integer');
     if (!Array.isArray(msg.appends) || msg.appends.length === 0) throw invalid('"appends" must be a non-empty array');
     if (!state.scopes.includes("append")) throw new ProtocolError("FORBIDDEN", 'the token lacks the "append" scope');
@@ -78,7 +85,10 @@ const MESSAGE_HANDLERS = {
     }
     let outcomes;
     try {
-      outcomes = await feed.host.store.acceptPush(msg.appends);
+      // Conflicts show the stream's events only to a token that may read them; pushed appends
+      // obey the HTTP route's batch limit.
+      const policy = { revealTheirs: state.scopes.includes("read"), maxAppendEvents: limits(feed.host.env).maxBatchEvents };
+      outcomes = await feed.host.store.acceptPush(msg.appends, policy);
     } catch (err) {
       if (err?.code === "INVALID_ARGUMENT") throw invalid(err.message);
       throw err;
@@ -119,12 +129,12 @@ export class LiveFeed {
     host.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
-  /** Accepts a WebSocket for a verified, admitted identity; answers the 101. */
-  accept(identity, withProtocol) {
+  /** Accepts a WebSocket for a verified, admitted identity; answers the 101 with `protocol`. */
+  accept(identity, protocol) {
     const [client, server] = Object.values(new WebSocketPair());
     this.host.ctx.acceptWebSocket(server);
     server.serializeAttachment({ sub: identity.sub, exp: identity.exp, scopes: identity.scopes, live: false, cursor: -1 });
-    const headers = withProtocol ? { "sec-websocket-protocol": SYNC_PROTOCOL } : {};
+    const headers = protocol ? { "sec-websocket-protocol": protocol } : {};
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
@@ -155,6 +165,12 @@ export class LiveFeed {
         if (msg.type !== "auth" && this.expired(state)) {
           this.fail(ws, CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", "token expired");
           return;
+        }
+        if (msg.type !== "auth" && msg.v !== SYNC_VERSION) {
+          // An older client: told in words (its lastError), then closed; it keeps its queue.
+          const message = `sync protocol version ${JSON.stringify(msg.v)} is not served here: this server speaks version ${SYNC_VERSION}; update evstore`;
+          if (Number.isSafeInteger(msg.v) && msg.v < SYNC_VERSION) return this.fail(ws, CLOSE_UPGRADE_REQUIRED, "INVALID_ARGUMENT", message);
+          throw invalid(message);
         }
         state = await handler(this, ws, state, msg);
         if (state) ws.serializeAttachment(state);
@@ -207,6 +223,12 @@ export class LiveFeed {
       state = { ...state, cursor: last.position };
       ws.serializeAttachment(state);
     }
+  }
+
+  /** The id of the event at `position`, or null when there is none. */
+  async idAt(position) {
+    const [event] = await this.host.store.readAll({ fromPosition: position, maxCount: 1 });
+    return event && event.position === position ? event.id : null;
   }
 
   /** The position of the last event in the log, or null. */

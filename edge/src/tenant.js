@@ -111,7 +111,7 @@ export class TenantStore extends DurableObject {
       const d = err instanceof Refused ? err : { status: 403, code: "FORBIDDEN", message: "request not routed for a tenant" };
       return errorResponse(d.status, d.code, d.message);
     }
-    return this.feed.accept(identity, request.headers.has("sec-websocket-protocol"));
+    return this.feed.accept(identity, request.headers.get("sec-websocket-protocol"));
   }
 
   webSocketMessage(ws, message) {

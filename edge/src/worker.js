@@ -15,7 +15,7 @@ import {
   withHeaders,
 } from "./http.js";
 import { limits } from "./limits.js";
-import { IDENTITY_HEADER, SYNC_PROTOCOL, encodeIdentity } from "./protocol.js";
+import { IDENTITY_HEADER, OLD_SYNC_PROTOCOLS, SYNC_PROTOCOL, encodeIdentity } from "./protocol.js";
 import { appendBody, matchRoute, readOptions } from "./routes.js";
 
 export { TenantStore } from "./tenant.js";
@@ -70,10 +70,11 @@ function syncUpgrade(request, tenant, identity) {
     throw badRequest("GET /t/{tenant}/sync expects a WebSocket upgrade");
   }
   const offered = subprotocols(request);
-  if (offered.length > 0 && !offered.includes(SYNC_PROTOCOL)) {
+  const chosen = [SYNC_PROTOCOL, ...OLD_SYNC_PROTOCOLS].find((p) => offered.includes(p));
+  if (offered.length > 0 && !chosen) {
     throw badRequest(`unsupported WebSocket subprotocol: offer "${SYNC_PROTOCOL}"`);
   }
   const headers = new Headers({ upgrade: "websocket", [IDENTITY_HEADER]: encodeIdentity(identity) });
-  if (offered.length > 0) headers.set("sec-websocket-protocol", SYNC_PROTOCOL);
+  if (chosen) headers.set("sec-websocket-protocol", chosen);
   return tenant.fetch("https://tenant.internal/sync", { headers });
 }

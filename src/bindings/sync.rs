@@ -12,8 +12,8 @@ use super::convert;
 use super::error::expected_to_js;
 use super::{append_request, append_result, promise, JsEventStore};
 use crate::sync::{
-    encode_client_message, Conflict, LinkState, PushAppend, PushOutcome, Refusal, ServerMessage,
-    SyncClient, SyncStatus,
+    encode_client_message, Conflict, LinkState, MalformedAppend, PushAppend, PushOutcome,
+    PushPolicy, Refusal, ServerMessage, SyncClient, SyncStatus, TheirsCut,
 };
 use crate::{decode_rows, Error, EventStore, NewEvent, RecordedEvent, Result, StreamId};
 
@@ -117,6 +117,9 @@ fn server_message(frame: &JsValue) -> Result<Option<ServerMessage>> {
                         Some(kind @ ("conflict" | "rejected")) => PushOutcome::Conflict {
                             actual: position(get(&o, "actualRevision"))?,
                             theirs: wire_events(&get(&o, "theirs"))?,
+                            theirs_cut: get(&o, "theirsCut")
+                                .as_string()
+                                .and_then(|c| TheirsCut::from_name(&c)),
                             rejection: (kind == "rejected")
                                 .then(|| refusal_from_js(&get(&o, "error"))),
                         },
@@ -155,6 +158,9 @@ fn conflict_to_js(c: &Conflict) -> JsValue {
     set(&o, "actualRevision", opt_number(c.actual));
     set(&o, "pending", events_to_js(&c.pending));
     set(&o, "theirs", events_to_js(&c.theirs));
+    if c.theirs_withheld {
+        set(&o, "theirsWithheld", true);
+    }
     if let Some((code, message)) = &c.rejection {
         let r = Refusal {
             code: code.clone(),
@@ -321,8 +327,18 @@ impl JsSyncEngine {
     }
 }
 
-/// One pushed append (parsed JSON) → a `PushAppend`.
-fn push_append(v: &JsValue) -> Result<PushAppend> {
+/// One pushed append (parsed JSON) → a `PushAppend`, or why it cannot be one (rejected).
+fn push_append(v: &JsValue) -> std::result::Result<PushAppend, MalformedAppend> {
+    let stream_id = get(v, "streamId")
+        .as_string()
+        .and_then(|s| StreamId::new(&s).ok());
+    read_push_append(v).map_err(|error| MalformedAppend { stream_id, error })
+}
+
+fn read_push_append(v: &JsValue) -> Result<PushAppend> {
+    if !v.is_object() {
+        return Err(Error::invalid("a pushed append must be an object"));
+    }
     let what = |e: Error| Error::invalid(format!("a pushed append is malformed: {e}"));
     let seq = convert::integer(&get(v, "seq"), "seq").map_err(what)?;
     let created_at = convert::integer(&get(v, "createdAt"), "createdAt").map_err(what)?;
@@ -352,6 +368,37 @@ fn push_append(v: &JsValue) -> Result<PushAppend> {
     })
 }
 
+/// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents? }`.
+fn push_policy(options: &JsValue) -> Result<PushPolicy> {
+    let mut policy = PushPolicy::default();
+    if options.is_undefined() || options.is_null() {
+        return Ok(policy);
+    }
+    if !options.is_object() {
+        return Err(Error::invalid("acceptPush options must be an object"));
+    }
+    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        let value = get(options, &key);
+        match key.as_str() {
+            "revealTheirs" => {
+                policy.reveal_theirs = value
+                    .as_bool()
+                    .ok_or_else(|| Error::invalid("revealTheirs must be a boolean"))?;
+            }
+            "maxAppendEvents" => {
+                policy.max_append_events = convert::integer(&value, "maxAppendEvents")? as usize;
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown acceptPush option \"{other}\" (known: revealTheirs, maxAppendEvents)"
+                )))
+            }
+        }
+    }
+    Ok(policy)
+}
+
 fn outcome_to_js(o: &PushOutcome) -> JsValue {
     let out = Object::new();
     match o {
@@ -375,6 +422,7 @@ fn outcome_to_js(o: &PushOutcome) -> JsValue {
         PushOutcome::Conflict {
             actual,
             theirs,
+            theirs_cut,
             rejection,
         } => {
             set(
@@ -388,6 +436,9 @@ fn outcome_to_js(o: &PushOutcome) -> JsValue {
             );
             set(&out, "actualRevision", opt_number(*actual));
             set(&out, "theirs", events_to_js(theirs));
+            if let Some(cut) = theirs_cut {
+                set(&out, "theirsCut", cut.as_str());
+            }
             if let Some(r) = rejection {
                 set(&out, "error", refusal_to_js(r));
             }
@@ -405,20 +456,19 @@ fn outcome_to_js(o: &PushOutcome) -> JsValue {
 impl JsEventStore {
     /// The server half of sync: decides pushed appends (a push message's `appends`) in order,
     /// one transaction each, and resolves to one outcome per append (`{ result: "ok" |
-    /// "already" | "conflict" | "rejected" | "blocked" | "failed", … }`).
+    /// "already" | "conflict" | "rejected" | "blocked" | "failed", … }`). A malformed append is
+    /// `rejected` (never the whole push). `options`: `{ revealTheirs }` (false when the pusher
+    /// may not read: conflicts carry no events, `theirsCut: "withheld"`) and `{ maxAppendEvents }`.
     #[wasm_bindgen(js_name = acceptPush)]
-    pub fn accept_push(&self, appends: JsValue) -> Promise {
+    pub fn accept_push(&self, appends: JsValue, options: JsValue) -> Promise {
         let appends = appends
             .dyn_into::<Array>()
             .map_err(|_| Error::invalid("appends must be an array"))
-            .and_then(|a| {
-                a.iter()
-                    .map(|v| push_append(&v))
-                    .collect::<Result<Vec<_>>>()
-            });
+            .map(|a| a.iter().map(|v| push_append(&v)).collect::<Vec<_>>());
+        let policy = push_policy(&options);
         let store = self.inner.clone();
         promise(async move {
-            let outcomes = store.accept_push(appends?).await;
+            let outcomes = store.accept_push(appends?, policy?).await;
             Ok(outcomes.iter().map(outcome_to_js).collect::<Array>().into())
         })
     }

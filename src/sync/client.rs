@@ -9,8 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage};
-use super::records::{OutboxEntry, SyncState, CONFLICT, STATE};
+use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage, TheirsCut};
+use super::records::{ConflictRecord, OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Local};
 use crate::append::numbered;
 use crate::decision::{decide, Decision};
@@ -76,6 +76,8 @@ pub struct Conflict {
     pub pending: Vec<RecordedEvent>,
     /// The server's events of the stream after the expected revision.
     pub theirs: Vec<RecordedEvent>,
+    /// The server withheld `theirs`: the token may not read the stream (no `read` scope).
+    pub theirs_withheld: bool,
 }
 
 /// A unit of work of [`SyncClient::transact`]: from a transaction and the loaded local state to
@@ -112,12 +114,23 @@ struct Engine {
 }
 
 impl Engine {
-    fn pull(&mut self, after: Option<Position>) {
+    /// Queues a pull from `after`, whose event in the local log has the id `after_id`.
+    fn pull(&mut self, after: Option<Position>, after_id: Option<uuid::Uuid>) {
         self.carry.clear();
         let epoch = self.epoch.clone();
-        self.outgoing
-            .push_back(ClientMessage::Pull { after, epoch });
+        self.outgoing.push_back(ClientMessage::Pull {
+            after,
+            after_id,
+            epoch,
+        });
     }
+}
+
+/// The id of the event at `at` in the local log (the server checks it is its own there).
+async fn id_at<T: Transaction>(tx: &mut T, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+    let Some(at) = at else { return Ok(None) };
+    let events = tx.read_log(at..=at).await?.into_events()?;
+    Ok(events.first().filter(|e| e.position == at).map(|e| e.id))
 }
 
 impl<S: Storage> SyncClient<S> {
@@ -181,6 +194,7 @@ impl<S: Storage> SyncClient<S> {
     /// The connection is open: pull from the confirmed position, push the queue.
     pub async fn connected(&self) -> Result<()> {
         let status = self.refresh().await?;
+        let after_id = self.confirmed_id(status.confirmed).await?;
         {
             let mut e = self.engine.borrow_mut();
             e.status.state = LinkState::Online;
@@ -189,9 +203,15 @@ impl<S: Storage> SyncClient<S> {
             e.acked.clear();
             e.outgoing.clear();
             e.log_checked = false;
-            e.pull(status.confirmed);
+            e.pull(status.confirmed, after_id);
         }
         self.pump().await
+    }
+
+    /// The id of the confirmed event at `at`.
+    async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        id_at(&mut tx, at).await
     }
 
     /// The connection closed (or failed): nothing in flight is answered any more.
@@ -213,12 +233,16 @@ impl<S: Storage> SyncClient<S> {
 
     /// Asks the server again for everything after the confirmed position (after a suspected
     /// loss of events on a transport that can lose messages without closing).
-    pub fn resync(&self) {
-        let mut e = self.engine.borrow_mut();
-        if e.status.state == LinkState::Online {
-            let after = e.status.confirmed;
-            e.pull(after);
+    pub async fn resync(&self) -> Result<()> {
+        let (online, after) = {
+            let e = self.engine.borrow();
+            (e.status.state == LinkState::Online, e.status.confirmed)
+        };
+        if online {
+            let after_id = self.confirmed_id(after).await?;
+            self.engine.borrow_mut().pull(after, after_id);
         }
+        Ok(())
     }
 
     /// Resolves once the store may have changed since `since` (a [`generation`](Self::generation)):
@@ -278,7 +302,7 @@ impl<S: Storage> SyncClient<S> {
                 self.push_result(batch, outcomes).await?
             }
             ServerMessage::Behind {
-                head,
+                head: _,
                 epoch,
                 refused: (after, refused_epoch),
             } => {
@@ -286,10 +310,11 @@ impl<S: Storage> SyncClient<S> {
                     let e = self.engine.borrow();
                     (e.epoch.clone(), e.status.confirmed)
                 };
-                // An answer to a pull made before what the client holds now is stale.
+                // An answer to a pull made before what the client holds now is stale. Else the
+                // server does not hold the log the client confirmed: another epoch, a head
+                // before the client's position, or another event at it (a restored copy).
                 let stale = refused_epoch != known || after != confirmed;
-                let behind = known.as_deref() != Some(epoch.as_str()) || confirmed > head;
-                if !stale && behind {
+                if !stale {
                     self.reset(epoch).await?;
                 }
                 Vec::new()
@@ -301,11 +326,50 @@ impl<S: Storage> SyncClient<S> {
 
     /// Queues the next push when none is in flight and something is pushable.
     pub async fn pump(&self) -> Result<()> {
+        // An append too large for any push (queued by an older version) is held, then the
+        // queue goes on without it: it never wedges the queue.
+        while let Some(too_large) = self.pump_once().await? {
+            self.hold_unpushable(too_large).await?;
+        }
+        Ok(())
+    }
+
+    /// Holds `append` (too large to push) as a rejected conflict of its stream.
+    async fn hold_unpushable(&self, append: PushAppend) -> Result<()> {
+        let size = super::wire::append_wire_len(&append);
+        let message = format!(
+            "this append is {size} bytes as a sync message, over the limit of one push \
+             ({} bytes): discard it, or retry it split into smaller appends",
+            super::protocol::MAX_CLIENT_MESSAGE_BYTES
+        );
+        self.transact(&|mut tx, mut local| {
+            let (stream, message) = (append.stream_id.clone(), message.clone());
+            Box::pin(async move {
+                let head = tx.stream_head(&stream).await?;
+                let record = ConflictRecord {
+                    seq: append.seq,
+                    expected: append.expected,
+                    actual: head,
+                    rejection: Some(("INVALID_ARGUMENT".to_owned(), message)),
+                    theirs: Vec::new(),
+                    from_server: false,
+                    withheld: false,
+                };
+                local.hold(&stream, record);
+                local.save(&mut tx).await?;
+                Ok((tx, local, ()))
+            })
+        })
+        .await
+    }
+
+    /// Queues the next push, if it can go; returns an append that can never be pushed instead.
+    async fn pump_once(&self) -> Result<Option<PushAppend>> {
         {
             let e = self.engine.borrow();
             let waiting = e.status.resetting || !e.log_checked;
             if e.status.state != LinkState::Online || e.in_flight.is_some() || waiting {
-                return Ok(());
+                return Ok(None);
             }
         }
         let mut tx = self.store.storage().begin(Mode::Read).await?;
@@ -360,14 +424,17 @@ impl<S: Storage> SyncClient<S> {
         drop(tx);
         self.absorb(&local);
         if appends.is_empty() {
-            return Ok(());
+            return Ok(None);
+        }
+        if appends.len() == 1 && !super::wire::fits_one_push(&appends[0]) {
+            return Ok(appends.pop());
         }
         let mut e = self.engine.borrow_mut();
         let batch = e.next_batch;
         e.next_batch += 1;
         e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
         e.outgoing.push_back(ClientMessage::Push { batch, appends });
-        Ok(())
+        Ok(None)
     }
 
     /// Ingests server events (of the log `epoch`, recorded with the first confirmed events).
@@ -392,8 +459,10 @@ impl<S: Storage> SyncClient<S> {
             let done = match local.ingest(&mut tx, events.clone()).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
+                    let after = local.state.confirmed;
+                    let after_id = id_at(&mut tx, after).await?;
                     drop(tx);
-                    self.engine.borrow_mut().pull(local.state.confirmed);
+                    self.engine.borrow_mut().pull(after, after_id);
                     return Ok(Vec::new());
                 }
             };
@@ -437,8 +506,18 @@ impl<S: Storage> SyncClient<S> {
                 PushOutcome::Conflict {
                     actual,
                     theirs,
+                    theirs_cut,
                     rejection,
-                } => holds.push((seq, actual, theirs, rejection)),
+                } => {
+                    let withheld = theirs_cut == Some(TheirsCut::Withheld);
+                    holds.push((
+                        seq,
+                        actual,
+                        theirs,
+                        rejection.map(|r| (r.code, r.message)),
+                        withheld,
+                    ));
+                }
                 PushOutcome::Blocked | PushOutcome::Failed(_) => {}
             }
         }
@@ -449,13 +528,21 @@ impl<S: Storage> SyncClient<S> {
             let holds = holds.clone();
             Box::pin(async move {
                 let mut held = Vec::new();
-                for (seq, actual, theirs, rejection) in holds {
+                for (seq, actual, theirs, rejection, withheld) in holds {
                     let Some(p) = local.pending.iter().find(|p| p.entry.seq == seq) else {
                         continue; // confirmed meanwhile
                     };
-                    let (stream, expected) = (p.entry.stream_id.clone(), p.entry.expected);
-                    let rejection = rejection.map(|r| (r.code, r.message));
-                    if local.hold(&stream, seq, true, expected, actual, rejection, theirs) {
+                    let stream = p.entry.stream_id.clone();
+                    let record = ConflictRecord {
+                        seq,
+                        expected: p.entry.expected,
+                        actual,
+                        rejection,
+                        theirs,
+                        from_server: true,
+                        withheld,
+                    };
+                    if local.hold(&stream, record) {
                         held.push(stream);
                     }
                 }
@@ -511,7 +598,7 @@ impl<S: Storage> SyncClient<S> {
         let mut e = self.engine.borrow_mut();
         e.in_flight = None;
         e.acked.clear();
-        e.pull(None);
+        e.pull(None, None);
         Ok(())
     }
 
@@ -558,6 +645,7 @@ impl<S: Storage> SyncClient<S> {
                 rejection: record.rejection.clone(),
                 pending,
                 theirs,
+                theirs_withheld: record.withheld,
             });
         }
         drop(tx);
@@ -589,6 +677,7 @@ impl<S: Storage> SyncClient<S> {
         expected: ExpectedRevision,
     ) -> Result<AppendResult> {
         let append = self.store.prepare(stream, events, expected, None)?;
+        super::wire::check_pushable(&append)?;
         let result = self
             .transact(&|mut tx, mut local| {
                 let append = append.clone();

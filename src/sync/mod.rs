@@ -1,4 +1,4 @@
-//! Sync (v1): a store that works offline and syncs with a server store, both ways.
+//! Sync (protocol v2): a store that works offline and syncs with a server store, both ways.
 //!
 //! - Every local append of a synced store also writes an outbox entry in its own transaction
 //!   ([`Outboxed`]), so nothing acknowledged locally is lost.
@@ -25,8 +25,11 @@ mod wire;
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 pub use outbox::{OutboxTx, Outboxed};
 pub use protocol::{
-    ClientMessage, PushAppend, PushOutcome, Refusal, ServerMessage, PROTOCOL_VERSION,
+    ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
+    MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
+pub use server::MalformedAppend;
+pub(crate) use wire::check_pushable;
 pub use wire::encode_client_message;
 
 /// The meta key of the sync state (read by subscriptions).

@@ -1,12 +1,25 @@
-//! The messages of sync protocol v1, as values. Hosts carry them over their transport (the
+//! The messages of sync protocol v2, as values. Hosts carry them over their transport (the
 //! browser and the edge service as JSON over a WebSocket: `edge/PROTOCOL.md`); the client and
 //! server state machines only see these.
 
 use crate::event::{NewEvent, RecordedEvent};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 
-/// The protocol version these messages belong to.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version these messages belong to (v2: a pull names the id of the event at its
+/// `after`, so that a server restored to an earlier copy is noticed; capped and withheld `theirs`).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The most bytes (UTF-8) of one client message the server reads: a push over it is refused
+/// whole, so the client never sends one (an append too large for it is refused at append time).
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// The latest `createdAt` a pushed append may carry: JavaScript's last representable date
+/// (8.64e15 ms after the epoch), so that every stored event reads back with a date.
+pub const MAX_CREATED_AT_MS: u64 = 8_640_000_000_000_000;
+
+/// The most bytes of conflicting events (`theirs`) one push result carries, over all its
+/// outcomes; the rest reaches the client with the log it pulls.
+pub const MAX_THEIRS_BYTES: usize = 256 * 1024;
 
 /// A queued local append, as pushed: the original call, resent verbatim until a terminal answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +43,9 @@ pub enum ClientMessage {
     Pull {
         /// The last position the client holds.
         after: Option<Position>,
+        /// The id of the event at `after` in the client's log: a server whose event there is
+        /// another one (restored from an earlier copy, then grown again) answers `Behind`.
+        after_id: Option<uuid::Uuid>,
         /// The epoch of the server log the client synced with (`None` before the first time):
         /// a server holding another log answers `Behind` instead of events.
         epoch: Option<String>,
@@ -61,6 +77,52 @@ impl From<&crate::Error> for Refusal {
     }
 }
 
+/// What the server allows one pusher: from its token's scopes and the service's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushPolicy {
+    /// The pusher may read the streams it pushes to: conflicts carry `theirs` (else withheld).
+    pub reveal_theirs: bool,
+    /// The most events one pushed append may hold (more: rejected, `INVALID_ARGUMENT`).
+    pub max_append_events: usize,
+}
+
+impl Default for PushPolicy {
+    fn default() -> Self {
+        PushPolicy {
+            reveal_theirs: true,
+            max_append_events: 1000,
+        }
+    }
+}
+
+/// Why a conflict's `theirs` is not every event of the stream after the expected revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TheirsCut {
+    /// Cut to keep the push result small: the rest arrives with the pulled log.
+    Capped,
+    /// Not sent: the pusher's token may not read the stream (no `read` scope).
+    Withheld,
+}
+
+impl TheirsCut {
+    /// The wire name (`"capped"`, `"withheld"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TheirsCut::Capped => "capped",
+            TheirsCut::Withheld => "withheld",
+        }
+    }
+
+    /// The cut named `name` on the wire.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "capped" => Some(TheirsCut::Capped),
+            "withheld" => Some(TheirsCut::Withheld),
+            _ => None,
+        }
+    }
+}
+
 /// How the server decided one pushed append.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushOutcome {
@@ -85,6 +147,8 @@ pub enum PushOutcome {
         actual: Option<Revision>,
         /// The server's events of the stream after the expected revision (oldest first; capped).
         theirs: Vec<RecordedEvent>,
+        /// Why `theirs` stops short, when it does.
+        theirs_cut: Option<TheirsCut>,
         /// Why the server refused it, when it was not a revision conflict.
         rejection: Option<Refusal>,
     },
@@ -118,8 +182,9 @@ pub enum ServerMessage {
         /// The outcomes, in the order of the push's appends.
         outcomes: Vec<PushOutcome>,
     },
-    /// The server refused a `Pull` whose `after` is beyond its head or whose epoch is not its
-    /// own: it holds another log, or an earlier state of this one.
+    /// The server refused a `Pull` whose `after` is beyond its head, whose epoch is not its own,
+    /// or whose `after_id` is not the id of its event at `after`: it holds another log, or an
+    /// earlier state of this one (restored from a copy, perhaps grown again since).
     Behind {
         /// The server's head.
         head: Option<Position>,

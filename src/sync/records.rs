@@ -11,11 +11,12 @@
 //!   the same order as the outbox; `detached` (rows, else `null`) holds them instead when they
 //!   cannot stay in the log (their ids were stored by someone else).
 //! - `sync/conflict/{streamId}`: `[seq, expectedRevision, actualRevision, code, message, theirs,
-//!   fromServer]` — a held stream: the outbox entry of the conflicting append (it and the
+//!   fromServer, withheld?]` — a held stream: the outbox entry of the conflicting append (it and the
 //!   stream's later entries are held), its condition, the stream's revision, the error code and
 //!   message of a rejection (`null` for a revision conflict), the events after the expected
 //!   revision (rows), and whether the server said so (`1`) or the client foresaw it from its
-//!   confirmed log (`0`: the local log then tells the freshest `actual` and `theirs`).
+//!   confirmed log (`0`: the local log then tells the freshest `actual` and `theirs`); a trailing
+//!   `1` when the server withheld `theirs` (the token may not read the stream).
 
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
@@ -180,6 +181,8 @@ pub(crate) struct ConflictRecord {
     pub theirs: Vec<RecordedEvent>,
     /// The server's answer (else foreseen locally).
     pub from_server: bool,
+    /// The server withheld `theirs`: the token may not read the stream.
+    pub withheld: bool,
 }
 
 impl ConflictRecord {
@@ -205,7 +208,8 @@ impl ConflictRecord {
         }
         out.push(',');
         out.push_str(&encode_rows(&self.theirs));
-        out.push_str(if self.from_server { ",1]" } else { ",0]" });
+        out.push_str(if self.from_server { ",1" } else { ",0" });
+        out.push_str(if self.withheld { ",1]" } else { "]" });
         Json::trusted(out)
     }
 
@@ -220,12 +224,22 @@ impl ConflictRecord {
             let message = opt_string(r.next_value()?)?;
             let theirs = r.next_value()?;
             let from_server = r.next_integer()? == 1;
+            let withheld = r.eat(b',') && r.integer()? == 1;
             r.expect(b']')?;
-            Some((seq, expected, actual, code, message, theirs, from_server))
+            Some((
+                seq,
+                expected,
+                actual,
+                code,
+                message,
+                theirs,
+                from_server,
+                withheld,
+            ))
         })()
         .filter(|_| r.at_end())
         .ok_or_else(corrupt)?;
-        let (seq, expected, actual, code, message, theirs, from_server) = parts;
+        let (seq, expected, actual, code, message, theirs, from_server, withheld) = parts;
         Ok(ConflictRecord {
             seq,
             expected,
@@ -233,6 +247,7 @@ impl ConflictRecord {
             rejection: code.map(|c| (c, message.unwrap_or_default())),
             theirs: decode_rows(theirs)?,
             from_server,
+            withheld,
         })
     }
 }
@@ -342,6 +357,7 @@ mod tests {
                 rejection: Some(("DUPLICATE_EVENT_ID".into(), "id \"x\"".into())),
                 theirs: vec![event(3)],
                 from_server: true,
+                withheld: expected == ExpectedRevision::Any,
             };
             assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
         }

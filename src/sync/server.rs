@@ -1,40 +1,65 @@
 //! The server half of sync: each pushed append decided again by the store's own append
 //! algorithm (one atomic transaction each, [`decide`](crate::decide) the rule), with its
-//! original expected revision, event ids and `createdAt`.
+//! original expected revision, event ids and `createdAt`, under the pusher's [`PushPolicy`].
 
-use super::protocol::{PushAppend, PushOutcome, Refusal};
+use super::protocol::{
+    PushAppend, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES,
+};
 use super::tail::theirs;
 use crate::append::Appended;
 use crate::error::Error;
-use crate::event::ProposedEvent;
-use crate::model::StreamId;
+use crate::event::{ProposedEvent, RecordedEvent};
+use crate::model::{ExpectedRevision, Revision, StreamId};
 use crate::storage::{Mode, Storage, Transaction};
 use crate::store::EventStore;
+
+/// A pushed append the host could not read into a [`PushAppend`]: it is rejected with `error`
+/// (and, when its stream is known, holds that stream for the rest of the push).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MalformedAppend {
+    /// The append's stream, when it was readable.
+    pub stream_id: Option<StreamId>,
+    /// What is wrong with it (an `INVALID_ARGUMENT`).
+    pub error: Error,
+}
 
 impl<S: Storage> EventStore<S> {
     /// Decides pushed appends in order, one transaction each, and answers one outcome per
     /// append: written, already stored, or a conflict (with the server's events after the
-    /// expected revision) or rejection. Once an append of a stream is not written, the batch's
-    /// later appends of that stream are `Blocked`. A storage failure ends the batch with
-    /// `Failed` (fewer outcomes than appends: the client pushes the rest again).
-    pub async fn accept_push(&self, appends: Vec<PushAppend>) -> Vec<PushOutcome> {
+    /// expected revision, as far as `policy` and the result's byte budget allow) or rejection.
+    /// Once an append of a stream is not written, the batch's later appends of that stream are
+    /// `Blocked`. A storage failure ends the batch with `Failed` (fewer outcomes than appends:
+    /// the client pushes the rest again).
+    pub async fn accept_push(
+        &self,
+        appends: Vec<Result<PushAppend, MalformedAppend>>,
+        policy: PushPolicy,
+    ) -> Vec<PushOutcome> {
         // Few streams per push: a vector (no hash set instantiation in the wasm).
         let mut refused: Vec<StreamId> = Vec::new();
+        let mut budget = MAX_THEIRS_BYTES;
         let mut outcomes = Vec::with_capacity(appends.len());
         for push in appends {
+            let push = match push {
+                Ok(push) => push,
+                Err(malformed) => {
+                    refused.extend(malformed.stream_id);
+                    outcomes.push(rejected(&malformed.error));
+                    continue;
+                }
+            };
             if refused.contains(&push.stream_id) {
                 outcomes.push(PushOutcome::Blocked);
                 continue;
             }
-            let outcome = self.accept_one(push.clone()).await;
+            let stream = push.stream_id.clone();
+            let outcome = self.accept_one(push, policy, &mut budget).await;
             match &outcome {
                 PushOutcome::Failed(_) => {
                     outcomes.push(outcome);
                     break;
                 }
-                PushOutcome::Conflict { .. } => {
-                    refused.push(push.stream_id);
-                }
+                PushOutcome::Conflict { .. } => refused.push(stream),
                 _ => {}
             }
             outcomes.push(outcome);
@@ -42,15 +67,23 @@ impl<S: Storage> EventStore<S> {
         outcomes
     }
 
-    async fn accept_one(&self, push: PushAppend) -> PushOutcome {
+    async fn accept_one(
+        &self,
+        push: PushAppend,
+        policy: PushPolicy,
+        budget: &mut usize,
+    ) -> PushOutcome {
+        if let Err(e) = check_push(&push, policy) {
+            return self.refused(&push, e, policy, budget).await;
+        }
         let events = push
             .events
-            .into_iter()
+            .iter()
             .map(|e| ProposedEvent {
                 id: Some(e.id),
                 event_type: e.event_type.to_string(),
-                data: e.data,
-                metadata: e.metadata,
+                data: e.data.clone(),
+                metadata: e.metadata.clone(),
             })
             .collect();
         let decided = match self.check_open().and_then(|()| {
@@ -73,23 +106,40 @@ impl<S: Storage> EventStore<S> {
                 next_expected_revision: r.next_expected_revision,
                 position: r.position,
             },
-            Err(e) if e.code() == "STORAGE_ERROR" || e.code() == "CLOSED" => {
-                PushOutcome::Failed(Refusal::from(&e))
-            }
-            Err(e) => {
-                let rejection = match e {
-                    Error::WrongExpectedRevision { .. } => None,
-                    other => Some(Refusal::from(&other)),
+            Err(e) => self.refused(&push, e, policy, budget).await,
+        }
+    }
+
+    /// The outcome of an append that was not written because of `e`.
+    async fn refused(
+        &self,
+        push: &PushAppend,
+        e: Error,
+        policy: PushPolicy,
+        budget: &mut usize,
+    ) -> PushOutcome {
+        if e.code() == "STORAGE_ERROR" || e.code() == "CLOSED" {
+            return PushOutcome::Failed(Refusal::from(&e));
+        }
+        let rejection = match e {
+            Error::WrongExpectedRevision { .. } => None,
+            other => Some(Refusal::from(&other)),
+        };
+        match self.conflict_view(&push.stream_id, push.expected).await {
+            Ok((actual, all)) => {
+                let (theirs, theirs_cut) = if policy.reveal_theirs {
+                    cap_theirs(all, actual, budget)
+                } else {
+                    (Vec::new(), Some(TheirsCut::Withheld))
                 };
-                match self.conflict_view(&push.stream_id, push.expected).await {
-                    Ok((actual, theirs)) => PushOutcome::Conflict {
-                        actual,
-                        theirs,
-                        rejection,
-                    },
-                    Err(e) => PushOutcome::Failed(Refusal::from(&e)),
+                PushOutcome::Conflict {
+                    actual,
+                    theirs,
+                    theirs_cut,
+                    rejection,
                 }
             }
+            Err(e) => PushOutcome::Failed(Refusal::from(&e)),
         }
     }
 
@@ -97,11 +147,70 @@ impl<S: Storage> EventStore<S> {
     async fn conflict_view(
         &self,
         stream: &StreamId,
-        expected: crate::ExpectedRevision,
-    ) -> crate::Result<(Option<crate::Revision>, Vec<crate::RecordedEvent>)> {
+        expected: ExpectedRevision,
+    ) -> crate::Result<(Option<Revision>, Vec<RecordedEvent>)> {
         let mut tx = self.storage().begin(Mode::Read).await?;
         let head = tx.stream_head(stream).await?;
         let theirs = theirs(&mut tx, stream, expected, head).await?;
         Ok((head, theirs))
     }
+}
+
+/// The rejection of a malformed append.
+fn rejected(error: &Error) -> PushOutcome {
+    PushOutcome::Conflict {
+        actual: None,
+        theirs: Vec::new(),
+        theirs_cut: None,
+        rejection: Some(Refusal::from(error)),
+    }
+}
+
+/// What the server checks of a push beyond what every append is checked for.
+fn check_push(push: &PushAppend, policy: PushPolicy) -> crate::Result<()> {
+    if push.events.len() > policy.max_append_events {
+        return Err(Error::invalid(format!(
+            "too many events in one append: {}, the limit is {}",
+            push.events.len(),
+            policy.max_append_events
+        )));
+    }
+    if push.created_at > MAX_CREATED_AT_MS {
+        return Err(Error::invalid(format!(
+            "createdAt {} is beyond the last representable date ({MAX_CREATED_AT_MS} ms)",
+            push.created_at
+        )));
+    }
+    Ok(())
+}
+
+/// About how many bytes `e` takes in a push result.
+fn wire_size(e: &RecordedEvent) -> usize {
+    e.data.byte_len()
+        + e.metadata.byte_len()
+        + e.event_type.len()
+        + e.stream_id.as_str().len()
+        + 160
+}
+
+/// The first of `events` (a stream's events up to `head`, at most `MAX_THEIRS`
+/// of them) that fit in `budget`, which they use up; and whether they stop short of `head`.
+fn cap_theirs(
+    mut events: Vec<RecordedEvent>,
+    head: Option<Revision>,
+    budget: &mut usize,
+) -> (Vec<RecordedEvent>, Option<TheirsCut>) {
+    let short = events.last().is_some_and(|e| Some(e.revision) != head);
+    let mut keep = 0;
+    for e in &events {
+        let size = wire_size(e);
+        if size > *budget {
+            break;
+        }
+        *budget -= size;
+        keep += 1;
+    }
+    let cut = (short || keep < events.len()).then_some(TheirsCut::Capped);
+    events.truncate(keep);
+    (events, cut)
 }

@@ -353,8 +353,16 @@ impl Local {
                         let rejection = matches!(e, Error::DuplicateEventId { .. })
                             .then(|| (e.code().to_owned(), e.to_string()));
                         let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
-                        let (seq, expected) = (p.entry.seq, p.entry.expected);
-                        self.hold(&stream, seq, false, expected, head, rejection, theirs);
+                        let record = ConflictRecord {
+                            seq: p.entry.seq,
+                            expected: p.entry.expected,
+                            actual: head,
+                            rejection,
+                            theirs,
+                            from_server: false,
+                            withheld: false,
+                        };
+                        self.hold(&stream, record);
                         held.push(stream.clone());
                     }
                     Err(e) => return Err(e),
@@ -377,28 +385,14 @@ impl Local {
     /// Holds `stream` from the append `seq` on: a new conflict, or an earlier one than the
     /// stream's current conflict (which it replaces: everything from it on is held). Returns
     /// whether the record changed.
-    #[allow(clippy::too_many_arguments)]
-    pub fn hold(
-        &mut self,
-        stream: &StreamId,
-        seq: u64,
-        from_server: bool,
-        expected: ExpectedRevision,
-        actual: Option<Revision>,
-        rejection: Option<(String, String)>,
-        theirs: Vec<RecordedEvent>,
-    ) -> bool {
-        if self.conflicts.get(stream).is_some_and(|c| c.seq <= seq) {
+    pub fn hold(&mut self, stream: &StreamId, record: ConflictRecord) -> bool {
+        if self
+            .conflicts
+            .get(stream)
+            .is_some_and(|c| c.seq <= record.seq)
+        {
             return false;
         }
-        let record = ConflictRecord {
-            seq,
-            expected,
-            actual,
-            rejection,
-            theirs,
-            from_server,
-        };
         self.conflicts.insert(stream.clone(), record);
         self.conflicts_changed.push(stream.clone());
         true

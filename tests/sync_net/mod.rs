@@ -8,10 +8,10 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use evstore::sync::{ClientMessage, Outboxed, ServerMessage, SyncClient};
+use evstore::sync::{ClientMessage, Outboxed, PushPolicy, ServerMessage, SyncClient};
 use evstore::{
-    EventStore, ExpectedRevision, Json, MemoryStorage, Position, ProposedEvent, ReadOptions,
-    RecordedEvent, Uuid,
+    EventStore, ExpectedRevision, Json, MemoryStorage, Position, ProposedEvent, ReadFrom,
+    ReadOptions, RecordedEvent, Uuid,
 };
 use futures::executor::block_on;
 
@@ -199,6 +199,29 @@ impl World {
         self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
     }
 
+    /// The server is restored from an earlier copy holding its first `keep` events: the same
+    /// log (same epoch), an earlier state of it. Every later event is lost for good.
+    pub fn restore_server(&mut self, keep: usize) {
+        for d in 0..self.devices.len() {
+            self.disconnect(d);
+        }
+        let log = self.server_log();
+        for e in &log[keep..] {
+            self.lost.insert(e.id);
+        }
+        self.server.storage = Rc::new(MemoryStorage::new());
+        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+        for e in &log[..keep] {
+            let event = ProposedEvent::new(e.event_type.to_string(), e.data.clone()).with_id(e.id);
+            block_on(self.server.store.append(
+                e.stream_id.as_str(),
+                vec![event],
+                ExpectedRevision::Any,
+            ))
+            .unwrap();
+        }
+    }
+
     /// The server loses its data (a reset, a restore from nothing): a new log with a new epoch.
     /// Every event it held is lost for good.
     pub fn wipe_server(&mut self) {
@@ -221,7 +244,7 @@ impl World {
             return;
         }
         device.client.push_timed_out();
-        device.client.resync();
+        block_on(device.client.resync()).unwrap();
         block_on(device.client.pump()).unwrap();
         self.flush_outgoing(d);
     }
@@ -278,10 +301,21 @@ impl World {
             return;
         }
         match msg {
-            ClientMessage::Pull { after, epoch } => {
+            ClientMessage::Pull {
+                after,
+                after_id,
+                epoch,
+            } => {
                 let head = block_on(self.server.store.head_position()).unwrap();
                 let other_log = epoch.as_ref().is_some_and(|e| *e != self.server.epoch);
-                if other_log || (after.is_some() && (head.is_none() || after > head)) {
+                // The server's event at `after` must be the client's (a restored copy that grew
+                // again has another one there).
+                let diverged = after.is_some_and(|at| {
+                    let options = ReadOptions::forwards().from(ReadFrom::At(at)).max_count(1);
+                    let here = block_on(self.server.store.read_all(options)).unwrap();
+                    here.first().map(|e| (e.position, e.id)) != Some((at, after_id.unwrap()))
+                });
+                if other_log || diverged {
                     let server_epoch = self.server.epoch.clone();
                     let refused = (after, epoch);
                     let msg = ServerMessage::Behind {
@@ -305,7 +339,9 @@ impl World {
                 self.net.push(Packet::ToClient(conn, msg));
             }
             ClientMessage::Push { batch, appends } => {
-                let outcomes = block_on(self.server.store.accept_push(appends));
+                let appends = appends.into_iter().map(Ok).collect();
+                let policy = PushPolicy::default();
+                let outcomes = block_on(self.server.store.accept_push(appends, policy));
                 // Fan-out first, as the edge does: committed events reach every live feed.
                 let live: Vec<u64> = self
                     .server

@@ -254,7 +254,7 @@ describe("authentication", () => {
 });
 
 describe("the push protocol at the edge", () => {
-  const push = (batch, appends) => ({ v: 1, type: "push", batch, appends });
+  const push = (batch, appends) => ({ v: 2, type: "push", batch, appends });
   const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
 
   test("outcomes: ok, already (a retry), conflict with theirs, rejected, blocked", async () => {
@@ -305,8 +305,7 @@ describe("the push protocol at the edge", () => {
         push(-1, [append]),
         push(1, []),
         push(1, [{ ...append, streamid: "x" }]),
-        push(1, [{ ...append, events: [{ type: "A" }] }]),
-        { ...push(1, [append]), v: 2 },
+        { ...push(1, [append]), v: 3 },
       ]) {
         writer.send(bad);
         const frame = await writer.next();
@@ -324,17 +323,18 @@ describe("the push protocol at the edge", () => {
     const t = tenant();
     const feed = await openFeed(edge, t, token(t));
     try {
-      feed.send(push(1, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A")] }]));
+      const first = event("A");
+      feed.send(push(1, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [first] }]));
       assert.equal((await feed.next()).type, "pushResult");
-      feed.send({ v: 1, type: "pull", after: null });
+      feed.send({ v: 2, type: "pull", after: null });
       const events = await feed.next();
       assert.equal(events.type, "events");
       assert.equal(typeof events.epoch, "string");
       const caughtUp = await feed.next();
       assert.equal(caughtUp.epoch, events.epoch);
-      feed.send({ v: 1, type: "pull", after: 0, epoch: events.epoch });
+      feed.send({ v: 2, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
       assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch });
-      feed.send({ v: 1, type: "pull", after: 0, epoch: "another-log" });
+      feed.send({ v: 2, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
       const refused = await feed.next();
       assert.equal(refused.type, "error");
       assert.equal(refused.error.code, "INVALID_ARGUMENT");
@@ -342,12 +342,20 @@ describe("the push protocol at the edge", () => {
         { head: refused.error.head, epoch: refused.error.epoch, after: refused.error.after, clientEpoch: refused.error.clientEpoch },
         { head: 0, epoch: events.epoch, after: 0, clientEpoch: "another-log" },
       );
-      feed.send({ v: 1, type: "pull", after: 5, epoch: events.epoch });
+      feed.send({ v: 2, type: "pull", after: 5, afterId: first.id, epoch: events.epoch });
       const beyond = await feed.next();
       assert.equal(beyond.error.code, "INVALID_ARGUMENT");
       assert.deepEqual([beyond.error.head, beyond.error.after, beyond.error.clientEpoch], [0, 5, events.epoch]);
-      feed.send({ v: 1, type: "pull", after: null, epoch: 7 });
+      feed.send({ v: 2, type: "pull", after: null, epoch: 7 });
       assert.equal((await feed.next()).error.code, "INVALID_ARGUMENT");
+      // Another event at `after` (a log restored from a copy, then grown again): refused too.
+      feed.send({ v: 2, type: "pull", after: 0, afterId: uuid(), epoch: events.epoch });
+      const diverged = await feed.next();
+      assert.equal(diverged.error.code, "INVALID_ARGUMENT");
+      assert.match(diverged.error.message, /restored or replaced/);
+      assert.deepEqual([diverged.error.head, diverged.error.after], [0, 0]);
+      feed.send({ v: 2, type: "pull", after: 0, epoch: events.epoch });
+      assert.match((await feed.next()).error.message, /afterId/);
     } finally {
       feed.ws.terminate();
     }
@@ -359,7 +367,7 @@ describe("the push protocol at the edge", () => {
     const writer = await openFeed(edge, t, token(t));
     try {
       for (const f of [watcher, writer]) {
-        f.send({ v: 1, type: "pull", after: null });
+        f.send({ v: 2, type: "pull", after: null });
         assert.equal((await f.next()).type, "caughtUp");
       }
       writer.send(push(7, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A"), event("B")] }]));
@@ -431,6 +439,147 @@ describe("faults", () => {
       }
     } finally {
       await restartable.stop();
+    }
+  });
+});
+
+describe("hardening of the sync socket (issue 18)", () => {
+  const push = (batch, appends) => ({ v: 2, type: "push", batch, appends });
+  const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
+  const append = (streamId, events, more = {}) => ({ seq: 0, streamId, expectedRevision: "any", createdAt: 1700000000000, events, ...more });
+
+  test("a createdAt outside JavaScript's dates, too many events, or a malformed event: rejected, nothing stored", async () => {
+    const t = tenant();
+    const feed = await openFeed(edge, t, token(t));
+    try {
+      const many = Array.from({ length: 1001 }, () => event("E"));
+      feed.send(push(1, [
+        append("S-1", [event("A")], { createdAt: 8.64e15 + 1 }),
+        append("S-2", many),
+        append("S-3", [{ type: "A" }]), // no id
+        append("S-4", [event("x".repeat(257))]),
+        append("S-5", [event("B")], { createdAt: 8.64e15 }),
+      ]));
+      const { outcomes } = await feed.next();
+      assert.deepEqual(outcomes.map((o) => [o.result, o.error?.code]), [
+        ["rejected", "INVALID_ARGUMENT"],
+        ["rejected", "INVALID_ARGUMENT"],
+        ["rejected", "INVALID_ARGUMENT"],
+        ["rejected", "INVALID_ARGUMENT"],
+        ["ok", undefined],
+      ]);
+      assert.match(outcomes[0].error.message, /createdAt/);
+      assert.match(outcomes[1].error.message, /1001.*1000/);
+      const log = await serverLog(t);
+      assert.deepEqual(log.map((e) => e.streamId), ["S-5"]);
+      assert.equal(log[0].createdAt, new Date(8.64e15).toISOString(), "every stored event reads back with a date");
+    } finally {
+      feed.ws.terminate();
+    }
+  });
+
+  test("an append-only token gets conflicts without the stream's events", async () => {
+    const t = tenant();
+    const writer = await openFeed(edge, t, token(t));
+    const appender = await openFeed(edge, t, token(t, { scope: "append" }));
+    try {
+      writer.send(push(1, [append("Secret-1", Array.from({ length: 5 }, () => event("S")))]));
+      assert.equal((await writer.next()).type, "pushResult");
+      appender.send(push(2, [append("Secret-1", [event("X")], { expectedRevision: "no_stream" })]));
+      const { outcomes: [outcome] } = await appender.next();
+      assert.equal(outcome.result, "conflict");
+      assert.equal(outcome.actualRevision, 4);
+      assert.deepEqual(outcome.theirs, []);
+      assert.equal(outcome.theirsCut, "withheld");
+    } finally {
+      writer.ws.terminate();
+      appender.ws.terminate();
+    }
+  });
+
+  test("a conflict answer stays small: theirs capped in bytes", async () => {
+    const t = tenant();
+    const feed = await openFeed(edge, t, token(t));
+    try {
+      const big = { id: uuid(), type: "Big", data: "x".repeat(100_000), metadata: {} };
+      for (let i = 0; i < 20; i++) {
+        feed.send(push(i, [append("Big-1", [{ ...big, id: uuid() }])]));
+        assert.equal((await feed.next()).outcomes[0].result, "ok");
+      }
+      const frames = [];
+      feed.ws.on("message", (data) => frames.push(String(data).length));
+      const small = push(99, [append("Big-1", [event("A")], { expectedRevision: 0 })]);
+      feed.send(small);
+      const { outcomes: [outcome] } = await feed.next();
+      assert.equal(outcome.result, "conflict");
+      assert.equal(outcome.theirsCut, "capped");
+      assert.ok(outcome.theirs.length >= 1 && outcome.theirs.length < 19, `${outcome.theirs.length}`);
+      assert.equal(outcome.theirs[0].revision, 1, "the oldest first");
+      assert.ok(Math.max(...frames) < 300_000, `the answer was ${Math.max(...frames)} bytes`);
+    } finally {
+      feed.ws.terminate();
+    }
+  });
+
+  test("an old (v1) client is refused in words, then closed with 4426; it writes nothing", async () => {
+    const t = tenant();
+    const old = await openFeed(edge, t, token(t), { protocols: ["evstore.sync.v1", `bearer.${token(t)}`] });
+    try {
+      assert.equal(old.protocol, "evstore.sync.v1");
+      old.send({ v: 1, type: "push", batch: 1, appends: [append("S-1", [event("A")])] });
+      const frame = await old.next();
+      assert.equal(frame.type, "error");
+      assert.equal(frame.error.code, "INVALID_ARGUMENT");
+      assert.match(frame.error.message, /version 1 is not served.*update evstore/);
+      const closed = await old.closed;
+      assert.equal(closed.code, 4426);
+      assert.deepEqual(await serverLog(t), []);
+    } finally {
+      old.ws.terminate();
+    }
+  });
+
+  test("a synced store refuses an append too large to push, and a frame it cannot read is reported, not swallowed", async () => {
+    const t = tenant();
+    const a = await device(t);
+    await a.sync.flush();
+    const big = (n) => Array.from({ length: n }, () => ({ type: "Big", data: "x".repeat(400_000) }));
+    await assert.rejects(a.append("Doc-1", big(3)), (e) => e.code === "INVALID_ARGUMENT" && /split/.test(e.message));
+    await a.append("Doc-1", big(2));
+    await a.append("Doc-2", [{ type: "Small" }]);
+    await a.sync.flush();
+    assert.equal((await serverLog(t)).length, 3, "later appends never wait behind a large one");
+  });
+
+  test("a frame the client cannot read is reported as lastError and the queue is kept", async () => {
+    // A faulty server: answers every pull with an event whose createdAt no Date can hold.
+    const { WebSocketServer } = await import("ws");
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (p) => [...p][0] });
+    await new Promise((r) => server.once("listening", r));
+    let pulls = 0;
+    server.on("connection", (ws) => ws.on("message", (text) => {
+      if (JSON.parse(String(text)).type !== "pull") return;
+      pulls++;
+      const bad = { id: uuid(), streamId: "S-1", type: "E", revision: 0, position: 0, data: 1, metadata: {}, createdAt: null };
+      ws.send(JSON.stringify({ type: "events", epoch: "e-1", events: [bad] }));
+      ws.send(JSON.stringify({ type: "caughtUp", epoch: "e-1", head: 0 }));
+    }));
+    try {
+      const store = await EventStore.open({
+        sync: { url: `http://127.0.0.1:${server.address().port}/t/x`, token: async () => token("x"), WebSocket },
+      });
+      stores.push(store);
+      await store.append("Mine-1", [{ type: "E" }]);
+      await until(() => store.sync.status().lastError !== null, 10000, "lastError");
+      const { lastError, pending } = store.sync.status();
+      assert.equal(lastError.code, "STORAGE_ERROR");
+      assert.match(lastError.message, /frame from the sync service could not be applied/);
+      assert.equal(pending, 1, "the queue is kept");
+      await until(() => pulls >= 2, 10000, "a reconnection");
+      store.close();
+    } finally {
+      for (const c of server.clients) c.terminate();
+      await new Promise((r) => server.close(r));
     }
   });
 });

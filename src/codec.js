@@ -78,7 +78,13 @@ export function recordCount(records) {
 
 const RS = "\x1e";
 
-/** How deep `data` and `metadata` may nest: the same limit in every runtime. */
+/** The fields of an event given to `append`. */
+const EVENT_KEYS = ["type", "data", "metadata", "id"];
+
+/**
+ * How deep `data` and `metadata` may nest (objects and arrays, the outermost one counted): the
+ * same limit in every runtime and over HTTP (edge/src/limits.js MAX_NESTING).
+ */
 const MAX_DEPTH = 256;
 
 /**
@@ -111,7 +117,7 @@ function serialize(v, key, field, ancestors) {
       return undefined;
     case "object": {
       if (v === null) return "null";
-      if (ancestors.length > MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
+      if (ancestors.length >= MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
       const array = Array.isArray(v);
       if (
         !array &&
@@ -186,6 +192,12 @@ export function encodeAppend(streamId, events, options) {
     const e = events[i];
     if (typeof e !== "object" || e === null || Array.isArray(e)) {
       throw new TypeError(`events[${i}] must be an object`);
+    }
+    for (const key in e) {
+      // A misspelt field (`dat`) must not be stored as a missing one: refused, as over HTTP.
+      if (!EVENT_KEYS.includes(key) && Object.hasOwn(e, key)) {
+        throw new TypeError(`events[${i}] has an unknown field "${key}" (an event has: ${EVENT_KEYS.join(", ")})`);
+      }
     }
     const { type, id, data, metadata } = e; // each read once: what is checked is what is stored
     try {

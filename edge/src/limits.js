@@ -8,6 +8,8 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * MiB;
 export const DEFAULT_MAX_BATCH_EVENTS = 1000;
 /** Largest event (`data` + `metadata` as JSON), in bytes: the store's `maxEventBytes`. More: 400 EVENT_TOO_LARGE. */
 export const MAX_EVENT_BYTES = 512 * 1024;
+/** How deep an event's `data` and `metadata` may nest (objects and arrays): the JS API's limit. */
+export const MAX_NESTING = 256;
 /** Most events in one read answer (a larger or absent `maxCount` is capped to it). */
 export const MAX_READ_EVENTS = 1000;
 /** A read answer stops after the event that takes it past this many bytes of JSON. */

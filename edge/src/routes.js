@@ -3,6 +3,7 @@
 // does not know — an unknown query parameter or body field — is a 400, never silently ignored.
 
 import { HttpError, badRequest } from "./http.js";
+import { MAX_NESTING } from "./limits.js";
 
 const ROUTES = [
   { name: "append", method: "POST", pattern: ["t", ":tenant", "streams", ":streamId"], scope: "append" },
@@ -96,6 +97,21 @@ function isPlainObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * Whether `value` (parsed JSON) holds objects or arrays nested more than `limit` deep. Iterative:
+ * a body nested thousands of levels deep is refused here, before anything recurses over it.
+ */
+function nestsDeeper(value, limit) {
+  const stack = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** `{ events, expectedRevision }` of an append body, checked for shape (the store checks values). */
 export function appendBody(body, maxBatchEvents) {
   if (!isPlainObject(body)) throw badRequest('the body must be a JSON object { "events": [...], "expectedRevision": ... }');
@@ -112,6 +128,9 @@ export function appendBody(body, maxBatchEvents) {
     if (!isPlainObject(event)) throw badRequest(`events[${i}] must be an object`);
     for (const key of Object.keys(event)) {
       if (!EVENT_FIELDS.includes(key)) throw badRequest(`unknown field "${key}" in events[${i}] (allowed: ${EVENT_FIELDS.join(", ")})`);
+    }
+    for (const field of ["data", "metadata"]) {
+      if (nestsDeeper(event[field], MAX_NESTING)) throw badRequest(`events[${i}].${field} nests deeper than ${MAX_NESTING} levels`);
     }
   });
   return { events, expectedRevision: body.expectedRevision === undefined ? "any" : body.expectedRevision };

@@ -101,7 +101,7 @@ macro_rules! contract_suite {
         $crate::contract_suite!(@cases $factory;
             append_to_a_new_stream, expected_revision_rules, wrong_expected_revision_fields,
             batches_are_contiguous_and_positions_dense, failed_appends_write_nothing,
-            empty_and_invalid_appends, stream_id_limits, event_size_limit,
+            empty_and_invalid_appends, stream_id_limits, event_type_limit, event_size_limit,
             retry_is_idempotent_even_after_the_stream_moved_on, duplicate_ids_are_rejected,
             appends_issued_together_are_decided_each_on_their_own,
             ids_are_lowercase_and_generated_ids_are_v7, reads_forwards_and_backwards,
@@ -434,6 +434,24 @@ pub async fn stream_id_limits<F: Factory>(f: &F) {
         .await
         .unwrap();
     assert_eq!(store.stream_revision(&ok).await.unwrap(), Some(0));
+}
+
+pub async fn event_type_limit<F: Factory>(f: &F) {
+    let store = open(f).await;
+    for long in ["T".repeat(257), "x".repeat(2 * 1024 * 1024)] {
+        let err = store
+            .append("s", vec![ev(&long, serde_json::json!(1))], ExpectedRevision::Any)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+        assert!(err.to_string().contains("256 characters"), "{err}");
+    }
+    assert_eq!(store.stream_revision("s").await.unwrap(), None);
+    let ok = "é".repeat(256);
+    store
+        .append("s", vec![ev(&ok, serde_json::json!(1))], ExpectedRevision::Any)
+        .await
+        .unwrap();
 }
 
 pub async fn event_size_limit<F: Factory>(f: &F) {

@@ -217,6 +217,18 @@ export function cases(open) {
       await s.append("s", [ev("E", "1234567890123456")]); // 18 + 2 = 20
     },
 
+    async "a misspelt event field and an over-long type are INVALID_ARGUMENT naming them, and write nothing"() {
+      const s = await open();
+      const typo = await rejects(s.append("S-1", [{ type: "E", dat: { n: 1 } }]), "INVALID_ARGUMENT");
+      ok(/unknown field "dat"/.test(typo.message), typo.message);
+      const long = await rejects(s.append("S-1", [{ type: "T".repeat(257) }]), "INVALID_ARGUMENT");
+      ok(/type is longer than 256 characters/.test(long.message), long.message);
+      await rejects(s.append("S-1", [{ type: "x".repeat(2 * 1024 * 1024) }]), "INVALID_ARGUMENT");
+      eq(await s.readAll(), []);
+      await s.append("S-1", [{ type: "T".repeat(256), data: 1, metadata: {}, id: ID(1) }]);
+      eq((await s.readAll()).length, 1);
+    },
+
     async "the default event size limit is 1 MiB"() {
       const big = await open();
       await big.append("s", [ev("E", "x".repeat(1024 * 1024 - 10))]);

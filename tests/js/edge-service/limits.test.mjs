@@ -1,38 +1,60 @@
-// The documented limit overrides: EVSTORE_MAX_BODY_BYTES (413 past it, INVALID_ARGUMENT) and
-// EVSTORE_MAX_BATCH_EVENTS (400 past it); unparsable values fall back to the defaults.
-import { after, before, test } from "node:test";
+// The edge service's input limits that the JS API shares, over HTTP in real workerd: how deep a
+// payload may nest and how long an event type may be. Each is a 400 INVALID_ARGUMENT that names
+// the limit and writes nothing — never a 500.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { call, SECRET, startEdge, token } from "./harness.mjs";
+import { EventStore } from "evstore";
+import { call, startEdge, token } from "./harness.mjs";
 
-let small;
-let fallback;
+let edge;
 before(async () => {
-  [small, fallback] = await Promise.all([
-    startEdge({ env: { EVSTORE_JWT_SECRET: SECRET, EVSTORE_MAX_BODY_BYTES: "2048", EVSTORE_MAX_BATCH_EVENTS: "3" } }),
-    startEdge({ env: { EVSTORE_JWT_SECRET: SECRET, EVSTORE_MAX_BODY_BYTES: "lots", EVSTORE_MAX_BATCH_EVENTS: "-1" } }),
-  ]);
+  edge = await startEdge();
 });
-after(async () => {
-  await Promise.all([small?.stop(), fallback?.stop()]);
-});
+after(() => edge?.stop());
 
-const t = token("acme");
-const append = (edge, events) => call(edge, "POST", "/t/acme/streams/L-1", { token: t, body: { events } });
+const post = (tenant, stream, body) => call(edge, "POST", `/t/${tenant}/streams/${stream}`, { token: token(tenant), body });
+const nested = (n) => {
+  let v = 1;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+};
 
-test("EVSTORE_MAX_BODY_BYTES and EVSTORE_MAX_BATCH_EVENTS", async () => {
-  const big = await append(small, [{ type: "A", data: "x".repeat(3000) }]);
-  assert.equal(big.status, 413, big.text);
-  assert.equal(big.body.error.code, "INVALID_ARGUMENT");
-  assert.equal(big.body.error.limit, 2048);
-  const four = await append(small, [{ type: "A" }, { type: "A" }, { type: "A" }, { type: "A" }]);
-  assert.equal(four.status, 400, four.text);
-  assert.equal(four.body.error.limit, 3);
-  assert.equal((await append(small, [{ type: "A" }, { type: "A" }, { type: "A" }])).status, 200);
-  assert.equal((await call(small, "GET", "/t/acme/all", { token: t })).body.events.length, 3);
-});
+/** Asserts the answer is a 400 INVALID_ARGUMENT matching `pattern`, and `tenant` has no events. */
+async function refused(res, tenant, pattern) {
+  assert.equal(res.status, 400, res.text);
+  assert.equal(res.body.error.code, "INVALID_ARGUMENT");
+  assert.match(res.body.error.message, pattern);
+  const all = await call(edge, "GET", `/t/${tenant}/all`, { token: token(tenant) });
+  assert.deepEqual(all.body.events, []);
+}
 
-test("bad values fall back to the defaults (8 MiB, 1000 events)", async () => {
-  assert.equal((await append(fallback, [{ type: "A", data: "x".repeat(3000) }])).status, 200);
-  assert.equal((await append(fallback, Array.from({ length: 1000 }, () => ({ type: "B" })))).status, 200);
-  assert.equal((await append(fallback, Array.from({ length: 1001 }, () => ({ type: "B" })))).status, 400);
+describe("limits shared by the JS API and HTTP", () => {
+  test("a body nested 5,000 levels deep is a 400 naming the limit, over HTTP and in the JS API", async () => {
+    // As text: the test's own JSON.stringify would overflow on such a value.
+    const deep = `${"[".repeat(5000)}1${"]".repeat(5000)}`;
+    for (const [field, event] of [["data", `{"type":"E","data":${deep}}`], ["metadata", `{"type":"E","metadata":{"m":${deep}}}`]]) {
+      const res = await post(`deep-${field}`, "S-1", `{"events":[${event}]}`);
+      await refused(res, `deep-${field}`, new RegExp(`${field} nests deeper than 256 levels`));
+    }
+    const store = await EventStore.open();
+    for (const data of [nested(3000), nested(257)]) {
+      await assert.rejects(store.append("S-1", [{ type: "E", data }]), (e) => e.code === "INVALID_ARGUMENT" && /deeper than 256/.test(e.message));
+    }
+    await store.append("S-1", [{ type: "E", data: nested(256) }]);
+    const ok = await post("deep-ok", "S-1", { events: [{ type: "E", data: nested(256) }] });
+    assert.equal(ok.status, 200, ok.text);
+    const over = await post("deep-over", "S-1", { events: [{ type: "E", data: nested(257) }] });
+    await refused(over, "deep-over", /nests deeper than 256 levels/);
+  });
+
+  test("an event type over 256 characters is refused, over HTTP and in the JS API", async () => {
+    const long = "T".repeat(257);
+    await refused(await post("long-type", "S-1", { events: [{ type: "x".repeat(2 * 1024 * 1024) }] }), "long-type", /type is longer than 256 characters/);
+    await refused(await post("long-type", "S-1", { events: [{ type: long }] }), "long-type", /type is longer than 256 characters/);
+    const store = await EventStore.open();
+    await assert.rejects(store.append("S-1", [{ type: long }]), (e) => e.code === "INVALID_ARGUMENT" && /256 characters/.test(e.message));
+    await store.append("S-1", [{ type: "é".repeat(256) }]);
+    const ok = await post("long-ok", "S-1", { events: [{ type: "é".repeat(256) }] });
+    assert.equal(ok.status, 200, ok.text);
+  });
 });

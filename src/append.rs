@@ -113,8 +113,11 @@ async fn decide_and_write<T: Transaction>(
         Err(e) => return Ok(Err(e)),
     };
     let events = numbered(append, first_revision, heads.log.map_or(0, |p| p + 1));
-    tx.put(&events).await?;
+    // The decorators' writes first: on a storage that refuses a taken id on write (IndexedDB's
+    // unique index), a refused `put` aborts the transaction, failing every later request of it;
+    // issued last, it can only fail the commit, which asks for an attempt with ids looked up.
     tx.appended(append, &events).await?;
+    tx.put(&events).await?;
     let last = &events[events.len() - 1];
     Ok(Ok(Appended::Written(AppendResult {
         next_expected_revision: last.revision,

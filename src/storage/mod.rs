@@ -170,8 +170,9 @@ pub trait Transaction {
     /// head, contiguous revisions in each stream).
     async fn put(&mut self, events: &[RecordedEvent]) -> Result<()>;
 
-    /// Called by the append algorithm after it put `events` for the local append `append`: the
-    /// seam for cross-cutting writes in the same transaction. Storages do nothing here;
+    /// Called by the append algorithm just before it puts `events` for the local append
+    /// `append` (the put is the append's last request): the seam for cross-cutting writes in
+    /// the same transaction. Storages do nothing here;
     /// decorators (a sync outbox) add their own writes.
     async fn appended(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
         let _ = (append, events);

@@ -278,8 +278,10 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   actualRevision: number | null;
   /** Every held local event of the stream, oldest first (still visible locally). */
   pending: RecordedEvent<E>[];
-  /** The server's events of the stream after `expectedRevision`. */
+  /** The server's events of the stream after `expectedRevision` (capped in size: the rest arrives with the pulled log). */
   theirs: RecordedEvent<E>[];
+  /** `true` when the server withheld `theirs`: the token lacks the `read` scope. */
+  theirsWithheld?: true;
   /** Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`). */
   error?: { code: string; message: string };
   /** Drops the held events: the stream becomes the server's. */
@@ -300,7 +302,7 @@ export interface Sync<E extends EventShape = EventShape> {
   onConflict(listener: (conflict: SyncConflict<E>) => void): { unsubscribe(): void };
 }
 
-/** A pushed append of sync protocol v1 (edge/PROTOCOL.md), as `acceptPush` takes it. */
+/** A pushed append of sync protocol v2 (edge/PROTOCOL.md), as `acceptPush` takes it. */
 export interface PushedAppend {
   seq: number;
   streamId: string;
@@ -310,11 +312,22 @@ export interface PushedAppend {
   events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
 }
 
+/** Why a conflict's `theirs` stops short: capped in size, or withheld (the pusher may not read). */
+export type TheirsCut = "capped" | "withheld";
+
+/** What `acceptPush` allows the pusher. */
+export interface PushPolicy {
+  /** Whether conflicts may carry the stream's events (the pusher's token has `read`); default true. */
+  revealTheirs?: boolean;
+  /** The most events one pushed append may hold (more: `rejected`, `INVALID_ARGUMENT`); default 1000. */
+  maxAppendEvents?: number;
+}
+
 /** How the server decided one pushed append. */
 export type PushOutcome =
   | { result: "ok" | "already"; nextExpectedRevision: number; position: number }
-  | { result: "conflict"; actualRevision: number | null; theirs: RecordedEvent[] }
-  | { result: "rejected"; actualRevision: number | null; theirs: RecordedEvent[]; error: { code: string; message: string } }
+  | { result: "conflict"; actualRevision: number | null; theirs: RecordedEvent[]; theirsCut?: TheirsCut }
+  | { result: "rejected"; actualRevision: number | null; theirs: RecordedEvent[]; theirsCut?: TheirsCut; error: { code: string; message: string } }
   | { result: "blocked" }
   | { result: "failed"; error: { code: string; message: string } };
 
@@ -410,9 +423,10 @@ export declare class EventStore<E extends EventShape = EventShape> {
   readonly sync: Sync<E> | undefined;
   /**
    * The server half of sync (the edge service calls it for each push): decides the appends in order, one
-   * transaction each, with their original expected revisions, ids and `createdAt`.
+   * transaction each, with their original expected revisions, ids and `createdAt`. A malformed append is
+   * `rejected`, never the whole push.
    */
-  acceptPush(appends: ReadonlyArray<PushedAppend>): Promise<PushOutcome[]>;
+  acceptPush(appends: ReadonlyArray<PushedAppend>, policy?: PushPolicy): Promise<PushOutcome[]>;
 }
 
 /** A store opened with `sync`. */

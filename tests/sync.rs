@@ -555,6 +555,8 @@ mod simulation {
         Tick(usize),
         RestartServer,
         WipeServer,
+        /// The server restored from an earlier copy: its first `n` (modulo its length) events.
+        RestoreServer(usize),
         Resolve {
             d: usize,
             retry: bool,
@@ -576,6 +578,7 @@ mod simulation {
             1 => Just(Step::RestartServer),
             1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
             1 => Just(Step::WipeServer),
+            1 => (0usize..64).prop_map(Step::RestoreServer),
         ]
     }
 
@@ -607,13 +610,17 @@ mod simulation {
         let _ = block_on(client.pump());
     }
 
-    /// Every acknowledged local append is in the local log or held, unless the app discarded it.
+    /// Every acknowledged local append is in the local log, held, or on the server, unless the
+    /// app discarded it or the server lost it (a device re-pulling a replaced log holds its
+    /// confirmed events only on the server for a while).
     fn nothing_lost(w: &World) {
-        check_log(&w.server_log(), "server");
+        let server = w.server_log();
+        check_log(&server, "server");
         for d in 0..w.devices.len() {
             let local = w.local_log(d);
             check_log(&local, "device");
-            let mut present: HashSet<_> = local.iter().map(|e| e.id).collect();
+            // The server's events count: a device re-pulling a replaced log gets them back.
+            let mut present: HashSet<_> = local.iter().chain(&server).map(|e| e.id).collect();
             for c in conflicts(w, d) {
                 present.extend(c.pending.iter().map(|e| e.id));
             }
@@ -676,6 +683,10 @@ mod simulation {
                 Step::RestartServer => w.restart_server(),
                 Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
                 Step::WipeServer => w.wipe_server(),
+                Step::RestoreServer(n) => {
+                    let len = w.server_log().len();
+                    w.restore_server(n % (len + 1));
+                }
                 _ => {}
             }
             nothing_lost(&w);

@@ -440,7 +440,11 @@ pub async fn event_type_limit<F: Factory>(f: &F) {
     let store = open(f).await;
     for long in ["T".repeat(257), "x".repeat(2 * 1024 * 1024)] {
         let err = store
-            .append("s", vec![ev(&long, serde_json::json!(1))], ExpectedRevision::Any)
+            .append(
+                "s",
+                vec![ev(&long, serde_json::json!(1))],
+                ExpectedRevision::Any,
+            )
             .await
             .unwrap_err();
         assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
@@ -449,7 +453,11 @@ pub async fn event_type_limit<F: Factory>(f: &F) {
     assert_eq!(store.stream_revision("s").await.unwrap(), None);
     let ok = "é".repeat(256);
     store
-        .append("s", vec![ev(&ok, serde_json::json!(1))], ExpectedRevision::Any)
+        .append(
+            "s",
+            vec![ev(&ok, serde_json::json!(1))],
+            ExpectedRevision::Any,
+        )
         .await
         .unwrap();
 }

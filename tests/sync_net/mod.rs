@@ -8,9 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use evstore::sync::{ClientMessage, Outboxed, PushPolicy, ServerMessage, SyncClient};
+use evstore::sync::{ClientMessage, Outboxed, PushAppend, PushPolicy, ServerMessage, SyncClient};
 use evstore::{
-    EventStore, ExpectedRevision, Json, MemoryStorage, Position, ProposedEvent, ReadFrom,
+    EventStore, ExpectedRevision, Json, MemoryStorage, NewEvent, Position, ProposedEvent, ReadFrom,
     ReadOptions, RecordedEvent, Uuid,
 };
 use futures::executor::block_on;
@@ -199,27 +199,46 @@ impl World {
         self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
     }
 
-    /// The server is restored from an earlier copy holding its first `keep` events: the same
+    /// The server is restored from an earlier copy holding its first `keep` events (fewer, to
+    /// end on a whole append): the same
     /// log (same epoch), an earlier state of it. Every later event is lost for good.
     pub fn restore_server(&mut self, keep: usize) {
         for d in 0..self.devices.len() {
             self.disconnect(d);
         }
         let log = self.server_log();
+        // A copy holds whole transactions: cut where the next event starts another append (the
+        // events of one append share their stream and date).
+        let mut keep = keep.min(log.len());
+        while keep > 0
+            && keep < log.len()
+            && (log[keep].stream_id.clone(), log[keep].created_at)
+                == (log[keep - 1].stream_id.clone(), log[keep - 1].created_at)
+        {
+            keep -= 1;
+        }
         for e in &log[keep..] {
             self.lost.insert(e.id);
         }
         self.server.storage = Rc::new(MemoryStorage::new());
         self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
-        for e in &log[..keep] {
-            let event = ProposedEvent::new(e.event_type.to_string(), e.data.clone()).with_id(e.id);
-            block_on(self.server.store.append(
-                e.stream_id.as_str(),
-                vec![event],
-                ExpectedRevision::Any,
-            ))
-            .unwrap();
-        }
+        // The copy's events, as they were: same ids, positions and dates.
+        let copy = log[..keep].iter().map(|e| {
+            Ok(PushAppend {
+                seq: 0,
+                stream_id: e.stream_id.clone(),
+                expected: ExpectedRevision::Any,
+                events: vec![NewEvent {
+                    id: e.id,
+                    event_type: e.event_type.clone(),
+                    data: e.data.clone(),
+                    metadata: e.metadata.clone(),
+                }],
+                created_at: e.created_at,
+            })
+        });
+        let policy = PushPolicy::default();
+        block_on(self.server.store.accept_push(copy.collect(), policy));
     }
 
     /// The server loses its data (a reset, a restore from nothing): a new log with a new epoch.

@@ -383,7 +383,11 @@ export declare class EventStore<E extends EventShape = EventShape> {
   /**
    * Delivers the stored events (after `after`, or the checkpoint), then new ones as they are committed — also
    * those appended by other tabs and workers on the same IndexedDB database — in position order, with no gap
-   * and no duplicate. A returned Promise is awaited before the next event.
+   * and no duplicate.
+   *
+   * A Promise returned by `handler` is awaited before the next event is delivered: `e => refresh()` runs one
+   * refresh per event. To re-render a stream use `watchAggregate` (one call per batch of events); otherwise
+   * return nothing and coalesce.
    */
   subscribe<T extends E["type"] = E["type"]>(
     handler: (event: RecordedEvent<EventOfType<E, T>>) => void | Promise<void>,
@@ -396,7 +400,11 @@ export declare class EventStore<E extends EventShape = EventShape> {
   events<T extends E["type"] = E["type"]>(options?: SubscriptionFilter<E, T>): EventIterator<EventOfType<E, T>>;
   /** Folds a stream; `expectedRevision` feeds the next append. */
   aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<AggregateResult<S>>;
-  /** A live aggregate: `onChange` after the initial fold, then after each new event of the stream. */
+  /**
+   * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the
+   * events delivered together (an append, a page of a read, a synced batch) are folded first, then `onChange`
+   * is called once, in a microtask — a device catching up on thousands of events calls it a handful of times.
+   */
   watchAggregate<S>(
     streamId: string,
     options: WatchAggregateOptions<E, S>,

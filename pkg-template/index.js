@@ -257,7 +257,7 @@ class Sync {
     const after = () => this.#changed();
     return Object.assign(c, {
       discard: () => engine.discard(c.streamId).then(after),
-      retry: (events, options) => engine.retry(c.streamId, events, options).then((r) => (after(), r)),
+      retry: (events, options) => nullRevision(options) ?? engine.retry(c.streamId, events, options).then((r) => (after(), r)),
     });
   }
 
@@ -590,6 +590,16 @@ EventStore.prototype.aggregateStream = function (streamId, options) {
     return result;
   });
 };
+
+/**
+ * A conflict's `retry(events, { expectedRevision: null })`: a rejected promise. An append reads an
+ * absent revision as "any"; in a retry, `null` would silently drop the check the conflict is about
+ * (a conflict's `actualRevision` is a number or "no_stream", never null).
+ */
+function nullRevision(options) {
+  if (options === null || typeof options !== "object" || options.expectedRevision !== null) return undefined;
+  return Promise.reject(invalid('expectedRevision must be "any", "no_stream", "stream_exists" or a revision number, got null (a conflict\'s actualRevision is a number or "no_stream")'));
+}
 
 // Live `events()` iterators per store, ended when the store is closed (a closed store's
 // subscriptions stop without reporting an error).

@@ -274,8 +274,11 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   streamId: string;
   /** The expected revision of the refused append. */
   expectedRevision: ExpectedRevision;
-  /** The server's revision of the stream (`null`: no events): the `expectedRevision` for `retry`. */
-  actualRevision: number | null;
+  /**
+   * The server's revision of the stream, or `"no_stream"` when the server has none of its events (as in
+   * `WRONG_EXPECTED_REVISION`): pass it to `retry` as `expectedRevision` to decide against the server's stream.
+   */
+  actualRevision: CurrentRevision;
   /** Every held local event of the stream, oldest first (still visible locally). */
   pending: RecordedEvent<E>[];
   /** The server's events of the stream after `expectedRevision`. */
@@ -284,7 +287,10 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   error?: { code: string; message: string };
   /** Drops the held events: the stream becomes the server's. */
   discard(): Promise<void>;
-  /** Replaces the held events with `events`, appended locally under `expectedRevision` and queued. */
+  /**
+   * Replaces the held events with `events`, appended locally under `expectedRevision` and queued. `null` is
+   * refused (`INVALID_ARGUMENT`): it never means "any" here.
+   */
   retry(events: ReadonlyArray<EventData<E>>, options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
 }
 
@@ -310,7 +316,10 @@ export interface PushedAppend {
   events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
 }
 
-/** How the server decided one pushed append. */
+/**
+ * How the server decided one pushed append (the wire form of protocol v1: `actualRevision` is `null` when the
+ * stream has no events; a client's `SyncConflict` turns that into `"no_stream"`).
+ */
 export type PushOutcome =
   | { result: "ok" | "already"; nextExpectedRevision: number; position: number }
   | { result: "conflict"; actualRevision: number | null; theirs: RecordedEvent[] }
@@ -390,7 +399,8 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * return nothing and coalesce.
    */
   subscribe<T extends E["type"] = E["type"]>(
-    handler: (event: RecordedEvent<EventOfType<E, T>>) => void | Promise<void>,
+    /** May return anything (`e => list.push(e)`); a returned Promise (thenable) is awaited before the next event. */
+    handler: (event: RecordedEvent<EventOfType<E, T>>) => unknown,
     options?: SubscribeOptions<E, T>,
   ): Subscription;
   /**

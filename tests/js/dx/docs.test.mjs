@@ -1,6 +1,7 @@
-// The code of the docs is tested (issue 18, items 18 and 19): every ```ts block of README.md and
-// of the npm page (pkg-template/README.md) is type-checked by tsc against the built package's
-// types, and the npm page's quick start runs in Node and exits by itself.
+// The docs are tested (issue 18, items 18 to 20): every ```ts block of README.md and of the npm
+// page (pkg-template/README.md) is type-checked by tsc against the built package's types, the npm
+// page's quick start runs in Node and exits by itself, and no doc quotes a size of the build
+// (they went stale: `make bench` measures them).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -86,4 +87,16 @@ test("the npm page's quick start runs in Node and exits by itself", (t) => {
   assert.equal(run.signal, null, `killed (${run.signal}): it did not finish\n${output}`);
   assert.equal(run.status, 0, `exit code ${run.status}\n${output}`);
   assert.ok(run.stdout.trim().length > 0, "it prints what it did");
+});
+
+test("the docs quote no size of the package or of the edge upload (make bench measures them)", () => {
+  const stale = [];
+  for (const doc of [...DOCS, "edge/PROTOCOL.md"]) {
+    readFileSync(join(REPO, doc), "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        if (/\d\s*(KB|KiB|kB)\s*(gzip|brotli|compressed)|under \d+\s*(KB|KiB|kB)\b/i.test(line)) stale.push(`${doc}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  assert.deepEqual(stale, []);
 });

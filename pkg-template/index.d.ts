@@ -274,8 +274,11 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   streamId: string;
   /** The expected revision of the refused append. */
   expectedRevision: ExpectedRevision;
-  /** The server's revision of the stream (`null`: no events): the `expectedRevision` for `retry`. */
-  actualRevision: number | null;
+  /**
+   * The server's revision of the stream, or `"no_stream"` when the server has none of its events (as in
+   * `WRONG_EXPECTED_REVISION`): pass it to `retry` as `expectedRevision` to decide against the server's stream.
+   */
+  actualRevision: CurrentRevision;
   /** Every held local event of the stream, oldest first (still visible locally). */
   pending: RecordedEvent<E>[];
   /** The server's events of the stream after `expectedRevision` (capped in size: the rest arrives with the pulled log). */
@@ -286,7 +289,10 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   error?: { code: string; message: string };
   /** Drops the held events: the stream becomes the server's. */
   discard(): Promise<void>;
-  /** Replaces the held events with `events`, appended locally under `expectedRevision` and queued. */
+  /**
+   * Replaces the held events with `events`, appended locally under `expectedRevision` and queued. `null` is
+   * refused (`INVALID_ARGUMENT`): it never means "any" here.
+   */
   retry(events: ReadonlyArray<EventData<E>>, options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
 }
 
@@ -323,7 +329,10 @@ export interface PushPolicy {
   maxAppendEvents?: number;
 }
 
-/** How the server decided one pushed append. */
+/**
+ * How the server decided one pushed append (the wire form of protocol v2: `actualRevision` is `null` when the
+ * stream has no events; a client's `SyncConflict` turns that into `"no_stream"`).
+ */
 export type PushOutcome =
   | { result: "ok" | "already"; nextExpectedRevision: number; position: number }
   | { result: "conflict"; actualRevision: number | null; theirs: RecordedEvent[]; theirsCut?: TheirsCut }
@@ -396,10 +405,15 @@ export declare class EventStore<E extends EventShape = EventShape> {
   /**
    * Delivers the stored events (after `after`, or the checkpoint), then new ones as they are committed — also
    * those appended by other tabs and workers on the same IndexedDB database — in position order, with no gap
-   * and no duplicate. A returned Promise is awaited before the next event.
+   * and no duplicate.
+   *
+   * A Promise returned by `handler` is awaited before the next event is delivered: `e => refresh()` runs one
+   * refresh per event. To re-render a stream use `watchAggregate` (one call per batch of events); otherwise
+   * return nothing and coalesce.
    */
   subscribe<T extends E["type"] = E["type"]>(
-    handler: (event: RecordedEvent<EventOfType<E, T>>) => void | Promise<void>,
+    /** May return anything (`e => list.push(e)`); a returned Promise (thenable) is awaited before the next event. */
+    handler: (event: RecordedEvent<EventOfType<E, T>>) => unknown,
     options?: SubscribeOptions<E, T>,
   ): Subscription;
   /**
@@ -409,7 +423,11 @@ export declare class EventStore<E extends EventShape = EventShape> {
   events<T extends E["type"] = E["type"]>(options?: SubscriptionFilter<E, T>): EventIterator<EventOfType<E, T>>;
   /** Folds a stream; `expectedRevision` feeds the next append. */
   aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<AggregateResult<S>>;
-  /** A live aggregate: `onChange` after the initial fold, then after each new event of the stream. */
+  /**
+   * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the
+   * events delivered together (an append, a page of a read, a synced batch) are folded first, then `onChange`
+   * is called once, in a microtask — a device catching up on thousands of events calls it a handful of times.
+   */
   watchAggregate<S>(
     streamId: string,
     options: WatchAggregateOptions<E, S>,

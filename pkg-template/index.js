@@ -260,7 +260,7 @@ class Sync {
     const after = () => this.#changed();
     return Object.assign(c, {
       discard: () => engine.discard(c.streamId).then(after),
-      retry: (events, options) => engine.retry(c.streamId, events, options).then((r) => (after(), r)),
+      retry: (events, options) => nullRevision(options) ?? engine.retry(c.streamId, events, options).then((r) => (after(), r)),
     });
   }
 
@@ -605,6 +605,16 @@ EventStore.prototype.aggregateStream = function (streamId, options) {
   });
 };
 
+/**
+ * A conflict's `retry(events, { expectedRevision: null })`: a rejected promise. An append reads an
+ * absent revision as "any"; in a retry, `null` would silently drop the check the conflict is about
+ * (a conflict's `actualRevision` is a number or "no_stream", never null).
+ */
+function nullRevision(options) {
+  if (options === null || typeof options !== "object" || options.expectedRevision !== null) return undefined;
+  return Promise.reject(invalid('expectedRevision must be "any", "no_stream", "stream_exists" or a revision number, got null (a conflict\'s actualRevision is a number or "no_stream")'));
+}
+
 // Live `events()` iterators per store, ended when the store is closed (a closed store's
 // subscriptions stop without reporting an error).
 const iterators = new WeakMap();
@@ -703,9 +713,12 @@ EventStore.prototype.events = function (options) {
 
 /**
  * A live aggregate: folds the stream, calls `onChange(state, { expectedRevision, revision })`
- * once the stored events are folded (also for a stream with no events), then again after each
- * new event of the stream. `expectedRevision` is `"no_stream"` or the revision. `onError`
- * receives what `evolve` or `onChange` threw, or a storage failure; the watch then stops.
+ * once the stored events are folded (also for a stream with no events), then again after new
+ * events of the stream. Calls are coalesced: the events delivered together (a page of a read,
+ * the events of one append or of one synced frame) are all folded before one call, made in a
+ * microtask, so a device catching up on thousands of events calls `onChange` a handful of times.
+ * `expectedRevision` is `"no_stream"` or the revision. `onError` receives what `evolve` or
+ * `onChange` threw, or a storage failure; the watch then stops.
  */
 EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
   if (options === null || typeof options !== "object") throw invalid("watchAggregate needs options { initialState, evolve }");
@@ -724,11 +737,48 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
   let revision;
   let live;
   let sub;
-  const notify = () => onChange(state, { expectedRevision: revision ?? NO_STREAM, revision });
+  let stopped = false;
+  let due = false; // a live event was folded and onChange has not been called since
+  const notify = () => {
+    due = false;
+    onChange(state, { expectedRevision: revision ?? NO_STREAM, revision });
+  };
+  const stop = () => {
+    stopped = true;
+    sub.unsubscribe();
+  };
+  // The coalesced call: what it throws stops the watch, as a throw in the handler would.
+  const flush = () => {
+    if (!due || stopped) return;
+    try {
+      notify();
+    } catch (e) {
+      stop();
+      const error = e instanceof Error ? e : new Error("watchAggregate's onChange threw a non-Error value", { cause: e });
+      if (onError) onError(error);
+      else console.error("evstore: a watch stopped:", error);
+    }
+  };
   const apply = (next, event) => {
     state = next;
     revision = event.revision;
-    if (live) notify();
+    if (live && !due) {
+      due = true;
+      queueMicrotask(flush);
+    }
+  };
+  // Folds one event; a throw first shows the state folded so far, then stops the watch.
+  const fold = (event) => {
+    let next;
+    try {
+      next = evolve(state, event);
+    } catch (e) {
+      flush();
+      if (stopped) return; // onChange threw first: that is what stopped the watch
+      throw e;
+    }
+    if (isThenable(next)) return next.then((s) => apply(s, event));
+    apply(next, event);
   };
   // Folds the stream from its first event. On a synced store, a rebase (events of the stream
   // confirmed elsewhere, re-decided or discarded) folds it again from the start.
@@ -736,28 +786,22 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
     state = initialState();
     revision = null;
     live = false;
-    sub = this.subscribe(
-      (event) => {
-        const next = evolve(state, event);
-        if (isThenable(next)) return next.then((s) => apply(s, event));
-        apply(next, event);
+    due = false;
+    sub = this.subscribe(fold, {
+      streamId,
+      onCaughtUp: () => {
+        live = true;
+        notify();
       },
-      {
-        streamId,
-        onCaughtUp: () => {
-          live = true;
-          notify();
-        },
-        onRebase: () => {
-          sub.unsubscribe();
-          start();
-        },
-        ...(onError === undefined ? {} : { onError }),
+      onRebase: () => {
+        sub.unsubscribe();
+        start();
       },
-    );
+      ...(onError === undefined ? {} : { onError }),
+    });
   };
   start();
-  const watch = { unsubscribe: () => sub.unsubscribe() };
+  const watch = { unsubscribe: stop };
   if (Symbol.dispose) watch[Symbol.dispose] = watch.unsubscribe;
   return watch;
 };

@@ -13,8 +13,9 @@ export interface AggregateView<S> {
 }
 
 /**
- * The live state of one stream, re-rendered after each new event (from this tab or, on IndexedDB,
- * another one). `store` may be null/undefined while it is being opened.
+ * The live state of one stream, re-rendered after new events (from this tab, another one on
+ * IndexedDB, or sync): once per batch of events delivered together, through `watchAggregate`.
+ * `store` may be null/undefined while it is being opened.
  */
 export declare function useAggregate<E extends EventShape, S>(
   store: EventStore<E> | null | undefined,

@@ -3,7 +3,8 @@ import { useEffect, useRef, useState } from "react";
 
 /**
  * The live state of one stream: `{ state, expectedRevision, loading, error }`. Re-renders after
- * each new event of the stream, also when another tab or worker appended it (IndexedDB).
+ * new events of the stream, also when another tab or worker appended it (IndexedDB) or sync
+ * brought it: once per batch (`watchAggregate` coalesces), not once per event.
  * `store` may be null/undefined while it is being opened. Until the stream has been folded,
  * `loading` is true, `state` is `initialState()` and `expectedRevision` is undefined. The latest
  * `initialState` and `evolve` are used; the watch restarts when `store` or `streamId` changes.

@@ -14,7 +14,7 @@
 // `demo.stop()`; `demo.app.close()` stops only the app server (an unreachable app server).
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLocalEdge } from "./edge-local.mjs";
+import { edgeDataDir, startLocalEdge } from "./edge-local.mjs";
 import { claimsFor, signHs256 } from "./edge-token.mjs";
 import { serve } from "./serve.mjs";
 
@@ -88,7 +88,7 @@ export async function startDemo({ port = 8080, edgePort = 8787, edgeData = ".edg
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const port = Number(process.env.PORT || 8080);
   const edgePort = Number(process.env.EDGE_PORT || 8787);
-  const edgeData = resolve(process.env.EDGE_DATA || ".edge-data");
+  const edgeData = edgeDataDir();
   let demo;
   let stopping = false;
   const stop = async () => {

@@ -9,6 +9,15 @@ import { join, resolve } from "node:path";
 import { REPO, writeWorkerdConfig } from "../edge/workerd-config.mjs";
 
 /**
+ * The data directory of `make edge`, `make demo` and scripts/edge-token.mjs: `$EDGE_DATA`, else
+ * `.edge-data`. A relative one is taken from the repository root, where make runs them, so that
+ * each script finds the same directory (and development secret) from wherever it is started.
+ */
+export function edgeDataDir(env = process.env) {
+  return resolve(REPO, env.EDGE_DATA || ".edge-data");
+}
+
+/**
  * The environment workerd runs with: `env` plus, when it names neither EVSTORE_JWT_SECRET nor
  * EVSTORE_JWKS, the development secret of `dataDir`. `devSecret` tells which case it was.
  */

@@ -3,11 +3,11 @@
 // EVSTORE_JWT_SECRET (and without EVSTORE_JWKS) it uses a development secret kept in the data
 // directory (created on first run) and prints it with a sample token and a curl line.
 // Ctrl-C / SIGTERM stop workerd and exit.
-import { startLocalEdge } from "./edge-local.mjs";
+import { edgeDataDir, startLocalEdge } from "./edge-local.mjs";
 import { claimsFor, signHs256 } from "./edge-token.mjs";
 
 const port = Number(process.env.EDGE_PORT || 8787);
-const dataDir = process.env.EDGE_DATA || ".edge-data";
+const dataDir = edgeDataDir();
 
 let stopping = false;
 let edge;
@@ -46,7 +46,7 @@ if (edge.devSecret) {
   console.log(`  curl -s -X POST ${base}/t/demo/streams/Order-1 -H "Authorization: Bearer ${token}" \\`);
   console.log(`    -H 'Content-Type: application/json' -d '{"events":[{"type":"OrderPlaced","data":{"total":10}}],"expectedRevision":"any"}'`);
   console.log(`  curl -s ${base}/t/demo/streams/Order-1 -H "Authorization: Bearer ${token}"`);
-  console.log(`more tokens: node scripts/edge-token.mjs --tenant <tenant> [--scope read] [--ttl seconds]`);
+  console.log(`more tokens: node scripts/edge-token.mjs --data ${edge.dataDir} --tenant <tenant> [--scope read] [--ttl seconds]`);
 } else {
   console.log("tokens are verified with EVSTORE_JWT_SECRET / EVSTORE_JWKS from the environment");
 }

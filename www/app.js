@@ -161,7 +161,14 @@ const unsubscribe = (handle) => (typeof handle === "function" ? handle() : handl
 async function start() {
   store = await openStore();
   document.body.dataset.sync = store.sync ? "on" : syncNote.startsWith("Sync is off") ? "failed" : "unconfigured";
-  cleanup = [store.subscribe(() => scheduleRefresh(), { after: "end", onError: (e) => notify(explain(e, "Watching the list")) })];
+  // The handler returns nothing: a returned promise would be awaited before the next event, one
+  // whole refresh per event (a device catching up on a few hundred synced events would re-render
+  // as many times). scheduleRefresh coalesces the events delivered meanwhile into one refresh.
+  const onEvent = (event) => {
+    window.__delivered = event.position; // for the demo's tests
+    scheduleRefresh();
+  };
+  cleanup = [store.subscribe(onEvent, { after: "end", onError: (e) => notify(explain(e, "Watching the list")) })];
   if (store.sync) {
     view.status = store.sync.status();
     cleanup.push(store.sync.onStatus((status) => {
@@ -585,7 +592,12 @@ $("travel-now").addEventListener("click", () => travelTo(Infinity));
 $("travel-now-banner").addEventListener("click", () => travelTo(Infinity));
 for (const id of ["filter-stream", "filter-category", "filter-type"]) $(id).addEventListener("change", () => renderHistory());
 
+/** How many times the page was rendered, and the last event position its subscription was given (read by the demo's tests). */
+window.__renders = 0;
+window.__delivered = null;
+
 function render() {
+  window.__renders++;
   renderStatus();
   renderItems();
   renderHistory();

@@ -2,13 +2,58 @@
 // network would, without any help from the store. evstore's sync API has no pause, and reopening
 // the store without `sync` would stop queueing appends for the server, so instead this wraps the
 // page's WebSocket and fetch: while the switch is off-line, connections to the edge's origin fail
-// like unreachable ones (a socket to a port browsers refuse), and open sockets to it are closed.
-// The store sees the network go away and come back, and keeps queueing in between.
+// like unreachable ones, and open sockets to it are closed. The store sees the network go away and
+// come back, and keeps queueing in between.
 //
 // The wrappers are installed when this module is evaluated: app.js imports it before "evstore", so
 // that even a library that keeps a reference to WebSocket or fetch at load time gets the gated ones.
 
-const BLOCKED_SOCKET = "ws://127.0.0.1:9/evstore-demo-offline"; // port 9: refused by browsers
+/**
+ * What a socket to an unreachable host does, without the network: it never opens, reports an
+ * error, then closes (code 1006). No real connection is tried, so the browser logs nothing (a
+ * socket to a refused port would fill the console with net::ERR_UNSAFE_PORT on every retry).
+ */
+class UnreachableSocket extends EventTarget {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  readyState = 0;
+  protocol = "";
+  extensions = "";
+  bufferedAmount = 0;
+  binaryType = "blob";
+  onopen = null;
+  onmessage = null;
+  onerror = null;
+  onclose = null;
+
+  constructor(url) {
+    super();
+    this.url = String(url);
+    setTimeout(() => {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      this.#fire(new Event("error"));
+      this.#fire(new CloseEvent("close", { code: 1006, reason: "", wasClean: false }));
+    }, 0);
+  }
+
+  #fire(event) {
+    this.dispatchEvent(event);
+    this[`on${event.type}`]?.call(this, event);
+  }
+
+  send() {
+    throw new DOMException("the socket is not open", "InvalidStateError");
+  }
+
+  close() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    queueMicrotask(() => this.#fire(new CloseEvent("close", { code: 1006, reason: "", wasClean: false })));
+  }
+}
 
 function installGate() {
   let origin = null; // the edge service's origin (http:) — sockets use the ws: twin
@@ -29,12 +74,11 @@ function installGate() {
   const RealWebSocket = globalThis.WebSocket;
   class GatedWebSocket extends RealWebSocket {
     constructor(url, protocols) {
-      const cut = blocked(url);
-      super(cut ? BLOCKED_SOCKET : url, protocols);
-      if (!cut) {
-        open.add(this);
-        this.addEventListener("close", () => open.delete(this));
-      }
+      // A derived constructor may return another object instead of calling super().
+      if (blocked(url)) return new UnreachableSocket(url);
+      super(url, protocols);
+      open.add(this);
+      this.addEventListener("close", () => open.delete(this));
     }
   }
   globalThis.WebSocket = GatedWebSocket;

@@ -15,7 +15,9 @@ use crate::sync::{
     encode_client_message, Conflict, LinkState, MalformedAppend, PushAppend, PushOutcome,
     PushPolicy, Refusal, ServerMessage, SyncClient, SyncStatus, TheirsCut,
 };
-use crate::{decode_rows, Error, EventStore, NewEvent, RecordedEvent, Result, StreamId};
+use crate::{
+    decode_rows, Error, EventStore, ExpectedRevision, NewEvent, RecordedEvent, Result, StreamId,
+};
 
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
@@ -151,11 +153,17 @@ fn status_to_js(s: &SyncStatus) -> JsValue {
     o.into()
 }
 
+/// A held stream for `store.sync.conflicts()` / `onConflict`. `actualRevision` is what `retry`
+/// takes as `expectedRevision`: the server's revision, or `"no_stream"` when the server has no
+/// events of the stream (as in `WRONG_EXPECTED_REVISION`; never `null`, which would read as "any").
 fn conflict_to_js(c: &Conflict) -> JsValue {
     let o = Object::new();
     set(&o, "streamId", c.stream_id.as_str());
     set(&o, "expectedRevision", expected_to_js(c.expected));
-    set(&o, "actualRevision", opt_number(c.actual));
+    let actual = c
+        .actual
+        .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+    set(&o, "actualRevision", expected_to_js(actual));
     set(&o, "pending", events_to_js(&c.pending));
     set(&o, "theirs", events_to_js(&c.theirs));
     if c.theirs_withheld {

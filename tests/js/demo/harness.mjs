@@ -78,8 +78,7 @@ export async function openApp(context, demo, name) {
     page.errors.push(e);
     console.error(`[${name} page error] ${e.message}`);
   });
-  // (The offline switch's refused sockets are expected: not echoed.)
-  page.on("console", (m) => m.type() === "error" && !m.text().includes("evstore-demo-offline") && console.error(`[${name} console] ${m.text()}`));
+  page.on("console", (m) => m.type() === "error" && console.error(`[${name} console] ${m.text()}`));
   await page.goto(`${demo.url}/?device=${name}`);
   await ready(page);
   return page;

@@ -11,6 +11,7 @@ import {
   type CurrentRevision,
   type ExpectedRevision,
   type RecordedEvent,
+  type SyncedEventStore,
 } from "evstore";
 import { useAggregate } from "evstore/react";
 import { getEmmettEventStore, ExpectedVersionConflictError, STREAM_DOES_NOT_EXIST } from "evstore/emmett";
@@ -59,6 +60,23 @@ export function narrowing(): void {
   );
   // @ts-expect-error: an unknown option key is a type error too (a typo must not switch a check off)
   store.subscribe(() => {}, { form: 3 });
+  // A handler may return anything (a returned Promise is awaited before the next event).
+  const seen: RecordedEvent<CartEvent>[] = [];
+  store.subscribe((e) => seen.push(e));
+  store.subscribe(async (e) => void (await store.readStream(e.streamId)));
+}
+
+// The conflict example of the READMEs: a conflict's actualRevision is what retry expects.
+export async function conflicts(synced: SyncedEventStore<CartEvent>): Promise<void> {
+  for (const c of await synced.sync.conflicts()) {
+    const actual: CurrentRevision = c.actualRevision;
+    await c.retry([{ type: "CartCleared", data: null }], { expectedRevision: actual });
+    // @ts-expect-error: actualRevision is a number or "no_stream", never null
+    const none: null = c.actualRevision;
+    void none;
+    // @ts-expect-error: null is not an expected revision (it would read as "any")
+    await c.retry([{ type: "CartCleared", data: null }], { expectedRevision: null });
+  }
 }
 
 export async function iterate(): Promise<number> {

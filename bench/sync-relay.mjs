@@ -14,7 +14,8 @@ export class SyncRelay extends DurableObject {
     if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") return new Response("expected a WebSocket", { status: 400 });
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
-    const headers = request.headers.has("sec-websocket-protocol") ? { "sec-websocket-protocol": "evstore.sync.v1" } : {};
+    const protocol = request.headers.get("sec-websocket-protocol");
+    const headers = protocol ? { "sec-websocket-protocol": protocol } : {};
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 

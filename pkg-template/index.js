@@ -100,6 +100,7 @@ EventStore.open = async function (options) {
   // `wasm` is the glue's instance: set already when node.js, deno.js or workerd.js initialised
   // synchronously, where there is nothing to load.
   if (wasm === undefined) await (loading ??= load(source));
+  if (sync) sync.WebSocket ??= await fallbackWebSocket();
   let store;
   try {
     store = await open.call(this, options);
@@ -148,11 +149,18 @@ function checkSyncOptions(sync) {
   }
   if (typeof sync.token !== "function") throw invalid("sync.token must be a function that returns the JWT (or a promise of it)");
   if (sync.WebSocket !== undefined && typeof sync.WebSocket !== "function") throw invalid("sync.WebSocket must be a WebSocket class");
-  // The runtime's, else the one the Node entry found (the "ws" package, where installed). With
-  // none, the store still opens and works offline; its status says why it cannot sync.
-  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket ?? globalThis[Symbol.for("evstore.WebSocket")] ?? null;
+  // The runtime's, else (see `fallbackWebSocket`) the "ws" package in Node 20. With none, the
+  // store still opens and works offline; its status says why it cannot sync.
+  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket ?? null;
   const base = url.href.replace(/\/+$/, "");
   return { base, socket: `${base.replace(/^http/, "ws")}/sync`, token: sync.token, WebSocket: WebSocketImpl };
+}
+
+let fallback;
+/** The Node entry's loader of the "ws" package (Node 20), run once; null where none or not installed. */
+function fallbackWebSocket() {
+  const load = globalThis[Symbol.for("evstore.loadWebSocket")];
+  return load ? (fallback ??= load().catch(() => null)) : null;
 }
 
 /** The `exp` claim of a JWT (seconds), without verifying it; null when unreadable. */

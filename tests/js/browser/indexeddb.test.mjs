@@ -382,3 +382,26 @@ test("durability: the mode reaches every readwrite transaction of an append", as
   });
   await context.close();
 });
+
+test("close() right after un-awaited appends: the group in flight commits (they succeed), later calls fail CLOSED", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-group-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    await s.append("Warm-1", [{ type: "E" }]);
+    const calls = [];
+    for (let i = 0; i < 10; i++) calls.push(s.append(`S-${i}`, [{ type: "E", data: i }]));
+    const closing = s.close();
+    calls.push(s.append("After-1", [{ type: "E" }]), s.readAll());
+    const codes = (await Promise.allSettled(calls)).map((r) => (r.status === "fulfilled" ? "ok" : r.reason.code));
+    await closing;
+    const again = await EventStore.open({ storage: "indexeddb", name });
+    const stored = (await again.readAll()).map((e) => e.streamId);
+    await again.close();
+    return { codes, stored };
+  }, name);
+  assert.deepEqual(out.codes, [...Array(10).fill("ok"), "CLOSED", "CLOSED"]);
+  assert.deepEqual(out.stored, ["Warm-1", ...Array.from({ length: 10 }, (_, i) => `S-${i}`)]);
+  await context.close();
+});

@@ -291,6 +291,7 @@ impl<S: Storage> EventStore<S> {
         if !self.synced.get() {
             return Ok(None);
         }
+        self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
             Some(json) => crate::sync::state_marks(&json)?,

@@ -405,3 +405,36 @@ test("close() right after un-awaited appends: the group in flight commits (they 
   assert.deepEqual(out.stored, ["Warm-1", ...Array.from({ length: 10 }, (_, i) => `S-${i}`)]);
   await context.close();
 });
+
+test("closing a synced IndexedDB store ends its live subscriptions quietly (no onError)", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-synced-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    // A token that never comes: the store stays "connecting", with no network at all.
+    const sync = { url: "http://127.0.0.1:8/t/none", token: () => new Promise(() => {}) };
+    const s = await EventStore.open({ storage: "indexeddb", name, sync });
+    await s.append("Doc-1", [{ type: "A" }]);
+    const errors = [];
+    const caughtUp = [];
+    for (const options of [{}, { streamId: "Doc-1" }, { checkpoint: "rm" }]) {
+      caughtUp.push(
+        new Promise((onCaughtUp) => s.subscribe(() => {}, { ...options, onCaughtUp, onError: (e) => errors.push([e.code, e.message]) })),
+      );
+    }
+    await Promise.all(caughtUp);
+    // After onCaughtUp a subscription reads the log once more, then waits for wake-ups: a few
+    // reads of the same database later, all are waiting, as a live subscription mostly is.
+    for (let i = 0; i < 4; i++) await s.readAll();
+    await s.close();
+    // The subscriptions' wake-up after close runs in microtasks (and a read it might start, in
+    // one IndexedDB round trip): a macrotask and a round trip on another database come after.
+    await new Promise((r) => setTimeout(r, 0));
+    const other = await EventStore.open({ storage: "indexeddb", name: `${name}-other` });
+    await other.readAll();
+    await other.close();
+    return errors;
+  }, name);
+  assert.deepEqual(out, []);
+  await context.close();
+});

@@ -124,12 +124,21 @@ EventStore.open = async function (options) {
 // cross-tab wake-ups), and the `store.sync` API of the contract.
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
+/** `sync[COUNT]()`: the status counts read again (the append wrapper below waits for it). */
+const COUNT = Symbol("count");
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
 const STATUS_COALESCE_MS = 25;
-/** Keep-alive: a ping when the socket was quiet this long; no frame within as long again: dead. */
-const HEARTBEAT_MS = 10000;
+/** Keep-alive: a ping when the socket was quiet this long; no frame within as long again (two
+ * pings unanswered): dead, dropped at once. A dead link is noticed within 2.5 × this. */
+const HEARTBEAT_MS = 5000;
+/** A socket not open this long after it was created (a handshake on a dead link) is dropped. */
+const CONNECT_TIMEOUT_MS = 10000;
+/** `sync.token()` not settled this long: treated as offline (its result, if it comes, is unused). */
+const TOKEN_TIMEOUT_MS = 10000;
+/** The probe of why a socket did not open (HTTP) gives up after this long: offline. */
+const PROBE_TIMEOUT_MS = 5000;
 
 function checkSyncOptions(sync) {
   if (sync === null || typeof sync !== "object" || Array.isArray(sync)) throw invalid("sync must be an object { url, token }");
@@ -174,6 +183,33 @@ function tokenExpiry(jwt) {
   }
 }
 
+/** Rejects with a STORAGE_ERROR ("offline") when `promise` takes longer than `ms`. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(storeError("STORAGE_ERROR", `${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Why `sync.token()` gave no JWT, as `lastError`: an auth failure (UNAUTHENTICATED) when it
+ * resolved to something else than a string or threw an EventStoreError UNAUTHENTICATED or
+ * FORBIDDEN (that code); anything else it threw (e.g. fetch's TypeError) or a timeout is a
+ * network failure: offline, STORAGE_ERROR, with the cause.
+ */
+function tokenError(cause) {
+  const auth = cause instanceof EventStoreError && (cause.code === "UNAUTHENTICATED" || cause.code === "FORBIDDEN");
+  return storeError(auth ? cause.code : "STORAGE_ERROR", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+}
+
+/** `sync.token()`, bounded by TOKEN_TIMEOUT_MS; rejects (see `tokenError`) unless it gives a JWT. */
+async function fetchToken(token) {
+  const jwt = await withTimeout(Promise.resolve().then(token), TOKEN_TIMEOUT_MS, "sync.token()");
+  if (typeof jwt !== "string" || jwt === "") throw storeError("UNAUTHENTICATED", `it must resolve to a JWT string, got ${jwt === "" ? "an empty string" : typeof jwt}`);
+  return jwt;
+}
+
 class Sync {
   #engine;
   #config;
@@ -187,6 +223,8 @@ class Sync {
   #conflictListeners = new Set();
   #flushers = [];
   #announced = new Set();
+  #announcing = Promise.resolve();
+  #counting = null;
   #last = "";
   #timers = new Set();
   #wakeSleep = null;
@@ -213,7 +251,7 @@ class Sync {
     this.#watch();
     this.#online = () => this.#wakeSleep?.();
     // The network went away: a socket may stay open for minutes on a dead link; close it now.
-    this.#offline = () => this.#ws?.close(4000, "offline");
+    this.#offline = () => this.#abandon?.("offline");
     globalThis.addEventListener?.("online", this.#online);
     globalThis.addEventListener?.("offline", this.#offline);
     this.#check(); // the queue left by an earlier session, before any connection
@@ -222,6 +260,8 @@ class Sync {
   #online;
   #offline;
   #lastFrameAt = 0;
+  /** Drops the current socket (connecting or open) as dead, without waiting for it to close. */
+  #abandon = null;
 
   /** `{ state, pending, conflicts, confirmedPosition, lastError }`. */
   status() {
@@ -229,6 +269,14 @@ class Sync {
     const state = this.#leader || !this.#relayed ? s.state : this.#relayed.state;
     const lastError = this.#leader || !this.#relayed ? this.#lastError : this.#relayed.lastError;
     return { state, pending: s.pending, conflicts: s.conflicts, confirmedPosition: s.confirmedPosition, lastError };
+  }
+
+  /** Reads the counts again, in a read that starts after this call (shared by a tick's calls). */
+  [COUNT]() {
+    return (this.#counting ??= Promise.resolve().then(() => {
+      this.#counting = null;
+      return this.#engine.refresh().catch(() => {});
+    }));
   }
 
   /** Calls `listener(status)` on every change; returns `{ unsubscribe }`. */
@@ -262,7 +310,7 @@ class Sync {
 
   #conflict(c) {
     const engine = this.#engine;
-    const after = () => this.#changed();
+    const after = () => (this.#announce(), this.#changed());
     return Object.assign(c, {
       discard: () => engine.discard(c.streamId).then(after),
       retry: (events, options) => engine.retry(c.streamId, events, options).then((r) => (after(), r)),
@@ -307,10 +355,9 @@ class Sync {
     this.#emit();
     let jwt;
     try {
-      jwt = await this.#config.token();
-      if (typeof jwt !== "string" || jwt === "") throw new TypeError("sync.token() must resolve to a JWT string");
+      jwt = await fetchToken(this.#config.token);
     } catch (cause) {
-      this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      this.#lastError = tokenError(cause);
       engine.disconnected();
       this.#check();
       return;
@@ -326,11 +373,40 @@ class Sync {
       return;
     }
     let opened = false;
+    let over = false;
     await new Promise((resolve) => {
+      // The socket's end, once: its close event, or `#abandon` (a dead link: not waiting for the
+      // close handshake, which a dead link never completes).
+      const end = (code) => {
+        if (over) return;
+        over = true;
+        this.#abandon = null;
+        clearTimeout(handshake);
+        this.#timers.delete(handshake);
+        this.#queue(async () => {
+          if (this.#ws === ws) this.#ws = null;
+          engine.disconnected();
+          if (code === 4401) this.#lastError ??= storeError("UNAUTHENTICATED", "the sync token expired or was refused");
+          if (code === 4403) this.#lastError ??= storeError("FORBIDDEN", "the sync token is not valid for this tenant");
+          if (!opened && !this.#closed) await this.#probe(jwt);
+          this.#emit();
+        }).then(resolve, resolve);
+      };
+      this.#abandon = (reason) => {
+        try {
+          if (typeof ws.terminate === "function") ws.terminate(); // the "ws" package: no close handshake
+          else ws.close(4000, reason);
+        } catch {
+          // already closing
+        }
+        end(4000);
+      };
+      const handshake = setTimeout(() => opened || this.#abandon?.("handshake timed out"), CONNECT_TIMEOUT_MS);
+      this.#timers.add(handshake);
       ws.onopen = () => {
         opened = true;
         this.#queue(async () => {
-          if (this.#closed) return ws.close(1000);
+          if (this.#closed || over) return ws.close(1000);
           this.#ws = ws;
           this.#lastFrameAt = Date.now();
           await engine.connected();
@@ -345,16 +421,7 @@ class Sync {
         this.#queue(() => this.#frame(ws, typeof m.data === "string" ? m.data : String(m.data)));
       };
       ws.onerror = () => {};
-      ws.onclose = (event) => {
-        this.#queue(async () => {
-          if (this.#ws === ws) this.#ws = null;
-          engine.disconnected();
-          if (event.code === 4401) this.#lastError ??= storeError("UNAUTHENTICATED", "the sync token expired or was refused");
-          if (event.code === 4403) this.#lastError ??= storeError("FORBIDDEN", "the sync token is not valid for this tenant");
-          if (!opened && !this.#closed) await this.#probe(jwt);
-          this.#emit();
-        }).then(resolve, resolve);
-      };
+      ws.onclose = (event) => end(event.code);
     });
     this.#check();
   }
@@ -362,9 +429,10 @@ class Sync {
   /** Why a socket did not open: offline, or the token was refused (HTTP 401/403). */
   async #probe(jwt) {
     try {
-      const r = await fetch(`${this.#config.base}/all?maxCount=1`, { headers: { authorization: `Bearer ${jwt}` } });
+      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      const r = await fetch(`${this.#config.base}/all?maxCount=1`, { headers: { authorization: `Bearer ${jwt}` }, signal });
       if (r.status === 401 || r.status === 403) {
-        const body = await r.json().catch(() => ({}));
+        const body = await withTimeout(r.json(), PROBE_TIMEOUT_MS, "the probe").catch(() => ({}));
         const code = r.status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN";
         this.#lastError = storeError(code, body?.error?.message ?? `the edge service answered ${r.status}`);
       }
@@ -383,12 +451,12 @@ class Sync {
       const ws = this.#ws;
       if (!ws || this.#closed) return;
       try {
-        const next = await this.#config.token();
-        if (this.#ws !== ws || typeof next !== "string") return;
+        const next = await fetchToken(this.#config.token);
+        if (this.#ws !== ws) return;
         ws.send(JSON.stringify({ type: "auth", token: next }));
         this.#renewal(next);
       } catch (cause) {
-        this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+        this.#lastError = tokenError(cause);
         this.#emit();
       }
     }, Math.min(wait, 2 ** 31 - 1));
@@ -425,7 +493,7 @@ class Sync {
   #watchPush(ws) {
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      if (this.#ws === ws && this.#engine.pushInFlight()) ws.close(4000, "push unanswered");
+      if (this.#ws === ws && this.#engine.pushInFlight()) this.#abandon?.("push unanswered");
     }, PUSH_TIMEOUT_MS);
     this.#timers.add(t);
   }
@@ -435,7 +503,7 @@ class Sync {
     const t = setInterval(() => {
       if (this.#ws !== ws) return clearInterval(t), this.#timers.delete(t);
       const quiet = Date.now() - this.#lastFrameAt;
-      if (quiet > 2 * HEARTBEAT_MS) ws.close(4000, "no answer to keep-alive");
+      if (quiet > 2 * HEARTBEAT_MS) this.#abandon?.("no answer to keep-alive");
       else if (quiet > HEARTBEAT_MS) {
         try {
           ws.send('{"type":"ping"}');
@@ -450,6 +518,7 @@ class Sync {
   async #frame(ws, text) {
     if (ws !== this.#ws) return;
     let frame;
+    let held = false;
     try {
       frame = JSON.parse(text);
     } catch {
@@ -467,7 +536,7 @@ class Sync {
     } else if (frame?.type === "authenticated" || frame?.type === "pong") {
       // renewed in place / keep-alive
     } else {
-      await this.#engine.receive(frame);
+      held = (await this.#engine.receive(frame)).length > 0;
       if (frame?.type === "caughtUp") {
         this.#attempt = 0;
         this.#lastError = null;
@@ -475,7 +544,7 @@ class Sync {
     }
     this.#send();
     this.#emit();
-    this.#check();
+    this.#check(held);
   }
 
   // ---- every tab: changes of the store --------------------------------------------------------
@@ -490,32 +559,40 @@ class Sync {
       if (!(this.#leader && this.#ws)) await new Promise((r) => setTimeout(r, STATUS_COALESCE_MS));
       // Read before handling: a change during the handling wakes the next round.
       generation = this.#engine.generation();
-      await this.#changed();
+      await this.#changed(!this.#leader);
     }
   }
 
   /** Local appends (this tab or another) or sync writes: push if leading, report. */
-  #changed() {
+  #changed(heldChanged = false) {
     return this.#queue(async () => {
       if (this.#leader && this.#ws) {
         await this.#engine.pump();
         this.#send();
       }
-      this.#check();
+      this.#check(heldChanged);
     });
   }
 
-  #check() {
+  #check(heldChanged = false) {
     this.#engine.refresh().then(async (s) => {
       if (this.#flushers.length && (await this.#engine.pushable()) === 0) {
         for (const f of this.#flushers.splice(0)) f.resolve();
       }
-      if (s.conflicts !== this.#announced.size) this.#announce();
+      // The held streams are compared as sets (one resolved while another became held keeps the
+      // count) when they may have changed: a frame held streams, a conflict was resolved here,
+      // or (a follower tab, which sees only the store) the store changed.
+      if (heldChanged || s.conflicts !== this.#announced.size) this.#announce();
       this.#emit();
     }, () => {});
   }
 
-  async #announce() {
+  /** Announces the streams held now and not yet announced; forgets those no longer held. */
+  #announce() {
+    this.#announcing = this.#announcing.then(() => this.#announceHeld());
+  }
+
+  async #announceHeld() {
     const list = await this.#engine.conflicts().catch(() => null);
     if (!list) return;
     const now = new Set(list.map((c) => c.streamId));
@@ -574,7 +651,8 @@ class Sync {
     globalThis.removeEventListener?.("online", this.#online);
     globalThis.removeEventListener?.("offline", this.#offline);
     try {
-      this.#ws?.close(1000, "closed");
+      if (this.#ws) this.#ws.close(1000, "closed");
+      else this.#abandon?.("closed"); // still connecting
     } catch {
       // already closed
     }
@@ -589,6 +667,17 @@ class Sync {
 }
 
 // ---- Conveniences ---------------------------------------------------------------------------
+
+const append = EventStore.prototype.append;
+/**
+ * On a synced store, resolves once `sync.status().pending` counts the append (one status read
+ * for the appends that resolve together; the listeners' notification stays coalesced).
+ */
+EventStore.prototype.append = function (streamId, events, options) {
+  const appended = append.call(this, streamId, events, options);
+  const sync = this.sync;
+  return sync ? appended.then((result) => sync[COUNT]().then(() => result)) : appended;
+};
 
 const aggregateStream = EventStore.prototype.aggregateStream;
 /** `{ state, revision, expectedRevision }`: `expectedRevision` is ready for the next append. */

@@ -438,3 +438,31 @@ test("closing a synced IndexedDB store ends its live subscriptions quietly (no o
   assert.deepEqual(out, []);
   await context.close();
 });
+
+test("a checkpointed subscription whose handler runs while the store closes ends quietly (the checkpoint is not recorded)", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-checkpoint-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    const errors = [];
+    let entered;
+    let release;
+    const inHandler = new Promise((r) => (entered = r));
+    s.subscribe(() => new Promise((r) => ((release = r), entered())), { checkpoint: "rm", onError: (e) => errors.push([e.code, e.message]) });
+    await s.append("Doc-1", [{ type: "A" }]);
+    await inHandler;
+    await s.close();
+    release(); // the handler finishes after close: its checkpoint would be recorded now
+    await new Promise((r) => setTimeout(r, 0));
+    const again = await EventStore.open({ storage: "indexeddb", name });
+    const redelivered = await new Promise((resolve) => {
+      const seen = [];
+      const sub = again.subscribe((e) => void seen.push(e.type), { checkpoint: "rm", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+    });
+    await again.close();
+    return { errors, redelivered };
+  }, name);
+  assert.deepEqual(out, { errors: [], redelivered: ["A"] });
+  await context.close();
+});

@@ -75,33 +75,36 @@ export function getEmmettEventStore(store, options = {}) {
     return want === revision;
   };
 
+  // Reads `from`..`to` (inclusive stream versions, at most `maxCount`), stopping at the head seen
+  // first, so the head and the events agree even while others append. `last`: the revision of
+  // the last event read, null when none was.
+  const read = async (streamName, options) => {
+    const { from, to, maxCount, expectedStreamVersion, schema } = options ?? {};
+    const head = await store.streamRevision(streamName);
+    if (!matches(expectedStreamVersion, head)) throw new ExpectedVersionConflictError(version(head), expectedStreamVersion);
+    if (head === null) return { head, events: [], last: null };
+    const first = from === undefined ? 0 : Math.max(0, Number(BigInt(from) - base));
+    let last = head;
+    if (to !== undefined) last = Math.min(last, Number(BigInt(to) - base));
+    if (maxCount !== undefined) last = Math.min(last, first + Number(maxCount) - 1);
+    if (last < first) return { head, events: [], last: null };
+    const recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
+    return { head, events: upcastRecordedMessages(recorded.map(readEvent), schema?.versioning), last: recorded.at(-1)?.revision ?? null };
+  };
+
   return {
     async readStream(streamName, options) {
-      const { from, to, maxCount, expectedStreamVersion, schema } = options ?? {};
-      const head = await store.streamRevision(streamName);
-      if (!matches(expectedStreamVersion, head)) throw new ExpectedVersionConflictError(version(head), expectedStreamVersion);
-      let events = [];
-      if (head !== null) {
-        // `from` and `to` are inclusive stream versions; the read stops at the head seen above, so
-        // `currentStreamVersion` and the events agree even while others append.
-        const first = from === undefined ? 0 : Math.max(0, Number(BigInt(from) - base));
-        let last = head;
-        if (to !== undefined) last = Math.min(last, Number(BigInt(to) - base));
-        if (maxCount !== undefined) last = Math.min(last, first + Number(maxCount) - 1);
-        if (last >= first) {
-          const recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
-          events = upcastRecordedMessages(recorded.map(readEvent), schema?.versioning);
-        }
-      }
+      const { head, events } = await read(streamName, options);
       return { currentStreamVersion: version(head), events, streamExists: head !== null };
     },
 
+    /** `currentStreamVersion` is the version the state was folded to (with `read.to`, that of the last event read), as in Emmett's stores. */
     async aggregateStream(streamName, options) {
-      const { evolve, initialState, read } = options;
-      const { currentStreamVersion, events, streamExists } = await this.readStream(streamName, read);
+      const { evolve, initialState, read: range } = options;
+      const { head, events, last } = await read(streamName, range);
       let state = initialState();
       for (const event of events) state = evolve(state, event);
-      return { currentStreamVersion, state, streamExists };
+      return { currentStreamVersion: version(last), state, streamExists: head !== null };
     },
 
     async appendToStream(streamName, events, options) {

@@ -100,6 +100,7 @@ EventStore.open = async function (options) {
   // `wasm` is the glue's instance: set already when node.js, deno.js or workerd.js initialised
   // synchronously, where there is nothing to load.
   if (wasm === undefined) await (loading ??= load(source));
+  if (sync) sync.WebSocket ??= await fallbackWebSocket();
   let store;
   try {
     store = await open.call(this, options);
@@ -126,12 +127,21 @@ const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
 const SYNC_PROTOCOL = "evstore.sync.v2";
 const PUSH_PREFIX = '{"v":2,"type":"push"';
+/** `sync[COUNT]()`: the status counts read again (the append wrapper below waits for it). */
+const COUNT = Symbol("count");
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
 const STATUS_COALESCE_MS = 25;
-/** Keep-alive: a ping when the socket was quiet this long; no frame within as long again: dead. */
-const HEARTBEAT_MS = 10000;
+/** Keep-alive: a ping when the socket was quiet this long; no frame within as long again (two
+ * pings unanswered): dead, dropped at once. A dead link is noticed within 2.5 × this. */
+const HEARTBEAT_MS = 5000;
+/** A socket not open this long after it was created (a handshake on a dead link) is dropped. */
+const CONNECT_TIMEOUT_MS = 10000;
+/** `sync.token()` not settled this long: treated as offline (its result, if it comes, is unused). */
+const TOKEN_TIMEOUT_MS = 10000;
+/** The probe of why a socket did not open (HTTP) gives up after this long: offline. */
+const PROBE_TIMEOUT_MS = 5000;
 
 function checkSyncOptions(sync) {
   if (sync === null || typeof sync !== "object" || Array.isArray(sync)) throw invalid("sync must be an object { url, token }");
@@ -151,11 +161,18 @@ function checkSyncOptions(sync) {
   }
   if (typeof sync.token !== "function") throw invalid("sync.token must be a function that returns the JWT (or a promise of it)");
   if (sync.WebSocket !== undefined && typeof sync.WebSocket !== "function") throw invalid("sync.WebSocket must be a WebSocket class");
-  // The runtime's, else the one the Node entry found (the "ws" package, where installed). With
-  // none, the store still opens and works offline; its status says why it cannot sync.
-  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket ?? globalThis[Symbol.for("evstore.WebSocket")] ?? null;
+  // The runtime's, else (see `fallbackWebSocket`) the "ws" package in Node 20. With none, the
+  // store still opens and works offline; its status says why it cannot sync.
+  const WebSocketImpl = sync.WebSocket ?? globalThis.WebSocket ?? null;
   const base = url.href.replace(/\/+$/, "");
   return { base, socket: `${base.replace(/^http/, "ws")}/sync`, token: sync.token, WebSocket: WebSocketImpl };
+}
+
+let fallback;
+/** The Node entry's loader of the "ws" package (Node 20), run once; null where none or not installed. */
+function fallbackWebSocket() {
+  const load = globalThis[Symbol.for("evstore.loadWebSocket")];
+  return load ? (fallback ??= load().catch(() => null)) : null;
 }
 
 /** The `exp` claim of a JWT (seconds), without verifying it; null when unreadable. */
@@ -167,6 +184,33 @@ function tokenExpiry(jwt) {
   } catch {
     return null;
   }
+}
+
+/** Rejects with a STORAGE_ERROR ("offline") when `promise` takes longer than `ms`. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(storeError("STORAGE_ERROR", `${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Why `sync.token()` gave no JWT, as `lastError`: an auth failure (UNAUTHENTICATED) when it
+ * resolved to something else than a string or threw an EventStoreError UNAUTHENTICATED or
+ * FORBIDDEN (that code); anything else it threw (e.g. fetch's TypeError) or a timeout is a
+ * network failure: offline, STORAGE_ERROR, with the cause.
+ */
+function tokenError(cause) {
+  const auth = cause instanceof EventStoreError && (cause.code === "UNAUTHENTICATED" || cause.code === "FORBIDDEN");
+  return storeError(auth ? cause.code : "STORAGE_ERROR", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+}
+
+/** `sync.token()`, bounded by TOKEN_TIMEOUT_MS; rejects (see `tokenError`) unless it gives a JWT. */
+async function fetchToken(token) {
+  const jwt = await withTimeout(Promise.resolve().then(token), TOKEN_TIMEOUT_MS, "sync.token()");
+  if (typeof jwt !== "string" || jwt === "") throw storeError("UNAUTHENTICATED", `it must resolve to a JWT string, got ${jwt === "" ? "an empty string" : typeof jwt}`);
+  return jwt;
 }
 
 class Sync {
@@ -182,6 +226,8 @@ class Sync {
   #conflictListeners = new Set();
   #flushers = [];
   #announced = new Set();
+  #announcing = Promise.resolve();
+  #counting = null;
   #last = "";
   #timers = new Set();
   #wakeSleep = null;
@@ -208,7 +254,7 @@ class Sync {
     this.#watch();
     this.#online = () => this.#wakeSleep?.();
     // The network went away: a socket may stay open for minutes on a dead link; close it now.
-    this.#offline = () => this.#ws?.close(4000, "offline");
+    this.#offline = () => this.#abandon?.("offline");
     globalThis.addEventListener?.("online", this.#online);
     globalThis.addEventListener?.("offline", this.#offline);
     this.#check(); // the queue left by an earlier session, before any connection
@@ -217,6 +263,8 @@ class Sync {
   #online;
   #offline;
   #lastFrameAt = 0;
+  /** Drops the current socket (connecting or open) as dead, without waiting for it to close. */
+  #abandon = null;
 
   /** `{ state, pending, conflicts, confirmedPosition, lastError }`. */
   status() {
@@ -224,6 +272,14 @@ class Sync {
     const state = this.#leader || !this.#relayed ? s.state : this.#relayed.state;
     const lastError = this.#leader || !this.#relayed ? this.#lastError : this.#relayed.lastError;
     return { state, pending: s.pending, conflicts: s.conflicts, confirmedPosition: s.confirmedPosition, lastError };
+  }
+
+  /** Reads the counts again, in a read that starts after this call (shared by a tick's calls). */
+  [COUNT]() {
+    return (this.#counting ??= Promise.resolve().then(() => {
+      this.#counting = null;
+      return this.#engine.refresh().catch(() => {});
+    }));
   }
 
   /** Calls `listener(status)` on every change; returns `{ unsubscribe }`. */
@@ -257,7 +313,7 @@ class Sync {
 
   #conflict(c) {
     const engine = this.#engine;
-    const after = () => this.#changed();
+    const after = () => (this.#announce(), this.#changed());
     return Object.assign(c, {
       discard: () => engine.discard(c.streamId).then(after),
       retry: (events, options) => nullRevision(options) ?? engine.retry(c.streamId, events, options).then((r) => (after(), r)),
@@ -302,10 +358,9 @@ class Sync {
     this.#emit();
     let jwt;
     try {
-      jwt = await this.#config.token();
-      if (typeof jwt !== "string" || jwt === "") throw new TypeError("sync.token() must resolve to a JWT string");
+      jwt = await fetchToken(this.#config.token);
     } catch (cause) {
-      this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      this.#lastError = tokenError(cause);
       engine.disconnected();
       this.#check();
       return;
@@ -321,11 +376,40 @@ class Sync {
       return;
     }
     let opened = false;
+    let over = false;
     await new Promise((resolve) => {
+      // The socket's end, once: its close event, or `#abandon` (a dead link: not waiting for the
+      // close handshake, which a dead link never completes).
+      const end = (code) => {
+        if (over) return;
+        over = true;
+        this.#abandon = null;
+        clearTimeout(handshake);
+        this.#timers.delete(handshake);
+        this.#queue(async () => {
+          if (this.#ws === ws) this.#ws = null;
+          engine.disconnected();
+          if (code === 4401) this.#lastError ??= storeError("UNAUTHENTICATED", "the sync token expired or was refused");
+          if (code === 4403) this.#lastError ??= storeError("FORBIDDEN", "the sync token is not valid for this tenant");
+          if (!opened && !this.#closed) await this.#probe(jwt);
+          this.#emit();
+        }).then(resolve, resolve);
+      };
+      this.#abandon = (reason) => {
+        try {
+          if (typeof ws.terminate === "function") ws.terminate(); // the "ws" package: no close handshake
+          else ws.close(4000, reason);
+        } catch {
+          // already closing
+        }
+        end(4000);
+      };
+      const handshake = setTimeout(() => opened || this.#abandon?.("handshake timed out"), CONNECT_TIMEOUT_MS);
+      this.#timers.add(handshake);
       ws.onopen = () => {
         opened = true;
         this.#queue(async () => {
-          if (this.#closed) return ws.close(1000);
+          if (this.#closed || over) return ws.close(1000);
           this.#ws = ws;
           this.#lastFrameAt = Date.now();
           await engine.connected();
@@ -340,16 +424,7 @@ class Sync {
         this.#queue(() => this.#frame(ws, typeof m.data === "string" ? m.data : String(m.data)));
       };
       ws.onerror = () => {};
-      ws.onclose = (event) => {
-        this.#queue(async () => {
-          if (this.#ws === ws) this.#ws = null;
-          engine.disconnected();
-          if (event.code === 4401) this.#lastError ??= storeError("UNAUTHENTICATED", "the sync token expired or was refused");
-          if (event.code === 4403) this.#lastError ??= storeError("FORBIDDEN", "the sync token is not valid for this tenant");
-          if (!opened && !this.#closed) await this.#probe(jwt);
-          this.#emit();
-        }).then(resolve, resolve);
-      };
+      ws.onclose = (event) => end(event.code);
     });
     this.#check();
   }
@@ -357,9 +432,10 @@ class Sync {
   /** Why a socket did not open: offline, or the token was refused (HTTP 401/403). */
   async #probe(jwt) {
     try {
-      const r = await fetch(`${this.#config.base}/all?maxCount=1`, { headers: { authorization: `Bearer ${jwt}` } });
+      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      const r = await fetch(`${this.#config.base}/all?maxCount=1`, { headers: { authorization: `Bearer ${jwt}` }, signal });
       if (r.status === 401 || r.status === 403) {
-        const body = await r.json().catch(() => ({}));
+        const body = await withTimeout(r.json(), PROBE_TIMEOUT_MS, "the probe").catch(() => ({}));
         const code = r.status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN";
         this.#lastError = storeError(code, body?.error?.message ?? `the edge service answered ${r.status}`);
       }
@@ -378,12 +454,12 @@ class Sync {
       const ws = this.#ws;
       if (!ws || this.#closed) return;
       try {
-        const next = await this.#config.token();
-        if (this.#ws !== ws || typeof next !== "string") return;
+        const next = await fetchToken(this.#config.token);
+        if (this.#ws !== ws) return;
         ws.send(JSON.stringify({ type: "auth", token: next }));
         this.#renewal(next);
       } catch (cause) {
-        this.#lastError = storeError("UNAUTHENTICATED", `sync.token() failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+        this.#lastError = tokenError(cause);
         this.#emit();
       }
     }, Math.min(wait, 2 ** 31 - 1));
@@ -420,7 +496,7 @@ class Sync {
   #watchPush(ws) {
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      if (this.#ws === ws && this.#engine.pushInFlight()) ws.close(4000, "push unanswered");
+      if (this.#ws === ws && this.#engine.pushInFlight()) this.#abandon?.("push unanswered");
     }, PUSH_TIMEOUT_MS);
     this.#timers.add(t);
   }
@@ -430,7 +506,7 @@ class Sync {
     const t = setInterval(() => {
       if (this.#ws !== ws) return clearInterval(t), this.#timers.delete(t);
       const quiet = Date.now() - this.#lastFrameAt;
-      if (quiet > 2 * HEARTBEAT_MS) ws.close(4000, "no answer to keep-alive");
+      if (quiet > 2 * HEARTBEAT_MS) this.#abandon?.("no answer to keep-alive");
       else if (quiet > HEARTBEAT_MS) {
         try {
           ws.send('{"type":"ping"}');
@@ -453,7 +529,7 @@ class Sync {
       this.#lastError = storeError("STORAGE_ERROR", `a frame from the sync service could not be applied: ${cause?.message ?? cause}`, cause);
       this.#ws = null; // the frames that follow on this socket (a caughtUp) are not taken
       this.#engine.disconnected();
-      ws.close(4000, "unreadable frame");
+      this.#abandon?.("unreadable frame");
       this.#emit();
     }
   }
@@ -461,6 +537,7 @@ class Sync {
   async #handle(ws, text) {
     const frame = JSON.parse(text);
     if (frame === null || typeof frame !== "object" || Array.isArray(frame)) throw new TypeError("a frame must be a JSON object");
+    let held = false;
     if (frame?.type === "error") {
       const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
       if (code === "INVALID_ARGUMENT" && "head" in fields) {
@@ -473,7 +550,7 @@ class Sync {
     } else if (frame?.type === "authenticated" || frame?.type === "pong") {
       // renewed in place / keep-alive
     } else {
-      await this.#engine.receive(frame);
+      held = (await this.#engine.receive(frame)).length > 0;
       if (frame?.type === "caughtUp") {
         this.#attempt = 0;
         this.#lastError = null;
@@ -481,7 +558,7 @@ class Sync {
     }
     this.#send();
     this.#emit();
-    this.#check();
+    this.#check(held);
   }
 
   // ---- every tab: changes of the store --------------------------------------------------------
@@ -496,32 +573,40 @@ class Sync {
       if (!(this.#leader && this.#ws)) await new Promise((r) => setTimeout(r, STATUS_COALESCE_MS));
       // Read before handling: a change during the handling wakes the next round.
       generation = this.#engine.generation();
-      await this.#changed();
+      await this.#changed(!this.#leader);
     }
   }
 
   /** Local appends (this tab or another) or sync writes: push if leading, report. */
-  #changed() {
+  #changed(heldChanged = false) {
     return this.#queue(async () => {
       if (this.#leader && this.#ws) {
         await this.#engine.pump();
         this.#send();
       }
-      this.#check();
+      this.#check(heldChanged);
     });
   }
 
-  #check() {
+  #check(heldChanged = false) {
     this.#engine.refresh().then(async (s) => {
       if (this.#flushers.length && (await this.#engine.pushable()) === 0) {
         for (const f of this.#flushers.splice(0)) f.resolve();
       }
-      if (s.conflicts !== this.#announced.size) this.#announce();
+      // The held streams are compared as sets (one resolved while another became held keeps the
+      // count) when they may have changed: a frame held streams, a conflict was resolved here,
+      // or (a follower tab, which sees only the store) the store changed.
+      if (heldChanged || s.conflicts !== this.#announced.size) this.#announce();
       this.#emit();
     }, () => {});
   }
 
-  async #announce() {
+  /** Announces the streams held now and not yet announced; forgets those no longer held. */
+  #announce() {
+    this.#announcing = this.#announcing.then(() => this.#announceHeld());
+  }
+
+  async #announceHeld() {
     const list = await this.#engine.conflicts().catch(() => null);
     if (!list) return;
     const now = new Set(list.map((c) => c.streamId));
@@ -580,7 +665,8 @@ class Sync {
     globalThis.removeEventListener?.("online", this.#online);
     globalThis.removeEventListener?.("offline", this.#offline);
     try {
-      this.#ws?.close(1000, "closed");
+      if (this.#ws) this.#ws.close(1000, "closed");
+      else this.#abandon?.("closed"); // still connecting
     } catch {
       // already closed
     }
@@ -595,6 +681,17 @@ class Sync {
 }
 
 // ---- Conveniences ---------------------------------------------------------------------------
+
+const append = EventStore.prototype.append;
+/**
+ * On a synced store, resolves once `sync.status().pending` counts the append (one status read
+ * for the appends that resolve together; the listeners' notification stays coalesced).
+ */
+EventStore.prototype.append = function (streamId, events, options) {
+  const appended = append.call(this, streamId, events, options);
+  const sync = this.sync;
+  return sync ? appended.then((result) => sync[COUNT]().then(() => result)) : appended;
+};
 
 const aggregateStream = EventStore.prototype.aggregateStream;
 /** `{ state, revision, expectedRevision }`: `expectedRevision` is ready for the next append. */

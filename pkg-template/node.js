@@ -9,13 +9,11 @@ try {
   // Reported by EventStore.open (see index.js).
 }
 
-// Node < 22 has no global WebSocket: sync uses the "ws" package when the app has it installed.
+// Node < 22 has no global WebSocket: sync uses the "ws" package when the app has it installed,
+// imported when the first synced store opens (index.js). No top-level await in this module, so
+// that CommonJS apps can `require("evstore")`.
 if (typeof globalThis.WebSocket !== "function") {
-  try {
-    globalThis[Symbol.for("evstore.WebSocket")] = (await import("ws")).default;
-  } catch {
-    // Not installed: synced stores say so in their status (or take sync.WebSocket).
-  }
+  globalThis[Symbol.for("evstore.loadWebSocket")] = () => import("ws").then((m) => m.default);
 }
 
 export * from "./index.js";

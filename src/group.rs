@@ -34,6 +34,11 @@ pub(crate) struct Group {
 }
 
 impl Group {
+    /// No append is queued or running.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.queue.borrow().is_empty() && !self.running.get() && !self.gathering.get()
+    }
+
     /// Queues `append` and resolves to its result; `run` executes a group of appends in order
     /// and returns one result each.
     pub(crate) async fn submit<F, Fut>(&self, append: PreparedAppend, run: F) -> Result<Appended>

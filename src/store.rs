@@ -54,6 +54,8 @@ pub struct EventStore<S: Storage> {
     options: StoreOptions,
     ids: IdGenerator,
     closed: Cell<bool>,
+    /// The storage was released (after `close`, once the in-flight appends finished).
+    released: Cell<bool>,
     notify: Rc<Notify>,
     watching: Cell<bool>,
     synced: Cell<bool>,
@@ -73,6 +75,7 @@ impl<S: Storage> EventStore<S> {
             options,
             ids: IdGenerator::new(),
             closed: Cell::new(false),
+            released: Cell::new(false),
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
             synced: Cell::new(false),
@@ -111,11 +114,14 @@ impl<S: Storage> EventStore<S> {
     pub(crate) async fn append_prepared(&self, append: &PreparedAppend) -> Result<Appended> {
         let appended = if self.storage.groups_appends() {
             let storage = &self.storage;
-            self.group
+            let appended = self
+                .group
                 .submit(append.clone(), |appends| async move {
                     crate::append::append_group(storage, &appends).await
                 })
-                .await?
+                .await;
+            self.release_if_closed();
+            appended?
         } else {
             crate::append::append(&self.storage, append).await?
         };
@@ -297,6 +303,7 @@ impl<S: Storage> EventStore<S> {
         if !self.synced.get() {
             return Ok(None);
         }
+        self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
             Some(json) => crate::sync::state_marks(&json)?,
@@ -305,12 +312,20 @@ impl<S: Storage> EventStore<S> {
         Ok(Some(state))
     }
 
-    /// Closes the store: releases the storage; every later call fails with `CLOSED`, and
-    /// subscriptions end.
+    /// Closes the store: every later call fails with `CLOSED`, and subscriptions end. Appends
+    /// already accepted (issued before, still in a group commit) finish first; then the storage
+    /// is released.
     pub fn close(&self) {
         if !self.closed.replace(true) {
-            self.storage.close();
+            self.release_if_closed();
             self.notify.notify();
+        }
+    }
+
+    /// Releases the storage once the store is closed and no append is in flight.
+    fn release_if_closed(&self) {
+        if self.closed.get() && self.group.is_idle() && !self.released.replace(true) {
+            self.storage.close();
         }
     }
 

@@ -370,9 +370,11 @@ impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
     }
 
     /// Saves the checkpoint. On a synced store it never records a position of the pending tail
-    /// (which sync may rewrite): at most the confirmed position last seen.
+    /// (which sync may rewrite): at most the confirmed position last seen. Once the store is
+    /// closed it records nothing (`CLOSED`: the event is delivered again after a reopen).
     async fn record_handled(&mut self) -> Result<()> {
         if let (Some(mut position), Some(name)) = (self.unrecorded.take(), &self.checkpoint) {
+            self.store.check_open()?;
             if let Some((_, confirmed)) = self.sync_seen {
                 match confirmed {
                     Some(c) => position = position.min(c),

@@ -337,8 +337,9 @@ async fn deliver(
             if cancelled.get() {
                 return;
             }
-            if let Err(e) = sub.handled(events[i as usize - 1].position()).await {
-                return callbacks.report(e.into());
+            match sub.handled(events[i as usize - 1].position()).await {
+                Ok(()) | Err(Error::Closed) => {} // closed: the loop ends quietly below
+                Err(e) => return callbacks.report(e.into()),
             }
         }
     }

@@ -382,3 +382,87 @@ test("durability: the mode reaches every readwrite transaction of an append", as
   });
   await context.close();
 });
+
+test("close() right after un-awaited appends: the group in flight commits (they succeed), later calls fail CLOSED", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-group-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    await s.append("Warm-1", [{ type: "E" }]);
+    const calls = [];
+    for (let i = 0; i < 10; i++) calls.push(s.append(`S-${i}`, [{ type: "E", data: i }]));
+    const closing = s.close();
+    calls.push(s.append("After-1", [{ type: "E" }]), s.readAll());
+    const codes = (await Promise.allSettled(calls)).map((r) => (r.status === "fulfilled" ? "ok" : r.reason.code));
+    await closing;
+    const again = await EventStore.open({ storage: "indexeddb", name });
+    const stored = (await again.readAll()).map((e) => e.streamId);
+    await again.close();
+    return { codes, stored };
+  }, name);
+  assert.deepEqual(out.codes, [...Array(10).fill("ok"), "CLOSED", "CLOSED"]);
+  assert.deepEqual(out.stored, ["Warm-1", ...Array.from({ length: 10 }, (_, i) => `S-${i}`)]);
+  await context.close();
+});
+
+test("closing a synced IndexedDB store ends its live subscriptions quietly (no onError)", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-synced-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    // A token that never comes: the store stays "connecting", with no network at all.
+    const sync = { url: "http://127.0.0.1:8/t/none", token: () => new Promise(() => {}) };
+    const s = await EventStore.open({ storage: "indexeddb", name, sync });
+    await s.append("Doc-1", [{ type: "A" }]);
+    const errors = [];
+    const caughtUp = [];
+    for (const options of [{}, { streamId: "Doc-1" }, { checkpoint: "rm" }]) {
+      caughtUp.push(
+        new Promise((onCaughtUp) => s.subscribe(() => {}, { ...options, onCaughtUp, onError: (e) => errors.push([e.code, e.message]) })),
+      );
+    }
+    await Promise.all(caughtUp);
+    // After onCaughtUp a subscription reads the log once more, then waits for wake-ups: a few
+    // reads of the same database later, all are waiting, as a live subscription mostly is.
+    for (let i = 0; i < 4; i++) await s.readAll();
+    await s.close();
+    // The subscriptions' wake-up after close runs in microtasks (and a read it might start, in
+    // one IndexedDB round trip): a macrotask and a round trip on another database come after.
+    await new Promise((r) => setTimeout(r, 0));
+    const other = await EventStore.open({ storage: "indexeddb", name: `${name}-other` });
+    await other.readAll();
+    await other.close();
+    return errors;
+  }, name);
+  assert.deepEqual(out, []);
+  await context.close();
+});
+
+test("a checkpointed subscription whose handler runs while the store closes ends quietly (the checkpoint is not recorded)", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `close-checkpoint-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    const errors = [];
+    let entered;
+    let release;
+    const inHandler = new Promise((r) => (entered = r));
+    s.subscribe(() => new Promise((r) => ((release = r), entered())), { checkpoint: "rm", onError: (e) => errors.push([e.code, e.message]) });
+    await s.append("Doc-1", [{ type: "A" }]);
+    await inHandler;
+    await s.close();
+    release(); // the handler finishes after close: its checkpoint would be recorded now
+    await new Promise((r) => setTimeout(r, 0));
+    const again = await EventStore.open({ storage: "indexeddb", name });
+    const redelivered = await new Promise((resolve) => {
+      const seen = [];
+      const sub = again.subscribe((e) => void seen.push(e.type), { checkpoint: "rm", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+    });
+    await again.close();
+    return { errors, redelivered };
+  }, name);
+  assert.deepEqual(out, { errors: [], redelivered: ["A"] });
+  await context.close();
+});

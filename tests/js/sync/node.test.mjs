@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { EventStore } from "evstore";
+import { EventStore, EventStoreError } from "evstore";
 import { call, now, startEdge, token, uuid } from "../edge-service/harness.mjs";
 import { collect, openFeed } from "../edge-service/socket.mjs";
 
@@ -232,10 +232,30 @@ describe("authentication", () => {
     await until(() => a.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "UNAUTHENTICATED");
     const b = await device(t, { tokenFn: async () => "not-a-jwt" });
     await until(() => b.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "UNAUTHENTICATED");
-    const c = await device(t, { tokenFn: async () => { throw new Error("no session"); } });
-    await until(() => c.sync.status().lastError?.code === "UNAUTHENTICATED", 10000, "token() failure");
-    assert.match(c.sync.status().lastError.message, /no session/);
     assert.equal(a.sync.status().pending, 1);
+  });
+
+  test("token() failing for network reasons is offline with the cause; only a non-string or a thrown UNAUTHENTICATED/FORBIDDEN is an auth failure", async () => {
+    const t = tenant();
+    const network = new TypeError("fetch failed");
+    const offline = await device(t, { tokenFn: async () => { throw network; } });
+    await until(() => offline.sync.status().lastError, 10000, "token() failure");
+    const s = offline.sync.status();
+    assert.equal(s.state, "offline");
+    assert.equal(s.lastError.code, "STORAGE_ERROR");
+    assert.match(s.lastError.message, /sync\.token\(\) failed: fetch failed/);
+    assert.equal(s.lastError.cause, network);
+    const cases = [
+      [async () => { throw new EventStoreError("signed out", "UNAUTHENTICATED"); }, "UNAUTHENTICATED", /signed out/],
+      [async () => { throw new EventStoreError("not a member", "FORBIDDEN"); }, "FORBIDDEN", /not a member/],
+      [async () => undefined, "UNAUTHENTICATED", /must resolve to a JWT string/],
+    ];
+    for (const [tokenFn, code, message] of cases) {
+      const d = await device(t, { tokenFn });
+      await until(() => d.sync.status().lastError, 10000, code);
+      assert.equal(d.sync.status().lastError.code, code);
+      assert.match(d.sync.status().lastError.message, message);
+    }
   });
 
   test("a token expiring mid-session is renewed in place (no reconnect)", async () => {
@@ -581,5 +601,140 @@ describe("hardening of the sync socket (issue 18)", () => {
       for (const c of server.clients) c.terminate();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe("the host's counts and announcements", () => {
+  test("status().pending counts an append as soon as it resolves (one at a time, and a burst)", async () => {
+    const t = tenant();
+    const store = await device(t, { tokenFn: () => new Promise(() => {}) }); // never online
+    for (let i = 1; i <= 5; i++) {
+      await store.append(`Doc-${i}`, [{ type: "A" }]);
+      assert.equal(store.sync.status().pending, i, `after append ${i}`);
+    }
+    await Promise.all([1, 2, 3].map((i) => store.append(`Burst-${i}`, [{ type: "B" }])));
+    assert.equal(store.sync.status().pending, 8);
+  });
+
+  test("onConflict announces a stream held while another one's conflict is resolved (sets, not counts)", async () => {
+    const t = tenant();
+    const other = await device(t);
+    await other.append("X", [{ type: "Theirs" }]);
+    await other.sync.flush();
+    // A WebSocket whose incoming frames the test can hold back, then release at once.
+    const held = { paused: false, queue: [] };
+    class Holding extends WebSocket {
+      get onmessage() {
+        return super.onmessage;
+      }
+      set onmessage(fn) {
+        super.onmessage = (m) => (held.paused ? held.queue.push({ text: String(m.data), deliver: () => fn(m) }) : fn(m));
+      }
+    }
+    const g = gate(t);
+    const a = await EventStore.open({ sync: { url: `${edge.base}/t/${t}`, token: g.tokenFn, WebSocket: Holding } });
+    stores.push(a);
+    const announced = [];
+    let conflictX;
+    a.sync.onConflict((c) => {
+      announced.push(c.streamId);
+      if (c.streamId === "X") conflictX = c;
+    });
+    await a.append("X", [{ type: "Ours" }], { expectedRevision: "no_stream" });
+    g.open();
+    await until(() => announced.includes("X"), 10000, "X announced");
+    await a.sync.flush();
+    // Y: written by the other device, appended here before this one hears of it; its conflict
+    // arrives together with X's resolution.
+    held.paused = true;
+    await other.append("Y", [{ type: "Theirs" }]);
+    await other.sync.flush();
+    await a.append("Y", [{ type: "Ours" }], { expectedRevision: "no_stream" });
+    await until(() => held.queue.some((m) => m.text.includes('"pushResult"')), 10000, "Y's push answered (held back)");
+    held.paused = false;
+    for (const m of held.queue.splice(0)) m.deliver();
+    await conflictX.discard();
+    await until(() => announced.includes("Y"), 10000, "Y announced");
+    assert.deepEqual(announced, ["X", "Y"]);
+  });
+});
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `port`: in "stall" mode it accepts connections and never
+ * answers; in "pipe" mode it forwards them; `freeze()` black-holes the open ones (a dead link).
+ */
+async function tcpProxy(port) {
+  const { createServer, connect } = await import("node:net");
+  const links = new Set();
+  const proxy = { mode: "pipe", accepted: 0 };
+  const server = createServer((client) => {
+    proxy.accepted++;
+    const link = { client, upstream: null, frozen: false };
+    links.add(link);
+    const drop = () => {
+      client.destroy();
+      link.upstream?.destroy();
+      links.delete(link);
+    };
+    client.on("error", drop).on("close", drop);
+    if (proxy.mode === "stall") return;
+    link.upstream = connect(port, "127.0.0.1");
+    link.upstream.on("error", drop).on("close", drop);
+    client.on("data", (d) => link.frozen || link.upstream.write(d));
+    link.upstream.on("data", (d) => link.frozen || client.write(d));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  proxy.port = server.address().port;
+  proxy.freeze = () => links.forEach((l) => (l.frozen = true));
+  proxy.close = () => {
+    for (const l of links) l.client.destroy(), l.upstream?.destroy();
+    return new Promise((r) => server.close(r));
+  };
+  return proxy;
+}
+
+describe("dead links (Node)", () => {
+  test("a handshake that never completes, and a status probe that never answers, are given up and retried", async () => {
+    const proxy = await tcpProxy(edge.port);
+    try {
+      proxy.mode = "stall";
+      const t = tenant();
+      const store = await EventStore.open({ sync: { url: `http://127.0.0.1:${proxy.port}/t/${t}`, token: async () => token(t), WebSocket } });
+      stores.push(store);
+      await store.append("Doc-1", [{ type: "A" }]);
+      await until(() => proxy.accepted >= 2, 30000, "the socket given up and the probe sent"); // both stall
+      proxy.mode = "pipe";
+      await until(async () => (await serverLog(t)).length === 1, 30000, "the append through a new socket");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("a dead open link is noticed by the keep-alive within its bound (2.5 × 5 s) and replaced", async () => {
+    const proxy = await tcpProxy(edge.port);
+    try {
+      const t = tenant();
+      const store = await EventStore.open({ sync: { url: `http://127.0.0.1:${proxy.port}/t/${t}`, token: async () => token(t), WebSocket } });
+      stores.push(store);
+      await store.append("Doc-1", [{ type: "A" }]);
+      await store.sync.flush();
+      const before = proxy.accepted;
+      proxy.freeze();
+      await until(() => store.sync.status().state !== "online", 20000, "the dead link noticed");
+      await store.append("Doc-2", [{ type: "B" }]);
+      await until(async () => (await serverLog(t)).length === 2, 20000, "the append through a new socket");
+      assert.ok(proxy.accepted > before);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("a token() that never settles is given up (offline) and asked again", async () => {
+    const t = tenant();
+    let calls = 0;
+    const store = await device(t, { tokenFn: () => (++calls === 1 ? new Promise(() => {}) : token(t)) });
+    await store.append("Doc-1", [{ type: "A" }]);
+    await until(async () => (await serverLog(t)).length === 1, 30000, "the append once token() answered");
+    assert.ok(calls >= 2);
   });
 });

@@ -127,8 +127,6 @@ const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
 const SYNC_PROTOCOL = "evstore.sync.v2";
 const PUSH_PREFIX = '{"v":2,"type":"push"';
-/** `sync[COUNT]()`: the status counts read again (the append wrapper below waits for it). */
-const COUNT = Symbol("count");
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -227,7 +225,6 @@ class Sync {
   #flushers = [];
   #announced = new Set();
   #announcing = Promise.resolve();
-  #counting = null;
   #last = "";
   #timers = new Set();
   #wakeSleep = null;
@@ -272,14 +269,6 @@ class Sync {
     const state = this.#leader || !this.#relayed ? s.state : this.#relayed.state;
     const lastError = this.#leader || !this.#relayed ? this.#lastError : this.#relayed.lastError;
     return { state, pending: s.pending, conflicts: s.conflicts, confirmedPosition: s.confirmedPosition, lastError };
-  }
-
-  /** Reads the counts again, in a read that starts after this call (shared by a tick's calls). */
-  [COUNT]() {
-    return (this.#counting ??= Promise.resolve().then(() => {
-      this.#counting = null;
-      return this.#engine.refresh().catch(() => {});
-    }));
   }
 
   /** Calls `listener(status)` on every change; returns `{ unsubscribe }`. */
@@ -681,17 +670,6 @@ class Sync {
 }
 
 // ---- Conveniences ---------------------------------------------------------------------------
-
-const append = EventStore.prototype.append;
-/**
- * On a synced store, resolves once `sync.status().pending` counts the append (one status read
- * for the appends that resolve together; the listeners' notification stays coalesced).
- */
-EventStore.prototype.append = function (streamId, events, options) {
-  const appended = append.call(this, streamId, events, options);
-  const sync = this.sync;
-  return sync ? appended.then((result) => sync[COUNT]().then(() => result)) : appended;
-};
 
 const aggregateStream = EventStore.prototype.aggregateStream;
 /** `{ state, revision, expectedRevision }`: `expectedRevision` is ready for the next append. */

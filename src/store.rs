@@ -59,6 +59,8 @@ pub struct EventStore<S: Storage> {
     notify: Rc<Notify>,
     watching: Cell<bool>,
     synced: Cell<bool>,
+    /// How many appends this store object wrote (a synced store's status counts them at once).
+    written: Cell<u64>,
     group: Group,
 }
 
@@ -79,6 +81,7 @@ impl<S: Storage> EventStore<S> {
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
             synced: Cell::new(false),
+            written: Cell::new(0),
             group: Group::default(),
         }
     }
@@ -126,6 +129,7 @@ impl<S: Storage> EventStore<S> {
             crate::append::append(&self.storage, append).await?
         };
         if let Appended::Written(result) = appended {
+            self.written.set(self.written.get() + 1);
             self.storage.committed(result.position);
             self.notify.notify();
         }
@@ -290,6 +294,11 @@ impl<S: Storage> EventStore<S> {
                 }
             }));
         }
+    }
+
+    /// How many appends this store object has written so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written.get()
     }
 
     /// Marks the store as synced: its pending tail can be rewritten, which subscriptions watch.

@@ -111,6 +111,9 @@ struct Engine {
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
     /// wait for it, so that no answer from another log is ever taken for this one's.
     log_checked: bool,
+    /// The store's count of written appends when `status` was last read from storage: the
+    /// appends written since are queued too, and counted without another read.
+    written_seen: u64,
 }
 
 impl Engine {
@@ -150,7 +153,13 @@ impl<S: Storage> SyncClient<S> {
 
     /// The status as last read or changed.
     pub fn status(&self) -> SyncStatus {
-        self.engine.borrow().status.clone()
+        let e = self.engine.borrow();
+        let mut status = e.status.clone();
+        // Local appends resolved since the last read are queued: counted as soon as they resolve.
+        let since = self.store.written().saturating_sub(e.written_seen) as usize;
+        status.pending += since;
+        status.pushable += since;
+        status
     }
 
     /// Reads the counts of the status again (other tabs may have appended): the sync state and
@@ -164,12 +173,14 @@ impl<S: Storage> SyncClient<S> {
         let conflicts = tx.scan_meta(CONFLICT).await?.len();
         drop(tx);
         let mut e = self.engine.borrow_mut();
+        e.written_seen = self.store.written();
         e.status.pending = state.pending as usize;
         e.status.conflicts = conflicts;
         e.status.confirmed = state.confirmed;
         e.status.resetting = state.resetting;
         e.epoch = state.epoch;
-        Ok(e.status.clone())
+        drop(e);
+        Ok(self.status())
     }
 
     /// How many queued appends are not held (reads the whole outbox): `flush` waits for none.
@@ -762,6 +773,7 @@ impl<S: Storage> SyncClient<S> {
 
     fn absorb(&self, local: &Local) {
         let mut e = self.engine.borrow_mut();
+        e.written_seen = self.store.written();
         e.status.pending = local.pending.len();
         e.status.conflicts = local.conflicts.len();
         e.status.confirmed = local.state.confirmed;

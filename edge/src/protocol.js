@@ -9,6 +9,10 @@ export const SYNC_VERSION = 1;
 /** Close codes (4000–4999 are the application's): the token expired or is invalid / forbidden. */
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+/** The socket's time is up (its maximum lifetime, or it did not read its frames): reconnect. */
+export const CLOSE_RECONNECT = 4408;
+/** The client sent messages faster than the service allows. */
+export const CLOSE_TOO_MANY_MESSAGES = 4429;
 
 /**
  * Set by the Worker on its own request to the object, from the verified token: never copied from

@@ -34,8 +34,8 @@ export function limits(env) {
 export const DEFAULT_MAX_SOCKETS_PER_TENANT = 1000;
 /** Most open sync sockets per token `sub` in a tenant (EVSTORE_MAX_SOCKETS_PER_SUB; default 100). More: 429. */
 export const DEFAULT_MAX_SOCKETS_PER_SUB = 100;
-/** Messages a socket may send per second, in bursts of as many (EVSTORE_MAX_SOCKET_MESSAGES_PER_SECOND; default 50). */
-export const DEFAULT_MAX_SOCKET_MESSAGES_PER_SECOND = 50;
+/** Messages a socket may send per second, in bursts of as many (EVSTORE_MAX_SOCKET_MESSAGES_PER_SECOND; default 100). */
+export const DEFAULT_MAX_SOCKET_MESSAGES_PER_SECOND = 100;
 /** Longest life of a sync socket, in seconds (EVSTORE_MAX_SOCKET_LIFETIME; default 24 h): then it is closed (4408). */
 export const DEFAULT_MAX_SOCKET_LIFETIME = 24 * 3600;
 /** Bytes a socket may have waiting to go out before the server waits for the client to read. */

@@ -2,10 +2,12 @@
 // `make demo` (scripts/demo.mjs). Without EVSTORE_JWT_SECRET (and without EVSTORE_JWKS) the
 // service verifies tokens with a development secret kept in `<dataDir>/dev-secret` (created on
 // first use, readable by its owner only), so tokens minted earlier keep working after a restart.
+// A secret shorter than the service accepts (32 bytes) is refused before workerd starts.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { MIN_SECRET_BYTES } from "../edge/src/auth.js";
 import { REPO, writeWorkerdConfig } from "../edge/workerd-config.mjs";
 
 /**
@@ -23,6 +25,10 @@ export function edgeDataDir(env = process.env) {
  */
 export function edgeEnvironment(dataDir, env = process.env) {
   const out = { ...env };
+  const given = out.EVSTORE_JWT_SECRET ? Buffer.byteLength(out.EVSTORE_JWT_SECRET, "utf8") : null;
+  if (given !== null && given < MIN_SECRET_BYTES) {
+    throw new Error(`EVSTORE_JWT_SECRET is ${given} bytes: the edge service needs at least ${MIN_SECRET_BYTES} (e.g. \`openssl rand -base64 32\`), or unset it for a development secret`);
+  }
   if (out.EVSTORE_JWT_SECRET || out.EVSTORE_JWKS) return { env: out, devSecret: false };
   const file = join(dataDir, "dev-secret");
   if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });

@@ -1,10 +1,12 @@
 // JWT verification for the edge service, with WebCrypto only (no dependencies).
 //
-// Accepted: HS256 signed with the UTF-8 bytes of EVSTORE_JWT_SECRET, and RS256 / ES256 signed by a
-// key of the EVSTORE_JWKS key set, selected by the token's `kid` (required) and `alg`. Everything
-// else (`alg: none`, HS384, a `crit` header, …) is refused. Claims `tid`, `sub` and `exp` are
-// required; `nbf` is honoured when present; `scope` is an optional space-separated list of `read`
-// and `append` (both when absent).
+// Accepted: HS256 signed with the UTF-8 bytes of EVSTORE_JWT_SECRET (at least 32 bytes), and
+// RS256 / ES256 signed by a key of the EVSTORE_JWKS key set, selected by the token's `kid`
+// (required) and `alg`. Everything else (`alg: none`, HS384, a `crit` header, …) is refused. Claims
+// `tid` (well-formed UTF-16), `sub` and `exp` are required; `nbf` is honoured when present; `scope`
+// is an optional space-separated list of `read` and `append` (both when absent). When set,
+// EVSTORE_JWT_AUDIENCE / EVSTORE_JWT_ISSUER must match `aud` / `iss`, and EVSTORE_JWT_MAX_LIFETIME
+// bounds `exp - iat` (seconds; `iat` then required).
 //
 // Signatures are checked with `crypto.subtle.verify`, which compares in constant time. A failure
 // never says which tenant or which stored data was involved; messages are generic per cause.
@@ -35,6 +37,30 @@ const ALGORITHMS = {
 
 const KNOWN_SCOPES = ["read", "append"];
 
+/** Shortest EVSTORE_JWT_SECRET accepted, in UTF-8 bytes (RFC 7518 §3.2: a key of the hash's size). */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * What is wrong with the service's token settings in `env`, or null: a secret under
+ * MIN_SECRET_BYTES, or an EVSTORE_JWT_MAX_LIFETIME that is not a positive number of seconds.
+ * Names the setting, never its value (for the operator's log only).
+ */
+export function configProblem(env) {
+  const secret = env.EVSTORE_JWT_SECRET;
+  if (typeof secret === "string" && secret !== "" && encoder.encode(secret).byteLength < MIN_SECRET_BYTES) {
+    return `EVSTORE_JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes`;
+  }
+  if (maxLifetime(env) === undefined) return "EVSTORE_JWT_MAX_LIFETIME is not a positive integer (seconds)";
+  return null;
+}
+
+/** EVSTORE_JWT_MAX_LIFETIME in seconds: null when unset, undefined when not a positive integer. */
+function maxLifetime(env) {
+  const value = env.EVSTORE_JWT_MAX_LIFETIME;
+  if (value === undefined || value === null || String(value).trim() === "") return null;
+  return /^[1-9][0-9]{0,15}$/.test(String(value).trim()) ? Number(String(value).trim()) : undefined;
+}
+
 /** An authentication failure: `status` 401 (UNAUTHENTICATED) or 403 (FORBIDDEN). */
 export class AuthError extends Error {
   constructor(status, message) {
@@ -49,8 +75,9 @@ const MALFORMED = "malformed token";
 
 /**
  * The bearer token of a request: from `Authorization: Bearer …`, or — for WebSocket clients that
- * cannot set headers — from a `bearer.<jwt>` entry of `Sec-WebSocket-Protocol`. Never from the URL.
- * Returns null when there is none.
+ * cannot set headers — from a `bearer.<jwt>` entry of `Sec-WebSocket-Protocol` of a WebSocket
+ * upgrade request (on any other request it is ignored). Never from the URL. Returns null when
+ * there is none.
  */
 export function bearerToken(request) {
   const header = request.headers.get("authorization");
@@ -58,6 +85,7 @@ export function bearerToken(request) {
     const m = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(header);
     return m ? m[1] : ""; // present but not a bearer token: malformed, not missing
   }
+  if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") return null;
   for (const protocol of subprotocols(request)) {
     if (protocol.startsWith("bearer.")) return protocol.slice("bearer.".length);
   }
@@ -105,21 +133,46 @@ export async function verifyToken(token, env, now = Date.now() / 1000) {
   }
   if (!valid) throw unauthenticated("bad token signature");
 
-  return checkClaims(claims, now);
+  return checkClaims(claims, env, now);
 }
 
 /** The claims a verified token must carry, normalised. */
-function checkClaims(claims, now) {
+function checkClaims(claims, env, now) {
   const { tid, sub, exp, nbf, scope } = claims;
-  if (typeof tid !== "string" || tid === "") throw unauthenticated(MALFORMED);
+  if (typeof tid !== "string" || tid === "" || !tid.isWellFormed()) throw unauthenticated(MALFORMED);
   if (typeof sub !== "string" || sub === "") throw unauthenticated(MALFORMED);
   if (typeof exp !== "number" || !Number.isFinite(exp)) throw unauthenticated(MALFORMED);
   if (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf))) throw unauthenticated(MALFORMED);
   if (scope !== undefined && typeof scope !== "string") throw unauthenticated(MALFORMED);
   if (exp <= now) throw unauthenticated("token expired");
   if (nbf !== undefined && nbf > now + 60) throw unauthenticated("token not yet valid");
+  checkAudienceAndIssuer(claims, env);
+  checkLifetime(claims, env, now);
   const scopes = scope === undefined ? [...KNOWN_SCOPES] : KNOWN_SCOPES.filter((s) => scope.split(" ").includes(s));
   return { tid, sub, exp, scopes };
+}
+
+/** `aud` (a string or an array of strings, RFC 7519 §4.1.3) and `iss`, when the service names them. */
+function checkAudienceAndIssuer({ aud, iss }, env) {
+  const audience = env.EVSTORE_JWT_AUDIENCE;
+  if (typeof audience === "string" && audience !== "") {
+    const listed = typeof aud === "string" ? aud === audience : Array.isArray(aud) && aud.includes(audience);
+    if (!listed) throw unauthenticated("the token is not meant for this service (aud)");
+  }
+  const issuer = env.EVSTORE_JWT_ISSUER;
+  if (typeof issuer === "string" && issuer !== "" && iss !== issuer) throw unauthenticated("the token's issuer is not accepted (iss)");
+}
+
+/**
+ * `exp - iat` within EVSTORE_JWT_MAX_LIFETIME, when set: `iat` is then required and may not lie in
+ * the future (60 s of clock skew, as for `nbf`), so a later `iat` cannot stretch a token's life.
+ */
+function checkLifetime({ iat, exp }, env, now) {
+  const max = maxLifetime(env);
+  if (max === null) return;
+  if (typeof iat !== "number" || !Number.isFinite(iat)) throw unauthenticated("the token lacks iat (the service limits token lifetimes)");
+  if (iat > now + 60) throw unauthenticated("token issued in the future (iat)");
+  if (exp - iat > max) throw unauthenticated(`the token's lifetime is over the service's maximum of ${max} seconds`);
 }
 
 /** Whether a verified token allows `scope` ("read" or "append"). */
@@ -128,15 +181,14 @@ export function hasScope(auth, scope) {
 }
 
 /**
- * Compares two strings in time that depends only on their lengths, not on where they differ
- * (the tenant of a token against the tenant of a route).
+ * Whether two strings hold the same UTF-16 code units, in time that depends only on their lengths,
+ * not on where they differ (the tenant of a token against the tenant of a route). Exact units: no
+ * encoding step that could map two strings (e.g. a lone surrogate and U+FFFD) to the same bytes.
  */
 export function constantTimeEqual(a, b) {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  const n = Math.max(x.length, y.length);
-  for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0); // a length difference already set diff
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (i < a.length ? a.charCodeAt(i) : 0) ^ (i < b.length ? b.charCodeAt(i) : 0); // a length difference already set diff
   return diff === 0;
 }
 
@@ -170,6 +222,7 @@ const keySets = new Map();
 async function secretKey(env) {
   const secret = env.EVSTORE_JWT_SECRET;
   if (typeof secret !== "string" || secret === "") throw unauthenticated("HS256 tokens are not accepted by this service");
+  if (encoder.encode(secret).byteLength < MIN_SECRET_BYTES) throw new Error("the service is misconfigured"); // never verify with a weak key
   let key = secretKeys.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);

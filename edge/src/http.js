@@ -102,12 +102,22 @@ export function withHeaders(response, headers) {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A request body must be declared JSON: `application/json`, parameters allowed. 415 otherwise. */
+function requireJsonType(request) {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new HttpError(415, "INVALID_ARGUMENT", "the request body must be sent as Content-Type: application/json");
+  }
+}
+
 /**
  * The body of `request` parsed as JSON, reading at most `maxBytes`. A declared `Content-Length`
  * over the limit is refused before reading anything; a body without one is counted while it
- * streams and abandoned as soon as it passes the limit. 413 with code INVALID_ARGUMENT.
+ * streams and abandoned as soon as it passes the limit. 413 with code INVALID_ARGUMENT; a body
+ * not declared `application/json` is refused unread (415, INVALID_ARGUMENT).
  */
 export async function readJsonBody(request, maxBytes) {
+  requireJsonType(request);
   const tooLarge = () => new HttpError(413, "INVALID_ARGUMENT", `request body over the limit of ${maxBytes} bytes`, { limit: maxBytes });
   const declared = request.headers.get("content-length");
   if (declared !== null && (!/^[0-9]+$/.test(declared) || Number(declared) > maxBytes)) {

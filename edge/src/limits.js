@@ -31,3 +31,28 @@ export function limits(env) {
     maxBatchEvents: positiveInt(env.EVSTORE_MAX_BATCH_EVENTS, DEFAULT_MAX_BATCH_EVENTS),
   };
 }
+
+/** Most open sync sockets per tenant (EVSTORE_MAX_SOCKETS_PER_TENANT; default 1000). More: 429. */
+export const DEFAULT_MAX_SOCKETS_PER_TENANT = 1000;
+/** Most open sync sockets per token `sub` in a tenant (EVSTORE_MAX_SOCKETS_PER_SUB; default 100). More: 429. */
+export const DEFAULT_MAX_SOCKETS_PER_SUB = 100;
+/** Messages a socket may send per second, in bursts of as many (EVSTORE_MAX_SOCKET_MESSAGES_PER_SECOND; default 100). */
+export const DEFAULT_MAX_SOCKET_MESSAGES_PER_SECOND = 100;
+/** Longest life of a sync socket, in seconds (EVSTORE_MAX_SOCKET_LIFETIME; default 24 h): then it is closed (4408). */
+export const DEFAULT_MAX_SOCKET_LIFETIME = 24 * 3600;
+/** Bytes a socket may have waiting to go out before the server waits for the client to read. */
+export const SOCKET_HIGH_WATER_BYTES = 1 * MiB;
+/** Bytes of frames a socket is sent before the object yields to its other work (HTTP requests, newer pulls). */
+export const SOCKET_STEP_BYTES = 256 * 1024;
+/** How long the server waits for a socket over SOCKET_HIGH_WATER_BYTES to drain before closing it (4408). */
+export const SOCKET_DRAIN_MS = 10_000;
+
+/** The sync sockets' limits in force for `env`. */
+export function socketLimits(env) {
+  return {
+    maxSocketsPerTenant: positiveInt(env.EVSTORE_MAX_SOCKETS_PER_TENANT, DEFAULT_MAX_SOCKETS_PER_TENANT),
+    maxSocketsPerSub: positiveInt(env.EVSTORE_MAX_SOCKETS_PER_SUB, DEFAULT_MAX_SOCKETS_PER_SUB),
+    maxMessagesPerSecond: positiveInt(env.EVSTORE_MAX_SOCKET_MESSAGES_PER_SECOND, DEFAULT_MAX_SOCKET_MESSAGES_PER_SECOND),
+    maxSocketLifetime: positiveInt(env.EVSTORE_MAX_SOCKET_LIFETIME, DEFAULT_MAX_SOCKET_LIFETIME),
+  };
+}

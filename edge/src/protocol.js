@@ -17,6 +17,10 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 /** Close code for a client of an older protocol version: update the client. */
 export const CLOSE_UPGRADE_REQUIRED = 4426;
+/** The socket's time is up (its maximum lifetime, or it did not read its frames): reconnect. */
+export const CLOSE_RECONNECT = 4408;
+/** The client sent messages faster than the service allows. */
+export const CLOSE_TOO_MANY_MESSAGES = 4429;
 
 /**
  * Set by the Worker on its own request to the object, from the verified token: never copied from

@@ -42,6 +42,7 @@ export function matchRoute(method, pathname) {
     if (route.method !== method) continue;
     const decoded = {};
     for (const [k, v] of Object.entries(params)) decoded[k] = decodeSegment(v);
+    if (!decoded.tenant.isWellFormed()) throw badRequest("the tenant id is not well-formed UTF-16");
     return { name: route.name, scope: route.scope, ...decoded };
   }
   throw new HttpError(404, "NOT_FOUND", pathMatched ? `no route for ${method} ${pathname}` : "no such route");

@@ -44,9 +44,12 @@ export class TenantStore extends DurableObject {
     });
   }
 
-  /** Checks `identity` (from the Worker) against the pinned tenant, pinning it at first use. */
+  /**
+   * Checks `identity` (from the Worker) against the pinned tenant, pinning it at first use: a
+   * well-formed UTF-16 tenant id, equal code unit for code unit.
+   */
   admit(identity, scope) {
-    if (!identity || typeof identity.tenant !== "string" || identity.tenant === "") {
+    if (!identity || typeof identity.tenant !== "string" || identity.tenant === "" || !identity.tenant.isWellFormed()) {
       throw new Refused(403, "FORBIDDEN", "request not routed for a tenant");
     }
     if (this.tenant === null) {

@@ -1,9 +1,11 @@
 // The edge service's Worker: CORS, then JWT verification (before anything is routed), then the
 // route, the tenant check (constant time) and the scope check, then one Durable Object per tenant
 // (`idFromName(tenant)`) does the work. Inputs are validated here so the object only sees
-// well-formed calls; the object re-checks the tenant and the scope.
+// well-formed calls; the object re-checks the tenant and the scope. A service whose token settings
+// are unsafe (auth.js `configProblem`) answers every request 500 and logs why once. Every response
+// carries `X-Content-Type-Options: nosniff`.
 
-import { AuthError, bearerToken, constantTimeEqual, hasScope, subprotocols, verifyToken } from "./auth.js";
+import { AuthError, bearerToken, configProblem, constantTimeEqual, hasScope, subprotocols, verifyToken } from "./auth.js";
 import {
   badRequest,
   corsFor,
@@ -20,19 +22,38 @@ import { appendBody, matchRoute, readOptions } from "./routes.js";
 
 export { TenantStore } from "./tenant.js";
 
+const NOSNIFF = { "x-content-type-options": "nosniff" };
+
 export default {
   async fetch(request, env) {
-    const cors = corsFor(request, env);
-    if (!cors.allowed) return errorResponse(403, "FORBIDDEN", "origin not allowed", {}, cors.headers);
-    if (request.method === "OPTIONS") return preflightResponse(cors);
-    try {
-      return withHeaders(await handle(request, env), cors.headers);
-    } catch (err) {
-      const d = err instanceof AuthError ? { status: err.status, code: err.code, message: err.message, fields: {} } : describeError(err);
-      return errorResponse(d.status, d.code, d.message, d.fields, cors.headers);
-    }
+    return withHeaders(await respond(request, env), NOSNIFF);
   },
 };
+
+async function respond(request, env) {
+  const cors = corsFor(request, env);
+  if (misconfigured(env)) return errorResponse(500, "STORAGE_ERROR", "the service is misconfigured", {}, cors.allowed ? cors.headers : {});
+  if (!cors.allowed) return errorResponse(403, "FORBIDDEN", "origin not allowed", {}, cors.headers);
+  if (request.method === "OPTIONS") return preflightResponse(cors);
+  try {
+    return withHeaders(await handle(request, env), cors.headers);
+  } catch (err) {
+    const d = err instanceof AuthError ? { status: err.status, code: err.code, message: err.message, fields: {} } : describeError(err);
+    return errorResponse(d.status, d.code, d.message, d.fields, cors.headers);
+  }
+}
+
+let reported = null;
+
+/** Whether `env`'s token settings are unsafe; the first time, says why in the operator's log. */
+function misconfigured(env) {
+  const problem = configProblem(env);
+  if (problem !== null && reported !== problem) {
+    reported = problem;
+    console.error(`evstore edge: misconfigured, answering every request 500: ${problem}`);
+  }
+  return problem !== null;
+}
 
 async function handle(request, env) {
   const auth = await verifyToken(bearerToken(request), env);

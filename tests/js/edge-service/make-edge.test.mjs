@@ -66,3 +66,14 @@ test("with EVSTORE_JWT_SECRET set, no development secret is created or printed",
   run.child.kill("SIGTERM");
   assert.equal((await run.exited).code, 0);
 });
+
+test("a secret under 32 bytes: the script refuses to start, says why and starts no workerd", async () => {
+  const dataDir = join(tempDir(), "edge-data");
+  const env = { EDGE_PORT: String(await freePort()), EDGE_DATA: dataDir, EVSTORE_JWT_SECRET: "short-secret" };
+  const run = await runScript("scripts/edge.mjs", { env, ready: "Ctrl-C stops it", timeoutMs: 20_000 });
+  assert.doesNotMatch(run.output(), /Ctrl-C stops it/, "it did not start");
+  assert.deepEqual(await run.exited, { code: 1, signal: null });
+  assert.match(run.output(), /EVSTORE_JWT_SECRET is 12 bytes: the edge service needs at least 32/);
+  assert.doesNotMatch(run.output(), /short-secret/, "the secret is not printed");
+  assert.deepEqual(workerdFor(dataDir), []);
+});

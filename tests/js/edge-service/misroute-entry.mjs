@@ -1,6 +1,7 @@
 // A deliberately wrong Worker for the tests: it sends calls for tenant `as` to the object of
 // tenant `object` (a routing bug), so the tests can check that a TenantStore pinned to one tenant
-// refuses calls routed for another. Runs as workerd's entry module next to edge/src.
+// refuses calls routed for another. `asJson` (a JSON string) names the tenant instead of `as`, for
+// ids a URL cannot carry (a lone surrogate). Runs as workerd's entry module next to edge/src.
 import { TenantStore } from "./tenant.js";
 
 export { TenantStore };
@@ -9,7 +10,8 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const object = env.TENANTS.get(env.TENANTS.idFromName(url.searchParams.get("object")));
-    const identity = { tenant: url.searchParams.get("as"), sub: "misroute", exp: Date.now() / 1000 + 3600, scopes: ["read", "append"] };
+    const as = url.searchParams.has("asJson") ? JSON.parse(url.searchParams.get("asJson")) : url.searchParams.get("as");
+    const identity = { tenant: as, sub: "misroute", exp: Date.now() / 1000 + 3600, scopes: ["read", "append"] };
     let answer;
     switch (url.pathname) {
       case "/append":

@@ -32,6 +32,30 @@ test("an object pinned to one tenant refuses calls routed for another, and write
   assert.equal((await get("/sync?object=acme&as=acme")).status, 200);
 });
 
+test("the object compares tenant ids by exact UTF-16 code units and refuses ids with lone surrogates", async () => {
+  const edge = await startEdge({ config: { entry: join(REPO, "tests/js/edge-service/misroute-entry.mjs") } });
+  services.push(edge);
+  const get = async (path) => {
+    const res = await fetch(edge.base + path);
+    const text = await res.text();
+    return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : text };
+  };
+  const lone = encodeURIComponent(JSON.stringify("\ud800"));
+  assert.equal((await get("/append?object=fffd&as=%EF%BF%BD")).status, 200, "first use pins U+FFFD");
+  for (const path of [`/append?object=fffd&asJson=${lone}`, `/read?object=fffd&asJson=${lone}`, `/sync?object=fffd&asJson=${lone}`]) {
+    const res = await get(path);
+    assert.equal(res.status, 403, `${path}: ${res.text}`);
+    assert.equal(res.body.error.code, "FORBIDDEN");
+    assert.doesNotMatch(res.text, /Misrouted/);
+  }
+  // An object never used is not pinned to a malformed id either.
+  for (const path of [`/append?object=fresh&asJson=${lone}`, `/sync?object=fresh&asJson=${lone}`]) {
+    assert.equal((await get(path)).status, 403, path);
+  }
+  assert.equal((await get("/append?object=fresh&as=fresh")).status, 200, "the fresh object pins its real tenant");
+  assert.deepEqual((await get("/read?object=fffd&as=%EF%BF%BD")).body.events.map((e) => e.type), ["Misrouted"], "only the first append");
+});
+
 test("a client-supplied identity header is never passed on by the Worker", async () => {
   const edge = await startEdge();
   services.push(edge);

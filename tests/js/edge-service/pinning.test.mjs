@@ -12,14 +12,19 @@ after(async () => {
   for (const s of services) await s.stop();
 });
 
-test("an object pinned to one tenant refuses calls routed for another, and writes nothing", async () => {
+/** An edge whose entry routes by query (misroute-entry.mjs), and a GET on it → `{ status, text, body }`. */
+async function misrouteEdge() {
   const edge = await startEdge({ config: { entry: join(REPO, "tests/js/edge-service/misroute-entry.mjs") } });
   services.push(edge);
-  const get = async (path) => {
+  return async (path) => {
     const res = await fetch(edge.base + path);
     const text = await res.text();
     return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : text };
   };
+}
+
+test("an object pinned to one tenant refuses calls routed for another, and writes nothing", async () => {
+  const get = await misrouteEdge();
   assert.equal((await get("/append?object=acme&as=acme")).status, 200, "first use pins acme");
   for (const path of ["/append?object=acme&as=globex", "/read?object=acme&as=globex", "/sync?object=acme&as=globex", "/read?object=acme&as="]) {
     const res = await get(path);
@@ -33,13 +38,7 @@ test("an object pinned to one tenant refuses calls routed for another, and write
 });
 
 test("the object compares tenant ids by exact UTF-16 code units and refuses ids with lone surrogates", async () => {
-  const edge = await startEdge({ config: { entry: join(REPO, "tests/js/edge-service/misroute-entry.mjs") } });
-  services.push(edge);
-  const get = async (path) => {
-    const res = await fetch(edge.base + path);
-    const text = await res.text();
-    return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : text };
-  };
+  const get = await misrouteEdge();
   const lone = encodeURIComponent(JSON.stringify("\ud800"));
   assert.equal((await get("/append?object=fffd&as=%EF%BF%BD")).status, 200, "first use pins U+FFFD");
   for (const path of [`/append?object=fffd&asJson=${lone}`, `/read?object=fffd&asJson=${lone}`, `/sync?object=fffd&asJson=${lone}`]) {

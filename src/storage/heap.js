@@ -73,11 +73,14 @@ export function heapRelease(handle) {
 }
 
 /**
- * The handle's log. Outside a store call and with no holder, nothing can observe the store (its
- * object is unreachable or idle), so an empty log stands in.
+ * The handle's log: before it is attached, lent by the store call that runs, or held by a
+ * subscription or sync engine. Nothing else can reach it; if something does, that is a bug, and
+ * it fails loudly rather than reading (or writing) an empty log in silence.
  */
 function L(handle) {
-  return handle.log ?? handle.lent ?? handle.held ?? new HeapLog();
+  const log = handle.log ?? handle.lent ?? handle.held;
+  if (log === null) throw new Error("evstore: the memory store's log was reached outside a call of its store (a bug in evstore; please report it)");
+  return log;
 }
 
 /** How many write transactions have committed (a transaction's snapshot token). */

@@ -49,3 +49,25 @@ test("a subscription delivers every event after the app dropped the store object
   assert.equal(seen.at(-1), 2999);
   sub.unsubscribe();
 });
+
+test("the log is reachable only while lent or held: a stray reach fails loudly instead of reading an empty log", async () => {
+  // The JS half of the heap storage, as the package ships it (the bug this guards against cannot
+  // be reached through the public API, so the module is driven directly).
+  const heap = await import(new URL("../../../src/storage/heap.js", import.meta.url));
+  const handle = heap.heapNew();
+  const store = new (class {
+    head() {
+      return heap.heapLogHead(handle);
+    }
+    hold() {
+      heap.heapHold(handle); // a subscription starts during a store call
+    }
+  })();
+  heap.heapAttach(handle, store);
+  assert.equal(store.head(), -1, "lent during a store call");
+  assert.throws(() => heap.heapLogHead(handle), /outside a call of its store/);
+  store.hold();
+  assert.equal(heap.heapLogHead(handle), -1, "held by a subscription");
+  heap.heapRelease(handle);
+  assert.throws(() => heap.heapLogHead(handle), /outside a call of its store/);
+});

@@ -555,8 +555,6 @@ mod simulation {
         Tick(usize),
         RestartServer,
         WipeServer,
-        /// The server restored from an earlier copy: its first `n` (modulo its length) events.
-        RestoreServer(usize),
         Resolve {
             d: usize,
             retry: bool,
@@ -578,7 +576,6 @@ mod simulation {
             1 => Just(Step::RestartServer),
             1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
             1 => Just(Step::WipeServer),
-            1 => (0usize..64).prop_map(Step::RestoreServer),
         ]
     }
 
@@ -683,10 +680,6 @@ mod simulation {
                 Step::RestartServer => w.restart_server(),
                 Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
                 Step::WipeServer => w.wipe_server(),
-                Step::RestoreServer(n) => {
-                    let len = w.server_log().len();
-                    w.restore_server(n % (len + 1));
-                }
                 _ => {}
             }
             nothing_lost(&w);

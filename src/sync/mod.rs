@@ -8,13 +8,16 @@
 //!   the server refuses holds its stream (a conflict) with every later append of that stream;
 //!   other streams go on.
 //! - [`EventStore::accept_push`](crate::EventStore::accept_push) is the server half: each pushed append decided by the same
-//!   append algorithm as a local one.
+//!   append algorithm as a local one; [`EventStore::start_pull`](crate::EventStore::start_pull)
+//!   and [`EventStore::next_frame`](crate::EventStore::next_frame) serve each connection's
+//!   [`Feed`] (catch-up, then live).
 //!
 //! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s and do no I/O besides their
 //! store's transactions: hosts carry the messages (a WebSocket in the browser and the edge
 //! service, a simulated network in the tests).
 
 mod client;
+mod feed;
 mod outbox;
 mod protocol;
 mod records;
@@ -23,6 +26,7 @@ mod tail;
 mod wire;
 
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
+pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 pub use outbox::{OutboxTx, Outboxed};
 pub use protocol::{
     ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,

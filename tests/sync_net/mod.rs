@@ -1,17 +1,20 @@
 //! A simulated world for sync: one server store, devices with their own stores, and a network
 //! of packets that the test delivers, drops, duplicates and reorders at will. The server side
-//! is the core's `accept_push` plus a minimal feed (pull, then live per connection), as the edge
-//! service hosts them.
+//! is the core's own halves — `accept_push`, and `start_pull`/`next_frame` over a `Feed` per
+//! connection — moved by this host instead of a WebSocket.
 
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use evstore::sync::{ClientMessage, Outboxed, PushAppend, PushPolicy, ServerMessage, SyncClient};
+use evstore::sync::{
+    ClientMessage, Feed, FrameLimits, Outboxed, PullRequest, PushAppend, PushPolicy, ServerMessage,
+    SyncClient, FRAME_BYTES,
+};
 use evstore::{
-    EventStore, ExpectedRevision, Json, MemoryStorage, NewEvent, Position, ProposedEvent, ReadFrom,
-    ReadOptions, RecordedEvent, Uuid,
+    EventStore, ExpectedRevision, Json, MemoryStorage, NewEvent, ProposedEvent, ReadOptions,
+    RecordedEvent, Uuid,
 };
 use futures::executor::block_on;
 
@@ -19,7 +22,7 @@ use futures::executor::block_on;
 pub type DeviceStore = EventStore<Outboxed<Rc<MemoryStorage>>>;
 
 /// How many events one `Events` frame carries in the simulation (small, to split appends).
-pub const FRAME: usize = 3;
+pub const FRAME: u64 = 3;
 
 /// One packet on the network.
 #[derive(Debug, Clone)]
@@ -36,19 +39,18 @@ impl Packet {
     }
 }
 
-/// A server connection's feed state.
+/// A server connection: its device and its feed.
 #[derive(Debug)]
-struct Feed {
+struct Connection {
     device: usize,
-    cursor: Option<Position>,
-    live: bool,
+    feed: Feed,
 }
 
 pub struct Server {
     pub storage: Rc<MemoryStorage>,
     pub store: Rc<EventStore<Rc<MemoryStorage>>>,
     pub epoch: String,
-    feeds: HashMap<u64, Feed>,
+    feeds: HashMap<u64, Connection>,
 }
 
 pub struct Device {
@@ -162,10 +164,9 @@ impl World {
         self.next_conn += 1;
         self.server.feeds.insert(
             conn,
-            Feed {
+            Connection {
                 device: d,
-                cursor: None,
-                live: false,
+                feed: Feed::default(),
             },
         );
         let device = &mut self.devices[d];
@@ -315,6 +316,7 @@ impl World {
         self.net.remove(i);
     }
 
+    /// The server: the store's own feed and push halves (what the edge service runs).
     fn serve(&mut self, conn: u64, msg: ClientMessage) {
         if !self.server.feeds.contains_key(&conn) {
             return;
@@ -325,37 +327,18 @@ impl World {
                 after_id,
                 epoch,
             } => {
-                let head = block_on(self.server.store.head_position()).unwrap();
-                let other_log = epoch.as_ref().is_some_and(|e| *e != self.server.epoch);
-                // The server's event at `after` must be the client's (a restored copy that grew
-                // again has another one there).
-                let diverged = after.is_some_and(|at| {
-                    let options = ReadOptions::forwards().from(ReadFrom::At(at)).max_count(1);
-                    let here = block_on(self.server.store.read_all(options)).unwrap();
-                    here.first().map(|e| (e.position, e.id)) != Some((at, after_id.unwrap()))
-                });
-                if other_log || diverged {
-                    let server_epoch = self.server.epoch.clone();
-                    let refused = (after, epoch);
-                    let msg = ServerMessage::Behind {
-                        head,
-                        epoch: server_epoch,
-                        refused,
-                    };
-                    self.net.push(Packet::ToClient(conn, msg));
-                    return;
-                }
-                let feed = self.server.feeds.get_mut(&conn).unwrap();
-                feed.cursor = after;
-                feed.live = false;
-                self.send_from(conn);
-                let feed = self.server.feeds.get_mut(&conn).unwrap();
-                feed.live = true;
-                let msg = ServerMessage::CaughtUp {
-                    head: feed.cursor,
-                    epoch: self.server.epoch.clone(),
+                let pull = PullRequest {
+                    after,
+                    after_id,
+                    epoch,
                 };
-                self.net.push(Packet::ToClient(conn, msg));
+                let server = &mut self.server;
+                let feed = &mut server.feeds.get_mut(&conn).unwrap().feed;
+                let refusal = block_on(server.store.start_pull(feed, &server.epoch, &pull));
+                match refusal.unwrap() {
+                    Some(msg) => self.net.push(Packet::ToClient(conn, msg)),
+                    None => self.send_from(conn),
+                }
             }
             ClientMessage::Push { batch, appends } => {
                 let appends = appends.into_iter().map(Ok).collect();
@@ -366,7 +349,7 @@ impl World {
                     .server
                     .feeds
                     .iter()
-                    .filter(|(_, f)| f.live)
+                    .filter(|(_, f)| f.feed.live)
                     .map(|(c, _)| *c)
                     .collect();
                 for c in live {
@@ -380,26 +363,19 @@ impl World {
         }
     }
 
+    /// Sends `conn` every frame its feed has now.
     fn send_from(&mut self, conn: u64) {
-        let after = self.server.feeds[&conn].cursor;
-        let from = after.map_or(0, |p| p + 1);
-        let events = block_on(
-            self.server
-                .store
-                .read_all(ReadOptions::forwards().from(evstore::ReadFrom::At(from))),
-        )
-        .unwrap();
-        for chunk in events.chunks(FRAME) {
-            self.net.push(Packet::ToClient(
-                conn,
-                ServerMessage::Events {
-                    events: chunk.to_vec(),
-                    epoch: Some(self.server.epoch.clone()),
-                },
-            ));
-        }
-        if let Some(last) = events.last() {
-            self.server.feeds.get_mut(&conn).unwrap().cursor = Some(last.position);
+        let server = &mut self.server;
+        let feed = &mut server.feeds.get_mut(&conn).unwrap().feed;
+        // Small frames, so that frames split appends.
+        let limits = FrameLimits {
+            events: FRAME,
+            bytes: FRAME_BYTES,
+        };
+        while let Some(msg) =
+            block_on(server.store.next_frame(feed, &server.epoch, limits)).unwrap()
+        {
+            self.net.push(Packet::ToClient(conn, msg));
         }
     }
 

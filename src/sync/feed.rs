@@ -1,0 +1,140 @@
+//! The server's side of one connection's feed: the pull/live half of sync, sans-I/O. A host
+//! keeps a [`Feed`] per connection, answers a pull with [`EventStore::start_pull`], then sends
+//! [`EventStore::next_frame`] until it has nothing more (pacing its sends as it likes), and does
+//! the same for every live feed after each commit.
+
+use super::protocol::ServerMessage;
+use crate::error::Result;
+use crate::event::RecordedEvent;
+use crate::model::Position;
+use crate::read::{ReadFrom, ReadOptions};
+use crate::storage::Storage;
+use crate::store::EventStore;
+
+/// The most events one `events` frame carries.
+pub const FRAME_EVENTS: u64 = 1000;
+
+/// An `events` frame stops after the event that takes it past this many bytes (so one large
+/// event still goes out, alone).
+pub const FRAME_BYTES: usize = 500 * 1000;
+
+/// How large an `events` frame may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// The most events one frame carries.
+    pub events: u64,
+    /// A frame stops after the event that takes it past this many bytes.
+    pub bytes: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        FrameLimits {
+            events: FRAME_EVENTS,
+            bytes: FRAME_BYTES,
+        }
+    }
+}
+
+/// Where one connection's feed stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Feed {
+    /// The last position sent (`None`: nothing yet).
+    pub cursor: Option<Position>,
+    /// The backlog has been sent (`CaughtUp`): committed events follow as they come.
+    pub live: bool,
+}
+
+/// A pull, as the server reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    /// The last position the client holds.
+    pub after: Option<Position>,
+    /// The id of the client's event at `after`.
+    pub after_id: Option<uuid::Uuid>,
+    /// The log the client synced with.
+    pub epoch: Option<String>,
+}
+
+impl<S: Storage> EventStore<S> {
+    /// Answers a pull on `feed`, for the server log `epoch`: `Some(Behind)` when the client holds
+    /// another log (another epoch, a position past the head, or another event at `after`: a log
+    /// restored from an earlier copy); else `None`, with the feed restarted from `after` — the
+    /// host then sends [`next_frame`](Self::next_frame) until it has nothing more.
+    pub async fn start_pull(
+        &self,
+        feed: &mut Feed,
+        epoch: &str,
+        pull: &PullRequest,
+    ) -> Result<Option<ServerMessage>> {
+        let other_log = pull.epoch.as_deref().is_some_and(|e| e != epoch);
+        let diverged = match pull.after {
+            Some(at) => {
+                let options = ReadOptions::forwards().from(ReadFrom::At(at)).max_count(1);
+                let here = self.read_all(options).await?;
+                here.first().map(|e| (e.position, Some(e.id))) != Some((at, pull.after_id))
+            }
+            None => false,
+        };
+        if other_log || diverged {
+            return Ok(Some(ServerMessage::Behind {
+                head: self.head_position().await?,
+                epoch: epoch.to_owned(),
+                refused: (pull.after, pull.epoch.clone()),
+            }));
+        }
+        *feed = Feed {
+            cursor: pull.after,
+            live: false,
+        };
+        Ok(None)
+    }
+
+    /// The next message of `feed`: the events after its cursor (one bounded frame), then — while
+    /// catching up and once none is left — `CaughtUp`, after which the feed is live; `None` when
+    /// there is nothing to send.
+    pub async fn next_frame(
+        &self,
+        feed: &mut Feed,
+        epoch: &str,
+        limits: FrameLimits,
+    ) -> Result<Option<ServerMessage>> {
+        let from = feed.cursor.map_or(0, |p| p + 1);
+        let options = ReadOptions::forwards()
+            .from(ReadFrom::At(from))
+            .max_count(limits.events);
+        let mut events = self.read_all(options).await?;
+        if events.is_empty() {
+            if feed.live {
+                return Ok(None);
+            }
+            feed.live = true;
+            return Ok(Some(ServerMessage::CaughtUp {
+                head: feed.cursor,
+                epoch: epoch.to_owned(),
+            }));
+        }
+        events.truncate(frame_len(&events, limits.bytes));
+        feed.cursor = events.last().map(|e| e.position);
+        Ok(Some(ServerMessage::Events {
+            events,
+            epoch: Some(epoch.to_owned()),
+        }))
+    }
+}
+
+/// How many of `events` one frame takes: up to the one that passes `max_bytes`.
+fn frame_len(events: &[RecordedEvent], max_bytes: usize) -> usize {
+    let mut bytes = 0;
+    for (i, e) in events.iter().enumerate() {
+        bytes += e.data.byte_len()
+            + e.metadata.byte_len()
+            + e.event_type.len()
+            + e.stream_id.as_str().len()
+            + 160;
+        if bytes >= max_bytes {
+            return i + 1;
+        }
+    }
+    events.len()
+}

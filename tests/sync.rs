@@ -555,6 +555,7 @@ mod simulation {
         Tick(usize),
         RestartServer,
         WipeServer,
+        RestoreServer(usize),
         Resolve {
             d: usize,
             retry: bool,
@@ -576,6 +577,7 @@ mod simulation {
             1 => Just(Step::RestartServer),
             1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
             1 => Just(Step::WipeServer),
+            1 => (0usize..64).prop_map(Step::RestoreServer),
         ]
     }
 
@@ -680,6 +682,10 @@ mod simulation {
                 Step::RestartServer => w.restart_server(),
                 Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
                 Step::WipeServer => w.wipe_server(),
+                Step::RestoreServer(n) => {
+                    let len = w.server_log().len();
+                    w.restore_server(n % (len + 1));
+                }
                 _ => {}
             }
             nothing_lost(&w);
@@ -722,6 +728,134 @@ mod simulation {
                 }
             }
         }
+    }
+
+    /// Found by the simulation: a conflict answered by the server's log before it was restored
+    /// (to nothing) stays decidable: once caught up, its `actual` is the restored log's.
+    #[test]
+    fn a_conflict_answered_before_a_restore_is_decided_on_the_restored_log() {
+        use Step::*;
+        run(
+            2,
+            vec![
+                Append {
+                    d: 1,
+                    stream: 0,
+                    n: 2,
+                    expected: 0,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 1,
+                },
+                Append {
+                    d: 1,
+                    stream: 2,
+                    n: 1,
+                    expected: 0,
+                },
+                Connect(1),
+                Deliver(0),
+                Deliver(0),
+                Deliver(0),
+                Append {
+                    d: 0,
+                    stream: 2,
+                    n: 1,
+                    expected: 1,
+                },
+                Deliver(2),
+                RestartServer,
+                Append {
+                    d: 0,
+                    stream: 2,
+                    n: 1,
+                    expected: 0,
+                },
+                Connect(2),
+                Deliver(0),
+                Deliver(1),
+                Deliver(1),
+                Deliver(1),
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                RestoreServer(20),
+            ],
+        );
+    }
+
+    /// Found by the simulation: a device whose pull to a restored server was lost, and whose
+    /// confirmed head equals the regrown server's head, still finds the other events there.
+    #[test]
+    fn a_lost_pull_to_a_restored_server_with_the_same_head_is_found_again() {
+        use Step::*;
+        run(
+            4,
+            vec![
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 2,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 1,
+                    stream: 1,
+                    n: 2,
+                    expected: 0,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 2,
+                    expected: 0,
+                },
+                Connect(0),
+                Reload(1),
+                Deliver(0),
+                Connect(0),
+                Reload(1),
+                Deliver(0),
+                Append {
+                    d: 0,
+                    stream: 1,
+                    n: 1,
+                    expected: 2,
+                },
+                Deliver(5),
+                Deliver(0),
+                Append {
+                    d: 2,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Connect(1),
+                Deliver(2),
+                Deliver(6),
+                Deliver(1),
+                Connect(2),
+                Deliver(6),
+                Deliver(0),
+                Deliver(2),
+                RestartServer,
+                RestoreServer(60),
+                Connect(0),
+                Drop(3),
+            ],
+        );
     }
 
     proptest! {

@@ -111,6 +111,8 @@ struct Engine {
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
     /// wait for it, so that no answer from another log is ever taken for this one's.
     log_checked: bool,
+    /// The `after` and `epoch` of the last pull sent: a refusal of any other pull is stale.
+    pulled: (Option<Position>, Option<String>),
     /// The store's count of written appends when `status` was last read from storage: the
     /// appends written since are queued too, and counted without another read.
     written_seen: u64,
@@ -121,6 +123,7 @@ impl Engine {
     fn pull(&mut self, after: Option<Position>, after_id: Option<uuid::Uuid>) {
         self.carry.clear();
         let epoch = self.epoch.clone();
+        self.pulled = (after, epoch.clone());
         self.outgoing.push_back(ClientMessage::Pull {
             after,
             after_id,
@@ -317,14 +320,10 @@ impl<S: Storage> SyncClient<S> {
                 epoch,
                 refused: (after, refused_epoch),
             } => {
-                let (known, confirmed) = {
-                    let e = self.engine.borrow();
-                    (e.epoch.clone(), e.status.confirmed)
-                };
-                // An answer to a pull made before what the client holds now is stale. Else the
-                // server does not hold the log the client confirmed: another epoch, a head
-                // before the client's position, or another event at it (a restored copy).
-                let stale = refused_epoch != known || after != confirmed;
+                // An answer to an earlier pull than the last one sent is stale. Else the server
+                // does not hold the log the client confirmed: another epoch, a head before the
+                // client's position, or another event at it (a restored copy).
+                let stale = (after, refused_epoch) != self.engine.borrow().pulled;
                 if !stale {
                     self.reset(epoch).await?;
                 }
@@ -616,6 +615,7 @@ impl<S: Storage> SyncClient<S> {
     /// Every held stream. Its `actual` revision and `theirs` are the freshest known: the
     /// server's answer, or the confirmed events received since, whichever is later.
     pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let caught_up = self.engine.borrow().status.caught_up;
         let mut tx = self.store.storage().begin(Mode::Read).await?;
         let local = load(&mut tx, true).await?;
         let mut conflicts = Vec::with_capacity(local.conflicts.len());
@@ -642,13 +642,16 @@ impl<S: Storage> SyncClient<S> {
                 .and_then(|h| (h + 1).checked_sub(attached))
                 .and_then(|n| n.checked_sub(1));
             // The server's answer while the local log has not caught up with it; else the
-            // local log's view, the freshest.
-            let (actual, theirs) = if record.from_server && record.actual > confirmed_head {
-                (record.actual, record.theirs.clone())
-            } else {
-                let theirs = theirs(&mut tx, stream, record.expected, confirmed_head).await?;
-                (confirmed_head, theirs)
-            };
+            // local log's view, the freshest. Once this connection caught up, the local log is
+            // the server's: an answer beyond it is from a log the server no longer holds (it was
+            // restored from an earlier copy).
+            let (actual, theirs) =
+                if record.from_server && record.actual > confirmed_head && !caught_up {
+                    (record.actual, record.theirs.clone())
+                } else {
+                    let theirs = theirs(&mut tx, stream, record.expected, confirmed_head).await?;
+                    (confirmed_head, theirs)
+                };
             conflicts.push(Conflict {
                 stream_id: stream.clone(),
                 expected: record.expected,

@@ -399,7 +399,14 @@ impl World {
                 let server_head = block_on(self.server.store.head_position()).unwrap();
                 let epoch = self.devices[d].client.epoch();
                 let other_log = epoch.is_some_and(|e| e != self.server.epoch);
-                if pushable > 0 || status.confirmed != server_head || other_log {
+                // Same head, other events (a restored server that grew again): a lost pull's
+                // refusal is found only by pulling again.
+                let id_at =
+                    |log: &[RecordedEvent], at| log.iter().find(|e| e.position == at).map(|e| e.id);
+                let diverged = status.confirmed.is_some_and(|at| {
+                    id_at(&self.local_log(d), at) != id_at(&self.server_log(), at)
+                });
+                if pushable > 0 || status.confirmed != server_head || other_log || diverged {
                     self.tick(d);
                     moved = true;
                 }

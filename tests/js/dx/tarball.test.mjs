@@ -61,7 +61,8 @@ test("the tarball holds the entries, types, subpaths, wasm, README and both lice
 test("publint and @arethetypeswrong/cli find nothing to fix", () => {
   const lint = sh(bin("publint"), ["--strict", join(dir, "node_modules/evstore")]);
   assert.match(lint, /All good!/);
-  // ESM only by design: CommonJS consumers use import().
+  // ESM only by design; CommonJS consumers require() it as an ES module (Node 20.19+/22, no top-level
+  // await in any entry: tests/js/dx/commonjs.test.mjs), or use import().
   sh(bin("attw"), [tarball, "--profile", "esm-only", "--format", "table-flipped"]);
 });
 

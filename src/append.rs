@@ -10,8 +10,17 @@ use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::model::{AppendResult, Position, Revision, StreamId};
 use crate::storage::{
-    commit_failure, CommitError, Heads, Mode, PreparedAppend, Storage, Transaction,
+    commit_failure, Appending, CommitError, Heads, Mode, PreparedAppend, Storage, Transaction,
 };
+
+/// The heads of `stream` and of the log, as `tx` reads them.
+pub(crate) async fn heads(tx: &mut dyn Transaction, stream: &StreamId) -> Result<Heads> {
+    let (streams, log) = tx.heads_of(std::slice::from_ref(stream)).await?;
+    Ok(Heads {
+        stream: streams.into_iter().next().flatten(),
+        log,
+    })
+}
 
 /// How many transactions one append may take when commits keep conflicting (each conflict means
 /// another writer committed in between; the next attempt sees it).
@@ -41,9 +50,9 @@ impl Appended {
 /// duplicate ids on write: when the first decision is a conflict (the call may be a retry of one
 /// that was written before the stream moved on), or when the commit hits a taken id (then a new
 /// transaction decides with the ids looked up).
-pub(crate) async fn append<S: Storage>(storage: &S, append: &PreparedAppend) -> Result<Appended> {
+pub(crate) async fn append(storage: &dyn Storage, append: &PreparedAppend) -> Result<Appended> {
     let ids: Vec<Uuid> = append.events.iter().map(|e| e.id).collect();
-    let mut look_up = !storage.rejects_duplicate_ids();
+    let mut look_up = !storage.capabilities().rejects_duplicate_ids;
     let mut last = CommitError::Conflict;
     for _ in 0..ATTEMPTS {
         match attempt(storage, append, &ids, look_up).await {
@@ -60,15 +69,15 @@ pub(crate) async fn append<S: Storage>(storage: &S, append: &PreparedAppend) -> 
 
 /// One transaction. `Ok(result)` is final (written, already written, or refused by the
 /// decision); `Err(Conflict)` asks for another attempt.
-async fn attempt<S: Storage>(
-    storage: &S,
+async fn attempt(
+    storage: &dyn Storage,
     append: &PreparedAppend,
     ids: &[Uuid],
     look_up: bool,
 ) -> std::result::Result<Result<Appended>, CommitError> {
     let mut tx = storage.begin(Mode::Write).await?;
-    let heads = tx.heads(&append.stream_id).await?;
-    let decided = decide_and_write(&mut tx, append, ids, look_up, heads).await?;
+    let heads = heads(&mut *tx, &append.stream_id).await?;
+    let decided = decide_and_write(&mut *tx, append, ids, look_up, heads).await?;
     if matches!(decided, Ok(Appended::Written(_))) {
         tx.commit().await?;
     }
@@ -78,8 +87,8 @@ async fn attempt<S: Storage>(
 /// Inside `tx`, with the stream's and the log's `heads` as `tx` sees them: looks ids up when the
 /// decision needs them, [`decide`]s, numbers and writes the events. `Ok(result)` is this append's
 /// final answer once `tx` commits; `Err` fails the transaction.
-async fn decide_and_write<T: Transaction>(
-    tx: &mut T,
+async fn decide_and_write(
+    tx: &mut dyn Transaction,
     append: &PreparedAppend,
     ids: &[Uuid],
     look_up: bool,
@@ -113,10 +122,14 @@ async fn decide_and_write<T: Transaction>(
         Err(e) => return Ok(Err(e)),
     };
     let events = numbered(append, first_revision, heads.log.map_or(0, |p| p + 1));
-    // The decorators' writes first: on a storage that refuses a taken id on write (IndexedDB's
+    // The hooks' writes first: on a storage that refuses a taken id on write (IndexedDB's
     // unique index), a refused `put` aborts the transaction, failing every later request of it;
     // issued last, it can only fail the commit, which asks for an attempt with ids looked up.
-    tx.appended(append, &events).await?;
+    tx.appended(Appending {
+        append,
+        events: &events,
+    })
+    .await?;
     tx.put(&events).await?;
     let last = &events[events.len() - 1];
     Ok(Ok(Appended::Written(AppendResult {
@@ -153,8 +166,8 @@ pub(crate) fn numbered(
 /// what the earlier ones of the group wrote, with its own result — a refused append changes
 /// nothing for the others. If the transaction fails as a whole (a unique index caught a
 /// duplicate id, another writer got in first, a storage error), each append is decided alone.
-pub(crate) async fn append_group<S: Storage>(
-    storage: &S,
+pub(crate) async fn append_group(
+    storage: &dyn Storage,
     appends: &[PreparedAppend],
 ) -> Vec<Result<Appended>> {
     if appends.len() > 1 {
@@ -169,11 +182,11 @@ pub(crate) async fn append_group<S: Storage>(
     results
 }
 
-async fn try_group<S: Storage>(
-    storage: &S,
+async fn try_group(
+    storage: &dyn Storage,
     appends: &[PreparedAppend],
 ) -> std::result::Result<Vec<Result<Appended>>, CommitError> {
-    let look_up = !storage.rejects_duplicate_ids();
+    let look_up = !storage.capabilities().rejects_duplicate_ids;
     let mut tx = storage.begin(Mode::Write).await?;
     // Every head the group needs, read at once; then kept up to date with the group's writes.
     let mut streams: Vec<StreamId> = Vec::new();
@@ -189,7 +202,7 @@ async fn try_group<S: Storage>(
     for a in appends {
         let ids: Vec<Uuid> = a.events.iter().map(|e| e.id).collect();
         let stream = stream_heads.get(&a.stream_id).copied().flatten();
-        let decided = decide_and_write(&mut tx, a, &ids, look_up, Heads { stream, log }).await?;
+        let decided = decide_and_write(&mut *tx, a, &ids, look_up, Heads { stream, log }).await?;
         if let Ok(Appended::Written(r)) = &decided {
             stream_heads.insert(a.stream_id.clone(), Some(r.next_expected_revision));
             log = Some(r.position);

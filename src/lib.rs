@@ -62,7 +62,9 @@ pub use row::{decode_rows, encode_rows};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
 pub use storage::{
-    CommitError, Heads, MemoryStorage, Mode, Page, PageOf, PreparedAppend, Storage, Transaction,
+    Appending, BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Heads, HeadsOf, Hook, Io,
+    Layered, LocalBoxFuture, MemoryStorage, Mode, Page, Positions, PreparedAppend, Primitive,
+    Revisions, Storage, Transaction,
 };
 #[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub use storage::{Durability, IndexedDbStorage};

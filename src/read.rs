@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::StreamId;
-use crate::storage::{Mode, Page, PageOf, Storage, Transaction};
+use crate::storage::{BoxedPage, Mode, Storage};
 
 /// Where a read starts (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,15 +135,23 @@ impl ReadRequest {
 
 /// What a read returned: a page of events in ascending order, to be delivered reversed when
 /// the read goes backwards.
-#[derive(Debug)]
-pub struct ReadPage<P> {
+pub struct ReadPage {
     /// The events, ascending; `None` when the request selects nothing.
-    pub page: Option<P>,
+    pub page: Option<BoxedPage>,
     /// Whether the events are to be delivered in reverse (descending) order.
     pub reversed: bool,
 }
 
-impl<P: Page> ReadPage<P> {
+impl std::fmt::Debug for ReadPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadPage")
+            .field("events", &self.page.as_ref().map_or(0, |p| p.len()))
+            .field("reversed", &self.reversed)
+            .finish()
+    }
+}
+
+impl ReadPage {
     /// The events in delivery order.
     pub fn into_events(self) -> Result<Vec<RecordedEvent>> {
         let Some(page) = self.page else {
@@ -159,11 +167,11 @@ impl<P: Page> ReadPage<P> {
 
 /// Reads what `request` selects from `stream` (or, with `None`, from the log) in one read
 /// transaction of `storage`.
-pub(crate) async fn read<'s, S: Storage>(
-    storage: &'s S,
+pub(crate) async fn read(
+    storage: &dyn Storage,
     stream: Option<&StreamId>,
     request: ReadRequest,
-) -> Result<ReadPage<PageOf<'s, S>>> {
+) -> Result<ReadPage> {
     let reversed = request.direction == Direction::Backwards;
     if request.max_count == 0 || (!reversed && request.from == ReadFrom::End) {
         return Ok(ReadPage {

@@ -15,7 +15,7 @@ use crate::model::{
     AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
 };
 use crate::read::ReadOptions;
-use crate::storage::{Mode, PageOf, PreparedAppend, Storage, Transaction};
+use crate::storage::{checkpoint, Mode, PreparedAppend, Storage};
 
 /// The default limit of one event's `data` + `metadata` as JSON: 1 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -44,13 +44,12 @@ pub struct Aggregate<T> {
     pub revision: Option<Revision>,
 }
 
-/// An event store over a [`Storage`].
+/// An event store over a [`Storage`] (any storage: the store holds it as `Rc<dyn Storage>`).
 ///
 /// Every method takes `&self` and holds no borrow across an `.await`, so concurrent calls (and
 /// handlers that call back into the store) are safe.
-#[derive(Debug)]
-pub struct EventStore<S: Storage> {
-    storage: S,
+pub struct EventStore {
+    storage: Rc<dyn Storage>,
     options: StoreOptions,
     ids: IdGenerator,
     closed: Cell<bool>,
@@ -64,14 +63,28 @@ pub struct EventStore<S: Storage> {
     group: Group,
 }
 
-impl<S: Storage> EventStore<S> {
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("options", &self.options)
+            .field("closed", &self.closed.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStore {
     /// A store over `storage` with default options.
-    pub fn new(storage: S) -> Self {
+    pub fn new(storage: impl Storage + 'static) -> Self {
         Self::with_options(storage, StoreOptions::default())
     }
 
     /// A store over `storage` with `options`.
-    pub fn with_options(storage: S, options: StoreOptions) -> Self {
+    pub fn with_options(storage: impl Storage + 'static, options: StoreOptions) -> Self {
+        Self::over(Rc::new(storage), options)
+    }
+
+    /// A store over a shared `storage` (several stores, or one reopened, over the same data).
+    pub fn over(storage: Rc<dyn Storage>, options: StoreOptions) -> Self {
         EventStore {
             storage,
             options,
@@ -87,7 +100,7 @@ impl<S: Storage> EventStore<S> {
     }
 
     /// The storage underneath.
-    pub fn storage(&self) -> &S {
+    pub fn storage(&self) -> &Rc<dyn Storage> {
         &self.storage
     }
 
@@ -115,8 +128,8 @@ impl<S: Storage> EventStore<S> {
     /// Runs the append algorithm for a validated append (in a group with the appends issued in
     /// the same tick, where the storage groups them) and tells subscribers.
     pub(crate) async fn append_prepared(&self, append: &PreparedAppend) -> Result<Appended> {
-        let appended = if self.storage.groups_appends() {
-            let storage = &self.storage;
+        let appended = if self.storage.capabilities().groups_appends {
+            let storage = &*self.storage;
             let appended = self
                 .group
                 .submit(append.clone(), |appends| async move {
@@ -126,7 +139,7 @@ impl<S: Storage> EventStore<S> {
             self.release_if_closed();
             appended?
         } else {
-            crate::append::append(&self.storage, append).await?
+            crate::append::append(&*self.storage, append).await?
         };
         if let Appended::Written(result) = appended {
             self.written.set(self.written.get() + 1);
@@ -218,16 +231,16 @@ impl<S: Storage> EventStore<S> {
         &self,
         stream_id: &str,
         options: ReadOptions,
-    ) -> Result<ReadPage<PageOf<'_, S>>> {
+    ) -> Result<ReadPage> {
         self.check_open()?;
         let stream_id = StreamId::new(stream_id)?;
-        reads::read(&self.storage, Some(&stream_id), options.request()).await
+        reads::read(&*self.storage, Some(&stream_id), options.request()).await
     }
 
     /// [`read_all`](Self::read_all), returning the storage's page as it read it.
-    pub async fn read_all_page(&self, options: ReadOptions) -> Result<ReadPage<PageOf<'_, S>>> {
+    pub async fn read_all_page(&self, options: ReadOptions) -> Result<ReadPage> {
         self.check_open()?;
-        reads::read(&self.storage, None, options.request()).await
+        reads::read(&*self.storage, None, options.request()).await
     }
 
     /// The current revision of `stream_id`, `None` when it has no events.
@@ -270,12 +283,21 @@ impl<S: Storage> EventStore<S> {
     }
 
     /// Reads the global log with a resolved request (for subscriptions).
-    pub(crate) async fn read_all_request(
-        &self,
-        request: ReadRequest,
-    ) -> Result<ReadPage<PageOf<'_, S>>> {
+    pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
-        reads::read(&self.storage, None, request).await
+        reads::read(&*self.storage, None, request).await
+    }
+
+    /// The position recorded under the checkpoint `name`, if any.
+    pub async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
+        self.check_open()?;
+        checkpoint::load(&*self.storage, name).await
+    }
+
+    /// Records `position` under the checkpoint `name`, durably as the storage allows.
+    pub async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
+        self.check_open()?;
+        checkpoint::save(&*self.storage, name, position).await
     }
 
     /// The wake-ups of this store's subscriptions.

@@ -9,7 +9,7 @@ use crate::event::RecordedEvent;
 use crate::model::{category_of, Position, StreamId};
 use crate::notify::Notify;
 use crate::read::{Direction, ReadFrom, ReadRequest};
-use crate::storage::{Page, PageOf, Storage};
+use crate::storage::BoxedPage;
 use crate::store::EventStore;
 
 /// How many events a subscription reads from the log at a time.
@@ -109,16 +109,11 @@ pub trait Delivered {
     fn position(&self) -> Position;
 }
 
-/// How a page of the storage `S` becomes what a subscription hands out.
-pub trait FromPage<S: Storage>: Delivered + Sized {
+/// How a storage's page becomes what a subscription hands out.
+pub trait FromPage: Delivered + Sized {
     /// The events of `page` (ascending) that pass `filter`, and the position of the page's last
     /// event, whether it passes or not.
-    fn select<'a>(
-        page: PageOf<'a, S>,
-        filter: &EventFilter,
-    ) -> Result<(Vec<Self>, Option<Position>)>
-    where
-        S: 'a;
+    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)>;
 }
 
 impl Delivered for RecordedEvent {
@@ -127,14 +122,8 @@ impl Delivered for RecordedEvent {
     }
 }
 
-impl<S: Storage> FromPage<S> for RecordedEvent {
-    fn select<'a>(
-        page: PageOf<'a, S>,
-        filter: &EventFilter,
-    ) -> Result<(Vec<Self>, Option<Position>)>
-    where
-        S: 'a,
-    {
+impl FromPage for RecordedEvent {
+    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)> {
         let mut events = page.into_events()?;
         let last = events.last().map(|e| e.position);
         events.retain(|e| filter.matches(e));
@@ -230,8 +219,8 @@ impl Unsubscribe {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct Subscription<S: Storage, E = RecordedEvent> {
-    store: Rc<EventStore<S>>,
+pub struct Subscription<E = RecordedEvent> {
+    store: Rc<EventStore>,
     filter: EventFilter,
     checkpoint: Option<String>,
     /// Where the next read of the log starts.
@@ -247,11 +236,11 @@ pub struct Subscription<S: Storage, E = RecordedEvent> {
     shared: Rc<Shared>,
 }
 
-impl<S: Storage> EventStore<S> {
+impl EventStore {
     /// Starts a subscription. Resolves where it starts (the recorded checkpoint, else
     /// `options.from`; `End` is the log's head now) before returning, so an append that starts
     /// after this returns is delivered.
-    pub async fn subscribe(self: &Rc<Self>, options: SubscribeOptions) -> Result<Subscription<S>> {
+    pub async fn subscribe(self: &Rc<Self>, options: SubscribeOptions) -> Result<Subscription> {
         self.subscribe_as(options).await
     }
 
@@ -260,12 +249,12 @@ impl<S: Storage> EventStore<S> {
     pub async fn subscribe_as<E>(
         self: &Rc<Self>,
         options: SubscribeOptions,
-    ) -> Result<Subscription<S, E>> {
+    ) -> Result<Subscription<E>> {
         self.check_open()?;
         options.validate()?;
         self.watch_other_writers();
         let recorded = match &options.checkpoint {
-            Some(name) => self.storage().load_checkpoint(name).await?,
+            Some(name) => self.load_checkpoint(name).await?,
             None => None,
         };
         let scan = match (recorded, options.from) {
@@ -293,7 +282,7 @@ impl<S: Storage> EventStore<S> {
     }
 }
 
-impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
+impl<E: FromPage> Subscription<E> {
     /// A handle that cancels this subscription.
     pub fn unsubscriber(&self) -> Unsubscribe {
         Unsubscribe {
@@ -381,7 +370,7 @@ impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
                     None => return Ok(()),
                 }
             }
-            self.store.storage().save_checkpoint(name, position).await?;
+            self.store.save_checkpoint(name, position).await?;
         }
         Ok(())
     }
@@ -442,7 +431,7 @@ impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
             if self.shared.cancelled.get() {
                 return None;
             }
-            let read = page.as_ref().map_or(0, Page::len);
+            let read = page.as_ref().map_or(0, |p| p.len());
             let at_end = (read as u64) < PAGE;
             if let Some(page) = page {
                 match E::select(page, &self.filter) {
@@ -472,7 +461,7 @@ impl<S: Storage, E: FromPage<S>> Subscription<S, E> {
     }
 }
 
-impl<S: Storage, E> Drop for Subscription<S, E> {
+impl<E> Drop for Subscription<E> {
     fn drop(&mut self) {
         self.shared.notify.release(self.shared.waiter);
     }

@@ -1,5 +1,5 @@
 //! The storage contract suite on `HeapStorage`, the memory storage of the JS bindings (events on
-//! the JS heap), in Node; and again behind the sync outbox decorator.
+//! the JS heap), in Node; and again behind the sync outbox hook.
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
@@ -8,7 +8,7 @@ mod contract;
 contract_suite!(contract::Heap);
 
 mod outboxed {
-    //! The same suite with the sync outbox decorator in front of the storage.
+    //! The same suite with the sync outbox hook in front of the storage.
     use super::contract;
     contract_suite!(contract::OutboxedHeap);
 }

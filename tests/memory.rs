@@ -13,7 +13,7 @@ mod grouping {
 }
 
 mod outboxed {
-    //! The same suite with the sync outbox decorator in front of the storage.
+    //! The same suite with the sync outbox hook in front of the storage.
     use super::contract;
     contract_suite!(contract::OutboxedMemory);
 }
@@ -62,22 +62,18 @@ mod reads {
 
     use std::rc::Rc;
 
-    use super::contract::decorate::{CountReads, Decorated};
+    use super::contract::decorate::{layered, CountReads};
     use evstore::{
-        EventFilter, EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, StreamId,
-        SubscribeOptions, SubscriptionMessage,
+        EventFilter, EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent,
+        StoreOptions, StreamId, SubscribeOptions, SubscriptionMessage,
     };
     use futures::executor::block_on;
-
-    type Counting = Decorated<MemoryStorage, CountReads>;
 
     #[test]
     fn a_filtered_subscription_reads_only_what_is_new_on_each_wake_up() {
         block_on(async {
-            let store = Rc::new(EventStore::new(Counting::new(
-                MemoryStorage::new(),
-                CountReads::default(),
-            )));
+            let (storage, counted) = layered(Rc::new(MemoryStorage::new()), CountReads::default());
+            let store = Rc::new(EventStore::over(storage, StoreOptions::default()));
             let noise: Vec<ProposedEvent> = (0..5000)
                 .map(|_| ProposedEvent::new("Noise", Json::null()))
                 .collect();
@@ -100,7 +96,7 @@ mod reads {
                 sub.next().await,
                 Some(Ok(SubscriptionMessage::CaughtUp))
             ));
-            let after_catch_up = store.storage().hook.events.get();
+            let after_catch_up = counted.events.get();
             assert!(
                 (5000..5100).contains(&after_catch_up),
                 "catch-up reads the log once ({after_catch_up})"
@@ -127,7 +123,7 @@ mod reads {
                     other => panic!("expected the Order-1 event, got {other:?}"),
                 }
             }
-            let live = store.storage().hook.events.get() - after_catch_up;
+            let live = counted.events.get() - after_catch_up;
             assert!(
                 live <= 40,
                 "20 wake-ups read {live} events: only the new ones, not the log again"
@@ -140,14 +136,17 @@ mod reads {
 mod group_commit {
     //! Appends issued together share one transaction where the storage groups them.
 
-    use super::contract::decorate::{Decorated, Grouping};
-    use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent};
+    use std::rc::Rc;
+
+    use super::contract::decorate::{layered, Grouping};
+    use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, StoreOptions};
     use futures::executor::block_on;
 
     #[test]
     fn appends_issued_together_share_one_transaction() {
-        let store = EventStore::new(Decorated::new(MemoryStorage::new(), Grouping::default()));
-        let begun = || store.storage().hook.writes.get();
+        let (storage, grouping) = layered(Rc::new(MemoryStorage::new()), Grouping::default());
+        let store = EventStore::over(storage, StoreOptions::default());
+        let begun = || grouping.writes.get();
         let before = begun();
         let streams: Vec<String> = (0..10).map(|i| format!("s-{i}")).collect();
         let calls = streams.iter().map(|s| {

@@ -366,9 +366,9 @@ fn a_client_reloaded_mid_rebase_loses_nothing() {
 fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
     // Every primitive of the ingest fails in turn (a crash or a reload mid-rebase: the local
     // transaction never commits). Each time the store is as before; then the rebase completes.
-    use decorate::{Decorated, Faults};
-    use evstore::sync::{Outboxed, ServerMessage, SyncClient};
-    use evstore::{EventStore, MemoryStorage};
+    use decorate::{layered, Faults};
+    use evstore::sync::{Outbox, ServerMessage, SyncClient};
+    use evstore::{EventStore, Layered, MemoryStorage, StoreOptions};
     use std::rc::Rc;
     let server = EventStore::new(MemoryStorage::new());
     let other = |t: &str| ProposedEvent::new(t, Json::null());
@@ -378,10 +378,11 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
     let mut injected_any = true;
     let mut n = 0;
     while injected_any {
-        let store = Rc::new(EventStore::new(Outboxed::new(Decorated::new(
-            MemoryStorage::new(),
-            Faults::default(),
-        ))));
+        let (faulty, faults) = layered(Rc::new(MemoryStorage::new()), Faults::default());
+        let store = Rc::new(EventStore::over(
+            Rc::new(Layered::over(faulty, Rc::new(Outbox))),
+            StoreOptions::default(),
+        ));
         let client = SyncClient::new(store.clone());
         for (stream, expected) in [
             ("B-1", NEW),
@@ -393,7 +394,6 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         block_on(client.connected()).unwrap();
         let before = content(&block_on(store.read_all(ReadOptions::forwards())).unwrap());
         let status = block_on(client.refresh()).unwrap();
-        let faults = &store.storage().inner().hook;
         faults.fail_nth(n);
         let r = block_on(client.receive(ServerMessage::Events {
             events: frame.clone(),
@@ -478,7 +478,7 @@ fn a_subscription_sees_rebases_and_ends_equal_to_read_all() {
     let model = Rc::new(std::cell::RefCell::new(Vec::<(u64, evstore::Uuid)>::new()));
     let rebases = Rc::new(std::cell::Cell::new(0));
     let mut sub = Some(sub);
-    let drain = |sub: &mut evstore::Subscription<_>| loop {
+    let drain = |sub: &mut evstore::Subscription| loop {
         let next = futures::FutureExt::now_or_never(sub.next());
         match next {
             Some(Some(Ok(SubscriptionMessage::Event(e)))) => {
@@ -872,7 +872,7 @@ mod simulation {
 
 /// A push's appends over `server`, each readable, with `policy`.
 fn accept_with(
-    server: &evstore::EventStore<evstore::MemoryStorage>,
+    server: &evstore::EventStore,
     appends: Vec<evstore::sync::PushAppend>,
     policy: PushPolicy,
 ) -> Vec<PushOutcome> {

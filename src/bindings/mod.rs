@@ -1,10 +1,10 @@
 //! The JS-facing `EventStore` (wasm32 only). Thin: convert the arguments, call the core, map
 //! the result. Every method returns a `Promise` that rejects with an `EventStoreError`.
 
-mod any_storage;
 mod convert;
 mod error;
 mod open;
+mod pages;
 mod subscribe;
 mod sync;
 
@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::{Error, EventStore, Result};
-use any_storage::{page_to_js, AnyStorage};
+use pages::page_to_js;
 
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
@@ -72,7 +72,9 @@ pub(crate) fn append_request(
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
-    inner: Rc<EventStore<AnyStorage>>,
+    inner: Rc<EventStore>,
+    /// The JS-heap storage under the store, if that is its storage.
+    heap: Option<Rc<crate::HeapStorage>>,
 }
 
 /// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
@@ -169,7 +171,8 @@ impl JsEventStore {
         let handler = handler
             .dyn_into()
             .map_err(|_| Error::invalid("the handler must be a function"))?;
-        Ok(subscribe::subscribe(&self.inner, handler, &options)?)
+        let hold = self.heap.as_ref().map(|h| h.hold());
+        Ok(subscribe::subscribe(&self.inner, hold, handler, &options)?)
     }
 
     /// Folds a stream: `{ initialState, evolve }` → `{ state, revision }` (`revision` is `null`

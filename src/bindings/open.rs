@@ -9,14 +9,28 @@ use std::rc::Rc;
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
-use super::any_storage::AnyStorage;
-use super::any_storage::JsStorage;
 use super::convert::{self, field};
-use crate::sync::Outboxed;
-use crate::{Error, EventStore, HeapStorage, Result, StoreOptions};
+use crate::sync::Outbox;
+use crate::{Error, EventStore, HeapStorage, Layered, Result, Storage, StoreOptions};
+
+/// An opened storage, and the JS-heap storage under it if that is what it is (its events are
+/// owned by the JS store object, and held while a subscription or a sync engine runs).
+pub(crate) struct Opened {
+    storage: Rc<dyn Storage>,
+    heap: Option<Rc<HeapStorage>>,
+}
+
+impl Opened {
+    fn of(storage: impl Storage + 'static) -> Self {
+        Opened {
+            storage: Rc::new(storage),
+            heap: None,
+        }
+    }
+}
 
 /// Opens one kind of storage from the open options.
-type Opener = fn(Option<Object>) -> Pin<Box<dyn Future<Output = Result<AnyStorage>>>>;
+type Opener = fn(Option<Object>) -> Pin<Box<dyn Future<Output = Result<Opened>>>>;
 
 /// A storage a JS caller can choose with `{ storage: name }`.
 struct Kind {
@@ -33,7 +47,15 @@ fn kinds() -> Vec<Kind> {
     let mut kinds = vec![Kind {
         name: "memory",
         options: &["sync"],
-        open: |_| Box::pin(async { Ok(AnyStorage::new(HeapStorage::new())) }),
+        open: |_| {
+            Box::pin(async {
+                let heap = Rc::new(HeapStorage::new());
+                Ok(Opened {
+                    storage: heap.clone(),
+                    heap: Some(heap),
+                })
+            })
+        },
         extend: None,
     }];
     #[cfg(feature = "indexeddb")]
@@ -81,17 +103,21 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     }
     // `sync` was checked by the package's JS (url, token); here it only says "queue appends".
     let synced = field(o, "sync").is_some_and(|v| v.is_truthy());
-    let mut storage = (kind.open)(options.clone()).await?;
+    let Opened { mut storage, heap } = (kind.open)(options.clone()).await?;
     if synced {
-        storage = AnyStorage::new(Outboxed::new(storage));
+        storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
     }
-    let inner = Rc::new(EventStore::with_options(storage, store_options));
-    let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone()));
+    let inner = Rc::new(EventStore::over(storage, store_options));
+    let hold = || heap.as_ref().map(|h| h.hold());
+    let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone(), hold()));
     let js: JsValue = super::JsEventStore {
         inner: inner.clone(),
+        heap: heap.clone(),
     }
     .into();
-    inner.storage().attach(&js);
+    if let Some(heap) = &heap {
+        heap.attach(&js);
+    }
     if let Some(engine) = engine {
         // Picked up (and removed) by the package's `EventStore.open`, which starts syncing.
         let _ = js_sys::Reflect::set(&js, &"__syncEngine".into(), &engine.into());
@@ -123,7 +149,7 @@ mod indexeddb {
         extend: Some(add_storage_methods),
     };
 
-    async fn open(o: Option<Object>) -> Result<AnyStorage> {
+    async fn open(o: Option<Object>) -> Result<Opened> {
         let o = o.as_ref();
         let name = match field(o, "name") {
             None => "evstore".to_owned(),
@@ -146,9 +172,7 @@ mod indexeddb {
                 }
             },
         };
-        Ok(AnyStorage::new(
-            IndexedDbStorage::open(&name, durability).await?,
-        ))
+        Ok(Opened::of(IndexedDbStorage::open(&name, durability).await?))
     }
 }
 
@@ -169,7 +193,7 @@ mod durable_object {
                         "storage \"durable-object\" needs durableObjectStorage: the object's ctx.storage (with its SQLite API)",
                     )
                 })?;
-                Ok(AnyStorage::new(DurableObjectStorage::open(storage)?))
+                Ok(Opened::of(DurableObjectStorage::open(storage)?))
             })
         },
         extend: None,

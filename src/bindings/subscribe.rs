@@ -9,14 +9,14 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::any_storage::{AnyPage, AnyStorage, JsStorage};
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
+use super::pages::records;
 use crate::notify::YieldOnce;
 use crate::{
-    Delivered, Error, EventFilter, EventStore, FromPage, Position, Result, StreamId, SubscribeFrom,
-    SubscribeOptions, SubscriptionBatch, Unsubscribe,
+    BoxedPage, Delivered, Error, EventFilter, EventStore, FromPage, HeapHold, Position, Result,
+    StreamId, SubscribeFrom, SubscribeOptions, SubscriptionBatch, Unsubscribe,
 };
 
 #[wasm_bindgen(module = "/src/codec.js")]
@@ -39,11 +39,9 @@ impl Delivered for JsRecord {
     }
 }
 
-impl FromPage<AnyStorage> for JsRecord {
-    fn select<'a>(page: AnyPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)>
-    where
-        AnyStorage: 'a,
-    {
+impl FromPage for JsRecord {
+    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)> {
+        let page = records(page)?;
         let positions = page.positions();
         let last = positions.last().copied();
         let heads = if filter.is_all() {
@@ -216,7 +214,8 @@ fn options(value: &JsValue) -> Result<Parsed> {
 
 /// Starts a subscription for the JS `subscribe`.
 pub(super) fn subscribe(
-    store: &Rc<EventStore<AnyStorage>>,
+    store: &Rc<EventStore>,
+    hold: Option<HeapHold>,
     handler: Function,
     options_value: &JsValue,
 ) -> Result<JsSubscription> {
@@ -233,6 +232,7 @@ pub(super) fn subscribe(
     let control = Object::new();
     let run = deliver(
         store.clone(),
+        hold,
         options,
         callbacks,
         cancelled.clone(),
@@ -258,7 +258,8 @@ pub(super) fn subscribe(
 }
 
 async fn deliver(
-    store: Rc<EventStore<AnyStorage>>,
+    store: Rc<EventStore>,
+    hold: Option<HeapHold>,
     options: SubscribeOptions,
     callbacks: Callbacks,
     cancelled: Rc<Cell<bool>>,
@@ -267,7 +268,7 @@ async fn deliver(
 ) {
     // A running subscription keeps the store's events alive, also once nothing else holds the
     // store object.
-    let _hold = store.storage().hold();
+    let _hold = hold;
     // With a checkpoint, each handled event is recorded before the next is delivered.
     let one_at_a_time = options.checkpoint.is_some();
     let subscribed = store.subscribe_as::<JsRecord>(options).await;

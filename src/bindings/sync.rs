@@ -7,9 +7,9 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::any_storage::{events_to_js, AnyStorage, JsStorage};
 use super::convert;
 use super::error::expected_to_js;
+use super::pages::events_to_js;
 use super::{append_request, append_result, promise, JsEventStore};
 use crate::sync::{
     encode_client_message, Conflict, LinkState, MalformedAppend, PushAppend, PushOutcome,
@@ -182,7 +182,7 @@ fn conflict_to_js(c: &Conflict) -> JsValue {
 /// The client sync state machine of a store opened with `sync` (driven by the package's JS).
 #[wasm_bindgen(js_name = SyncEngine)]
 pub struct JsSyncEngine {
-    client: Rc<SyncClient<AnyStorage>>,
+    client: Rc<SyncClient>,
     /// Keeps the store's events alive while the engine is (a synced store syncs on while its
     /// socket is open, also once the app dropped the store object).
     _hold: Option<crate::HeapHold>,
@@ -190,9 +190,9 @@ pub struct JsSyncEngine {
 
 impl JsSyncEngine {
     /// The engine of `store` (whose storage queues its appends).
-    pub(crate) fn new(store: Rc<EventStore<AnyStorage>>) -> Self {
+    pub(crate) fn new(store: Rc<EventStore>, hold: Option<crate::HeapHold>) -> Self {
         JsSyncEngine {
-            _hold: store.storage().hold(),
+            _hold: hold,
             client: Rc::new(SyncClient::new(store)),
         }
     }

@@ -21,7 +21,6 @@ export class HeapLog {
     this.types = new Map(); // one string per event type
     this.meta = new Map();
     this.metaKeys = []; // the meta keys, sorted (prefix scans)
-    this.checkpoints = new Map();
     this.commits = 0;
     this.writing = false; // a transaction holds uncommitted writes
     this.undo = []; // how to take them back, oldest first: n (puts), { removed }, { key, value }
@@ -269,17 +268,6 @@ export function heapRollback(handle) {
   log.undo.length = 0;
   log.writing = false;
   log.duplicate = false;
-}
-
-/** The checkpoint's position, or -1. */
-export function heapLoadCheckpoint(handle, name) {
-  const log = L(handle);
-  return log.checkpoints.get(name) ?? -1;
-}
-
-export function heapSaveCheckpoint(handle, name, position) {
-  const log = L(handle);
-  log.checkpoints.set(name, position);
 }
 
 /** Releases every stored event (a closed store is never read again). */

@@ -7,14 +7,14 @@
 //! pressure from it is pressure V8 can see. Transactions behave as those of
 //! [`MemoryStorage`](crate::MemoryStorage): writes apply at once and are undone unless committed.
 
-use std::ops::RangeInclusive;
-
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::js::{bounds, id_keys, locations, present, Records};
-use super::{CommitError, Mode, Storage, Transaction};
+use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
+use super::{Committing, Io, Positions, Revisions};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+use uuid::Uuid;
 
 #[wasm_bindgen(module = "/src/storage/heap.js")]
 extern "C" {
@@ -65,10 +65,6 @@ extern "C" {
     fn heap_commit(log: &JsValue, began_at: f64) -> bool;
     #[wasm_bindgen(js_name = heapRollback)]
     fn heap_rollback(log: &JsValue);
-    #[wasm_bindgen(js_name = heapLoadCheckpoint)]
-    fn heap_load_checkpoint(log: &JsValue, name: &str) -> f64;
-    #[wasm_bindgen(js_name = heapSaveCheckpoint)]
-    fn heap_save_checkpoint(log: &JsValue, name: &str, position: f64);
     #[wasm_bindgen(js_name = heapClose)]
     fn heap_close(log: &JsValue);
 }
@@ -147,103 +143,114 @@ impl HeapTx<'_> {
 }
 
 impl Transaction for HeapTx<'_> {
-    type Page = Records;
-
-    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
-        Ok(present(heap_stream_head(self.log, stream.as_str())))
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
+        Box::pin(async move { Ok(present(heap_stream_head(self.log, stream.as_str()))) })
     }
 
-    async fn log_head(&mut self) -> Result<Option<Position>> {
-        Ok(present(heap_log_head(self.log)))
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        Box::pin(async move { Ok(present(heap_log_head(self.log))) })
     }
 
-    async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
-        locations(&heap_locate(self.log, &id_keys(ids)))
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
+        Box::pin(async move { locations(&heap_locate(self.log, &id_keys(ids))) })
     }
 
-    async fn read_stream(
-        &mut self,
-        stream: &StreamId,
-        revisions: RangeInclusive<Revision>,
-    ) -> Result<Records> {
-        let (from, to) = bounds(&revisions);
-        Ok(Records(heap_read_stream(
-            self.log,
-            stream.as_str(),
-            from,
-            to,
-        )))
-    }
-
-    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
-        let (from, to) = bounds(&positions);
-        Ok(Records(heap_read_log(self.log, from, to)))
-    }
-
-    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        self.claim()?;
-        let mut text = String::new();
-        for e in events {
-            // The id is ASCII; the stream id's length in UTF-16 code units is how JS slices.
-            let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            text.clear();
-            text.push_str(e.id.hyphenated().encode_lower(&mut id));
-            text.push_str(e.stream_id.as_str());
-            text.push_str(&e.event_type);
-            heap_put(
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&revs);
+            Ok(Records::boxed(heap_read_stream(
                 self.log,
-                e.position as f64,
-                e.revision as f64,
-                e.created_at as f64,
-                &text,
-                id.len() as f64,
-                utf16_len(e.stream_id.as_str()) as f64,
-                e.data.as_str(),
-                e.metadata.as_str(),
-            );
-        }
-        Ok(())
+                stream.as_str(),
+                from,
+                to,
+            )))
+        })
     }
 
-    async fn truncate_log(&mut self, from: Position) -> Result<()> {
-        self.claim()?;
-        heap_truncate(self.log, from as f64);
-        Ok(())
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&positions);
+            Ok(Records::boxed(heap_read_log(self.log, from, to)))
+        })
     }
 
-    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
-        Ok(heap_get_meta(self.log, key).map(Json::trusted))
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.claim()?;
+            let mut text = String::new();
+            for e in events {
+                // The id is ASCII; the stream id's length in UTF-16 code units is how JS slices.
+                let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                text.clear();
+                text.push_str(e.id.hyphenated().encode_lower(&mut id));
+                text.push_str(e.stream_id.as_str());
+                text.push_str(&e.event_type);
+                heap_put(
+                    self.log,
+                    e.position as f64,
+                    e.revision as f64,
+                    e.created_at as f64,
+                    &text,
+                    id.len() as f64,
+                    utf16_len(e.stream_id.as_str()) as f64,
+                    e.data.as_str(),
+                    e.metadata.as_str(),
+                );
+            }
+            Ok(())
+        })
     }
 
-    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
-        Ok(heap_scan_meta(self.log, prefix)
-            .iter()
-            .filter_map(|entry| {
-                let entry: Array = entry.unchecked_into();
-                Some((
-                    entry.get(0).as_string()?,
-                    Json::trusted(entry.get(1).as_string()?),
-                ))
-            })
-            .collect())
+    fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
+        Box::pin(async move {
+            self.claim()?;
+            heap_truncate(self.log, from as f64);
+            Ok(())
+        })
     }
 
-    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
-        self.claim()?;
-        heap_put_meta(self.log, key, value.map(Json::as_str));
-        Ok(())
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        Box::pin(async move { Ok(heap_get_meta(self.log, key).map(Json::trusted)) })
     }
 
-    async fn commit(mut self) -> std::result::Result<(), CommitError> {
-        if !self.writing {
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
+        Box::pin(async move {
+            Ok(heap_scan_meta(self.log, prefix)
+                .iter()
+                .filter_map(|entry| {
+                    let entry: Array = entry.unchecked_into();
+                    Some((
+                        entry.get(0).as_string()?,
+                        Json::trusted(entry.get(1).as_string()?),
+                    ))
+                })
+                .collect())
+        })
+    }
+
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.claim()?;
+            heap_put_meta(self.log, key, value.map(Json::as_str));
+            Ok(())
+        })
+    }
+
+    fn commit<'t>(mut self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        Box::pin(async move {
+            if !self.writing {
+                self.committed = true;
+                return Ok(());
+            }
+            if !heap_commit(self.log, self.began_at) {
+                return Err(CommitError::Conflict); // dropping `self` takes the writes back
+            }
             self.committed = true;
-            return Ok(());
-        }
-        if !heap_commit(self.log, self.began_at) {
-            return Err(CommitError::Conflict); // dropping `self` takes the writes back
-        }
-        self.committed = true;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -266,29 +273,22 @@ fn utf16_len(s: &str) -> usize {
 }
 
 impl Storage for HeapStorage {
-    type Tx<'a> = HeapTx<'a>;
-
-    async fn begin(&self, _mode: Mode) -> Result<HeapTx<'_>> {
-        Ok(HeapTx {
+    fn begin(&self, _mode: Mode) -> Io<'_, BoxedTx<'_>> {
+        let tx = HeapTx {
             log: &self.log,
             began_at: heap_commits(&self.log),
             writing: false,
             committed: false,
-        })
+        };
+        Box::pin(async move { Ok(Box::new(tx) as BoxedTx<'_>) })
     }
 
     /// A write of a stored id makes the commit conflict, so appends need no id lookup first.
-    fn rejects_duplicate_ids(&self) -> bool {
-        true
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        Ok(present(heap_load_checkpoint(&self.log, name)))
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        heap_save_checkpoint(&self.log, name, position as f64);
-        Ok(())
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rejects_duplicate_ids: true,
+            ..Capabilities::default()
+        }
     }
 
     /// Releases every stored event (a closed store is never read again).

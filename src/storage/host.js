@@ -40,7 +40,7 @@ export function addStorageMethods(store) {
 // statement is synchronous; cursors are consumed at once. Tables are prefixed `evstore_` so they
 // never clash with the application's own tables in the same object.
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const EVENT_COLUMNS =
   "position, id, stream_id AS streamId, type, revision, data, metadata, created_at AS createdAt";
@@ -60,6 +60,11 @@ const UPGRADES = [
        UNIQUE (stream_id, revision))`,
     "CREATE TABLE evstore_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE evstore_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+  ],
+  // 2: checkpoints live in the meta area, under `checkpoint/{name}` (src/storage/checkpoint.rs).
+  [
+    "INSERT OR REPLACE INTO evstore_meta (key, value) SELECT 'checkpoint/' || name, CAST(position AS TEXT) FROM evstore_checkpoints",
+    "DROP TABLE evstore_checkpoints",
   ],
 ];
 
@@ -181,12 +186,3 @@ export function commit(storage, records, meta) {
   }
 }
 
-/** The checkpoint's position, or -1. */
-export function loadCheckpoint(storage, name) {
-  const row = storage.sql.exec("SELECT position FROM evstore_checkpoints WHERE name = ?", name).toArray()[0];
-  return row ? row.position : -1;
-}
-
-export function saveCheckpoint(storage, name, position) {
-  storage.sql.exec("INSERT OR REPLACE INTO evstore_checkpoints (name, position) VALUES (?, ?)", name, position);
-}

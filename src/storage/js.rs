@@ -6,7 +6,7 @@
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::Page;
+use super::{BoxedPage, Page};
 use crate::row::Reader;
 use crate::{decode_rows, Cause, Error, RecordedEvent, Result, StoredLocation, StreamId};
 
@@ -143,13 +143,24 @@ impl Records {
     }
 }
 
+impl Records {
+    /// `records` as a page of the storage seam.
+    pub(crate) fn boxed(records: Array) -> BoxedPage {
+        Box::new(Records(records))
+    }
+}
+
 impl Page for Records {
     fn len(&self) -> usize {
         self.0.length() as usize
     }
 
-    fn into_events(self) -> Result<Vec<RecordedEvent>> {
+    fn into_events(self: Box<Self>) -> Result<Vec<RecordedEvent>> {
         decode_rows(&records_to_rows(&self.0))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

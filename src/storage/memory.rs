@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::{CommitError, Mode, Storage, Transaction};
+use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
+use super::{Committing, Io, Positions, Revisions};
 use crate::decision::StoredLocation;
 use crate::error::Result;
 use crate::event::RecordedEvent;
@@ -34,7 +35,6 @@ struct Log {
     ids: HashMap<Uuid, Position>,
     event_types: HashSet<Rc<str>>,
     meta: BTreeMap<String, Json>,
-    checkpoints: HashMap<String, Position>,
 }
 
 impl MemoryStorage {
@@ -141,20 +141,20 @@ fn clamp(range: RangeInclusive<u64>, len: usize) -> std::ops::Range<usize> {
 }
 
 impl Transaction for MemoryTx<'_> {
-    type Page = Vec<RecordedEvent>;
-
-    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
         let log = self.storage.log.borrow();
-        Ok(log.streams.get(stream).map(|p| p.len() as Revision - 1))
+        let head = log.streams.get(stream).map(|p| p.len() as Revision - 1);
+        Box::pin(async move { Ok(head) })
     }
 
-    async fn log_head(&mut self) -> Result<Option<Position>> {
-        Ok((self.storage.log.borrow().events.len() as Position).checked_sub(1))
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        let head = (self.storage.log.borrow().events.len() as Position).checked_sub(1);
+        Box::pin(async move { Ok(head) })
     }
 
-    async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>> {
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
         let log = self.storage.log.borrow();
-        Ok(ids
+        let found = ids
             .iter()
             .map(|id| {
                 let event = &log.events[*log.ids.get(id)? as usize];
@@ -164,79 +164,93 @@ impl Transaction for MemoryTx<'_> {
                     position: event.position,
                 })
             })
-            .collect())
+            .collect();
+        Box::pin(async move { Ok(found) })
     }
 
-    async fn read_stream(
-        &mut self,
-        stream: &StreamId,
-        revisions: RangeInclusive<Revision>,
-    ) -> Result<Vec<RecordedEvent>> {
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
         let log = self.storage.log.borrow();
-        let Some(positions) = log.streams.get(stream) else {
-            return Ok(Vec::new());
+        let events: Vec<RecordedEvent> = match log.streams.get(stream) {
+            Some(positions) => positions[clamp(revs, positions.len())]
+                .iter()
+                .map(|p| log.events[*p as usize].clone())
+                .collect(),
+            None => Vec::new(),
         };
-        Ok(positions[clamp(revisions, positions.len())]
-            .iter()
-            .map(|p| log.events[*p as usize].clone())
-            .collect())
+        Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
     }
 
-    async fn read_log(
-        &mut self,
-        positions: RangeInclusive<Position>,
-    ) -> Result<Vec<RecordedEvent>> {
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
         let log = self.storage.log.borrow();
-        Ok(log.events[clamp(positions, log.events.len())].to_vec())
+        let events = log.events[clamp(positions, log.events.len())].to_vec();
+        Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
     }
 
-    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        self.claim()?;
-        let mut log = self.storage.log.borrow_mut();
-        for event in events {
-            log.push(event.clone());
-        }
-        self.undo.push(Undo::Put(events.len()));
-        Ok(())
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        let done = self.claim().map(|()| {
+            let mut log = self.storage.log.borrow_mut();
+            for event in events {
+                log.push(event.clone());
+            }
+            drop(log);
+            self.undo.push(Undo::Put(events.len()));
+        });
+        Box::pin(async move { done })
     }
 
-    async fn truncate_log(&mut self, from: Position) -> Result<()> {
-        self.claim()?;
-        let removed = self
-            .storage
-            .log
-            .borrow_mut()
-            .truncate(usize::try_from(from).unwrap_or(usize::MAX));
-        self.undo.push(Undo::Truncate(removed));
-        Ok(())
+    fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
+        let done = self.claim().map(|()| {
+            let removed = self
+                .storage
+                .log
+                .borrow_mut()
+                .truncate(usize::try_from(from).unwrap_or(usize::MAX));
+            self.undo.push(Undo::Truncate(removed));
+        });
+        Box::pin(async move { done })
     }
 
-    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
-        Ok(self.storage.log.borrow().meta.get(key).cloned())
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        let value = self.storage.log.borrow().meta.get(key).cloned();
+        Box::pin(async move { Ok(value) })
     }
 
-    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
         let log = self.storage.log.borrow();
-        Ok(log
+        let found = log
             .meta
             .range(prefix.to_owned()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+            .collect();
+        Box::pin(async move { Ok(found) })
     }
 
-    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
-        self.claim()?;
-        let mut log = self.storage.log.borrow_mut();
-        let previous = match value {
-            Some(v) => log.meta.insert(key.to_owned(), v.clone()),
-            None => log.meta.remove(key),
-        };
-        self.undo.push(Undo::Meta(key.to_owned(), previous));
-        Ok(())
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        let done = self.claim().map(|()| {
+            let mut log = self.storage.log.borrow_mut();
+            let previous = match value {
+                Some(v) => log.meta.insert(key.to_owned(), v.clone()),
+                None => log.meta.remove(key),
+            };
+            drop(log);
+            self.undo.push(Undo::Meta(key.to_owned(), previous));
+        });
+        Box::pin(async move { done })
     }
 
-    async fn commit(mut self) -> std::result::Result<(), CommitError> {
+    fn commit<'t>(mut self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        let result = self.finish();
+        Box::pin(async move { result })
+    }
+}
+
+impl MemoryTx<'_> {
+    /// Commits: conflicts if another transaction committed since this one began.
+    fn finish(&mut self) -> std::result::Result<(), CommitError> {
         let mut log = self.storage.log.borrow_mut();
         if self.undo.is_empty() {
             self.committed = true;
@@ -244,7 +258,6 @@ impl Transaction for MemoryTx<'_> {
         }
         if log.commits != self.began_at {
             // Another transaction committed in between: this one's reads may be stale.
-            drop(log);
             return Err(CommitError::Conflict);
         }
         log.commits += 1;
@@ -285,27 +298,18 @@ impl Drop for MemoryTx<'_> {
 }
 
 impl Storage for MemoryStorage {
-    type Tx<'a> = MemoryTx<'a>;
-
-    async fn begin(&self, _mode: Mode) -> Result<MemoryTx<'_>> {
-        Ok(MemoryTx {
+    fn begin(&self, _mode: Mode) -> Io<'_, BoxedTx<'_>> {
+        let tx = MemoryTx {
             storage: self,
             began_at: self.log.borrow().commits,
             undo: Vec::new(),
             committed: false,
-        })
+        };
+        Box::pin(async move { Ok(Box::new(tx) as BoxedTx<'_>) })
     }
 
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        Ok(self.log.borrow().checkpoints.get(name).copied())
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        self.log
-            .borrow_mut()
-            .checkpoints
-            .insert(name.to_owned(), position);
-        Ok(())
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
     }
 
     /// Releases every stored event (a closed store is never read again).

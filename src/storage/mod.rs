@@ -5,12 +5,17 @@
 //! in [`decide`](crate::decide), the append around it (read what the decision needs, decide,
 //! number, write, commit) in `append.rs`, read ranges in `read.rs`.
 //!
-//! Cross-cutting writes (a sync outbox, an audit record) are decorators: a [`Storage`] that wraps
-//! another and whose [`Transaction`] wraps the inner one, adding its own writes (for example with
-//! [`Transaction::put_meta`]) to the same atomic commit.
+//! The seam is object-safe: a store holds an `Rc<dyn Storage>`, transactions are boxed. What a
+//! storage can do is declared in its [`Capabilities`]. Cross-cutting writes (a sync outbox, an
+//! audit record) and test instrumentation are [`Hook`]s: [`Layered`] puts one around any storage
+//! and forwards every primitive once, here; the hook adds only what it changes. Checkpoints live
+//! in the meta area ([`checkpoint`]).
 
+pub mod checkpoint;
+mod layered;
 mod memory;
 
+pub use layered::{Hook, Layered, Primitive};
 pub use memory::MemoryStorage;
 
 #[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
@@ -31,7 +36,10 @@ pub use heap::{HeapHold, HeapStorage};
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod js;
 
+use std::any::Any;
+use std::future::Future;
 use std::ops::RangeInclusive;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use uuid::Uuid;
@@ -53,6 +61,15 @@ pub struct PreparedAppend {
     pub events: Vec<NewEvent>,
     /// The `created_at` of every event of the call, in milliseconds since the Unix epoch.
     pub created_at: u64,
+}
+
+/// A local append about to be put, as [`Transaction::appended`] and a [`Hook`] see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Appending<'a> {
+    /// The append as the caller asked for it.
+    pub append: &'a PreparedAppend,
+    /// Its events, numbered.
+    pub events: &'a [RecordedEvent],
 }
 
 /// What a transaction is for.
@@ -90,10 +107,61 @@ pub struct Heads {
     pub log: Option<Position>,
 }
 
+/// A future of the storage seam: single-threaded (storages may hold JS objects), boxed so that
+/// storages and transactions are trait objects.
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// The future of one storage primitive.
+pub type Io<'a, T> = LocalBoxFuture<'a, Result<T>>;
+
+/// The future of a [`Transaction::commit`].
+pub type Committing<'t> = LocalBoxFuture<'t, std::result::Result<(), CommitError>>;
+
+/// An inclusive range of revisions of a stream.
+pub type Revisions = RangeInclusive<Revision>;
+
+/// An inclusive range of positions of the log.
+pub type Positions = RangeInclusive<Position>;
+
+/// What a storage can do, declared once: the core adapts its algorithms to it, and the contract
+/// suite runs each case where it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// A write of an event id that is already stored fails the commit with
+    /// [`CommitError::Conflict`] (a unique index on ids). The core then looks ids up only when
+    /// the decision could depend on them; otherwise it looks them up on every append.
+    pub rejects_duplicate_ids: bool,
+    /// Appends issued together (in the same tick) should share one transaction — group commit,
+    /// each append still decided on its own — because a transaction costs far more than a write
+    /// (IndexedDB). Needs `reads_own_writes`.
+    pub groups_appends: bool,
+    /// A transaction's reads see its own uncommitted writes (the Durable Object's stages its
+    /// writes for one synchronous commit, so it does not).
+    pub reads_own_writes: bool,
+    /// [`Transaction::truncate_log`] is supported (a synced device rewrites its pending tail;
+    /// a server's log is never truncated).
+    pub truncates: bool,
+}
+
+impl Default for Capabilities {
+    /// A storage that reads its own writes and truncates, without unique indexes or grouping.
+    fn default() -> Self {
+        Capabilities {
+            rejects_duplicate_ids: false,
+            groups_appends: false,
+            reads_own_writes: true,
+            truncates: true,
+        }
+    }
+}
+
+/// The heads of several streams (in the order asked) and of the log.
+pub type HeadsOf = (Vec<Option<Revision>>, Option<Position>);
+
 /// Events a read returned, in ascending order, in the storage's own form. The core turns them
 /// into [`RecordedEvent`]s; hosts may turn them into their own objects without that detour (the
-/// JS bindings build JS objects straight from stored records).
-pub trait Page: Sized {
+/// JS bindings build JS objects straight from stored records, through [`Page::into_any`]).
+pub trait Page {
     /// How many events the page holds.
     fn len(&self) -> usize;
 
@@ -103,136 +171,114 @@ pub trait Page: Sized {
     }
 
     /// The events, ascending.
-    fn into_events(self) -> Result<Vec<RecordedEvent>>;
+    fn into_events(self: Box<Self>) -> Result<Vec<RecordedEvent>>;
+
+    /// The page as its own type, for a host that knows it (downcast with `Box<dyn Any>`).
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
+
+/// A page of any storage.
+pub type BoxedPage = Box<dyn Page>;
 
 impl Page for Vec<RecordedEvent> {
     fn len(&self) -> usize {
         Vec::len(self)
     }
 
-    fn into_events(self) -> Result<Vec<RecordedEvent>> {
-        Ok(self)
+    fn into_events(self: Box<Self>) -> Result<Vec<RecordedEvent>> {
+        Ok(*self)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 }
 
 /// One transaction of a storage: primitives over its events and its small key-value `meta`
-/// area. Reads see the state when the transaction began plus nothing else; writes become visible
-/// at [`commit`](Transaction::commit), all together, or never (dropping a transaction rolls it
+/// area. Reads see the state when the transaction began (plus its own writes, where the storage
+/// [reads its own writes](Capabilities::reads_own_writes)); writes become visible at
+/// [`commit`](Transaction::commit), all together, or never (dropping a transaction rolls it
 /// back). A storage whose transactions must not wait on anything else (IndexedDB) is safe: the
 /// core awaits nothing but these primitives between `begin` and `commit`.
-#[allow(async_fn_in_trait)]
 pub trait Transaction {
-    /// The storage's read result.
-    type Page: Page;
-
     /// The current revision of `stream`, `None` when it has no events.
-    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>>;
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>>;
 
     /// The position of the log's last event, `None` when the log is empty.
-    async fn log_head(&mut self) -> Result<Option<Position>>;
+    fn log_head(&mut self) -> Io<'_, Option<Position>>;
 
-    /// Both heads. Storages that can issue the two reads at once override this.
-    async fn heads(&mut self, stream: &StreamId) -> Result<Heads> {
-        Ok(Heads {
-            stream: self.stream_head(stream).await?,
-            log: self.log_head().await?,
+    /// The heads of several streams and of the log, as one transaction reads them (an append
+    /// needs one, a group of appends needs them all). Storages that can issue the reads at once
+    /// override this.
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
+        Box::pin(async move {
+            let mut heads = Vec::with_capacity(streams.len());
+            for stream in streams {
+                heads.push(self.stream_head(stream).await?);
+            }
+            Ok((heads, self.log_head().await?))
         })
     }
 
-    /// The heads of several streams and of the log, as one transaction reads them (a group of
-    /// appends needs them all). Storages that can issue the reads at once override this.
-    async fn heads_of(
-        &mut self,
-        streams: &[StreamId],
-    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
-        let mut heads = Vec::with_capacity(streams.len());
-        for stream in streams {
-            heads.push(self.stream_head(stream).await?);
-        }
-        Ok((heads, self.log_head().await?))
-    }
-
     /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`).
-    async fn locate(&mut self, ids: &[Uuid]) -> Result<Vec<Option<StoredLocation>>>;
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>>;
 
     /// The events of `stream` at `revisions`, ascending (those that exist).
-    async fn read_stream(
-        &mut self,
-        stream: &StreamId,
-        revisions: RangeInclusive<Revision>,
-    ) -> Result<Self::Page>;
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage>;
 
     /// The events of the log at `positions`, ascending (those that exist).
-    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Self::Page>;
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage>;
 
     /// Writes `events` at their positions (numbered by the core: dense positions after the log's
     /// head, contiguous revisions in each stream).
-    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()>;
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()>;
 
-    /// Called by the append algorithm just before it puts `events` for the local append
-    /// `append` (the put is the append's last request): the seam for cross-cutting writes in
-    /// the same transaction. Storages do nothing here;
-    /// decorators (a sync outbox) add their own writes.
-    async fn appended(&mut self, append: &PreparedAppend, events: &[RecordedEvent]) -> Result<()> {
-        let _ = (append, events);
-        Ok(())
+    /// Called by the append algorithm just before it puts the events of a local append (the
+    /// put is the append's last request): where a [`Layered`] storage's [`Hook`] adds its own
+    /// writes to the same transaction. Storages do nothing here.
+    fn appended<'a>(&'a mut self, appending: Appending<'a>) -> Io<'a, ()> {
+        let _ = appending;
+        Box::pin(async { Ok(()) })
     }
 
     /// Deletes every event at a position at or after `from` (the tail of the log), with its
-    /// stream and id entries. Sync rewrites its pending tail with this.
-    async fn truncate_log(&mut self, from: Position) -> Result<()>;
+    /// stream and id entries. Sync rewrites its pending tail with this. Storages that do not
+    /// [truncate](Capabilities::truncates) fail it.
+    fn truncate_log(&mut self, from: Position) -> Io<'_, ()>;
 
     /// The value stored under `key` in the meta area.
-    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>>;
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>>;
 
     /// Every `(key, value)` of the meta area whose key starts with `prefix`, in key order.
-    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>>;
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>>;
 
     /// Stores `value` under `key` in the meta area (`None` deletes it).
-    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()>;
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()>;
 
     /// Makes every write of this transaction durable and visible, atomically.
-    async fn commit(self) -> std::result::Result<(), CommitError>;
+    fn commit<'t>(self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't;
 }
+
+/// A transaction of any storage.
+pub type BoxedTx<'a> = Box<dyn Transaction + 'a>;
 
 /// Where events are kept: [`MemoryStorage`] and, on wasm32, `HeapStorage` (memory on the JS
 /// heap), `IndexedDbStorage` (feature `indexeddb`) and `DurableObjectStorage` (feature
-/// `durable-object`).
+/// `durable-object`); [`Layered`] adds a [`Hook`]'s writes to any of them.
 ///
-/// Futures are not `Send`: storages live on one thread (a browser tab, a worker) and may hold
-/// JS objects. Every method takes `&self`; no storage holds a `RefCell` borrow across an
-/// `.await`, so concurrent calls interleave safely.
-#[allow(async_fn_in_trait)]
+/// Object-safe: an [`EventStore`](crate::EventStore) holds an `Rc<dyn Storage>`. Futures are not
+/// `Send`: storages live on one thread (a browser tab, a worker) and may hold JS objects. Every
+/// method takes `&self`; no storage holds a `RefCell` borrow across an `.await`, so concurrent
+/// calls interleave safely.
 pub trait Storage {
-    /// A transaction of this storage.
-    type Tx<'a>: Transaction
-    where
-        Self: 'a;
-
     /// Begins a transaction. Concurrent write transactions, also from other tabs sharing the
     /// storage, are serialised, or conflict at commit ([`CommitError::Conflict`]).
-    async fn begin(&self, mode: Mode) -> Result<Self::Tx<'_>>;
+    fn begin(&self, mode: Mode) -> Io<'_, BoxedTx<'_>>;
 
-    /// Whether a write of an event id that is already stored fails the commit with
-    /// [`CommitError::Conflict`] (a unique index on ids). The core then looks ids up only when
-    /// the decision could depend on them; otherwise it looks them up on every append.
-    fn rejects_duplicate_ids(&self) -> bool {
-        false
-    }
-
-    /// Whether appends issued together (in the same tick) should share one transaction — group
-    /// commit, each append still decided on its own — because a transaction costs far more than
-    /// a write (IndexedDB). Needs transactions that read their own writes.
-    fn groups_appends(&self) -> bool {
-        false
-    }
-
-    /// The position recorded under the checkpoint `name`, if any.
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>>;
-
-    /// Records `position` under the checkpoint `name`, durably as the storage allows.
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()>;
+    /// What this storage can do.
+    fn capabilities(&self) -> Capabilities;
 
     /// Calls `wake` whenever another writer sharing this storage (another tab or worker) may
     /// have appended. Wake-ups only: they may be spurious, and a storage that nobody else shares
@@ -250,49 +296,6 @@ pub trait Storage {
     /// fail; [`EventStore`](crate::EventStore) rejects them with `CLOSED` before they get here.
     fn close(&self);
 }
-
-/// A shared storage is a storage: several stores (or one reopened) over the same data.
-impl<S: Storage> Storage for Rc<S> {
-    type Tx<'a>
-        = S::Tx<'a>
-    where
-        Self: 'a;
-
-    async fn begin(&self, mode: Mode) -> Result<Self::Tx<'_>> {
-        (**self).begin(mode).await
-    }
-
-    fn rejects_duplicate_ids(&self) -> bool {
-        (**self).rejects_duplicate_ids()
-    }
-
-    fn groups_appends(&self) -> bool {
-        (**self).groups_appends()
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        (**self).load_checkpoint(name).await
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        (**self).save_checkpoint(name, position).await
-    }
-
-    fn watch(&self, wake: Rc<dyn Fn()>) {
-        (**self).watch(wake)
-    }
-
-    fn committed(&self, last_position: Position) {
-        (**self).committed(last_position)
-    }
-
-    fn close(&self) {
-        (**self).close()
-    }
-}
-
-/// The page type of a storage's transactions.
-pub type PageOf<'a, S> = <<S as Storage>::Tx<'a> as Transaction>::Page;
 
 /// A [`CommitError`] as the error a caller sees.
 pub(crate) fn commit_failure(error: CommitError) -> Error {

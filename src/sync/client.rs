@@ -17,7 +17,7 @@ use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
-use crate::storage::{CommitError, Mode, Page, Storage, Transaction};
+use crate::storage::{BoxedTx, CommitError, Mode, Transaction};
 use crate::store::EventStore;
 
 /// How many appends one push carries at most.
@@ -90,8 +90,8 @@ type Step<'s, Tx, T> = Pin<Box<dyn Future<Output = Result<(Tx, Local, T)>> + 's>
 /// The client sync state machine over `store` (whose storage must be an
 /// [`Outboxed`](super::Outboxed) one, or erase one, so that local appends are queued).
 #[derive(Debug)]
-pub struct SyncClient<S: Storage> {
-    store: Rc<EventStore<S>>,
+pub struct SyncClient {
+    store: Rc<EventStore>,
     engine: RefCell<Engine>,
 }
 
@@ -133,15 +133,15 @@ impl Engine {
 }
 
 /// The id of the event at `at` in the local log (the server checks it is its own there).
-async fn id_at<T: Transaction>(tx: &mut T, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+async fn id_at(tx: &mut dyn Transaction, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
     let Some(at) = at else { return Ok(None) };
     let events = tx.read_log(at..=at).await?.into_events()?;
     Ok(events.first().filter(|e| e.position == at).map(|e| e.id))
 }
 
-impl<S: Storage> SyncClient<S> {
+impl SyncClient {
     /// The client of `store`.
-    pub fn new(store: Rc<EventStore<S>>) -> Self {
+    pub fn new(store: Rc<EventStore>) -> Self {
         store.mark_synced();
         SyncClient {
             store,
@@ -150,7 +150,7 @@ impl<S: Storage> SyncClient<S> {
     }
 
     /// The store.
-    pub fn store(&self) -> &Rc<EventStore<S>> {
+    pub fn store(&self) -> &Rc<EventStore> {
         &self.store
     }
 
@@ -189,7 +189,7 @@ impl<S: Storage> SyncClient<S> {
     /// How many queued appends are not held (reads the whole outbox): `flush` waits for none.
     pub async fn pushable(&self) -> Result<usize> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        let local = load(&mut tx, false).await?;
+        let local = load(&mut *tx, false).await?;
         drop(tx);
         self.absorb(&local);
         Ok(local.pushable())
@@ -225,7 +225,7 @@ impl<S: Storage> SyncClient<S> {
     /// The id of the confirmed event at `at`.
     async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        id_at(&mut tx, at).await
+        id_at(&mut *tx, at).await
     }
 
     /// The connection closed (or failed): nothing in flight is answered any more.
@@ -366,7 +366,7 @@ impl<S: Storage> SyncClient<S> {
                     withheld: false,
                 };
                 local.hold(&stream, record);
-                local.save(&mut tx).await?;
+                local.save(&mut *tx).await?;
                 Ok((tx, local, ()))
             })
         })
@@ -383,7 +383,7 @@ impl<S: Storage> SyncClient<S> {
             }
         }
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        let local = load(&mut tx, false).await?;
+        let local = load(&mut *tx, false).await?;
         let acked = self.engine.borrow().acked.clone();
         let mut at = local.tail_start();
         let mut chosen: Vec<(&OutboxEntry, Position)> = Vec::new();
@@ -462,15 +462,15 @@ impl<S: Storage> SyncClient<S> {
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
-            let mut local = load(&mut tx, true).await?;
+            let mut local = load(&mut *tx, true).await?;
             if local.state.epoch.is_none() {
                 local.state.epoch.clone_from(&epoch);
             }
-            let done = match local.ingest(&mut tx, events.clone()).await? {
+            let done = match local.ingest(&mut *tx, events.clone()).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
                     let after = local.state.confirmed;
-                    let after_id = id_at(&mut tx, after).await?;
+                    let after_id = id_at(&mut *tx, after).await?;
                     drop(tx);
                     self.engine.borrow_mut().pull(after, after_id);
                     return Ok(Vec::new());
@@ -556,7 +556,7 @@ impl<S: Storage> SyncClient<S> {
                         held.push(stream);
                     }
                 }
-                local.save(&mut tx).await?;
+                local.save(&mut *tx).await?;
                 Ok((tx, local, held))
             })
         })
@@ -579,12 +579,12 @@ impl<S: Storage> SyncClient<S> {
             let epoch = epoch.clone();
             Box::pin(async move {
                 let held = if local.state.resetting {
-                    local.settle(&mut tx).await?
+                    local.settle(&mut *tx).await?
                 } else {
                     Vec::new()
                 };
                 local.state.epoch = Some(epoch);
-                local.save(&mut tx).await?;
+                local.save(&mut *tx).await?;
                 Ok((tx, local, held))
             })
         })
@@ -599,8 +599,8 @@ impl<S: Storage> SyncClient<S> {
         self.transact(&|mut tx, mut local| {
             let epoch = epoch.clone();
             Box::pin(async move {
-                local.reset(&mut tx, epoch).await?;
-                local.save(&mut tx).await?;
+                local.reset(&mut *tx, epoch).await?;
+                local.save(&mut *tx).await?;
                 Ok((tx, local, ()))
             })
         })
@@ -617,7 +617,7 @@ impl<S: Storage> SyncClient<S> {
     pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
         let caught_up = self.engine.borrow().status.caught_up;
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        let local = load(&mut tx, true).await?;
+        let local = load(&mut *tx, true).await?;
         let mut conflicts = Vec::with_capacity(local.conflicts.len());
         for (stream, record) in &local.conflicts {
             let held = |p: &&super::tail::Pending| {
@@ -649,7 +649,7 @@ impl<S: Storage> SyncClient<S> {
                 if record.from_server && record.actual > confirmed_head && !caught_up {
                     (record.actual, record.theirs.clone())
                 } else {
-                    let theirs = theirs(&mut tx, stream, record.expected, confirmed_head).await?;
+                    let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
                     (confirmed_head, theirs)
                 };
             conflicts.push(Conflict {
@@ -673,8 +673,8 @@ impl<S: Storage> SyncClient<S> {
         self.transact(&|mut tx, mut local| {
             let stream = stream.clone();
             Box::pin(async move {
-                local.release(&mut tx, &stream).await?;
-                local.save(&mut tx).await?;
+                local.release(&mut *tx, &stream).await?;
+                local.save(&mut *tx).await?;
                 Ok((tx, local, ()))
             })
         })
@@ -696,9 +696,9 @@ impl<S: Storage> SyncClient<S> {
             .transact(&|mut tx, mut local| {
                 let append = append.clone();
                 Box::pin(async move {
-                    local.release(&mut tx, &append.stream_id).await?;
+                    local.release(&mut *tx, &append.stream_id).await?;
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
-                    let heads = tx.heads(&append.stream_id).await?;
+                    let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
                     let decided = decide(
                         &append.stream_id,
@@ -727,7 +727,7 @@ impl<S: Storage> SyncClient<S> {
                         detached: None,
                     };
                     local.queue(entry, events);
-                    local.save(&mut tx).await?;
+                    local.save(&mut *tx).await?;
                     Ok((tx, local, result))
                 })
             })
@@ -741,10 +741,10 @@ impl<S: Storage> SyncClient<S> {
     ///
     /// `work` is a trait object returning a boxed future: the loop is compiled once per result
     /// type, not once per caller.
-    async fn transact<'s, T>(&'s self, work: &Work<'s, S::Tx<'s>, T>) -> Result<T> {
+    async fn transact<'s, T>(&'s self, work: &Work<'s, BoxedTx<'s>, T>) -> Result<T> {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
-            let local = load(&mut tx, true).await?;
+            let local = load(&mut *tx, true).await?;
             let (tx, local, value) = work(tx, local).await?;
             match tx.commit().await {
                 Ok(()) => {

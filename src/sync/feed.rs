@@ -8,7 +8,6 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::Position;
 use crate::read::{ReadFrom, ReadOptions};
-use crate::storage::Storage;
 use crate::store::EventStore;
 
 /// The most events one `events` frame carries.
@@ -56,7 +55,7 @@ pub struct PullRequest {
     pub epoch: Option<String>,
 }
 
-impl<S: Storage> EventStore<S> {
+impl EventStore {
     /// Answers a pull on `feed`, for the server log `epoch`: `Some(Behind)` when the client holds
     /// another log (another epoch, a position past the head, or another event at `after`: a log
     /// restored from an earlier copy); else `None`, with the feed restarted from `after` — the

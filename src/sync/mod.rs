@@ -27,7 +27,7 @@ mod wire;
 
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
-pub use outbox::{OutboxTx, Outboxed};
+pub use outbox::{Outbox, Outboxed};
 pub use protocol::{
     ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
     MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,

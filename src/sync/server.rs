@@ -10,7 +10,7 @@ use crate::append::Appended;
 use crate::error::Error;
 use crate::event::{ProposedEvent, RecordedEvent};
 use crate::model::{ExpectedRevision, Revision, StreamId};
-use crate::storage::{Mode, Storage, Transaction};
+use crate::storage::Mode;
 use crate::store::EventStore;
 
 /// A pushed append the host could not read into a [`PushAppend`]: it is rejected with `error`
@@ -23,7 +23,7 @@ pub struct MalformedAppend {
     pub error: Error,
 }
 
-impl<S: Storage> EventStore<S> {
+impl EventStore {
     /// Decides pushed appends in order, one transaction each, and answers one outcome per
     /// append: written, already stored, or a conflict (with the server's events after the
     /// expected revision, as far as `policy` and the result's byte budget allow) or rejection.
@@ -151,7 +151,7 @@ impl<S: Storage> EventStore<S> {
     ) -> crate::Result<(Option<Revision>, Vec<RecordedEvent>)> {
         let mut tx = self.storage().begin(Mode::Read).await?;
         let head = tx.stream_head(stream).await?;
-        let theirs = theirs(&mut tx, stream, expected, head).await?;
+        let theirs = theirs(&mut *tx, stream, expected, head).await?;
         Ok((head, theirs))
     }
 }

@@ -15,7 +15,7 @@ use crate::decision::{decide, Decision, StoredLocation};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
-use crate::storage::{Page, Transaction};
+use crate::storage::Transaction;
 
 /// How many of the server's events a conflict carries at most.
 pub(crate) const MAX_THEIRS: u64 = 1000;
@@ -95,7 +95,7 @@ pub(crate) struct Local {
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
 /// append's events from the pending tail (needed to rewrite it).
-pub(crate) async fn load<T: Transaction>(tx: &mut T, events: bool) -> Result<Local> {
+pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local> {
     let state = match tx.get_meta(STATE).await? {
         Some(json) => SyncState::decode(&json)?,
         None => SyncState::default(),
@@ -148,7 +148,7 @@ fn mismatch() -> Error {
 }
 
 /// The events after the confirmed prefix.
-async fn read_tail<T: Transaction>(tx: &mut T, state: &SyncState) -> Result<Vec<RecordedEvent>> {
+async fn read_tail(tx: &mut dyn Transaction, state: &SyncState) -> Result<Vec<RecordedEvent>> {
     let start = state.tail_start();
     match tx.log_head().await? {
         Some(head) if head >= start => tx.read_log(start..=head).await?.into_events(),
@@ -198,9 +198,9 @@ impl Local {
 
     /// Writes the server's `events` (positions from the confirmed prefix on) and rewrites what
     /// follows them.
-    pub async fn ingest<T: Transaction>(
+    pub async fn ingest(
         &mut self,
-        tx: &mut T,
+        tx: &mut dyn Transaction,
         mut events: Vec<RecordedEvent>,
     ) -> Result<std::result::Result<Ingested, Gap>> {
         let start = self.tail_start();
@@ -310,9 +310,9 @@ impl Local {
     /// (`fresh`), except after a reset (`None`: they are looked up). Returns the streams it newly
     /// held. With `force` (while a replaced log is pulled, before it is all in), nothing is
     /// decided: every append is placed on top of its stream as it is, to be decided at the end.
-    async fn replay<T: Transaction>(
+    async fn replay(
         &mut self,
-        tx: &mut T,
+        tx: &mut dyn Transaction,
         fresh: Option<&HashMap<Uuid, StoredLocation>>,
         mut next_position: Position,
         force: bool,
@@ -399,7 +399,7 @@ impl Local {
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
-    pub async fn release<T: Transaction>(&mut self, tx: &mut T, stream: &StreamId) -> Result<()> {
+    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<()> {
         let Some(record) = self.conflicts.remove(stream) else {
             return Err(Error::invalid(format!(
                 "stream '{stream}' has no conflict (it was resolved already)"
@@ -425,7 +425,7 @@ impl Local {
     /// server no longer has it), conflicts too (they were about the old log), and the queued
     /// appends stay, placed as they are from position 0 on, still visible. The new log is then
     /// pulled from its start, and [`Local::settle`] decides the queue again on top of it.
-    pub async fn reset<T: Transaction>(&mut self, tx: &mut T, epoch: String) -> Result<()> {
+    pub async fn reset(&mut self, tx: &mut dyn Transaction, epoch: String) -> Result<()> {
         for (stream, _) in std::mem::take(&mut self.conflicts).0 {
             self.conflicts_changed.push(stream);
         }
@@ -439,7 +439,7 @@ impl Local {
     }
 
     /// After a reset, once the new log is all in: decides the queue again on top of it.
-    pub async fn settle<T: Transaction>(&mut self, tx: &mut T) -> Result<Vec<StreamId>> {
+    pub async fn settle(&mut self, tx: &mut dyn Transaction) -> Result<Vec<StreamId>> {
         self.state.resetting = false;
         self.state.generation += 1;
         let start = self.state.tail_start();
@@ -459,7 +459,7 @@ impl Local {
     }
 
     /// Writes what changed: outbox entries, conflict records, the state.
-    pub async fn save<T: Transaction>(&mut self, tx: &mut T) -> Result<()> {
+    pub async fn save(&mut self, tx: &mut dyn Transaction) -> Result<()> {
         for seq in std::mem::take(&mut self.removed) {
             tx.put_meta(&OutboxEntry::key(seq), None).await?;
         }
@@ -489,8 +489,8 @@ impl Pending {
 }
 
 /// Writes `p`'s events at `first_revision` / `first_position` onwards.
-async fn place<T: Transaction>(
-    tx: &mut T,
+async fn place(
+    tx: &mut dyn Transaction,
     p: &mut Pending,
     first_revision: Revision,
     first_position: Position,
@@ -503,8 +503,8 @@ async fn place<T: Transaction>(
 }
 
 /// The events of `stream` after `expected`, up to `head` (at most [`MAX_THEIRS`]).
-pub(crate) async fn theirs<T: Transaction>(
-    tx: &mut T,
+pub(crate) async fn theirs(
+    tx: &mut dyn Transaction,
     stream: &StreamId,
     expected: ExpectedRevision,
     head: Option<Revision>,

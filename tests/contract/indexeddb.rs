@@ -1,17 +1,20 @@
 //! The IndexedDB factory of the contract suite: a fresh database per case.
 
-use evstore::{Durability, IndexedDbStorage};
+use std::rc::Rc;
+
+use evstore::{Durability, IndexedDbStorage, Storage};
 
 /// Fresh `IndexedDbStorage` databases.
 #[allow(dead_code)] // not every test crate runs the suite on IndexedDB
 pub struct IndexedDb;
 
 impl super::Factory for IndexedDb {
-    type S = IndexedDbStorage;
-    async fn storage(&self) -> IndexedDbStorage {
+    async fn storage(&self) -> Rc<dyn Storage> {
         let name = format!("evstore-contract-{}", uuid::Uuid::now_v7());
-        IndexedDbStorage::open(&name, Durability::Default)
-            .await
-            .unwrap()
+        Rc::new(
+            IndexedDbStorage::open(&name, Durability::Default)
+                .await
+                .unwrap(),
+        )
     }
 }

@@ -14,23 +14,22 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use decorate::{Decorated, Faults, Primitive, Recorder};
+use decorate::{layered, Faults, Recorder};
+use evstore::sync::Outbox;
 use evstore::{
-    Error, EventFilter, EventStore, ExpectedRevision, Json, Mode, ProposedEvent, ReadFrom,
-    ReadOptions, RecordedEvent, Storage, StoreOptions, StreamId, SubscribeFrom, SubscribeOptions,
-    Subscription, SubscriptionMessage, Transaction, Uuid,
+    Error, EventFilter, EventStore, ExpectedRevision, Json, Layered, Mode, Primitive,
+    ProposedEvent, ReadFrom, ReadOptions, RecordedEvent, Storage, StoreOptions, StreamId,
+    SubscribeFrom, SubscribeOptions, Subscription, SubscriptionMessage, Uuid,
 };
 
 /// Opens a fresh, empty storage for one test case.
 #[allow(async_fn_in_trait)]
 pub trait Factory {
-    /// The storage under test.
-    type S: Storage;
     /// A new empty storage.
-    async fn storage(&self) -> Self::S;
+    async fn storage(&self) -> Rc<dyn Storage>;
     /// A new empty store with `options`.
-    async fn open(&self, options: StoreOptions) -> EventStore<Self::S> {
-        EventStore::with_options(self.storage().await, options)
+    async fn open(&self, options: StoreOptions) -> EventStore {
+        EventStore::over(self.storage().await, options)
     }
 }
 
@@ -39,9 +38,8 @@ pub trait Factory {
 pub struct Memory;
 
 impl Factory for Memory {
-    type S = evstore::MemoryStorage;
-    async fn storage(&self) -> evstore::MemoryStorage {
-        evstore::MemoryStorage::new()
+    async fn storage(&self) -> Rc<dyn Storage> {
+        Rc::new(evstore::MemoryStorage::new())
     }
 }
 
@@ -50,21 +48,22 @@ impl Factory for Memory {
 pub struct GroupingMemory;
 
 impl Factory for GroupingMemory {
-    type S = Decorated<evstore::MemoryStorage, decorate::Grouping>;
-    async fn storage(&self) -> Self::S {
-        Decorated::new(evstore::MemoryStorage::new(), decorate::Grouping::default())
+    async fn storage(&self) -> Rc<dyn Storage> {
+        Rc::new(Layered::new(
+            evstore::MemoryStorage::new(),
+            decorate::Grouping::default(),
+        ))
     }
 }
 
-/// Memory behind the sync outbox decorator: every contract case holds on a synced store too (the
+/// Memory behind the sync outbox hook: every contract case holds on a synced store too (the
 /// outbox writes in each append's transaction and changes nothing else).
 #[allow(dead_code)] // tests/memory.rs only
 pub struct OutboxedMemory;
 
 impl Factory for OutboxedMemory {
-    type S = evstore::sync::Outboxed<evstore::MemoryStorage>;
-    async fn storage(&self) -> Self::S {
-        evstore::sync::Outboxed::new(evstore::MemoryStorage::new())
+    async fn storage(&self) -> Rc<dyn Storage> {
+        Rc::new(Layered::new(evstore::MemoryStorage::new(), Outbox))
     }
 }
 
@@ -75,22 +74,20 @@ pub struct Heap;
 
 #[cfg(target_arch = "wasm32")]
 impl Factory for Heap {
-    type S = evstore::HeapStorage;
-    async fn storage(&self) -> evstore::HeapStorage {
-        evstore::HeapStorage::new()
+    async fn storage(&self) -> Rc<dyn Storage> {
+        Rc::new(evstore::HeapStorage::new())
     }
 }
 
-/// The heap storage behind the sync outbox decorator (a synced memory store in JS).
+/// `HeapStorage` behind the sync outbox hook (wasm32 only).
 #[cfg(target_arch = "wasm32")]
 #[allow(dead_code)] // tests/heap.rs only
 pub struct OutboxedHeap;
 
 #[cfg(target_arch = "wasm32")]
 impl Factory for OutboxedHeap {
-    type S = evstore::sync::Outboxed<evstore::HeapStorage>;
-    async fn storage(&self) -> Self::S {
-        evstore::sync::Outboxed::new(evstore::HeapStorage::new())
+    async fn storage(&self) -> Rc<dyn Storage> {
+        Rc::new(Layered::new(evstore::HeapStorage::new(), Outbox))
     }
 }
 
@@ -131,7 +128,7 @@ macro_rules! contract_suite {
     };
 }
 
-async fn open<F: Factory>(f: &F) -> EventStore<F::S> {
+async fn open<F: Factory>(f: &F) -> EventStore {
     f.open(StoreOptions::default()).await
 }
 
@@ -147,7 +144,7 @@ fn with_id(n: u128) -> ProposedEvent {
     ev("E", serde_json::json!({ "n": n as u64 })).with_id(id(n))
 }
 
-async fn all<S: Storage>(store: &EventStore<S>) -> Vec<RecordedEvent> {
+async fn all(store: &EventStore) -> Vec<RecordedEvent> {
     store.read_all(ReadOptions::forwards()).await.unwrap()
 }
 
@@ -946,11 +943,11 @@ impl Future for Yield {
     }
 }
 
-async fn open_rc<F: Factory>(f: &F) -> Rc<EventStore<F::S>> {
+async fn open_rc<F: Factory>(f: &F) -> Rc<EventStore> {
     Rc::new(open(f).await)
 }
 
-async fn append_n<S: Storage>(store: &EventStore<S>, stream: &str, n: u64) {
+async fn append_n(store: &EventStore, stream: &str, n: u64) {
     for i in 0..n {
         store
             .append(
@@ -964,7 +961,7 @@ async fn append_n<S: Storage>(store: &EventStore<S>, stream: &str, n: u64) {
 }
 
 /// The next message as `Some(position)` for an event, `None` for `CaughtUp`.
-async fn next_position<S: Storage>(sub: &mut Subscription<S>) -> Option<u64> {
+async fn next_position(sub: &mut Subscription) -> Option<u64> {
     match sub
         .next()
         .await
@@ -1252,21 +1249,21 @@ pub async fn random_sequences_match_the_model<F: Factory>(f: &F) {
     }
 }
 
-/// A store over `f`'s storage with a fault injector around it.
-async fn faulty<F: Factory>(f: &F) -> EventStore<Decorated<F::S, Faults>> {
-    EventStore::new(Decorated::new(f.storage().await, Faults::default()))
+/// A store over `f`'s storage with a fault injector around it, and the injector.
+async fn faulty<F: Factory>(f: &F) -> (EventStore, Rc<Faults>) {
+    let (storage, faults) = layered(f.storage().await, Faults::default());
+    (EventStore::over(storage, StoreOptions::default()), faults)
 }
 
 /// Fails each primitive call of an append in turn (the nth, for every n until the append needs
 /// fewer calls): each failure is a `STORAGE_ERROR` that wrote nothing, and the same call then
 /// succeeds once the storage heals (its ids were not consumed).
 pub async fn faults_write_nothing_and_leave_the_store_usable<F: Factory>(f: &F) {
-    let store = faulty(f).await;
+    let (store, faults) = faulty(f).await;
     store
         .append("s", vec![with_id(1)], ExpectedRevision::NoStream)
         .await
         .unwrap();
-    let faults = &store.storage().hook;
     let mut n = 0;
     loop {
         let before = all(&store).await;
@@ -1314,7 +1311,7 @@ pub async fn faults_write_nothing_and_leave_the_store_usable<F: Factory>(f: &F) 
 /// Faults on the path that looks ids up (a retry of a call written before the stream moved on)
 /// and on reads: errors, nothing written, and the retry still answers as a retry afterwards.
 pub async fn faults_on_the_retry_path_write_nothing<F: Factory>(f: &F) {
-    let store = faulty(f).await;
+    let (store, faults) = faulty(f).await;
     let first = store
         .append(
             "s",
@@ -1327,7 +1324,6 @@ pub async fn faults_on_the_retry_path_write_nothing<F: Factory>(f: &F) {
         .append("s", vec![with_id(3)], ExpectedRevision::Any)
         .await
         .unwrap();
-    let faults = &store.storage().hook;
     let before = all(&store).await;
     faults.fail_every(Primitive::Locate);
     let err = store
@@ -1371,7 +1367,8 @@ pub async fn faults_on_the_retry_path_write_nothing<F: Factory>(f: &F) {
 /// A checkpoint write that fails ends the subscription with the error, and the checkpoint keeps
 /// its previous value: a new subscription redelivers the event.
 pub async fn failed_checkpoint_write_is_reported_and_not_recorded<F: Factory>(f: &F) {
-    let store = Rc::new(faulty(f).await);
+    let (store, faults) = faulty(f).await;
+    let store = Rc::new(store);
     append_n(&store, "a", 3).await;
     let named = || SubscribeOptions {
         checkpoint: Some("projection".into()),
@@ -1381,10 +1378,10 @@ pub async fn failed_checkpoint_write_is_reported_and_not_recorded<F: Factory>(f:
     assert_eq!(next_position(&mut sub).await, Some(0));
     sub.handled(0).await.unwrap();
     assert_eq!(next_position(&mut sub).await, Some(1));
-    store.storage().hook.fail_every(Primitive::SaveCheckpoint);
+    faults.fail_every(Primitive::PutMeta);
     let err = sub.next().await.expect("an answer").unwrap_err();
     assert_eq!(err.code(), "STORAGE_ERROR");
-    store.storage().hook.heal();
+    faults.heal();
     drop(sub);
     let mut sub = store.subscribe(named()).await.unwrap();
     assert_eq!(
@@ -1394,13 +1391,12 @@ pub async fn failed_checkpoint_write_is_reported_and_not_recorded<F: Factory>(f:
     );
 }
 
-/// A decorator's own writes share the append's transaction: they commit with the events, and
+/// A hook's own writes share the append's transaction: they commit with the events, and
 /// not at all when the append writes nothing (refused, a retry) or its commit fails.
 pub async fn decorators_write_in_the_append_transaction<F: Factory>(f: &F) {
-    let faulty = Decorated::new(f.storage().await, Faults::default());
-    let store = EventStore::new(Decorated::new(faulty, Recorder::default()));
-    let recorder = &store.storage().hook;
-    let faults = &store.storage().inner.hook;
+    let (faulty, faults) = layered(f.storage().await, Faults::default());
+    let (storage, recorder) = layered(faulty, Recorder::default());
+    let store = EventStore::over(storage, StoreOptions::default());
     let r = store
         .append(
             "s",

@@ -4,7 +4,7 @@
 
 use evstore::{
     AppendResult, Error, EventStore, ExpectedRevision, Json, ProposedEvent, ReadFrom, ReadOptions,
-    Storage, Uuid,
+    Uuid,
 };
 
 /// One operation on the store.
@@ -136,7 +136,7 @@ fn options(backwards: bool, from: Option<u8>, max: Option<u8>) -> ReadOptions {
 }
 
 /// Applies `ops` to `store` (empty) and to the model; `Err` describes the first disagreement.
-pub async fn check_ops<S: Storage>(store: &EventStore<S>, ops: &[Op]) -> Result<(), String> {
+pub async fn check_ops(store: &EventStore, ops: &[Op]) -> Result<(), String> {
     let mut model = Model::default();
     let mut fresh = 1000u128;
     for (step, op) in ops.iter().enumerate() {

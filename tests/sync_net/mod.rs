@@ -9,17 +9,17 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use evstore::sync::{
-    ClientMessage, Feed, FrameLimits, Outboxed, PullRequest, PushAppend, PushPolicy, ServerMessage,
+    ClientMessage, Feed, FrameLimits, Outbox, PullRequest, PushAppend, PushPolicy, ServerMessage,
     SyncClient, FRAME_BYTES,
 };
 use evstore::{
-    EventStore, ExpectedRevision, Json, MemoryStorage, NewEvent, ProposedEvent, ReadOptions,
-    RecordedEvent, Uuid,
+    EventStore, ExpectedRevision, Json, Layered, MemoryStorage, NewEvent, ProposedEvent,
+    ReadOptions, RecordedEvent, Uuid,
 };
 use futures::executor::block_on;
 
 /// A device's store type.
-pub type DeviceStore = EventStore<Outboxed<Rc<MemoryStorage>>>;
+pub type DeviceStore = EventStore;
 
 /// How many events one `Events` frame carries in the simulation (small, to split appends).
 pub const FRAME: u64 = 3;
@@ -48,7 +48,7 @@ struct Connection {
 
 pub struct Server {
     pub storage: Rc<MemoryStorage>,
-    pub store: Rc<EventStore<Rc<MemoryStorage>>>,
+    pub store: Rc<EventStore>,
     pub epoch: String,
     feeds: HashMap<u64, Connection>,
 }
@@ -56,7 +56,7 @@ pub struct Server {
 pub struct Device {
     pub storage: Rc<MemoryStorage>,
     pub store: Rc<DeviceStore>,
-    pub client: SyncClient<Outboxed<Rc<MemoryStorage>>>,
+    pub client: SyncClient,
     pub conn: Option<u64>,
     /// Ids of every locally acknowledged append, with its stream.
     pub acked: Vec<(String, Vec<Uuid>)>,
@@ -77,10 +77,11 @@ pub struct World {
     epochs: u64,
 }
 
-fn device_store(
-    storage: &Rc<MemoryStorage>,
-) -> (Rc<DeviceStore>, SyncClient<Outboxed<Rc<MemoryStorage>>>) {
-    let store = Rc::new(EventStore::new(Outboxed::new(storage.clone())));
+fn device_store(storage: &Rc<MemoryStorage>) -> (Rc<DeviceStore>, SyncClient) {
+    let store = Rc::new(EventStore::new(Layered::over(
+        storage.clone(),
+        Rc::new(Outbox),
+    )));
     let client = SyncClient::new(store.clone());
     (store, client)
 }
@@ -89,7 +90,7 @@ impl World {
     pub fn new(devices: usize) -> Self {
         let storage = Rc::new(MemoryStorage::new());
         let server = Server {
-            store: Rc::new(EventStore::new(storage.clone())),
+            store: Rc::new(EventStore::over(storage.clone(), Default::default())),
             storage,
             epoch: "epoch-1".into(),
             feeds: HashMap::new(),
@@ -197,7 +198,10 @@ impl World {
         for d in 0..self.devices.len() {
             self.disconnect(d);
         }
-        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+        self.server.store = Rc::new(EventStore::over(
+            self.server.storage.clone(),
+            Default::default(),
+        ));
     }
 
     /// The server is restored from an earlier copy holding its first `keep` events (fewer, to
@@ -222,7 +226,10 @@ impl World {
             self.lost.insert(e.id);
         }
         self.server.storage = Rc::new(MemoryStorage::new());
-        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+        self.server.store = Rc::new(EventStore::over(
+            self.server.storage.clone(),
+            Default::default(),
+        ));
         // The copy's events, as they were: same ids, positions and dates.
         let copy = log[..keep].iter().map(|e| {
             Ok(PushAppend {
@@ -252,7 +259,10 @@ impl World {
             self.lost.insert(e.id);
         }
         self.server.storage = Rc::new(MemoryStorage::new());
-        self.server.store = Rc::new(EventStore::new(self.server.storage.clone()));
+        self.server.store = Rc::new(EventStore::over(
+            self.server.storage.clone(),
+            Default::default(),
+        ));
         self.epochs += 1;
         self.server.epoch = format!("epoch-{}", self.epochs);
     }

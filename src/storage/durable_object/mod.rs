@@ -7,14 +7,15 @@
 //! another writer made stale, so the core decides again ([`CommitError::Conflict`]).
 
 use std::cell::Cell;
-use std::ops::RangeInclusive;
 
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::js::{bounds, id_keys, js_error, locations, present, Records};
-use super::{CommitError, Mode, Storage, Transaction};
+use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
+use super::{Committing, Io, Positions, Revisions};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+use uuid::Uuid;
 
 #[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
@@ -47,14 +48,6 @@ extern "C" {
         records: &Array,
         meta: &Array,
     ) -> std::result::Result<String, JsValue>;
-    #[wasm_bindgen(js_name = loadCheckpoint, catch)]
-    fn load_checkpoint(storage: &JsValue, name: &str) -> std::result::Result<f64, JsValue>;
-    #[wasm_bindgen(js_name = saveCheckpoint, catch)]
-    fn save_checkpoint(
-        storage: &JsValue,
-        name: &str,
-        position: f64,
-    ) -> std::result::Result<(), JsValue>;
 }
 
 /// Events in a Durable Object's SQLite storage. Open with [`DurableObjectStorage::open`].
@@ -98,139 +91,152 @@ pub struct DurableObjectTx<'a> {
 }
 
 impl Transaction for DurableObjectTx<'_> {
-    type Page = Records;
-
-    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
-        Ok(present(
-            stream_head(self.storage, stream.as_str()).map_err(js_error)?,
-        ))
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
+        Box::pin(async move {
+            Ok(present(
+                stream_head(self.storage, stream.as_str()).map_err(js_error)?,
+            ))
+        })
     }
 
-    async fn log_head(&mut self) -> Result<Option<Position>> {
-        Ok(present(log_head(self.storage).map_err(js_error)?))
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        Box::pin(async move { Ok(present(log_head(self.storage).map_err(js_error)?)) })
     }
 
-    async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
-        locations(&locate(self.storage, &id_keys(ids)).map_err(js_error)?)
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
+        Box::pin(async move { locations(&locate(self.storage, &id_keys(ids)).map_err(js_error)?) })
     }
 
-    async fn read_stream(
-        &mut self,
-        stream: &StreamId,
-        revisions: RangeInclusive<Revision>,
-    ) -> Result<Records> {
-        let (from, to) = bounds(&revisions);
-        Ok(Records(
-            read_stream(self.storage, stream.as_str(), from, to).map_err(js_error)?,
-        ))
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&revs);
+            Ok(Records::boxed(
+                read_stream(self.storage, stream.as_str(), from, to).map_err(js_error)?,
+            ))
+        })
     }
 
-    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
-        let (from, to) = bounds(&positions);
-        Ok(Records(read_log(self.storage, from, to).map_err(js_error)?))
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&positions);
+            Ok(Records::boxed(
+                read_log(self.storage, from, to).map_err(js_error)?,
+            ))
+        })
     }
 
-    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        for event in events {
-            self.records.push(&super::js::record(event));
-        }
-        Ok(())
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        Box::pin(async move {
+            for event in events {
+                self.records.push(&super::js::record(event));
+            }
+            Ok(())
+        })
     }
 
     /// Not supported: this storage's reads do not see a transaction's staged writes, so it
     /// cannot rewrite its log (it serves sync; synced client stores run on IndexedDB or memory).
-    async fn truncate_log(&mut self, _from: Position) -> Result<()> {
-        Err(Error::storage(
-            "the Durable Object storage cannot rewrite its log (a synced client store runs on IndexedDB or memory)",
-        ))
+    fn truncate_log(&mut self, _from: Position) -> Io<'_, ()> {
+        Box::pin(async move {
+            Err(Error::storage(
+                "the Durable Object storage cannot rewrite its log (a synced client store runs on IndexedDB or memory)",
+            ))
+        })
     }
 
-    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
-        let rows = scan_meta(self.storage, prefix).map_err(js_error)?;
-        // The stored rows (in key order: `ORDER BY key`, SQLite's binary collation, is the
-        // order of Rust strings), then this transaction's writes over them, kept in key order in
-        // a sorted vector (no `BTreeMap` instantiation in the wasm for this).
-        let mut staged: Vec<(String, Option<Json>)> = rows
-            .iter()
-            .filter_map(|row| {
-                let row: Array = row.unchecked_into();
-                Some((
-                    row.get(0).as_string()?,
-                    Some(Json::trusted(row.get(1).as_string()?)),
-                ))
-            })
-            .collect();
-        for entry in self.meta.iter() {
-            let entry: Array = entry.unchecked_into();
-            if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
-                let value = entry.get(1).as_string().map(Json::trusted);
-                match staged.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
-                    Ok(i) => staged[i].1 = value,
-                    Err(i) => staged.insert(i, (key, value)),
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
+        Box::pin(async move {
+            let rows = scan_meta(self.storage, prefix).map_err(js_error)?;
+            // The stored rows (in key order: `ORDER BY key`, SQLite's binary collation, is the
+            // order of Rust strings), then this transaction's writes over them, kept in key order in
+            // a sorted vector (no `BTreeMap` instantiation in the wasm for this).
+            let mut staged: Vec<(String, Option<Json>)> = rows
+                .iter()
+                .filter_map(|row| {
+                    let row: Array = row.unchecked_into();
+                    Some((
+                        row.get(0).as_string()?,
+                        Some(Json::trusted(row.get(1).as_string()?)),
+                    ))
+                })
+                .collect();
+            for entry in self.meta.iter() {
+                let entry: Array = entry.unchecked_into();
+                if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
+                    let value = entry.get(1).as_string().map(Json::trusted);
+                    match staged.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+                        Ok(i) => staged[i].1 = value,
+                        Err(i) => staged.insert(i, (key, value)),
+                    }
                 }
             }
-        }
-        Ok(staged
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect())
+            Ok(staged
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect())
+        })
     }
 
-    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
-        for entry in self.meta.iter().rev() {
-            let entry: Array = entry.unchecked_into();
-            if entry.get(0).as_string().as_deref() == Some(key) {
-                return Ok(entry.get(1).as_string().map(Json::trusted));
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        Box::pin(async move {
+            for entry in self.meta.iter().rev() {
+                let entry: Array = entry.unchecked_into();
+                if entry.get(0).as_string().as_deref() == Some(key) {
+                    return Ok(entry.get(1).as_string().map(Json::trusted));
+                }
             }
-        }
-        let value = get_meta(self.storage, key).map_err(js_error)?;
-        Ok(value.as_string().map(Json::trusted))
+            let value = get_meta(self.storage, key).map_err(js_error)?;
+            Ok(value.as_string().map(Json::trusted))
+        })
     }
 
-    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
-        let value = value.map_or(JsValue::NULL, |v| v.as_str().into());
-        self.meta.push(&Array::of2(&key.into(), &value));
-        Ok(())
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        Box::pin(async move {
+            let value = value.map_or(JsValue::NULL, |v| v.as_str().into());
+            self.meta.push(&Array::of2(&key.into(), &value));
+            Ok(())
+        })
     }
 
-    async fn commit(self) -> std::result::Result<(), CommitError> {
-        match commit(self.storage, &self.records, &self.meta)
-            .map_err(js_error)?
-            .as_str()
-        {
-            "ok" => Ok(()),
-            _ => Err(CommitError::Conflict),
-        }
+    fn commit<'t>(self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        Box::pin(async move {
+            match commit(self.storage, &self.records, &self.meta)
+                .map_err(js_error)?
+                .as_str()
+            {
+                "ok" => Ok(()),
+                _ => Err(CommitError::Conflict),
+            }
+        })
     }
 }
 
 impl Storage for DurableObjectStorage {
-    type Tx<'a> = DurableObjectTx<'a>;
-
-    async fn begin(&self, _mode: Mode) -> Result<DurableObjectTx<'_>> {
-        self.check_open()?;
-        Ok(DurableObjectTx {
-            storage: &self.storage,
-            records: Array::new(),
-            meta: Array::new(),
-        })
+    fn begin(&self, _mode: Mode) -> Io<'_, BoxedTx<'_>> {
+        let tx = self.check_open().map(|()| {
+            Box::new(DurableObjectTx {
+                storage: &self.storage,
+                records: Array::new(),
+                meta: Array::new(),
+            }) as BoxedTx<'_>
+        });
+        Box::pin(async move { tx })
     }
 
-    /// The unique `id` column refuses a taken id at commit.
-    fn rejects_duplicate_ids(&self) -> bool {
-        true
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        self.check_open()?;
-        Ok(present(
-            load_checkpoint(&self.storage, name).map_err(js_error)?,
-        ))
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        self.check_open()?;
-        save_checkpoint(&self.storage, name, position as f64).map_err(js_error)
+    /// The unique `id` column refuses a taken id at commit. Writes are staged for one
+    /// `transactionSync` at commit, so a transaction's reads do not see them, and the log is
+    /// never rewritten (this storage serves sync; synced client stores run on IndexedDB or
+    /// memory).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rejects_duplicate_ids: true,
+            groups_appends: false,
+            reads_own_writes: false,
+            truncates: false,
+        }
     }
 
     /// The data stays in the object; only this handle stops working.

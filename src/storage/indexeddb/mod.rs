@@ -10,7 +10,6 @@ mod request;
 mod schema;
 
 use std::cell::{Cell, RefCell};
-use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use indexed_db_futures::database::Database;
@@ -29,9 +28,12 @@ use web_sys::{
 use request::{bound, cursor_number, key_number, pair, pending, Pending};
 use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
+use super::checkpoint;
 use super::js::{self, js_error, Records};
-use super::{CommitError, Heads, Mode, Storage};
+use super::{BoxedPage, BoxedTx, Capabilities, CommitError, HeadsOf, Mode, Storage};
+use super::{Committing, Io, Positions, Revisions};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+use uuid::Uuid;
 
 /// A `message` listener kept alive while installed.
 type MessageListener = Closure<dyn FnMut(MessageEvent)>;
@@ -88,7 +90,7 @@ impl IndexedDbStorage {
         let raw = raw_db(&db);
         raw.set_onversionchange(Some(on_close.as_ref().unchecked_ref()));
         raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(IndexedDbStorage {
+        let storage = IndexedDbStorage {
             db,
             name: name.to_owned(),
             durability,
@@ -96,7 +98,40 @@ impl IndexedDbStorage {
             _on_close: on_close,
             channel: BroadcastChannel::new(&format!("evstore:{name}")).ok(),
             on_message: RefCell::new(None),
-        })
+        };
+        storage.move_checkpoints().await?;
+        Ok(storage)
+    }
+
+    /// A database created before schema version 3 keeps checkpoints in an object store of their
+    /// own: moves them into the meta area, in one transaction (the emptied store stays, as
+    /// IndexedDB deletes stores only in a version change).
+    async fn move_checkpoints(&self) -> Result<()> {
+        if !raw_db(&self.db).object_store_names().contains(CHECKPOINTS) {
+            return Ok(());
+        }
+        let tx = self.transaction([CHECKPOINTS, META], TransactionMode::Readwrite)?;
+        let raw = raw_tx(&tx);
+        let legacy = raw.object_store(CHECKPOINTS).map_err(js_error)?;
+        let records = pending(legacy.get_all())?.result().await?;
+        let records: js_sys::Array = records.unchecked_into();
+        if records.length() == 0 {
+            return Ok(());
+        }
+        let meta = raw.object_store(META).map_err(js_error)?;
+        for record in records.iter() {
+            let field = |k: &str| Reflect::get(&record, &k.into()).ok();
+            let name = field("name").and_then(|n| n.as_string());
+            let position = field("position").and_then(|p| p.as_f64());
+            let (Some(name), Some(position)) = (name, position) else {
+                return Err(Error::storage("a stored checkpoint record is malformed"));
+            };
+            let value = JsValue::from_str(&(position as u64).to_string());
+            meta.put_with_key(&value, &checkpoint::key(&name).into())
+                .map_err(js_error)?;
+        }
+        legacy.clear().map_err(js_error)?;
+        tx.commit().await.map_err(|e| js_error(failure(e, &raw)))
     }
 
     /// The database name.
@@ -166,177 +201,185 @@ impl IndexedDbTx<'_> {
         self.events.index(name).map_err(js_error)
     }
 
-    async fn get_all(&self, index: Option<&IdbIndex>, range: &IdbKeyRange) -> Result<Records> {
+    async fn get_all(&self, index: Option<&IdbIndex>, range: &IdbKeyRange) -> Result<BoxedPage> {
         let request = match index {
             Some(i) => i.get_all_with_key(range),
             None => self.events.get_all_with_key(range),
         };
         let records = pending(request)?.result().await?;
-        Ok(Records(records.unchecked_into()))
+        Ok(Records::boxed(records.unchecked_into()))
     }
 }
 
 impl crate::storage::Transaction for IndexedDbTx<'_> {
-    type Page = Records;
-
-    async fn stream_head(&mut self, stream: &StreamId) -> Result<Option<Revision>> {
-        let request = stream_head_request(&self.events, stream.as_str())?;
-        Ok(cursor_number(request.result().await?))
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
+        Box::pin(async move {
+            let request = stream_head_request(&self.events, stream.as_str())?;
+            Ok(cursor_number(request.result().await?))
+        })
     }
 
-    async fn log_head(&mut self) -> Result<Option<Position>> {
-        Ok(cursor_number(
-            log_head_request(&self.events)?.result().await?,
-        ))
-    }
-
-    /// Both cursors are issued before either is awaited.
-    async fn heads(&mut self, stream: &StreamId) -> Result<Heads> {
-        let stream_req = stream_head_request(&self.events, stream.as_str())?;
-        let log_req = log_head_request(&self.events)?;
-        Ok(Heads {
-            stream: cursor_number(stream_req.result().await?),
-            log: cursor_number(log_req.result().await?),
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        Box::pin(async move {
+            Ok(cursor_number(
+                log_head_request(&self.events)?.result().await?,
+            ))
         })
     }
 
     /// Every cursor is issued before any is awaited.
-    async fn heads_of(
-        &mut self,
-        streams: &[StreamId],
-    ) -> Result<(Vec<Option<Revision>>, Option<Position>)> {
-        let requests = streams
-            .iter()
-            .map(|s| stream_head_request(&self.events, s.as_str()))
-            .collect::<Result<Vec<_>>>()?;
-        let log_req = log_head_request(&self.events)?;
-        let mut heads = Vec::with_capacity(requests.len());
-        for req in requests {
-            heads.push(cursor_number(req.result().await?));
-        }
-        Ok((heads, cursor_number(log_req.result().await?)))
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
+        Box::pin(async move {
+            let requests = streams
+                .iter()
+                .map(|s| stream_head_request(&self.events, s.as_str()))
+                .collect::<Result<Vec<_>>>()?;
+            let log_req = log_head_request(&self.events)?;
+            let mut heads = Vec::with_capacity(requests.len());
+            for req in requests {
+                heads.push(cursor_number(req.result().await?));
+            }
+            Ok((heads, cursor_number(log_req.result().await?)))
+        })
     }
 
     /// Every lookup is in flight at once.
-    async fn locate(&mut self, ids: &[uuid::Uuid]) -> Result<Vec<Option<StoredLocation>>> {
-        let by_id = self.index(BY_ID)?;
-        let requests = ids
-            .iter()
-            .map(|id| pending(by_id.get(&id.hyphenated().to_string().into())))
-            .collect::<Result<Vec<_>>>()?;
-        let mut stored = Vec::with_capacity(ids.len());
-        for req in requests {
-            let record = req.result().await?;
-            stored.push(if record.is_undefined() {
-                None
-            } else {
-                Some(location(&record)?)
-            });
-        }
-        Ok(stored)
-    }
-
-    async fn read_stream(
-        &mut self,
-        stream: &StreamId,
-        revisions: RangeInclusive<Revision>,
-    ) -> Result<Records> {
-        let s = stream.as_str();
-        let range = bound(
-            &pair(s, key_number(*revisions.start())),
-            &pair(s, key_number(*revisions.end())),
-        )?;
-        self.get_all(Some(&self.index(BY_STREAM)?), &range).await
-    }
-
-    async fn read_log(&mut self, positions: RangeInclusive<Position>) -> Result<Records> {
-        let range = bound(
-            &key_number(*positions.start()).into(),
-            &key_number(*positions.end()).into(),
-        )?;
-        self.get_all(None, &range).await
-    }
-
-    async fn put(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        for event in events {
-            // A failing request aborts the transaction; the commit reports it.
-            self.events.add(&js::record(event)).map_err(js_error)?;
-        }
-        Ok(())
-    }
-
-    async fn truncate_log(&mut self, from: Position) -> Result<()> {
-        let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
-        pending(self.events.delete(&range))?.result().await?;
-        Ok(())
-    }
-
-    async fn get_meta(&mut self, key: &str) -> Result<Option<Json>> {
-        let value = pending(self.meta()?.get(&key.into()))?.result().await?;
-        Ok(value.as_string().map(Json::trusted))
-    }
-
-    async fn scan_meta(&mut self, prefix: &str) -> Result<Vec<(String, Json)>> {
-        let meta = self.meta()?;
-        let range = bound(&prefix.into(), &format!("{prefix}\u{ffff}").into())?;
-        let keys = pending(meta.get_all_keys_with_key(&range))?;
-        let values = pending(meta.get_all_with_key(&range))?;
-        let keys: js_sys::Array = keys.result().await?.unchecked_into();
-        let values: js_sys::Array = values.result().await?.unchecked_into();
-        Ok(keys
-            .iter()
-            .zip(values.iter())
-            .filter_map(|(k, v)| Some((k.as_string()?, Json::trusted(v.as_string()?))))
-            .collect())
-    }
-
-    async fn put_meta(&mut self, key: &str, value: Option<&Json>) -> Result<()> {
-        let meta = self.meta()?;
-        match value {
-            Some(v) => meta.put_with_key(&v.as_str().into(), &key.into()),
-            None => meta.delete(&key.into()),
-        }
-        .map_err(js_error)?;
-        Ok(())
-    }
-
-    async fn commit(self) -> std::result::Result<(), CommitError> {
-        match self.tx.commit().await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let error = failure(e, &self.raw);
-                if js::error_name(&error) == "ConstraintError" {
-                    Err(CommitError::Conflict)
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
+        Box::pin(async move {
+            let by_id = self.index(BY_ID)?;
+            let requests = ids
+                .iter()
+                .map(|id| pending(by_id.get(&id.hyphenated().to_string().into())))
+                .collect::<Result<Vec<_>>>()?;
+            let mut stored = Vec::with_capacity(ids.len());
+            for req in requests {
+                let record = req.result().await?;
+                stored.push(if record.is_undefined() {
+                    None
                 } else {
-                    Err(CommitError::Failed(js_error(error)))
+                    Some(location(&record)?)
+                });
+            }
+            Ok(stored)
+        })
+    }
+
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let s = stream.as_str();
+            let range = bound(
+                &pair(s, key_number(*revs.start())),
+                &pair(s, key_number(*revs.end())),
+            )?;
+            self.get_all(Some(&self.index(BY_STREAM)?), &range).await
+        })
+    }
+
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
+        Box::pin(async move {
+            let range = bound(
+                &key_number(*positions.start()).into(),
+                &key_number(*positions.end()).into(),
+            )?;
+            self.get_all(None, &range).await
+        })
+    }
+
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        Box::pin(async move {
+            for event in events {
+                // A failing request aborts the transaction; the commit reports it.
+                self.events.add(&js::record(event)).map_err(js_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
+        Box::pin(async move {
+            let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
+            pending(self.events.delete(&range))?.result().await?;
+            Ok(())
+        })
+    }
+
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        Box::pin(async move {
+            let value = pending(self.meta()?.get(&key.into()))?.result().await?;
+            Ok(value.as_string().map(Json::trusted))
+        })
+    }
+
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
+        Box::pin(async move {
+            let meta = self.meta()?;
+            let range = bound(&prefix.into(), &format!("{prefix}\u{ffff}").into())?;
+            let keys = pending(meta.get_all_keys_with_key(&range))?;
+            let values = pending(meta.get_all_with_key(&range))?;
+            let keys: js_sys::Array = keys.result().await?.unchecked_into();
+            let values: js_sys::Array = values.result().await?.unchecked_into();
+            Ok(keys
+                .iter()
+                .zip(values.iter())
+                .filter_map(|(k, v)| Some((k.as_string()?, Json::trusted(v.as_string()?))))
+                .collect())
+        })
+    }
+
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        Box::pin(async move {
+            let meta = self.meta()?;
+            match value {
+                Some(v) => meta.put_with_key(&v.as_str().into(), &key.into()),
+                None => meta.delete(&key.into()),
+            }
+            .map_err(js_error)?;
+            Ok(())
+        })
+    }
+
+    fn commit<'t>(self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        Box::pin(async move {
+            match self.tx.commit().await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let error = failure(e, &self.raw);
+                    if js::error_name(&error) == "ConstraintError" {
+                        Err(CommitError::Conflict)
+                    } else {
+                        Err(CommitError::Failed(js_error(error)))
+                    }
                 }
             }
-        }
+        })
     }
 }
 
 impl Storage for IndexedDbStorage {
-    type Tx<'a> = IndexedDbTx<'a>;
-
-    async fn begin(&self, mode: Mode) -> Result<IndexedDbTx<'_>> {
+    fn begin(&self, mode: Mode) -> Io<'_, BoxedTx<'_>> {
         let tx_mode = match mode {
             Mode::Read => TransactionMode::Readonly,
             Mode::Write => TransactionMode::Readwrite,
         };
-        let tx = self.transaction([EVENTS, META], tx_mode)?;
-        let raw: IdbTransaction = tx.as_sys().clone().unchecked_into();
-        let events = raw.object_store(EVENTS).map_err(js_error)?;
-        Ok(IndexedDbTx { tx, raw, events })
+        let tx = self.transaction([EVENTS, META], tx_mode).and_then(|tx| {
+            let raw: IdbTransaction = tx.as_sys().clone().unchecked_into();
+            let events = raw.object_store(EVENTS).map_err(js_error)?;
+            Ok(Box::new(IndexedDbTx { tx, raw, events }) as BoxedTx<'_>)
+        });
+        Box::pin(async move { tx })
     }
 
-    /// The unique `id` index refuses a taken id at commit (`ConstraintError`).
-    fn rejects_duplicate_ids(&self) -> bool {
-        true
-    }
-
-    /// A readwrite transaction costs far more than its writes: appends issued together share one.
-    fn groups_appends(&self) -> bool {
-        true
+    /// The unique `id` index refuses a taken id at commit (`ConstraintError`); a readwrite
+    /// transaction costs far more than its writes, so appends issued together share one.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rejects_duplicate_ids: true,
+            groups_appends: true,
+            ..Capabilities::default()
+        }
     }
 
     fn committed(&self, last_position: Position) {
@@ -344,28 +387,6 @@ impl Storage for IndexedDbStorage {
             // A wake-up for other tabs; losing one only delays them until the next.
             let _ = channel.post_message(&(last_position as f64).into());
         }
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
-        let tx = self.transaction(CHECKPOINTS, TransactionMode::Readonly)?;
-        let store = raw_tx(&tx).object_store(CHECKPOINTS).map_err(js_error)?;
-        let record = pending(store.get(&name.into()))?.result().await?;
-        if record.is_undefined() {
-            return Ok(None);
-        }
-        let position = Reflect::get(&record, &"position".into()).map_err(js_error)?;
-        Ok(position.as_f64().map(|p| p as u64))
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: Position) -> Result<()> {
-        let tx = self.transaction(CHECKPOINTS, TransactionMode::Readwrite)?;
-        let raw = raw_tx(&tx);
-        let store = raw.object_store(CHECKPOINTS).map_err(js_error)?;
-        let record = js_sys::Object::new();
-        Reflect::set(&record, &"name".into(), &name.into()).map_err(js_error)?;
-        Reflect::set(&record, &"position".into(), &(position as f64).into()).map_err(js_error)?;
-        store.put(&record).map_err(js_error)?;
-        tx.commit().await.map_err(|e| js_error(failure(e, &raw)))
     }
 
     fn watch(&self, wake: Rc<dyn Fn()>) {

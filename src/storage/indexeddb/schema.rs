@@ -6,7 +6,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters};
 
 /// The schema version this evstore writes. A database at a higher version was written by a newer
 /// evstore and is refused (`STORAGE_ERROR`) rather than damaged.
-pub(super) const SCHEMA_VERSION: u32 = 2;
+pub(super) const SCHEMA_VERSION: u32 = 3;
 
 /// One record per event, keyed by its global `position`.
 pub(super) const EVENTS: &str = "events";
@@ -14,13 +14,19 @@ pub(super) const EVENTS: &str = "events";
 pub(super) const BY_STREAM: &str = "stream";
 /// Index `id` (unique): idempotency lookups, and the guard against duplicate ids.
 pub(super) const BY_ID: &str = "id";
-/// Checkpoints of named subscriptions: `{ name, position }`.
+/// Checkpoints of named subscriptions, `{ name, position }`, in databases created before
+/// version 3 (since then checkpoints live in the meta area; see `IndexedDbStorage::open`).
 pub(super) const CHECKPOINTS: &str = "checkpoints";
 /// The meta area of the storage seam: JSON texts under string keys (since version 2).
 pub(super) const META: &str = "meta";
 
 /// Brings a database from `old_version` to [`SCHEMA_VERSION`], inside the `versionchange`
 /// transaction. Each step upgrades one version, so any older database walks up step by step.
+///
+/// Version 3 moved checkpoints into the meta area: a new database has no checkpoint store, and
+/// one created earlier has its checkpoints moved by `IndexedDbStorage::open` right after this
+/// (a data move needs requests, which this synchronous step cannot await); the version bump
+/// keeps an older evstore, which would look for the old store, from opening it.
 pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue> {
     if old_version < 1 {
         let key = |path: &str| {
@@ -38,7 +44,6 @@ pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue>
             &unique,
         )?;
         events.create_index_with_str_and_optional_parameters(BY_ID, "id", &unique)?;
-        db.create_object_store_with_optional_parameters(CHECKPOINTS, &key("name"))?;
     }
     if old_version < 2 {
         db.create_object_store(META)?;

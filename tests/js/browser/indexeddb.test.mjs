@@ -258,13 +258,13 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
     window.stores.s = await EventStore.open({ storage: "indexeddb", name });
     await window.stores.s.append("Keep-1", [{ type: "Kept", data: 1 }]);
   }, name);
-  // A newer app version in another tab upgrades the schema (to version 3, one past this evstore's)
+  // A newer app version in another tab upgrades the schema (to version 4, one past this evstore's)
   // while the old tab is open.
   const newer = await storePage(context);
   const upgraded = await newer.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const req = indexedDB.open(name, 3);
+        const req = indexedDB.open(name, 4);
         req.onupgradeneeded = () => req.result.createObjectStore("from-the-future");
         req.onblocked = () => setTimeout(() => reject(new Error("upgrade blocked by the old tab")), 3000);
         req.onsuccess = () => {
@@ -279,7 +279,7 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
       }),
     name,
   );
-  assert.deepEqual(upgraded, { version: 3, events: 1 });
+  assert.deepEqual(upgraded, { version: 4, events: 1 });
   // The old tab closed its connection: its calls now fail clearly.
   const oldTab = await old.evaluate(async () => {
     try {
@@ -464,5 +464,60 @@ test("a checkpointed subscription whose handler runs while the store closes ends
     return { errors, redelivered };
   }, name);
   assert.deepEqual(out, { errors: [], redelivered: ["A"] });
+  await context.close();
+});
+
+test("a database written by the previous version (schema 2: checkpoints in their own store) opens with its events and checkpoints", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `schema-2-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
+    // The database as evstore's schema version 2 wrote it: three events, checkpoint "proj" at 1.
+    const open = indexedDB.open(name, 2);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      const events = db.createObjectStore("events", { keyPath: "position" });
+      events.createIndex("stream", ["streamId", "revision"], { unique: true });
+      events.createIndex("id", "id", { unique: true });
+      db.createObjectStore("checkpoints", { keyPath: "name" });
+      db.createObjectStore("meta");
+    };
+    const old = await request(open);
+    const tx = old.transaction(["events", "checkpoints"], "readwrite");
+    for (let position = 0; position < 3; position++) {
+      const id = `0190b6c6-0000-7000-8000-00000000000${position}`;
+      tx.objectStore("events").add({ position, id, streamId: "Doc-1", type: `E${position}`, revision: position, data: "{}", metadata: "{}", createdAt: 1 });
+    }
+    tx.objectStore("checkpoints").put({ name: "proj", position: 1 });
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    old.close();
+    // This evstore opens it: the events are there, the checkpoint resumes after 1.
+    const resumed = async () => {
+      const s = await EventStore.open({ storage: "indexeddb", name });
+      const types = await new Promise((resolve) => {
+        const seen = [];
+        const sub = s.subscribe((e) => void seen.push(e.type), { checkpoint: "proj", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+      });
+      const all = (await s.readAll()).map((e) => e.type);
+      await s.close();
+      return { types, all };
+    };
+    const first = await resumed();
+    const again = await resumed(); // the moved checkpoint (now at 2) is the one read
+    const db = await request(indexedDB.open(name));
+    const read = db.transaction(["checkpoints", "meta"]);
+    const legacy = await request(read.objectStore("checkpoints").count());
+    const moved = await request(read.objectStore("meta").get("checkpoint/proj"));
+    db.close();
+    return { first, again, version: db.version, legacy, moved };
+  }, name);
+  assert.deepEqual(out, {
+    first: { types: ["E2"], all: ["E0", "E1", "E2"] },
+    again: { types: [], all: ["E0", "E1", "E2"] },
+    version: 3,
+    legacy: 0,
+    moved: "2",
+  });
   await context.close();
 });

@@ -20,6 +20,7 @@ export class ContractCase extends DurableObject {
         return Response.json(String(e?.stack ?? e));
       }
     }
+    if (url.pathname === "/schema-1") return Response.json(await this.fromSchemaOne());
     this.store ??= await EventStore.open({ storage: "durable-object", durableObjectStorage: this.ctx.storage });
     if (url.pathname === "/append") {
       const { streamId, events, expectedRevision } = await request.json();
@@ -40,6 +41,42 @@ export class ContractCase extends DurableObject {
       }
     }
     return new Response("not found", { status: 404 });
+  }
+
+  /**
+   * Writes the tables as evstore's schema version 1 wrote them (three events, checkpoint "proj"
+   * at 1), then opens the store twice: what a subscription on "proj" delivers each time, the
+   * log, and where the checkpoint now lives.
+   */
+  async fromSchemaOne() {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE evstore_schema (key TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+    sql.exec("INSERT INTO evstore_schema (key, version) VALUES ('schema', 1)");
+    sql.exec(`CREATE TABLE evstore_events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream_id TEXT NOT NULL,
+      type TEXT NOT NULL, revision INTEGER NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, created_at INTEGER NOT NULL,
+      UNIQUE (stream_id, revision))`);
+    sql.exec("CREATE TABLE evstore_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    sql.exec("CREATE TABLE evstore_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)");
+    for (let p = 0; p < 3; p++) {
+      sql.exec("INSERT INTO evstore_events VALUES (?, ?, 'Doc-1', ?, ?, '{}', '{}', 1)", p, `0190b6c6-0000-7000-8000-00000000000${p}`, `E${p}`, p);
+    }
+    sql.exec("INSERT INTO evstore_checkpoints (name, position) VALUES ('proj', 1)");
+    const resumed = async () => {
+      const store = await EventStore.open({ storage: "durable-object", durableObjectStorage: this.ctx.storage });
+      const types = await new Promise((resolve) => {
+        const seen = [];
+        const sub = store.subscribe((e) => void seen.push(e.type), { checkpoint: "proj", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+      });
+      const all = (await store.readAll()).map((e) => e.type);
+      await store.close();
+      return { types, all };
+    };
+    const first = await resumed();
+    const again = await resumed();
+    const legacy = sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'evstore_checkpoints'").one().n;
+    const moved = sql.exec("SELECT value FROM evstore_meta WHERE key = 'checkpoint/proj'").one().value;
+    const version = sql.exec("SELECT version FROM evstore_schema WHERE key = 'schema'").one().version;
+    return { first, again, legacy, moved, version };
   }
 }
 

@@ -87,3 +87,21 @@ test("workerd: every acknowledged append survives a SIGKILL; a storage without S
     rmSync(data, { recursive: true, force: true });
   }
 });
+
+test("workerd: data written by the previous version (schema 1: checkpoints in their own table) opens with its events and checkpoints", async () => {
+  const data = mkdtempSync(join(tmpdir(), "evstore-do-"));
+  try {
+    await withWorkerd(data, async ({ url }) => {
+      const out = await (await fetch(`${url}/schema-1?object=schema-1`)).json();
+      assert.deepEqual(out, {
+        first: { types: ["E2"], all: ["E0", "E1", "E2"] },
+        again: { types: [], all: ["E0", "E1", "E2"] },
+        legacy: 0,
+        moved: "2",
+        version: 2,
+      });
+    });
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,250 @@
+//! [`Layered`]: a [`Hook`] around any storage — the one place that forwards the seam's
+//! primitives, so a cross-cutting write (the sync outbox) or a test's instrumentation (faults,
+//! counters) is written as just what it changes.
+
+use std::rc::Rc;
+
+use uuid::Uuid;
+
+use super::{Appending, Committing, Io, Positions, Revisions};
+use super::{BoxedPage, BoxedTx, Capabilities, HeadsOf, Mode, Storage, Transaction};
+use crate::decision::StoredLocation;
+use crate::error::Result;
+use crate::event::RecordedEvent;
+use crate::json::Json;
+use crate::model::{Position, Revision, StreamId};
+
+/// A primitive of the storage seam, as a [`Hook`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primitive {
+    /// [`Storage::begin`].
+    Begin,
+    /// [`Transaction::stream_head`] (also once for [`Transaction::heads_of`]).
+    StreamHead,
+    /// [`Transaction::log_head`] (also in [`Transaction::heads_of`]).
+    LogHead,
+    /// [`Transaction::locate`].
+    Locate,
+    /// [`Transaction::read_stream`].
+    ReadStream,
+    /// [`Transaction::read_log`].
+    ReadLog,
+    /// [`Transaction::put`].
+    Put,
+    /// [`Transaction::truncate_log`].
+    TruncateLog,
+    /// [`Transaction::get_meta`].
+    GetMeta,
+    /// [`Transaction::scan_meta`].
+    ScanMeta,
+    /// [`Transaction::put_meta`].
+    PutMeta,
+    /// [`Transaction::commit`].
+    Commit,
+}
+
+/// What a [`Layered`] storage adds to the storage underneath. Every method has a default that
+/// changes nothing.
+pub trait Hook {
+    /// Before each primitive; an error fails that primitive (the inner one is not called).
+    fn before(&self, primitive: Primitive) -> Result<()> {
+        let _ = primitive;
+        Ok(())
+    }
+
+    /// After each read of events, with how many it returned.
+    fn read(&self, primitive: Primitive, events: usize) {
+        let _ = (primitive, events);
+    }
+
+    /// The capabilities of the layered storage, from those of the storage underneath.
+    fn capabilities(&self, inner: Capabilities) -> Capabilities {
+        inner
+    }
+
+    /// Inside a local append's transaction, just before its events are put: the hook's own
+    /// writes (through `tx`, into the same atomic commit).
+    fn appended<'a>(&'a self, tx: &'a mut dyn Transaction, what: Appending<'a>) -> Io<'a, ()> {
+        let _ = (tx, what);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// `inner` with `hook` around every primitive.
+pub struct Layered<H> {
+    inner: Rc<dyn Storage>,
+    hook: Rc<H>,
+}
+
+impl<H: Hook + 'static> Layered<H> {
+    /// `inner` with `hook`.
+    pub fn new(inner: impl Storage + 'static, hook: H) -> Self {
+        Self::over(Rc::new(inner), Rc::new(hook))
+    }
+
+    /// A shared `inner` with a shared `hook` (the caller may keep both, e.g. to read what the
+    /// hook counted).
+    pub fn over(inner: Rc<dyn Storage>, hook: Rc<H>) -> Self {
+        Layered { inner, hook }
+    }
+
+    /// The storage underneath.
+    pub fn inner(&self) -> &Rc<dyn Storage> {
+        &self.inner
+    }
+
+    /// The hook.
+    pub fn hook(&self) -> &H {
+        &self.hook
+    }
+}
+
+impl<H> std::fmt::Debug for Layered<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layered").finish_non_exhaustive()
+    }
+}
+
+impl<H: Hook + 'static> Storage for Layered<H> {
+    fn begin(&self, mode: Mode) -> Io<'_, BoxedTx<'_>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::Begin)?;
+            let inner = self.inner.begin(mode).await?;
+            Ok(Box::new(LayeredTx {
+                inner,
+                hook: &*self.hook,
+            }) as BoxedTx<'_>)
+        })
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.hook.capabilities(self.inner.capabilities())
+    }
+
+    fn watch(&self, wake: Rc<dyn Fn()>) {
+        self.inner.watch(wake)
+    }
+
+    fn committed(&self, last_position: Position) {
+        self.inner.committed(last_position)
+    }
+
+    fn close(&self) {
+        self.inner.close()
+    }
+}
+
+/// A transaction of a [`Layered`] storage.
+struct LayeredTx<'a, H> {
+    inner: BoxedTx<'a>,
+    hook: &'a H,
+}
+
+impl<H: Hook> LayeredTx<'_, H> {
+    /// Counts a read's events for the hook.
+    fn counted(&self, primitive: Primitive, page: Result<BoxedPage>) -> Result<BoxedPage> {
+        if let Ok(p) = &page {
+            self.hook.read(primitive, p.len());
+        }
+        page
+    }
+}
+
+impl<H: Hook> Transaction for LayeredTx<'_, H> {
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::StreamHead)?;
+            self.inner.stream_head(stream).await
+        })
+    }
+
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::LogHead)?;
+            self.inner.log_head().await
+        })
+    }
+
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
+        Box::pin(async move {
+            self.hook.before(Primitive::StreamHead)?;
+            self.hook.before(Primitive::LogHead)?;
+            self.inner.heads_of(streams).await
+        })
+    }
+
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::Locate)?;
+            self.inner.locate(ids).await
+        })
+    }
+
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            self.hook.before(Primitive::ReadStream)?;
+            let page = self.inner.read_stream(stream, revs).await;
+            self.counted(Primitive::ReadStream, page)
+        })
+    }
+
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
+        Box::pin(async move {
+            self.hook.before(Primitive::ReadLog)?;
+            let page = self.inner.read_log(positions).await;
+            self.counted(Primitive::ReadLog, page)
+        })
+    }
+
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.hook.before(Primitive::Put)?;
+            self.inner.put(events).await
+        })
+    }
+
+    fn appended<'a>(&'a mut self, appending: Appending<'a>) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.inner.appended(appending).await?;
+            self.hook.appended(&mut *self.inner, appending).await
+        })
+    }
+
+    fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
+        Box::pin(async move {
+            self.hook.before(Primitive::TruncateLog)?;
+            self.inner.truncate_log(from).await
+        })
+    }
+
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::GetMeta)?;
+            self.inner.get_meta(key).await
+        })
+    }
+
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
+        Box::pin(async move {
+            self.hook.before(Primitive::ScanMeta)?;
+            self.inner.scan_meta(prefix).await
+        })
+    }
+
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.hook.before(Primitive::PutMeta)?;
+            self.inner.put_meta(key, value).await
+        })
+    }
+
+    fn commit<'t>(self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        Box::pin(async move {
+            self.hook.before(Primitive::Commit)?;
+            self.inner.commit().await
+        })
+    }
+}

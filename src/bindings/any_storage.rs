@@ -118,6 +118,8 @@ trait DynStorage {
     fn begin(&self, mode: Mode) -> Task<'_, Result<Box<dyn DynTx<'_> + '_>>>;
     fn rejects_duplicate_ids(&self) -> bool;
     fn groups_appends(&self) -> bool;
+    fn reads_own_writes(&self) -> bool;
+    fn truncates(&self) -> bool;
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>>;
     fn save_checkpoint<'a>(&'a self, name: &'a str, position: Position) -> Task<'a, Result<()>>;
     fn watch(&self, wake: Rc<dyn Fn()>);
@@ -224,6 +226,12 @@ impl<S: JsStorage> DynStorage for S {
     fn groups_appends(&self) -> bool {
         Storage::groups_appends(self)
     }
+    fn reads_own_writes(&self) -> bool {
+        Storage::reads_own_writes(self)
+    }
+    fn truncates(&self) -> bool {
+        Storage::truncates(self)
+    }
     fn load_checkpoint<'a>(&'a self, name: &'a str) -> Task<'a, Result<Option<Position>>> {
         Box::pin(Storage::load_checkpoint(self, name))
     }
@@ -328,6 +336,12 @@ impl Storage for AnyStorage {
     }
     fn groups_appends(&self) -> bool {
         self.0.groups_appends()
+    }
+    fn reads_own_writes(&self) -> bool {
+        self.0.reads_own_writes()
+    }
+    fn truncates(&self) -> bool {
+        self.0.truncates()
     }
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.0.load_checkpoint(name).await

@@ -223,9 +223,22 @@ pub trait Storage {
 
     /// Whether appends issued together (in the same tick) should share one transaction — group
     /// commit, each append still decided on its own — because a transaction costs far more than
-    /// a write (IndexedDB). Needs transactions that read their own writes.
+    /// a write (IndexedDB). Needs transactions that read their own writes
+    /// ([`reads_own_writes`](Storage::reads_own_writes)).
     fn groups_appends(&self) -> bool {
         false
+    }
+
+    /// Whether a transaction's reads see its own writes (its events, meta entries and
+    /// truncation) before it commits.
+    fn reads_own_writes(&self) -> bool {
+        true
+    }
+
+    /// Whether [`Transaction::truncate_log`] is supported (otherwise it fails with
+    /// `STORAGE_ERROR`).
+    fn truncates(&self) -> bool {
+        true
     }
 
     /// The position recorded under the checkpoint `name`, if any.

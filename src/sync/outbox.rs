@@ -139,6 +139,14 @@ impl<S: Storage> Storage for Outboxed<S> {
         self.inner.groups_appends()
     }
 
+    fn reads_own_writes(&self) -> bool {
+        self.inner.reads_own_writes()
+    }
+
+    fn truncates(&self) -> bool {
+        self.inner.truncates()
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.inner.load_checkpoint(name).await
     }

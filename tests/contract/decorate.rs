@@ -182,6 +182,14 @@ impl<S: Storage, H: Hook> Storage for Decorated<S, H> {
         self.inner.groups_appends() || self.hook.groups_appends()
     }
 
+    fn reads_own_writes(&self) -> bool {
+        self.inner.reads_own_writes()
+    }
+
+    fn truncates(&self) -> bool {
+        self.inner.truncates()
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.hook.before(Primitive::LoadCheckpoint)?;
         self.inner.load_checkpoint(name).await

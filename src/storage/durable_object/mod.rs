@@ -221,6 +221,16 @@ impl Storage for DurableObjectStorage {
         true
     }
 
+    /// Writes are staged for one `transactionSync` at commit; reads go to the stored tables.
+    fn reads_own_writes(&self) -> bool {
+        false
+    }
+
+    /// Its transactions refuse `truncate_log` (they could not read the truncation back).
+    fn truncates(&self) -> bool {
+        false
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>> {
         self.check_open()?;
         Ok(present(

@@ -33,6 +33,7 @@ lint: setup
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
+	cargo clippy --quiet --test durable_object $(WASM) -- -D warnings
 	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)

@@ -1,10 +1,14 @@
 //! The storage contract suite: every point of the contract that a storage affects, written once,
 //! generic over a [`Factory`], and run against every storage (natively on `MemoryStorage`, in
-//! headless Chromium on `IndexedDbStorage`). `contract_suite!(factory)` expands to one test per
+//! headless Chromium on `IndexedDbStorage`, in workerd on `DurableObjectStorage`). A case that
+//! needs a capability of the storage seam declares it (`[requires: truncates]`) and is skipped,
+//! saying so, where the storage lacks it. `contract_suite!(factory)` expands to one test per
 //! case. Every case must be listed there: an unlisted case is dead code, and the build fails.
 #![deny(dead_code)]
 
 pub mod decorate;
+#[cfg(target_arch = "wasm32")]
+pub mod durable_object;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 pub mod model;
@@ -17,7 +21,7 @@ use std::task::{Context, Poll};
 use decorate::{layered, Faults, Recorder};
 use evstore::sync::Outbox;
 use evstore::{
-    Error, EventFilter, EventStore, ExpectedRevision, Json, Layered, Mode, Primitive,
+    Capabilities, Error, EventFilter, EventStore, ExpectedRevision, Json, Layered, Mode, Primitive,
     ProposedEvent, ReadFrom, ReadOptions, RecordedEvent, Storage, StoreOptions, StreamId,
     SubscribeFrom, SubscribeOptions, Subscription, SubscriptionMessage, Uuid,
 };
@@ -109,23 +113,69 @@ macro_rules! contract_suite {
             subscription_ends_when_the_store_closes, subscription_as_a_stream,
             random_sequences_match_the_model, faults_write_nothing_and_leave_the_store_usable,
             faults_on_the_retry_path_write_nothing, failed_checkpoint_write_is_reported_and_not_recorded,
-            decorators_write_in_the_append_transaction, transactions_read_their_writes_and_roll_back,
-            truncating_the_log_forgets_the_tail);
+            decorators_write_in_the_append_transaction,
+            transactions_read_their_writes_and_roll_back [requires: reads_own_writes, truncates],
+            truncating_the_log_forgets_the_tail [requires: truncates]);
     };
-    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+    (@cases $factory:expr; $($case:ident $([requires: $($capability:ident),+])?),* $(,)?) => {
         $(
             #[cfg(not(target_arch = "wasm32"))]
             #[test]
             fn $case() {
-                futures::executor::block_on(contract::$case(&$factory));
+                futures::executor::block_on($crate::contract_suite!(@run $factory, $case $(, $($capability),+)?));
             }
             #[cfg(target_arch = "wasm32")]
             #[wasm_bindgen_test::wasm_bindgen_test]
             async fn $case() {
-                contract::$case(&$factory).await;
+                $crate::contract_suite!(@run $factory, $case $(, $($capability),+)?).await;
             }
         )*
     };
+    // Runs the case where the storage has every capability it requires, else says why not.
+    (@run $factory:expr, $case:ident $(, $capability:ident)*) => {
+        async {
+            let factory = $factory;
+            if contract::supports(&factory, stringify!($case), &[
+                $((stringify!($capability), |c: evstore::Capabilities| c.$capability)),*
+            ]).await {
+                contract::$case(&factory).await;
+            }
+        }
+    };
+}
+
+/// A capability of the storage seam a case requires: its name and how to read it.
+pub type Requirement = (&'static str, fn(Capabilities) -> bool);
+
+/// Whether `f`'s storages have every capability in `requires`; when one lacks some, the case is
+/// skipped and says so on stderr (natively, past the test harness's capture) or the console.
+/// Checks, for every case, the rule between capabilities: group commit needs transactions that
+/// read their own writes.
+pub async fn supports<F: Factory>(f: &F, case: &str, requires: &[Requirement]) -> bool {
+    let storage = f.storage().await;
+    let capabilities = storage.capabilities();
+    assert!(
+        !capabilities.groups_appends || capabilities.reads_own_writes,
+        "a storage that groups appends must read its own writes"
+    );
+    let lacks: Vec<&str> = requires
+        .iter()
+        .filter(|(_, has)| !has(capabilities))
+        .map(|(name, _)| *name)
+        .collect();
+    storage.close();
+    if lacks.is_empty() {
+        return true;
+    }
+    let line = format!("skipped {case}: the storage lacks {}", lacks.join(", "));
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+    false
 }
 
 async fn open<F: Factory>(f: &F) -> EventStore {

@@ -1,0 +1,9 @@
+//! The storage contract suite on `DurableObjectStorage`, inside a Durable Object in real workerd:
+//! each case gets the object's SQLite emptied. `cargo test` does not run this file (`test =
+//! false` in Cargo.toml: it needs workerd); tests/js/edge/do-suite.test.mjs builds and runs it.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod contract;
+
+contract_suite!(contract::durable_object::DurableObject);

@@ -11,8 +11,10 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::js::{bounds, id_keys, locations, present, Records};
-use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
-use super::{Committing, Io, Positions, Revisions};
+use super::{
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
+    Revisions, Storage, Transaction,
+};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
 
@@ -149,6 +151,16 @@ impl Transaction for HeapTx<'_> {
 
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move { Ok(present(heap_log_head(self.log))) })
+    }
+
+    /// Read at once, in one future (an append's first step).
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
+        let heads = streams
+            .iter()
+            .map(|s| present(heap_stream_head(self.log, s.as_str())))
+            .collect();
+        let log = present(heap_log_head(self.log));
+        Box::pin(async move { Ok((heads, log)) })
     }
 
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {

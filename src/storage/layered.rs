@@ -6,8 +6,10 @@ use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::{Appending, Committing, Io, Positions, Revisions};
-use super::{BoxedPage, BoxedTx, Capabilities, HeadsOf, Mode, Storage, Transaction};
+use super::{
+    Appending, BoxedPage, BoxedTx, Capabilities, Committing, HeadsOf, Io, Mode, Positions,
+    Revisions, Storage, Transaction,
+};
 use crate::decision::StoredLocation;
 use crate::error::Result;
 use crate::event::RecordedEvent;

@@ -7,8 +7,10 @@ use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
-use super::{Committing, Io, Positions, Revisions};
+use super::{
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
+    Revisions, Storage, Transaction,
+};
 use crate::decision::StoredLocation;
 use crate::error::Result;
 use crate::event::RecordedEvent;
@@ -150,6 +152,17 @@ impl Transaction for MemoryTx<'_> {
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         let head = (self.storage.log.borrow().events.len() as Position).checked_sub(1);
         Box::pin(async move { Ok(head) })
+    }
+
+    /// Read at once, in one future (an append's first step).
+    fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
+        let log = self.storage.log.borrow();
+        let heads = streams
+            .iter()
+            .map(|s| log.streams.get(s).map(|p| p.len() as Revision - 1))
+            .collect();
+        let head = (log.events.len() as Position).checked_sub(1);
+        Box::pin(async move { Ok((heads, head)) })
     }
 
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {

@@ -12,8 +12,10 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::js::{bounds, id_keys, js_error, locations, present, Records};
-use super::{BoxedPage, BoxedTx, Capabilities, CommitError, Mode, Storage, Transaction};
-use super::{Committing, Io, Positions, Revisions};
+use super::{
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Revisions,
+    Storage, Transaction,
+};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
 

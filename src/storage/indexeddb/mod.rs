@@ -30,8 +30,10 @@ use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
 use super::checkpoint;
 use super::js::{self, js_error, Records};
-use super::{BoxedPage, BoxedTx, Capabilities, CommitError, HeadsOf, Mode, Storage};
-use super::{Committing, Io, Positions, Revisions};
+use super::{
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
+    Revisions, Storage,
+};
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
 

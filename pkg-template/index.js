@@ -85,6 +85,22 @@ function load(source) {
   });
 }
 
+// ---- The server build's methods on the browser build ------------------------------------------
+// The browser build (index.js) leaves out the server half of sync (cargo feature `server`); the
+// server build (server.js: the workerd, Node and Deno entries) has it. Called on the browser
+// build, its methods reject with an INVALID_ARGUMENT that says so, never "is not a function".
+
+/** The store's methods only the server build has, all promise-returning. */
+const SERVER_METHODS = ["acceptPush"];
+for (const name of SERVER_METHODS) {
+  if (typeof EventStore.prototype[name] === "function") continue;
+  EventStore.prototype[name] = function () {
+    return Promise.reject(
+      invalid(`${name} is the server half of sync, which the browser build of evstore leaves out: call it where "evstore" resolves to the server build (workerd, Node.js or Deno)`),
+    );
+  };
+}
+
 const open = EventStore.open;
 EventStore.open = async function (options) {
   let source;

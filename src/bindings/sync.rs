@@ -10,13 +10,17 @@ use wasm_bindgen::prelude::*;
 use super::any_storage::{events_to_js, AnyStorage, JsStorage};
 use super::convert;
 use super::error::expected_to_js;
-use super::{append_request, append_result, promise, JsEventStore};
+use super::{append_request, append_result, promise};
 use crate::sync::{
-    encode_client_message, Conflict, LinkState, MalformedAppend, PushAppend, PushOutcome,
-    PushPolicy, Refusal, ServerMessage, SyncClient, SyncStatus, TheirsCut,
+    encode_client_message, Conflict, LinkState, PushOutcome, Refusal, ServerMessage, SyncClient,
+    SyncStatus, TheirsCut,
 };
-use crate::{
-    decode_rows, Error, EventStore, ExpectedRevision, NewEvent, RecordedEvent, Result, StreamId,
+use crate::{decode_rows, Error, EventStore, ExpectedRevision, RecordedEvent, Result};
+#[cfg(feature = "server")]
+use {
+    super::JsEventStore,
+    crate::sync::{MalformedAppend, PushAppend, PushPolicy},
+    crate::{NewEvent, StreamId},
 };
 
 #[wasm_bindgen(module = "/src/codec.js")]
@@ -335,6 +339,7 @@ impl JsSyncEngine {
     }
 }
 
+#[cfg(feature = "server")]
 /// One pushed append (parsed JSON) → a `PushAppend`, or why it cannot be one (rejected).
 fn push_append(v: &JsValue) -> std::result::Result<PushAppend, MalformedAppend> {
     let stream_id = get(v, "streamId")
@@ -343,6 +348,7 @@ fn push_append(v: &JsValue) -> std::result::Result<PushAppend, MalformedAppend> 
     read_push_append(v).map_err(|error| MalformedAppend { stream_id, error })
 }
 
+#[cfg(feature = "server")]
 fn read_push_append(v: &JsValue) -> Result<PushAppend> {
     if !v.is_object() {
         return Err(Error::invalid("a pushed append must be an object"));
@@ -376,6 +382,7 @@ fn read_push_append(v: &JsValue) -> Result<PushAppend> {
     })
 }
 
+#[cfg(feature = "server")]
 /// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents? }`.
 fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     let mut policy = PushPolicy::default();
@@ -407,6 +414,7 @@ fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     Ok(policy)
 }
 
+#[cfg(feature = "server")]
 fn outcome_to_js(o: &PushOutcome) -> JsValue {
     let out = Object::new();
     match o {
@@ -460,6 +468,7 @@ fn outcome_to_js(o: &PushOutcome) -> JsValue {
     out.into()
 }
 
+#[cfg(feature = "server")]
 #[wasm_bindgen(js_class = EventStore)]
 impl JsEventStore {
     /// The server half of sync: decides pushed appends (a push message's `appends`) in order,

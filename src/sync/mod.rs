@@ -17,24 +17,36 @@
 //! service, a simulated network in the tests).
 
 mod client;
+#[cfg(feature = "server")]
 mod feed;
 mod outbox;
 mod protocol;
 mod records;
+#[cfg(feature = "server")]
+mod serve;
+#[cfg(feature = "server")]
 mod server;
 mod tail;
-mod wire;
+pub mod wire;
 
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
+#[cfg(feature = "server")]
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 pub use outbox::{OutboxTx, Outboxed};
 pub use protocol::{
     ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
     MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
+#[cfg(feature = "server")]
+pub use serve::{Access, Served, SyncServer, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED};
+#[cfg(feature = "server")]
 pub use server::MalformedAppend;
 pub(crate) use wire::check_pushable;
-pub use wire::encode_client_message;
+#[cfg(feature = "server")]
+pub use wire::{decode_client_message, encode_server_frame, ClientFrame};
+pub use wire::{
+    decode_server_message, encode_client_message, ErrorFrame, ServerFrame, MAX_NESTING,
+};
 
 /// The meta key of the sync state (read by subscriptions).
 pub(crate) const STATE_KEY: &str = records::STATE;

@@ -137,12 +137,12 @@ EventStore.open = async function (options) {
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
 // WebSocket of protocol v2 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
-// cross-tab wake-ups), and the `store.sync` API of the contract.
+// cross-tab wake-ups), and the `store.sync` API of the contract. It only moves texts: the engine
+// reads every frame (`receiveText`) and writes every message (`outgoing`, `ping`, `auth`).
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
 const SYNC_PROTOCOL = "evstore.sync.v2";
-const PUSH_PREFIX = '{"v":2,"type":"push"';
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -461,7 +461,7 @@ class Sync {
       try {
         const next = await fetchToken(this.#config.token);
         if (this.#ws !== ws) return;
-        ws.send(JSON.stringify({ type: "auth", token: next }));
+        ws.send(this.#engine.auth(next));
         this.#renewal(next);
       } catch (cause) {
         this.#lastError = tokenError(cause);
@@ -483,14 +483,15 @@ class Sync {
   #send() {
     const ws = this.#ws;
     if (!ws) return;
-    for (const text of this.#engine.outgoing()) {
+    const { texts, push } = this.#engine.outgoing();
+    for (const text of texts) {
       try {
         ws.send(text);
       } catch {
         return; // closing: onclose follows
       }
-      if (text.startsWith(PUSH_PREFIX)) this.#watchPush(ws);
     }
+    if (push) this.#watchPush(ws);
   }
 
   /**
@@ -514,7 +515,7 @@ class Sync {
       if (quiet > 2 * HEARTBEAT_MS) this.#abandon?.("no answer to keep-alive");
       else if (quiet > HEARTBEAT_MS) {
         try {
-          ws.send('{"type":"ping"}');
+          ws.send(this.#engine.ping());
         } catch {
           // closing
         }
@@ -540,30 +541,19 @@ class Sync {
   }
 
   async #handle(ws, text) {
-    const frame = JSON.parse(text);
-    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) throw new TypeError("a frame must be a JSON object");
-    let held = false;
-    if (frame?.type === "error") {
-      const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
-      if (code === "INVALID_ARGUMENT" && "head" in fields) {
-        await this.#engine.receive({ type: "behind", ...fields });
-      } else {
-        this.#lastError = storeError(code, message);
-        // A missing scope keeps the socket open server-side: close it and back off.
-        if (code === "FORBIDDEN") ws.close(4403, "forbidden");
-      }
-    } else if (frame?.type === "authenticated" || frame?.type === "pong") {
-      // renewed in place / keep-alive
-    } else {
-      held = (await this.#engine.receive(frame)).length > 0;
-      if (frame?.type === "caughtUp") {
-        this.#attempt = 0;
-        this.#lastError = null;
-      }
+    const { held, caughtUp, error } = await this.#engine.receiveText(text);
+    if (error) {
+      this.#lastError = storeError(error.code, error.message);
+      // A missing scope keeps the socket open server-side: close it and back off.
+      if (error.code === "FORBIDDEN") ws.close(4403, "forbidden");
+    }
+    if (caughtUp) {
+      this.#attempt = 0;
+      this.#lastError = null;
     }
     this.#send();
     this.#emit();
-    this.#check(held);
+    this.#check(held.length > 0);
   }
 
   // ---- every tab: changes of the store --------------------------------------------------------

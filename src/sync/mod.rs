@@ -45,7 +45,8 @@ pub(crate) use wire::check_pushable;
 #[cfg(feature = "server")]
 pub use wire::{decode_client_message, encode_server_frame, ClientFrame};
 pub use wire::{
-    decode_server_message, encode_client_message, ErrorFrame, ServerFrame, MAX_NESTING,
+    decode_server_message, encode_auth, encode_client_message, ErrorFrame, ServerFrame,
+    MAX_NESTING, PING,
 };
 
 /// The meta key of the sync state (read by subscriptions).

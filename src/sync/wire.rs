@@ -15,8 +15,8 @@ mod fields;
 mod request;
 mod server;
 
-pub use client::encode_client_message;
 pub(crate) use client::{append_wire_len, check_pushable, fits_one_push};
+pub use client::{encode_auth, encode_client_message, PING};
 #[cfg(feature = "server")]
 pub(crate) use events::wire_size;
 pub use fields::MAX_NESTING;

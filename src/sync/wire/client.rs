@@ -124,10 +124,34 @@ pub(crate) fn check_pushable(append: &PreparedAppend) -> Result<()> {
     )))
 }
 
+/// The keep-alive message, sent exactly like this: the edge runtime answers it (`pong`) itself,
+/// without waking a hibernated object.
+pub const PING: &str = r#"{"type":"ping"}"#;
+
+/// The JSON text of an `auth` message: renews the socket's token in place (answered
+/// `authenticated`).
+pub fn encode_auth(token: &str) -> String {
+    let mut out = String::from("{\"type\":\"auth\",\"token\":");
+    push_quoted(&mut out, token);
+    out.push('}');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{ExpectedRevision, Json, NewEvent, StreamId};
+
+    #[test]
+    fn keep_alive_and_auth_are_json() {
+        assert_eq!(PING, r#"{"type":"ping"}"#);
+        let auth = encode_auth("a.\"b\".c");
+        let v: serde_json::Value = serde_json::from_str(&auth).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({ "type": "auth", "token": "a.\"b\".c" })
+        );
+    }
 
     #[test]
     fn messages_are_json() {

@@ -5,6 +5,8 @@ mod any_storage;
 mod convert;
 mod error;
 mod open;
+#[cfg(feature = "server")]
+mod server;
 mod subscribe;
 mod sync;
 

@@ -20,8 +20,8 @@ use crate::{EventStore, ExpectedRevision};
 #[cfg(feature = "server")]
 use {
     super::JsEventStore,
-    crate::sync::{MalformedAppend, PushAppend, PushOutcome, PushPolicy},
-    crate::{Error, NewEvent, Result, StreamId},
+    crate::sync::{wire::decode_pushed_appends, PushOutcome, PushPolicy},
+    crate::{Error, Result},
 };
 
 fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
@@ -125,12 +125,6 @@ impl JsSyncEngine {
     /// The connection closed.
     pub fn disconnected(&self) {
         self.client.disconnected();
-    }
-
-    /// The push in flight went unanswered too long: it may be sent again.
-    #[wasm_bindgen(js_name = pushTimedOut)]
-    pub fn push_timed_out(&self) {
-        self.client.push_timed_out();
     }
 
     /// Whether a push awaits its result.
@@ -283,49 +277,6 @@ impl JsSyncEngine {
 }
 
 #[cfg(feature = "server")]
-/// One pushed append (parsed JSON) → a `PushAppend`, or why it cannot be one (rejected).
-fn push_append(v: &JsValue) -> std::result::Result<PushAppend, MalformedAppend> {
-    let stream_id = get(v, "streamId")
-        .as_string()
-        .and_then(|s| StreamId::new(&s).ok());
-    read_push_append(v).map_err(|error| MalformedAppend { stream_id, error })
-}
-
-#[cfg(feature = "server")]
-fn read_push_append(v: &JsValue) -> Result<PushAppend> {
-    if !v.is_object() {
-        return Err(Error::invalid("a pushed append must be an object"));
-    }
-    let what = |e: Error| Error::invalid(format!("a pushed append is malformed: {e}"));
-    let seq = convert::integer(&get(v, "seq"), "seq").map_err(what)?;
-    let created_at = convert::integer(&get(v, "createdAt"), "createdAt").map_err(what)?;
-    let options = Object::new();
-    set(&options, "expectedRevision", get(v, "expectedRevision"));
-    let (stream, events, expected) =
-        append_request(&get(v, "streamId"), &get(v, "events"), &options, "push").map_err(what)?;
-    let events = events
-        .into_iter()
-        .map(|e| {
-            Ok(NewEvent {
-                id: e
-                    .id
-                    .ok_or_else(|| Error::invalid("a pushed event needs its id"))?,
-                event_type: e.event_type.into(),
-                data: e.data,
-                metadata: e.metadata,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(PushAppend {
-        seq,
-        stream_id: StreamId::new(&stream).map_err(what)?,
-        expected,
-        events,
-        created_at,
-    })
-}
-
-#[cfg(feature = "server")]
 /// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents? }`.
 fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     let mut policy = PushPolicy::default();
@@ -421,10 +372,12 @@ impl JsEventStore {
     /// may not read: conflicts carry no events, `theirsCut: "withheld"`) and `{ maxAppendEvents }`.
     #[wasm_bindgen(js_name = acceptPush)]
     pub fn accept_push(&self, appends: JsValue, options: JsValue) -> Promise {
-        let appends = appends
-            .dyn_into::<Array>()
-            .map_err(|_| Error::invalid("appends must be an array"))
-            .map(|a| a.iter().map(|v| push_append(&v)).collect::<Vec<_>>());
+        // One codec for pushes: the appends as the JSON text a push message carries them in.
+        let appends = js_sys::JSON::stringify(&appends)
+            .ok()
+            .and_then(|text| text.as_string())
+            .and_then(|text| decode_pushed_appends(&text))
+            .ok_or_else(|| Error::invalid("appends must be an array of JSON values"));
         let policy = push_policy(&options);
         let store = self.inner.clone();
         promise(async move {

@@ -38,7 +38,9 @@ pub use protocol::{
     MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
 #[cfg(feature = "server")]
-pub use serve::{Access, Served, SyncServer, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED};
+pub use serve::{
+    Access, Served, SyncServer, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED, FAILED,
+};
 #[cfg(feature = "server")]
 pub use server::MalformedAppend;
 pub(crate) use wire::check_pushable;

@@ -159,8 +159,8 @@ impl<S: Storage> SyncServer<S> {
     /// The next frame of `feed`: a bounded `events` frame after its cursor, then (while catching
     /// up) `caughtUp`, after which the feed is live; `None` when there is nothing to send. A live
     /// feed whose token lost the `read` scope (`read` false) stops, with a `FORBIDDEN` frame.
-    /// `Err`: the store failed; send the error frame and stop (the feed stays where it was).
-    pub async fn next_frame(&self, feed: &mut Feed, read: bool) -> Result<Option<String>, String> {
+    /// `Err`: the store failed (the feed stays where it was; [`FAILED`] is the frame to send).
+    pub async fn next_frame(&self, feed: &mut Feed, read: bool) -> crate::Result<Option<String>> {
         if !read {
             if !feed.live {
                 return Ok(None);
@@ -168,10 +168,11 @@ impl<S: Storage> SyncServer<S> {
             feed.live = false;
             return Ok(Some(error_text(lacks("read"))));
         }
-        match self.store.next_frame(feed, &self.epoch, self.limits).await {
-            Ok(frame) => Ok(frame.map(message)),
-            Err(_) => Err(error_text(failed())),
-        }
+        let frame = self
+            .store
+            .next_frame(feed, &self.epoch, self.limits)
+            .await?;
+        Ok(frame.map(message))
     }
 
     /// The answer to an accepted token renewal: `authenticated` with the token's `exp`.
@@ -212,6 +213,9 @@ fn lacks(scope: &str) -> ErrorFrame {
     )
 }
 
+/// The message of the error frame a host sends when serving a message failed.
+pub const FAILED: &str = "the service failed to handle the message";
+
 fn failed() -> ErrorFrame {
-    ErrorFrame::new("STORAGE_ERROR", "the service failed to handle the message")
+    ErrorFrame::new("STORAGE_ERROR", FAILED)
 }

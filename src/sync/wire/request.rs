@@ -310,3 +310,25 @@ fn expected_revision(raw: Option<&RawValue>) -> Result<ExpectedRevision> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+/// A JSON array of pushed appends (a push message's `appends`), each read on its own; `None`
+/// when `text` is not an array.
+pub(crate) fn decode_pushed_appends(
+    text: &str,
+) -> Option<Vec<std::result::Result<PushAppend, MalformedAppend>>> {
+    let raw: &RawValue = serde_json::from_str(text).ok()?;
+    let appends = items(raw)?;
+    Some(
+        appends
+            .into_iter()
+            .map(|a| match Fields::of(a) {
+                Some(fields) => push_append(&fields),
+                None => Err(MalformedAppend {
+                    stream_id: None,
+                    error: Error::invalid("a pushed append must be an object"),
+                }),
+            })
+            .collect(),
+    )
+}

@@ -101,6 +101,23 @@ for (const name of SERVER_METHODS) {
   };
 }
 
+/**
+ * A stand-in for a class only the server build has (exported by the browser build under its
+ * name, scripts/bundle-entry.mjs): constructing it or calling any of its static methods throws
+ * an INVALID_ARGUMENT that says so.
+ */
+function serverOnly(name) {
+  const refuse = () => {
+    throw invalid(`${name} is part of the server half of sync, which the browser build of evstore leaves out: use it where "evstore" resolves to the server build (workerd, Node.js or Deno)`);
+  };
+  const standIn = { [name]: class {} }[name];
+  return new Proxy(standIn, {
+    construct: refuse,
+    apply: refuse,
+    get: (target, key, receiver) => (key in target || typeof key !== "string" ? Reflect.get(target, key, receiver) : refuse),
+  });
+}
+
 const open = EventStore.open;
 EventStore.open = async function (options) {
   let source;

@@ -16,25 +16,26 @@ export PATH="$HOME/.cargo/bin:$PATH"
 rm -rf pkg && mkdir -p pkg
 cp pkg-template/* pkg/
 
-# build <features> <target dir> <wasm-bindgen out name> <entry file>
+glue=$(mktemp -d) # wasm-bindgen's output of both builds
+trap 'rm -rf "$glue"' EXIT
+
+# build <features> <target dir> <wasm-bindgen out name> <entry file> [server glue]
 build() {
   local features=$1 target=$2 name=$3 entry=$4
   cargo build --quiet --release --lib --target wasm32-unknown-unknown \
     --no-default-features --features "$features" --target-dir "$target"
-  local glue
-  glue=$(mktemp -d)
   wasm-bindgen --target web --out-dir "$glue" --out-name "$name" --no-typescript --weak-refs \
     "$target/wasm32-unknown-unknown/release/evstore.wasm"
   node_modules/.bin/wasm-opt -Oz \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$glue/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
-  node scripts/bundle-entry.mjs "$glue/$name.js" pkg-template/index.js "pkg/$entry" "${name}_bg.wasm"
-  rm -rf "$glue"
+  node scripts/bundle-entry.mjs "$glue/$name.js" pkg-template/index.js "pkg/$entry" "${name}_bg.wasm" ${5:+"$5"}
 }
 
-build indexeddb target/wasm-browser evstore_wasm index.js
+# The server build first: the browser entry stands in for the classes only it has.
 build durable-object,server target evstore_server server.js
+build indexeddb target/wasm-browser evstore_wasm index.js "$glue/evstore_server.js"
 mkdir -p node_modules && ln -sfn ../pkg node_modules/evstore
 
 # size <label> <entry> <wasm>: raw and gzip sizes of one build

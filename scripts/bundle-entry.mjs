@@ -6,12 +6,15 @@
 // entry is then minified (esbuild: whitespace, syntax and local names; function and class names
 // kept, so `.name`, stack traces and the console still say EventStore, EventStoreError, …), which
 // takes it from ~23 KB to ~15 KB gzip.
-// Usage: node scripts/bundle-entry.mjs <glue .js> <entry template> <output .js> <wasm file name>
+// The browser build's entry also exports, as stand-ins (index.js's `serverOnly`), the classes only
+// the server build has (`[server glue .js]`, the server build's glue): both entries export the same
+// names, and using one of them in the browser build throws an INVALID_ARGUMENT that says why.
+// Usage: node scripts/bundle-entry.mjs <glue .js> <entry template> <output .js> <wasm file name> [server glue .js]
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { transformSync } from "esbuild";
 
-const [gluePath, template, output, wasmName] = process.argv.slice(2);
+const [gluePath, template, output, wasmName, serverGlue] = process.argv.slice(2);
 if (!wasmName) throw new Error("usage: bundle-entry.mjs <glue .js> <entry template> <output .js> <wasm file name>");
 const glueDir = dirname(gluePath);
 let glue = readFileSync(gluePath, "utf8");
@@ -50,7 +53,13 @@ let entry = readFileSync(template, "utf8").replace(/^import __wbg_init, \{ Event
 if (entry.includes("evstore_wasm.js\"")) throw new Error("bundle-entry: unexpected import in pkg-template/index.js");
 if (entry.split(defaultWasm).length !== 2) throw new Error(`bundle-entry: pkg-template/index.js must name its wasm once as ${defaultWasm}`);
 entry = entry.replace(defaultWasm, `new URL(${JSON.stringify(`./${wasmName}`)}, import.meta.url)`);
-const bundled = `${inlined.join("\n")}\n${exported.join("")}${glue}\n${entry}`;
+/** The classes a wasm-bindgen glue exports. */
+const classesOf = (code) => new Set([...code.matchAll(/^export class (\w+)/gm)].map((m) => m[1]));
+const own = classesOf(glue);
+const standIns = serverGlue ? [...classesOf(readFileSync(serverGlue, "utf8"))].filter((name) => !own.has(name)) : [];
+if (standIns.length && !/^function serverOnly\(/m.test(entry)) throw new Error("bundle-entry: pkg-template/index.js has no serverOnly(name)");
+const stubs = standIns.map((name) => `export const ${name} = serverOnly(${JSON.stringify(name)});\n`).join("");
+const bundled = `${inlined.join("\n")}\n${exported.join("")}${glue}\n${entry}\n${stubs}`;
 // No syntax lowering (no target): the code runs as written, only smaller.
 const { code } = transformSync(bundled, { format: "esm", minify: true, keepNames: true, legalComments: "none" });
 writeFileSync(output, code);

@@ -32,6 +32,13 @@ test("the browser build leaves out the server half: acceptPush rejects with an I
   assert.deepEqual(await store.readAll(), [], "nothing was written");
 });
 
+test("the browser entry exports the server build's classes (SyncServer) as stand-ins that refuse with an INVALID_ARGUMENT", () => {
+  const refusal = { name: "EventStoreError", code: "INVALID_ARGUMENT", message: /SyncServer is part of the server half of sync.*browser build/ };
+  assert.throws(() => new browser.SyncServer(), refusal);
+  assert.throws(() => browser.SyncServer.decode("{}"), refusal);
+  assert.equal(typeof server.SyncServer.decode, "function", "the server build's is the real class");
+});
+
 test("the server build (the Node entry) decides pushed appends", async () => {
   const store = await server.EventStore.open();
   const [outcome] = await store.acceptPush([pushed()]);

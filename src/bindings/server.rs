@@ -165,9 +165,14 @@ impl JsSyncServer {
         })
     }
 
-    /// The answer to an accepted token renewal.
+    /// The answer to an accepted token renewal (`exp`: the token's expiry, in seconds).
     pub fn authenticated(exp: f64) -> String {
-        SyncServer::<AnyStorage>::authenticated(exp)
+        // JS writes the number, as JSON.stringify does: no float formatting in the wasm.
+        let text = js_sys::Number::from(exp)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+        SyncServer::<AnyStorage>::authenticated(&text)
     }
 
     /// An error frame of the host's own: `{"type":"error","error":{code,message,limit?}}`.

@@ -175,9 +175,12 @@ impl<S: Storage> SyncServer<S> {
         Ok(frame.map(message))
     }
 
-    /// The answer to an accepted token renewal: `authenticated` with the token's `exp`.
-    pub fn authenticated(exp: f64) -> String {
-        encode_server_frame(&ServerFrame::Authenticated { exp })
+    /// The answer to an accepted token renewal: `authenticated` with the token's `exp` (its
+    /// JSON number text).
+    pub fn authenticated(exp: &str) -> String {
+        encode_server_frame(&ServerFrame::Authenticated {
+            exp: exp.to_owned(),
+        })
     }
 
     /// An error frame of the host's own (a limit, a refused token).

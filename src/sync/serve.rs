@@ -117,12 +117,11 @@ impl<S: Storage> SyncServer<S> {
         access: Access,
     ) -> Served {
         let frame = match frame {
+            // A renewal is the one message an expired token may send.
+            Ok(ClientFrame::Auth { token }) => return Served::Auth(token),
             Ok(frame) => frame,
             Err(error) => return reply(error),
         };
-        if let ClientFrame::Auth { token } = frame {
-            return Served::Auth(token);
-        }
         if access.expired {
             return close(
                 CLOSE_UNAUTHENTICATED,
@@ -152,7 +151,7 @@ impl<S: Storage> SyncServer<S> {
                 let outcomes = self.store.accept_push(appends, policy).await;
                 Served::Pushed(message(ServerMessage::PushResult { batch, outcomes }))
             }
-            ClientFrame::Auth { .. } => unreachable!("answered above"),
+            ClientFrame::Auth { token } => Served::Auth(token),
         }
     }
 

@@ -1,8 +1,9 @@
-// store.acceptPush(appends): the server half of sync as a store method (README "Hosting sync in
-// your own Worker"), read by the core's one codec of pushed appends.
+// The server half of sync in JS: `store.syncServer(epoch, maxAppendEvents)`, which the edge
+// service drives with text only, and store.acceptPush(appends) (README "Hosting sync in your own
+// Worker"), both read by the core's one codec.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EventStore } from "evstore";
+import { EventStore, SyncServer } from "evstore";
 
 const id = (n) => `00000000-0000-7000-8000-${String(n).padStart(12, "0")}`;
 const append = (seq, streamId, expectedRevision, events) => ({ seq, streamId, expectedRevision, createdAt: 1_700_000_000_000, events });
@@ -44,4 +45,29 @@ test("without the read scope a conflict's theirs is withheld", async () => {
   await store.acceptPush([append(1, "S", "no_stream", [{ id: id(1), type: "E" }])]);
   const [outcome] = await store.acceptPush([append(2, "S", "no_stream", [{ id: id(2), type: "E" }])], { revealTheirs: false });
   assert.deepEqual([outcome.result, outcome.theirs, outcome.theirsCut], ["conflict", [], "withheld"]);
+});
+
+test("store.syncServer() answers a pull's text with frames as text and keeps the socket's state in place", async () => {
+  const store = await EventStore.open();
+  await store.append("A", [{ type: "E", data: { n: 1 } }, { type: "E", data: { n: 2 } }]);
+  const server = store.syncServer("epoch-1", 1000);
+  const state = { cursor: -1, live: false, scopes: ["read"], sub: "kept" };
+  const message = SyncServer.decode('{"v":2,"type":"pull","after":null}');
+  assert.equal(message.isPull, true);
+  assert.deepEqual(await server.serve(message, state, false), { action: "pull" });
+  const frames = [];
+  for (let frame; (frame = await server.nextFrame(state)) !== null; ) frames.push(JSON.parse(frame));
+  assert.deepEqual(frames.map((f) => f.type), ["events", "caughtUp"]);
+  assert.deepEqual(frames[0].events, JSON.parse(JSON.stringify(await store.readAll())), "the recorded events of the API");
+  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept" });
+  const push = SyncServer.decode(JSON.stringify({ v: 2, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
+  assert.equal(push.isPull, false);
+  const refused = await server.serve(push, state, false);
+  assert.equal(refused.action, "reply");
+  assert.equal(JSON.parse(refused.frame).error.code, "FORBIDDEN");
+  const old = await server.serve(SyncServer.decode('{"v":1,"type":"pull","after":null}'), state, false);
+  assert.deepEqual([old.action, old.code, JSON.parse(old.frame).error.code], ["close", 4426, "INVALID_ARGUMENT"]);
+  const binary = await server.serve(SyncServer.decode(new Uint8Array(2)), state, false);
+  assert.match(JSON.parse(binary.frame).error.message, /binary messages/);
+  assert.equal(SyncServer.authenticated(1_700_000_000.5), '{"type":"authenticated","exp":1700000000.5}');
 });

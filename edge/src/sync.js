@@ -40,7 +40,7 @@ export class LiveFeed {
   /** The core's server of the host's store (made at first use: the store opens asynchronously). */
   get server() {
     // Pushed appends obey the HTTP route's batch limit.
-    this.syncServer ??= new SyncServer(this.host.store, this.host.epoch, limits(this.host.env).maxBatchEvents);
+    this.syncServer ??= this.host.store.syncServer(this.host.epoch, limits(this.host.env).maxBatchEvents);
     return this.syncServer;
   }
 
@@ -77,10 +77,10 @@ export class LiveFeed {
     const message = SyncServer.decode(data);
     const pull = message.isPull ? this.notePull(ws) : null;
     return this.enqueue(async () => {
-      let state = ws.deserializeAttachment();
-      if (!state) return;
-      if (pull !== null) this.pullsStarted.set(ws, pull);
       try {
+        let state = ws.deserializeAttachment();
+        if (!state) return;
+        if (pull !== null) this.pullsStarted.set(ws, pull);
         if (!this.admitMessage(ws, state)) return;
         if (pull !== null && this.superseded(ws)) return; // a newer pull replaces it
         const served = await this.server.serve(message, state, this.expired(state));
@@ -88,6 +88,8 @@ export class LiveFeed {
         if (state) ws.serializeAttachment(state);
       } catch {
         this.send(ws, null, SyncServer.errorFrame("STORAGE_ERROR", SyncServer.FAILED));
+      } finally {
+        message.free();
       }
     });
   }

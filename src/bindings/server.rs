@@ -1,5 +1,5 @@
-//! The server half of sync in JS (`server` feature): `new SyncServer(store, epoch,
-//! maxAppendEvents)`, which a host (the edge service's Durable Object) drives with text only: it
+//! The server half of sync in JS (`server` feature): `store.syncServer(epoch, maxAppendEvents)`,
+//! a `SyncServer`, which a host (the edge service's Durable Object) drives with text only: it
 //! reads each client message with `SyncServer.decode(text)`, serves it on the socket's state,
 //! and sends the texts it gets back. The socket's state is the host's object `{ cursor, live,
 //! scopes }` (the WebSocket attachment): `cursor` (-1: nothing sent) and `live` are updated in
@@ -10,7 +10,7 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::any_storage::AnyStorage;
+use super::any_storage::{AnyStorage, JsStorage};
 use super::{promise, JsEventStore};
 use crate::sync::{
     decode_client_message, Access, ClientFrame, ErrorFrame, Feed, Served, SyncServer,
@@ -64,29 +64,38 @@ impl JsSyncMessage {
     }
 }
 
-/// The server half of sync over one store (driven by the edge service).
-#[wasm_bindgen(js_name = SyncServer)]
-pub struct JsSyncServer {
-    inner: Rc<SyncServer<AnyStorage>>,
-}
-
-#[wasm_bindgen(js_class = SyncServer)]
-impl JsSyncServer {
-    /// The server of `store`, whose log is `epoch`; a pushed append holds at most
-    /// `maxAppendEvents` events.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        store: &JsEventStore,
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
+    /// The server half of sync over this store, whose log is `epoch`; a pushed append holds at
+    /// most `maxAppendEvents` events. (A method of the store: a memory store's events are held
+    /// for the server from here on.)
+    #[wasm_bindgen(js_name = syncServer)]
+    pub fn sync_server(
+        &self,
         epoch: String,
         max_append_events: f64,
     ) -> Result<JsSyncServer, JsValue> {
         let max = crate::integer_from_f64(max_append_events)
             .ok_or_else(|| Error::invalid("maxAppendEvents must be a non-negative integer"))?;
         Ok(JsSyncServer {
-            inner: Rc::new(SyncServer::new(store.inner.clone(), epoch, max as usize)),
+            _hold: self.inner.storage().hold(),
+            inner: Rc::new(SyncServer::new(self.inner.clone(), epoch, max as usize)),
         })
     }
+}
 
+/// The server half of sync over one store (`store.syncServer(epoch, maxAppendEvents)`), driven
+/// by the edge service.
+#[wasm_bindgen(js_name = SyncServer)]
+pub struct JsSyncServer {
+    inner: Rc<SyncServer<AnyStorage>>,
+    /// Keeps a memory store's events reachable for the server's calls (which run outside the
+    /// store object's own methods), as long as the server lives.
+    _hold: Option<crate::HeapHold>,
+}
+
+#[wasm_bindgen(js_class = SyncServer)]
+impl JsSyncServer {
     /// Reads one WebSocket message (a string; anything else is refused when served).
     pub fn decode(data: &JsValue) -> JsSyncMessage {
         let frame = match data.as_string() {
@@ -165,9 +174,14 @@ impl JsSyncServer {
         })
     }
 
-    /// The answer to an accepted token renewal.
+    /// The answer to an accepted token renewal (`exp`: the token's expiry, in seconds).
     pub fn authenticated(exp: f64) -> String {
-        SyncServer::<AnyStorage>::authenticated(exp)
+        // JS writes the number, as JSON.stringify does: no float formatting in the wasm.
+        let text = js_sys::Number::from(exp)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+        SyncServer::<AnyStorage>::authenticated(&text)
     }
 
     /// An error frame of the host's own: `{"type":"error","error":{code,message,limit?}}`.

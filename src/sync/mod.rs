@@ -7,14 +7,14 @@
 //!   with [`decide`](crate::decide) on top of each new server event they did not expect. An append
 //!   the server refuses holds its stream (a conflict) with every later append of that stream;
 //!   other streams go on.
-//! - [`EventStore::accept_push`](crate::EventStore::accept_push) is the server half: each pushed append decided by the same
-//!   append algorithm as a local one; [`EventStore::start_pull`](crate::EventStore::start_pull)
-//!   and [`EventStore::next_frame`](crate::EventStore::next_frame) serve each connection's
-//!   [`Feed`] (catch-up, then live).
+//! - `SyncServer` is the server half (cargo feature `server`): it serves each client message's
+//!   text on the connection's `Feed` and gives every frame as text — pushes decided by
+//!   `EventStore::accept_push` (the same append algorithm as a local one), pulls answered by
+//!   `EventStore::start_pull` and `EventStore::next_frame` (catch-up, then live).
 //!
-//! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s and do no I/O besides their
-//! store's transactions: hosts carry the messages (a WebSocket in the browser and the edge
-//! service, a simulated network in the tests).
+//! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s, written and read by one codec
+//! ([`wire`]), and do no I/O besides their store's transactions: hosts carry the texts (a
+//! WebSocket in the browser and the edge service, a simulated network in the tests).
 
 mod client;
 #[cfg(feature = "server")]

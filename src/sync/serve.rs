@@ -117,12 +117,11 @@ impl<S: Storage> SyncServer<S> {
         access: Access,
     ) -> Served {
         let frame = match frame {
+            // A renewal is the one message an expired token may send.
+            Ok(ClientFrame::Auth { token }) => return Served::Auth(token),
             Ok(frame) => frame,
             Err(error) => return reply(error),
         };
-        if let ClientFrame::Auth { token } = frame {
-            return Served::Auth(token);
-        }
         if access.expired {
             return close(
                 CLOSE_UNAUTHENTICATED,
@@ -152,7 +151,7 @@ impl<S: Storage> SyncServer<S> {
                 let outcomes = self.store.accept_push(appends, policy).await;
                 Served::Pushed(message(ServerMessage::PushResult { batch, outcomes }))
             }
-            ClientFrame::Auth { .. } => unreachable!("answered above"),
+            ClientFrame::Auth { token } => Served::Auth(token),
         }
     }
 
@@ -175,9 +174,12 @@ impl<S: Storage> SyncServer<S> {
         Ok(frame.map(message))
     }
 
-    /// The answer to an accepted token renewal: `authenticated` with the token's `exp`.
-    pub fn authenticated(exp: f64) -> String {
-        encode_server_frame(&ServerFrame::Authenticated { exp })
+    /// The answer to an accepted token renewal: `authenticated` with the token's `exp` (its
+    /// JSON number text).
+    pub fn authenticated(exp: &str) -> String {
+        encode_server_frame(&ServerFrame::Authenticated {
+            exp: exp.to_owned(),
+        })
     }
 
     /// An error frame of the host's own (a limit, a refused token).

@@ -2,9 +2,9 @@
 //! hand: payloads (`data`, `metadata`) are stored JSON texts and travel as they are, never
 //! parsed into values and written again.
 //!
-//! - Client messages: [`encode_client_message`] (the client) and [`decode_client_message`]
-//!   (the server, `server` feature) → [`ClientFrame`].
-//! - Server frames: [`encode_server_frame`] (the server, `server` feature) and
+//! - Client messages: [`encode_client_message`] (the client) and `decode_client_message` (the
+//!   server, `server` feature) → `ClientFrame`.
+//! - Server frames: `encode_server_frame` (the server, `server` feature) and
 //!   [`decode_server_message`] (the client) → [`ServerFrame`].
 
 mod client;
@@ -129,7 +129,7 @@ mod tests {
         );
         assert_eq!(
             roundtrip(ServerFrame::Authenticated {
-                exp: 1_700_000_000.0
+                exp: "1700000000".into()
             }),
             r#"{"type":"authenticated","exp":1700000000}"#
         );

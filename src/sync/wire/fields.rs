@@ -124,18 +124,57 @@ pub(crate) fn string(raw: &RawValue) -> Option<String> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// `raw` as a number, if it is one.
-pub(crate) fn number(raw: &RawValue) -> Option<f64> {
+/// `raw` as a safe integer (|n| < 2^53), read as JavaScript reads the number: `1.0` and `1e2`
+/// are integers. Exact decimal arithmetic: no float parsing in the wasm.
+pub(crate) fn signed_integer(raw: &RawValue) -> Option<i64> {
+    const MAX_SAFE: u64 = 9_007_199_254_740_991;
     let text = raw.get();
-    if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = || whole.bytes().chain(fraction.bytes());
+    if whole.is_empty() || !digits().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    serde_json::from_str(text).ok()
+    // The value is digits × 10^shift; leading zeros do not count.
+    let shift = exponent - fraction.len() as i64;
+    let significant: Vec<u8> = digits().skip_while(|b| *b == b'0').collect();
+    let kept = if shift < 0 {
+        let cut = usize::try_from(-shift).ok()?;
+        let (head, tail) = significant.split_at(significant.len().saturating_sub(cut));
+        if !tail.iter().all(|b| *b == b'0') {
+            return None;
+        }
+        head
+    } else {
+        &significant[..]
+    };
+    let mut n: u64 = 0;
+    for b in kept {
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    for _ in 0..shift.max(0) {
+        if n == 0 {
+            break;
+        }
+        n = n.checked_mul(10)?;
+    }
+    if n > MAX_SAFE {
+        return None;
+    }
+    let n = n as i64;
+    Some(if negative { -n } else { n })
 }
 
-/// `raw` as a non-negative safe integer (`1.0` is one, as in JavaScript).
+/// `raw` as a non-negative safe integer (`-0` is 0, as in JavaScript).
 pub(crate) fn integer(raw: &RawValue) -> Option<u64> {
-    number(raw).and_then(crate::integer_from_f64)
+    signed_integer(raw).and_then(|n| u64::try_from(n).ok())
 }
 
 #[cfg(feature = "server")]
@@ -165,15 +204,32 @@ pub(crate) fn depth(raw: &RawValue) -> usize {
     deepest
 }
 
-#[cfg(feature = "server")]
-/// `n` as JavaScript writes a number (integers without a fraction).
-pub(crate) fn push_number(out: &mut String, n: f64) {
-    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
-        if n < 0.0 {
-            out.push('-');
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_as_javascript_reads_them() {
+        let read = |text: &str| signed_integer(serde_json::from_str::<&RawValue>(text).unwrap());
+        for (text, n) in [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("42", Some(42)),
+            ("-7", Some(-7)),
+            ("1.0", Some(1)),
+            ("1.50e1", Some(15)),
+            ("1e2", Some(100)),
+            ("2500e-2", Some(25)),
+            ("0.0e5", Some(0)),
+            ("9007199254740991", Some(9_007_199_254_740_991)),
+            ("9007199254740992", None),
+            ("1.5", None),
+            ("1e-1", None),
+            ("1e400", None),
+            ("\"1\"", None),
+            ("null", None),
+        ] {
+            assert_eq!(read(text), n, "{text}");
         }
-        crate::row::push_u64(out, n.abs() as u64);
-    } else {
-        out.push_str(&n.to_string());
     }
 }

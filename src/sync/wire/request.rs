@@ -5,7 +5,7 @@
 use serde_json::value::RawValue;
 
 use super::events::raw_json;
-use super::fields::{depth, is_null, items, number, push_number, string, Fields, MAX_NESTING};
+use super::fields::{depth, integer, is_null, items, signed_integer, string, Fields, MAX_NESTING};
 use super::ErrorFrame;
 use crate::error::{Error, Result};
 use crate::event::{parse_event_id, NewEvent};
@@ -92,24 +92,14 @@ pub fn decode_client_message(text: &str) -> std::result::Result<ClientFrame, Err
 /// A `pull` or `push` of this protocol version, read; else the `Invalid` frame to answer.
 fn versioned(msg: &Fields<'_>, name: &str) -> std::result::Result<ClientFrame, ClientFrame> {
     let v = msg.get("v");
-    let version = v.and_then(number);
-    if version != Some(f64::from(PROTOCOL_VERSION)) {
-        let shown = match (v, version) {
-            (_, Some(n)) => {
-                let mut out = String::new();
-                push_number(&mut out, n);
-                out
-            }
-            (Some(raw), None) => raw.get().to_owned(),
-            (None, None) => "undefined".to_owned(),
-        };
+    let version = v.and_then(signed_integer);
+    if version != Some(i64::from(PROTOCOL_VERSION)) {
+        let shown = v.map_or("undefined", |raw| raw.get());
         let message = format!(
             "sync protocol version {shown} is not served here: this server speaks version \
              {PROTOCOL_VERSION}; update evstore"
         );
-        let upgrade = version
-            .and_then(crate::integer_from_f64)
-            .is_some_and(|n| n < u64::from(PROTOCOL_VERSION));
+        let upgrade = version.is_some_and(|n| n < i64::from(PROTOCOL_VERSION));
         return Err(ClientFrame::Invalid {
             error: ErrorFrame::invalid(message),
             upgrade,
@@ -240,7 +230,7 @@ const NEEDS_ID: &str = "a pushed event needs its id";
 
 fn integer_field(a: &Fields<'_>, key: &str) -> Result<u64> {
     let value = a.get(key);
-    value.and_then(super::fields::integer).ok_or_else(|| {
+    value.and_then(integer).ok_or_else(|| {
         Error::invalid(format!(
             "{key} must be a non-negative integer, got {}",
             value.map_or("undefined", |v| v.get())
@@ -298,10 +288,11 @@ fn expected_revision(raw: Option<&RawValue>) -> Result<ExpectedRevision> {
             }
         ))
     };
-    if let Some(n) = number(raw) {
-        return crate::integer_from_f64(n)
-            .map(ExpectedRevision::Exact)
-            .ok_or_else(bad);
+    if raw
+        .get()
+        .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+    {
+        return integer(raw).map(ExpectedRevision::Exact).ok_or_else(bad);
     }
     match string(raw).as_deref() {
         Some("any") => Ok(ExpectedRevision::Any),

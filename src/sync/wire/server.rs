@@ -1,5 +1,5 @@
 //! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v2. Clients decode them
-//! ([`decode_server_message`]); the server encodes them ([`encode_server_frame`], with the
+//! ([`decode_server_message`]); the server encodes them (`encode_server_frame`, with the
 //! `server` feature).
 
 use serde_json::value::RawValue;
@@ -7,9 +7,7 @@ use serde_json::value::RawValue;
 #[cfg(feature = "server")]
 use super::events::push_events;
 use super::events::read_events;
-#[cfg(feature = "server")]
-use super::fields::push_number;
-use super::fields::{is_null, items, number, Fields};
+use super::fields::{is_null, items, Fields};
 use crate::error::{Error, Result};
 #[cfg(feature = "server")]
 use crate::json::push_quoted;
@@ -53,10 +51,11 @@ pub enum ServerFrame {
     Message(ServerMessage),
     /// Any other error frame.
     Error(ErrorFrame),
-    /// `authenticated`: a token renewal was accepted; the socket now expires at `exp` (seconds).
+    /// `authenticated`: a token renewal was accepted; the socket now expires at `exp`.
     Authenticated {
-        /// The new expiry, in seconds since the Unix epoch.
-        exp: f64,
+        /// The new expiry (seconds since the Unix epoch) as its JSON number text, e.g.
+        /// `"1700000000"` (kept as text: no float formatting in the core).
+        exp: String,
     },
     /// `pong`: the answer to a keep-alive `ping`.
     Pong,
@@ -93,7 +92,15 @@ pub fn decode_server_message(text: &str) -> Result<Option<ServerFrame>> {
         }),
         Some("error") => read_error(f.get("error"))?,
         Some("authenticated") => ServerFrame::Authenticated {
-            exp: f.get("exp").and_then(number).unwrap_or(0.0),
+            exp: f
+                .get("exp")
+                .filter(|e| {
+                    e.get()
+                        .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                })
+                .ok_or_else(malformed)?
+                .get()
+                .to_owned(),
         },
         Some("pong") => ServerFrame::Pong,
         _ => return Ok(None),
@@ -189,7 +196,7 @@ pub fn encode_server_frame(frame: &ServerFrame) -> String {
         }),
         ServerFrame::Authenticated { exp } => {
             out.push_str("{\"type\":\"authenticated\",\"exp\":");
-            push_number(&mut out, *exp);
+            out.push_str(exp);
             out.push('}');
         }
         ServerFrame::Pong => out.push_str("{\"type\":\"pong\"}"),

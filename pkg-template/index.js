@@ -90,14 +90,14 @@ function load(source) {
 // server build (server.js: the workerd, Node and Deno entries) has it. Called on the browser
 // build, its methods reject with an INVALID_ARGUMENT that says so, never "is not a function".
 
-/** The store's methods only the server build has, all promise-returning. */
-const SERVER_METHODS = ["acceptPush"];
-for (const name of SERVER_METHODS) {
+/** The store's methods only the server build has, and whether each returns a promise. */
+const SERVER_METHODS = { acceptPush: "async", syncServer: "sync" };
+for (const [name, kind] of Object.entries(SERVER_METHODS)) {
   if (typeof EventStore.prototype[name] === "function") continue;
   EventStore.prototype[name] = function () {
-    return Promise.reject(
-      invalid(`${name} is the server half of sync, which the browser build of evstore leaves out: call it where "evstore" resolves to the server build (workerd, Node.js or Deno)`),
-    );
+    const error = invalid(`${name} is the server half of sync, which the browser build of evstore leaves out: call it where "evstore" resolves to the server build (workerd, Node.js or Deno)`);
+    if (kind === "async") return Promise.reject(error);
+    throw error;
   };
 }
 

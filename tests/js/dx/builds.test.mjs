@@ -23,13 +23,14 @@ const pushed = () => ({
   events: [{ id: crypto.randomUUID(), type: "Placed", data: { total: 3 }, metadata: {} }],
 });
 
-test("the browser build leaves out the server half: acceptPush rejects with an INVALID_ARGUMENT that says so", async () => {
+test("the browser build leaves out the server half: acceptPush rejects, syncServer throws, with an INVALID_ARGUMENT that says so", async () => {
   const store = await browser.EventStore.open();
   const error = await store.acceptPush([pushed()]).catch((e) => e);
   assert.ok(error instanceof browser.EventStoreError, `an EventStoreError, got ${error}`);
   assert.equal(error.code, "INVALID_ARGUMENT");
   assert.match(error.message, /acceptPush is the server half of sync.*browser build/);
   assert.deepEqual(await store.readAll(), [], "nothing was written");
+  assert.throws(() => store.syncServer("e-1", 100), { name: "EventStoreError", code: "INVALID_ARGUMENT", message: /syncServer is the server half of sync/ });
 });
 
 test("the browser entry exports the server build's classes (SyncServer) as stand-ins that refuse with an INVALID_ARGUMENT", () => {
@@ -39,8 +40,9 @@ test("the browser entry exports the server build's classes (SyncServer) as stand
   assert.equal(typeof server.SyncServer.decode, "function", "the server build's is the real class");
 });
 
-test("the server build (the Node entry) decides pushed appends", async () => {
+test("the server build (the Node entry) decides pushed appends and serves sync", async () => {
   const store = await server.EventStore.open();
+  assert.ok(store.syncServer("e-1", 100) instanceof server.SyncServer);
   const [outcome] = await store.acceptPush([pushed()]);
   assert.deepEqual(outcome, { result: "ok", nextExpectedRevision: 0, position: 0 });
   assert.deepEqual((await store.readStream("Order-1")).map((e) => e.data), [{ total: 3 }]);

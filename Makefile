@@ -34,7 +34,9 @@ lint: setup
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) -- -D warnings
 	cargo clippy --quiet --test durable_object $(WASM) -- -D warnings
-	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object -- -D warnings
+	cargo clippy --quiet --all-targets --no-default-features -- -D warnings
+	cargo clippy --quiet --all-targets $(WASM) --no-default-features --features indexeddb -- -D warnings
+	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object,server -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 

@@ -1,49 +1,51 @@
-// The edge service's upload size against Cloudflare's limits (3 MB compressed on the free plan,
-// 10 MB paid), built the way a deployment would: the wasm without IndexedDB
-// (`--no-default-features --features durable-object`, in target/edge-only), wasm-bindgen and
-// wasm-opt -Oz as in scripts/build-package.sh, then `wrangler deploy --dry-run` of edge/ against
-// that package. Compare with the full package (both storages) that `make package` builds.
+// The package's two wasm builds (scripts/build-package.sh) and the edge service's upload size
+// against Cloudflare's limits (3 MB compressed on the free plan, 10 MB paid):
+//   - the browser build (index.js + evstore_wasm_bg.wasm: IndexedDB, no server half), what a page
+//     or a bundler loads;
+//   - the server build (server.js + evstore_server_bg.wasm: the Durable Object storage and the
+//     server half of sync), what workerd, Node and Deno load;
+//   - the edge service as `wrangler deploy --dry-run` of edge/ bundles it (worker.js + the server
+//     build's wasm).
+// Run `make package` first; it measures pkg/ as built.
 //
 //   node bench/edge-size.mjs
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { REPO } from "../edge/workerd-config.mjs";
 
-const run = (cmd, args, options = {}) => execFileSync(cmd, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"], ...options }).toString();
-const env = { ...process.env, PATH: `${process.env.HOME}/.cargo/bin:${process.env.PATH}` };
+const pkg = join(REPO, "pkg");
+if (!existsSync(join(pkg, "server.js"))) throw new Error("bench/edge-size.mjs measures pkg/: run `make package` first");
+
+/** Raw and gzip (level 9) bytes of `files`. */
+const measure = (files) => ({
+  raw: files.reduce((n, f) => n + statSync(f).size, 0),
+  gz: files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0),
+});
+
 const work = mkdtempSync(join(tmpdir(), "evstore-edge-size-"));
 try {
-  run("cargo", ["build", "--quiet", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features", "durable-object", "--target-dir", "target/edge-only"], { env });
-  // A package like pkg/, with the edge-only wasm.
-  const pkg = join(work, "node_modules/evstore");
-  mkdirSync(pkg, { recursive: true });
-  run("wasm-bindgen", ["--target", "web", "--out-dir", pkg, "--out-name", "evstore_wasm", "--no-typescript", "--weak-refs", "target/edge-only/wasm32-unknown-unknown/release/evstore.wasm"], { env });
-  run(join(REPO, "node_modules/.bin/wasm-opt"), ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", join(pkg, "evstore_wasm_bg.wasm"), "-o", join(pkg, "evstore_wasm_bg.wasm")]);
-  for (const f of readdirSync(join(REPO, "pkg-template"))) cpSync(join(REPO, "pkg-template", f), join(pkg, f));
-  run(process.execPath, [join(REPO, "scripts/bundle-entry.mjs"), pkg]);
-  // edge/ next to that node_modules, so "evstore" resolves to it.
-  cpSync(join(REPO, "edge"), join(work, "edge"), { recursive: true });
-  const sizes = {};
-  for (const [name, dir] of [["edge-only wasm", join(work, "edge")], ["full package", join(REPO, "edge")]]) {
-    const out = join(work, `out-${Object.keys(sizes).length}`);
-    const home = join(work, "home");
-    run(join(REPO, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
-    });
-    const files = readdirSync(out).filter((f) => f.endsWith(".js") || f.endsWith(".wasm"));
-    const raw = files.reduce((n, f) => n + statSync(join(out, f)).size, 0);
-    const gz = files.reduce((n, f) => n + gzipSync(readFileSync(join(out, f)), { level: 9 }).length, 0);
-    sizes[name] = { raw, gz };
-  }
-  console.log("edge service upload (worker.js + wasm, as wrangler bundles it):");
+  const out = join(work, "out");
+  const home = join(work, "home");
+  execFileSync(join(REPO, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], {
+    cwd: join(REPO, "edge"),
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+  });
+  const upload = readdirSync(out).filter((f) => f.endsWith(".js") || f.endsWith(".wasm")).map((f) => join(out, f));
+  const sizes = {
+    "browser build": measure([join(pkg, "index.js"), join(pkg, "evstore_wasm_bg.wasm")]),
+    "server build": measure([join(pkg, "server.js"), join(pkg, "evstore_server_bg.wasm")]),
+    "edge upload": measure(upload),
+  };
+  const kib = (n) => (n / 1024).toFixed(0);
+  console.log("package builds (entry JS + wasm) and the edge service upload (worker.js + wasm, as wrangler bundles it):");
   for (const [name, { raw, gz }] of Object.entries(sizes)) {
-    console.log(`  ${name.padEnd(16)} ${(raw / 1024).toFixed(0).padStart(5)} KiB, ${(gz / 1024).toFixed(0).padStart(4)} KiB gzip = ${((gz / 3_000_000) * 100).toFixed(1)}% of the free plan's 3 MB`);
+    console.log(`  ${name.padEnd(14)} ${kib(raw).padStart(5)} KiB, ${kib(gz).padStart(4)} KiB gzip`);
   }
+  console.log(`  the upload is ${((sizes["edge upload"].gz / 3_000_000) * 100).toFixed(1)}% of the free plan's 3 MB`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -44,8 +44,8 @@ export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(RE
     `(name = "worker.js", esModule = embed ${embed(join(srcDir, "worker.js"))})`,
     ...sources.filter((f) => f !== "worker.js").map((f) => `(name = ${JSON.stringify(f)}, esModule = embed ${embed(join(srcDir, f))})`),
     `(name = "evstore", esModule = embed ${embed(join(pkgDir, "workerd.js"))})`,
-    `(name = "index.js", esModule = embed ${embed(join(pkgDir, "index.js"))})`,
-    `(name = "evstore_wasm_bg.wasm", wasm = embed ${embed(join(pkgDir, "evstore_wasm_bg.wasm"))})`,
+    `(name = "server.js", esModule = embed ${embed(join(pkgDir, "server.js"))})`,
+    `(name = "evstore_server_bg.wasm", wasm = embed ${embed(join(pkgDir, "evstore_server_bg.wasm"))})`,
   ];
   const settings = SETTINGS.map((name) => `(name = "${name}", fromEnvironment = "${name}")`);
   writeFileSync(

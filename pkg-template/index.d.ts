@@ -446,7 +446,8 @@ export declare class EventStore<E extends EventShape = EventShape> {
   /**
    * The server half of sync (the edge service calls it for each push): decides the appends in order, one
    * transaction each, with their original expected revisions, ids and `createdAt`. A malformed append is
-   * `rejected`, never the whole push.
+   * `rejected`, never the whole push. Only in the server build (the workerd, Node.js and Deno entries): in the
+   * browser build it rejects with an `INVALID_ARGUMENT`.
    */
   acceptPush(appends: ReadonlyArray<PushedAppend>, policy?: PushPolicy): Promise<PushOutcome[]>;
 }

@@ -85,6 +85,39 @@ function load(source) {
   });
 }
 
+// ---- The server build's methods on the browser build ------------------------------------------
+// The browser build (index.js) leaves out the server half of sync (cargo feature `server`); the
+// server build (server.js: the workerd, Node and Deno entries) has it. Called on the browser
+// build, its methods reject with an INVALID_ARGUMENT that says so, never "is not a function".
+
+/** The store's methods only the server build has, and whether each returns a promise. */
+const SERVER_METHODS = { acceptPush: "async", syncServer: "sync" };
+for (const [name, kind] of Object.entries(SERVER_METHODS)) {
+  if (typeof EventStore.prototype[name] === "function") continue;
+  EventStore.prototype[name] = function () {
+    const error = invalid(`${name} is the server half of sync, which the browser build of evstore leaves out: call it where "evstore" resolves to the server build (workerd, Node.js or Deno)`);
+    if (kind === "async") return Promise.reject(error);
+    throw error;
+  };
+}
+
+/**
+ * A stand-in for a class only the server build has (exported by the browser build under its
+ * name, scripts/bundle-entry.mjs): constructing it or calling any of its static methods throws
+ * an INVALID_ARGUMENT that says so.
+ */
+function serverOnly(name) {
+  const refuse = () => {
+    throw invalid(`${name} is part of the server half of sync, which the browser build of evstore leaves out: use it where "evstore" resolves to the server build (workerd, Node.js or Deno)`);
+  };
+  const standIn = { [name]: class {} }[name];
+  return new Proxy(standIn, {
+    construct: refuse,
+    apply: refuse,
+    get: (target, key, receiver) => (key in target || typeof key !== "string" ? Reflect.get(target, key, receiver) : refuse),
+  });
+}
+
 const open = EventStore.open;
 EventStore.open = async function (options) {
   let source;
@@ -121,12 +154,12 @@ EventStore.open = async function (options) {
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
 // WebSocket of protocol v2 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
-// cross-tab wake-ups), and the `store.sync` API of the contract.
+// cross-tab wake-ups), and the `store.sync` API of the contract. It only moves texts: the engine
+// reads every frame (`receiveText`) and writes every message (`outgoing`, `ping`, `auth`).
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
 const SYNC_PROTOCOL = "evstore.sync.v2";
-const PUSH_PREFIX = '{"v":2,"type":"push"';
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -445,7 +478,7 @@ class Sync {
       try {
         const next = await fetchToken(this.#config.token);
         if (this.#ws !== ws) return;
-        ws.send(JSON.stringify({ type: "auth", token: next }));
+        ws.send(this.#engine.auth(next));
         this.#renewal(next);
       } catch (cause) {
         this.#lastError = tokenError(cause);
@@ -467,14 +500,15 @@ class Sync {
   #send() {
     const ws = this.#ws;
     if (!ws) return;
-    for (const text of this.#engine.outgoing()) {
+    const { texts, push } = this.#engine.outgoing();
+    for (const text of texts) {
       try {
         ws.send(text);
       } catch {
         return; // closing: onclose follows
       }
-      if (text.startsWith(PUSH_PREFIX)) this.#watchPush(ws);
     }
+    if (push) this.#watchPush(ws);
   }
 
   /**
@@ -498,7 +532,7 @@ class Sync {
       if (quiet > 2 * HEARTBEAT_MS) this.#abandon?.("no answer to keep-alive");
       else if (quiet > HEARTBEAT_MS) {
         try {
-          ws.send('{"type":"ping"}');
+          ws.send(this.#engine.ping());
         } catch {
           // closing
         }
@@ -524,30 +558,19 @@ class Sync {
   }
 
   async #handle(ws, text) {
-    const frame = JSON.parse(text);
-    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) throw new TypeError("a frame must be a JSON object");
-    let held = false;
-    if (frame?.type === "error") {
-      const { code = "STORAGE_ERROR", message = "the sync service reported an error", ...fields } = frame.error ?? {};
-      if (code === "INVALID_ARGUMENT" && "head" in fields) {
-        await this.#engine.receive({ type: "behind", ...fields });
-      } else {
-        this.#lastError = storeError(code, message);
-        // A missing scope keeps the socket open server-side: close it and back off.
-        if (code === "FORBIDDEN") ws.close(4403, "forbidden");
-      }
-    } else if (frame?.type === "authenticated" || frame?.type === "pong") {
-      // renewed in place / keep-alive
-    } else {
-      held = (await this.#engine.receive(frame)).length > 0;
-      if (frame?.type === "caughtUp") {
-        this.#attempt = 0;
-        this.#lastError = null;
-      }
+    const { held, caughtUp, error } = await this.#engine.receiveText(text);
+    if (error) {
+      this.#lastError = storeError(error.code, error.message);
+      // A missing scope keeps the socket open server-side: close it and back off.
+      if (error.code === "FORBIDDEN") ws.close(4403, "forbidden");
+    }
+    if (caughtUp) {
+      this.#attempt = 0;
+      this.#lastError = null;
     }
     this.#send();
     this.#emit();
-    this.#check(held);
+    this.#check(held.length > 0);
   }
 
   // ---- every tab: changes of the store --------------------------------------------------------

@@ -1,10 +1,11 @@
-// Entry for Node.js (ESM): the wasm is read from disk and instantiated when this module loads. If
-// that fails, the first `EventStore.open()` tries again and rejects with a STORAGE_ERROR.
+// Entry for Node.js (ESM): the server build (server.js, evstore_server_bg.wasm; Node has no
+// IndexedDB). The wasm is read from disk and instantiated when this module loads. If that fails,
+// the first `EventStore.open()` tries again and rejects with a STORAGE_ERROR.
 import { readFileSync } from "node:fs";
-import { initSync } from "./index.js";
+import { initSync } from "./server.js";
 
 try {
-  initSync({ module: readFileSync(new URL("./evstore_wasm_bg.wasm", import.meta.url)) });
+  initSync({ module: readFileSync(new URL("./evstore_server_bg.wasm", import.meta.url)) });
 } catch {
   // Reported by EventStore.open (see index.js).
 }
@@ -16,4 +17,4 @@ if (typeof globalThis.WebSocket !== "function") {
   globalThis[Symbol.for("evstore.loadWebSocket")] = () => import("ws").then((m) => m.default);
 }
 
-export * from "./index.js";
+export * from "./server.js";

@@ -1,21 +1,27 @@
-// Post-processes wasm-bindgen's output into one browser entry: the snippet modules are inlined
-// into the glue (each in its own scope), and pkg-template/index.js's entry code is appended, so a
-// page loads one JS file and then the wasm — instead of three rounds of module fetches. The
+// Post-processes wasm-bindgen's output of one wasm build into one entry: the snippet modules are
+// inlined into the glue (each in its own scope), and pkg-template/index.js's entry code is appended
+// (its default wasm URL pointed at this build's wasm), so a page loads one JS file and then the
+// wasm — instead of three rounds of module fetches. Each build gets its own entry, as the glue
+// differs per build (the browser build's index.js, the server build's server.js). The
 // entry is then minified (esbuild: whitespace, syntax and local names; function and class names
 // kept, so `.name`, stack traces and the console still say EventStore, EventStoreError, …), which
 // takes it from ~23 KB to ~15 KB gzip.
-// Usage: node scripts/bundle-entry.mjs <pkg dir>
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, normalize } from "node:path";
+// The browser build's entry also exports, as stand-ins (index.js's `serverOnly`), the classes only
+// the server build has (`[server glue .js]`, the server build's glue): both entries export the same
+// names, and using one of them in the browser build throws an INVALID_ARGUMENT that says why.
+// Usage: node scripts/bundle-entry.mjs <glue .js> <entry template> <output .js> <wasm file name> [server glue .js]
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { transformSync } from "esbuild";
 
-const pkg = process.argv[2];
-const gluePath = join(pkg, "evstore_wasm.js");
+const [gluePath, template, output, wasmName, serverGlue] = process.argv.slice(2);
+if (!wasmName) throw new Error("usage: bundle-entry.mjs <glue .js> <entry template> <output .js> <wasm file name>");
+const glueDir = dirname(gluePath);
 let glue = readFileSync(gluePath, "utf8");
 
 const snippets = new Map(); // path → scoped object name
 const scope = (path) => {
-  const file = normalize(join(pkg, path));
+  const file = normalize(join(glueDir, path));
   if (!snippets.has(file)) snippets.set(file, `__evstore_snippet${snippets.size}`);
   return snippets.get(file);
 };
@@ -42,11 +48,18 @@ const exported = publicNames.map((name) => {
   return `const ${name} = ${[...snippets.values()][holder]}.${name};\nexport { ${name} };\n`;
 });
 
-const entry = readFileSync(join(pkg, "index.js"), "utf8").replace(/^import __wbg_init, \{ EventStore \} from "\.\/evstore_wasm\.js";\n/m, "");
+const defaultWasm = 'new URL("./evstore_wasm_bg.wasm", import.meta.url)';
+let entry = readFileSync(template, "utf8").replace(/^import __wbg_init, \{ EventStore \} from "\.\/evstore_wasm\.js";\n/m, "");
 if (entry.includes("evstore_wasm.js\"")) throw new Error("bundle-entry: unexpected import in pkg-template/index.js");
-const bundled = `${inlined.join("\n")}\n${exported.join("")}${glue}\n${entry}`;
+if (entry.split(defaultWasm).length !== 2) throw new Error(`bundle-entry: pkg-template/index.js must name its wasm once as ${defaultWasm}`);
+entry = entry.replace(defaultWasm, `new URL(${JSON.stringify(`./${wasmName}`)}, import.meta.url)`);
+/** The classes a wasm-bindgen glue exports. */
+const classesOf = (code) => new Set([...code.matchAll(/^export class (\w+)/gm)].map((m) => m[1]));
+const own = classesOf(glue);
+const standIns = serverGlue ? [...classesOf(readFileSync(serverGlue, "utf8"))].filter((name) => !own.has(name)) : [];
+if (standIns.length && !/^function serverOnly\(/m.test(entry)) throw new Error("bundle-entry: pkg-template/index.js has no serverOnly(name)");
+const stubs = standIns.map((name) => `export const ${name} = serverOnly(${JSON.stringify(name)});\n`).join("");
+const bundled = `${inlined.join("\n")}\n${exported.join("")}${glue}\n${entry}\n${stubs}`;
 // No syntax lowering (no target): the code runs as written, only smaller.
 const { code } = transformSync(bundled, { format: "esm", minify: true, keepNames: true, legalComments: "none" });
-writeFileSync(join(pkg, "index.js"), code);
-rmSync(gluePath);
-rmSync(join(pkg, "snippets"), { recursive: true, force: true });
+writeFileSync(output, code);

@@ -291,20 +291,3 @@ export function asError(value, what) {
 export function reportError(message, error) {
   console.error(message, error);
 }
-
-// ---- Sync (protocol v1) -----------------------------------------------------------------------
-
-/**
- * Recorded events as the edge service sends them (`createdAt` an ISO-8601 string or epoch
- * milliseconds) → rows text for Rust.
- */
-export function wireRows(events) {
-  if (!Array.isArray(events)) throw new TypeError("events must be an array");
-  const rows = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    const at = typeof e.createdAt === "string" ? Date.parse(e.createdAt) : e.createdAt;
-    rows[i] = [e.id, e.streamId, e.type, e.revision, e.position, e.data === undefined ? null : e.data, e.metadata ?? {}, at];
-  }
-  return JSON.stringify(rows);
-}

@@ -1,7 +1,7 @@
 //! The storage contract suite on `DurableObjectStorage`, inside a Durable Object in real workerd:
 //! each case gets the object's SQLite emptied. `cargo test` does not run this file (`test =
 //! false` in Cargo.toml: it needs workerd); tests/js/edge/do-suite.test.mjs builds and runs it.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 
 #[macro_use]
 mod contract;

@@ -14,10 +14,8 @@ export const MAX_NESTING = 256;
 export const MAX_READ_EVENTS = 1000;
 /** A read answer stops after the event that takes it past this many bytes of JSON. */
 export const MAX_READ_BYTES = 8 * MiB;
-/** A WebSocket frame of events stops after the event that takes it past this many bytes. */
-export const MAX_FRAME_BYTES = 500 * 1000;
-/** Most bytes in one WebSocket message from a client (a push carries ≤ ~512 KiB of events). */
-export const MAX_MESSAGE_BYTES = 1 * MiB;
+// The sync protocol's own limits (frame size, client message size) are the core's constants
+// (src/sync/feed.rs FRAME_BYTES, src/sync/protocol.rs MAX_CLIENT_MESSAGE_BYTES).
 
 function positiveInt(value, fallback) {
   if (typeof value !== "string" || !/^[1-9][0-9]{0,15}$/.test(value.trim())) return fallback;

@@ -3,8 +3,6 @@
 
 /** The WebSocket subprotocol of the sync/live-feed protocol (edge/PROTOCOL.md). */
 export const SYNC_PROTOCOL = "evstore.sync.v2";
-/** The protocol version carried by messages (`"v": 2`). */
-export const SYNC_VERSION = 2;
 /**
  * Subprotocols of older versions: still accepted at the upgrade, so that an old client hears
  * why it is refused (an error frame naming the version, then close code 4426) instead of a
@@ -12,11 +10,13 @@ export const SYNC_VERSION = 2;
  */
 export const OLD_SYNC_PROTOCOLS = ["evstore.sync.v1"];
 
-/** Close codes (4000–4999 are the application's): the token expired or is invalid / forbidden. */
+/**
+ * Close codes (4000–4999 are the application's) this host decides: the token expired or is invalid
+ * / forbidden. The protocol's own (4401 for an expired token, 4426 for an older client) are
+ * decided by the core's SyncServer.
+ */
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
-/** Close code for a client of an older protocol version: update the client. */
-export const CLOSE_UPGRADE_REQUIRED = 4426;
 /** The socket's time is up (its maximum lifetime, or it did not read its frames): reconnect. */
 export const CLOSE_RECONNECT = 4408;
 /** The client sent messages faster than the service allows. */

@@ -5,6 +5,8 @@ mod convert;
 mod error;
 mod open;
 mod pages;
+#[cfg(feature = "server")]
+mod server;
 mod subscribe;
 mod sync;
 

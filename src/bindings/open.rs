@@ -60,10 +60,56 @@ fn kinds() -> Vec<Kind> {
     }];
     #[cfg(feature = "indexeddb")]
     kinds.push(indexeddb::KIND);
+    #[cfg(not(feature = "indexeddb"))]
+    kinds.push(NO_INDEXEDDB);
     #[cfg(feature = "durable-object")]
     kinds.push(durable_object::KIND);
     kinds
 }
+
+/// The options of `{ storage: "indexeddb", name, durability }` as `(name, durability)`, checked
+/// alike in every build: a build without IndexedDB refuses valid options only.
+fn indexeddb_options(o: Option<&Object>) -> Result<(String, &'static str)> {
+    let name = match field(o, "name") {
+        None => "evstore".to_owned(),
+        Some(v) => convert::string(&v, "name")?,
+    };
+    if name.is_empty() {
+        return Err(Error::invalid("name must not be empty"));
+    }
+    let durability = match field(o, "durability") {
+        None => "default",
+        Some(v) => match v.as_string().as_deref() {
+            Some("default") => "default",
+            Some("strict") => "strict",
+            Some("relaxed") => "relaxed",
+            _ => {
+                return Err(Error::invalid(format!(
+                    "durability must be \"strict\", \"relaxed\" or \"default\", got {}",
+                    convert::describe(&v)
+                )))
+            }
+        },
+    };
+    Ok((name, durability))
+}
+
+/// `{ storage: "indexeddb" }` in a build without it (the server build, which Node.js, Deno and
+/// workerd load: runtimes with no IndexedDB), refused as where the runtime has none.
+#[cfg(not(feature = "indexeddb"))]
+const NO_INDEXEDDB: Kind = Kind {
+    name: "indexeddb",
+    options: &["name", "durability", "sync"],
+    open: |o| {
+        Box::pin(async move {
+            indexeddb_options(o.as_ref())?;
+            Err(Error::storage(
+                "IndexedDB is not available in this runtime; use { storage: \"memory\" }",
+            ))
+        })
+    },
+    extend: None,
+};
 
 /// The open options every storage accepts (`wasm` is read by the package's entry before the core
 /// sees the options; it is listed so that "accepted: …" says all).
@@ -150,27 +196,11 @@ mod indexeddb {
     };
 
     async fn open(o: Option<Object>) -> Result<Opened> {
-        let o = o.as_ref();
-        let name = match field(o, "name") {
-            None => "evstore".to_owned(),
-            Some(v) => convert::string(&v, "name")?,
-        };
-        if name.is_empty() {
-            return Err(Error::invalid("name must not be empty"));
-        }
-        let durability = match field(o, "durability") {
-            None => Durability::Default,
-            Some(v) => match v.as_string().as_deref() {
-                Some("default") => Durability::Default,
-                Some("strict") => Durability::Strict,
-                Some("relaxed") => Durability::Relaxed,
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "durability must be \"strict\", \"relaxed\" or \"default\", got {}",
-                        convert::describe(&v)
-                    )))
-                }
-            },
+        let (name, durability) = super::indexeddb_options(o.as_ref())?;
+        let durability = match durability {
+            "strict" => Durability::Strict,
+            "relaxed" => Durability::Relaxed,
+            _ => Durability::Default,
         };
         Ok(Opened::of(IndexedDbStorage::open(&name, durability).await?))
     }

@@ -1,6 +1,7 @@
 //! Sync in JS: the client state machine as the `SyncEngine` class that the package's JS host
-//! drives over a WebSocket (pkg-template/index.js), the wire form of the messages, and
-//! `store.acceptPush(appends)`, the server half the edge service calls.
+//! drives over a WebSocket (pkg-template/index.js) — texts in, texts out: the host never reads or
+//! writes a sync message — and `store.acceptPush(appends)`, the server half the edge service
+//! calls (`server` feature).
 
 use std::rc::Rc;
 
@@ -10,26 +11,25 @@ use wasm_bindgen::prelude::*;
 use super::convert;
 use super::error::expected_to_js;
 use super::pages::events_to_js;
-use super::{append_request, append_result, promise, JsEventStore};
+use super::{append_request, append_result, promise};
 use crate::sync::{
-    encode_client_message, Conflict, LinkState, MalformedAppend, PushAppend, PushOutcome,
-    PushPolicy, Refusal, ServerMessage, SyncClient, SyncStatus, TheirsCut,
+    decode_server_message, encode_auth, encode_client_message, ClientMessage, Conflict, LinkState,
+    Refusal, ServerFrame, ServerMessage, SyncClient, SyncStatus, PING,
 };
-use crate::{
-    decode_rows, Error, EventStore, ExpectedRevision, NewEvent, RecordedEvent, Result, StreamId,
+use crate::{EventStore, ExpectedRevision};
+#[cfg(feature = "server")]
+use {
+    super::JsEventStore,
+    crate::sync::{wire::decode_pushed_appends, PushOutcome, PushPolicy},
+    crate::{Error, Result},
 };
-
-#[wasm_bindgen(module = "/src/codec.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = wireRows, catch)]
-    fn wire_rows(events: &JsValue) -> std::result::Result<String, JsValue>;
-}
 
 fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
     // Defining a property on a fresh object cannot fail.
     let _ = Reflect::set(o, &key.into(), &value.into());
 }
 
+#[cfg(feature = "server")]
 fn get(o: &JsValue, key: &str) -> JsValue {
     Reflect::get(o, &key.into()).unwrap_or_default()
 }
@@ -43,98 +43,6 @@ fn refusal_to_js(r: &Refusal) -> Object {
     set(&o, "code", r.code.as_str());
     set(&o, "message", r.message.as_str());
     o
-}
-
-fn refusal_from_js(v: &JsValue) -> Refusal {
-    let text = |key| get(v, key).as_string().unwrap_or_default();
-    Refusal {
-        code: text("code"),
-        message: text("message"),
-    }
-}
-
-/// Wire events (parsed JSON) → recorded events.
-fn wire_events(v: &JsValue) -> Result<Vec<RecordedEvent>> {
-    let text = wire_rows(v).map_err(|_| Error::storage("the server sent malformed events"))?;
-    decode_rows(&text).map_err(|_| Error::storage("the server sent malformed events"))
-}
-
-/// A frame from the server (parsed JSON) → a message for the client state machine; `None` for
-/// frames the host handles itself.
-fn server_message(frame: &JsValue) -> Result<Option<ServerMessage>> {
-    let malformed = || Error::storage("the server sent a malformed frame");
-    let position = |v: JsValue| -> Result<Option<u64>> {
-        if v.is_null() || v.is_undefined() {
-            return Ok(None);
-        }
-        convert::integer(&v, "position")
-            .map(Some)
-            .map_err(|_| malformed())
-    };
-    Ok(Some(match get(frame, "type").as_string().as_deref() {
-        Some("events") => ServerMessage::Events {
-            events: wire_events(&get(frame, "events"))?,
-            epoch: get(frame, "epoch").as_string(),
-        },
-        Some("caughtUp") => ServerMessage::CaughtUp {
-            head: position(get(frame, "head"))?,
-            epoch: get(frame, "epoch").as_string().unwrap_or_default(),
-        },
-        Some("behind") => ServerMessage::Behind {
-            head: position(get(frame, "head"))?,
-            epoch: get(frame, "epoch").as_string().unwrap_or_default(),
-            refused: (
-                position(get(frame, "after"))?,
-                get(frame, "clientEpoch").as_string(),
-            ),
-        },
-        Some("pushResult") => {
-            let batch = position(get(frame, "batch"))?.ok_or_else(malformed)?;
-            let outcomes: Array = get(frame, "outcomes").dyn_into().map_err(|_| malformed())?;
-            let outcomes = outcomes
-                .iter()
-                .map(|o| {
-                    let result = |r| {
-                        Ok::<_, Error>((
-                            position(get(&o, "nextExpectedRevision"))?.ok_or_else(malformed)?,
-                            position(get(&o, "position"))?.ok_or_else(malformed)?,
-                            r,
-                        ))
-                    };
-                    Ok(match get(&o, "result").as_string().as_deref() {
-                        Some("ok") => {
-                            let (next_expected_revision, position, ()) = result(())?;
-                            PushOutcome::Ok {
-                                next_expected_revision,
-                                position,
-                            }
-                        }
-                        Some("already") => {
-                            let (next_expected_revision, position, ()) = result(())?;
-                            PushOutcome::Already {
-                                next_expected_revision,
-                                position,
-                            }
-                        }
-                        Some(kind @ ("conflict" | "rejected")) => PushOutcome::Conflict {
-                            actual: position(get(&o, "actualRevision"))?,
-                            theirs: wire_events(&get(&o, "theirs"))?,
-                            theirs_cut: get(&o, "theirsCut")
-                                .as_string()
-                                .and_then(|c| TheirsCut::from_name(&c)),
-                            rejection: (kind == "rejected")
-                                .then(|| refusal_from_js(&get(&o, "error"))),
-                        },
-                        Some("blocked") => PushOutcome::Blocked,
-                        Some("failed") => PushOutcome::Failed(refusal_from_js(&get(&o, "error"))),
-                        _ => return Err(malformed()),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            ServerMessage::PushResult { batch, outcomes }
-        }
-        _ => return Ok(None),
-    }))
 }
 
 fn status_to_js(s: &SyncStatus) -> JsValue {
@@ -219,42 +127,75 @@ impl JsSyncEngine {
         self.client.disconnected();
     }
 
-    /// The push in flight went unanswered too long: it may be sent again.
-    #[wasm_bindgen(js_name = pushTimedOut)]
-    pub fn push_timed_out(&self) {
-        self.client.push_timed_out();
-    }
-
     /// Whether a push awaits its result.
     #[wasm_bindgen(js_name = pushInFlight)]
     pub fn push_in_flight(&self) -> bool {
         self.client.push_in_flight()
     }
 
-    /// The messages to send now, as JSON texts.
-    pub fn outgoing(&self) -> Array {
-        self.client
-            .take_outgoing()
+    /// The messages to send now: `{ texts, push }`, the texts in order, and `push`: whether one
+    /// of them is a push (whose result the host then awaits, see `pushInFlight`).
+    pub fn outgoing(&self) -> JsValue {
+        let messages = self.client.take_outgoing();
+        let push = messages
+            .iter()
+            .any(|m| matches!(m, ClientMessage::Push { .. }));
+        let texts: Array = messages
             .iter()
             .map(|m| JsValue::from(encode_client_message(m)))
-            .collect()
+            .collect();
+        let o = Object::new();
+        set(&o, "texts", texts);
+        set(&o, "push", push);
+        o.into()
     }
 
-    /// Handles a parsed server frame; resolves to the stream ids it held (new conflicts).
-    pub fn receive(&self, frame: JsValue) -> Promise {
-        let message = server_message(&frame);
+    /// Handles a text frame from the server; resolves to what the host acts on: `{ held,
+    /// caughtUp, error }` — the stream ids it held (new conflicts), whether it was the end of
+    /// the catch-up, and the server's error (`{ code, message }`, or `null`). A frame that
+    /// cannot be read rejects with a `STORAGE_ERROR`; one of an unknown type changes nothing.
+    #[wasm_bindgen(js_name = receiveText)]
+    pub fn receive_text(&self, text: String) -> Promise {
+        let frame = decode_server_message(&text);
         let client = self.client.clone();
         promise(async move {
-            let Some(message) = message? else {
-                return Ok(Array::new().into());
-            };
-            let held = client.receive(message).await?;
-            Ok(held
-                .iter()
-                .map(|s| JsValue::from(s.as_str()))
-                .collect::<Array>()
-                .into())
+            let (mut held, mut caught_up, mut error) = (Array::new(), false, JsValue::NULL);
+            match frame? {
+                Some(ServerFrame::Message(message)) => {
+                    caught_up = matches!(message, ServerMessage::CaughtUp { .. });
+                    held = client
+                        .receive(message)
+                        .await?
+                        .iter()
+                        .map(|s| JsValue::from(s.as_str()))
+                        .collect();
+                }
+                Some(ServerFrame::Error(e)) => {
+                    error = refusal_to_js(&Refusal {
+                        code: e.code,
+                        message: e.message,
+                    })
+                    .into();
+                }
+                // A renewal accepted, a keep-alive answered, or a frame of an unknown type.
+                Some(ServerFrame::Authenticated { .. } | ServerFrame::Pong) | None => {}
+            }
+            let o = Object::new();
+            set(&o, "held", held);
+            set(&o, "caughtUp", caught_up);
+            set(&o, "error", error);
+            Ok(o.into())
         })
+    }
+
+    /// The keep-alive message to send on a quiet socket.
+    pub fn ping(&self) -> String {
+        PING.to_owned()
+    }
+
+    /// The message that renews the socket's token in place with `token`.
+    pub fn auth(&self, token: String) -> String {
+        encode_auth(&token)
     }
 
     /// Queues the next push if one can go.
@@ -335,47 +276,7 @@ impl JsSyncEngine {
     }
 }
 
-/// One pushed append (parsed JSON) → a `PushAppend`, or why it cannot be one (rejected).
-fn push_append(v: &JsValue) -> std::result::Result<PushAppend, MalformedAppend> {
-    let stream_id = get(v, "streamId")
-        .as_string()
-        .and_then(|s| StreamId::new(&s).ok());
-    read_push_append(v).map_err(|error| MalformedAppend { stream_id, error })
-}
-
-fn read_push_append(v: &JsValue) -> Result<PushAppend> {
-    if !v.is_object() {
-        return Err(Error::invalid("a pushed append must be an object"));
-    }
-    let what = |e: Error| Error::invalid(format!("a pushed append is malformed: {e}"));
-    let seq = convert::integer(&get(v, "seq"), "seq").map_err(what)?;
-    let created_at = convert::integer(&get(v, "createdAt"), "createdAt").map_err(what)?;
-    let options = Object::new();
-    set(&options, "expectedRevision", get(v, "expectedRevision"));
-    let (stream, events, expected) =
-        append_request(&get(v, "streamId"), &get(v, "events"), &options, "push").map_err(what)?;
-    let events = events
-        .into_iter()
-        .map(|e| {
-            Ok(NewEvent {
-                id: e
-                    .id
-                    .ok_or_else(|| Error::invalid("a pushed event needs its id"))?,
-                event_type: e.event_type.into(),
-                data: e.data,
-                metadata: e.metadata,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(PushAppend {
-        seq,
-        stream_id: StreamId::new(&stream).map_err(what)?,
-        expected,
-        events,
-        created_at,
-    })
-}
-
+#[cfg(feature = "server")]
 /// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents? }`.
 fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     let mut policy = PushPolicy::default();
@@ -407,6 +308,7 @@ fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     Ok(policy)
 }
 
+#[cfg(feature = "server")]
 fn outcome_to_js(o: &PushOutcome) -> JsValue {
     let out = Object::new();
     match o {
@@ -460,6 +362,7 @@ fn outcome_to_js(o: &PushOutcome) -> JsValue {
     out.into()
 }
 
+#[cfg(feature = "server")]
 #[wasm_bindgen(js_class = EventStore)]
 impl JsEventStore {
     /// The server half of sync: decides pushed appends (a push message's `appends`) in order,
@@ -469,10 +372,12 @@ impl JsEventStore {
     /// may not read: conflicts carry no events, `theirsCut: "withheld"`) and `{ maxAppendEvents }`.
     #[wasm_bindgen(js_name = acceptPush)]
     pub fn accept_push(&self, appends: JsValue, options: JsValue) -> Promise {
-        let appends = appends
-            .dyn_into::<Array>()
-            .map_err(|_| Error::invalid("appends must be an array"))
-            .map(|a| a.iter().map(|v| push_append(&v)).collect::<Vec<_>>());
+        // One codec for pushes: the appends as the JSON text a push message carries them in.
+        let appends = js_sys::JSON::stringify(&appends)
+            .ok()
+            .and_then(|text| text.as_string())
+            .and_then(|text| decode_pushed_appends(&text))
+            .ok_or_else(|| Error::invalid("appends must be an array of JSON values"));
         let policy = push_policy(&options);
         let store = self.inner.clone();
         promise(async move {

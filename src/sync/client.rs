@@ -239,26 +239,6 @@ impl SyncClient {
         e.outgoing.clear();
     }
 
-    /// A push went unanswered for too long (a lost reply): allow pushing it again (event ids
-    /// make that safe).
-    pub fn push_timed_out(&self) {
-        self.engine.borrow_mut().in_flight = None;
-    }
-
-    /// Asks the server again for everything after the confirmed position (after a suspected
-    /// loss of events on a transport that can lose messages without closing).
-    pub async fn resync(&self) -> Result<()> {
-        let (online, after) = {
-            let e = self.engine.borrow();
-            (e.status.state == LinkState::Online, e.status.confirmed)
-        };
-        if online {
-            let after_id = self.confirmed_id(after).await?;
-            self.engine.borrow_mut().pull(after, after_id);
-        }
-        Ok(())
-    }
-
     /// Resolves once the store may have changed since `since` (a [`generation`](Self::generation)):
     /// a local append, one in another tab sharing the storage, or a sync write.
     pub async fn changed(&self, since: u64) {

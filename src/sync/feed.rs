@@ -4,6 +4,7 @@
 //! the same for every live feed after each commit.
 
 use super::protocol::ServerMessage;
+use super::wire::wire_size;
 use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::Position;
@@ -126,11 +127,7 @@ impl EventStore {
 fn frame_len(events: &[RecordedEvent], max_bytes: usize) -> usize {
     let mut bytes = 0;
     for (i, e) in events.iter().enumerate() {
-        bytes += e.data.byte_len()
-            + e.metadata.byte_len()
-            + e.event_type.len()
-            + e.stream_id.as_str().len()
-            + 160;
+        bytes += wire_size(e);
         if bytes >= max_bytes {
             return i + 1;
         }

@@ -7,34 +7,49 @@
 //!   with [`decide`](crate::decide) on top of each new server event they did not expect. An append
 //!   the server refuses holds its stream (a conflict) with every later append of that stream;
 //!   other streams go on.
-//! - [`EventStore::accept_push`](crate::EventStore::accept_push) is the server half: each pushed append decided by the same
-//!   append algorithm as a local one; [`EventStore::start_pull`](crate::EventStore::start_pull)
-//!   and [`EventStore::next_frame`](crate::EventStore::next_frame) serve each connection's
-//!   [`Feed`] (catch-up, then live).
+//! - `SyncServer` is the server half (cargo feature `server`): it serves each client message's
+//!   text on the connection's `Feed` and gives every frame as text — pushes decided by
+//!   `EventStore::accept_push` (the same append algorithm as a local one), pulls answered by
+//!   `EventStore::start_pull` and `EventStore::next_frame` (catch-up, then live).
 //!
-//! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s and do no I/O besides their
-//! store's transactions: hosts carry the messages (a WebSocket in the browser and the edge
-//! service, a simulated network in the tests).
+//! Both halves exchange [`ClientMessage`]s and [`ServerMessage`]s, written and read by one codec
+//! ([`wire`]), and do no I/O besides their store's transactions: hosts carry the texts (a
+//! WebSocket in the browser and the edge service, a simulated network in the tests).
 
 mod client;
+#[cfg(feature = "server")]
 mod feed;
 mod outbox;
 mod protocol;
 mod records;
+#[cfg(feature = "server")]
+mod serve;
+#[cfg(feature = "server")]
 mod server;
 mod tail;
-mod wire;
+pub mod wire;
 
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
+#[cfg(feature = "server")]
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 pub use outbox::{Outbox, Outboxed};
 pub use protocol::{
     ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
     MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
+#[cfg(feature = "server")]
+pub use serve::{
+    Access, Served, SyncServer, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED, FAILED,
+};
+#[cfg(feature = "server")]
 pub use server::MalformedAppend;
 pub(crate) use wire::check_pushable;
-pub use wire::encode_client_message;
+#[cfg(feature = "server")]
+pub use wire::{decode_client_message, encode_server_frame, ClientFrame};
+pub use wire::{
+    decode_server_message, encode_auth, encode_client_message, ErrorFrame, ServerFrame,
+    MAX_NESTING, PING,
+};
 
 /// The meta key of the sync state (read by subscriptions).
 pub(crate) const STATE_KEY: &str = records::STATE;

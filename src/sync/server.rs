@@ -6,6 +6,7 @@ use super::protocol::{
     PushAppend, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES,
 };
 use super::tail::theirs;
+use super::wire::wire_size;
 use crate::append::Appended;
 use crate::error::Error;
 use crate::event::{ProposedEvent, RecordedEvent};
@@ -182,15 +183,6 @@ fn check_push(push: &PushAppend, policy: PushPolicy) -> crate::Result<()> {
         )));
     }
     Ok(())
-}
-
-/// About how many bytes `e` takes in a push result.
-fn wire_size(e: &RecordedEvent) -> usize {
-    e.data.byte_len()
-        + e.metadata.byte_len()
-        + e.event_type.len()
-        + e.stream_id.as_str().len()
-        + 160
 }
 
 /// The first of `events` (a stream's events up to `head`, at most `MAX_THEIRS`

@@ -1,169 +1,301 @@
-//! Client messages as the JSON text of protocol v2 (`edge/PROTOCOL.md`), written by hand:
-//! payloads are stored JSON texts and go out as they are, never parsed again.
+//! The one codec of sync protocol v2 (`edge/PROTOCOL.md`), both directions, written and read by
+//! hand: payloads (`data`, `metadata`) are stored JSON texts and travel as they are, never
+//! parsed into values and written again.
+//!
+//! - Client messages: [`encode_client_message`] (the client) and `decode_client_message` (the
+//!   server, `server` feature) → `ClientFrame`.
+//! - Server frames: `encode_server_frame` (the server, `server` feature) and
+//!   [`decode_server_message`] (the client) → [`ServerFrame`].
 
-use super::protocol::{ClientMessage, PushAppend, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION};
-use super::records::push_expected;
-use crate::error::{Error, Result};
-use crate::json::push_quoted;
-use crate::row::push_u64;
-use crate::storage::PreparedAppend;
+mod client;
+mod date;
+mod events;
+mod fields;
+#[cfg(feature = "server")]
+mod request;
+mod server;
 
-/// The JSON text of `message`.
-pub fn encode_client_message(message: &ClientMessage) -> String {
-    let mut out = String::from("{\"v\":");
-    push_u64(&mut out, u64::from(PROTOCOL_VERSION));
-    match message {
-        ClientMessage::Pull {
-            after,
-            after_id,
-            epoch,
-        } => {
-            out.push_str(",\"type\":\"pull\",\"after\":");
-            match after {
-                Some(p) => push_u64(&mut out, *p),
-                None => out.push_str("null"),
-            }
-            if let Some(id) = after_id {
-                out.push_str(",\"afterId\":\"");
-                push_id(&mut out, id);
-                out.push('"');
-            }
-            if let Some(epoch) = epoch {
-                out.push_str(",\"epoch\":");
-                push_quoted(&mut out, epoch);
-            }
-        }
-        ClientMessage::Push { batch, appends } => {
-            out.push_str(",\"type\":\"push\",\"batch\":");
-            push_u64(&mut out, *batch);
-            out.push_str(",\"appends\":[");
-            for (i, append) in appends.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_append(&mut out, append);
-            }
-            out.push(']');
-        }
-    }
-    out.push('}');
-    out
-}
+pub(crate) use client::{append_wire_len, check_pushable, fits_one_push};
+pub use client::{encode_auth, encode_client_message, PING};
+#[cfg(feature = "server")]
+pub(crate) use events::wire_size;
+pub use fields::MAX_NESTING;
+#[cfg(all(feature = "server", target_arch = "wasm32"))]
+pub(crate) use request::decode_pushed_appends;
+#[cfg(feature = "server")]
+pub use request::{decode_client_message, ClientFrame};
+#[cfg(feature = "server")]
+pub use server::encode_server_frame;
+pub use server::{decode_server_message, ErrorFrame, ServerFrame};
 
-fn push_append(out: &mut String, a: &PushAppend) {
-    out.push_str("{\"seq\":");
-    push_u64(out, a.seq);
-    out.push_str(",\"streamId\":");
-    push_quoted(out, a.stream_id.as_str());
-    out.push_str(",\"expectedRevision\":");
-    push_expected(out, a.expected);
-    out.push_str(",\"createdAt\":");
-    push_u64(out, a.created_at);
-    out.push_str(",\"events\":[");
-    for (i, e) in a.events.iter().enumerate() {
-        out.push_str(if i == 0 { "{\"id\":\"" } else { ",{\"id\":\"" });
-        push_id(out, &e.id);
-        out.push_str("\",\"type\":");
-        push_quoted(out, &e.event_type);
-        out.push_str(",\"data\":");
-        out.push_str(e.data.as_str());
-        out.push_str(",\"metadata\":");
-        out.push_str(e.metadata.as_str());
-        out.push('}');
-    }
-    out.push_str("]}");
-}
-
-fn push_id(out: &mut String, id: &uuid::Uuid) {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    out.push_str(id.hyphenated().encode_lower(&mut buf));
-}
-
-/// The bytes a push message takes besides its appends (`{"v":2,"type":"push","batch":…}`).
-const PUSH_ENVELOPE_BYTES: usize = 64;
-
-/// The bytes `append` takes in a push message.
-pub(crate) fn append_wire_len(append: &PushAppend) -> usize {
-    let mut out = String::new();
-    push_append(&mut out, append);
-    out.len()
-}
-
-/// Whether `append` fits in a push message on its own.
-pub(crate) fn fits_one_push(append: &PushAppend) -> bool {
-    append_wire_len(append) + PUSH_ENVELOPE_BYTES <= MAX_CLIENT_MESSAGE_BYTES
-}
-
-/// Refuses a local append of a synced store that could never be pushed (one push message holds
-/// at most [`MAX_CLIENT_MESSAGE_BYTES`]): it would wait in the queue forever.
-pub(crate) fn check_pushable(append: &PreparedAppend) -> Result<()> {
-    // A cheap bound first: payloads go out verbatim; names at most 6 bytes a byte escaped.
-    let names = append.stream_id.as_str().len() * 6 + 160;
-    let bound = append.events.iter().fold(names, |n, e| {
-        n + e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() * 6 + 120
-    });
-    if bound + PUSH_ENVELOPE_BYTES <= MAX_CLIENT_MESSAGE_BYTES {
-        return Ok(());
-    }
-    let push = PushAppend {
-        seq: u64::MAX,
-        stream_id: append.stream_id.clone(),
-        expected: append.expected,
-        events: append.events.clone(),
-        created_at: append.created_at,
-    };
-    let size = append_wire_len(&push) + PUSH_ENVELOPE_BYTES;
-    if size <= MAX_CLIENT_MESSAGE_BYTES {
-        return Ok(());
-    }
-    Err(Error::invalid(format!(
-        "this append is {size} bytes as a sync message, over the {MAX_CLIENT_MESSAGE_BYTES}-byte \
-         limit of one push: a synced store could never send it; split it into smaller appends"
-    )))
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
+    use std::rc::Rc;
+
     use super::*;
-    use crate::{ExpectedRevision, Json, NewEvent, StreamId};
+    use crate::sync::{
+        ClientMessage, PullRequest, PushAppend, PushOutcome, Refusal, ServerMessage, TheirsCut,
+    };
+    use crate::{ExpectedRevision, Json, RecordedEvent, StreamId};
+
+    fn event(position: u64, data: &str) -> RecordedEvent {
+        RecordedEvent {
+            id: uuid::Uuid::from_u128(0xab),
+            stream_id: StreamId::new("Cart-\"1\"").unwrap(),
+            event_type: Rc::from("Added"),
+            revision: 0,
+            position,
+            data: Json::parse(data).unwrap(),
+            metadata: Json::empty_object(),
+            created_at: 1_700_000_000_123,
+        }
+    }
+
+    fn roundtrip(frame: ServerFrame) -> String {
+        let text = encode_server_frame(&frame);
+        assert_eq!(decode_server_message(&text).unwrap(), Some(frame), "{text}");
+        text
+    }
 
     #[test]
-    fn messages_are_json() {
-        let pull = encode_client_message(&ClientMessage::Pull {
+    fn server_frames_are_the_v2_wire_and_read_back() {
+        let events = roundtrip(ServerFrame::Message(ServerMessage::Events {
+            events: vec![event(7, r#"{"sku":"a","n":[1,2]}"#)],
+            epoch: Some("e-1".into()),
+        }));
+        assert_eq!(
+            events,
+            r#"{"type":"events","epoch":"e-1","events":[{"id":"00000000-0000-0000-0000-0000000000ab","streamId":"Cart-\"1\"","type":"Added","revision":0,"position":7,"data":{"sku":"a","n":[1,2]},"metadata":{},"createdAt":"2023-11-14T22:13:20.123Z"}]}"#
+        );
+        let caught_up = roundtrip(ServerFrame::Message(ServerMessage::CaughtUp {
+            head: None,
+            epoch: "e-1".into(),
+        }));
+        assert_eq!(
+            caught_up,
+            r#"{"type":"caughtUp","head":null,"epoch":"e-1"}"#
+        );
+        let behind = roundtrip(ServerFrame::Message(ServerMessage::Behind {
+            head: Some(3),
+            epoch: "e-1".into(),
+            refused: (Some(9), Some("e-1".into())),
+        }));
+        assert_eq!(
+            behind,
+            r#"{"type":"error","error":{"code":"INVALID_ARGUMENT","message":"\"after\" (9) is beyond the head of the log (3)","head":3,"epoch":"e-1","after":9,"clientEpoch":"e-1"}}"#
+        );
+        let result = roundtrip(ServerFrame::Message(ServerMessage::PushResult {
+            batch: 4,
+            outcomes: vec![
+                PushOutcome::Ok {
+                    next_expected_revision: 0,
+                    position: 7,
+                },
+                PushOutcome::Conflict {
+                    actual: Some(0),
+                    theirs: vec![event(7, "null")],
+                    theirs_cut: Some(TheirsCut::Capped),
+                    rejection: None,
+                },
+                PushOutcome::Conflict {
+                    actual: None,
+                    theirs: vec![],
+                    theirs_cut: Some(TheirsCut::Withheld),
+                    rejection: Some(Refusal {
+                        code: "DUPLICATE_EVENT_ID".into(),
+                        message: "dup".into(),
+                    }),
+                },
+                PushOutcome::Blocked,
+                PushOutcome::Failed(Refusal {
+                    code: "STORAGE_ERROR".into(),
+                    message: "down".into(),
+                }),
+            ],
+        }));
+        assert!(result.starts_with(
+            r#"{"type":"pushResult","batch":4,"outcomes":[{"result":"ok","nextExpectedRevision":0,"position":7},{"result":"conflict","actualRevision":0,"theirs":[{"#
+        ));
+        assert!(result.ends_with(
+            r#"{"result":"rejected","actualRevision":null,"theirs":[],"theirsCut":"withheld","error":{"code":"DUPLICATE_EVENT_ID","message":"dup"}},{"result":"blocked"},{"result":"failed","error":{"code":"STORAGE_ERROR","message":"down"}}]}"#
+        ));
+        let limit = roundtrip(ServerFrame::Error(ErrorFrame {
+            limit: Some(100),
+            ..ErrorFrame::invalid("too many messages")
+        }));
+        assert_eq!(
+            limit,
+            r#"{"type":"error","error":{"code":"INVALID_ARGUMENT","message":"too many messages","limit":100}}"#
+        );
+        assert_eq!(
+            roundtrip(ServerFrame::Authenticated {
+                exp: "1700000000".into()
+            }),
+            r#"{"type":"authenticated","exp":1700000000}"#
+        );
+        assert_eq!(roundtrip(ServerFrame::Pong), r#"{"type":"pong"}"#);
+        assert_eq!(decode_server_message(r#"{"type":"later"}"#).unwrap(), None);
+        for bad in ["{", "[]", r#"{"type":"events","events":[{"id":"x"}]}"#] {
+            assert_eq!(
+                decode_server_message(bad).unwrap_err().code(),
+                "STORAGE_ERROR"
+            );
+        }
+    }
+
+    #[test]
+    fn client_messages_read_back_as_written() {
+        let pull = ClientMessage::Pull {
             after: Some(41),
             after_id: Some(uuid::Uuid::from_u128(0xab)),
             epoch: Some("e-1".into()),
-        });
+        };
         assert_eq!(
-            pull,
-            r#"{"v":2,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
+            decode_client_message(&encode_client_message(&pull)),
+            Ok(ClientFrame::Pull(PullRequest {
+                after: Some(41),
+                after_id: Some(uuid::Uuid::from_u128(0xab)),
+                epoch: Some("e-1".into()),
+            }))
         );
-        let first = encode_client_message(&ClientMessage::Pull {
-            after: None,
-            after_id: None,
-            epoch: None,
-        });
-        assert_eq!(first, r#"{"v":2,"type":"pull","after":null}"#);
+        let append = PushAppend {
+            seq: 7,
+            stream_id: StreamId::new("Cart-1").unwrap(),
+            expected: ExpectedRevision::Exact(3),
+            events: vec![crate::NewEvent {
+                id: uuid::Uuid::from_u128(1),
+                event_type: "Added".into(),
+                data: Json::parse(r#"{"sku":"a"}"#).unwrap(),
+                metadata: Json::empty_object(),
+            }],
+            created_at: 1_700_000_000_000,
+        };
         let push = ClientMessage::Push {
             batch: 3,
-            appends: vec![PushAppend {
-                seq: 7,
-                stream_id: StreamId::new("Cart-\"1\"").unwrap(),
-                expected: ExpectedRevision::NoStream,
-                events: vec![NewEvent {
-                    id: uuid::Uuid::from_u128(1),
-                    event_type: "Added".into(),
-                    data: Json::parse(r#"{"sku":"a"}"#).unwrap(),
-                    metadata: Json::empty_object(),
-                }],
-                created_at: 1_700_000_000_000,
-            }],
+            appends: vec![append.clone()],
         };
-        let text = encode_client_message(&push);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["appends"][0]["streamId"], "Cart-\"1\"");
-        assert_eq!(v["appends"][0]["expectedRevision"], "no_stream");
-        assert_eq!(v["appends"][0]["events"][0]["data"]["sku"], "a");
-        assert_eq!(v["appends"][0]["createdAt"], 1_700_000_000_000u64);
+        assert_eq!(
+            decode_client_message(&encode_client_message(&push)),
+            Ok(ClientFrame::Push {
+                batch: 3,
+                appends: vec![Ok(append)],
+            })
+        );
+    }
+
+    fn error(text: &str) -> String {
+        match decode_client_message(text) {
+            Err(e) => e.message,
+            Ok(ClientFrame::Invalid { error, .. }) => error.message,
+            other => panic!("{text} read as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn client_messages_are_checked_as_protocol_v2_says() {
+        assert_eq!(error("{not json"), "message is not valid JSON");
+        assert_eq!(error("[1]"), "message must be a JSON object");
+        assert_eq!(
+            error(r#"{"type":"nope"}"#),
+            r#"unknown message type "nope""#
+        );
+        assert_eq!(error(r#"{"v":2}"#), "unknown message type undefined");
+        assert!(
+            error(r#"{"type":"pull","after":null}"#).starts_with("sync protocol version undefined")
+        );
+        assert!(error(r#"{"v":3,"type":"pull","after":null}"#)
+            .starts_with("sync protocol version 3 is not"));
+        assert!(matches!(
+            decode_client_message(r#"{"v":1,"type":"pull","after":null}"#),
+            Ok(ClientFrame::Invalid { upgrade: true, .. })
+        ));
+        assert!(error(r#"{"v":2,"type":"pull","after":0}"#).contains("\"afterId\""));
+        for after in ["-1", "\"0\"", "1.5"] {
+            assert!(
+                error(&format!(r#"{{"v":2,"type":"pull","after":{after}}}"#))
+                    .starts_with("\"after\" must be")
+            );
+        }
+        assert_eq!(
+            error(r#"{"v":2,"type":"pull","after":null,"extra":1}"#),
+            r#"unknown field "extra" in a "pull" message"#
+        );
+        assert_eq!(
+            error(r#"{"v":2,"type":"pull","after":null,"epoch":5}"#),
+            "\"epoch\" must be a string"
+        );
+        assert_eq!(
+            error(r#"{"v":2,"type":"push","batch":1,"appends":[]}"#),
+            "\"appends\" must be a non-empty array"
+        );
+        assert_eq!(
+            error(r#"{"v":2,"type":"push","batch":1,"appends":[3]}"#),
+            "each pushed append must be an object"
+        );
+        let big = format!(
+            r#"{{"v":2,"type":"pull","after":null,"epoch":"{}"}}"#,
+            "é".repeat(600_000)
+        );
+        let e = decode_client_message(&big).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.limit),
+            ("message over 1048576 bytes (UTF-8)", Some(1_048_576))
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":"auth","token":"t"}"#),
+            Ok(ClientFrame::Auth {
+                token: Some("t".into())
+            })
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":"auth"}"#),
+            Ok(ClientFrame::Auth { token: None })
+        );
+    }
+
+    #[test]
+    fn a_malformed_append_is_rejected_alone_and_payloads_stay_as_sent() {
+        let deep = format!("{}{}", "[".repeat(257), "]".repeat(257));
+        let text = format!(
+            r#"{{"v":2,"type":"push","batch":1,"appends":[
+              {{"seq":1,"streamId":"A","expectedRevision":"any","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000001","type":"T","data":{{ "x" : 1.0 }}}}]}},
+              {{"seq":2,"streamId":"B","createdAt":5,"events":[{{"type":"T"}}]}},
+              {{"seq":3,"streamId":"C","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000003","type":"T","data":{deep}}}]}},
+              {{"seq":4,"createdAt":5,"events":[]}}]}}"#
+        );
+        let Ok(ClientFrame::Push { appends, .. }) = decode_client_message(&text) else {
+            panic!("not a push");
+        };
+        let first = appends[0].as_ref().unwrap();
+        assert_eq!(first.events[0].data.as_str(), r#"{ "x" : 1.0 }"#);
+        assert_eq!(first.events[0].metadata.as_str(), "{}");
+        let refused: Vec<_> = appends[1..]
+            .iter()
+            .map(|a| {
+                let m = a.as_ref().unwrap_err();
+                (
+                    m.stream_id.as_ref().map(|s| s.as_str().to_owned()),
+                    m.error.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            refused[0],
+            (Some("B".into()), "a pushed event needs its id".into())
+        );
+        assert_eq!(
+            refused[1],
+            (
+                Some("C".into()),
+                "a pushed append is malformed: events[0]: data nests deeper than 256 levels".into()
+            )
+        );
+        assert_eq!(
+            refused[2],
+            (
+                None,
+                "a pushed append is malformed: streamId must be a string".into()
+            )
+        );
     }
 }

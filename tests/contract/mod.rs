@@ -7,9 +7,9 @@
 #![deny(dead_code)]
 
 pub mod decorate;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub mod durable_object;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub mod indexeddb;
 pub mod model;
 

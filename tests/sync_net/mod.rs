@@ -1,7 +1,9 @@
 //! A simulated world for sync: one server store, devices with their own stores, and a network
-//! of packets that the test delivers, drops, duplicates and reorders at will. The server side
-//! is the core's own halves — `accept_push`, and `start_pull`/`next_frame` over a `Feed` per
-//! connection — moved by this host instead of a WebSocket.
+//! of packets that the test delivers, drops, duplicates and reorders at will. Packets are the
+//! protocol's texts both ways: the server is the shipped [`SyncServer`] (what the edge service
+//! runs), one [`Feed`] per connection, moved by this host instead of a WebSocket; devices read
+//! its frames with the same codec as the package. A push left unanswered is handled as the
+//! package's host does: the socket is closed, and the device reconnects and pulls.
 
 #![allow(dead_code)]
 
@@ -9,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use evstore::sync::{
-    ClientMessage, Feed, FrameLimits, Outbox, PullRequest, PushAppend, PushPolicy, ServerMessage,
-    SyncClient, FRAME_BYTES,
+    decode_server_message, encode_client_message, Access, Feed, FrameLimits, Outbox, PushAppend,
+    PushPolicy, Served, ServerFrame, SyncClient, SyncServer, FRAME_BYTES,
 };
 use evstore::{
     EventStore, ExpectedRevision, Json, Layered, MemoryStorage, NewEvent, ProposedEvent,
@@ -24,11 +26,11 @@ pub type DeviceStore = EventStore;
 /// How many events one `Events` frame carries in the simulation (small, to split appends).
 pub const FRAME: u64 = 3;
 
-/// One packet on the network.
+/// One packet on the network: a message's text.
 #[derive(Debug, Clone)]
 pub enum Packet {
-    ToServer(u64, ClientMessage),
-    ToClient(u64, ServerMessage),
+    ToServer(u64, String),
+    ToClient(u64, String),
 }
 
 impl Packet {
@@ -50,7 +52,37 @@ pub struct Server {
     pub storage: Rc<MemoryStorage>,
     pub store: Rc<EventStore>,
     pub epoch: String,
+    /// The shipped server over `store` (made again whenever the store is).
+    sync: SyncServer,
     feeds: HashMap<u64, Connection>,
+}
+
+impl Server {
+    /// A server of `storage`'s log `epoch`.
+    fn over(storage: Rc<MemoryStorage>, epoch: String) -> Self {
+        let store = Rc::new(EventStore::over(storage.clone(), Default::default()));
+        // Small frames, so that frames split appends.
+        let limits = FrameLimits {
+            events: FRAME,
+            bytes: FRAME_BYTES,
+        };
+        let max_events = PushPolicy::default().max_append_events;
+        let sync = SyncServer::new(store.clone(), epoch.clone(), max_events).with_limits(limits);
+        Server {
+            storage,
+            store,
+            epoch,
+            sync,
+            feeds: HashMap::new(),
+        }
+    }
+
+    /// The same server over a new store of `storage` (a restart, or a restored copy).
+    fn reopen(&mut self, storage: Rc<MemoryStorage>, epoch: String) {
+        let feeds = std::mem::take(&mut self.feeds);
+        *self = Server::over(storage, epoch);
+        self.feeds = feeds;
+    }
 }
 
 pub struct Device {
@@ -88,13 +120,7 @@ fn device_store(storage: &Rc<MemoryStorage>) -> (Rc<DeviceStore>, SyncClient) {
 
 impl World {
     pub fn new(devices: usize) -> Self {
-        let storage = Rc::new(MemoryStorage::new());
-        let server = Server {
-            store: Rc::new(EventStore::over(storage.clone(), Default::default())),
-            storage,
-            epoch: "epoch-1".into(),
-            feeds: HashMap::new(),
-        };
+        let server = Server::over(Rc::new(MemoryStorage::new()), "epoch-1".into());
         let devices = (0..devices)
             .map(|_| {
                 let storage = Rc::new(MemoryStorage::new());
@@ -198,10 +224,8 @@ impl World {
         for d in 0..self.devices.len() {
             self.disconnect(d);
         }
-        self.server.store = Rc::new(EventStore::over(
-            self.server.storage.clone(),
-            Default::default(),
-        ));
+        let (storage, epoch) = (self.server.storage.clone(), self.server.epoch.clone());
+        self.server.reopen(storage, epoch);
     }
 
     /// The server is restored from an earlier copy holding its first `keep` events (fewer, to
@@ -225,11 +249,8 @@ impl World {
         for e in &log[keep..] {
             self.lost.insert(e.id);
         }
-        self.server.storage = Rc::new(MemoryStorage::new());
-        self.server.store = Rc::new(EventStore::over(
-            self.server.storage.clone(),
-            Default::default(),
-        ));
+        let epoch = self.server.epoch.clone();
+        self.server.reopen(Rc::new(MemoryStorage::new()), epoch);
         // The copy's events, as they were: same ids, positions and dates.
         let copy = log[..keep].iter().map(|e| {
             Ok(PushAppend {
@@ -258,33 +279,29 @@ impl World {
         for e in self.server_log() {
             self.lost.insert(e.id);
         }
-        self.server.storage = Rc::new(MemoryStorage::new());
-        self.server.store = Rc::new(EventStore::over(
-            self.server.storage.clone(),
-            Default::default(),
-        ));
         self.epochs += 1;
-        self.server.epoch = format!("epoch-{}", self.epochs);
+        let epoch = format!("epoch-{}", self.epochs);
+        self.server.reopen(Rc::new(MemoryStorage::new()), epoch);
     }
 
-    /// A push went unanswered: the client may send it again; and asks for the feed again.
+    /// Time passes with no answer (a lost push reply, lost frames): as the package's host does,
+    /// the socket is closed, and the device reconnects and pulls (and pushes its queue again).
     pub fn tick(&mut self, d: usize) {
-        let device = &self.devices[d];
-        if device.conn.is_none() {
+        if self.devices[d].conn.is_none() {
             return;
         }
-        device.client.push_timed_out();
-        block_on(device.client.resync()).unwrap();
-        block_on(device.client.pump()).unwrap();
-        self.flush_outgoing(d);
+        self.disconnect(d);
+        self.connect(d);
     }
 
     fn flush_outgoing(&mut self, d: usize) {
         let device = &self.devices[d];
         let out = device.client.take_outgoing();
         if let Some(conn) = device.conn {
-            self.net
-                .extend(out.into_iter().map(|m| Packet::ToServer(conn, m)));
+            self.net.extend(
+                out.iter()
+                    .map(|m| Packet::ToServer(conn, encode_client_message(m))),
+            );
         }
     }
 
@@ -296,9 +313,13 @@ impl World {
         }
         match packet {
             Packet::ToServer(conn, msg) => self.serve(conn, msg),
-            Packet::ToClient(conn, msg) => {
+            Packet::ToClient(conn, text) => {
                 let Some(d) = self.devices.iter().position(|dev| dev.conn == Some(conn)) else {
                     return;
+                };
+                let frame = decode_server_message(&text).unwrap();
+                let Some(ServerFrame::Message(msg)) = frame else {
+                    panic!("the server answered an error: {text}");
                 };
                 let held = block_on(self.devices[d].client.receive(msg)).unwrap();
                 self.conflicts_seen += held.len();
@@ -326,37 +347,23 @@ impl World {
         self.net.remove(i);
     }
 
-    /// The server: the store's own feed and push halves (what the edge service runs).
-    fn serve(&mut self, conn: u64, msg: ClientMessage) {
-        if !self.server.feeds.contains_key(&conn) {
+    /// The server: the shipped `SyncServer` serves the message's text; this host sends what it
+    /// answers, as the edge service does (a push's commits reach every live feed first).
+    fn serve(&mut self, conn: u64, text: String) {
+        let server = &mut self.server;
+        let Some(connection) = server.feeds.get_mut(&conn) else {
             return;
-        }
-        match msg {
-            ClientMessage::Pull {
-                after,
-                after_id,
-                epoch,
-            } => {
-                let pull = PullRequest {
-                    after,
-                    after_id,
-                    epoch,
-                };
-                let server = &mut self.server;
-                let feed = &mut server.feeds.get_mut(&conn).unwrap().feed;
-                let refusal = block_on(server.store.start_pull(feed, &server.epoch, &pull));
-                match refusal.unwrap() {
-                    Some(msg) => self.net.push(Packet::ToClient(conn, msg)),
-                    None => self.send_from(conn),
-                }
-            }
-            ClientMessage::Push { batch, appends } => {
-                let appends = appends.into_iter().map(Ok).collect();
-                let policy = PushPolicy::default();
-                let outcomes = block_on(self.server.store.accept_push(appends, policy));
-                // Fan-out first, as the edge does: committed events reach every live feed.
-                let live: Vec<u64> = self
-                    .server
+        };
+        let access = Access {
+            read: true,
+            append: true,
+            expired: false,
+        };
+        match block_on(server.sync.serve(&mut connection.feed, &text, access)) {
+            Served::Reply(frame) => self.net.push(Packet::ToClient(conn, frame)),
+            Served::Pull => self.send_from(conn),
+            Served::Pushed(result) => {
+                let live: Vec<u64> = server
                     .feeds
                     .iter()
                     .filter(|(_, f)| f.feed.live)
@@ -365,11 +372,9 @@ impl World {
                 for c in live {
                     self.send_from(c);
                 }
-                self.net.push(Packet::ToClient(
-                    conn,
-                    ServerMessage::PushResult { batch, outcomes },
-                ));
+                self.net.push(Packet::ToClient(conn, result));
             }
+            other => panic!("a device's message was answered {other:?}: {text}"),
         }
     }
 
@@ -377,15 +382,8 @@ impl World {
     fn send_from(&mut self, conn: u64) {
         let server = &mut self.server;
         let feed = &mut server.feeds.get_mut(&conn).unwrap().feed;
-        // Small frames, so that frames split appends.
-        let limits = FrameLimits {
-            events: FRAME,
-            bytes: FRAME_BYTES,
-        };
-        while let Some(msg) =
-            block_on(server.store.next_frame(feed, &server.epoch, limits)).unwrap()
-        {
-            self.net.push(Packet::ToClient(conn, msg));
+        while let Some(frame) = block_on(server.sync.next_frame(feed, true)).unwrap() {
+            self.net.push(Packet::ToClient(conn, frame));
         }
     }
 

@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 
 const pkg = fileURLToPath(new URL("../../../pkg/", import.meta.url));
 const wasmFile = join(pkg, "evstore_wasm_bg.wasm");
+/** The server build's wasm, which the Node entry loads (the browser entry's is `wasmFile`). */
+const serverWasm = "evstore_server_bg.wasm";
 let dir;
 let server;
 let base;
@@ -109,11 +111,11 @@ test("a `wasm` of the wrong kind is an INVALID_ARGUMENT", async () => {
 test("the Node entry with its wasm file missing: import works, open rejects with STORAGE_ERROR (cause ENOENT)", async () => {
   const copy = join(dir, "pkg-without-wasm");
   cpSync(pkg, copy, { recursive: true, dereference: true });
-  rmSync(join(copy, "evstore_wasm_bg.wasm"));
+  rmSync(join(copy, serverWasm)); // the Node entry loads the server build
   const out = await run(`return await EventStore.open().catch(describe);`, join(copy, "node.js"));
   assert.equal(out.instance, true, "the Node entry's EventStoreError");
   assert.equal(out.code, "STORAGE_ERROR");
   assert.equal(out.cause.code, "ENOENT");
   // Given the bytes explicitly, the same entry opens.
-  assert.equal(await run(`return works(await EventStore.open({ wasm: readFileSync(wasmFile) }));`, join(copy, "node.js")), true);
+  assert.equal(await run(`return works(await EventStore.open({ wasm: readFileSync(${JSON.stringify(join(pkg, serverWasm))}) }));`, join(copy, "node.js")), true);
 });

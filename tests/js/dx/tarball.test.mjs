@@ -32,7 +32,7 @@ after(() => {
   if (dir) rmSync(join(dir, ".."), { recursive: true, force: true });
 });
 
-test("the tarball holds the entries, types, subpaths, wasm, README and both licence files", () => {
+test("the tarball holds the entries, types, subpaths, both wasm builds, README and both licence files", () => {
   const files = readdirSync(join(dir, "node_modules/evstore")).sort();
   assert.deepEqual(files, [
     "LICENSE-APACHE",
@@ -41,6 +41,7 @@ test("the tarball holds the entries, types, subpaths, wasm, README and both lice
     "deno.js",
     "emmett.d.ts",
     "emmett.js",
+    "evstore_server_bg.wasm",
     "evstore_wasm_bg.wasm",
     "index.d.ts",
     "index.js",
@@ -48,6 +49,7 @@ test("the tarball holds the entries, types, subpaths, wasm, README and both lice
     "package.json",
     "react.d.ts",
     "react.js",
+    "server.js",
     "workerd.js",
   ]);
   for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) {

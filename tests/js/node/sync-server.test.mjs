@@ -1,0 +1,73 @@
+// The server half of sync in JS: `store.syncServer(epoch, maxAppendEvents)`, which the edge
+// service drives with text only, and store.acceptPush(appends) (README "Hosting sync in your own
+// Worker"), both read by the core's one codec.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EventStore, SyncServer } from "evstore";
+
+const id = (n) => `00000000-0000-7000-8000-${String(n).padStart(12, "0")}`;
+const append = (seq, streamId, expectedRevision, events) => ({ seq, streamId, expectedRevision, createdAt: 1_700_000_000_000, events });
+
+test("pushed appends are decided in order: ok, already on a retry, conflict with theirs, blocked", async () => {
+  const store = await EventStore.open();
+  const first = append(1, "Cart-1", "no_stream", [{ id: id(1), type: "Added", data: { sku: "a", n: [1, 2] }, metadata: { by: "u" } }]);
+  assert.deepEqual(await store.acceptPush([first]), [{ result: "ok", nextExpectedRevision: 0, position: 0 }]);
+  const [event] = await store.readAll();
+  assert.deepEqual([event.data, event.metadata, event.createdAt.getTime()], [{ sku: "a", n: [1, 2] }, { by: "u" }, 1_700_000_000_000]);
+  const late = append(2, "Cart-1", "no_stream", [{ id: id(2), type: "Added" }]);
+  const after = append(3, "Cart-1", 0, [{ id: id(3), type: "Removed" }]);
+  const outcomes = await store.acceptPush([first, late, after]);
+  assert.deepEqual(outcomes[0], { result: "already", nextExpectedRevision: 0, position: 0 });
+  assert.equal(outcomes[1].result, "conflict");
+  assert.equal(outcomes[1].actualRevision, 0);
+  assert.deepEqual(outcomes[1].theirs.map((e) => [e.id, e.type, e.data]), [[id(1), "Added", { sku: "a", n: [1, 2] }]]);
+  assert.deepEqual(outcomes[2], { result: "blocked" });
+  assert.equal((await store.readAll()).length, 1);
+});
+
+test("a malformed append is rejected alone; the others are decided", async () => {
+  const store = await EventStore.open();
+  const outcomes = await store.acceptPush([
+    append(1, "A", "any", [{ type: "NoId" }]),
+    { seq: 2, streamId: "B", createdAt: "yesterday", events: [] },
+    append(3, "C", "any", [{ id: id(3), type: "Fine", data: null }]),
+    "not an append",
+  ]);
+  assert.deepEqual(outcomes.map((o) => [o.result, o.error?.code]), [["rejected", "INVALID_ARGUMENT"], ["rejected", "INVALID_ARGUMENT"], ["ok", undefined], ["rejected", "INVALID_ARGUMENT"]]);
+  assert.match(outcomes[0].error.message, /needs its id/);
+  assert.match(outcomes[1].error.message, /createdAt must be a non-negative integer/);
+  assert.deepEqual((await store.readAll()).map((e) => [e.streamId, e.data]), [["C", null]]);
+  await assert.rejects(store.acceptPush("nope"), (e) => e.code === "INVALID_ARGUMENT");
+});
+
+test("without the read scope a conflict's theirs is withheld", async () => {
+  const store = await EventStore.open();
+  await store.acceptPush([append(1, "S", "no_stream", [{ id: id(1), type: "E" }])]);
+  const [outcome] = await store.acceptPush([append(2, "S", "no_stream", [{ id: id(2), type: "E" }])], { revealTheirs: false });
+  assert.deepEqual([outcome.result, outcome.theirs, outcome.theirsCut], ["conflict", [], "withheld"]);
+});
+
+test("store.syncServer() answers a pull's text with frames as text and keeps the socket's state in place", async () => {
+  const store = await EventStore.open();
+  await store.append("A", [{ type: "E", data: { n: 1 } }, { type: "E", data: { n: 2 } }]);
+  const server = store.syncServer("epoch-1", 1000);
+  const state = { cursor: -1, live: false, scopes: ["read"], sub: "kept" };
+  const message = SyncServer.decode('{"v":2,"type":"pull","after":null}');
+  assert.equal(message.isPull, true);
+  assert.deepEqual(await server.serve(message, state, false), { action: "pull" });
+  const frames = [];
+  for (let frame; (frame = await server.nextFrame(state)) !== null; ) frames.push(JSON.parse(frame));
+  assert.deepEqual(frames.map((f) => f.type), ["events", "caughtUp"]);
+  assert.deepEqual(frames[0].events, JSON.parse(JSON.stringify(await store.readAll())), "the recorded events of the API");
+  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept" });
+  const push = SyncServer.decode(JSON.stringify({ v: 2, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
+  assert.equal(push.isPull, false);
+  const refused = await server.serve(push, state, false);
+  assert.equal(refused.action, "reply");
+  assert.equal(JSON.parse(refused.frame).error.code, "FORBIDDEN");
+  const old = await server.serve(SyncServer.decode('{"v":1,"type":"pull","after":null}'), state, false);
+  assert.deepEqual([old.action, old.code, JSON.parse(old.frame).error.code], ["close", 4426, "INVALID_ARGUMENT"]);
+  const binary = await server.serve(SyncServer.decode(new Uint8Array(2)), state, false);
+  assert.match(JSON.parse(binary.frame).error.message, /binary messages/);
+  assert.equal(SyncServer.authenticated(1_700_000_000.5), '{"type":"authenticated","exp":1700000000.5}');
+});

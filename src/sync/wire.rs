@@ -24,6 +24,8 @@ pub use fields::MAX_NESTING;
 pub(crate) use request::decode_pushed_appends;
 #[cfg(feature = "server")]
 pub use request::{decode_client_message, ClientFrame};
+#[cfg(all(feature = "server", target_arch = "wasm32"))]
+pub(crate) use server::encode_outcome;
 #[cfg(feature = "server")]
 pub use server::encode_server_frame;
 pub use server::{decode_server_message, ErrorFrame, ServerFrame};

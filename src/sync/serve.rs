@@ -132,6 +132,7 @@ impl<S: Storage> SyncServer<S> {
             ClientFrame::Invalid {
                 error,
                 upgrade: true,
+                ..
             } => close(CLOSE_UPGRADE_REQUIRED, error),
             ClientFrame::Invalid { error, .. } => reply(error),
             ClientFrame::Pull(_) if !access.read => reply(lacks("read")),

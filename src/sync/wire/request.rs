@@ -40,13 +40,18 @@ pub enum ClientFrame {
         error: ErrorFrame,
         /// Whether the client is of an older protocol version.
         upgrade: bool,
+        /// Whether the message is a `pull` (one that replaces the socket's earlier pull).
+        pull: bool,
     },
 }
 
 impl ClientFrame {
     /// Whether this is a `pull` (valid or not): a host that keeps one pull per socket counts it.
     pub fn is_pull(&self) -> bool {
-        matches!(self, ClientFrame::Pull(_))
+        matches!(
+            self,
+            ClientFrame::Pull(_) | ClientFrame::Invalid { pull: true, .. }
+        )
     }
 }
 
@@ -103,11 +108,13 @@ fn versioned(msg: &Fields<'_>, name: &str) -> std::result::Result<ClientFrame, C
         return Err(ClientFrame::Invalid {
             error: ErrorFrame::invalid(message),
             upgrade,
+            pull: name == "pull",
         });
     }
     let invalid = |error| ClientFrame::Invalid {
         error,
         upgrade: false,
+        pull: name == "pull",
     };
     if name == "pull" {
         read_pull(msg).map(ClientFrame::Pull).map_err(invalid)

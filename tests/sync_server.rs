@@ -193,6 +193,26 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         }
         other => panic!("{other:?}"),
     }
+    // The scope is checked before some fields, as the protocol always had it.
+    let bad_epoch = r#"{"v":2,"type":"pull","after":null,"epoch":5}"#;
+    assert_eq!(
+        reply(block_on(s.serve(&mut feed, bad_epoch, no_read)))["error"]["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        reply(block_on(s.serve(&mut feed, bad_epoch, ALL)))["error"]["code"],
+        "INVALID_ARGUMENT"
+    );
+    let bad_append = r#"{"v":2,"type":"push","batch":1,"appends":[{"seq":1,"typo":2}]}"#;
+    assert_eq!(
+        reply(block_on(s.serve(&mut feed, bad_append, no_append)))["error"]["code"],
+        "FORBIDDEN"
+    );
+    let bad_batch = r#"{"v":2,"type":"push","batch":-1,"appends":[{}]}"#;
+    assert_eq!(
+        reply(block_on(s.serve(&mut feed, bad_batch, no_append)))["error"]["code"],
+        "INVALID_ARGUMENT"
+    );
     let renewal = block_on(s.serve(&mut feed, r#"{"type":"auth","token":"a.b.c"}"#, expired));
     assert_eq!(
         renewal,

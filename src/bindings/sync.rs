@@ -20,7 +20,8 @@ use crate::{EventStore, ExpectedRevision};
 #[cfg(feature = "server")]
 use {
     super::JsEventStore,
-    crate::sync::{wire::decode_pushed_appends, PushOutcome, PushPolicy},
+    crate::sync::wire::{decode_pushed_appends, encode_outcome},
+    crate::sync::{PushOutcome, PushPolicy},
     crate::{Error, Result},
 };
 
@@ -308,58 +309,15 @@ fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     Ok(policy)
 }
 
+/// An outcome as the wire writes it (one codec), with `theirs` as recorded-event objects.
 #[cfg(feature = "server")]
-fn outcome_to_js(o: &PushOutcome) -> JsValue {
-    let out = Object::new();
-    match o {
-        PushOutcome::Ok {
-            next_expected_revision,
-            position,
-        }
-        | PushOutcome::Already {
-            next_expected_revision,
-            position,
-        } => {
-            let kind = if matches!(o, PushOutcome::Ok { .. }) {
-                "ok"
-            } else {
-                "already"
-            };
-            set(&out, "result", kind);
-            set(&out, "nextExpectedRevision", *next_expected_revision as f64);
-            set(&out, "position", *position as f64);
-        }
-        PushOutcome::Conflict {
-            actual,
-            theirs,
-            theirs_cut,
-            rejection,
-        } => {
-            set(
-                &out,
-                "result",
-                if rejection.is_some() {
-                    "rejected"
-                } else {
-                    "conflict"
-                },
-            );
-            set(&out, "actualRevision", opt_number(*actual));
-            set(&out, "theirs", events_to_js(theirs));
-            if let Some(cut) = theirs_cut {
-                set(&out, "theirsCut", cut.as_str());
-            }
-            if let Some(r) = rejection {
-                set(&out, "error", refusal_to_js(r));
-            }
-        }
-        PushOutcome::Blocked => set(&out, "result", "blocked"),
-        PushOutcome::Failed(r) => {
-            set(&out, "result", "failed");
-            set(&out, "error", refusal_to_js(r));
-        }
+fn outcome_to_js(o: &PushOutcome) -> Result<JsValue> {
+    let out = js_sys::JSON::parse(&encode_outcome(o))
+        .map_err(|_| Error::storage("an outcome could not be read back"))?;
+    if let PushOutcome::Conflict { theirs, .. } = o {
+        set(out.unchecked_ref(), "theirs", events_to_js(theirs));
     }
-    out.into()
+    Ok(out)
 }
 
 #[cfg(feature = "server")]
@@ -382,7 +340,11 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let outcomes = store.accept_push(appends?, policy?).await;
-            Ok(outcomes.iter().map(outcome_to_js).collect::<Array>().into())
+            let outcomes = outcomes
+                .iter()
+                .map(outcome_to_js)
+                .collect::<Result<Array>>()?;
+            Ok(outcomes.into())
         })
     }
 }

@@ -127,8 +127,26 @@ impl SyncServer {
             ClientFrame::Invalid {
                 error,
                 upgrade: true,
+                ..
             } => close(CLOSE_UPGRADE_REQUIRED, error),
-            ClientFrame::Invalid { error, .. } => reply(error),
+            ClientFrame::Invalid {
+                error,
+                pull,
+                after_scope,
+                ..
+            } => {
+                // Some checks of a message come after its scope's, as the protocol has them.
+                let (scope, allowed) = if pull {
+                    ("read", access.read)
+                } else {
+                    ("append", access.append)
+                };
+                reply(if after_scope && !allowed {
+                    lacks(scope)
+                } else {
+                    error
+                })
+            }
             ClientFrame::Pull(_) if !access.read => reply(lacks("read")),
             ClientFrame::Pull(pull) => {
                 match self.store.start_pull(feed, &self.epoch, &pull).await {

@@ -24,6 +24,8 @@ pub use fields::MAX_NESTING;
 pub(crate) use request::decode_pushed_appends;
 #[cfg(feature = "server")]
 pub use request::{decode_client_message, ClientFrame};
+#[cfg(all(feature = "server", target_arch = "wasm32"))]
+pub(crate) use server::encode_outcome;
 #[cfg(feature = "server")]
 pub use server::encode_server_frame;
 pub use server::{decode_server_message, ErrorFrame, ServerFrame};
@@ -210,6 +212,13 @@ mod tests {
             Ok(ClientFrame::Invalid { upgrade: true, .. })
         ));
         assert!(error(r#"{"v":2,"type":"pull","after":0}"#).contains("\"afterId\""));
+        let counted = |text: &str| decode_client_message(text).is_ok_and(|f| f.is_pull());
+        assert!(
+            counted(r#"{"v":2,"type":"pull","after":0}"#),
+            "an invalid pull is a pull"
+        );
+        assert!(counted(r#"{"v":1,"type":"pull","after":null}"#));
+        assert!(!counted(r#"{"v":1,"type":"push"}"#));
         for after in ["-1", "\"0\"", "1.5"] {
             assert!(
                 error(&format!(r#"{{"v":2,"type":"pull","after":{after}}}"#))

@@ -40,13 +40,21 @@ pub enum ClientFrame {
         error: ErrorFrame,
         /// Whether the client is of an older protocol version.
         upgrade: bool,
+        /// Whether the message is a `pull` (one that replaces the socket's earlier pull).
+        pull: bool,
+        /// The error is one found only once the token's scope allows the message (`read` for a
+        /// pull, `append` for a push): a token without it is answered `FORBIDDEN` instead.
+        after_scope: bool,
     },
 }
 
 impl ClientFrame {
     /// Whether this is a `pull` (valid or not): a host that keeps one pull per socket counts it.
     pub fn is_pull(&self) -> bool {
-        matches!(self, ClientFrame::Pull(_))
+        matches!(
+            self,
+            ClientFrame::Pull(_) | ClientFrame::Invalid { pull: true, .. }
+        )
     }
 }
 
@@ -103,11 +111,15 @@ fn versioned(msg: &Fields<'_>, name: &str) -> std::result::Result<ClientFrame, C
         return Err(ClientFrame::Invalid {
             error: ErrorFrame::invalid(message),
             upgrade,
+            pull: name == "pull",
+            after_scope: false,
         });
     }
-    let invalid = |error| ClientFrame::Invalid {
-        error,
+    let invalid = |bad: Bad| ClientFrame::Invalid {
+        error: bad.error,
         upgrade: false,
+        pull: name == "pull",
+        after_scope: bad.after_scope,
     };
     if name == "pull" {
         read_pull(msg).map(ClientFrame::Pull).map_err(invalid)
@@ -120,9 +132,32 @@ fn unknown_field(key: &str, kind: &str) -> ErrorFrame {
     ErrorFrame::invalid(format!("unknown field \"{key}\" in a \"{kind}\" message"))
 }
 
-fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, ErrorFrame> {
+/// A malformed `pull` or `push`: the error, and whether it is checked after the scope.
+struct Bad {
+    error: ErrorFrame,
+    after_scope: bool,
+}
+
+impl From<ErrorFrame> for Bad {
+    fn from(error: ErrorFrame) -> Self {
+        Bad {
+            error,
+            after_scope: false,
+        }
+    }
+}
+
+/// An error found once the scope allowed the message.
+fn after_scope(error: ErrorFrame) -> Bad {
+    Bad {
+        error,
+        after_scope: true,
+    }
+}
+
+fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
     if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "epoch"]) {
-        return Err(unknown_field(key, "pull"));
+        return Err(unknown_field(key, "pull").into());
     }
     let after = msg.position("after").map_err(|()| {
         ErrorFrame::invalid("\"after\" must be a position (a non-negative integer) or null")
@@ -131,14 +166,19 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, ErrorFrame> {
     if after.is_some() && after_id.is_none() {
         return Err(ErrorFrame::invalid(
             "\"afterId\" (the id of the client's event at \"after\") is required with \"after\"",
-        ));
+        )
+        .into());
     }
-    let epoch = match msg.get("epoch") {
-        None => None,
-        Some(e) => {
-            Some(string(e).ok_or_else(|| ErrorFrame::invalid("\"epoch\" must be a string"))?)
-        }
-    };
+    let epoch =
+        match msg.get("epoch") {
+            None => None,
+            Some(e) => {
+                let epoch = string(e);
+                Some(epoch.ok_or_else(|| {
+                    after_scope(ErrorFrame::invalid("\"epoch\" must be a string"))
+                })?)
+            }
+        };
     Ok(PullRequest {
         after,
         // An id that is not a UUID is no event's id: the pull is refused as another log.
@@ -147,9 +187,9 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, ErrorFrame> {
     })
 }
 
-fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, ErrorFrame> {
+fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, Bad> {
     if let Some(key) = msg.unknown(&["v", "type", "batch", "appends"]) {
-        return Err(unknown_field(key, "push"));
+        return Err(unknown_field(key, "push").into());
     }
     let batch = msg
         .integer("batch")
@@ -161,8 +201,9 @@ fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, ErrorFrame> {
         .ok_or_else(|| ErrorFrame::invalid("\"appends\" must be a non-empty array"))?;
     let mut read = Vec::with_capacity(appends.len());
     for raw in appends {
-        let append = Fields::of(raw)
-            .ok_or_else(|| ErrorFrame::invalid("each pushed append must be an object"))?;
+        let append = Fields::of(raw).ok_or_else(|| {
+            after_scope(ErrorFrame::invalid("each pushed append must be an object"))
+        })?;
         let allowed = [
             "type",
             "seq",
@@ -172,7 +213,7 @@ fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, ErrorFrame> {
             "events",
         ];
         if let Some(key) = append.unknown(&allowed) {
-            return Err(unknown_field(key, "push"));
+            return Err(after_scope(unknown_field(key, "push")));
         }
         read.push(push_append(&append));
     }

@@ -312,6 +312,14 @@ fn push_refusal(out: &mut String, r: &Refusal) {
     out.push('}');
 }
 
+/// The JSON text of one push outcome (as a `pushResult` carries it).
+#[cfg(all(feature = "server", target_arch = "wasm32"))]
+pub(crate) fn encode_outcome(o: &PushOutcome) -> String {
+    let mut out = String::new();
+    push_outcome(&mut out, o);
+    out
+}
+
 #[cfg(feature = "server")]
 fn push_outcome(out: &mut String, o: &PushOutcome) {
     match o {

@@ -344,6 +344,85 @@ export type PushOutcome =
   | { result: "blocked" }
   | { result: "failed"; error: { code: string; message: string } };
 
+/**
+ * The state of one sync socket, kept by the host between messages (the edge service keeps it in the
+ * WebSocket's attachment, with fields of its own). `serve` and `nextFrame` update `cursor` and `live` in place.
+ */
+export interface SyncSocketState {
+  /** The position of the last event sent on the socket; `-1` or absent: nothing sent yet. */
+  cursor?: number;
+  /** Whether the socket's feed is live (caught up: it gets new events as they are committed). */
+  live?: boolean;
+  /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes. */
+  scopes: ReadonlyArray<string>;
+}
+
+/**
+ * What the host does after `SyncServer.serve` (every `frame` is the text to send as it is):
+ * - `reply`: send `frame` (an answer or a refusal); the socket stays open;
+ * - `pull`: the socket's feed restarted: send `nextFrame(state)` until it resolves to `null`;
+ * - `pushed`: the push was decided: first send every live socket its `nextFrame`s (this one's included), then
+ *   send `frame` (the `pushResult`) on this socket;
+ * - `auth`: a token renewal: verify `token` (`null`: none was sent) and, if it holds, take its claims into the
+ *   socket's state and send `SyncServer.authenticated(exp)`;
+ * - `close`: send `frame` (an error), then close the socket with `code` and `reason`.
+ */
+export type ServedAction =
+  | { action: "reply"; frame: string }
+  | { action: "pull" }
+  | { action: "pushed"; frame: string }
+  | { action: "auth"; token: string | null }
+  | { action: "close"; frame: string; code: number; reason: string };
+
+/**
+ * One client message, read by `SyncServer.decode`, to serve once. Server build only (the workerd, Node.js and
+ * Deno entries): the browser build exports a stand-in under this name, and no message can be read there.
+ */
+export declare class SyncMessage {
+  private constructor();
+  /** Whether the message is a `pull` (a host that keeps one pull per socket in flight counts them). */
+  readonly isPull: boolean;
+  /** Releases the message's wasm memory (also `using message = SyncServer.decode(data)`). */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * The server half of sync protocol v2 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
+ * between its sockets and this object, and never reads or writes a sync message. Made by
+ * `store.syncServer(epoch, maxAppendEvents)`.
+ *
+ * A host per message: `SyncServer.decode(data)`, then `serve(message, state, expired)`, then what the
+ * `ServedAction` says — `nextFrame(state)` until `null` after a pull, and for every live socket after a push
+ * (and after any other append to the store). Server build only (the workerd, Node.js and Deno entries): in the
+ * browser build this export is a stand-in whose static methods throw an `INVALID_ARGUMENT` when called.
+ */
+export declare class SyncServer {
+  private constructor();
+  /** Reads one WebSocket message (a string; a binary one is refused when it is served). */
+  static decode(data: string | ArrayBuffer | ArrayBufferView): SyncMessage;
+  /**
+   * Serves `message` (once) on the socket `state` (its `cursor` and `live` updated in place). `expired`: the
+   * socket's token has expired. Resolves to what the host does next.
+   */
+  serve(message: SyncMessage, state: SyncSocketState, expired: boolean): Promise<ServedAction>;
+  /**
+   * The socket's next frame (its `cursor` and `live` updated in place), or `null` when there is nothing to send:
+   * the events after its cursor, then — while catching up — `caughtUp`. A live socket whose token lost the
+   * `read` scope gets a `FORBIDDEN` frame and stops being live.
+   */
+  nextFrame(state: SyncSocketState): Promise<string | null>;
+  /** The answer to an accepted token renewal (`exp`: the new token's expiry, in seconds since the epoch). */
+  static authenticated(exp: number): string;
+  /** An error frame of the host's own: `{"type":"error","error":{code,message,limit?}}`. */
+  static errorFrame(code: ErrorCode, message: string, limit?: number): string;
+  /** The message of the `STORAGE_ERROR` frame a host sends when serving a message failed. */
+  static readonly FAILED: string;
+  /** Releases the server's wasm memory. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 export interface Subscription {
   /** Stops delivery at once and releases the subscription. */
   unsubscribe(): void;
@@ -444,10 +523,18 @@ export declare class EventStore<E extends EventShape = EventShape> {
   /** Sync, for a store opened with `sync`; `undefined` otherwise. */
   readonly sync: Sync<E> | undefined;
   /**
-   * The server half of sync (the edge service calls it for each push): decides the appends in order, one
-   * transaction each, with their original expected revisions, ids and `createdAt`. A malformed append is
-   * `rejected`, never the whole push. Only in the server build (the workerd, Node.js and Deno entries): in the
-   * browser build it rejects with an `INVALID_ARGUMENT`.
+   * The server half of sync over this store, whose log is `epoch` (the log's identity, sent with each pull); a
+   * pushed append holds at most `maxAppendEvents` events. The edge service makes one per Durable Object and
+   * drives it with text (see `SyncServer`). Only in the server build (the workerd, Node.js and Deno entries): in
+   * the browser build it throws an `INVALID_ARGUMENT`.
+   */
+  syncServer(epoch: string, maxAppendEvents: number): SyncServer;
+  /**
+   * The lower-level call under a push (what `SyncServer` does with a `push` message's appends): decides the
+   * appends in order, one transaction each, with their original expected revisions, ids and `createdAt`, and
+   * resolves to one outcome per append. A malformed append is `rejected`, never the whole push. Only in the
+   * server build (the workerd, Node.js and Deno entries): in the browser build it rejects with an
+   * `INVALID_ARGUMENT`.
    */
   acceptPush(appends: ReadonlyArray<PushedAppend>, policy?: PushPolicy): Promise<PushOutcome[]>;
 }

@@ -1,7 +1,7 @@
 //! Sync in JS: the client state machine as the `SyncEngine` class that the package's JS host
 //! drives over a WebSocket (pkg-template/index.js) — texts in, texts out: the host never reads or
-//! writes a sync message — and `store.acceptPush(appends)`, the server half the edge service
-//! calls (`server` feature).
+//! writes a sync message — and `store.acceptPush(appends)`, the lower-level server call under a
+//! push (`server` feature; the edge service drives `store.syncServer`, in `server.rs`).
 
 use std::rc::Rc;
 

@@ -41,11 +41,12 @@ struct Scan<'a> {
 impl<'a> Scan<'a> {
     /// A cursor inside the container `raw` opens with `open` (`{` or `[`); `None` when `raw`
     /// is not such a container.
-    fn into(raw: Raw<'a>, open: u8) -> Option<Self> {
+    fn open(raw: Raw<'a>, open: u8) -> Option<Self> {
         let text = raw.get();
         (text.as_bytes().first() == Some(&open)).then_some(Scan { text, at: 1 })
     }
 
+    /// The next byte that is not whitespace (`}` at the end), the cursor moved to it.
     fn peek(&mut self) -> u8 {
         let bytes = self.text.as_bytes();
         while bytes.get(self.at).is_some_and(|b| is_space(char::from(*b))) {
@@ -66,16 +67,15 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// The next value, as it is.
+    /// The next value, as it is (strings and brackets tracked, scalars up to a delimiter).
     fn value(&mut self) -> Raw<'a> {
         self.peek();
         let bytes = self.text.as_bytes();
         let start = self.at;
         let mut depth = 0usize;
         while let Some(&b) = bytes.get(self.at) {
-            if depth == 0 && self.at > start && matches!(b, b',' | b']' | b'}' | b':')
-                || is_space(char::from(b)) && depth == 0
-            {
+            let delimiter = is_space(char::from(b)) || matches!(b, b',' | b']' | b'}' | b':');
+            if depth == 0 && self.at > start && delimiter {
                 break;
             }
             self.at += 1;
@@ -108,7 +108,7 @@ impl<'a> Fields<'a> {
 
     /// The object `raw`; `None` when it is not one.
     pub(crate) fn of(raw: Raw<'a>) -> Option<Self> {
-        let mut scan = Scan::into(raw, b'{')?;
+        let mut scan = Scan::open(raw, b'{')?;
         let mut fields = Vec::new();
         while scan.more() {
             let key = unquote(scan.value().get())?;
@@ -155,7 +155,7 @@ impl<'a> Fields<'a> {
 
 /// The items of a JSON array, each as its raw text; `None` when `raw` is not an array.
 pub(crate) fn items(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
-    let mut scan = Scan::into(raw, b'[')?;
+    let mut scan = Scan::open(raw, b'[')?;
     let mut items = Vec::new();
     while scan.more() {
         items.push(scan.value());
@@ -299,6 +299,55 @@ mod tests {
         );
         assert!(Fields::parse("[1]").is_none());
         assert!(items(Raw::parse(" [ ] ").unwrap()).unwrap().is_empty());
+    }
+
+    /// Any JSON value (strings with quotes, escapes and non-ASCII; nested containers).
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\,:\\]\\}\\[{ é\\n]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z\"]{0,3}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_scanner_finds_the_values_serde_json_reads(value in any_json(), pretty: bool) {
+            use serde_json::Value;
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            let raw = Raw::parse(&text).unwrap();
+            let read = |raw: Raw<'_>| serde_json::from_str::<Value>(raw.get()).unwrap();
+            match &value {
+                Value::Object(map) => {
+                    let fields = Fields::of(raw).unwrap();
+                    proptest::prop_assert_eq!(fields.0.len(), map.len());
+                    for ((key, raw), (k, v)) in fields.0.iter().zip(map) {
+                        proptest::prop_assert_eq!(key.as_ref(), k.as_str());
+                        proptest::prop_assert_eq!(&read(*raw), v);
+                    }
+                }
+                Value::Array(list) => {
+                    let got: Vec<Value> = items(raw).unwrap().into_iter().map(read).collect();
+                    proptest::prop_assert_eq!(&got, list);
+                }
+                Value::String(s) => proptest::prop_assert_eq!(string(raw), Some(s.clone())),
+                _ => proptest::prop_assert_eq!(read(raw), value),
+            }
+        }
     }
 
     #[test]

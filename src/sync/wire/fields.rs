@@ -301,51 +301,57 @@ mod tests {
         assert!(items(Raw::parse(" [ ] ").unwrap()).unwrap().is_empty());
     }
 
-    /// Any JSON value (strings with quotes, escapes and non-ASCII; nested containers).
-    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
-        use proptest::prelude::*;
-        use serde_json::Value;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            "[a-z\"\\\\,:\\]\\}\\[{ é\\n]{0,6}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 40, 5, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                proptest::collection::btree_map("[a-z\"]{0,3}", inner, 0..5)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
+    /// The scanner against serde_json's value tree (proptest runs natively only).
+    #[cfg(not(target_arch = "wasm32"))]
+    mod against_serde_json {
+        use super::*;
 
-    proptest::proptest! {
-        #[test]
-        fn the_scanner_finds_the_values_serde_json_reads(value in any_json(), pretty: bool) {
+        /// Any JSON value (strings with quotes, escapes and non-ASCII; nested containers).
+        fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+            use proptest::prelude::*;
             use serde_json::Value;
-            let text = if pretty {
-                serde_json::to_string_pretty(&value).unwrap()
-            } else {
-                serde_json::to_string(&value).unwrap()
-            };
-            let raw = Raw::parse(&text).unwrap();
-            let read = |raw: Raw<'_>| serde_json::from_str::<Value>(raw.get()).unwrap();
-            match &value {
-                Value::Object(map) => {
-                    let fields = Fields::of(raw).unwrap();
-                    proptest::prop_assert_eq!(fields.0.len(), map.len());
-                    for ((key, raw), (k, v)) in fields.0.iter().zip(map) {
-                        proptest::prop_assert_eq!(key.as_ref(), k.as_str());
-                        proptest::prop_assert_eq!(&read(*raw), v);
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "[a-z\"\\\\,:\\]\\}\\[{ é\\n]{0,6}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 40, 5, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    proptest::collection::btree_map("[a-z\"]{0,3}", inner, 0..5)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest::proptest! {
+            #[test]
+            fn the_scanner_finds_the_values_serde_json_reads(value in any_json(), pretty: bool) {
+                use serde_json::Value;
+                let text = if pretty {
+                    serde_json::to_string_pretty(&value).unwrap()
+                } else {
+                    serde_json::to_string(&value).unwrap()
+                };
+                let raw = Raw::parse(&text).unwrap();
+                let read = |raw: Raw<'_>| serde_json::from_str::<Value>(raw.get()).unwrap();
+                match &value {
+                    Value::Object(map) => {
+                        let fields = Fields::of(raw).unwrap();
+                        proptest::prop_assert_eq!(fields.0.len(), map.len());
+                        for ((key, raw), (k, v)) in fields.0.iter().zip(map) {
+                            proptest::prop_assert_eq!(key.as_ref(), k.as_str());
+                            proptest::prop_assert_eq!(&read(*raw), v);
+                        }
                     }
+                    Value::Array(list) => {
+                        let got: Vec<Value> = items(raw).unwrap().into_iter().map(read).collect();
+                        proptest::prop_assert_eq!(&got, list);
+                    }
+                    Value::String(s) => proptest::prop_assert_eq!(string(raw), Some(s.clone())),
+                    _ => proptest::prop_assert_eq!(read(raw), value),
                 }
-                Value::Array(list) => {
-                    let got: Vec<Value> = items(raw).unwrap().into_iter().map(read).collect();
-                    proptest::prop_assert_eq!(&got, list);
-                }
-                Value::String(s) => proptest::prop_assert_eq!(string(raw), Some(s.clone())),
-                _ => proptest::prop_assert_eq!(read(raw), value),
             }
         }
     }

@@ -4,12 +4,10 @@
 
 use std::rc::Rc;
 
-use serde_json::value::RawValue;
-
 use super::date::parse_iso;
 #[cfg(feature = "server")]
 use super::date::push_iso;
-use super::fields::{integer, items, string, Fields};
+use super::fields::{integer, items, string, Fields, Raw};
 use crate::event::RecordedEvent;
 #[cfg(feature = "server")]
 use crate::json::push_quoted;
@@ -66,11 +64,11 @@ pub(crate) fn wire_size(e: &RecordedEvent) -> usize {
 
 /// A JSON array of recorded events (`createdAt` ISO-8601 or epoch milliseconds); `None` when
 /// it is not one.
-pub(crate) fn read_events(raw: &RawValue) -> Option<Vec<RecordedEvent>> {
+pub(crate) fn read_events(raw: Raw<'_>) -> Option<Vec<RecordedEvent>> {
     items(raw)?.into_iter().map(read_event).collect()
 }
 
-fn read_event(raw: &RawValue) -> Option<RecordedEvent> {
+fn read_event(raw: Raw<'_>) -> Option<RecordedEvent> {
     let f = Fields::of(raw)?;
     let created_at = f.get("createdAt")?;
     let created_at = match string(created_at) {
@@ -90,6 +88,6 @@ fn read_event(raw: &RawValue) -> Option<RecordedEvent> {
 }
 
 /// A raw JSON text as a payload (valid: serde_json read it).
-pub(crate) fn raw_json(raw: &RawValue) -> Json {
+pub(crate) fn raw_json(raw: Raw<'_>) -> Json {
     Json::trusted(raw.get())
 }

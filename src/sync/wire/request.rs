@@ -2,10 +2,10 @@
 //! [`ClientFrame`], with every check of protocol v2 (size, JSON object, type, version, unknown
 //! fields, field kinds). Pushed payloads stay the texts the client sent.
 
-use serde_json::value::RawValue;
-
 use super::events::raw_json;
-use super::fields::{depth, integer, is_null, items, signed_integer, string, Fields, MAX_NESTING};
+use super::fields::{
+    depth, integer, is_null, items, signed_integer, string, Fields, Raw, MAX_NESTING,
+};
 use super::ErrorFrame;
 use crate::error::{Error, Result};
 use crate::event::{parse_event_id, NewEvent};
@@ -69,7 +69,7 @@ pub fn decode_client_message(text: &str) -> std::result::Result<ClientFrame, Err
             ))
         });
     }
-    let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
+    let Some(raw) = Raw::parse(text) else {
         return Err(ErrorFrame::invalid("message is not valid JSON"));
     };
     let Some(msg) = Fields::of(raw) else {
@@ -251,7 +251,7 @@ fn read_push_append(a: &Fields<'_>) -> Result<PushAppend> {
     let events = events
         .iter()
         .enumerate()
-        .map(|(i, e)| pushed_event(i, e))
+        .map(|(i, e)| pushed_event(i, *e))
         .collect::<Result<Vec<_>>>();
     let expected = expected_revision(a.get("expectedRevision")).map_err(what)?;
     let events = events.map_err(|e| match e {
@@ -279,7 +279,7 @@ fn integer_field(a: &Fields<'_>, key: &str) -> Result<u64> {
     })
 }
 
-fn pushed_event(i: usize, raw: &RawValue) -> Result<NewEvent> {
+fn pushed_event(i: usize, raw: Raw<'_>) -> Result<NewEvent> {
     let e =
         Fields::of(raw).ok_or_else(|| Error::invalid(format!("events[{i}] must be an object")))?;
     if let Some(key) = e.unknown(&["type", "data", "metadata", "id"]) {
@@ -315,7 +315,7 @@ fn pushed_event(i: usize, raw: &RawValue) -> Result<NewEvent> {
     })
 }
 
-fn expected_revision(raw: Option<&RawValue>) -> Result<ExpectedRevision> {
+fn expected_revision(raw: Option<Raw<'_>>) -> Result<ExpectedRevision> {
     let Some(raw) = raw else {
         return Ok(ExpectedRevision::Any);
     };
@@ -349,7 +349,7 @@ fn expected_revision(raw: Option<&RawValue>) -> Result<ExpectedRevision> {
 pub(crate) fn decode_pushed_appends(
     text: &str,
 ) -> Option<Vec<std::result::Result<PushAppend, MalformedAppend>>> {
-    let raw: &RawValue = serde_json::from_str(text).ok()?;
+    let raw = Raw::parse(text)?;
     let appends = items(raw)?;
     Some(
         appends

@@ -2,12 +2,10 @@
 //! ([`decode_server_message`]); the server encodes them (`encode_server_frame`, with the
 //! `server` feature).
 
-use serde_json::value::RawValue;
-
 #[cfg(feature = "server")]
 use super::events::push_events;
 use super::events::read_events;
-use super::fields::{is_null, items, Fields};
+use super::fields::{is_null, items, Fields, Raw};
 use crate::error::{Error, Result};
 #[cfg(feature = "server")]
 use crate::json::push_quoted;
@@ -111,7 +109,7 @@ fn malformed_events() -> Error {
     Error::storage("the server sent malformed events")
 }
 
-fn read_error(raw: Option<&RawValue>) -> Result<ServerFrame> {
+fn read_error(raw: Option<Raw<'_>>) -> Result<ServerFrame> {
     let e = raw.and_then(Fields::of);
     let text = |key: &str| e.as_ref().and_then(|e| e.string(key));
     let code = text("code").unwrap_or_else(|| "STORAGE_ERROR".into());
@@ -136,7 +134,7 @@ fn read_error(raw: Option<&RawValue>) -> Result<ServerFrame> {
     }))
 }
 
-fn read_outcome(raw: &RawValue) -> Result<PushOutcome> {
+fn read_outcome(raw: Raw<'_>) -> Result<PushOutcome> {
     let malformed = || Error::storage("the server sent a malformed frame");
     let o = Fields::of(raw).ok_or_else(malformed)?;
     let refusal = || {

@@ -683,3 +683,421 @@ pub(crate) fn distinct(streams: impl IntoIterator<Item = StreamId>) -> Vec<Strea
         .filter(|s| seen.insert(s.clone()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(s: &str) -> StreamId {
+        StreamId::new(s).unwrap()
+    }
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+    fn meta(text: &str) -> Result<StreamMetadata> {
+        StreamMetadata::from_json(&Json::parse(text).unwrap())
+    }
+    fn at(stream: &StreamId, revision: Revision, position: Position) -> StoredLocation {
+        StoredLocation {
+            stream_id: stream.clone(),
+            revision,
+            position,
+            removed: true,
+        }
+    }
+    fn life(m: &str, tombstoned: bool, floor: Revision) -> StreamLife {
+        StreamLife {
+            metadata_revision: Some(0),
+            metadata: meta(m).unwrap(),
+            tombstoned,
+            floor,
+        }
+    }
+    fn view(head: Option<Revision>, life: &StreamLife) -> StreamView<'_> {
+        StreamView {
+            stored_head: head,
+            life: Some(life),
+        }
+    }
+
+    #[test]
+    fn metadata_parses_the_contract_keys_and_names_bad_fields() {
+        let m =
+            meta(r#"{"maxCount":100,"maxAge":86400,"truncateBefore":10,"custom":{"owner":"u42"}}"#)
+                .unwrap();
+        assert_eq!(m.max_count, Some(100));
+        assert_eq!(m.max_age, Some(86400));
+        assert_eq!(m.truncate_before, Some(10));
+        assert_eq!(m.custom.as_ref().unwrap().as_str(), r#"{"owner":"u42"}"#);
+        assert_eq!(meta(&m.to_json().to_string()).unwrap(), m);
+        assert_eq!(meta("{}").unwrap(), StreamMetadata::default());
+        assert_eq!(StreamMetadata::default().to_json().as_str(), "{}");
+        assert_eq!(meta(r#"{"maxCount":5.0}"#).unwrap().max_count, Some(5));
+        assert_eq!(
+            meta(r#"{"truncateBefore":0}"#).unwrap().truncate_before,
+            Some(0)
+        );
+        for (text, field) in [
+            (r#"{"maxCount":0}"#, "maxCount"),
+            (r#"{"maxCount":1.5}"#, "maxCount"),
+            (r#"{"maxAge":"1"}"#, "maxAge"),
+            (r#"{"maxAge":null}"#, "maxAge"),
+            (r#"{"truncateBefore":-1}"#, "truncateBefore"),
+            (r#"{"custom":[1]}"#, "custom"),
+            (r#"{"custom":"x"}"#, "custom"),
+            (r#"{"maxcount":1}"#, "maxcount"),
+            ("[]", "object"),
+        ] {
+            let err = meta(text).unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT", "{text}");
+            assert!(err.to_string().contains(field), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_tombstones_keep_no_metadata() {
+        let l = life(r#"{"maxCount":2,"custom":{"a":1}}"#, false, 3);
+        assert_eq!(StreamLife::decode(&l.encode()).unwrap(), l);
+        let t = StreamLife {
+            metadata: StreamMetadata::default(),
+            tombstoned: true,
+            ..l.clone()
+        };
+        assert!(!t.encode().as_str().contains("custom"));
+        assert_eq!(StreamLife::decode(&t.encode()).unwrap(), t);
+        assert_eq!(
+            StreamLife::decode(&StreamLife::default().encode()).unwrap(),
+            StreamLife::default()
+        );
+        assert_eq!(
+            StreamLife::decode(&Json::parse("[1,2]").unwrap())
+                .unwrap_err()
+                .code(),
+            "STORAGE_ERROR"
+        );
+    }
+
+    #[test]
+    fn views_see_soft_deletes_and_continue_revisions() {
+        let deleted = life(r#"{"truncateBefore":5}"#, false, 5);
+        let v = view(Some(4), &deleted);
+        assert_eq!(
+            (v.last(), v.visible_head(), v.next_revision()),
+            (Some(4), None, 5)
+        );
+        // A device that never received the removed events still numbers after them.
+        let v = view(None, &deleted);
+        assert_eq!(
+            (v.last(), v.visible_head(), v.next_revision()),
+            (Some(4), None, 5)
+        );
+        let v = view(Some(6), &deleted);
+        assert_eq!(
+            (v.last(), v.visible_head(), v.next_revision()),
+            (Some(6), Some(6), 7)
+        );
+        assert!(v.hides(4, 0, 0) && !v.hides(5, 0, 0));
+        let empty = life(r#"{"truncateBefore":0}"#, false, 0);
+        let v = view(None, &empty);
+        assert_eq!(
+            (v.last(), v.visible_head(), v.next_revision()),
+            (None, None, 0)
+        );
+        // maxCount and maxAge keep the head.
+        let kept = life(r#"{"maxCount":2,"maxAge":10}"#, false, 0);
+        let v = view(Some(9), &kept);
+        assert_eq!(v.visible_head(), Some(9));
+        assert!(v.hides(7, 50_000, 50_000) && !v.hides(8, 50_000, 50_000));
+        assert!(v.hides(9, 1_000, 11_001) && !v.hides(9, 1_000, 11_000));
+        let t = life("{}", true, 0);
+        assert!(view(Some(3), &t).hides(3, 0, 0));
+    }
+
+    #[test]
+    fn appends_to_deleted_streams() {
+        let s = sid("s");
+        let new = [None];
+        let ids = [id(1)];
+        let deleted = life(r#"{"truncateBefore":5}"#, false, 5);
+        let d = decide_in(
+            &s,
+            &view(Some(4), &deleted),
+            ExpectedRevision::NoStream,
+            &ids,
+            &new,
+        );
+        assert_eq!(d, Ok(Decision::Write { first_revision: 5 }));
+        let err = decide_in(
+            &s,
+            &view(Some(4), &deleted),
+            ExpectedRevision::Exact(4),
+            &ids,
+            &new,
+        );
+        assert_eq!(
+            err,
+            Err(Error::WrongExpectedRevision {
+                stream_id: "s".into(),
+                expected: ExpectedRevision::Exact(4),
+                actual: None
+            })
+        );
+        let tomb = life("{}", true, 5);
+        let err = decide_in(&s, &view(Some(5), &tomb), ExpectedRevision::Any, &ids, &new);
+        assert_eq!(
+            err,
+            Err(Error::StreamDeleted {
+                stream_id: "s".into()
+            })
+        );
+        // A retry of an append made before the tombstone (its events removed) only reports.
+        let stored = [Some(at(&s, 2, 7))];
+        let d = decide_in(
+            &s,
+            &view(Some(5), &tomb),
+            ExpectedRevision::NoStream,
+            &ids,
+            &stored,
+        );
+        assert_eq!(
+            d,
+            Ok(Decision::AlreadyWritten(AppendResult {
+                next_expected_revision: 2,
+                position: 7
+            }))
+        );
+        // A removed event's id used again elsewhere is a duplicate.
+        let stored = [Some(at(&sid("t"), 0, 0))];
+        let err = decide_in(
+            &s,
+            &view(Some(5), &tomb),
+            ExpectedRevision::Any,
+            &ids,
+            &stored,
+        );
+        assert_eq!(err.unwrap_err().code(), "DUPLICATE_EVENT_ID");
+    }
+
+    fn written(d: Result<LifecycleDecision>) -> LifecycleWrite {
+        match d {
+            Ok(LifecycleDecision::Write(w)) => w,
+            other => panic!("not a write: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lifecycle_calls_check_their_revisions_and_build_their_event() {
+        let x = sid("Order-1");
+        let none = StreamView::default();
+        let m = meta(r#"{"maxCount":3}"#).unwrap();
+        let set = LifecycleOp::SetMetadata(m.clone());
+        let w = written(decide_lifecycle(
+            &x,
+            &none,
+            None,
+            &set,
+            ExpectedRevision::NoStream,
+            id(9),
+            None,
+        ));
+        assert_eq!(w.stream.as_str(), "$$Order-1");
+        assert_eq!((w.revision, w.event_type), (0, METADATA_TYPE));
+        assert_eq!(w.data, m.to_json());
+        let w = written(decide_lifecycle(
+            &x,
+            &none,
+            Some(0),
+            &set,
+            ExpectedRevision::Exact(0),
+            id(9),
+            None,
+        ));
+        assert_eq!(w.revision, 1);
+        let err = decide_lifecycle(
+            &x,
+            &none,
+            Some(1),
+            &set,
+            ExpectedRevision::Exact(0),
+            id(9),
+            None,
+        );
+        assert_eq!(
+            err,
+            Err(Error::WrongExpectedRevision {
+                stream_id: "Order-1".into(),
+                expected: ExpectedRevision::Exact(0),
+                actual: Some(1)
+            })
+        );
+        // A delete keeps the metadata and truncates before the next revision.
+        let l = life(r#"{"maxCount":3,"custom":{"k":1}}"#, false, 0);
+        let v = view(Some(7), &l);
+        let w = written(decide_lifecycle(
+            &x,
+            &v,
+            Some(0),
+            &LifecycleOp::Delete,
+            ExpectedRevision::Exact(7),
+            id(9),
+            None,
+        ));
+        assert_eq!((w.stream.as_str(), w.revision), ("$$Order-1", 1));
+        assert_eq!(
+            meta(w.data.as_str()).unwrap(),
+            meta(r#"{"maxCount":3,"truncateBefore":8,"custom":{"k":1}}"#).unwrap()
+        );
+        let err = decide_lifecycle(
+            &x,
+            &v,
+            Some(0),
+            &LifecycleOp::Delete,
+            ExpectedRevision::NoStream,
+            id(9),
+            None,
+        );
+        assert_eq!(err.unwrap_err().code(), "WRONG_EXPECTED_REVISION");
+        let w = written(decide_lifecycle(
+            &x,
+            &none,
+            None,
+            &LifecycleOp::Delete,
+            ExpectedRevision::Any,
+            id(9),
+            None,
+        ));
+        assert_eq!(meta(w.data.as_str()).unwrap().truncate_before, Some(0));
+        // A tombstone is the next revision of X.
+        let w = written(decide_lifecycle(
+            &x,
+            &v,
+            Some(0),
+            &LifecycleOp::Tombstone,
+            ExpectedRevision::Any,
+            id(9),
+            None,
+        ));
+        assert_eq!(
+            (w.stream.as_str(), w.revision, w.event_type),
+            ("Order-1", 8, DELETED_TYPE)
+        );
+        assert_eq!(w.data.as_str(), "{}");
+        // Retries by id; the id elsewhere is a duplicate; tombstoned refuses.
+        let mine = at(&x.metadata_stream(), 1, 12);
+        let d = decide_lifecycle(
+            &x,
+            &v,
+            Some(1),
+            &LifecycleOp::Delete,
+            ExpectedRevision::Exact(0),
+            id(9),
+            Some(&mine),
+        );
+        assert_eq!(
+            d,
+            Ok(LifecycleDecision::AlreadyWritten(AppendResult {
+                next_expected_revision: 1,
+                position: 12
+            }))
+        );
+        let d = decide_lifecycle(
+            &x,
+            &v,
+            Some(1),
+            &LifecycleOp::Tombstone,
+            ExpectedRevision::Any,
+            id(9),
+            Some(&mine),
+        );
+        assert_eq!(d.unwrap_err().code(), "DUPLICATE_EVENT_ID");
+        let t = life("{}", true, 8);
+        let d = decide_lifecycle(
+            &x,
+            &view(Some(8), &t),
+            None,
+            &set,
+            ExpectedRevision::Any,
+            id(10),
+            None,
+        );
+        assert_eq!(d.unwrap_err().code(), "STREAM_DELETED");
+    }
+
+    #[test]
+    fn retention_removes_what_the_rules_hide_once() {
+        let x = sid("x");
+        let l = life(r#"{"maxCount":3}"#, false, 2);
+        let (r, floor) = retention(&x, Some(9), &l, 0, None);
+        assert_eq!(floor, 7);
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].revisions.clone(), r[0].created_before), (2..=6, None));
+        // Nothing new to remove.
+        let l = life(r#"{"maxCount":3}"#, false, 7);
+        assert_eq!(retention(&x, Some(9), &l, 0, None), (Vec::new(), 7));
+        // truncateBefore, and a synced device keeps its floor (the removal stops at `through`).
+        let l = life(r#"{"truncateBefore":4}"#, false, 0);
+        let (r, floor) = retention(&x, Some(9), &l, 0, Some(20));
+        assert_eq!(
+            (r[0].revisions.clone(), r[0].through, floor),
+            (0..=3, Some(20), 0)
+        );
+        // maxAge: events created before now - maxAge.
+        let l = life(r#"{"maxAge":10}"#, false, 0);
+        let (r, floor) = retention(&x, Some(9), &l, 60_000, None);
+        assert_eq!(floor, 0);
+        assert_eq!(
+            (r[0].revisions.clone(), r[0].created_before),
+            (0..=9, Some(50_000))
+        );
+        // A tombstone at revision 9 removes everything below it.
+        let t = life("{}", true, 0);
+        let (r, floor) = retention(&x, Some(9), &t, 0, None);
+        assert_eq!((r[0].revisions.clone(), floor), (0..=8, 9));
+        assert_eq!(
+            retention(&x, None, &StreamLife::default(), 0, None),
+            (Vec::new(), 0)
+        );
+    }
+
+    fn event(stream: &str, event_type: &str, revision: Revision, data: &str) -> RecordedEvent {
+        RecordedEvent {
+            id: id(1),
+            stream_id: StreamId::trusted(stream),
+            event_type: event_type.into(),
+            revision,
+            position: 100,
+            data: Json::parse(data).unwrap(),
+            metadata: Json::empty_object(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn plans_supersede_old_metadata_and_tombstones_remove_everything() {
+        let before = life(r#"{"custom":{"secret":1}}"#, false, 0);
+        let e = event("$$x", METADATA_TYPE, 3, r#"{"truncateBefore":2}"#);
+        let (after, removals) = plan(Some(&before), Some(5), &e, 0, None).unwrap();
+        assert_eq!(after.metadata_revision, Some(3));
+        assert_eq!(after.metadata.truncate_before, Some(2));
+        assert_eq!(after.floor, 2);
+        let streams: Vec<_> = removals
+            .iter()
+            .map(|r| (r.stream.as_str(), r.revisions.clone()))
+            .collect();
+        assert_eq!(streams, [("$$x", 0..=2), ("x", 0..=1)]);
+        let e = event("x", DELETED_TYPE, 6, "{}");
+        let (after, removals) = plan(Some(&before), Some(6), &e, 0, None).unwrap();
+        assert!(after.tombstoned);
+        assert_eq!(after.metadata, StreamMetadata::default());
+        let streams: Vec<_> = removals
+            .iter()
+            .map(|r| (r.stream.as_str(), r.revisions.clone()))
+            .collect();
+        assert_eq!(streams, [("$$x", 0..=0), ("x", 0..=5)]);
+        // The first metadata of a stream supersedes nothing.
+        let e = event("$$x", METADATA_TYPE, 0, "{}");
+        let (_, removals) = plan(None, None, &e, 0, None).unwrap();
+        assert!(removals.is_empty());
+        assert!(plan(None, None, &event("x", "Other", 0, "{}"), 0, None).is_err());
+    }
+}

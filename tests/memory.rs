@@ -36,12 +36,18 @@ mod properties {
         ];
         let opt = |n: u8| prop::option::of(0..n);
         prop_oneof![
-            4 => (0u8..3, prop::collection::vec(opt(12), 1..4), expected)
+            8 => (0u8..3, prop::collection::vec(opt(12), 1..4), expected.clone())
                 .prop_map(|(stream, ids, expected)| Op::Append { stream, ids, expected }),
-            1 => (0u8..3, any::<bool>(), opt(8), opt(5))
+            2 => (0u8..3, any::<bool>(), opt(8), opt(5))
                 .prop_map(|(stream, backwards, from, max)| Op::ReadStream { stream, backwards, from, max }),
-            1 => (any::<bool>(), opt(20), opt(8))
+            2 => (any::<bool>(), opt(20), opt(8))
                 .prop_map(|(backwards, from, max)| Op::ReadAll { backwards, from, max }),
+            1 => (0u8..3, opt(3), opt(6), expected.clone())
+                .prop_map(|(stream, max_count, truncate_before, expected)| Op::SetMetadata { stream, max_count, truncate_before, expected }),
+            1 => (0u8..3, expected.clone())
+                .prop_map(|(stream, expected)| Op::Delete { stream, expected }),
+            1 => (0u8..3, expected.clone())
+                .prop_map(|(stream, expected)| Op::Tombstone { stream, expected }),
         ]
     }
 

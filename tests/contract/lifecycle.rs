@@ -661,3 +661,95 @@ pub async fn lifecycle_calls_and_appends_issued_together<F: Factory>(f: &F) {
     assert_eq!(stream(&store, "x").await, [3]);
     assert_eq!(stored_of(&store, "x").await, [3]);
 }
+
+fn recorded(n: u128, stream: &str, revision: u64, position: u64) -> RecordedEvent {
+    RecordedEvent {
+        id: id(n),
+        stream_id: StreamId::new(stream).unwrap(),
+        event_type: "E".into(),
+        revision,
+        position,
+        data: Json::from_value(&serde_json::json!({ "n": n as u64 })).unwrap(),
+        metadata: Json::empty_object(),
+        created_at: 1,
+    }
+}
+
+/// The seam as a synced device uses it: events put past holes (positions and revisions the
+/// server removed before the device pulled), and removed events that keep their ids.
+pub async fn storages_hold_holes_and_husks<F: Factory>(f: &F) {
+    let store = open(f).await;
+    let storage = store.storage().clone();
+    let mut tx = storage.begin(Mode::Write).await.unwrap();
+    tx.put(&[
+        recorded(1, "s", 0, 0),
+        recorded(2, "s", 3, 5),
+        recorded(3, "t", 0, 9),
+    ])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let positions: Vec<u64> = all(&store).await.iter().map(|e| e.position).collect();
+    assert_eq!(positions, [0, 5, 9]);
+    assert_eq!(store.head_position().await.unwrap(), Some(9));
+    assert_eq!(store.stream_revision("s").await.unwrap(), Some(3));
+    assert_eq!(stream(&store, "s").await, [0, 3]);
+    let last = store
+        .read_stream("s", ReadOptions::backwards().max_count(1))
+        .await
+        .unwrap();
+    assert_eq!(last[0].revision, 3);
+    let back = store
+        .read_all(ReadOptions::backwards().from(ReadFrom::At(8)).max_count(1))
+        .await
+        .unwrap();
+    assert_eq!(back[0].position, 5);
+    let r = store.append("s", vec![with_id(4)], Exact(3)).await.unwrap();
+    assert_eq!((r.next_expected_revision, r.position), (4, 10));
+    // Removing husks the events: gone from reads, ids and heads kept.
+    let mut tx = storage.begin(Mode::Write).await.unwrap();
+    let removal = evstore::Removal {
+        stream: StreamId::new("s").unwrap(),
+        revisions: 0..=3,
+        created_before: None,
+        through: None,
+    };
+    tx.remove(&removal).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(stream(&store, "s").await, [4]);
+    let mut tx = storage.begin(Mode::Read).await.unwrap();
+    let found = tx.locate(&[id(1), id(2), id(4), id(99)]).await.unwrap();
+    let found: Vec<_> = found
+        .iter()
+        .map(|l| l.as_ref().map(|l| (l.revision, l.position, l.removed)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            Some((0, 0, true)),
+            Some((3, 5, true)),
+            Some((4, 10, false)),
+            None
+        ]
+    );
+    assert_eq!(
+        tx.stream_head(&StreamId::new("s").unwrap()).await.unwrap(),
+        Some(4)
+    );
+    drop(tx);
+    let retry = store.append("s", vec![with_id(1)], NoStream).await.unwrap();
+    assert_eq!((retry.next_expected_revision, retry.position), (0, 0));
+    assert_eq!(stream(&store, "s").await, [4]);
+    // Removing again, or a range with nothing live, is a no-op.
+    let mut tx = storage.begin(Mode::Write).await.unwrap();
+    tx.remove(&removal).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        all(&store)
+            .await
+            .iter()
+            .map(|e| e.position)
+            .collect::<Vec<_>>(),
+        [9, 10]
+    );
+}

@@ -125,7 +125,7 @@ macro_rules! contract_suite {
             positions_are_never_reused, reads_skip_a_big_hole_both_ways,
             subscriptions_cross_a_hole_larger_than_a_page,
             filtered_subscriptions_get_lifecycle_events,
-            lifecycle_calls_and_appends_issued_together);
+            lifecycle_calls_and_appends_issued_together, storages_hold_holes_and_husks);
     };
     (@cases $factory:expr; $($case:ident $([requires: $($capability:ident),+])?),* $(,)?) => {
         $(

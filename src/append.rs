@@ -183,7 +183,8 @@ async fn through(
 }
 
 /// Looks the call's ids up and decides again when a decision without them failed on the
-/// expected revision (the call may be a retry of one written before the stream moved on).
+/// expected revision or a tombstone (the call may be a retry of one written before the stream
+/// moved on or was tombstoned, or hold an id stored elsewhere).
 async fn located<T>(
     tx: &mut dyn Transaction,
     ids: &[Uuid],
@@ -196,7 +197,12 @@ async fn located<T>(
         vec![None; ids.len()]
     };
     let decision = decide(&stored);
-    if !look_up && matches!(decision, Err(Error::WrongExpectedRevision { .. })) {
+    if !look_up
+        && matches!(
+            decision,
+            Err(Error::WrongExpectedRevision { .. } | Error::StreamDeleted { .. })
+        )
+    {
         let stored = tx.locate(ids).await?;
         return Ok(decide(&stored));
     }

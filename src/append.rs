@@ -301,29 +301,62 @@ async fn decide_and_write(
             (vec![event], removals, Some(life))
         }
     };
-    // The hooks' writes first: on a storage that refuses a taken id on write (IndexedDB's
-    // unique index), a refused `put` aborts the transaction, failing every later request of it;
-    // issued last, it can only fail the commit, which asks for an attempt with ids looked up.
+    // The hooks' writes, the removals and the record first, the put last: on a storage that
+    // refuses a taken id on write (IndexedDB's unique index), a refused `put` aborts the
+    // transaction, failing every later request of it; issued last, it can only fail the
+    // commit, which asks for an attempt with ids looked up. Only what removes the call's own
+    // events (an append of more events than `maxCount`) must follow the put.
     tx.appended(Appending {
         append,
         events: &events,
         removals: &removals,
     })
     .await?;
-    tx.put(&events).await?;
-    match life {
-        Some(life) => {
-            lifecycle::execute(tx, x.as_str(), &life, &removals).await?;
-            known.life = Some(life);
-        }
-        None => write_removals(tx, &removals).await?,
+    let own = match append.kind {
+        AppendKind::Events => events.first().map(|e| e.revision),
+        AppendKind::Lifecycle { .. } => None,
+    };
+    let (before, after) = split(&removals, own);
+    write_removals(tx, &before).await?;
+    if let Some(life) = life {
+        tx.put_meta(&life_key(x.as_str()), Some(&life.encode()))
+            .await?;
+        known.life = Some(life);
     }
+    tx.put(&events).await?;
+    write_removals(tx, &after).await?;
     let last = &events[events.len() - 1];
     *log = Some(last.position);
     Ok(Ok(Appended::Written(AppendResult {
         next_expected_revision: last.revision,
         position: last.position,
     })))
+}
+
+/// `removals` split at the first revision of the call's own events, `own`: what can be removed
+/// before they are put, and what removes some of them (never by age: they are new).
+fn split(removals: &[Removal], own: Option<Revision>) -> (Vec<Removal>, Vec<Removal>) {
+    let Some(own) = own else {
+        return (removals.to_vec(), Vec::new());
+    };
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for r in removals {
+        let (start, end) = (*r.revisions.start(), *r.revisions.end());
+        if start < own {
+            before.push(Removal {
+                revisions: start..=end.min(own - 1),
+                ..r.clone()
+            });
+        }
+        if end >= own && r.created_before.is_none() {
+            after.push(Removal {
+                revisions: start.max(own)..=end,
+                ..r.clone()
+            });
+        }
+    }
+    (before, after)
 }
 
 async fn write_removals(tx: &mut dyn Transaction, removals: &[Removal]) -> Result<()> {
@@ -422,4 +455,36 @@ pub(crate) async fn sweep(storage: &dyn Storage, ctx: Context) -> Result<lifecyc
         }
     }
     Err(commit_failure(last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal(revisions: std::ops::RangeInclusive<Revision>, aged: bool) -> Removal {
+        Removal {
+            stream: StreamId::new("x").unwrap(),
+            revisions,
+            created_before: aged.then_some(5),
+            through: None,
+        }
+    }
+
+    #[test]
+    fn removals_of_the_calls_own_events_follow_the_put() {
+        let ranges = |rs: &[Removal]| rs.iter().map(|r| r.revisions.clone()).collect::<Vec<_>>();
+        let (before, after) = split(&[removal(2..=6, false), removal(7..=9, true)], Some(5));
+        // (the new events are never removed by age)
+        assert_eq!(ranges(&before), [2..=4]);
+        assert_eq!(ranges(&after), [5..=6]);
+        assert!(after[0].created_before.is_none());
+        let (before, after) = split(&[removal(0..=3, false), removal(0..=9, true)], Some(4));
+        assert_eq!(ranges(&before), [0..=3, 0..=3]);
+        assert!(after.is_empty());
+        let (before, after) = split(&[removal(6..=7, false)], Some(6));
+        assert!(before.is_empty());
+        assert_eq!(ranges(&after), [6..=7]);
+        let (before, after) = split(&[removal(0..=9, false)], None);
+        assert_eq!((ranges(&before), after.len()), (vec![0..=9], 0));
+    }
 }

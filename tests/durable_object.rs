@@ -5,5 +5,13 @@
 
 #[macro_use]
 mod contract;
+#[macro_use]
+mod husks;
 
 contract_suite!(contract::durable_object::DurableObject);
+
+mod lifecycle_primitives {
+    //! The lifecycle primitives of the seam (husks, holes, pages), case by case.
+    use super::{contract, husks};
+    husk_suite!(contract::durable_object::DurableObject);
+}

@@ -258,13 +258,13 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
     window.stores.s = await EventStore.open({ storage: "indexeddb", name });
     await window.stores.s.append("Keep-1", [{ type: "Kept", data: 1 }]);
   }, name);
-  // A newer app version in another tab upgrades the schema (to version 4, one past this evstore's)
+  // A newer app version in another tab upgrades the schema (to version 5, one past this evstore's)
   // while the old tab is open.
   const newer = await storePage(context);
   const upgraded = await newer.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const req = indexedDB.open(name, 4);
+        const req = indexedDB.open(name, 5);
         req.onupgradeneeded = () => req.result.createObjectStore("from-the-future");
         req.onblocked = () => setTimeout(() => reject(new Error("upgrade blocked by the old tab")), 3000);
         req.onsuccess = () => {
@@ -279,7 +279,7 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
       }),
     name,
   );
-  assert.deepEqual(upgraded, { version: 4, events: 1 });
+  assert.deepEqual(upgraded, { version: 5, events: 1 });
   // The old tab closed its connection: its calls now fail clearly.
   const oldTab = await old.evaluate(async () => {
     try {
@@ -515,9 +515,65 @@ test("a database written by the previous version (schema 2: checkpoints in their
   assert.deepEqual(out, {
     first: { types: ["E2"], all: ["E0", "E1", "E2"] },
     again: { types: [], all: ["E0", "E1", "E2"] },
-    version: 3,
+    version: 4,
     legacy: 0,
     moved: "2",
+  });
+  await context.close();
+});
+
+test("a database written by schema 3 opens at schema 4 with its events, meta and ids; schema 3 can no longer open it", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `schema-3-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
+    // The database as evstore's schema version 3 wrote it: events and meta, no checkpoint store.
+    const open = indexedDB.open(name, 3);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      const events = db.createObjectStore("events", { keyPath: "position" });
+      events.createIndex("stream", ["streamId", "revision"], { unique: true });
+      events.createIndex("id", "id", { unique: true });
+      db.createObjectStore("meta");
+    };
+    const old = await request(open);
+    const tx = old.transaction(["events", "meta"], "readwrite");
+    for (let position = 0; position < 3; position++) {
+      const id = `0190b6c6-0000-7000-8000-00000000000${position}`;
+      tx.objectStore("events").add({ position, id, streamId: "Doc-1", type: `E${position}`, revision: position, data: `{"n":${position}}`, metadata: "{}", createdAt: 1 });
+    }
+    tx.objectStore("meta").put("1", "checkpoint/proj");
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    old.close();
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    const all = (await s.readAll()).map((e) => [e.type, e.data.n]);
+    // A retry of a stored id is answered from the store; a new append continues the stream.
+    const retry = await s.append("Doc-1", [{ id: "0190b6c6-0000-7000-8000-000000000001", type: "E1", data: { n: 1 } }]);
+    const next = await s.append("Doc-1", [{ type: "E3", data: { n: 3 } }], { expectedRevision: 2 });
+    const types = await new Promise((resolve) => {
+      const seen = [];
+      const sub = s.subscribe((e) => void seen.push(e.type), { checkpoint: "proj", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+    });
+    await s.close();
+    const db = await request(indexedDB.open(name));
+    const version = db.version;
+    db.close();
+    // What evstore of schema 3 does on open: ask for version 3, which IndexedDB now refuses
+    // (VersionError, which that version reports as "written by a newer evstore").
+    const stale = await request(indexedDB.open(name, 3)).then(
+      (db) => (db.close(), "opened"),
+      (e) => e.name,
+    );
+    return { all, retry: [retry.position, retry.nextExpectedRevision], next: [next.position, next.nextExpectedRevision], types, version, stale };
+  }, name);
+  assert.deepEqual(out, {
+    all: [["E0", 0], ["E1", 1], ["E2", 2]],
+    retry: [1, 1],
+    next: [3, 3],
+    types: ["E2", "E3"],
+    version: 4,
+    stale: "VersionError",
   });
   await context.close();
 });

@@ -107,7 +107,7 @@ export function shows(page) {
       const text = (id) => document.getElementById(id).textContent;
       const items = [...document.querySelectorAll(".item")].map((li) => li.dataset.name).join(", ");
       const notice = document.getElementById("notice").hidden ? "-" : text("notice-text");
-      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr").length} | notice: ${notice}`;
+      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr[data-position]").length} | notice: ${notice}`;
     })
     .catch((e) => `(page gone: ${e.message})`);
 }
@@ -134,9 +134,9 @@ export function listed(page) {
   return page.$$eval(".item", (items) => items.map((li) => [li.dataset.name, li.classList.contains("checked")]));
 }
 
-/** The history as shown (newest first): `[{ position, stream, revision, type, data, by, state }]`. */
+/** The history as shown (newest first): `[{ position, stream, revision, type, data, by, state }]` (gap rows left out). */
 export function timeline(page) {
-  return page.$$eval("#timeline-body tr", (rows) =>
+  return page.$$eval("#timeline-body tr[data-position]", (rows) =>
     rows.map((tr) => {
       const cells = [...tr.children].map((td) => td.textContent);
       return {

@@ -35,7 +35,7 @@ function synced(page) {
   return page.waitForFunction(
     () => {
       const pill = document.getElementById("sync-pill");
-      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr:not([data-state=confirmed])");
+      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr[data-position]:not([data-state=confirmed])");
     },
     null,
     { timeout: SYNC_TIMEOUT },

@@ -28,8 +28,21 @@ export class ListError extends Error {
 
 export const initialItem = () => ({ exists: false, removed: false, deleted: false, name: "", checked: false, addedPosition: null, addedBy: null, owner: null });
 
+/** The name shown for an item whose ItemAdded (and renames) fell out of its retention. */
+export const UNKNOWN_NAME = "(name not kept)";
+
+/**
+ * An item known from a later event only: its first events were removed by the retention set in
+ * the history view (`maxCount`), so it exists from its first kept event on.
+ */
+function known(state, event) {
+  if (state.exists || !EVENT_TYPES.includes(event.type) || event.type === "ItemAdded") return state;
+  return { ...state, exists: true, name: UNKNOWN_NAME, addedPosition: event.position };
+}
+
 /** One item's state after `event` (of that item's stream). */
 export function evolveItem(state, event) {
+  state = known(state, event);
   switch (event.type) {
     case "ItemAdded":
       return {

@@ -3,6 +3,7 @@
 // and apt's headless Chromium. Everything started here is stopped in `after` — also when a test
 // fails — and workerd is killed when the process exits, whatever happened.
 import { after, before } from "node:test";
+import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,6 +87,61 @@ export async function openApp(context, demo, name) {
 
 export async function ready(page) {
   await page.waitForFunction(() => document.body.dataset.ready === "true");
+}
+
+// ── sync between devices ──────────────────────────────────────────────────────────────────
+
+export const SYNC_TIMEOUT = 30_000;
+
+/** Waits until the device is online with nothing left to push. */
+export function synced(page) {
+  return page.waitForFunction(
+    () => {
+      const pill = document.getElementById("sync-pill");
+      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr[data-position]:not([data-state=confirmed])");
+    },
+    null,
+    { timeout: SYNC_TIMEOUT },
+  );
+}
+
+export function notOnline(page) {
+  return page.waitForFunction(() => document.getElementById("sync-pill").dataset.state !== "online", null, { timeout: SYNC_TIMEOUT });
+}
+
+export async function switchOffline(page, offline) {
+  const checked = await page.isChecked("#online-switch");
+  if (checked === offline) await page.click("label.switch");
+  assert.equal(await page.isChecked("#online-switch"), !offline);
+  await page.waitForFunction(() => !document.getElementById("online-switch").disabled, null, { timeout: SYNC_TIMEOUT });
+}
+
+/** The service's log, as [position, streamId, type]. */
+export async function serverLog(demo) {
+  const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
+  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()).events.map((e) => [e.position, e.streamId, e.type]);
+}
+
+/**
+ * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
+ * demo; a failure carries what each device showed, and both contexts are closed either way.
+ */
+export function twoDevices(browser, fn) {
+  return withDemo(async (demo) => {
+    const contexts = [await device(browser), await device(browser)];
+    try {
+      const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
+      try {
+        await fn({ alice, bob, contexts, demo });
+      } catch (error) {
+        throw new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
+      }
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
 }
 
 // ── driving the app through its UI ──────────────────────────────────────────────────────────

@@ -76,8 +76,8 @@ fn metadata(value: &JsValue) -> Result<StreamMetadata> {
         .ok_or_else(|| {
             Error::invalid("metadata must be JSON (no cycles, BigInt values or functions)")
         })?;
-    let json = Json::parse(&text).map_err(|e| Error::invalid(format!("metadata: {e}")))?;
-    StreamMetadata::from_json(&json)
+    // JSON.stringify wrote it: valid JSON by construction; the core reads it once.
+    StreamMetadata::from_json(&Json::trusted(text))
 }
 
 /// JSON text (valid by construction: the core wrote it) as a JS value.

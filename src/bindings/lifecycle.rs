@@ -116,10 +116,7 @@ impl JsEventStore {
                 .set_stream_metadata(&stream_id, metadata, expected)
                 .await?;
             Ok(object(&[
-                (
-                    "metadataRevision",
-                    (r.next_expected_revision as f64).into(),
-                ),
+                ("metadataRevision", (r.next_expected_revision as f64).into()),
                 ("position", (r.position as f64).into()),
             ]))
         })

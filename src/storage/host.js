@@ -92,6 +92,12 @@ export function addStorageMethods(store) {
 // The Durable Object storage's SQL, over `ctx.storage` of a SQLite-backed object. Every
 // statement is synchronous; cursors are consumed at once. Tables are prefixed `evstore_` so they
 // never clash with the application's own tables in the same object.
+//
+// Removed events are husked by an UPDATE that blanks their columns: no table holds their data
+// afterwards. SQLite may still keep the old bytes in freed space of the database file until it
+// reuses it; `PRAGMA secure_delete` would zero them, but the Durable Object SQL API refuses it
+// (`not authorized: SQLITE_AUTH` in workerd, as are `PRAGMA auto_vacuum`/`incremental_vacuum`,
+// and `VACUUM` cannot run inside its implicit transaction), so it is not attempted.
 
 const SCHEMA_VERSION = 3;
 

@@ -577,3 +577,67 @@ test("a database written by schema 3 opens at schema 4 with its events, meta and
   });
   await context.close();
 });
+
+test("erasure through the package: after delete, tombstone, truncate and maxCount no object store holds the marker", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `erasure-${Date.now()}`;
+  const marker = `ERASE-ME-${crypto.randomUUID()}`;
+  const kept = `KEEP-ME-${crypto.randomUUID()}`;
+  const out = await page.evaluate(
+    async ({ name, marker, kept }) => {
+      const s = await EventStore.open({ storage: "indexeddb", name });
+      const marked = (n, m = marker) => Array.from({ length: n }, (_, i) => ({ type: "Noted", data: { note: m, i }, metadata: { by: m } }));
+      await s.append("Del-1", marked(3));
+      await s.setStreamMetadata("Del-1", { custom: { owner: marker } });
+      await s.setStreamMetadata("Del-1", { custom: { owner: "nobody" } });
+      await s.deleteStream("Del-1");
+      await s.append("Tomb-1", marked(4));
+      await s.setStreamMetadata("Tomb-1", { custom: { owner: marker } });
+      await s.tombstoneStream("Tomb-1");
+      await s.append("Trunc-1", marked(3));
+      await s.append("Trunc-1", marked(2, "clean"));
+      await s.setStreamMetadata("Trunc-1", { truncateBefore: 3 });
+      await s.setStreamMetadata("Max-1", { maxCount: 2 });
+      await s.append("Max-1", marked(3));
+      await s.append("Max-1", marked(2, "clean"));
+      await s.append("Keep-1", marked(1, kept));
+      const reads = {
+        del: (await s.readStream("Del-1")).length,
+        tomb: await s.readStream("Tomb-1").then(() => "read", (e) => `${e.code} ${e.streamId}`),
+        trunc: (await s.readStream("Trunc-1")).map((e) => e.revision),
+        max: (await s.readStream("Max-1")).map((e) => e.revision),
+        all: JSON.stringify(await s.readAll()).includes(marker),
+      };
+      await s.close();
+      // Every object store, raw, through cursors.
+      const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
+      const db = await request(indexedDB.open(name));
+      const stores = [...db.objectStoreNames];
+      const tx = db.transaction(stores);
+      let dump = "";
+      for (const store of stores) {
+        await new Promise((resolve, reject) => {
+          const cursor = tx.objectStore(store).openCursor();
+          cursor.onerror = () => reject(cursor.error);
+          cursor.onsuccess = () => {
+            const c = cursor.result;
+            if (!c) return resolve();
+            dump += `${store} ${JSON.stringify(c.key)} ${JSON.stringify(c.value)}\n`;
+            c.continue();
+          };
+        });
+      }
+      db.close();
+      return { reads, stores, erased: !dump.includes(marker), sees: dump.includes(kept) };
+    },
+    { name, marker, kept },
+  );
+  assert.deepEqual(out, {
+    reads: { del: 0, tomb: "STREAM_DELETED Tomb-1", trunc: [3, 4], max: [3, 4], all: false },
+    stores: ["events", "meta"],
+    erased: true,
+    sees: true,
+  });
+  await context.close();
+});

@@ -398,6 +398,8 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         let r = block_on(client.receive(ServerMessage::Events {
             events: frame.clone(),
             epoch: None,
+            after: None,
+            through: frame[frame.len() - 1].position,
         }));
         injected_any = faults.injected.get() > 0;
         faults.heal();
@@ -412,6 +414,8 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
             block_on(client.receive(ServerMessage::Events {
                 events: frame.clone(),
                 epoch: None,
+                after: None,
+                through: frame[frame.len() - 1].position,
             }))
             .unwrap();
         }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage, TheirsCut};
 use super::records::{ConflictRecord, OutboxEntry, SyncState, CONFLICT, STATE};
-use super::tail::{load, theirs, Local};
+use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
 use crate::decision::{decide, Decision};
 use crate::error::{Error, Result};
@@ -104,8 +104,8 @@ struct Engine {
     /// Appends the server accepted on this connection, whose events have not arrived yet.
     acked: HashSet<u64>,
     next_batch: u64,
-    /// Events held back until the rest of their append arrives.
-    carry: Vec<RecordedEvent>,
+    /// Events held back until the rest of their append arrives (the end of a frame).
+    carry: Option<Frame>,
     /// The epoch of the server log this store synced with.
     epoch: Option<String>,
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
@@ -121,7 +121,7 @@ struct Engine {
 impl Engine {
     /// Queues a pull from `after`, whose event in the local log has the id `after_id`.
     fn pull(&mut self, after: Option<Position>, after_id: Option<uuid::Uuid>) {
-        self.carry.clear();
+        self.carry = None;
         let epoch = self.epoch.clone();
         self.pulled = (after, epoch.clone());
         self.outgoing.push_back(ClientMessage::Pull {
@@ -132,11 +132,23 @@ impl Engine {
     }
 }
 
-/// The id of the event at `at` in the local log (the server checks it is its own there).
+/// The id of the last event at or before `at` in the local log (the server checks it is its own,
+/// there): the log may have holes, so windows of doubling width are read downwards.
 async fn id_at(tx: &mut dyn Transaction, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
-    let Some(at) = at else { return Ok(None) };
-    let events = tx.read_log(at..=at).await?.into_events()?;
-    Ok(events.first().filter(|e| e.position == at).map(|e| e.id))
+    let Some(mut high) = at else { return Ok(None) };
+    let mut width = 16u64;
+    loop {
+        let low = high.saturating_sub(width - 1);
+        let events = tx.read_log(low..=high).await?.into_events()?;
+        if let Some(e) = events.last() {
+            return Ok(Some(e.id));
+        }
+        if low == 0 {
+            return Ok(None);
+        }
+        high = low - 1;
+        width = (width * 2).min(1 << 16);
+    }
 }
 
 impl SyncClient {
@@ -235,7 +247,7 @@ impl SyncClient {
         e.status.caught_up = false;
         e.in_flight = None;
         e.acked.clear();
-        e.carry.clear();
+        e.carry = None;
         e.outgoing.clear();
     }
 
@@ -270,7 +282,12 @@ impl SyncClient {
             return Ok(Vec::new());
         }
         let held = match message {
-            ServerMessage::Events { events, epoch } => {
+            ServerMessage::Events {
+                events,
+                epoch,
+                after,
+                through,
+            } => {
                 let known = self.engine.borrow().epoch.clone();
                 match (epoch, known) {
                     (Some(e), Some(k)) if e != k => {
@@ -279,7 +296,12 @@ impl SyncClient {
                     }
                     (epoch, _) => {
                         let checked = epoch.is_some();
-                        let held = self.ingest(events, epoch).await?;
+                        let frame = Frame {
+                            after,
+                            through,
+                            events,
+                        };
+                        let held = self.ingest(frame, epoch).await?;
                         self.engine.borrow_mut().log_checked |= checked;
                         held
                     }
@@ -428,16 +450,10 @@ impl SyncClient {
     }
 
     /// Ingests server events (of the log `epoch`, recorded with the first confirmed events).
-    async fn ingest(
-        &self,
-        events: Vec<RecordedEvent>,
-        epoch: Option<String>,
-    ) -> Result<Vec<StreamId>> {
-        let events = {
-            let mut e = self.engine.borrow_mut();
-            let mut all = std::mem::take(&mut e.carry);
-            all.extend(events);
-            all
+    async fn ingest(&self, frame: Frame, epoch: Option<String>) -> Result<Vec<StreamId>> {
+        let frame = match self.engine.borrow_mut().carry.take() {
+            Some(carry) => carry.then(frame),
+            None => frame,
         };
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
@@ -446,7 +462,7 @@ impl SyncClient {
             if local.state.epoch.is_none() {
                 local.state.epoch.clone_from(&epoch);
             }
-            let done = match local.ingest(&mut *tx, events.clone()).await? {
+            let done = match local.ingest(&mut *tx, frame.clone()).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
                     let after = local.state.confirmed;

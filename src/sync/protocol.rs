@@ -1,13 +1,15 @@
-//! The messages of sync protocol v2, as values. Hosts carry them over their transport (the
+//! The messages of sync protocol v3, as values. Hosts carry them over their transport (the
 //! browser and the edge service as JSON over a WebSocket: `edge/PROTOCOL.md`); the client and
 //! server state machines only see these.
 
 use crate::event::{NewEvent, RecordedEvent};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 
-/// The protocol version these messages belong to (v2: a pull names the id of the event at its
-/// `after`, so that a server restored to an earlier copy is noticed; capped and withheld `theirs`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The protocol version these messages belong to (v3: stream lifecycle — pushed appends have a
+/// `kind`, `events` frames say which positions they cover (`after`, `through`), so that removed
+/// events leave explicit holes; v2: a pull names the id of the event at its `after`; capped and
+/// withheld `theirs`).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The most bytes (UTF-8) of one client message the server reads: a push over it is refused
 /// whole, so the client never sends one (an append too large for it is refused at append time).
@@ -161,12 +163,19 @@ pub enum PushOutcome {
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerMessage {
-    /// Events of the server's log, in position order, each with its server position.
+    /// Events of the server's log, in position order, each with its server position: every event
+    /// the client receives at a position in `(after, through]`. Positions in that range without
+    /// an event are holes (removed events).
     Events {
         /// The events.
         events: Vec<RecordedEvent>,
         /// The identity of the server's log they belong to (`None`: not said).
         epoch: Option<String>,
+        /// The last position the previous frame covered (`None`: the start of the log). The
+        /// client takes the frame only when it holds the log up to exactly there.
+        after: Option<Position>,
+        /// The last position this frame covers (at least its last event's).
+        through: Position,
     },
     /// The backlog has been sent; later events are live.
     CaughtUp {

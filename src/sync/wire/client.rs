@@ -1,4 +1,4 @@
-//! Client messages as the JSON text of protocol v2, written by hand: payloads are stored JSON
+//! Client messages as the JSON text of protocol v3, written by hand: payloads are stored JSON
 //! texts and go out as they are, never parsed again.
 
 use crate::error::{Error, Result};
@@ -81,7 +81,7 @@ fn push_id(out: &mut String, id: &uuid::Uuid) {
     out.push_str(id.hyphenated().encode_lower(&mut buf));
 }
 
-/// The bytes a push message takes besides its appends (`{"v":2,"type":"push","batch":…}`).
+/// The bytes a push message takes besides its appends (`{"v":3,"type":"push","batch":…}`).
 const PUSH_ENVELOPE_BYTES: usize = 64;
 
 /// The bytes `append` takes in a push message.
@@ -162,14 +162,14 @@ mod tests {
         });
         assert_eq!(
             pull,
-            r#"{"v":2,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
+            r#"{"v":3,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
         );
         let first = encode_client_message(&ClientMessage::Pull {
             after: None,
             after_id: None,
             epoch: None,
         });
-        assert_eq!(first, r#"{"v":2,"type":"pull","after":null}"#);
+        assert_eq!(first, r#"{"v":3,"type":"pull","after":null}"#);
         let push = ClientMessage::Push {
             batch: 3,
             appends: vec![PushAppend {

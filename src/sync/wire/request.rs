@@ -1,5 +1,5 @@
 //! Client messages as the server reads them: the text of one WebSocket message → a
-//! [`ClientFrame`], with every check of protocol v2 (size, JSON object, type, version, unknown
+//! [`ClientFrame`], with every check of protocol v3 (size, JSON object, type, version, unknown
 //! fields, field kinds). Pushed payloads stay the texts the client sent.
 
 use super::events::raw_json;
@@ -162,12 +162,17 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
     let after = msg.position("after").map_err(|()| {
         ErrorFrame::invalid("\"after\" must be a position (a non-negative integer) or null")
     })?;
-    let after_id = msg.string("afterId");
-    if after.is_some() && after_id.is_none() {
-        return Err(ErrorFrame::invalid(
-            "\"afterId\" (the id of the client's event at \"after\") is required with \"after\"",
-        )
-        .into());
+    let after_id = match msg.get("afterId") {
+        None => None,
+        Some(id) if is_null(id) => None,
+        Some(id) => Some(string(id).ok_or_else(|| {
+            ErrorFrame::invalid(
+                "\"afterId\" must be a string: the id of the client's last event at or before \"after\"",
+            )
+        })?),
+    };
+    if after.is_none() && after_id.is_some() {
+        return Err(ErrorFrame::invalid("\"afterId\" goes with a position in \"after\"").into());
     }
     let epoch =
         match msg.get("epoch") {

@@ -228,6 +228,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         metadata: Json::empty_object(),
     };
     let push = |seq, stream: &str, expected, events| PushAppend {
+        kind: evstore::sync::PushKind::Events,
         seq,
         stream_id: StreamId::new(stream).unwrap(),
         expected,
@@ -893,6 +894,7 @@ fn pushed(
     created_at: u64,
 ) -> evstore::sync::PushAppend {
     evstore::sync::PushAppend {
+        kind: evstore::sync::PushKind::Events,
         seq: 0,
         stream_id: evstore::StreamId::new(stream).unwrap(),
         expected,

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage, TheirsCut};
+use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMessage, TheirsCut};
 use super::records::{ConflictRecord, OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
@@ -425,6 +425,7 @@ impl SyncClient {
                 }
                 bytes += size;
                 appends.push(PushAppend {
+                    kind: PushKind::Events,
                     seq: entry.seq,
                     stream_id: entry.stream_id.clone(),
                     expected: entry.expected,
@@ -721,6 +722,7 @@ impl SyncClient {
                         count: events.len(),
                         created_at: append.created_at,
                         detached: None,
+                        kind: Default::default(),
                     };
                     local.queue(entry, events);
                     local.save(&mut *tx).await?;

@@ -3,6 +3,7 @@
 //! server state machines only see these.
 
 use crate::event::{NewEvent, RecordedEvent};
+use crate::json::Json;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 
 /// The protocol version these messages belong to (v3: stream lifecycle — pushed appends have a
@@ -23,16 +24,66 @@ pub const MAX_CREATED_AT_MS: u64 = 8_640_000_000_000_000;
 /// outcomes; the rest reaches the client with the log it pulls.
 pub const MAX_THEIRS_BYTES: usize = 256 * 1024;
 
+/// What a pushed append does: append events, or change the stream's lifecycle (each lifecycle
+/// call is one event, whose id the client chose: the server writes it with that id).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushKind {
+    /// An ordinary append of [`PushAppend::events`] (`"kind":"events"`).
+    Events,
+    /// `setStreamMetadata` (`"kind":"metadata"`): the expected revision is the expected
+    /// metadata revision.
+    Metadata {
+        /// The id of the `$metadata` event.
+        id: uuid::Uuid,
+        /// The new metadata, as the client sent it (the server validates it).
+        metadata: Json,
+    },
+    /// `deleteStream` (`"kind":"delete"`), a soft delete.
+    Delete {
+        /// The id of the `$metadata` event.
+        id: uuid::Uuid,
+    },
+    /// `tombstoneStream` (`"kind":"tombstone"`), a hard delete.
+    Tombstone {
+        /// The id of the `$streamDeleted` event.
+        id: uuid::Uuid,
+    },
+}
+
+impl PushKind {
+    /// The wire name (`"events"`, `"metadata"`, `"delete"`, `"tombstone"`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PushKind::Events => "events",
+            PushKind::Metadata { .. } => "metadata",
+            PushKind::Delete { .. } => "delete",
+            PushKind::Tombstone { .. } => "tombstone",
+        }
+    }
+
+    /// The lifecycle event's id (`None` for events).
+    pub fn id(&self) -> Option<uuid::Uuid> {
+        match self {
+            PushKind::Events => None,
+            PushKind::Metadata { id, .. }
+            | PushKind::Delete { id }
+            | PushKind::Tombstone { id } => Some(*id),
+        }
+    }
+}
+
 /// A queued local append, as pushed: the original call, resent verbatim until a terminal answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushAppend {
     /// The outbox sequence number of the append (the client's own reference).
     pub seq: u64,
+    /// What the append does (events, or a lifecycle change of the stream).
+    pub kind: PushKind,
     /// The stream.
     pub stream_id: StreamId,
     /// The expected revision the append was made with.
     pub expected: ExpectedRevision,
-    /// The events with their ids.
+    /// The events with their ids (none for a lifecycle kind).
     pub events: Vec<NewEvent>,
     /// When the append was made locally (milliseconds since the Unix epoch), kept by the server.
     pub created_at: u64,

@@ -36,7 +36,8 @@ mod tests {
 
     use super::*;
     use crate::sync::{
-        ClientMessage, PullRequest, PushAppend, PushOutcome, Refusal, ServerMessage, TheirsCut,
+        ClientMessage, PullRequest, PushAppend, PushKind, PushOutcome, Refusal, ServerMessage,
+        TheirsCut,
     };
     use crate::{ExpectedRevision, Json, RecordedEvent, StreamId};
 
@@ -163,6 +164,7 @@ mod tests {
             }))
         );
         let append = PushAppend {
+            kind: PushKind::Events,
             seq: 7,
             stream_id: StreamId::new("Cart-1").unwrap(),
             expected: ExpectedRevision::Exact(3),
@@ -185,6 +187,141 @@ mod tests {
                 appends: vec![Ok(append)],
             })
         );
+    }
+
+    #[test]
+    fn lifecycle_kinds_are_pushed_with_their_event_id_and_read_back() {
+        let id = uuid::Uuid::from_u128(0x5e);
+        let kinds = [
+            PushKind::Metadata {
+                id,
+                metadata: Json::parse(r#"{"maxCount":3,"custom":{"o":"u\"1"}}"#).unwrap(),
+            },
+            PushKind::Delete { id },
+            PushKind::Tombstone { id },
+        ];
+        for kind in kinds {
+            let append = PushAppend {
+                seq: 4,
+                kind: kind.clone(),
+                stream_id: StreamId::new("Order-1").unwrap(),
+                expected: ExpectedRevision::Exact(2),
+                events: Vec::new(),
+                created_at: 9,
+            };
+            let push = ClientMessage::Push {
+                batch: 1,
+                appends: vec![append.clone()],
+            };
+            let text = encode_client_message(&push);
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["appends"][0]["kind"], kind.as_str());
+            assert_eq!(v["appends"][0]["id"], id.to_string());
+            assert_eq!(v["appends"][0].get("events"), None, "{text}");
+            assert_eq!(
+                decode_client_message(&text),
+                Ok(ClientFrame::Push {
+                    batch: 1,
+                    appends: vec![Ok(append)],
+                })
+            );
+        }
+        let events = encode_client_message(&ClientMessage::Push {
+            batch: 1,
+            appends: vec![PushAppend {
+                seq: 1,
+                kind: PushKind::Events,
+                stream_id: StreamId::new("S").unwrap(),
+                expected: ExpectedRevision::Any,
+                events: Vec::new(),
+                created_at: 1,
+            }],
+        });
+        assert!(events.contains(r#""kind":"events""#), "{events}");
+    }
+
+    #[test]
+    fn a_malformed_lifecycle_append_is_rejected_naming_its_fault() {
+        let id = "00000000-0000-0000-0000-000000000001";
+        let read = |fields: &str| {
+            let text = format!(
+                r#"{{"v":3,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"X","createdAt":1,{fields}}}]}}"#
+            );
+            match decode_client_message(&text) {
+                Ok(ClientFrame::Push { mut appends, .. }) => appends.remove(0),
+                other => panic!("{text} read as {other:?}"),
+            }
+        };
+        let refused = |fields: &str| read(fields).unwrap_err().error.to_string();
+        assert_eq!(
+            read(&format!(r#""kind":"tombstone","id":"{id}""#))
+                .unwrap()
+                .kind,
+            PushKind::Tombstone {
+                id: uuid::Uuid::from_u128(1)
+            }
+        );
+        assert!(read(r#""events":[]"#).unwrap().kind == PushKind::Events);
+        for (fields, says) in [
+            (r#""kind":"purge""#.to_owned(), "kind must be one of"),
+            (r#""kind":"delete""#.to_owned(), "needs the id of its event"),
+            (
+                format!(r#""kind":"delete","id":"{id}","metadata":{{}}"#),
+                "metadata belongs to the \"metadata\" kind",
+            ),
+            (
+                format!(r#""kind":"metadata","id":"{id}","metadata":[1]"#),
+                "metadata must be an object",
+            ),
+            (
+                format!(r#""kind":"metadata","id":"{id}""#),
+                "metadata must be an object",
+            ),
+            (
+                format!(r#""kind":"tombstone","id":"{id}","events":[]"#),
+                "carries no events",
+            ),
+            (
+                format!(r#""kind":"events","id":"{id}","events":[]"#),
+                "id belongs to a lifecycle kind",
+            ),
+            (r#""kind":"delete","id":"nope""#.to_owned(), "id:"),
+        ] {
+            let message = refused(&fields);
+            assert!(message.contains(says), "{fields}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_events_frame_must_keep_its_events_inside_after_and_through() {
+        let frame = |after: &str, through: &str, positions: &[u64]| {
+            let events: Vec<String> = positions
+                .iter()
+                .map(|p| {
+                    format!(
+                        r#"{{"id":"00000000-0000-0000-0000-0000000000{p:02}","streamId":"S","type":"T","revision":{p},"position":{p},"data":null,"metadata":{{}},"createdAt":1}}"#
+                    )
+                })
+                .collect();
+            decode_server_message(&format!(
+                r#"{{"type":"events","epoch":"e","after":{after},"through":{through},"events":[{}]}}"#,
+                events.join(",")
+            ))
+        };
+        assert!(frame("null", "5", &[0, 3, 5]).is_ok(), "holes are fine");
+        assert!(frame("2", "9", &[]).is_ok(), "a frame may cover holes only");
+        for (after, through, positions) in [
+            ("3", "9", &[3u64][..]),
+            ("null", "4", &[5][..]),
+            ("null", "9", &[4, 4][..]),
+            ("5", "5", &[][..]),
+        ] {
+            assert!(
+                frame(after, through, positions).is_err(),
+                "{after} {through} {positions:?}"
+            );
+        }
+        assert!(decode_server_message(r#"{"type":"events","epoch":"e","events":[]}"#).is_err());
     }
 
     fn error(text: &str) -> String {

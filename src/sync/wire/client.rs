@@ -6,7 +6,7 @@ use crate::json::push_quoted;
 use crate::row::push_u64;
 use crate::storage::PreparedAppend;
 use crate::sync::protocol::{
-    ClientMessage, PushAppend, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ClientMessage, PushAppend, PushKind, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use crate::sync::records::push_expected;
 
@@ -55,12 +55,25 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
 fn push_append(out: &mut String, a: &PushAppend) {
     out.push_str("{\"seq\":");
     push_u64(out, a.seq);
-    out.push_str(",\"streamId\":");
+    out.push_str(",\"kind\":\"");
+    out.push_str(a.kind.as_str());
+    out.push_str("\",\"streamId\":");
     push_quoted(out, a.stream_id.as_str());
     out.push_str(",\"expectedRevision\":");
     push_expected(out, a.expected);
     out.push_str(",\"createdAt\":");
     push_u64(out, a.created_at);
+    if let Some(id) = a.kind.id() {
+        out.push_str(",\"id\":\"");
+        push_id(out, &id);
+        out.push('"');
+        if let PushKind::Metadata { metadata, .. } = &a.kind {
+            out.push_str(",\"metadata\":");
+            out.push_str(metadata.as_str());
+        }
+        out.push('}');
+        return;
+    }
     out.push_str(",\"events\":[");
     for (i, e) in a.events.iter().enumerate() {
         out.push_str(if i == 0 { "{\"id\":\"" } else { ",{\"id\":\"" });
@@ -108,6 +121,7 @@ pub(crate) fn check_pushable(append: &PreparedAppend) -> Result<()> {
         return Ok(());
     }
     let push = PushAppend {
+        kind: PushKind::Events,
         seq: u64::MAX,
         stream_id: append.stream_id.clone(),
         expected: append.expected,
@@ -140,6 +154,7 @@ pub fn encode_auth(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::PushKind;
     use crate::{ExpectedRevision, Json, NewEvent, StreamId};
 
     #[test]
@@ -173,6 +188,7 @@ mod tests {
         let push = ClientMessage::Push {
             batch: 3,
             appends: vec![PushAppend {
+                kind: PushKind::Events,
                 seq: 7,
                 stream_id: StreamId::new("Cart-\"1\"").unwrap(),
                 expected: ExpectedRevision::NoStream,

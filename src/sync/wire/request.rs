@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::event::{parse_event_id, NewEvent};
 use crate::model::{ExpectedRevision, StreamId};
 use crate::sync::feed::PullRequest;
-use crate::sync::protocol::{PushAppend, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION};
+use crate::sync::protocol::{PushAppend, PushKind, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION};
 use crate::sync::server::MalformedAppend;
 
 /// A client message, read.
@@ -212,10 +212,13 @@ fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, Bad> {
         let allowed = [
             "type",
             "seq",
+            "kind",
             "streamId",
             "expectedRevision",
             "createdAt",
             "events",
+            "id",
+            "metadata",
         ];
         if let Some(key) = append.unknown(&allowed) {
             return Err(after_scope(unknown_field(key, "push")));
@@ -249,6 +252,36 @@ fn read_push_append(a: &Fields<'_>) -> Result<PushAppend> {
         })?,
         _ => return Err(what(Error::invalid("streamId must be a string"))),
     };
+    let kind = match a.get("kind") {
+        None => "events".to_owned(),
+        Some(k) => string(k)
+            .filter(|k| KINDS.contains(&k.as_str()))
+            .ok_or_else(|| {
+                what(Error::invalid(format!(
+                    "kind must be one of \"{}\", got {}",
+                    KINDS.join("\", \""),
+                    k.get()
+                )))
+            })?,
+    };
+    if kind != "events" {
+        let expected = expected_revision(a.get("expectedRevision")).map_err(what)?;
+        return Ok(PushAppend {
+            seq,
+            kind: lifecycle_kind(a, &kind).map_err(what)?,
+            stream_id: StreamId::new(&stream).map_err(what)?,
+            expected,
+            events: Vec::new(),
+            created_at,
+        });
+    }
+    for field in ["id", "metadata"] {
+        if a.get(field).is_some() {
+            return Err(what(Error::invalid(format!(
+                "{field} belongs to a lifecycle kind, not to \"events\""
+            ))));
+        }
+    }
     let events = a
         .get("events")
         .and_then(items)
@@ -265,11 +298,55 @@ fn read_push_append(a: &Fields<'_>) -> Result<PushAppend> {
     })?;
     Ok(PushAppend {
         seq,
+        kind: PushKind::Events,
         stream_id: StreamId::new(&stream).map_err(what)?,
         expected,
         events,
         created_at,
     })
+}
+
+/// The kinds of pushed appends.
+const KINDS: [&str; 4] = ["events", "metadata", "delete", "tombstone"];
+
+/// A lifecycle kind's fields: its event's `id`, and the `metadata` of a `"metadata"` kind.
+fn lifecycle_kind(a: &Fields<'_>, kind: &str) -> Result<PushKind> {
+    if a.get("events").is_some() {
+        return Err(Error::invalid(format!(
+            "a \"{kind}\" append carries no events"
+        )));
+    }
+    let id = match a.get("id").and_then(string) {
+        Some(text) => parse_event_id(&text).map_err(|e| Error::invalid(format!("id: {e}")))?,
+        None => {
+            return Err(Error::invalid(format!(
+                "a \"{kind}\" append needs the id of its event (a UUID string)"
+            )))
+        }
+    };
+    let metadata = a.get("metadata");
+    if kind != "metadata" {
+        if metadata.is_some() {
+            return Err(Error::invalid(format!(
+                "metadata belongs to the \"metadata\" kind, not to \"{kind}\""
+            )));
+        }
+        return Ok(if kind == "delete" {
+            PushKind::Delete { id }
+        } else {
+            PushKind::Tombstone { id }
+        });
+    }
+    match metadata {
+        Some(m) if m.get().starts_with('{') && depth(m) <= MAX_NESTING => Ok(PushKind::Metadata {
+            id,
+            metadata: raw_json(m),
+        }),
+        Some(m) if m.get().starts_with('{') => Err(Error::invalid(format!(
+            "metadata nests deeper than {MAX_NESTING} levels"
+        ))),
+        _ => Err(Error::invalid("metadata must be an object")),
+    }
 }
 
 const NEEDS_ID: &str = "a pushed event needs its id";

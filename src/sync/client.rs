@@ -4,13 +4,13 @@
 //! over a simulated lossy network.
 
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMessage, TheirsCut};
-use super::records::{ConflictRecord, OutboxEntry, SyncState, CONFLICT, STATE};
+use super::records::{ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
 use crate::decision::{decide, Decision};
@@ -101,8 +101,9 @@ struct Engine {
     outgoing: VecDeque<ClientMessage>,
     /// The push awaiting its result: batch id and the sequence numbers it carries.
     in_flight: Option<(u64, Vec<u64>)>,
-    /// Appends the server accepted on this connection, whose events have not arrived yet.
-    acked: HashSet<u64>,
+    /// Appends the server accepted on this connection, whose events have not arrived yet, with
+    /// the position of their last event.
+    acked: HashMap<u64, Position>,
     next_batch: u64,
     /// Events held back until the rest of their append arrives (the end of a frame).
     carry: Option<Frame>,
@@ -385,54 +386,32 @@ impl SyncClient {
             }
         }
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        let local = load(&mut *tx, false).await?;
+        // The pending tail's events, sliced by the outbox's counts: the tail may hold husks of
+        // cancelled appends, so positions say nothing.
+        let local = load(&mut *tx, true).await?;
         let acked = self.engine.borrow().acked.clone();
-        let mut at = local.tail_start();
-        let mut chosen: Vec<(&OutboxEntry, Position)> = Vec::new();
-        let mut events_chosen = 0usize;
+        let mut appends = Vec::new();
+        let (mut events_chosen, mut bytes) = (0usize, 0usize);
         for p in &local.pending {
-            let first = at;
-            if !p.is_detached() {
-                at += p.entry.count as u64;
-            }
-            if p.is_detached() || acked.contains(&p.entry.seq) || local.is_held(&p.entry) {
+            if p.is_detached() || acked.contains_key(&p.entry.seq) || local.is_held(&p.entry) {
                 continue;
             }
-            if chosen.len() == BATCH_APPENDS
-                || (events_chosen >= BATCH_EVENTS && !chosen.is_empty())
+            if appends.len() == BATCH_APPENDS
+                || (events_chosen >= BATCH_EVENTS && !appends.is_empty())
             {
                 break;
             }
-            events_chosen += p.entry.count;
-            chosen.push((&p.entry, first));
-        }
-        let mut appends = Vec::with_capacity(chosen.len());
-        if let (Some((_, from)), Some((last, to))) = (chosen.first(), chosen.last()) {
-            let to = to + last.count as u64 - 1;
-            let events = tx.read_log(*from..=to).await?.into_events()?;
-            let mut bytes = 0usize;
-            for (entry, first) in &chosen {
-                let offset = (first - from) as usize;
-                let slice = events.get(offset..offset + entry.count).ok_or_else(|| {
-                    Error::storage("the sync outbox does not match the local log")
-                })?;
-                let size: usize = slice
-                    .iter()
-                    .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
-                    .sum();
-                if bytes + size > BATCH_BYTES && !appends.is_empty() {
-                    break;
-                }
-                bytes += size;
-                appends.push(PushAppend {
-                    kind: PushKind::Events,
-                    seq: entry.seq,
-                    stream_id: entry.stream_id.clone(),
-                    expected: entry.expected,
-                    events: slice.iter().map(new_event).collect(),
-                    created_at: entry.created_at,
-                });
+            let size: usize = p
+                .events
+                .iter()
+                .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
+                .sum();
+            if bytes + size > BATCH_BYTES && !appends.is_empty() {
+                break;
             }
+            bytes += size;
+            events_chosen += p.entry.count;
+            appends.push(pushed(p)?);
         }
         drop(tx);
         self.absorb(&local);
@@ -463,7 +442,8 @@ impl SyncClient {
             if local.state.epoch.is_none() {
                 local.state.epoch.clone_from(&epoch);
             }
-            let done = match local.ingest(&mut *tx, frame.clone()).await? {
+            let acked = self.engine.borrow().acked.clone();
+            let done = match local.ingest(&mut *tx, frame.clone(), &acked).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
                     let after = local.state.confirmed;
@@ -487,7 +467,13 @@ impl SyncClient {
             } else {
                 drop(tx);
             }
-            self.engine.borrow_mut().carry = done.carry;
+            let mut e = self.engine.borrow_mut();
+            e.carry = done.carry;
+            // Accepted appends the confirmed prefix passed are settled (delivered or removed).
+            if let Some(confirmed) = local.state.confirmed {
+                e.acked.retain(|_, at| *at > confirmed);
+            }
+            drop(e);
             self.absorb(&local);
             return Ok(done.new_conflicts);
         }
@@ -505,10 +491,17 @@ impl SyncClient {
             }
         };
         let mut holds = Vec::new();
+        let mut skipped = Vec::new();
+        let confirmed = self.engine.borrow().status.confirmed;
         for (seq, outcome) in seqs.into_iter().zip(outcomes) {
             match outcome {
-                PushOutcome::Ok { .. } | PushOutcome::Already { .. } => {
-                    self.engine.borrow_mut().acked.insert(seq);
+                PushOutcome::Ok { position, .. } | PushOutcome::Already { position, .. } => {
+                    if confirmed.is_some_and(|c| position <= c) {
+                        // Passed already: confirmed then, or removed before it reached us.
+                        skipped.push(seq);
+                    } else {
+                        self.engine.borrow_mut().acked.insert(seq, position);
+                    }
                 }
                 PushOutcome::Conflict {
                     actual,
@@ -527,6 +520,17 @@ impl SyncClient {
                 }
                 PushOutcome::Blocked | PushOutcome::Failed(_) => {}
             }
+        }
+        if !skipped.is_empty() && self.any_queued(&skipped).await? {
+            self.transact(&|mut tx, mut local| {
+                let skipped = skipped.clone();
+                Box::pin(async move {
+                    local.drop_skipped(&mut *tx, &skipped).await?;
+                    local.save(&mut *tx).await?;
+                    Ok((tx, local, ()))
+                })
+            })
+            .await?;
         }
         if holds.is_empty() {
             return Ok(Vec::new());
@@ -558,6 +562,18 @@ impl SyncClient {
             })
         })
         .await
+    }
+
+    /// Whether any of the appends `seqs` is still queued (usually none: the frame that
+    /// confirmed them came before their result).
+    async fn any_queued(&self, seqs: &[u64]) -> Result<bool> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        for seq in seqs {
+            if tx.get_meta(&OutboxEntry::key(*seq)).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The backlog is in: records the server log's epoch the first time; after a reset, decides
@@ -782,6 +798,42 @@ impl SyncClient {
         e.status.resetting = local.state.resetting;
         e.epoch.clone_from(&local.state.epoch);
     }
+}
+
+/// The push of a queued append: its events, or its lifecycle call (whose one event is the
+/// lifecycle event: its id, and for a metadata change its data, the new metadata).
+fn pushed(p: &super::tail::Pending) -> Result<PushAppend> {
+    let entry = &p.entry;
+    let event = || {
+        p.events
+            .first()
+            .filter(|_| p.events.len() == 1)
+            .ok_or_else(|| Error::storage("a queued lifecycle call is not one event"))
+    };
+    let kind = match entry.kind {
+        EntryKind::Events => PushKind::Events,
+        EntryKind::Metadata => {
+            let e = event()?;
+            PushKind::Metadata {
+                id: e.id,
+                metadata: e.data.clone(),
+            }
+        }
+        EntryKind::Delete => PushKind::Delete { id: event()?.id },
+        EntryKind::Tombstone => PushKind::Tombstone { id: event()?.id },
+    };
+    let events = match kind {
+        PushKind::Events => p.events.iter().map(new_event).collect(),
+        _ => Vec::new(),
+    };
+    Ok(PushAppend {
+        seq: entry.seq,
+        kind,
+        stream_id: entry.stream_id.clone(),
+        expected: entry.expected,
+        events,
+        created_at: entry.created_at,
+    })
 }
 
 fn new_event(e: &RecordedEvent) -> NewEvent {

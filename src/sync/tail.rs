@@ -227,10 +227,16 @@ impl Local {
 
     /// Writes the server's `frame` (which must go on from the confirmed prefix: else a [`Gap`])
     /// and rewrites what follows it. A frame the confirmed prefix already covers changes nothing.
+    ///
+    /// `acked`: the appends the server accepted (`ok` or `already`) with their last event's
+    /// position. One whose position the frame passes without delivering it (the server removed
+    /// its events before this client pulled them) is dropped here, so that no removed event stays
+    /// behind on this device.
     pub async fn ingest(
         &mut self,
         tx: &mut dyn Transaction,
         frame: Frame,
+        acked: &HashMap<u64, Position>,
     ) -> Result<std::result::Result<Ingested, Gap>> {
         let mut done = Ingested::default();
         let confirmed = self.state.confirmed;
@@ -269,7 +275,9 @@ impl Local {
             }
         };
         done.changed = true;
-        if self.is_head_of_tail(&events, through) {
+        let delivered: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let skipped = self.skipped(acked, through, &delivered);
+        if skipped.is_empty() && self.is_head_of_tail(&events, through) {
             // The usual online case: the server confirms our own appends at the positions they
             // have locally. Nothing in the log changes.
             let mut left = events.len();
@@ -289,6 +297,7 @@ impl Local {
             self.save(tx).await?;
             return Ok(Ok(done));
         }
+        self.drop_entries(&skipped);
         tx.truncate_log(start).await?;
         if !events.is_empty() {
             tx.put(&events).await?;
@@ -447,6 +456,53 @@ impl Local {
         self.conflicts.insert(stream.clone(), record);
         self.conflicts_changed.push(stream.clone());
         true
+    }
+
+    /// The queued appends (not detached) the server accepted at a position at or before `through`
+    /// whose events are not among `delivered`: removed on the server before they reached us.
+    fn skipped(
+        &self,
+        acked: &HashMap<u64, Position>,
+        through: Position,
+        delivered: &[Uuid],
+    ) -> Vec<u64> {
+        self.pending
+            .iter()
+            .filter(|p| acked.get(&p.entry.seq).is_some_and(|at| *at <= through))
+            .filter(|p| !p.events.iter().any(|e| delivered.contains(&e.id)))
+            .map(|p| p.entry.seq)
+            .collect()
+    }
+
+    /// Removes the queued appends `seqs` (their events go with the next rewrite of the tail).
+    fn drop_entries(&mut self, seqs: &[u64]) {
+        if seqs.is_empty() {
+            return;
+        }
+        self.removed.extend_from_slice(seqs);
+        self.pending.retain(|p| !seqs.contains(&p.entry.seq));
+    }
+
+    /// Drops the queued appends `seqs` — accepted by the server at a position the confirmed
+    /// prefix already passed without their events (removed there) — and rewrites the tail.
+    /// Returns whether any was still queued.
+    pub async fn drop_skipped(&mut self, tx: &mut dyn Transaction, seqs: &[u64]) -> Result<bool> {
+        let queued: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|p| seqs.contains(&p.entry.seq))
+            .map(|p| p.entry.seq)
+            .collect();
+        if queued.is_empty() {
+            return Ok(false);
+        }
+        self.drop_entries(&queued);
+        let start = self.tail_start();
+        tx.truncate_log(start).await?;
+        let force = self.state.resetting;
+        self.replay(tx, Some(&HashMap::new()), start, force).await?;
+        self.state.generation += 1;
+        Ok(true)
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.

@@ -15,6 +15,7 @@ use serde_json::Value;
 const ALL: Access = Access {
     read: true,
     append: true,
+    delete: true,
     expired: false,
 };
 

@@ -137,6 +137,9 @@ pub struct PushPolicy {
     pub reveal_theirs: bool,
     /// The most events one pushed append may hold (more: rejected, `INVALID_ARGUMENT`).
     pub max_append_events: usize,
+    /// The pusher may delete streams (the `delete` scope): pushed `delete` and `tombstone`
+    /// appends are rejected with `FORBIDDEN` without it.
+    pub may_delete: bool,
 }
 
 impl Default for PushPolicy {
@@ -144,6 +147,7 @@ impl Default for PushPolicy {
         PushPolicy {
             reveal_theirs: true,
             max_append_events: 1000,
+            may_delete: true,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! original expected revision, event ids and `createdAt`, under the pusher's [`PushPolicy`].
 
 use super::protocol::{
-    PushAppend, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES,
+    PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS,
+    MAX_THEIRS_BYTES,
 };
 use super::tail::theirs;
 use super::wire::wire_size;
@@ -77,6 +78,17 @@ impl EventStore {
         if let Err(e) = check_push(&push, policy) {
             return self.refused(&push, e, policy, budget).await;
         }
+        if matches!(
+            push.kind,
+            PushKind::Delete { .. } | PushKind::Tombstone { .. }
+        ) && !policy.may_delete
+        {
+            let refusal = Refusal {
+                code: "FORBIDDEN".to_owned(),
+                message: "the token lacks the \"delete\" scope".to_owned(),
+            };
+            return self.conflict(&push, Some(refusal), policy, budget).await;
+        }
         let events = push
             .events
             .iter()
@@ -126,6 +138,18 @@ impl EventStore {
             Error::WrongExpectedRevision { .. } => None,
             other => Some(Refusal::from(&other)),
         };
+        self.conflict(push, rejection, policy, budget).await
+    }
+
+    /// The outcome of an append that was not written: a revision conflict (`rejection`
+    /// `None`) or a refusal, with the stream's events after the expected revision.
+    async fn conflict(
+        &self,
+        push: &PushAppend,
+        rejection: Option<Refusal>,
+        policy: PushPolicy,
+        budget: &mut usize,
+    ) -> PushOutcome {
         match self.conflict_view(&push.stream_id, push.expected).await {
             Ok((actual, all)) => {
                 let (theirs, theirs_cut) = if policy.reveal_theirs {

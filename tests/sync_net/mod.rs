@@ -358,6 +358,7 @@ impl World {
         let access = Access {
             read: true,
             append: true,
+            delete: true,
             expired: false,
         };
         match block_on(server.sync.serve(&mut connection.feed, &text, access)) {

@@ -213,6 +213,12 @@ impl Transaction for HeapTx<'_> {
         })
     }
 
+    /// Not yet implemented (the lifecycle seam's skeleton; the storage's owner replaces it).
+    fn remove<'a>(&'a mut self, what: &'a crate::storage::Removal) -> Io<'a, ()> {
+        let _ = what;
+        Box::pin(async move { Err(Error::storage("not yet")) })
+    }
+
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
             self.claim()?;

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{BoxedPage, Page};
 use crate::row::Reader;
-use crate::{decode_rows, Cause, Error, RecordedEvent, Result, StoredLocation, StreamId};
+use crate::{decode_rows, Cause, Error, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
 /// A revision or position from a host, where `-1` means none.
 pub(crate) fn present(n: f64) -> Option<u64> {
@@ -27,7 +27,7 @@ pub(crate) fn bounds(range: &std::ops::RangeInclusive<u64>) -> (f64, f64) {
     (*range.start() as f64, *range.end() as f64)
 }
 
-/// A host's answer to `locate`: per id `[streamId, revision, position]`, or `null`.
+/// A host's answer to `locate`: per id `[streamId, revision, position, removed?]`, or `null`.
 pub(crate) fn locations(found: &Array) -> Result<Vec<Option<StoredLocation>>> {
     found
         .iter()
@@ -45,6 +45,7 @@ pub(crate) fn locations(found: &Array) -> Result<Vec<Option<StoredLocation>>> {
                     stream_id: StreamId::trusted(&s),
                     revision: r as u64,
                     position: p as u64,
+                    removed: entry.get(3).is_truthy(),
                 })),
                 _ => Err(Error::storage("a stored event row is malformed")),
             }
@@ -161,6 +162,48 @@ impl Page for Records {
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
+    }
+
+    fn append(&mut self, other: BoxedPage) -> Result<()> {
+        match other.into_any().downcast::<Records>() {
+            Ok(other) => {
+                self.0 = self.0.concat(&other.0);
+                Ok(())
+            }
+            Err(_) => Err(Error::storage(
+                "pages of different storages cannot be joined",
+            )),
+        }
+    }
+
+    fn keep(&mut self, range: std::ops::Range<usize>) {
+        let len = self.0.length() as usize;
+        let end = range.end.min(len);
+        let start = range.start.min(end);
+        if start > 0 || end < len {
+            self.0 = self.0.slice(start as u32, end as u32);
+        }
+    }
+
+    fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool) {
+        let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).ok();
+        let kept: Array = self
+            .0
+            .iter()
+            .filter(|r| {
+                let stream = field(r, "streamId").and_then(|v| v.as_string());
+                let revision = field(r, "revision").and_then(|v| v.as_f64());
+                let created = field(r, "createdAt").and_then(|v| v.as_f64());
+                match (stream, revision, created) {
+                    (Some(s), Some(rev), Some(t)) => keep(&s, rev as u64, t as u64),
+                    // A malformed record is kept: decoding it reports the corruption.
+                    _ => true,
+                }
+            })
+            .collect();
+        if kept.length() != self.0.length() {
+            self.0 = kept;
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub struct Outbox;
 impl Hook for Outbox {
     /// Queues the append: the next outbox entry, in the same transaction as its events.
     fn appended<'a>(&'a self, tx: &'a mut dyn Transaction, what: Appending<'a>) -> Io<'a, ()> {
-        let Appending { append, events } = what;
+        let Appending { append, events, .. } = what;
         Box::pin(async move {
             let mut state = match tx.get_meta(STATE).await? {
                 Some(json) => SyncState::decode(&json)?,

@@ -310,6 +310,7 @@ impl Local {
                     stream_id: e.stream_id.clone(),
                     revision: e.revision,
                     position: e.position,
+                    removed: false,
                 };
                 (e.id, at)
             })

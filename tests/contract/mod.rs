@@ -359,6 +359,7 @@ pub async fn failed_appends_write_nothing<F: Factory>(f: &F) {
     let store = f
         .open(StoreOptions {
             max_event_bytes: 64,
+            ..StoreOptions::default()
         })
         .await;
     store
@@ -513,6 +514,7 @@ pub async fn event_size_limit<F: Factory>(f: &F) {
     let store = f
         .open(StoreOptions {
             max_event_bytes: 20,
+            ..StoreOptions::default()
         })
         .await;
     // data `"123456789012345678"` (20 bytes) + metadata `{}` (2 bytes) = 22 > 20

@@ -136,6 +136,12 @@ impl Transaction for DurableObjectTx<'_> {
         })
     }
 
+    /// Not yet implemented (the lifecycle seam's skeleton; the storage's owner replaces it).
+    fn remove<'a>(&'a mut self, what: &'a crate::storage::Removal) -> Io<'a, ()> {
+        let _ = what;
+        Box::pin(async move { Err(Error::storage("not yet")) })
+    }
+
     /// Not supported: this storage's reads do not see a transaction's staged writes, so it
     /// cannot rewrite its log (it serves sync; synced client stores run on IndexedDB or memory).
     fn truncate_log(&mut self, _from: Position) -> Io<'_, ()> {

@@ -297,6 +297,12 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         })
     }
 
+    /// Not yet implemented (the lifecycle seam's skeleton; the storage's owner replaces it).
+    fn remove<'a>(&'a mut self, what: &'a crate::storage::Removal) -> Io<'a, ()> {
+        let _ = what;
+        Box::pin(async move { Err(Error::storage("not yet")) })
+    }
+
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
             let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
@@ -470,11 +476,13 @@ fn location(record: &JsValue) -> Result<StoredLocation> {
     let stream = field("streamId").and_then(|v| v.as_string());
     let revision = field("revision").and_then(|v| v.as_f64());
     let position = field("position").and_then(|v| v.as_f64());
+    let removed = field("removed").is_some_and(|v| v.is_truthy());
     match (stream, revision, position) {
         (Some(s), Some(r), Some(p)) => Ok(StoredLocation {
             stream_id: StreamId::trusted(&s),
             revision: r as u64,
             position: p as u64,
+            removed,
         }),
         _ => Err(Error::storage(
             "an event record in the database is malformed",

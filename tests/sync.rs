@@ -228,6 +228,7 @@ fn server_answers_ok_already_conflict_rejected_and_blocked() {
         metadata: Json::empty_object(),
     };
     let push = |seq, stream: &str, expected, events| PushAppend {
+        kind: evstore::sync::PushKind::Events,
         seq,
         stream_id: StreamId::new(stream).unwrap(),
         expected,
@@ -398,6 +399,8 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
         let r = block_on(client.receive(ServerMessage::Events {
             events: frame.clone(),
             epoch: None,
+            after: None,
+            through: frame[frame.len() - 1].position,
         }));
         injected_any = faults.injected.get() > 0;
         faults.heal();
@@ -412,6 +415,8 @@ fn a_failure_at_any_step_of_a_rebase_changes_nothing() {
             block_on(client.receive(ServerMessage::Events {
                 events: frame.clone(),
                 epoch: None,
+                after: None,
+                through: frame[frame.len() - 1].position,
             }))
             .unwrap();
         }
@@ -889,6 +894,7 @@ fn pushed(
     created_at: u64,
 ) -> evstore::sync::PushAppend {
     evstore::sync::PushAppend {
+        kind: evstore::sync::PushKind::Events,
         seq: 0,
         stream_id: evstore::StreamId::new(stream).unwrap(),
         expected,
@@ -1081,4 +1087,141 @@ fn an_append_too_large_for_one_push_is_refused_locally_and_never_wedges_the_queu
     w.settle();
     converged(&w);
     assert_eq!(w.server_log().len(), 3);
+}
+
+/// A pushed lifecycle call of `kind` on `stream`.
+fn pushed_life(
+    stream: &str,
+    kind: evstore::sync::PushKind,
+    expected: ExpectedRevision,
+) -> evstore::sync::PushAppend {
+    evstore::sync::PushAppend {
+        kind,
+        seq: 0,
+        stream_id: evstore::StreamId::new(stream).unwrap(),
+        expected,
+        events: Vec::new(),
+        created_at: 1_700_000_000_000,
+    }
+}
+
+#[test]
+fn the_server_decides_pushed_lifecycle_calls_again_under_the_delete_scope() {
+    use evstore::sync::PushKind;
+    let server = evstore::EventStore::new(evstore::MemoryStorage::new());
+    let id = evstore::Uuid::from_u128;
+    let out = accept_with(
+        &server,
+        vec![pushed("X", NEW, 1, 3, r#""ERASE-ME""#, 1)],
+        PushPolicy::default(),
+    );
+    assert!(matches!(out[0], PushOutcome::Ok { position: 2, .. }));
+    let metadata = |m: &str| PushKind::Metadata {
+        id: id(100),
+        metadata: Json::parse(m).unwrap(),
+    };
+    // A metadata change needs only the append scope; its expected revision is the metadata's.
+    let no_delete = PushPolicy {
+        may_delete: false,
+        ..PushPolicy::default()
+    };
+    let out = accept_with(
+        &server,
+        vec![
+            pushed_life("X", metadata(r#"{"truncateBefore":1}"#), NEW),
+            pushed_life("X", PushKind::Delete { id: id(101) }, ANY),
+            pushed_life("Y", PushKind::Tombstone { id: id(102) }, ANY),
+        ],
+        no_delete,
+    );
+    assert!(
+        matches!(
+            out[0],
+            PushOutcome::Ok {
+                next_expected_revision: 0,
+                position: 3
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(rejection_code(&out[1]), Some("FORBIDDEN"));
+    assert_eq!(rejection_code(&out[2]), Some("FORBIDDEN"));
+    let x = || block_on(server.read_stream("X", ReadOptions::forwards())).unwrap();
+    assert_eq!(x().len(), 2, "truncateBefore 1 removed revision 0");
+    // A stale metadata revision conflicts, showing the current metadata.
+    let out = accept_with(
+        &server,
+        vec![pushed_life(
+            "X",
+            PushKind::Metadata {
+                id: id(103),
+                metadata: Json::parse("{}").unwrap(),
+            },
+            NEW,
+        )],
+        PushPolicy::default(),
+    );
+    match &out[0] {
+        PushOutcome::Conflict {
+            actual,
+            theirs,
+            rejection: None,
+            ..
+        } => {
+            assert_eq!(*actual, Some(0));
+            assert_eq!(theirs.len(), 1);
+            assert_eq!(&*theirs[0].event_type, evstore::METADATA_TYPE);
+            assert_eq!(theirs[0].data.as_str(), r#"{"truncateBefore":1}"#);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Malformed metadata is rejected as the API rejects it.
+    let out = accept_with(
+        &server,
+        vec![pushed_life("X", metadata(r#"{"maxCount":0}"#), ANY)],
+        PushPolicy::default(),
+    );
+    assert_eq!(rejection_code(&out[0]), Some("INVALID_ARGUMENT"));
+    // The tombstone, with the delete scope; then pushes into the stream are refused.
+    let tombstone = pushed_life("X", PushKind::Tombstone { id: id(104) }, ANY);
+    let out = accept_with(&server, vec![tombstone.clone()], PushPolicy::default());
+    assert!(matches!(out[0], PushOutcome::Ok { .. }), "{out:?}");
+    let out = accept_with(
+        &server,
+        vec![
+            tombstone,
+            pushed("X", ANY, 50, 1, r#""late""#, 1),
+            pushed("X", ANY, 1, 3, r#""ERASE-ME""#, 1),
+        ],
+        PushPolicy::default(),
+    );
+    assert!(
+        matches!(out[0], PushOutcome::Already { .. }),
+        "a retried tombstone: {out:?}"
+    );
+    assert_eq!(rejection_code(&out[1]), Some("STREAM_DELETED"));
+    assert!(
+        matches!(out[2], PushOutcome::Blocked),
+        "the stream is held for the rest of the push"
+    );
+    let retried = accept_with(
+        &server,
+        vec![pushed("X", ANY, 1, 3, r#""ERASE-ME""#, 1)],
+        PushPolicy::default(),
+    );
+    assert!(
+        matches!(retried[0], PushOutcome::Already { .. }),
+        "a retry of events written before the tombstone only reports them: {retried:?}"
+    );
+    let all = block_on(server.read_all(ReadOptions::forwards())).unwrap();
+    assert!(
+        all.iter().all(|e| !e.data.as_str().contains("ERASE-ME")),
+        "{all:?}"
+    );
+    assert_eq!(
+        block_on(server.read_stream("X", ReadOptions::forwards()))
+            .unwrap_err()
+            .code(),
+        "STREAM_DELETED"
+    );
 }

@@ -1,4 +1,4 @@
-//! Sync (protocol v2): a store that works offline and syncs with a server store, both ways.
+//! Sync (protocol v3): a store that works offline and syncs with a server store, both ways.
 //!
 //! - Every local append of a synced store also writes an outbox entry in its own transaction
 //!   ([`Outboxed`]), so nothing acknowledged locally is lost.
@@ -34,8 +34,8 @@ pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 pub use outbox::{Outbox, Outboxed};
 pub use protocol::{
-    ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
-    MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
+    ClientMessage, PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, ServerMessage,
+    TheirsCut, MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
 #[cfg(feature = "server")]
 pub use serve::{

@@ -27,6 +27,7 @@ impl Hook for Outbox {
                 count: events.len(),
                 created_at: append.created_at,
                 detached: None,
+                kind: Default::default(),
             };
             state.next_seq += 1;
             state.pending += 1;

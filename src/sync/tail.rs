@@ -156,12 +156,41 @@ async fn read_tail(tx: &mut dyn Transaction, state: &SyncState) -> Result<Vec<Re
     }
 }
 
+/// An `events` frame of the server: its events in `(after, through]`, the other positions of
+/// that range being holes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Frame {
+    /// The last position before the frame (`None`: the start of the log).
+    pub after: Option<Position>,
+    /// The last position the frame covers.
+    pub through: Position,
+    /// The events, ascending.
+    pub events: Vec<RecordedEvent>,
+}
+
+impl Frame {
+    /// `self` followed by `next`, when `next` goes on from (or overlaps) `self`; else `next`.
+    pub fn then(self, next: Frame) -> Frame {
+        if next.after > Some(self.through) {
+            return next;
+        }
+        let mut events = self.events;
+        let through = self.through;
+        events.extend(next.events.into_iter().filter(|e| e.position > through));
+        Frame {
+            after: self.after,
+            through: through.max(next.through),
+            events,
+        }
+    }
+}
+
 /// What an ingest did.
 #[derive(Debug, Default)]
 pub(crate) struct Ingested {
-    /// Events held back for the next ingest: the first part of a queued append of this client
-    /// whose other events have not arrived yet.
-    pub carry: Vec<RecordedEvent>,
+    /// The part of the frame held back for the next ingest: the first events of a queued append
+    /// of this client whose other events have not arrived yet.
+    pub carry: Option<Frame>,
     /// The first position whose event changed (the pending tail was rewritten).
     pub rewritten_from: Option<Position>,
     /// Whether anything was written.
@@ -196,32 +225,59 @@ impl Local {
             .count()
     }
 
-    /// Writes the server's `events` (positions from the confirmed prefix on) and rewrites what
-    /// follows them.
+    /// Writes the server's `frame` (which must go on from the confirmed prefix: else a [`Gap`])
+    /// and rewrites what follows it. A frame the confirmed prefix already covers changes nothing.
+    ///
+    /// `acked`: the appends the server accepted (`ok` or `already`) with their last event's
+    /// position. One whose position the frame passes without delivering it (the server removed
+    /// its events before this client pulled them) is dropped here, so that no removed event stays
+    /// behind on this device.
     pub async fn ingest(
         &mut self,
         tx: &mut dyn Transaction,
-        mut events: Vec<RecordedEvent>,
+        frame: Frame,
+        acked: &HashMap<u64, Position>,
     ) -> Result<std::result::Result<Ingested, Gap>> {
-        let start = self.tail_start();
-        events.retain(|e| e.position >= start);
         let mut done = Ingested::default();
-        if events.is_empty() {
-            return Ok(Ok(done));
+        let confirmed = self.state.confirmed;
+        if confirmed.is_some_and(|c| frame.through <= c) {
+            return Ok(Ok(done)); // stale: already held
         }
-        if events
-            .iter()
-            .enumerate()
-            .any(|(i, e)| e.position != start + i as u64)
-        {
+        if frame.after > confirmed {
             return Ok(Err(Gap));
         }
-        done.carry = self.incomplete_suffix(&mut events);
-        let Some(last) = events.last().map(|e| e.position) else {
-            return Ok(Ok(done));
+        let start = self.tail_start();
+        let Frame {
+            through,
+            mut events,
+            ..
+        } = frame;
+        events.retain(|e| e.position >= start);
+        let carried = self.incomplete_suffix(&mut events);
+        let through = match carried.first().map(|e| e.position) {
+            None => through,
+            Some(first) if first <= start => {
+                // Nothing before the incomplete append: all of it waits.
+                done.carry = Some(Frame {
+                    after: confirmed,
+                    through,
+                    events: carried,
+                });
+                return Ok(Ok(done));
+            }
+            Some(first) => {
+                done.carry = Some(Frame {
+                    after: Some(first - 1),
+                    through,
+                    events: carried,
+                });
+                first - 1
+            }
         };
         done.changed = true;
-        if self.is_head_of_tail(&events) {
+        let delivered: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let skipped = self.skipped(acked, through, &delivered);
+        if skipped.is_empty() && self.is_head_of_tail(&events, through) {
             // The usual online case: the server confirms our own appends at the positions they
             // have locally. Nothing in the log changes.
             let mut left = events.len();
@@ -237,13 +293,16 @@ impl Local {
             }
             let removed = &self.removed;
             self.pending.retain(|p| !removed.contains(&p.entry.seq));
-            self.state.confirmed = Some(last);
+            self.state.confirmed = Some(through);
             self.save(tx).await?;
             return Ok(Ok(done));
         }
+        self.drop_entries(&skipped);
         tx.truncate_log(start).await?;
-        tx.put(&events).await?;
-        self.state.confirmed = Some(last);
+        if !events.is_empty() {
+            tx.put(&events).await?;
+        }
+        self.state.confirmed = Some(through);
         let fresh: HashMap<Uuid, StoredLocation> = events
             .iter()
             .map(|e| {
@@ -257,7 +316,7 @@ impl Local {
             })
             .collect();
         let force = self.state.resetting;
-        done.new_conflicts = self.replay(tx, Some(&fresh), last + 1, force).await?;
+        done.new_conflicts = self.replay(tx, Some(&fresh), through + 1, force).await?;
         done.rewritten_from = Some(start);
         self.state.generation += 1;
         self.save(tx).await?;
@@ -287,8 +346,9 @@ impl Local {
         events.split_off(events.len() - arrived)
     }
 
-    /// Whether `events` are exactly the first events of the pending tail, where they are.
-    fn is_head_of_tail(&self, events: &[RecordedEvent]) -> bool {
+    /// Whether `events` are exactly the first events of the pending tail, where they are, and no
+    /// other event of the tail is at or before `through`.
+    fn is_head_of_tail(&self, events: &[RecordedEvent], through: Position) -> bool {
         let mut tail = self
             .pending
             .iter()
@@ -301,7 +361,7 @@ impl Local {
                     && m.revision == e.revision
                     && m.stream_id == e.stream_id
             })
-        })
+        }) && tail.next().is_none_or(|m| m.position > through)
     }
 
     /// Decides every queued append again, in order, on the log as it is up to `next_position`
@@ -397,6 +457,53 @@ impl Local {
         self.conflicts.insert(stream.clone(), record);
         self.conflicts_changed.push(stream.clone());
         true
+    }
+
+    /// The queued appends (not detached) the server accepted at a position at or before `through`
+    /// whose events are not among `delivered`: removed on the server before they reached us.
+    fn skipped(
+        &self,
+        acked: &HashMap<u64, Position>,
+        through: Position,
+        delivered: &[Uuid],
+    ) -> Vec<u64> {
+        self.pending
+            .iter()
+            .filter(|p| acked.get(&p.entry.seq).is_some_and(|at| *at <= through))
+            .filter(|p| !p.events.iter().any(|e| delivered.contains(&e.id)))
+            .map(|p| p.entry.seq)
+            .collect()
+    }
+
+    /// Removes the queued appends `seqs` (their events go with the next rewrite of the tail).
+    fn drop_entries(&mut self, seqs: &[u64]) {
+        if seqs.is_empty() {
+            return;
+        }
+        self.removed.extend_from_slice(seqs);
+        self.pending.retain(|p| !seqs.contains(&p.entry.seq));
+    }
+
+    /// Drops the queued appends `seqs` — accepted by the server at a position the confirmed
+    /// prefix already passed without their events (removed there) — and rewrites the tail.
+    /// Returns whether any was still queued.
+    pub async fn drop_skipped(&mut self, tx: &mut dyn Transaction, seqs: &[u64]) -> Result<bool> {
+        let queued: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|p| seqs.contains(&p.entry.seq))
+            .map(|p| p.entry.seq)
+            .collect();
+        if queued.is_empty() {
+            return Ok(false);
+        }
+        self.drop_entries(&queued);
+        let start = self.tail_start();
+        tx.truncate_log(start).await?;
+        let force = self.state.resetting;
+        self.replay(tx, Some(&HashMap::new()), start, force).await?;
+        self.state.generation += 1;
+        Ok(true)
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.

@@ -254,6 +254,7 @@ impl World {
         // The copy's events, as they were: same ids, positions and dates.
         let copy = log[..keep].iter().map(|e| {
             Ok(PushAppend {
+                kind: evstore::sync::PushKind::Events,
                 seq: 0,
                 stream_id: e.stream_id.clone(),
                 expected: ExpectedRevision::Any,
@@ -357,6 +358,7 @@ impl World {
         let access = Access {
             read: true,
             append: true,
+            delete: true,
             expired: false,
         };
         match block_on(server.sync.serve(&mut connection.feed, &text, access)) {

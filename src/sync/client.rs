@@ -13,7 +13,7 @@ use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMe
 use super::records::{ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
-use crate::decision::{decide, Decision};
+use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
@@ -723,9 +723,14 @@ impl SyncClient {
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
-                    let decided = decide(
+                    let life = crate::lifecycle::read_life(&mut *tx, &append.stream_id).await?;
+                    let view = crate::lifecycle::StreamView {
+                        stored_head: heads.stream,
+                        life: life.as_ref(),
+                    };
+                    let decided = crate::lifecycle::decide_in(
                         &append.stream_id,
-                        heads.stream,
+                        &view,
                         append.expected,
                         &ids,
                         &stored,

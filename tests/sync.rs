@@ -795,6 +795,186 @@ mod simulation {
         );
     }
 
+    /// Found by the simulation (lifecycle work): kept as a fixed case.
+    #[test]
+    fn found_case_one() {
+        use Step::*;
+        run(
+            4,
+            vec![
+                Tick(1),
+                Deliver(1),
+                Duplicate(5),
+                Append {
+                    d: 3,
+                    stream: 0,
+                    n: 1,
+                    expected: 3,
+                },
+                Append {
+                    d: 0,
+                    stream: 1,
+                    n: 2,
+                    expected: 3,
+                },
+                Reload(2),
+                Connect(3),
+                Deliver(4),
+                Deliver(5),
+                Deliver(7),
+                Deliver(4),
+                Deliver(7),
+                Deliver(4),
+                Deliver(1),
+                Connect(1),
+                Append {
+                    d: 3,
+                    stream: 1,
+                    n: 1,
+                    expected: 2,
+                },
+                Append {
+                    d: 1,
+                    stream: 1,
+                    n: 1,
+                    expected: 3,
+                },
+                Deliver(2),
+                Append {
+                    d: 1,
+                    stream: 1,
+                    n: 2,
+                    expected: 0,
+                },
+                Deliver(1),
+                Deliver(7),
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 1,
+                },
+                Append {
+                    d: 3,
+                    stream: 1,
+                    n: 1,
+                    expected: 1,
+                },
+                Deliver(2),
+                Drop(4),
+                Deliver(2),
+                Connect(0),
+                Connect(2),
+                Append {
+                    d: 2,
+                    stream: 2,
+                    n: 2,
+                    expected: 2,
+                },
+                Deliver(1),
+                Deliver(4),
+                Connect(1),
+                Drop(6),
+                Resolve { d: 2, retry: true },
+                Connect(0),
+                Tick(2),
+                Deliver(1),
+                Deliver(5),
+                Connect(3),
+                Append {
+                    d: 0,
+                    stream: 2,
+                    n: 2,
+                    expected: 2,
+                },
+                Append {
+                    d: 0,
+                    stream: 2,
+                    n: 2,
+                    expected: 1,
+                },
+                Drop(7),
+                Deliver(1),
+                Deliver(4),
+                Append {
+                    d: 2,
+                    stream: 0,
+                    n: 1,
+                    expected: 3,
+                },
+                Deliver(3),
+                Reload(0),
+                Deliver(3),
+                Append {
+                    d: 1,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Tick(3),
+                Resolve { d: 1, retry: true },
+                RestoreServer(4),
+                Deliver(7),
+                Append {
+                    d: 3,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 2,
+                    stream: 0,
+                    n: 1,
+                    expected: 2,
+                },
+                Reload(2),
+                Deliver(2),
+                Delay(2),
+                Connect(0),
+                Deliver(2),
+                Connect(0),
+                RestoreServer(31),
+                Append {
+                    d: 0,
+                    stream: 2,
+                    n: 2,
+                    expected: 3,
+                },
+                Reload(2),
+                Tick(0),
+                Duplicate(2),
+                Append {
+                    d: 2,
+                    stream: 2,
+                    n: 2,
+                    expected: 0,
+                },
+                Connect(0),
+                Append {
+                    d: 0,
+                    stream: 1,
+                    n: 1,
+                    expected: 0,
+                },
+                Deliver(7),
+                Deliver(3),
+                Reload(1),
+                Append {
+                    d: 2,
+                    stream: 0,
+                    n: 1,
+                    expected: 3,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 3,
+                },
+            ],
+        );
+    }
+
     /// Found by the simulation: a device whose pull to a restored server was lost, and whose
     /// confirmed head equals the regrown server's head, still finds the other events there.
     #[test]
@@ -1224,4 +1404,217 @@ fn the_server_decides_pushed_lifecycle_calls_again_under_the_delete_scope() {
             .code(),
         "STREAM_DELETED"
     );
+}
+
+/// An event whose payload carries `marker` (in its data and metadata).
+fn marked(marker: &str) -> ProposedEvent {
+    let data = Json::parse(&format!(r#"{{"note":"{marker}"}}"#)).unwrap();
+    let mut e = ProposedEvent::new("Noted", data);
+    e.metadata = Json::parse(&format!(r#"{{"by":"{marker}"}}"#)).unwrap();
+    e
+}
+
+/// No stored text of the server or of any device (events, husks, meta records) holds `marker`.
+fn erased_everywhere(w: &World, marker: &str) {
+    for (who, dump) in w.raw_dumps() {
+        assert!(
+            !dump.contains(marker),
+            "{who} still stores {marker}:\n{dump}"
+        );
+    }
+}
+
+fn stream_deleted_everywhere(w: &World, stream: &str) {
+    let code = |s: &evstore::EventStore| {
+        block_on(s.read_stream(stream, ReadOptions::forwards()))
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(code(&w.server.store), "STREAM_DELETED");
+    for d in &w.devices {
+        assert_eq!(code(&d.store), "STREAM_DELETED");
+    }
+}
+
+#[test]
+fn a_tombstone_erases_everywhere_and_an_offline_append_to_it_is_a_stream_deleted_conflict() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    let marker = "ERASE-ME-5e1f";
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked(marker), marked(marker)], NEW))
+    })
+    .unwrap();
+    w.append(0, "Other-1", 1, NEW).unwrap();
+    w.settle();
+    converged(&w);
+    w.disconnect(1);
+    w.call(0, |s| {
+        block_on(s.tombstone_stream("X", ExpectedRevision::Exact(1)))
+    })
+    .unwrap();
+    w.settle();
+    // Offline, device 1 still sees X and appends to it.
+    w.call(1, |s| {
+        block_on(s.append("X", vec![marked(marker)], ExpectedRevision::Exact(1)))
+    })
+    .unwrap();
+    w.connect(1);
+    w.settle();
+    let cs = conflicts(&w, 1);
+    assert_eq!(cs.len(), 1, "{cs:?}");
+    assert_eq!(
+        cs[0].rejection.as_ref().map(|r| r.0.as_str()),
+        Some("STREAM_DELETED")
+    );
+    assert_eq!(cs[0].pending.len(), 1);
+    assert!(
+        cs[0]
+            .theirs
+            .iter()
+            .all(|e| !e.data.as_str().contains(marker)),
+        "no removed event in theirs"
+    );
+    let retried = block_on(w.devices[1].client.retry(
+        "X",
+        vec![ProposedEvent::new("Again", Json::null())],
+        ANY,
+    ));
+    assert_eq!(retried.unwrap_err().code(), "STREAM_DELETED");
+    assert_eq!(conflicts(&w, 1).len(), 1, "a failed retry changes nothing");
+    block_on(w.devices[1].client.discard("X")).unwrap();
+    w.settle();
+    converged(&w);
+    assert!(conflicts(&w, 1).is_empty());
+    erased_everywhere(&w, marker);
+    stream_deleted_everywhere(&w, "X");
+    let s = w.devices[1].client.status();
+    assert_eq!((s.pending, s.conflicts), (0, 0));
+}
+
+#[test]
+fn a_local_delete_cancels_the_queued_appends_of_its_stream_so_they_never_leave() {
+    let mut w = World::new(2);
+    w.connect(1);
+    let marker = "ERASE-ME-c4c3";
+    w.call(0, |s| block_on(s.append("X", vec![marked(marker)], NEW)))
+        .unwrap();
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked(marker)], ExpectedRevision::Exact(0)))
+    })
+    .unwrap();
+    w.append(0, "Other-1", 1, NEW).unwrap();
+    let deleted = w
+        .call(0, |s| {
+            block_on(s.delete_stream("X", ExpectedRevision::Exact(1)))
+        })
+        .unwrap();
+    assert_eq!(
+        block_on(w.devices[0].store.read_stream("X", ReadOptions::forwards())).unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        block_on(w.devices[0].client.refresh()).unwrap().pending,
+        2,
+        "the appends of X were cancelled: Other-1's and the delete are queued"
+    );
+    assert!(deleted.position > 0);
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    erased_everywhere(&w, marker);
+    assert!(conflicts(&w, 0).is_empty());
+    // Appending again recreates the stream on every device, revisions going on.
+    w.append(1, "X", 1, NEW).unwrap();
+    w.settle();
+    converged(&w);
+    let x = block_on(w.devices[0].store.read_stream("X", ReadOptions::forwards())).unwrap();
+    assert_eq!(x.len(), 1);
+}
+
+#[test]
+fn a_pushed_append_the_server_removed_before_its_device_pulled_it_is_erased_there_too() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.settle();
+    let marker = "ERASE-ME-77aa";
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked(marker), marked(marker)], NEW))
+    })
+    .unwrap();
+    // The push reaches the server; its answer and the frames are lost with the connection.
+    w.deliver_to_server();
+    w.disconnect(0);
+    w.settle();
+    // Another device deletes the stream before device 0 hears of its own events.
+    w.call(1, |s| block_on(s.delete_stream("X", ANY))).unwrap();
+    w.settle();
+    w.connect(0);
+    w.settle();
+    converged(&w);
+    assert!(conflicts(&w, 0).is_empty());
+    assert_eq!(w.devices[0].client.status().pending, 0);
+    erased_everywhere(&w, marker);
+}
+
+#[test]
+fn metadata_set_elsewhere_removes_the_events_it_hides_on_every_device() {
+    let mut w = World::new(3);
+    for d in 0..3 {
+        w.connect(d);
+    }
+    let old = "ERASE-ME-0ld0";
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked(old), marked(old)], NEW))
+    })
+    .unwrap();
+    w.settle();
+    w.call(0, |s| {
+        block_on(s.append(
+            "X",
+            vec![marked("kept-1"), marked("kept-2"), marked("kept-3")],
+            ExpectedRevision::Exact(1),
+        ))
+    })
+    .unwrap();
+    w.settle();
+    let truncate = evstore::StreamMetadata {
+        truncate_before: Some(2),
+        custom: Some(Json::parse(r#"{"owner":"ERASE-ME-cust"}"#).unwrap()),
+        ..Default::default()
+    };
+    w.call(1, |s| block_on(s.set_stream_metadata("X", truncate, NEW)))
+        .unwrap();
+    w.settle();
+    // A second change supersedes the first: its custom data goes too.
+    let count = evstore::StreamMetadata {
+        max_count: Some(2),
+        ..Default::default()
+    };
+    w.call(2, |s| {
+        block_on(s.set_stream_metadata("X", count, ExpectedRevision::Exact(0)))
+    })
+    .unwrap();
+    w.settle();
+    converged(&w);
+    erased_everywhere(&w, old);
+    erased_everywhere(&w, "ERASE-ME-cust");
+    erased_everywhere(&w, "kept-1");
+    for d in 0..3 {
+        let x = block_on(w.devices[d].store.read_stream("X", ReadOptions::forwards())).unwrap();
+        let notes: Vec<_> = x.iter().map(|e| e.data.as_str().to_owned()).collect();
+        assert_eq!(
+            notes,
+            [r#"{"note":"kept-2"}"#, r#"{"note":"kept-3"}"#],
+            "device {d}"
+        );
+    }
+    // maxCount goes on removing as the stream grows, on every device.
+    w.call(0, |s| block_on(s.append("X", vec![marked("kept-4")], ANY)))
+        .unwrap();
+    w.settle();
+    converged(&w);
+    erased_everywhere(&w, "kept-2");
 }

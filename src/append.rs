@@ -324,7 +324,15 @@ async fn decide_and_write(
         known.life = Some(life);
     }
     tx.put(&events).await?;
-    write_removals(tx, &after).await?;
+    if let Err(e) = write_removals(tx, &after).await {
+        // Without the ids looked up, this may be the put's refusal of a taken id, which aborted
+        // the transaction: another attempt, with ids looked up, tells.
+        return Err(if look_up {
+            CommitError::Failed(e)
+        } else {
+            CommitError::Conflict
+        });
+    }
     let last = &events[events.len() - 1];
     *log = Some(last.position);
     Ok(Ok(Appended::Written(AppendResult {

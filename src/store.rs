@@ -48,6 +48,8 @@ impl PartialEq for StoreOptions {
     }
 }
 
+impl Eq for StoreOptions {}
+
 /// A stream's state folded from its events, with the revision it reflects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate<T> {

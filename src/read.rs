@@ -356,6 +356,19 @@ pub(crate) async fn read_stream_in(
         };
         return Ok((plain, head));
     };
+    let plain_holds = !life.tombstoned
+        && life.floor == 0
+        && life.metadata.truncate_before.is_none()
+        && !life.metadata.retains();
+    if plain_holds {
+        // A record that hides nothing (custom metadata only): the plain read stands.
+        let head = if with_head {
+            tx.stream_head(x).await?
+        } else {
+            None
+        };
+        return Ok((plain, head));
+    }
     drop(plain);
     if life.tombstoned {
         return Err(Error::StreamDeleted {

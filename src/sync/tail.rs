@@ -15,7 +15,7 @@ use crate::decision::{Decision, StoredLocation};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::lifecycle::{
-    apply, decide_in, decide_lifecycle, enforce, is_lifecycle, life_key, read_life,
+    apply, decide_in, decide_lifecycle, is_lifecycle, life_key, next_life, read_life, retention,
     LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView, LIFE_PREFIX,
 };
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
@@ -99,6 +99,8 @@ pub(crate) struct Local {
     pub now: u64,
     /// A lifecycle record was written: the store's registry must be reloaded after the commit.
     pub lives_changed: bool,
+    /// The streams of the queued lifecycle calls as loaded (their records depend on them).
+    life_streams: Vec<StreamId>,
 }
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
@@ -142,6 +144,12 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
     if tail.next().is_some() {
         return Err(mismatch());
     }
+    let mut life_streams: Vec<StreamId> = Vec::new();
+    for p in &pending {
+        if p.entry.kind != EntryKind::Events && !life_streams.contains(&p.entry.stream_id) {
+            life_streams.push(p.entry.stream_id.clone());
+        }
+    }
     Ok(Local {
         state,
         pending,
@@ -150,6 +158,7 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
         conflicts_changed: Vec::new(),
         now: crate::clock::now_millis(),
         lives_changed: false,
+        life_streams,
     })
 }
 
@@ -380,7 +389,23 @@ impl Local {
                 || life.metadata.retains()
                 || life.metadata.truncate_before.is_some();
             if removes {
-                enforce(tx, &x, &life, self.now, Some(through)).await?;
+                // The retention rules count the server's events only: the stream's queued events
+                // (above its confirmed ones) may still be refused.
+                let queued = self
+                    .pending
+                    .iter()
+                    .filter(|p| !p.is_detached() && p.entry.stream_id == x)
+                    .filter_map(|p| p.events.first())
+                    .map(|e| e.revision)
+                    .min();
+                let head = match queued {
+                    Some(first) => first.checked_sub(1),
+                    None => tx.stream_head(&x).await?,
+                };
+                let (removals, _) = retention(&x, head, &life, self.now, Some(through));
+                for removal in &removals {
+                    tx.remove(removal).await?;
+                }
             }
             // The superseded metadata events (all of them once tombstoned).
             let meta = x.metadata_stream();
@@ -624,7 +649,9 @@ impl Local {
             Ok(LifecycleDecision::Write(write)) => {
                 let recorded = write.recorded(event.id, next_position, p.entry.created_at);
                 tx.put(std::slice::from_ref(&recorded)).await?;
-                apply(tx, &recorded, self.now, self.state.confirmed).await?;
+                // Its record only: what it removes goes once the server confirmed it (a queued
+                // call may still be refused, or found written before).
+                apply_confirmed(tx, &recorded, self.now, None).await?;
                 self.lives_changed = true;
                 if recorded.stream_id == x {
                     heads.insert(x, Some(recorded.revision));
@@ -677,7 +704,7 @@ impl Local {
     /// decided (and its calls applied) again on top of it.
     async fn rewind(&mut self, tx: &mut dyn Transaction, start: Position) -> Result<()> {
         tx.truncate_log(start).await?;
-        let mut streams: Vec<StreamId> = Vec::new();
+        let mut streams: Vec<StreamId> = self.life_streams.clone();
         for p in &self.pending {
             if p.entry.kind != EntryKind::Events && !streams.contains(&p.entry.stream_id) {
                 streams.push(p.entry.stream_id.clone());
@@ -689,13 +716,13 @@ impl Local {
             if let Some(h) = tx.stream_head(&meta).await? {
                 let events = tx.read_stream(&meta, 0..=h).await?.into_events()?;
                 if let Some(latest) = events.last() {
-                    apply(tx, latest, self.now, self.state.confirmed).await?;
+                    apply_confirmed(tx, latest, self.now, self.state.confirmed).await?;
                 }
             }
             if let Some(h) = tx.stream_head(x).await? {
                 let last = tx.read_stream(x, h..=h).await?.into_events()?;
                 if let Some(tombstone) = last.first().filter(|e| is_lifecycle(e)) {
-                    apply(tx, tombstone, self.now, self.state.confirmed).await?;
+                    apply_confirmed(tx, tombstone, self.now, self.state.confirmed).await?;
                 }
             }
             self.lives_changed = true;
@@ -894,6 +921,25 @@ impl Pending {
             self.dirty = true;
         }
     }
+}
+
+/// Applies lifecycle `event` on a device whose confirmed prefix ends at `confirmed`: what it
+/// removes goes up to there (the pending tail is decided again by sync, never husked); with
+/// nothing confirmed, only the stream's record changes.
+async fn apply_confirmed(
+    tx: &mut dyn Transaction,
+    event: &RecordedEvent,
+    now: u64,
+    confirmed: Option<Position>,
+) -> Result<()> {
+    if confirmed.is_some() {
+        return apply(tx, event, now, confirmed).await;
+    }
+    let x = StreamId::trusted(event.stream_id.about());
+    let before = read_life(tx, &x).await?;
+    let life = next_life(before.as_ref(), event)?;
+    tx.put_meta(&life_key(x.as_str()), Some(&life.encode()))
+        .await
 }
 
 /// Writes `p`'s events at `first_revision` / `first_position` onwards.

@@ -502,6 +502,17 @@ pub fn check_log(log: &[RecordedEvent], what: &str) {
     }
 }
 
+/// The ids of the live events a memory storage holds (readable or hidden).
+pub fn stored_ids(storage: &MemoryStorage) -> HashSet<Uuid> {
+    storage
+        .raw_dump()
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .filter_map(|l| l.split(' ').nth(1))
+        .filter_map(|id| Uuid::try_parse(id).ok())
+        .collect()
+}
+
 /// The ids of the removed events a memory storage holds (husks: their id, stream and revision
 /// stay).
 pub fn husked_ids(storage: &MemoryStorage) -> HashSet<Uuid> {

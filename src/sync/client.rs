@@ -13,7 +13,7 @@ use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMe
 use super::records::{ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, STATE};
 use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
-use crate::decision::{decide, Decision};
+use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
@@ -120,29 +120,35 @@ struct Engine {
 }
 
 impl Engine {
-    /// Queues a pull from `after`, whose event in the local log has the id `after_id`.
-    fn pull(&mut self, after: Option<Position>, after_id: Option<uuid::Uuid>) {
+    /// Queues a pull from `after`; `last` is the client's last event at or before it (its id
+    /// and position).
+    fn pull(&mut self, after: Option<Position>, last: Option<(uuid::Uuid, Position)>) {
         self.carry = None;
         let epoch = self.epoch.clone();
         self.pulled = (after, epoch.clone());
         self.outgoing.push_back(ClientMessage::Pull {
             after,
-            after_id,
+            after_id: last.map(|(id, _)| id),
+            after_id_at: last.map(|(_, at)| at).filter(|at| Some(*at) != after),
             epoch,
         });
     }
 }
 
 /// The id of the last event at or before `at` in the local log (the server checks it is its own,
-/// there): the log may have holes, so windows of doubling width are read downwards.
-async fn id_at(tx: &mut dyn Transaction, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+/// there), and its position: the log may have holes, so windows of doubling width are read
+/// downwards.
+async fn id_at(
+    tx: &mut dyn Transaction,
+    at: Option<Position>,
+) -> Result<Option<(uuid::Uuid, Position)>> {
     let Some(mut high) = at else { return Ok(None) };
     let mut width = 16u64;
     loop {
         let low = high.saturating_sub(width - 1);
         let events = tx.read_log(low..=high).await?.into_events()?;
         if let Some(e) = events.last() {
-            return Ok(Some(e.id));
+            return Ok(Some((e.id, e.position)));
         }
         if low == 0 {
             return Ok(None);
@@ -236,7 +242,7 @@ impl SyncClient {
     }
 
     /// The id of the confirmed event at `at`.
-    async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+    async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<(uuid::Uuid, Position)>> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
         id_at(&mut *tx, at).await
     }
@@ -439,6 +445,7 @@ impl SyncClient {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
             let mut local = load(&mut *tx, true).await?;
+            local.now = (self.store.options().now)();
             if local.state.epoch.is_none() {
                 local.state.epoch.clone_from(&epoch);
             }
@@ -462,6 +469,9 @@ impl SyncClient {
                         continue;
                     }
                     Err(CommitError::Failed(e)) => return Err(e),
+                }
+                if local.lives_changed {
+                    self.store.reload_lifecycle().await?;
                 }
                 self.wrote(&local);
             } else {
@@ -713,9 +723,14 @@ impl SyncClient {
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
-                    let decided = decide(
+                    let life = crate::lifecycle::read_life(&mut *tx, &append.stream_id).await?;
+                    let view = crate::lifecycle::StreamView {
+                        stored_head: heads.stream,
+                        life: life.as_ref(),
+                    };
+                    let decided = crate::lifecycle::decide_in(
                         &append.stream_id,
-                        heads.stream,
+                        &view,
                         append.expected,
                         &ids,
                         &stored,
@@ -758,10 +773,14 @@ impl SyncClient {
     async fn transact<'s, T>(&'s self, work: &Work<'s, BoxedTx<'s>, T>) -> Result<T> {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
-            let local = load(&mut *tx, true).await?;
+            let mut local = load(&mut *tx, true).await?;
+            local.now = (self.store.options().now)();
             let (tx, local, value) = work(tx, local).await?;
             match tx.commit().await {
                 Ok(()) => {
+                    if local.lives_changed {
+                        self.store.reload_lifecycle().await?;
+                    }
                     self.wrote(&local);
                     self.absorb(&local);
                     return Ok(value);

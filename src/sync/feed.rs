@@ -53,6 +53,8 @@ pub struct PullRequest {
     pub after: Option<Position>,
     /// The id of the client's last event at or before `after` (`None`: it holds none).
     pub after_id: Option<uuid::Uuid>,
+    /// The position of the `after_id` event in the client's log (`None`: `after`).
+    pub after_id_at: Option<Position>,
     /// The log the client synced with.
     pub epoch: Option<String>,
 }
@@ -71,8 +73,8 @@ impl EventStore {
         let other_log = pull.epoch.as_deref().is_some_and(|e| e != epoch);
         let diverged = match pull.after {
             Some(at) => {
-                // The client's last event at or before `after` must be this log's, there (a
-                // removed event's id stays known, at its position).
+                // The client's last event at or before `after` must be this log's, at the same
+                // position (a removed event's id stays known, at its position).
                 let mut tx = self.storage().begin(Mode::Read).await?;
                 let head = tx.log_head().await?;
                 let theirs = match pull.after_id {
@@ -80,7 +82,9 @@ impl EventStore {
                     None => None,
                 };
                 drop(tx);
-                let known = pull.after_id.is_none() || theirs.is_some_and(|l| l.position <= at);
+                let expected_at = pull.after_id_at.unwrap_or(at);
+                let known = pull.after_id.is_none()
+                    || (expected_at <= at && theirs.is_some_and(|l| l.position == expected_at));
                 head.is_none_or(|h| at > h) || !known
             }
             None => false,

@@ -99,6 +99,9 @@ pub enum ClientMessage {
         /// The id of the event at `after` in the client's log: a server whose event there is
         /// another one (restored from an earlier copy, then grown again) answers `Behind`.
         after_id: Option<uuid::Uuid>,
+        /// The position of the `after_id` event, when it is not `after` (the client's log has
+        /// a hole at `after`).
+        after_id_at: Option<Position>,
         /// The epoch of the server log the client synced with (`None` before the first time):
         /// a server holding another log answers `Behind` instead of events.
         epoch: Option<String>,

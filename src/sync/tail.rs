@@ -9,13 +9,17 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::records::{
-    conflict_stream, ConflictRecord, OutboxEntry, SyncState, CONFLICT, OUTBOX, STATE,
+    conflict_stream, ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, OUTBOX, STATE,
 };
-use crate::decision::{decide, Decision, StoredLocation};
+use crate::decision::{Decision, StoredLocation};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
+use crate::lifecycle::{
+    apply, decide_in, decide_lifecycle, is_lifecycle, life_key, next_life, read_life, retention,
+    LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView, LIFE_PREFIX,
+};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
-use crate::storage::Transaction;
+use crate::storage::{Removal, Transaction};
 
 /// How many of the server's events a conflict carries at most.
 pub(crate) const MAX_THEIRS: u64 = 1000;
@@ -91,6 +95,12 @@ pub(crate) struct Local {
     /// Outbox keys to delete and conflict records written or deleted, for [`Local::save`].
     removed: Vec<u64>,
     conflicts_changed: Vec<StreamId>,
+    /// Now (ms), for the retention rules applied here (the store's clock).
+    pub now: u64,
+    /// A lifecycle record was written: the store's registry must be reloaded after the commit.
+    pub lives_changed: bool,
+    /// The streams of the queued lifecycle calls as loaded (their records depend on them).
+    life_streams: Vec<StreamId>,
 }
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
@@ -134,12 +144,21 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
     if tail.next().is_some() {
         return Err(mismatch());
     }
+    let mut life_streams: Vec<StreamId> = Vec::new();
+    for p in &pending {
+        if p.entry.kind != EntryKind::Events && !life_streams.contains(&p.entry.stream_id) {
+            life_streams.push(p.entry.stream_id.clone());
+        }
+    }
     Ok(Local {
         state,
         pending,
         conflicts,
         removed: Vec::new(),
         conflicts_changed: Vec::new(),
+        now: crate::clock::now_millis(),
+        lives_changed: false,
+        life_streams,
     })
 }
 
@@ -294,15 +313,19 @@ impl Local {
             let removed = &self.removed;
             self.pending.retain(|p| !removed.contains(&p.entry.seq));
             self.state.confirmed = Some(through);
+            // Our own lifecycle calls were applied when made, up to the confirmed prefix of
+            // then: what they remove of the events confirmed now goes now.
+            self.confirm_lifecycle(tx, &events, through, false).await?;
             self.save(tx).await?;
             return Ok(Ok(done));
         }
         self.drop_entries(&skipped);
-        tx.truncate_log(start).await?;
+        self.rewind(tx, start).await?;
         if !events.is_empty() {
             tx.put(&events).await?;
         }
         self.state.confirmed = Some(through);
+        self.confirm_lifecycle(tx, &events, through, true).await?;
         let fresh: HashMap<Uuid, StoredLocation> = events
             .iter()
             .map(|e| {
@@ -321,6 +344,101 @@ impl Local {
         self.state.generation += 1;
         self.save(tx).await?;
         Ok(Ok(done))
+    }
+
+    /// After the confirmed prefix grew to `through` with `events`: applies their lifecycle
+    /// events (`apply_events`: the server's, put just now; else our own, applied when made, whose
+    /// records stand) and the retention rules of the streams they touch, removing what those hide
+    /// up to `through`; refreshes the conflicts of those streams (no removed event stays in
+    /// their `theirs`).
+    async fn confirm_lifecycle(
+        &mut self,
+        tx: &mut dyn Transaction,
+        events: &[RecordedEvent],
+        through: Position,
+        apply_events: bool,
+    ) -> Result<()> {
+        let mut touched: Vec<StreamId> = Vec::new();
+        let mut lifecycle_seen = false;
+        for e in events {
+            let x = StreamId::trusted(e.stream_id.about());
+            if is_lifecycle(e) {
+                lifecycle_seen = true;
+                if apply_events {
+                    apply(tx, e, self.now, Some(through)).await?;
+                    self.lives_changed = true;
+                }
+            }
+            if !touched.contains(&x) {
+                touched.push(x);
+            }
+        }
+        if touched.is_empty() {
+            return Ok(());
+        }
+        // The records of the touched streams that remove something (one read of them all: few
+        // streams have one).
+        let lives = tx.scan_meta(LIFE_PREFIX).await?;
+        for (key, json) in lives {
+            let x = StreamId::trusted(&key[LIFE_PREFIX.len()..]);
+            if !touched.contains(&x) {
+                continue;
+            }
+            let life = StreamLife::decode(&json)?;
+            let removes = life.tombstoned
+                || life.metadata.retains()
+                || life.metadata.truncate_before.is_some();
+            if removes {
+                // The retention rules count the server's events only: the stream's queued events
+                // (above its confirmed ones) may still be refused.
+                let queued = self
+                    .pending
+                    .iter()
+                    .filter(|p| !p.is_detached() && p.entry.stream_id == x)
+                    .filter_map(|p| p.events.first())
+                    .map(|e| e.revision)
+                    .min();
+                let head = match queued {
+                    Some(first) => first.checked_sub(1),
+                    None => tx.stream_head(&x).await?,
+                };
+                let (removals, _) = retention(&x, head, &life, self.now, Some(through));
+                for removal in &removals {
+                    tx.remove(removal).await?;
+                }
+            }
+            // The superseded metadata events (all of them once tombstoned).
+            let meta = x.metadata_stream();
+            let upto = if life.tombstoned {
+                tx.stream_head(&meta).await?
+            } else {
+                life.metadata_revision.and_then(|r| r.checked_sub(1))
+            };
+            if let Some(upto) = upto {
+                let removal = Removal {
+                    stream: meta,
+                    revisions: 0..=upto,
+                    created_before: None,
+                    through: Some(through),
+                };
+                tx.remove(&removal).await?;
+            }
+        }
+        if lifecycle_seen {
+            for x in &touched {
+                let Some(mut record) = self.conflicts.get(x).cloned() else {
+                    continue;
+                };
+                let head = tx.stream_head(x).await?;
+                let fresh = theirs(tx, x, record.expected, head).await?;
+                if fresh != record.theirs {
+                    record.theirs = fresh;
+                    self.conflicts.insert(x.clone(), record);
+                    self.conflicts_changed.push(x.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Splits off the trailing events that belong to a queued append not complete in `events`.
@@ -383,9 +501,28 @@ impl Local {
         let pending = std::mem::take(&mut self.pending);
         for mut p in pending {
             let stream = p.entry.stream_id.clone();
+            if p.entry.kind != EntryKind::Events {
+                if let Some(next) = self
+                    .replay_lifecycle(tx, &mut p, fresh, next_position, force, &mut heads)
+                    .await?
+                {
+                    next_position = next;
+                } else if self.is_held(&p.entry) && !held.contains(&stream) {
+                    held.push(stream.clone());
+                }
+                if !self.removed.contains(&p.entry.seq) {
+                    self.pending.push(p);
+                }
+                continue;
+            }
             let head = match heads.get(&stream) {
                 Some(h) => *h,
                 None => tx.stream_head(&stream).await?,
+            };
+            let life = read_life(tx, &stream).await?;
+            let view = StreamView {
+                stored_head: head,
+                life: life.as_ref(),
             };
             let ids = p.ids();
             let stored: Vec<Option<StoredLocation>> = match fresh {
@@ -393,7 +530,7 @@ impl Local {
                 None => tx.locate(&ids).await?,
             };
             if !force && !self.is_held(&p.entry) {
-                match decide(&stream, head, p.entry.expected, &ids, &stored) {
+                match decide_in(&stream, &view, p.entry.expected, &ids, &stored) {
                     Ok(Decision::Write { first_revision }) => {
                         p.set_detached(false);
                         place(tx, &mut p, first_revision, next_position).await?;
@@ -408,16 +545,23 @@ impl Local {
                         continue;
                     }
                     Err(
-                        e @ (Error::WrongExpectedRevision { .. } | Error::DuplicateEventId { .. }),
+                        e @ (Error::WrongExpectedRevision { .. }
+                        | Error::DuplicateEventId { .. }
+                        | Error::StreamDeleted { .. }),
                     ) => {
-                        // A revision conflict, or a refusal (an id stored elsewhere) kept with it.
-                        let rejection = matches!(e, Error::DuplicateEventId { .. })
+                        // A revision conflict, or a refusal (an id stored elsewhere, a
+                        // tombstoned stream) kept with it.
+                        let rejection = (!matches!(e, Error::WrongExpectedRevision { .. }))
                             .then(|| (e.code().to_owned(), e.to_string()));
                         let theirs = theirs(tx, &stream, p.entry.expected, head).await?;
                         let record = ConflictRecord {
                             seq: p.entry.seq,
                             expected: p.entry.expected,
-                            actual: head,
+                            actual: if view.tombstoned() {
+                                head
+                            } else {
+                                view.visible_head()
+                            },
                             rejection,
                             theirs,
                             from_server: false,
@@ -429,8 +573,9 @@ impl Local {
                     Err(e) => return Err(e),
                 }
             }
-            // Held: kept visible on top of the stream, unless its ids are stored elsewhere.
-            if p.is_detached() || stored.iter().any(Option::is_some) {
+            // Held: kept visible on top of the stream, unless its ids are stored elsewhere or
+            // the stream is tombstoned (its events are out of the log: the conflict holds them).
+            if p.is_detached() || stored.iter().any(Option::is_some) || view.tombstoned() {
                 p.set_detached(true);
                 heads.insert(stream, head);
             } else {
@@ -441,6 +586,148 @@ impl Local {
             self.pending.push(p);
         }
         Ok(held)
+    }
+
+    /// Decides a queued lifecycle call again (see [`replay`](Self::replay)): written at
+    /// `next_position` and applied (returns the next free position), already stored (dropped),
+    /// or held — detached, not applied — like a refused append. While a replaced log is pulled
+    /// (`force`) it waits detached.
+    async fn replay_lifecycle(
+        &mut self,
+        tx: &mut dyn Transaction,
+        p: &mut Pending,
+        fresh: Option<&HashMap<Uuid, StoredLocation>>,
+        next_position: Position,
+        force: bool,
+        heads: &mut HashMap<StreamId, Option<Revision>>,
+    ) -> Result<Option<Position>> {
+        let x = p.entry.stream_id.clone();
+        let meta = x.metadata_stream();
+        let event = p
+            .events
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::storage("a queued lifecycle call has no event"))?;
+        let op = match p.entry.kind {
+            EntryKind::Metadata => {
+                LifecycleOp::SetMetadata(StreamMetadata::from_json(&event.data)?)
+            }
+            EntryKind::Delete => LifecycleOp::Delete,
+            _ => LifecycleOp::Tombstone,
+        };
+        if force || self.is_held(&p.entry) {
+            p.set_detached(true);
+            return Ok(None);
+        }
+        let x_head = match heads.get(&x) {
+            Some(h) => *h,
+            None => tx.stream_head(&x).await?,
+        };
+        let meta_head = match heads.get(&meta) {
+            Some(h) => *h,
+            None => tx.stream_head(&meta).await?,
+        };
+        let life = read_life(tx, &x).await?;
+        let view = StreamView {
+            stored_head: x_head,
+            life: life.as_ref(),
+        };
+        let stored = match fresh {
+            Some(fresh) => fresh.get(&event.id).cloned(),
+            None => tx.locate(&[event.id]).await?.pop().flatten(),
+        };
+        let expected = p.entry.expected;
+        match decide_lifecycle(
+            &x,
+            &view,
+            meta_head,
+            &op,
+            expected,
+            event.id,
+            stored.as_ref(),
+        ) {
+            Ok(LifecycleDecision::Write(write)) => {
+                let recorded = write.recorded(event.id, next_position, p.entry.created_at);
+                tx.put(std::slice::from_ref(&recorded)).await?;
+                // Its record only: what it removes goes once the server confirmed it (a queued
+                // call may still be refused, or found written before).
+                apply_confirmed(tx, &recorded, self.now, None).await?;
+                self.lives_changed = true;
+                if recorded.stream_id == x {
+                    heads.insert(x, Some(recorded.revision));
+                } else {
+                    heads.insert(meta, Some(recorded.revision));
+                }
+                p.set_detached(false);
+                p.events = vec![recorded];
+                Ok(Some(next_position + 1))
+            }
+            Ok(LifecycleDecision::AlreadyWritten(_)) => {
+                self.removed.push(p.entry.seq);
+                Ok(None)
+            }
+            Err(
+                e @ (Error::WrongExpectedRevision { .. }
+                | Error::DuplicateEventId { .. }
+                | Error::StreamDeleted { .. }),
+            ) => {
+                let rejection = (!matches!(e, Error::WrongExpectedRevision { .. }))
+                    .then(|| (e.code().to_owned(), e.to_string()));
+                let (actual, theirs) = if let LifecycleOp::SetMetadata(_) = op {
+                    let current = match meta_head {
+                        Some(h) => tx.read_stream(&meta, h..=h).await?.into_events()?,
+                        None => Vec::new(),
+                    };
+                    (meta_head, current)
+                } else {
+                    (view.visible_head(), theirs(tx, &x, expected, x_head).await?)
+                };
+                let record = ConflictRecord {
+                    seq: p.entry.seq,
+                    expected,
+                    actual,
+                    rejection,
+                    theirs,
+                    from_server: false,
+                    withheld: false,
+                };
+                self.hold(&x, record);
+                p.set_detached(true);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Truncates the log from `start` (the pending tail) and sets the lifecycle records of the
+    /// streams with queued lifecycle calls back to what the confirmed log says: the queue is then
+    /// decided (and its calls applied) again on top of it.
+    async fn rewind(&mut self, tx: &mut dyn Transaction, start: Position) -> Result<()> {
+        tx.truncate_log(start).await?;
+        let mut streams: Vec<StreamId> = self.life_streams.clone();
+        for p in &self.pending {
+            if p.entry.kind != EntryKind::Events && !streams.contains(&p.entry.stream_id) {
+                streams.push(p.entry.stream_id.clone());
+            }
+        }
+        for x in &streams {
+            tx.put_meta(&life_key(x.as_str()), None).await?;
+            let meta = x.metadata_stream();
+            if let Some(h) = tx.stream_head(&meta).await? {
+                let events = tx.read_stream(&meta, 0..=h).await?.into_events()?;
+                if let Some(latest) = events.last() {
+                    apply_confirmed(tx, latest, self.now, self.state.confirmed).await?;
+                }
+            }
+            if let Some(h) = tx.stream_head(x).await? {
+                let last = tx.read_stream(x, h..=h).await?.into_events()?;
+                if let Some(tombstone) = last.first().filter(|e| is_lifecycle(e)) {
+                    apply_confirmed(tx, tombstone, self.now, self.state.confirmed).await?;
+                }
+            }
+            self.lives_changed = true;
+        }
+        Ok(())
     }
 
     /// Holds `stream` from the append `seq` on: a new conflict, or an earlier one than the
@@ -499,11 +786,46 @@ impl Local {
         }
         self.drop_entries(&queued);
         let start = self.tail_start();
-        tx.truncate_log(start).await?;
+        self.rewind(tx, start).await?;
         let force = self.state.resetting;
         self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
         Ok(true)
+    }
+
+    /// Cancels every queued append of events to `stream` (a local delete or tombstone of it):
+    /// their outbox entries go, their events in the tail are husked (detached ones go with their
+    /// entry), and the stream's conflict with them. Returns, when events in the log were
+    /// cancelled, the stream's last confirmed revision (below them).
+    pub async fn cancel_appends(
+        &mut self,
+        tx: &mut dyn Transaction,
+        stream: &StreamId,
+    ) -> Result<Option<Option<Revision>>> {
+        let mut cancelled = Vec::new();
+        let mut lowest: Option<Revision> = None;
+        for p in &self.pending {
+            if p.entry.stream_id != *stream || p.entry.kind != EntryKind::Events {
+                continue;
+            }
+            if !p.is_detached() {
+                super::outbox::husk(tx, &p.events).await?;
+                if let Some(first) = p.events.first() {
+                    lowest = Some(lowest.map_or(first.revision, |l| l.min(first.revision)));
+                }
+            }
+            cancelled.push(p.entry.seq);
+        }
+        if self
+            .conflicts
+            .get(stream)
+            .is_some_and(|c| cancelled.contains(&c.seq))
+        {
+            self.conflicts.remove(stream);
+            self.conflicts_changed.push(stream.clone());
+        }
+        self.drop_entries(&cancelled);
+        Ok(lowest.map(|r| r.checked_sub(1)))
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
@@ -522,7 +844,7 @@ impl Local {
         let removed = &self.removed;
         self.pending.retain(|p| !removed.contains(&p.entry.seq));
         let start = self.tail_start();
-        tx.truncate_log(start).await?;
+        self.rewind(tx, start).await?;
         let force = self.state.resetting;
         self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
@@ -538,6 +860,11 @@ impl Local {
             self.conflicts_changed.push(stream);
         }
         tx.truncate_log(0).await?;
+        // The lifecycle records were about the old log: they come again with the new one.
+        for (key, _) in tx.scan_meta(LIFE_PREFIX).await? {
+            tx.put_meta(&key, None).await?;
+        }
+        self.lives_changed = true;
         self.state.confirmed = None;
         self.state.epoch = Some(epoch);
         self.state.resetting = true;
@@ -551,7 +878,7 @@ impl Local {
         self.state.resetting = false;
         self.state.generation += 1;
         let start = self.state.tail_start();
-        tx.truncate_log(start).await?;
+        self.rewind(tx, start).await?;
         self.replay(tx, None, start, false).await
     }
 
@@ -594,6 +921,25 @@ impl Pending {
             self.dirty = true;
         }
     }
+}
+
+/// Applies lifecycle `event` on a device whose confirmed prefix ends at `confirmed`: what it
+/// removes goes up to there (the pending tail is decided again by sync, never husked); with
+/// nothing confirmed, only the stream's record changes.
+async fn apply_confirmed(
+    tx: &mut dyn Transaction,
+    event: &RecordedEvent,
+    now: u64,
+    confirmed: Option<Position>,
+) -> Result<()> {
+    if confirmed.is_some() {
+        return apply(tx, event, now, confirmed).await;
+    }
+    let x = StreamId::trusted(event.stream_id.about());
+    let before = read_life(tx, &x).await?;
+    let life = next_life(before.as_ref(), event)?;
+    tx.put_meta(&life_key(x.as_str()), Some(&life.encode()))
+        .await
 }
 
 /// Writes `p`'s events at `first_revision` / `first_position` onwards.

@@ -153,6 +153,7 @@ mod tests {
         let pull = ClientMessage::Pull {
             after: Some(41),
             after_id: Some(uuid::Uuid::from_u128(0xab)),
+            after_id_at: Some(40),
             epoch: Some("e-1".into()),
         };
         assert_eq!(
@@ -160,6 +161,7 @@ mod tests {
             Ok(ClientFrame::Pull(PullRequest {
                 after: Some(41),
                 after_id: Some(uuid::Uuid::from_u128(0xab)),
+                after_id_at: Some(40),
                 epoch: Some("e-1".into()),
             }))
         );
@@ -381,6 +383,7 @@ mod tests {
                 Ok(ClientFrame::Pull(PullRequest {
                     after: Some(0),
                     after_id: None,
+                    after_id_at: None,
                     ..
                 }))
             ),

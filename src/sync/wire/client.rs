@@ -18,6 +18,7 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
         ClientMessage::Pull {
             after,
             after_id,
+            after_id_at,
             epoch,
         } => {
             out.push_str(",\"type\":\"pull\",\"after\":");
@@ -29,6 +30,10 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
                 out.push_str(",\"afterId\":\"");
                 push_id(&mut out, id);
                 out.push('"');
+            }
+            if let Some(at) = after_id_at {
+                out.push_str(",\"afterIdAt\":");
+                push_u64(&mut out, *at);
             }
             if let Some(epoch) = epoch {
                 out.push_str(",\"epoch\":");
@@ -173,6 +178,7 @@ mod tests {
         let pull = encode_client_message(&ClientMessage::Pull {
             after: Some(41),
             after_id: Some(uuid::Uuid::from_u128(0xab)),
+            after_id_at: None,
             epoch: Some("e-1".into()),
         });
         assert_eq!(
@@ -182,6 +188,7 @@ mod tests {
         let first = encode_client_message(&ClientMessage::Pull {
             after: None,
             after_id: None,
+            after_id_at: None,
             epoch: None,
         });
         assert_eq!(first, r#"{"v":3,"type":"pull","after":null}"#);

@@ -156,7 +156,7 @@ fn after_scope(error: ErrorFrame) -> Bad {
 }
 
 fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
-    if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "epoch"]) {
+    if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "afterIdAt", "epoch"]) {
         return Err(unknown_field(key, "pull").into());
     }
     let after = msg.position("after").map_err(|()| {
@@ -171,6 +171,12 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
             )
         })?),
     };
+    let after_id_at = msg.position("afterIdAt").map_err(|()| {
+        ErrorFrame::invalid("\"afterIdAt\" must be a position (a non-negative integer)")
+    })?;
+    if after_id_at.is_some() && after_id.is_none() {
+        return Err(ErrorFrame::invalid("\"afterIdAt\" goes with \"afterId\"").into());
+    }
     if after.is_none() && after_id.is_some() {
         return Err(ErrorFrame::invalid("\"afterId\" goes with a position in \"after\"").into());
     }
@@ -188,6 +194,7 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
         after,
         // An id that is not a UUID is no event's id: the pull is refused as another log.
         after_id: after_id.map(|id| uuid::Uuid::try_parse(&id).unwrap_or(uuid::Uuid::max())),
+        after_id_at,
         epoch,
     })
 }

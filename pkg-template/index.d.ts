@@ -103,7 +103,7 @@ export interface SyncOptions {
   /** The tenant's base URL on the edge service, e.g. `"https://edge.example.com/t/acme"`. */
   url: string;
   /**
-   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read` and `append`); called again on reconnects and before
+   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read`, `append` and, to push deletes, `delete`); called again on reconnects and before
    * expiry. Throw an `EventStoreError` with code `UNAUTHENTICATED` or `FORBIDDEN` for an auth failure; anything else
    * thrown (a network failure), or no answer within 10 s, is reported as offline (`STORAGE_ERROR`, with the cause).
    */

@@ -12,6 +12,7 @@ import {
   listed,
   notOnline,
   rename,
+  screenshot,
   screenshotSideBySide,
   switchOffline,
   synced,
@@ -166,6 +167,10 @@ test("the history's retention selector keeps only an item's last events", () =>
     assert.deepEqual(await listed(alice), [["Ground coffee", false]], "the list still knows the item: its state is the fold of what is kept");
     await alice.selectOption("#filter-stream", "");
     assert.ok((await alice.$$eval("#timeline-body tr.gap", (rows) => rows.length)) > 0, "the removed positions show as gaps");
+    await alice.selectOption("#filter-stream", streamId);
+    await alice.waitForSelector("#retention:not([hidden])");
+    assert.equal(await alice.inputValue("#retention-count"), "2", "the selector shows the item's retention");
+    await screenshot(alice, "retention");
     await synced(alice);
     await bob.waitForFunction(
       (s) => [...document.querySelectorAll("#timeline-body tr[data-position]")].filter((tr) => tr.children[2].title === s).length === 2,

@@ -518,11 +518,17 @@ pub(crate) fn retention(
         return (Vec::new(), life.floor);
     };
     let m = &life.metadata;
+    // Never past the stored head: a revision not written yet is not removed (a truncateBefore
+    // past the end hides revisions that may never exist, if the metadata changes again).
+    let stored_end = head.map_or(0, |h| h + 1);
     let floor = if life.tombstoned {
         head.unwrap_or(0)
     } else {
         let by_count = m.max_count.map_or(0, |n| (last + 1).saturating_sub(n));
-        life.floor.max(m.truncate_before.unwrap_or(0)).max(by_count)
+        life.floor
+            .max(m.truncate_before.unwrap_or(0))
+            .max(by_count)
+            .min(stored_end.max(life.floor))
     };
     let mut removals = Vec::new();
     if floor > life.floor {

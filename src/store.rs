@@ -161,7 +161,8 @@ impl EventStore {
         if let Appended::Written(result) = appended {
             self.written.set(self.written.get() + 1);
             if matches!(append.kind, AppendKind::Lifecycle { .. }) {
-                self.reload_lifecycle().await?;
+                // The next log read reloads the registry, in its own transaction.
+                self.registry.borrow_mut().loaded = false;
             }
             self.storage.committed(result.position);
             self.notify.notify();

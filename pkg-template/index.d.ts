@@ -27,7 +27,13 @@ export type EventData<E extends EventShape = EventShape> = E extends unknown
 /** A missing `data` is stored as `null`. */
 type Stored<D> = undefined extends D ? Exclude<D, undefined> | null : D;
 
-/** An event as stored. Each read returns fresh objects: mutating them never changes the store. */
+/**
+ * An event as stored. Each read returns fresh objects: mutating them never changes the store.
+ *
+ * `readAll` and subscriptions also deliver the store's lifecycle events: `$metadata` (stream `$$<streamId>`, `data`
+ * the new metadata; a soft delete included) and `$streamDeleted` (stream `<streamId>`, a tombstone). `readStream`
+ * never returns them. Positions of removed events stay empty: a read may show holes.
+ */
 export type RecordedEvent<E extends EventShape = EventShape> = E extends unknown
   ? {
       /** The event id, a lowercase UUID. */
@@ -204,6 +210,14 @@ export interface ClosedError extends ErrorBase<"CLOSED"> {}
 export interface UnauthenticatedError extends ErrorBase<"UNAUTHENTICATED"> {}
 /** Edge service / sync: a valid token for another tenant, or without the needed scope. */
 export interface ForbiddenError extends ErrorBase<"FORBIDDEN"> {}
+/**
+ * The stream was hard-deleted (`tombstoneStream`): every later append to it, read of it, metadata change or
+ * delete fails with this error, forever.
+ */
+export interface StreamDeletedError extends ErrorBase<"STREAM_DELETED"> {
+  /** The tombstoned stream. */
+  streamId: string;
+}
 
 /**
  * Every failure rejects with an `EventStoreError` (`err instanceof EventStoreError`); switch on
@@ -218,7 +232,8 @@ export type EventStoreError =
   | StorageError
   | ClosedError
   | UnauthenticatedError
-  | ForbiddenError;
+  | ForbiddenError
+  | StreamDeletedError;
 
 /** The runtime class of every evstore error: `err instanceof EventStoreError`. */
 export declare const EventStoreError: {
@@ -289,7 +304,10 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   theirs: RecordedEvent<E>[];
   /** `true` when the server withheld `theirs`: the token lacks the `read` scope. */
   theirsWithheld?: true;
-  /** Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`). */
+  /**
+   * Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`, or
+   * `STREAM_DELETED`: the stream was tombstoned; `discard()` drops the held events, `retry()` fails).
+   */
   error?: { code: string; message: string };
   /** Drops the held events: the stream becomes the server's. */
   discard(): Promise<void>;
@@ -468,6 +486,54 @@ export interface Watch {
   [Symbol.dispose](): void;
 }
 
+/**
+ * A stream's metadata (`setStreamMetadata` replaces all of it). Events that fall outside `maxCount`, `maxAge` or
+ * `truncateBefore` are never returned again by any read and are deleted from storage: at once for
+ * `truncateBefore`, at the latest by the next append to the stream or the next open of the store for the others.
+ */
+export interface StreamMetadata {
+  /** Keep only the newest `maxCount` events (an integer >= 1). */
+  maxCount?: number;
+  /** Keep only the events created less than `maxAge` seconds ago (an integer >= 1). */
+  maxAge?: number;
+  /** Remove the events below this revision (an integer >= 0). */
+  truncateBefore?: number;
+  /** The application's own metadata: a plain JSON object. */
+  custom?: Record<string, unknown>;
+}
+
+/** `"any"` (the default): no check; `"no_stream"`: the metadata was never set; `n`: its current revision is `n`. */
+export type ExpectedMetadataRevision = typeof ANY | typeof NO_STREAM | number;
+
+export interface SetStreamMetadataOptions {
+  /** Default `"any"`. */
+  expectedMetadataRevision?: ExpectedMetadataRevision;
+}
+
+export interface SetStreamMetadataResult {
+  /** The revision of the new metadata (the `$metadata` event's revision in stream `$$<streamId>`). */
+  metadataRevision: number;
+  /** The global position of the `$metadata` event. */
+  position: number;
+}
+
+export interface StreamMetadataResult {
+  /** `{}` when never set. */
+  metadata: StreamMetadata;
+  /** `null` when never set. */
+  metadataRevision: number | null;
+}
+
+export interface DeleteStreamOptions {
+  /** Checked as in `append`; default `"any"`. */
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface DeleteResult {
+  /** The global position of the lifecycle event (`$metadata` for a soft delete, `$streamDeleted` for a tombstone). */
+  position: number;
+}
+
 /** An event store. `E` is the union of the application's event shapes. */
 export declare class EventStore<E extends EventShape = EventShape> {
   private constructor();
@@ -516,6 +582,25 @@ export declare class EventStore<E extends EventShape = EventShape> {
     options: WatchAggregateOptions<E, S>,
     onChange: (state: S, change: AggregateChange) => void,
   ): Watch;
+  /**
+   * Replaces the stream's metadata (retention: `maxCount`, `maxAge`, `truncateBefore`; and `custom`). Recorded as a
+   * `$metadata` event in stream `$$<streamId>`, whose `data` is the new metadata. `STREAM_DELETED` on a tombstoned
+   * stream; `WRONG_EXPECTED_REVISION` when `expectedMetadataRevision` does not hold.
+   */
+  setStreamMetadata(streamId: string, metadata: StreamMetadata, options?: SetStreamMetadataOptions): Promise<SetStreamMetadataResult>;
+  /** The stream's metadata: `{ metadata: {}, metadataRevision: null }` when never set. */
+  getStreamMetadata(streamId: string): Promise<StreamMetadataResult>;
+  /**
+   * Soft delete: removes the stream's events (from storage, at once); the stream then reads as having none, and a
+   * later append recreates it with revisions continuing after the old last one. A `$metadata` event
+   * (`truncateBefore` = revision + 1).
+   */
+  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteResult>;
+  /**
+   * Hard delete: removes the stream's events (from storage, at once) and keeps a tombstone forever: every later call
+   * on the stream fails with `STREAM_DELETED`. A `$streamDeleted` event in the stream.
+   */
+  tombstoneStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteResult>;
   /** Releases the store (and stops syncing); later calls reject with `CLOSED`. */
   close(): Promise<void>;
   [Symbol.dispose](): void;

@@ -91,6 +91,33 @@ export async function usage(): Promise<number> {
     await c.discard();
   }
   synced.subscribe(() => {}, { onRebase: ({ after }) => void (after ?? 0) });
+  // Stream lifecycle: retention, erasure, and the tombstone's error.
+  const set = await store.setStreamMetadata("Order-1", { maxCount: 100, maxAge: 86400, truncateBefore: 2, custom: { owner: "u42" } }, { expectedMetadataRevision: "no_stream" });
+  const metaRev: number = set.metadataRevision + set.position;
+  await store.setStreamMetadata("Order-1", { maxCount: 10 }, { expectedMetadataRevision: metaRev });
+  await store.setStreamMetadata("Order-1", {});
+  const got = await store.getStreamMetadata("Order-1");
+  const maxCount: number | undefined = got.metadata.maxCount;
+  const gotRev: number | null = got.metadataRevision;
+  void [maxCount, gotRev, got.metadata.custom?.owner];
+  const soft: number = (await store.deleteStream("Order-1", { expectedRevision: 7 })).position;
+  const hard: number = (await store.tombstoneStream("Order-1", { expectedRevision: "any" })).position;
+  void [soft, hard];
+  // @ts-expect-error: an unknown metadata key
+  await store.setStreamMetadata("Order-1", { maxCnt: 3 });
+  // @ts-expect-error: maxCount is a number
+  await store.setStreamMetadata("Order-1", { maxCount: "3" });
+  // @ts-expect-error: the metadata's own revision has no "stream_exists"
+  await store.setStreamMetadata("Order-1", {}, { expectedMetadataRevision: "stream_exists" });
+  // @ts-expect-error: deletes take expectedRevision, not expectedMetadataRevision
+  await store.deleteStream("Order-1", { expectedMetadataRevision: 1 });
+  // @ts-expect-error: a tombstone has no hard option (it is the hard delete)
+  await store.tombstoneStream("Order-1", { hard: true });
+  try {
+    await store.readStream("Order-1");
+  } catch (err) {
+    if (err instanceof EventStoreError && err.code === "STREAM_DELETED") total += err.streamId.length;
+  }
   // @ts-expect-error: a store opened without sync may have no sync
   store.sync.status();
   // @ts-expect-error: sync options need a token function

@@ -239,8 +239,11 @@ async function refresh() {
 
 // ── erasure: "Delete my data", and changes to items erased on another device ───────────────
 
-/** Whether `conflict` is about an item that was erased for good (tombstoned) on another device. */
-const erasedElsewhere = (conflict) => conflict.error?.code === "STREAM_DELETED";
+/**
+ * Whether `conflict` is about an item that was erased for good (tombstoned) on another device: the
+ * service refused the change with STREAM_DELETED, or what it has of the item ends with the tombstone.
+ */
+const erasedElsewhere = (conflict) => conflict.error?.code === "STREAM_DELETED" || conflict.theirs.some((e) => e.type === "$streamDeleted");
 
 const dropping = new Set(); // streams whose erased-item conflict is being discarded
 /** Discards the held changes of erased items (nothing can bring them back) and says so. */

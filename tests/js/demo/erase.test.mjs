@@ -106,6 +106,7 @@ test("Delete my data erases the device's items from both devices' storage and fr
     assert.deepEqual(history.filter((e) => e.type === "$streamDeleted").length, 2);
     assert.ok(!history.some((e) => JSON.stringify(e.data).includes(marker)));
     assert.ok((await alice.$$eval("#timeline-body tr.gap", (rows) => rows.length)) > 0, "removed positions show as gaps");
+    await screenshotSideBySide(env.browser, [alice, bob], "erased");
 
     // Nothing of the erased items is left in any object store of either device, nor on the service.
     for (const [page, db] of [[alice, "evstore-demo-alice"], [bob, "evstore-demo-bob"]]) {
@@ -114,7 +115,6 @@ test("Delete my data erases the device's items from both devices' storage and fr
       assert.deepEqual(scan.hits, [], `no trace of the erased items in ${db}`);
     }
     assert.doesNotMatch(await serverText(demo), new RegExp(marker));
-    await screenshotSideBySide(env.browser, [alice, bob], "erased");
     assert.deepEqual([...alice.errors, ...bob.errors], []);
   }));
 

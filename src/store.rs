@@ -174,7 +174,6 @@ impl EventStore {
     fn context(&self) -> Context {
         Context {
             now: (self.options.now)(),
-            synced: self.synced.get(),
         }
     }
 
@@ -448,9 +447,18 @@ impl EventStore {
         }
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
+        let counted = registry.borrow().counted();
+        let heads: std::collections::HashMap<StreamId, Option<Revision>> = if counted.is_empty() {
+            Default::default()
+        } else {
+            let (heads, _) = tx.heads_of(&counted).await?;
+            counted.into_iter().zip(heads).collect()
+        };
         let now = (self.options.now)();
-        let mut keep =
-            |stream: &str, r: Revision, t: u64| !registry.borrow().hides(stream, r, t, now);
+        let mut keep = |stream: &str, r: Revision, t: u64| {
+            let head = heads.get(stream).copied();
+            !registry.borrow().hides(stream, r, t, now, head)
+        };
         let keep: Option<reads::Hide<'_>> = if hiding { Some(&mut keep) } else { None };
         reads::read_in(&mut *tx, None, request, 0, keep).await
     }

@@ -817,6 +817,31 @@ mod simulation {
         for d in 0..devices {
             w.connect(d);
         }
+        if std::env::var("SIM_TRACE").is_ok() {
+            for _ in 0..30 {
+                if w.net.is_empty() {
+                    break;
+                }
+                w.deliver(0);
+            }
+            for d in 0..devices {
+                eprintln!(
+                    "QUIET dev {d} {:?}\n{}",
+                    content(&w.local_log(d))
+                        .iter()
+                        .map(|c| (c.1.clone(), c.2, c.3))
+                        .collect::<Vec<_>>(),
+                    w.devices[d].storage.raw_dump()
+                );
+            }
+            eprintln!(
+                "QUIET server {:?}",
+                content(&w.server_log())
+                    .iter()
+                    .map(|c| (c.1.clone(), c.2, c.3))
+                    .collect::<Vec<_>>()
+            );
+        }
         w.settle();
         for round in 0..10 {
             let mut any = false;
@@ -926,10 +951,10 @@ mod simulation {
             2,
             vec![
                 Append {
-                    d: 2,
+                    d: 0,
                     stream: 0,
                     n: 1,
-                    expected: 1,
+                    expected: 0,
                 },
                 Append {
                     d: 0,
@@ -938,23 +963,66 @@ mod simulation {
                     expected: 0,
                 },
                 Append {
-                    d: 1,
+                    d: 0,
                     stream: 0,
                     n: 1,
                     expected: 0,
                 },
-                Tombstone {
-                    d: 1,
-                    stream: 2,
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                SetMetadata {
+                    d: 0,
+                    stream: 1,
+                    truncate: 1,
+                    max_count: 0,
+                    exact: true,
+                },
+                SetMetadata {
+                    d: 0,
+                    stream: 1,
+                    truncate: 0,
+                    max_count: 1,
                     exact: false,
                 },
                 Append {
-                    d: 2,
+                    d: 0,
                     stream: 2,
                     n: 1,
                     expected: 0,
                 },
-                Connect(1),
+                Tombstone {
+                    d: 0,
+                    stream: 0,
+                    exact: false,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
+                Append {
+                    d: 0,
+                    stream: 0,
+                    n: 1,
+                    expected: 0,
+                },
             ],
         );
     }

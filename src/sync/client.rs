@@ -668,13 +668,36 @@ impl SyncClient {
             // local log's view, the freshest. Once this connection caught up, the local log is
             // the server's: an answer beyond it is from a log the server no longer holds (it was
             // restored from an earlier copy).
-            let (actual, theirs) =
-                if record.from_server && record.actual > confirmed_head && !caught_up {
-                    (record.actual, record.theirs.clone())
-                } else {
-                    let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
-                    (confirmed_head, theirs)
+            // What the expected revision is checked against: the stream's visible head (none
+            // after a soft delete), or for a held metadata change the metadata revision.
+            let metadata = local
+                .pending
+                .iter()
+                .any(|p| p.entry.seq == record.seq && p.entry.kind == EntryKind::Metadata);
+            let life = crate::lifecycle::read_life(&mut *tx, stream).await?;
+            let view = crate::lifecycle::StreamView {
+                stored_head: confirmed_head,
+                life: life.as_ref(),
+            };
+            let visible = if view.tombstoned() {
+                confirmed_head
+            } else {
+                view.visible_head()
+            };
+            let (actual, theirs) = if metadata {
+                let meta = stream.metadata_stream();
+                let head = tx.stream_head(&meta).await?;
+                let current = match head {
+                    Some(h) => tx.read_stream(&meta, h..=h).await?.into_events()?,
+                    None => Vec::new(),
                 };
+                (head, current)
+            } else if record.from_server && record.actual > visible && !caught_up {
+                (record.actual, record.theirs.clone())
+            } else {
+                let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
+                (visible, theirs)
+            };
             conflicts.push(Conflict {
                 stream_id: stream.clone(),
                 expected: record.expected,

@@ -272,7 +272,7 @@ impl Local {
             ..
         } = frame;
         events.retain(|e| e.position >= start);
-        let carried = self.incomplete_suffix(&mut events);
+        let carried = self.incomplete_suffix(&mut events, through);
         let through = match carried.first().map(|e| e.position) {
             None => through,
             Some(first) if first <= start => {
@@ -391,10 +391,13 @@ impl Local {
             if removes {
                 // The retention rules count the server's events only: the stream's queued events
                 // (above its confirmed ones) may still be refused.
+                // (After a rewind the tail is empty: the queue is placed again later.)
                 let queued = self
                     .pending
                     .iter()
+                    .filter(|_| !apply_events)
                     .filter(|p| !p.is_detached() && p.entry.stream_id == x)
+                    .filter(|p| p.entry.kind == EntryKind::Events)
                     .filter_map(|p| p.events.first())
                     .map(|e| e.revision)
                     .min();
@@ -442,7 +445,11 @@ impl Local {
     }
 
     /// Splits off the trailing events that belong to a queued append not complete in `events`.
-    fn incomplete_suffix(&self, events: &mut Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+    fn incomplete_suffix(
+        &self,
+        events: &mut Vec<RecordedEvent>,
+        through: Position,
+    ) -> Vec<RecordedEvent> {
         let Some(last) = events.last() else {
             return Vec::new();
         };
@@ -459,6 +466,18 @@ impl Local {
             .take_while(|e| p.events.iter().any(|m| m.id == e.id))
             .count();
         if arrived >= p.events.len() {
+            return Vec::new();
+        }
+        // The append's events are at consecutive positions on the server: when the frame covers
+        // where its last one is, the others are holes (removed there), not yet to come.
+        let first_arrived = &events[events.len() - arrived];
+        let index = p
+            .events
+            .iter()
+            .position(|m| m.id == first_arrived.id)
+            .unwrap_or(0) as u64;
+        let start = first_arrived.position.saturating_sub(index);
+        if start + p.events.len() as u64 - 1 <= through {
             return Vec::new();
         }
         events.split_off(events.len() - arrived)

@@ -483,7 +483,10 @@ export interface AggregateResult<S> {
 }
 
 export interface WatchAggregateOptions<E extends EventShape, S> extends AggregateOptions<E, S> {
-  /** What `evolve` or the callback threw, or a storage failure; the watch then stops. */
+  /**
+   * What `evolve` or the callback threw, a storage failure, or an `EventStoreError` with code `STREAM_DELETED` when
+   * the stream is tombstoned; the watch then stops.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -589,6 +592,8 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the
    * events delivered together (an append, a page of a read, a synced batch) are folded first, then `onChange`
    * is called once, in a microtask — a device catching up on thousands of events calls it a handful of times.
+   * A `$metadata` event about the stream (retention, a soft delete) folds it again from its first kept event;
+   * `evolve` never sees lifecycle events.
    */
   watchAggregate<S>(
     streamId: string,

@@ -177,5 +177,10 @@ test("the history's retention selector keeps only an item's last events", () =>
       streamId,
       { timeout: SYNC_TIMEOUT },
     );
+    // Its ItemAdded is gone, but the item is still alice's: "Delete my data" erases it.
+    await alice.click("#delete-mine");
+    await alice.waitForFunction(() => document.body.dataset.erased === "1", null, { timeout: SYNC_TIMEOUT });
+    await alice.waitForSelector(item("Ground coffee"), { state: "detached" });
+    await bob.waitForSelector(item("Ground coffee"), { state: "detached", timeout: SYNC_TIMEOUT });
     assert.deepEqual([...alice.errors, ...bob.errors], []);
   }));

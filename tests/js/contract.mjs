@@ -858,6 +858,10 @@ export function cases(open) {
       await rejects(s.readAll(), "CLOSED");
       await rejects(s.streamRevision("s"), "CLOSED");
       await rejects(s.aggregateStream("s", { initialState: () => 0, evolve: (x) => x }), "CLOSED");
+      await rejects(s.setStreamMetadata("s", { maxCount: 1 }), "CLOSED");
+      await rejects(s.getStreamMetadata("s"), "CLOSED");
+      await rejects(s.deleteStream("s"), "CLOSED");
+      await rejects(s.tombstoneStream("s"), "CLOSED");
     },
   };
 }

@@ -914,6 +914,21 @@ impl Local {
 
     /// Writes what changed: outbox entries, conflict records, the state.
     pub async fn save(&mut self, tx: &mut dyn Transaction) -> Result<()> {
+        // A conflict whose held appends are all gone (confirmed, dropped, cancelled) is over.
+        let orphans: Vec<StreamId> = (&self.conflicts)
+            .into_iter()
+            .filter(|(stream, record)| {
+                !self
+                    .pending
+                    .iter()
+                    .any(|p| p.entry.stream_id == *stream && p.entry.seq >= record.seq)
+            })
+            .map(|(stream, _)| stream.clone())
+            .collect();
+        for stream in orphans {
+            self.conflicts.remove(&stream);
+            self.conflicts_changed.push(stream);
+        }
         for seq in std::mem::take(&mut self.removed) {
             tx.put_meta(&OutboxEntry::key(seq), None).await?;
         }

@@ -848,16 +848,21 @@ impl Local {
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
-    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<()> {
+    ///
+    /// Returns whether a lifecycle call was among them: it removed confirmed events here when it
+    /// was made, which the server still has (the caller pulls the log again).
+    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<bool> {
         let Some(record) = self.conflicts.remove(stream) else {
             return Err(Error::invalid(format!(
                 "stream '{stream}' has no conflict (it was resolved already)"
             )));
         };
         self.conflicts_changed.push(stream.clone());
+        let mut lifecycle = false;
         for p in &self.pending {
             if p.entry.stream_id == *stream && p.entry.seq >= record.seq {
                 self.removed.push(p.entry.seq);
+                lifecycle |= p.entry.kind != EntryKind::Events;
             }
         }
         let removed = &self.removed;
@@ -867,7 +872,7 @@ impl Local {
         let force = self.state.resetting;
         self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
-        Ok(())
+        Ok(lifecycle)
     }
 
     /// The server holds another log (reset or restored): the confirmed prefix is dropped (the

@@ -497,6 +497,9 @@ impl Local {
                     && m.position == e.position
                     && m.revision == e.revision
                     && m.stream_id == e.stream_id
+                    // The server decides a lifecycle call again: a delete's truncateBefore may
+                    // differ from ours, which the rewrite then takes.
+                    && (!is_lifecycle(e) || m.data.as_str() == e.data.as_str())
             })
         }) && tail.next().is_none_or(|m| m.position > through)
     }

@@ -234,7 +234,23 @@ async fn decide_and_write(
             let mut life = None;
             if let Some(before) = known.life.as_ref().filter(|l| l.metadata.retains()) {
                 if let Ok(through) = through(tx).await? {
-                    let (r, floor) = lifecycle::retention(x, new_head, before, ctx.now, through);
+                    // On a store with an outbox, a pending append never pushes confirmed events
+                    // out by maxCount (the server may refuse it): ingesting the server's events
+                    // does that; maxAge does not depend on it.
+                    let uncounted;
+                    let rules = if through.is_some() {
+                        uncounted = StreamLife {
+                            metadata: crate::lifecycle::StreamMetadata {
+                                max_count: None,
+                                ..before.metadata.clone()
+                            },
+                            ..before.clone()
+                        };
+                        &uncounted
+                    } else {
+                        before
+                    };
+                    let (r, floor) = lifecycle::retention(x, new_head, rules, ctx.now, through);
                     removals = r;
                     if floor != before.floor {
                         life = Some(StreamLife {

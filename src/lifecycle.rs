@@ -1153,4 +1153,48 @@ mod tests {
         assert!(removals.is_empty());
         assert!(plan(None, None, &event("x", "Other", 0, "{}"), 0, None).is_err());
     }
+
+    #[test]
+    fn the_registry_hides_what_the_records_say() {
+        let mut streams = std::collections::HashMap::new();
+        streams.insert(sid("aged"), life(r#"{"maxAge":10}"#, false, 0));
+        streams.insert(
+            sid("counted"),
+            StreamLife {
+                metadata_revision: Some(2),
+                ..life(r#"{"maxCount":2}"#, false, 1)
+            },
+        );
+        streams.insert(
+            sid("gone"),
+            StreamLife {
+                metadata_revision: Some(3),
+                ..life("{}", true, 7)
+            },
+        );
+        let registry = Registry {
+            loaded: true,
+            pending: true,
+            streams,
+        };
+        assert_eq!(registry.counted(), [sid("counted")]);
+        let hides = |s: &str, r, t, head| registry.hides(s, r, t, 50_000, head);
+        assert!(hides("aged", 5, 39_000, None) && !hides("aged", 5, 40_000, None));
+        // maxCount only with the head; the floor always.
+        assert!(hides("counted", 0, 0, None));
+        assert!(!hides("counted", 3, 0, None));
+        assert!(hides("counted", 3, 0, Some(Some(5))) && !hides("counted", 4, 0, Some(Some(5))));
+        // A tombstone hides everything below it, and every metadata event.
+        assert!(hides("gone", 6, 0, None) && !hides("gone", 7, 0, None));
+        assert!(hides("$$gone", 3, 0, None));
+        // Superseded metadata events are hidden, the current one is not.
+        assert!(!hides("$$aged", 0, 0, None));
+        assert!(hides("$$counted", 1, 0, None) && !hides("$$counted", 2, 0, None));
+        assert!(!hides("other", 0, 0, None) && !hides("$$other", 0, 0, None));
+        let unsynced = Registry {
+            pending: false,
+            ..Registry::default()
+        };
+        assert!(unsynced.counted().is_empty());
+    }
 }

@@ -716,16 +716,28 @@ impl SyncClient {
     /// Drops the held events of `stream`: it becomes the server's.
     pub async fn discard(&self, stream: &str) -> Result<()> {
         let stream = StreamId::new(stream)?;
-        self.transact(&|mut tx, mut local| {
-            let stream = stream.clone();
-            Box::pin(async move {
-                local.release(&mut *tx, &stream).await?;
-                local.save(&mut *tx).await?;
-                Ok((tx, local, ()))
+        let refetch = self
+            .transact(&|mut tx, mut local| {
+                let stream = stream.clone();
+                Box::pin(async move {
+                    let lifecycle = local.release(&mut *tx, &stream).await?;
+                    local.save(&mut *tx).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
+                    Ok((tx, local, refetch))
+                })
             })
-        })
-        .await?;
+            .await?;
+        self.refetch(refetch).await?;
         self.pump().await
+    }
+
+    /// After a dropped lifecycle call (it removed confirmed events here, which the server still
+    /// has): the server's log `epoch` is pulled again from its start, the queue kept on top.
+    async fn refetch(&self, epoch: Option<String>) -> Result<()> {
+        match epoch {
+            Some(epoch) => self.reset(epoch).await,
+            None => Ok(()),
+        }
     }
 
     /// Replaces the held events of `stream` with `events`, appended under `expected` (decided
@@ -742,7 +754,8 @@ impl SyncClient {
             .transact(&|mut tx, mut local| {
                 let append = append.clone();
                 Box::pin(async move {
-                    local.release(&mut *tx, &append.stream_id).await?;
+                    let lifecycle = local.release(&mut *tx, &append.stream_id).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
@@ -780,10 +793,12 @@ impl SyncClient {
                     };
                     local.queue(entry, events);
                     local.save(&mut *tx).await?;
-                    Ok((tx, local, result))
+                    Ok((tx, local, (result, refetch)))
                 })
             })
             .await?;
+        let (result, refetch) = result;
+        self.refetch(refetch).await?;
         self.pump().await?;
         Ok(result)
     }

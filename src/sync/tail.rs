@@ -497,6 +497,9 @@ impl Local {
                     && m.position == e.position
                     && m.revision == e.revision
                     && m.stream_id == e.stream_id
+                    // The server decides a lifecycle call again: a delete's truncateBefore may
+                    // differ from ours, which the rewrite then takes.
+                    && (!is_lifecycle(e) || m.data.as_str() == e.data.as_str())
             })
         }) && tail.next().is_none_or(|m| m.position > through)
     }
@@ -848,16 +851,21 @@ impl Local {
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
-    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<()> {
+    ///
+    /// Returns whether a lifecycle call was among them: it removed confirmed events here when it
+    /// was made, which the server still has (the caller pulls the log again).
+    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<bool> {
         let Some(record) = self.conflicts.remove(stream) else {
             return Err(Error::invalid(format!(
                 "stream '{stream}' has no conflict (it was resolved already)"
             )));
         };
         self.conflicts_changed.push(stream.clone());
+        let mut lifecycle = false;
         for p in &self.pending {
             if p.entry.stream_id == *stream && p.entry.seq >= record.seq {
                 self.removed.push(p.entry.seq);
+                lifecycle |= p.entry.kind != EntryKind::Events;
             }
         }
         let removed = &self.removed;
@@ -867,7 +875,7 @@ impl Local {
         let force = self.state.resetting;
         self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
-        Ok(())
+        Ok(lifecycle)
     }
 
     /// The server holds another log (reset or restored): the confirmed prefix is dropped (the
@@ -914,6 +922,21 @@ impl Local {
 
     /// Writes what changed: outbox entries, conflict records, the state.
     pub async fn save(&mut self, tx: &mut dyn Transaction) -> Result<()> {
+        // A conflict whose held appends are all gone (confirmed, dropped, cancelled) is over.
+        let orphans: Vec<StreamId> = (&self.conflicts)
+            .into_iter()
+            .filter(|(stream, record)| {
+                !self
+                    .pending
+                    .iter()
+                    .any(|p| p.entry.stream_id == *stream && p.entry.seq >= record.seq)
+            })
+            .map(|(stream, _)| stream.clone())
+            .collect();
+        for stream in orphans {
+            self.conflicts.remove(&stream);
+            self.conflicts_changed.push(stream);
+        }
         for seq in std::mem::take(&mut self.removed) {
             tx.put_meta(&OutboxEntry::key(seq), None).await?;
         }

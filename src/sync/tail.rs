@@ -15,7 +15,7 @@ use crate::decision::{Decision, StoredLocation};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::lifecycle::{
-    apply, decide_in, decide_lifecycle, enforce, is_lifecycle, life_key, read_life,
+    apply, decide_in, decide_lifecycle, is_lifecycle, life_key, next_life, read_life, retention,
     LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView, LIFE_PREFIX,
 };
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
@@ -99,6 +99,8 @@ pub(crate) struct Local {
     pub now: u64,
     /// A lifecycle record was written: the store's registry must be reloaded after the commit.
     pub lives_changed: bool,
+    /// The streams of the queued lifecycle calls as loaded (their records depend on them).
+    life_streams: Vec<StreamId>,
 }
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
@@ -142,6 +144,12 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
     if tail.next().is_some() {
         return Err(mismatch());
     }
+    let mut life_streams: Vec<StreamId> = Vec::new();
+    for p in &pending {
+        if p.entry.kind != EntryKind::Events && !life_streams.contains(&p.entry.stream_id) {
+            life_streams.push(p.entry.stream_id.clone());
+        }
+    }
     Ok(Local {
         state,
         pending,
@@ -150,6 +158,7 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
         conflicts_changed: Vec::new(),
         now: crate::clock::now_millis(),
         lives_changed: false,
+        life_streams,
     })
 }
 
@@ -263,7 +272,7 @@ impl Local {
             ..
         } = frame;
         events.retain(|e| e.position >= start);
-        let carried = self.incomplete_suffix(&mut events);
+        let carried = self.incomplete_suffix(&mut events, through);
         let through = match carried.first().map(|e| e.position) {
             None => through,
             Some(first) if first <= start => {
@@ -380,7 +389,26 @@ impl Local {
                 || life.metadata.retains()
                 || life.metadata.truncate_before.is_some();
             if removes {
-                enforce(tx, &x, &life, self.now, Some(through)).await?;
+                // The retention rules count the server's events only: the stream's queued events
+                // (above its confirmed ones) may still be refused.
+                // (After a rewind the tail is empty: the queue is placed again later.)
+                let queued = self
+                    .pending
+                    .iter()
+                    .filter(|_| !apply_events)
+                    .filter(|p| !p.is_detached() && p.entry.stream_id == x)
+                    .filter(|p| p.entry.kind == EntryKind::Events)
+                    .filter_map(|p| p.events.first())
+                    .map(|e| e.revision)
+                    .min();
+                let head = match queued {
+                    Some(first) => first.checked_sub(1),
+                    None => tx.stream_head(&x).await?,
+                };
+                let (removals, _) = retention(&x, head, &life, self.now, Some(through));
+                for removal in &removals {
+                    tx.remove(removal).await?;
+                }
             }
             // The superseded metadata events (all of them once tombstoned).
             let meta = x.metadata_stream();
@@ -417,7 +445,11 @@ impl Local {
     }
 
     /// Splits off the trailing events that belong to a queued append not complete in `events`.
-    fn incomplete_suffix(&self, events: &mut Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+    fn incomplete_suffix(
+        &self,
+        events: &mut Vec<RecordedEvent>,
+        through: Position,
+    ) -> Vec<RecordedEvent> {
         let Some(last) = events.last() else {
             return Vec::new();
         };
@@ -434,6 +466,18 @@ impl Local {
             .take_while(|e| p.events.iter().any(|m| m.id == e.id))
             .count();
         if arrived >= p.events.len() {
+            return Vec::new();
+        }
+        // The append's events are at consecutive positions on the server: when the frame covers
+        // where its last one is, the others are holes (removed there), not yet to come.
+        let first_arrived = &events[events.len() - arrived];
+        let index = p
+            .events
+            .iter()
+            .position(|m| m.id == first_arrived.id)
+            .unwrap_or(0) as u64;
+        let start = first_arrived.position.saturating_sub(index);
+        if start + p.events.len() as u64 - 1 <= through {
             return Vec::new();
         }
         events.split_off(events.len() - arrived)
@@ -453,6 +497,9 @@ impl Local {
                     && m.position == e.position
                     && m.revision == e.revision
                     && m.stream_id == e.stream_id
+                    // The server decides a lifecycle call again: a delete's truncateBefore may
+                    // differ from ours, which the rewrite then takes.
+                    && (!is_lifecycle(e) || m.data.as_str() == e.data.as_str())
             })
         }) && tail.next().is_none_or(|m| m.position > through)
     }
@@ -624,7 +671,9 @@ impl Local {
             Ok(LifecycleDecision::Write(write)) => {
                 let recorded = write.recorded(event.id, next_position, p.entry.created_at);
                 tx.put(std::slice::from_ref(&recorded)).await?;
-                apply(tx, &recorded, self.now, self.state.confirmed).await?;
+                // Its record only: what it removes goes once the server confirmed it (a queued
+                // call may still be refused, or found written before).
+                apply_confirmed(tx, &recorded, self.now, None).await?;
                 self.lives_changed = true;
                 if recorded.stream_id == x {
                     heads.insert(x, Some(recorded.revision));
@@ -677,7 +726,7 @@ impl Local {
     /// decided (and its calls applied) again on top of it.
     async fn rewind(&mut self, tx: &mut dyn Transaction, start: Position) -> Result<()> {
         tx.truncate_log(start).await?;
-        let mut streams: Vec<StreamId> = Vec::new();
+        let mut streams: Vec<StreamId> = self.life_streams.clone();
         for p in &self.pending {
             if p.entry.kind != EntryKind::Events && !streams.contains(&p.entry.stream_id) {
                 streams.push(p.entry.stream_id.clone());
@@ -689,13 +738,13 @@ impl Local {
             if let Some(h) = tx.stream_head(&meta).await? {
                 let events = tx.read_stream(&meta, 0..=h).await?.into_events()?;
                 if let Some(latest) = events.last() {
-                    apply(tx, latest, self.now, self.state.confirmed).await?;
+                    apply_confirmed(tx, latest, self.now, self.state.confirmed).await?;
                 }
             }
             if let Some(h) = tx.stream_head(x).await? {
                 let last = tx.read_stream(x, h..=h).await?.into_events()?;
                 if let Some(tombstone) = last.first().filter(|e| is_lifecycle(e)) {
-                    apply(tx, tombstone, self.now, self.state.confirmed).await?;
+                    apply_confirmed(tx, tombstone, self.now, self.state.confirmed).await?;
                 }
             }
             self.lives_changed = true;
@@ -802,16 +851,21 @@ impl Local {
     }
 
     /// Drops the held appends of `stream` and its conflict, then rewrites the tail.
-    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<()> {
+    ///
+    /// Returns whether a lifecycle call was among them: it removed confirmed events here when it
+    /// was made, which the server still has (the caller pulls the log again).
+    pub async fn release(&mut self, tx: &mut dyn Transaction, stream: &StreamId) -> Result<bool> {
         let Some(record) = self.conflicts.remove(stream) else {
             return Err(Error::invalid(format!(
                 "stream '{stream}' has no conflict (it was resolved already)"
             )));
         };
         self.conflicts_changed.push(stream.clone());
+        let mut lifecycle = false;
         for p in &self.pending {
             if p.entry.stream_id == *stream && p.entry.seq >= record.seq {
                 self.removed.push(p.entry.seq);
+                lifecycle |= p.entry.kind != EntryKind::Events;
             }
         }
         let removed = &self.removed;
@@ -821,7 +875,7 @@ impl Local {
         let force = self.state.resetting;
         self.replay(tx, Some(&HashMap::new()), start, force).await?;
         self.state.generation += 1;
-        Ok(())
+        Ok(lifecycle)
     }
 
     /// The server holds another log (reset or restored): the confirmed prefix is dropped (the
@@ -868,6 +922,21 @@ impl Local {
 
     /// Writes what changed: outbox entries, conflict records, the state.
     pub async fn save(&mut self, tx: &mut dyn Transaction) -> Result<()> {
+        // A conflict whose held appends are all gone (confirmed, dropped, cancelled) is over.
+        let orphans: Vec<StreamId> = (&self.conflicts)
+            .into_iter()
+            .filter(|(stream, record)| {
+                !self
+                    .pending
+                    .iter()
+                    .any(|p| p.entry.stream_id == *stream && p.entry.seq >= record.seq)
+            })
+            .map(|(stream, _)| stream.clone())
+            .collect();
+        for stream in orphans {
+            self.conflicts.remove(&stream);
+            self.conflicts_changed.push(stream);
+        }
         for seq in std::mem::take(&mut self.removed) {
             tx.put_meta(&OutboxEntry::key(seq), None).await?;
         }
@@ -894,6 +963,25 @@ impl Pending {
             self.dirty = true;
         }
     }
+}
+
+/// Applies lifecycle `event` on a device whose confirmed prefix ends at `confirmed`: what it
+/// removes goes up to there (the pending tail is decided again by sync, never husked); with
+/// nothing confirmed, only the stream's record changes.
+async fn apply_confirmed(
+    tx: &mut dyn Transaction,
+    event: &RecordedEvent,
+    now: u64,
+    confirmed: Option<Position>,
+) -> Result<()> {
+    if confirmed.is_some() {
+        return apply(tx, event, now, confirmed).await;
+    }
+    let x = StreamId::trusted(event.stream_id.about());
+    let before = read_life(tx, &x).await?;
+    let life = next_life(before.as_ref(), event)?;
+    tx.put_meta(&life_key(x.as_str()), Some(&life.encode()))
+        .await
 }
 
 /// Writes `p`'s events at `first_revision` / `first_position` onwards.

@@ -46,7 +46,8 @@ test("the host sends the engine's texts: a v3 pull, a v3 push of the queued appe
     await until(() => server.received.some((t) => JSON.parse(t).type === "push"), 10_000, "a push");
     const [pull, push] = server.received.map((t) => JSON.parse(t));
     assert.deepEqual(pull, { v: 3, type: "pull", after: null });
-    assert.equal(push.v, 2);
+    assert.equal(push.v, 3);
+    assert.equal(push.appends[0].kind, "events");
     assert.deepEqual(push.appends.map((a) => [a.streamId, a.expectedRevision, a.events.map((e) => [e.type, e.data])]), [["Doc-1", "any", [["A", { n: 1 }]]]]);
     // The push stays unanswered and the socket quiet: the host pings, with the exact text the
     // edge runtime answers by itself.

@@ -325,7 +325,7 @@ describe("the push protocol at the edge", () => {
         push(-1, [append]),
         push(1, []),
         push(1, [{ ...append, streamid: "x" }]),
-        { ...push(1, [append]), v: 3 },
+        { ...push(1, [append]), v: 4 },
       ]) {
         writer.send(bad);
         const frame = await writer.next();

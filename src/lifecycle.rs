@@ -11,7 +11,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::decision::{already_written, first_repeated, Decision, StoredLocation};
@@ -19,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::json::Json;
 use crate::model::{about_of, AppendResult, ExpectedRevision, Position, Revision, StreamId};
-use crate::read::integer_from_f64;
 use crate::storage::{Removal, Transaction};
+use crate::sync::wire::{self as wire, Fields, Raw};
 
 /// The type of the event that records a metadata change (a soft delete included), in `$$X`.
 pub const METADATA_TYPE: &str = "$metadata";
@@ -65,22 +64,20 @@ impl StreamMetadata {
     /// `maxCount`/`maxAge` not an integer >= 1, `truncateBefore` not an integer >= 0, `custom`
     /// not a plain object.
     pub fn from_json(json: &Json) -> Result<Self> {
-        let value: Value = serde_json::from_str(json.as_str())
-            .map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
-        let Value::Object(fields) = value else {
-            return Err(Error::invalid("metadata must be an object"));
-        };
+        let fields = Raw::parse(json.as_str())
+            .and_then(Fields::of)
+            .ok_or_else(|| Error::invalid("metadata must be a JSON object"))?;
         let mut metadata = StreamMetadata::default();
-        for (key, value) in &fields {
-            match key.as_str() {
-                "maxCount" => metadata.max_count = Some(integer(key, value, 1)?),
-                "maxAge" => metadata.max_age = Some(integer(key, value, 1)?),
-                "truncateBefore" => metadata.truncate_before = Some(integer(key, value, 0)?),
+        for (key, value) in &fields.0 {
+            match key.as_ref() {
+                "maxCount" => metadata.max_count = Some(integer(key, *value, 1)?),
+                "maxAge" => metadata.max_age = Some(integer(key, *value, 1)?),
+                "truncateBefore" => metadata.truncate_before = Some(integer(key, *value, 0)?),
                 "custom" => {
-                    if !value.is_object() {
+                    if Fields::of(*value).is_none() {
                         return Err(Error::invalid("metadata.custom must be a plain object"));
                     }
-                    metadata.custom = Some(Json::from_value(value)?);
+                    metadata.custom = Some(Json::trusted(value.get().to_owned()));
                 }
                 other => {
                     return Err(Error::invalid(format!(
@@ -118,11 +115,8 @@ impl StreamMetadata {
 }
 
 /// `value` as an integer >= `min`, or an error naming `key`.
-fn integer(key: &str, value: &Value, min: u64) -> Result<u64> {
-    let n = value
-        .as_u64()
-        .or_else(|| value.as_f64().and_then(integer_from_f64));
-    match n {
+fn integer(key: &str, value: Raw<'_>, min: u64) -> Result<u64> {
+    match wire::integer(value) {
         Some(n) if n >= min => Ok(n),
         _ => Err(Error::invalid(format!(
             "metadata.{key} must be an integer >= {min}"
@@ -158,25 +152,27 @@ impl StreamLife {
     /// Reads a stored record: `[metadataRevision|null, metadata|null, tombstoned 0|1, floor]`.
     pub fn decode(json: &Json) -> Result<Self> {
         let corrupt = || Error::storage(format!("a stream lifecycle record is malformed: {json}"));
-        let value: Value = serde_json::from_str(json.as_str()).map_err(|_| corrupt())?;
-        let Value::Array(parts) = value else {
-            return Err(corrupt());
-        };
+        let parts = Raw::parse(json.as_str())
+            .and_then(wire::items)
+            .ok_or_else(corrupt)?;
         let [revision, metadata, tombstoned, floor] = parts.as_slice() else {
             return Err(corrupt());
         };
-        let metadata = match metadata {
-            Value::Null => StreamMetadata::default(),
-            m => StreamMetadata::from_json(&Json::from_value(m)?).map_err(|_| corrupt())?,
+        let metadata = if wire::is_null(*metadata) {
+            StreamMetadata::default()
+        } else {
+            StreamMetadata::from_json(&Json::trusted(metadata.get().to_owned()))
+                .map_err(|_| corrupt())?
         };
+        let number = |raw: &Raw<'_>| wire::integer(*raw).ok_or_else(corrupt);
         Ok(StreamLife {
-            metadata_revision: match revision {
-                Value::Null => None,
-                r => Some(r.as_u64().ok_or_else(corrupt)?),
+            metadata_revision: match wire::is_null(*revision) {
+                true => None,
+                false => Some(number(revision)?),
             },
             metadata,
-            tombstoned: tombstoned.as_u64().ok_or_else(corrupt)? == 1,
-            floor: floor.as_u64().ok_or_else(corrupt)?,
+            tombstoned: number(tombstoned)? == 1,
+            floor: number(floor)?,
         })
     }
 

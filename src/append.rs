@@ -449,9 +449,14 @@ async fn try_group(
     Ok(results)
 }
 
-/// The open-time sweep, in one write transaction: applies the retention rules of every stream
-/// that has some, and returns the registry of those streams.
+/// The open-time sweep: a read of the lifecycle records, then, when some stream has retention,
+/// one write transaction applying its rules. Returns the registry of those streams.
 pub(crate) async fn sweep(storage: &dyn Storage, ctx: Context) -> Result<lifecycle::Registry> {
+    // Most stores have no retention: a read says so, and opening them writes nothing.
+    let registry = lifecycle::Registry::load(&mut *storage.begin(Mode::Read).await?).await?;
+    if registry.streams.is_empty() {
+        return Ok(registry);
+    }
     let mut last = CommitError::Conflict;
     for _ in 0..ATTEMPTS {
         let mut tx = storage.begin(Mode::Write).await?;

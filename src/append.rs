@@ -50,15 +50,11 @@ impl Appended {
     }
 }
 
-/// What the store tells the append algorithm: the time (for `maxAge`), and whether the store is
-/// synced (physical removals then stop at the confirmed prefix: the pending tail is rewritten
-/// by sync).
+/// What the store tells the append algorithm: the time (for `maxAge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Context {
     /// Now, in ms since the Unix epoch.
     pub now: u64,
-    /// The store is synced.
-    pub synced: bool,
 }
 
 /// What the algorithm knows of a stream inside its transaction (kept up to date with the
@@ -166,24 +162,19 @@ async fn attempt(
     Ok(decided)
 }
 
-/// Where removals stop on a synced store: its confirmed prefix (`Err(())`: nothing is
-/// confirmed, nothing is removed physically).
-async fn through(
-    tx: &mut dyn Transaction,
-    ctx: Context,
-) -> Result<std::result::Result<Option<Position>, ()>> {
-    if !ctx.synced {
-        return Ok(Ok(None));
+/// Where removals stop: on a store with a sync state (an outbox: its pending events are still
+/// to be pushed, and its hook deals with them), at its confirmed prefix (`Err(())`: nothing is
+/// confirmed, nothing is removed physically); elsewhere nowhere.
+async fn through(tx: &mut dyn Transaction) -> Result<std::result::Result<Option<Position>, ()>> {
+    match tx.get_meta(crate::sync::STATE_KEY).await? {
+        Some(json) => Ok(crate::sync::state_marks(&json)?.1.map(Some).ok_or(())),
+        None => Ok(Ok(None)),
     }
-    let confirmed = match tx.get_meta(crate::sync::STATE_KEY).await? {
-        Some(json) => crate::sync::state_marks(&json)?.1,
-        None => None,
-    };
-    Ok(confirmed.map(Some).ok_or(()))
 }
 
 /// Looks the call's ids up and decides again when a decision without them failed on the
-/// expected revision (the call may be a retry of one written before the stream moved on).
+/// expected revision or a tombstone (the call may be a retry of one written before the stream
+/// moved on or was tombstoned, or hold an id stored elsewhere).
 async fn located<T>(
     tx: &mut dyn Transaction,
     ids: &[Uuid],
@@ -196,7 +187,12 @@ async fn located<T>(
         vec![None; ids.len()]
     };
     let decision = decide(&stored);
-    if !look_up && matches!(decision, Err(Error::WrongExpectedRevision { .. })) {
+    if !look_up
+        && matches!(
+            decision,
+            Err(Error::WrongExpectedRevision { .. } | Error::StreamDeleted { .. })
+        )
+    {
         let stored = tx.locate(ids).await?;
         return Ok(decide(&stored));
     }
@@ -237,8 +233,24 @@ async fn decide_and_write(
             let mut removals = Vec::new();
             let mut life = None;
             if let Some(before) = known.life.as_ref().filter(|l| l.metadata.retains()) {
-                if let Ok(through) = through(tx, ctx).await? {
-                    let (r, floor) = lifecycle::retention(x, new_head, before, ctx.now, through);
+                if let Ok(through) = through(tx).await? {
+                    // On a store with an outbox, a pending append never pushes confirmed events
+                    // out by maxCount (the server may refuse it): ingesting the server's events
+                    // does that; maxAge does not depend on it.
+                    let uncounted;
+                    let rules = if through.is_some() {
+                        uncounted = StreamLife {
+                            metadata: crate::lifecycle::StreamMetadata {
+                                max_count: None,
+                                ..before.metadata.clone()
+                            },
+                            ..before.clone()
+                        };
+                        &uncounted
+                    } else {
+                        before
+                    };
+                    let (r, floor) = lifecycle::retention(x, new_head, rules, ctx.now, through);
                     removals = r;
                     if floor != before.floor {
                         life = Some(StreamLife {
@@ -278,14 +290,16 @@ async fn decide_and_write(
             } else {
                 known.head
             };
-            let (life, removals) = match through(tx, ctx).await? {
+            let (life, removals) = match through(tx).await? {
                 Ok(through) => {
                     lifecycle::plan(known.life.as_ref(), x_head, &event, ctx.now, through)?
                 }
-                Err(()) => (
-                    lifecycle::next_life(known.life.as_ref(), &event)?,
-                    Vec::new(),
-                ),
+                // Nothing confirmed: the record as planned, no removal.
+                Err(()) => {
+                    let planned =
+                        lifecycle::plan(known.life.as_ref(), x_head, &event, ctx.now, Some(0))?;
+                    (planned.0, Vec::new())
+                }
             };
             if tombstone {
                 known.head = Some(event.revision);
@@ -295,22 +309,37 @@ async fn decide_and_write(
             (vec![event], removals, Some(life))
         }
     };
-    // The hooks' writes first: on a storage that refuses a taken id on write (IndexedDB's
-    // unique index), a refused `put` aborts the transaction, failing every later request of it;
-    // issued last, it can only fail the commit, which asks for an attempt with ids looked up.
+    // The hooks' writes, the removals and the record first, the put last: on a storage that
+    // refuses a taken id on write (IndexedDB's unique index), a refused `put` aborts the
+    // transaction, failing every later request of it; issued last, it can only fail the
+    // commit, which asks for an attempt with ids looked up. Only what removes the call's own
+    // events (an append of more events than `maxCount`) must follow the put.
     tx.appended(Appending {
         append,
         events: &events,
         removals: &removals,
     })
     .await?;
+    let own = match append.kind {
+        AppendKind::Events => events.first().map(|e| e.revision),
+        AppendKind::Lifecycle { .. } => None,
+    };
+    let (before, after) = split(&removals, own);
+    write_removals(tx, &before).await?;
+    if let Some(life) = life {
+        tx.put_meta(&life_key(x.as_str()), Some(&life.encode()))
+            .await?;
+        known.life = Some(life);
+    }
     tx.put(&events).await?;
-    match life {
-        Some(life) => {
-            lifecycle::execute(tx, x.as_str(), &life, &removals).await?;
-            known.life = Some(life);
-        }
-        None => write_removals(tx, &removals).await?,
+    if let Err(e) = write_removals(tx, &after).await {
+        // Without the ids looked up, this may be the put's refusal of a taken id, which aborted
+        // the transaction: another attempt, with ids looked up, tells.
+        return Err(if look_up {
+            CommitError::Failed(e)
+        } else {
+            CommitError::Conflict
+        });
     }
     let last = &events[events.len() - 1];
     *log = Some(last.position);
@@ -318,6 +347,32 @@ async fn decide_and_write(
         next_expected_revision: last.revision,
         position: last.position,
     })))
+}
+
+/// `removals` split at the first revision of the call's own events, `own`: what can be removed
+/// before they are put, and what removes some of them (never by age: they are new).
+fn split(removals: &[Removal], own: Option<Revision>) -> (Vec<Removal>, Vec<Removal>) {
+    let Some(own) = own else {
+        return (removals.to_vec(), Vec::new());
+    };
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for r in removals {
+        let (start, end) = (*r.revisions.start(), *r.revisions.end());
+        if start < own {
+            before.push(Removal {
+                revisions: start..=end.min(own - 1),
+                ..r.clone()
+            });
+        }
+        if end >= own && r.created_before.is_none() {
+            after.push(Removal {
+                revisions: start.max(own)..=end,
+                ..r.clone()
+            });
+        }
+    }
+    (before, after)
 }
 
 async fn write_removals(tx: &mut dyn Transaction, removals: &[Removal]) -> Result<()> {
@@ -401,7 +456,7 @@ pub(crate) async fn sweep(storage: &dyn Storage, ctx: Context) -> Result<lifecyc
     for _ in 0..ATTEMPTS {
         let mut tx = storage.begin(Mode::Write).await?;
         let registry = lifecycle::Registry::load(&mut *tx).await?;
-        if let Ok(through) = through(&mut *tx, ctx).await? {
+        if let Ok(through) = through(&mut *tx).await? {
             for (x, life) in &registry.streams {
                 lifecycle::enforce(&mut *tx, x, life, ctx.now, through).await?;
             }
@@ -416,4 +471,36 @@ pub(crate) async fn sweep(storage: &dyn Storage, ctx: Context) -> Result<lifecyc
         }
     }
     Err(commit_failure(last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal(revisions: std::ops::RangeInclusive<Revision>, aged: bool) -> Removal {
+        Removal {
+            stream: StreamId::new("x").unwrap(),
+            revisions,
+            created_before: aged.then_some(5),
+            through: None,
+        }
+    }
+
+    #[test]
+    fn removals_of_the_calls_own_events_follow_the_put() {
+        let ranges = |rs: &[Removal]| rs.iter().map(|r| r.revisions.clone()).collect::<Vec<_>>();
+        let (before, after) = split(&[removal(2..=6, false), removal(7..=9, true)], Some(5));
+        // (the new events are never removed by age)
+        assert_eq!(ranges(&before), [2..=4]);
+        assert_eq!(ranges(&after), [5..=6]);
+        assert!(after[0].created_before.is_none());
+        let (before, after) = split(&[removal(0..=3, false), removal(0..=9, true)], Some(4));
+        assert_eq!(ranges(&before), [0..=3, 0..=3]);
+        assert!(after.is_empty());
+        let (before, after) = split(&[removal(6..=7, false)], Some(6));
+        assert!(before.is_empty());
+        assert_eq!(ranges(&after), [6..=7]);
+        let (before, after) = split(&[removal(0..=9, false)], None);
+        assert_eq!((ranges(&before), after.len()), (vec![0..=9], 0));
+    }
 }

@@ -143,7 +143,8 @@ pub struct ReadPage {
     pub reversed: bool,
     /// How far the read looked, in its direction: every position (or revision) from where it
     /// started up to this one was examined, including holes. `None` when the read stopped at
-    /// `max_count` inside a window (the page's last event is then the bound) or read nothing.
+    /// `max_count` inside a window (the page's last event is then the bound), read nothing, or
+    /// was unlimited.
     pub covered: Option<u64>,
 }
 
@@ -229,6 +230,11 @@ pub(crate) async fn read_in(
                 } else {
                     covered = Some(hi);
                 }
+                break;
+            }
+            if hi == u64::MAX {
+                // Every position was in the window (an unlimited read): no head needed.
+                covered = None;
                 break;
             }
             let h = match head {
@@ -337,17 +343,33 @@ pub(crate) async fn read_stream_in(
     now: u64,
     with_head: bool,
 ) -> Result<(ReadPage, Option<Revision>)> {
+    // The record's get is issued first and is in flight with the plain read (IndexedDB); a
+    // stream without record (almost every one) is then read once, as before.
     tx.prefetch_meta(&[&crate::lifecycle::life_key(x.as_str())]);
+    let plain = read_plain(tx, Some(x), request).await?;
     let life = crate::lifecycle::read_life(tx, x).await?;
     let Some(life) = life else {
-        let page = read_plain(tx, Some(x), request).await?;
         let head = if with_head {
             tx.stream_head(x).await?
         } else {
             None
         };
-        return Ok((page, head));
+        return Ok((plain, head));
     };
+    let plain_holds = !life.tombstoned
+        && life.floor == 0
+        && life.metadata.truncate_before.is_none()
+        && !life.metadata.retains();
+    if plain_holds {
+        // A record that hides nothing (custom metadata only): the plain read stands.
+        let head = if with_head {
+            tx.stream_head(x).await?
+        } else {
+            None
+        };
+        return Ok((plain, head));
+    }
+    drop(plain);
     if life.tombstoned {
         return Err(Error::StreamDeleted {
             stream_id: x.to_string(),
@@ -411,6 +433,104 @@ pub fn integer_from_f64(value: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Json;
+    use crate::storage::{MemoryStorage, Mode, Storage};
+
+    /// A memory log with events only at `positions` (holes between), all in stream `s`.
+    fn sparse(positions: &[u64]) -> MemoryStorage {
+        let storage = MemoryStorage::new();
+        futures::executor::block_on(async {
+            let mut tx = storage.begin(Mode::Write).await.unwrap();
+            let events: Vec<RecordedEvent> = positions
+                .iter()
+                .enumerate()
+                .map(|(r, p)| RecordedEvent {
+                    id: uuid::Uuid::from_u128(*p as u128 + 1),
+                    stream_id: StreamId::new("s").unwrap(),
+                    event_type: "E".into(),
+                    revision: r as u64,
+                    position: *p,
+                    data: Json::null(),
+                    metadata: Json::empty_object(),
+                    created_at: r as u64,
+                })
+                .collect();
+            tx.put(&events).await.unwrap();
+            tx.commit().await.unwrap();
+        });
+        storage
+    }
+
+    fn run(
+        storage: &MemoryStorage,
+        from: ReadFrom,
+        direction: Direction,
+        max_count: u64,
+        keep: Option<Hide<'_>>,
+    ) -> (Vec<u64>, Option<u64>) {
+        futures::executor::block_on(async {
+            let mut tx = storage.begin(Mode::Read).await.unwrap();
+            let request = ReadRequest {
+                from,
+                direction,
+                max_count,
+            };
+            let page = read_in(&mut *tx, None, request, 0, keep).await.unwrap();
+            let covered = page.covered;
+            let positions = page
+                .into_events()
+                .unwrap()
+                .iter()
+                .map(|e| e.position)
+                .collect();
+            (positions, covered)
+        })
+    }
+
+    #[test]
+    fn the_window_loop_skips_holes_both_ways() {
+        use Direction::{Backwards, Forwards};
+        use ReadFrom::{At, End, Start};
+        let storage = sparse(&[0, 1, 5_000, 5_001, 200_000]);
+        assert_eq!(
+            run(&storage, Start, Forwards, 2, None),
+            (vec![0, 1], Some(1))
+        );
+        let (got, covered) = run(&storage, At(2), Forwards, 2, None);
+        assert_eq!(got, [5_000, 5_001]);
+        assert!(covered.is_some_and(|c| (5_001..200_000).contains(&c)));
+        assert_eq!(run(&storage, At(2), Forwards, 1, None), (vec![5_000], None));
+        assert_eq!(
+            run(&storage, At(5_002), Forwards, u64::MAX, None),
+            (vec![200_000], None)
+        );
+        assert_eq!(
+            run(&storage, At(5_002), Forwards, 3, None),
+            (vec![200_000], Some(200_000))
+        );
+        assert_eq!(
+            run(&storage, At(200_001), Forwards, 3, None).0,
+            Vec::<u64>::new()
+        );
+        assert_eq!(run(&storage, End, Backwards, 2, None).0, [200_000, 5_001]);
+        assert_eq!(
+            run(&storage, At(199_999), Backwards, 5, None),
+            (vec![5_001, 5_000, 1, 0], Some(0))
+        );
+        assert_eq!(
+            run(&storage, At(4_999), Backwards, 1, None),
+            (vec![1], None)
+        );
+        // A filter applies to each window before counting.
+        let mut odd = |_: &str, r: Revision, _: u64| r % 2 == 1;
+        assert_eq!(
+            run(&storage, Start, Forwards, 2, Some(&mut odd)).0,
+            [1, 5_001]
+        );
+        let empty = MemoryStorage::new();
+        assert_eq!(run(&empty, Start, Forwards, 2, None), (vec![], None));
+        assert_eq!(run(&empty, End, Backwards, 2, None), (vec![], None));
+    }
 
     #[test]
     fn ranges_cover_both_directions_and_the_edges() {

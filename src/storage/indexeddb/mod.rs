@@ -5,6 +5,12 @@
 //! overlapping readwrite transactions, so the core's append keeps positions dense and unique and
 //! revisions contiguous across tabs. The unique `id` index refuses a taken id at commit
 //! ([`CommitError::Conflict`]), so the core looks ids up only when its decision depends on them.
+//!
+//! A removed event's record is replaced under its key by a husk `{ position, id, streamId,
+//! revision, removed: 1 }` (schema version 4): heads, `locate` and the unique indexes work on it
+//! as before, reads filter husks out in JS before anything crosses into wasm, and the event's
+//! type, payloads and createdAt are gone from the store. Removing costs about what writing cost
+//! (one put per event; IndexedDB's cost is per written record).
 
 mod request;
 mod schema;

@@ -50,15 +50,11 @@ impl Appended {
     }
 }
 
-/// What the store tells the append algorithm: the time (for `maxAge`), and whether the store is
-/// synced (physical removals then stop at the confirmed prefix: the pending tail is rewritten
-/// by sync).
+/// What the store tells the append algorithm: the time (for `maxAge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Context {
     /// Now, in ms since the Unix epoch.
     pub now: u64,
-    /// The store is synced.
-    pub synced: bool,
 }
 
 /// What the algorithm knows of a stream inside its transaction (kept up to date with the
@@ -166,20 +162,14 @@ async fn attempt(
     Ok(decided)
 }
 
-/// Where removals stop on a synced store: its confirmed prefix (`Err(())`: nothing is
-/// confirmed, nothing is removed physically).
-async fn through(
-    tx: &mut dyn Transaction,
-    ctx: Context,
-) -> Result<std::result::Result<Option<Position>, ()>> {
-    if !ctx.synced {
-        return Ok(Ok(None));
+/// Where removals stop: on a store with a sync state (an outbox: its pending events are still
+/// to be pushed, and its hook deals with them), at its confirmed prefix (`Err(())`: nothing is
+/// confirmed, nothing is removed physically); elsewhere nowhere.
+async fn through(tx: &mut dyn Transaction) -> Result<std::result::Result<Option<Position>, ()>> {
+    match tx.get_meta(crate::sync::STATE_KEY).await? {
+        Some(json) => Ok(crate::sync::state_marks(&json)?.1.map(Some).ok_or(())),
+        None => Ok(Ok(None)),
     }
-    let confirmed = match tx.get_meta(crate::sync::STATE_KEY).await? {
-        Some(json) => crate::sync::state_marks(&json)?.1,
-        None => None,
-    };
-    Ok(confirmed.map(Some).ok_or(()))
 }
 
 /// Looks the call's ids up and decides again when a decision without them failed on the
@@ -243,8 +233,24 @@ async fn decide_and_write(
             let mut removals = Vec::new();
             let mut life = None;
             if let Some(before) = known.life.as_ref().filter(|l| l.metadata.retains()) {
-                if let Ok(through) = through(tx, ctx).await? {
-                    let (r, floor) = lifecycle::retention(x, new_head, before, ctx.now, through);
+                if let Ok(through) = through(tx).await? {
+                    // On a store with an outbox, a pending append never pushes confirmed events
+                    // out by maxCount (the server may refuse it): ingesting the server's events
+                    // does that; maxAge does not depend on it.
+                    let uncounted;
+                    let rules = if through.is_some() {
+                        uncounted = StreamLife {
+                            metadata: crate::lifecycle::StreamMetadata {
+                                max_count: None,
+                                ..before.metadata.clone()
+                            },
+                            ..before.clone()
+                        };
+                        &uncounted
+                    } else {
+                        before
+                    };
+                    let (r, floor) = lifecycle::retention(x, new_head, rules, ctx.now, through);
                     removals = r;
                     if floor != before.floor {
                         life = Some(StreamLife {
@@ -284,14 +290,16 @@ async fn decide_and_write(
             } else {
                 known.head
             };
-            let (life, removals) = match through(tx, ctx).await? {
+            let (life, removals) = match through(tx).await? {
                 Ok(through) => {
                     lifecycle::plan(known.life.as_ref(), x_head, &event, ctx.now, through)?
                 }
-                Err(()) => (
-                    lifecycle::next_life(known.life.as_ref(), &event)?,
-                    Vec::new(),
-                ),
+                // Nothing confirmed: the record as planned, no removal.
+                Err(()) => {
+                    let planned =
+                        lifecycle::plan(known.life.as_ref(), x_head, &event, ctx.now, Some(0))?;
+                    (planned.0, Vec::new())
+                }
             };
             if tombstone {
                 known.head = Some(event.revision);
@@ -448,7 +456,7 @@ pub(crate) async fn sweep(storage: &dyn Storage, ctx: Context) -> Result<lifecyc
     for _ in 0..ATTEMPTS {
         let mut tx = storage.begin(Mode::Write).await?;
         let registry = lifecycle::Registry::load(&mut *tx).await?;
-        if let Ok(through) = through(&mut *tx, ctx).await? {
+        if let Ok(through) = through(&mut *tx).await? {
             for (x, life) in &registry.streams {
                 lifecycle::enforce(&mut *tx, x, life, ctx.now, through).await?;
             }

@@ -38,12 +38,15 @@ pub enum Decision {
 }
 
 /// Decides an append to `stream_id`, whose current revision is `head`, of events with `ids`
-/// under `expected`. `stored[i]` is where `ids[i]` is already stored, if anywhere.
+/// under `expected`. `stored[i]` is where `ids[i]` is already stored, if anywhere (removed
+/// events included: their ids stay known). The rules of a stream with a lifecycle (deleted,
+/// tombstoned) are the core's `decide_in`, of which this is the case without one.
 ///
 /// In order:
 /// 1. an id repeated within the call is `DUPLICATE_EVENT_ID`;
 /// 2. if every id is stored in this stream, in call order at contiguous revisions, the call is
-///    a retry and is [`Decision::AlreadyWritten`], whatever `expected` says now;
+///    a retry and is [`Decision::AlreadyWritten`], whatever `expected` says now (also when the
+///    events were removed since);
 /// 3. any other stored id is `DUPLICATE_EVENT_ID`;
 /// 4. `expected` must hold for `head`, else `WRONG_EXPECTED_REVISION`.
 ///

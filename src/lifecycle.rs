@@ -550,7 +550,14 @@ pub(crate) fn retention(
             });
         }
     }
-    let floor = if through.is_some() { life.floor } else { floor };
+    // Where removals stop at `through` (a synced device's pending events are still to be
+    // pushed), the floor stays: what is not removed yet is removed by a later pass. A tombstone's
+    // floor is its revision either way (nothing below it is ever visible again).
+    let floor = if through.is_some() && !life.tombstoned {
+        life.floor
+    } else {
+        floor
+    };
     (removals, floor)
 }
 
@@ -647,22 +654,28 @@ pub(crate) async fn enforce(
 pub(crate) struct Registry {
     /// Loaded from the storage (at least once).
     pub loaded: bool,
-    /// The records of streams with `maxAge` or `maxCount`.
+    /// The store has an outbox: its pending events are hidden at read time until removed.
+    pub pending: bool,
+    /// The records of streams with `maxAge` or `maxCount` (every record, when `pending`).
     pub streams: std::collections::HashMap<StreamId, StreamLife>,
 }
 
 impl Registry {
-    /// Loads the registry from `tx`.
+    /// Loads the registry from `tx`: the streams with `maxAge` or `maxCount`; on a store with
+    /// an outbox (whose pending events are removed only once the server confirms them), every
+    /// stream with a lifecycle record.
     pub async fn load(tx: &mut dyn Transaction) -> Result<Self> {
+        let pending = tx.get_meta(crate::sync::STATE_KEY).await?.is_some();
         let mut streams = std::collections::HashMap::new();
         for (key, value) in tx.scan_meta(LIFE_PREFIX).await? {
             let life = StreamLife::decode(&value)?;
-            if life.metadata.retains() && !life.tombstoned {
+            if pending || (life.metadata.retains() && !life.tombstoned) {
                 streams.insert(StreamId::trusted(&key[LIFE_PREFIX.len()..]), life);
             }
         }
         Ok(Registry {
             loaded: true,
+            pending,
             streams,
         })
     }
@@ -673,11 +686,45 @@ impl Registry {
         Self::load(&mut *tx).await
     }
 
-    /// Whether the event of `stream` at revision `r`, created at `t`, is hidden at `now`.
-    pub fn hides(&self, stream: &str, r: Revision, t: u64, now: u64) -> bool {
+    /// The streams whose `maxCount` the reads apply (with their heads): on a store with an
+    /// outbox only (elsewhere `maxCount` is applied physically by every append).
+    pub fn counted(&self) -> Vec<StreamId> {
+        if !self.pending {
+            return Vec::new();
+        }
         self.streams
-            .get(stream)
-            .is_some_and(|life| r < life.floor || hidden_by(&life.metadata, None, r, t, now))
+            .iter()
+            .filter(|(_, life)| life.metadata.max_count.is_some())
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    /// Whether the event of `stream` at revision `r`, created at `t`, is hidden at `now`: by
+    /// the stream's rules (`maxCount` only with the stream's stored `head`), or, in a metadata
+    /// stream `$$X`, superseded or tombstoned.
+    pub fn hides(
+        &self,
+        stream: &str,
+        r: Revision,
+        t: u64,
+        now: u64,
+        head: Option<Option<Revision>>,
+    ) -> bool {
+        if let Some(x) = stream.strip_prefix(crate::model::METADATA_PREFIX) {
+            return self.streams.get(x).is_some_and(|life| {
+                life.tombstoned || life.metadata_revision.is_some_and(|m| r < m)
+            });
+        }
+        self.streams.get(stream).is_some_and(|life| {
+            let last = head.and_then(|stored_head| {
+                StreamView {
+                    stored_head,
+                    life: Some(life),
+                }
+                .last()
+            });
+            r < life.floor || hidden_by(&life.metadata, last, r, t, now)
+        })
     }
 }
 
@@ -1105,5 +1152,49 @@ mod tests {
         let (_, removals) = plan(None, None, &e, 0, None).unwrap();
         assert!(removals.is_empty());
         assert!(plan(None, None, &event("x", "Other", 0, "{}"), 0, None).is_err());
+    }
+
+    #[test]
+    fn the_registry_hides_what_the_records_say() {
+        let mut streams = std::collections::HashMap::new();
+        streams.insert(sid("aged"), life(r#"{"maxAge":10}"#, false, 0));
+        streams.insert(
+            sid("counted"),
+            StreamLife {
+                metadata_revision: Some(2),
+                ..life(r#"{"maxCount":2}"#, false, 1)
+            },
+        );
+        streams.insert(
+            sid("gone"),
+            StreamLife {
+                metadata_revision: Some(3),
+                ..life("{}", true, 7)
+            },
+        );
+        let registry = Registry {
+            loaded: true,
+            pending: true,
+            streams,
+        };
+        assert_eq!(registry.counted(), [sid("counted")]);
+        let hides = |s: &str, r, t, head| registry.hides(s, r, t, 50_000, head);
+        assert!(hides("aged", 5, 39_000, None) && !hides("aged", 5, 40_000, None));
+        // maxCount only with the head; the floor always.
+        assert!(hides("counted", 0, 0, None));
+        assert!(!hides("counted", 3, 0, None));
+        assert!(hides("counted", 3, 0, Some(Some(5))) && !hides("counted", 4, 0, Some(Some(5))));
+        // A tombstone hides everything below it, and every metadata event.
+        assert!(hides("gone", 6, 0, None) && !hides("gone", 7, 0, None));
+        assert!(hides("$$gone", 3, 0, None));
+        // Superseded metadata events are hidden, the current one is not.
+        assert!(!hides("$$aged", 0, 0, None));
+        assert!(hides("$$counted", 1, 0, None) && !hides("$$counted", 2, 0, None));
+        assert!(!hides("other", 0, 0, None) && !hides("$$other", 0, 0, None));
+        let unsynced = Registry {
+            pending: false,
+            ..Registry::default()
+        };
+        assert!(unsynced.counted().is_empty());
     }
 }

@@ -143,7 +143,8 @@ pub struct ReadPage {
     pub reversed: bool,
     /// How far the read looked, in its direction: every position (or revision) from where it
     /// started up to this one was examined, including holes. `None` when the read stopped at
-    /// `max_count` inside a window (the page's last event is then the bound) or read nothing.
+    /// `max_count` inside a window (the page's last event is then the bound), read nothing, or
+    /// was unlimited.
     pub covered: Option<u64>,
 }
 
@@ -229,6 +230,11 @@ pub(crate) async fn read_in(
                 } else {
                     covered = Some(hi);
                 }
+                break;
+            }
+            if hi == u64::MAX {
+                // Every position was in the window (an unlimited read): no head needed.
+                covered = None;
                 break;
             }
             let h = match head {
@@ -350,6 +356,19 @@ pub(crate) async fn read_stream_in(
         };
         return Ok((plain, head));
     };
+    let plain_holds = !life.tombstoned
+        && life.floor == 0
+        && life.metadata.truncate_before.is_none()
+        && !life.metadata.retains();
+    if plain_holds {
+        // A record that hides nothing (custom metadata only): the plain read stands.
+        let head = if with_head {
+            tx.stream_head(x).await?
+        } else {
+            None
+        };
+        return Ok((plain, head));
+    }
     drop(plain);
     if life.tombstoned {
         return Err(Error::StreamDeleted {
@@ -483,7 +502,7 @@ mod tests {
         assert_eq!(run(&storage, At(2), Forwards, 1, None), (vec![5_000], None));
         assert_eq!(
             run(&storage, At(5_002), Forwards, u64::MAX, None),
-            (vec![200_000], Some(200_000))
+            (vec![200_000], None)
         );
         assert_eq!(
             run(&storage, At(5_002), Forwards, 3, None),

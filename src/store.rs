@@ -48,6 +48,8 @@ impl PartialEq for StoreOptions {
     }
 }
 
+impl Eq for StoreOptions {}
+
 /// A stream's state folded from its events, with the revision it reflects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate<T> {
@@ -174,7 +176,6 @@ impl EventStore {
     fn context(&self) -> Context {
         Context {
             now: (self.options.now)(),
-            synced: self.synced.get(),
         }
     }
 
@@ -221,6 +222,25 @@ impl EventStore {
     /// metadata's own revision satisfies `expected_metadata_revision`. Writes a `$metadata`
     /// event in `$$<stream_id>` and removes at once what the new rules hide.
     /// `next_expected_revision` is the new metadata revision; `position` the event's.
+    ///
+    /// ```
+    /// use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions, StreamMetadata};
+    /// # futures::executor::block_on(async {
+    /// let store = EventStore::new(MemoryStorage::new());
+    /// let events = (0..5).map(|n| ProposedEvent::new("Tick", Json::from_value(&n).unwrap())).collect();
+    /// store.append("Clock-1", events, ExpectedRevision::NoStream).await?;
+    /// let keep_two = StreamMetadata { max_count: Some(2), ..StreamMetadata::default() };
+    /// let r = store.set_stream_metadata("Clock-1", keep_two, ExpectedRevision::NoStream).await?;
+    /// assert_eq!(r.next_expected_revision, 0); // the first metadata revision
+    /// let left = store.read_stream("Clock-1", ReadOptions::forwards()).await?;
+    /// assert_eq!(left.iter().map(|e| e.revision).collect::<Vec<_>>(), [3, 4]);
+    ///
+    /// store.tombstone_stream("Clock-1", ExpectedRevision::Any).await?;
+    /// let err = store.read_stream("Clock-1", ReadOptions::forwards()).await.unwrap_err();
+    /// assert_eq!(err.code(), "STREAM_DELETED");
+    /// # Ok::<(), evstore::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set_stream_metadata(
         &self,
         stream_id: &str,
@@ -448,9 +468,18 @@ impl EventStore {
         }
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
+        let counted = registry.borrow().counted();
+        let heads: std::collections::HashMap<StreamId, Option<Revision>> = if counted.is_empty() {
+            Default::default()
+        } else {
+            let (heads, _) = tx.heads_of(&counted).await?;
+            counted.into_iter().zip(heads).collect()
+        };
         let now = (self.options.now)();
-        let mut keep =
-            |stream: &str, r: Revision, t: u64| !registry.borrow().hides(stream, r, t, now);
+        let mut keep = |stream: &str, r: Revision, t: u64| {
+            let head = heads.get(stream).copied();
+            !registry.borrow().hides(stream, r, t, now, head)
+        };
         let keep: Option<reads::Hide<'_>> = if hiding { Some(&mut keep) } else { None };
         reads::read_in(&mut *tx, None, request, 0, keep).await
     }

@@ -22,8 +22,8 @@ mod outboxed {
 mod properties {
     //! proptest drives the shared model runner with shrinking sequences.
 
-    use super::contract::model::{check_ops, Expected, Op};
-    use evstore::{EventStore, MemoryStorage};
+    use super::contract::model::{check_ops, clock, Expected, Op};
+    use evstore::{EventStore, MemoryStorage, StoreOptions};
     use futures::executor::block_on;
     use proptest::prelude::*;
 
@@ -42,8 +42,9 @@ mod properties {
                 .prop_map(|(stream, backwards, from, max)| Op::ReadStream { stream, backwards, from, max }),
             2 => (any::<bool>(), opt(20), opt(8))
                 .prop_map(|(backwards, from, max)| Op::ReadAll { backwards, from, max }),
-            1 => (0u8..3, opt(3), opt(6), expected.clone())
-                .prop_map(|(stream, max_count, truncate_before, expected)| Op::SetMetadata { stream, max_count, truncate_before, expected }),
+            1 => (0u8..3, opt(3), opt(4), opt(6), expected.clone())
+                .prop_map(|(stream, max_count, max_age, truncate_before, expected)| Op::SetMetadata { stream, max_count, max_age, truncate_before, expected }),
+            1 => (0u8..4).prop_map(|seconds| Op::Advance { seconds }),
             1 => (0u8..3, expected.clone())
                 .prop_map(|(stream, expected)| Op::Delete { stream, expected }),
             1 => (0u8..3, expected.clone())
@@ -55,7 +56,8 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
         #[test]
         fn memory_storage_matches_the_model(ops in prop::collection::vec(op(), 1..40)) {
-            let store = EventStore::new(MemoryStorage::new());
+            let options = StoreOptions { now: clock, ..StoreOptions::default() };
+            let store = EventStore::with_options(MemoryStorage::new(), options);
             let outcome = block_on(check_ops(&store, &ops));
             prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
         }

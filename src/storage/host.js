@@ -50,22 +50,27 @@ export function idbHusk(index, streamId, from, to, createdBefore, through) {
       const request = index.getAll(IDBKeyRange.bound([streamId, lower], [streamId, upper]), HUSK_BATCH);
       request.onerror = () => reject(request.error);
       request.onsuccess = () => {
-        const records = request.result;
         try {
+          const records = request.result;
           for (const r of records) {
             if (r.removed === 1 || !(r.createdAt < createdBefore) || r.position > through) continue;
             store.put({ position: r.position, id: r.id, streamId: r.streamId, revision: r.revision, removed: 1 });
             husked++;
           }
+          const last = records.length < HUSK_BATCH ? upper : records[records.length - 1].revision;
+          if (last >= upper) resolve(husked);
+          else next(last + 1);
         } catch (e) {
           reject(e);
-          return;
         }
-        if (records.length < HUSK_BATCH) resolve(husked);
-        else next(records[records.length - 1].revision + 1);
       };
     };
-    next(from);
+    try {
+      if (from > upper) resolve(0);
+      else next(from);
+    } catch (e) {
+      reject(e);
+    }
   });
 }
 

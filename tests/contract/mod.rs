@@ -1304,7 +1304,12 @@ pub async fn subscription_as_a_stream<F: Factory>(f: &F) {
 /// Seeded random sequences of appends and reads, each on a fresh store, against the model.
 pub async fn random_sequences_match_the_model<F: Factory>(f: &F) {
     for seed in 0..12 {
-        let store = open(f).await;
+        let store = f
+            .open(StoreOptions {
+                now: model::clock,
+                ..StoreOptions::default()
+            })
+            .await;
         if let Err(disagreement) = model::check_ops(&store, &model::random_ops(seed, 40)).await {
             panic!("seed {seed}: {disagreement}");
         }

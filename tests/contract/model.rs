@@ -35,9 +35,12 @@ pub enum Op {
     SetMetadata {
         stream: u8,
         max_count: Option<u8>,
+        max_age: Option<u8>,
         truncate_before: Option<u8>,
         expected: Expected,
     },
+    /// Let `seconds` pass (the store's clock is [`clock`]).
+    Advance { seconds: u8 },
     /// Soft-delete `s-{stream}`.
     Delete { stream: u8, expected: Expected },
     /// Tombstone `s-{stream}`.
@@ -88,12 +91,23 @@ struct Entry {
     id: Uuid,
     revision: u64,
     live: bool,
+    created: u64,
+}
+
+thread_local! {
+    static CLOCK: std::cell::Cell<u64> = const { std::cell::Cell::new(1_700_000_000_000) };
+}
+
+/// The clock of the stores the model runs against (`StoreOptions::now`).
+pub fn clock() -> u64 {
+    CLOCK.with(std::cell::Cell::get)
 }
 
 /// A stream's lifecycle state in the model.
 #[derive(Debug, Clone, Copy, Default)]
 struct Life {
     max_count: Option<u64>,
+    max_age: Option<u64>,
     truncate_before: Option<u64>,
     tombstoned: bool,
 }
@@ -114,8 +128,20 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, e)| e.at == at)
-            .map(|(p, e)| (e.revision, p as u64, e.id, e.live))
+            .map(|(p, e)| (e.revision, p as u64, e.id, self.visible(e)))
             .collect()
+    }
+
+    /// Whether `e` is live and not older than its stream's maxAge.
+    fn visible(&self, e: &Entry) -> bool {
+        let aged = match e.at {
+            In::Stream(s) => self
+                .life(s)
+                .max_age
+                .is_some_and(|age| e.created + age * 1000 < clock()),
+            In::Meta(_) => false,
+        };
+        e.live && !aged
     }
 
     fn life(&self, s: u8) -> Life {
@@ -145,6 +171,7 @@ impl Model {
             id,
             revision,
             live: true,
+            created: clock(),
         });
         AppendResult {
             next_expected_revision: revision,
@@ -409,7 +436,7 @@ pub async fn check_ops(store: &EventStore, ops: &[Op]) -> Result<(), String> {
                     .log
                     .iter()
                     .enumerate()
-                    .filter(|(_, e)| e.live)
+                    .filter(|(_, e)| model.visible(e))
                     .map(|(p, e)| {
                         let stream = match e.at {
                             In::Stream(s) => format!("s-{s}"),
@@ -427,16 +454,22 @@ pub async fn check_ops(store: &EventStore, ops: &[Op]) -> Result<(), String> {
                     return fail(&got, &want);
                 }
             }
+            Op::Advance { seconds } => {
+                CLOCK.with(|c| c.set(c.get() + u64::from(*seconds) * 1000));
+            }
             Op::SetMetadata {
                 stream,
                 max_count,
+                max_age,
                 truncate_before,
                 expected,
             } => {
                 let max_count = max_count.map(|n| u64::from(n) + 1);
+                let max_age = max_age.map(|n| u64::from(n) + 1);
                 let truncate_before = truncate_before.map(u64::from);
                 let metadata = StreamMetadata {
                     max_count,
+                    max_age,
                     truncate_before,
                     ..StreamMetadata::default()
                 };
@@ -447,6 +480,7 @@ pub async fn check_ops(store: &EventStore, ops: &[Op]) -> Result<(), String> {
                 );
                 let life = Life {
                     max_count,
+                    max_age,
                     truncate_before,
                     tombstoned: false,
                 };
@@ -521,8 +555,12 @@ pub fn random_ops(seed: u64, n: usize) -> Vec<Op> {
             0 => Op::SetMetadata {
                 stream: r.below(3) as u8,
                 max_count: r.maybe(3),
+                max_age: r.maybe(4).filter(|_| r.below(2) == 0),
                 truncate_before: r.maybe(6),
                 expected: expected(&mut r),
+            },
+            11 => Op::Advance {
+                seconds: r.below(4) as u8,
             },
             1 => Op::Delete {
                 stream: r.below(3) as u8,

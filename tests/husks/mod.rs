@@ -20,7 +20,8 @@ macro_rules! husk_suite {
         $crate::husk_suite!(@cases $factory;
             removal_husks_live_events_and_keeps_heads_and_ids,
             removal_bounds_by_age_and_position, removal_in_the_commit_of_its_puts,
-            holes_in_positions_and_revisions, pages_join_trim_and_filter);
+            holes_in_positions_and_revisions, pages_join_trim_and_filter,
+            large_removals_end_exactly_where_asked);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -283,4 +284,23 @@ pub async fn pages_join_trim_and_filter<F: Factory>(f: &F) {
     empty.keep(0..10);
     empty.retain_heads(&mut |_, _, _| true);
     assert_eq!(empty.into_events().unwrap(), events[..2]);
+}
+
+/// Removals larger than a storage's read batch (IndexedDB reads 2,000 records at a time), ending
+/// exactly at a batch boundary, at the stream's last revision, or unbounded, finish and husk all.
+pub async fn large_removals_end_exactly_where_asked<F: Factory>(f: &F) {
+    let storage = f.storage().await;
+    let mut events: Vec<_> = (0..4000).map(|r| event("L-1", r, r, 1)).collect();
+    events.extend((0..2001).map(|r| event("K-1", r, 4000 + r, 1)));
+    events.push(event("Kept-1", 0, 6001, 1));
+    put_all(&storage, &events).await;
+    remove_all(&storage, &[removal("L-1", 0, 3999)]).await;
+    assert_eq!(stream(&storage, "L-1").await, Vec::<Revision>::new());
+    remove_all(
+        &storage,
+        &[removal("K-1", 0, u64::MAX), removal("K-1", 5, 2)],
+    )
+    .await;
+    assert_eq!(stream(&storage, "K-1").await, Vec::<Revision>::new());
+    assert_eq!(log(&storage).await, [events[6001].clone()]);
 }

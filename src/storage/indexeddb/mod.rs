@@ -5,6 +5,12 @@
 //! overlapping readwrite transactions, so the core's append keeps positions dense and unique and
 //! revisions contiguous across tabs. The unique `id` index refuses a taken id at commit
 //! ([`CommitError::Conflict`]), so the core looks ids up only when its decision depends on them.
+//!
+//! A removed event's record is replaced under its key by a husk `{ position, id, streamId,
+//! revision, removed: 1 }` (schema version 4): heads, `locate` and the unique indexes work on it
+//! as before, reads filter husks out in JS before anything crosses into wasm, and the event's
+//! type, payloads and createdAt are gone from the store. Removing costs about what writing cost
+//! (one put per event; IndexedDB's cost is per written record).
 
 mod request;
 mod schema;
@@ -25,14 +31,14 @@ use web_sys::{
     IdbTransaction, MessageEvent,
 };
 
-use request::{bound, cursor_number, key_number, pair, pending, Pending};
+use request::{bound, cursor_number, key_number, pair, pending, pending_live, Pending};
 use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
 use super::checkpoint;
 use super::js::{self, js_error, Records};
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
-    Revisions, Storage,
+    Removal, Revisions, Storage,
 };
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
@@ -192,6 +198,9 @@ pub struct IndexedDbTx<'a> {
     tx: Transaction<'a>,
     raw: IdbTransaction,
     events: IdbObjectStore,
+    /// `meta` gets issued ahead by [`prefetch_meta`](crate::Transaction::prefetch_meta), not yet
+    /// taken by `get_meta`.
+    prefetched: Vec<(String, Pending)>,
 }
 
 impl IndexedDbTx<'_> {
@@ -203,12 +212,13 @@ impl IndexedDbTx<'_> {
         self.events.index(name).map_err(js_error)
     }
 
+    /// The live records in `range` (husks are filtered out in JS, before anything crosses).
     async fn get_all(&self, index: Option<&IdbIndex>, range: &IdbKeyRange) -> Result<BoxedPage> {
         let request = match index {
             Some(i) => i.get_all_with_key(range),
             None => self.events.get_all_with_key(range),
         };
-        let records = pending(request)?.result().await?;
+        let records = pending_live(request)?.result().await?;
         Ok(Records::boxed(records.unchecked_into()))
     }
 }
@@ -297,12 +307,6 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         })
     }
 
-    /// Not yet implemented (the lifecycle seam's skeleton; the storage's owner replaces it).
-    fn remove<'a>(&'a mut self, what: &'a crate::storage::Removal) -> Io<'a, ()> {
-        let _ = what;
-        Box::pin(async move { Err(Error::storage("not yet")) })
-    }
-
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
             let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
@@ -311,9 +315,48 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         })
     }
 
+    /// Each record is replaced under its own key by its husk; records are read in batches and
+    /// the puts issued at once, in JS (`idbHusk`): no record crosses into wasm.
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            let index = self.index(BY_STREAM)?;
+            let revisions = (
+                key_number(*what.revisions.start()),
+                key_number(*what.revisions.end()),
+            );
+            request::husk(
+                &index,
+                what.stream.as_str(),
+                revisions,
+                what.created_before.map_or(f64::INFINITY, |t| t as f64),
+                what.through.map_or(f64::INFINITY, key_number),
+            )
+            .result()
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Issues the gets now, so they run together with the reads that follow.
+    fn prefetch_meta(&mut self, keys: &[&str]) {
+        let Ok(meta) = self.meta() else { return };
+        for key in keys {
+            if self.prefetched.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            if let Ok(get) = pending(meta.get(&(*key).into())) {
+                self.prefetched.push(((*key).to_owned(), get));
+            }
+        }
+    }
+
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
         Box::pin(async move {
-            let value = pending(self.meta()?.get(&key.into()))?.result().await?;
+            let get = match self.prefetched.iter().position(|(k, _)| k == key) {
+                Some(i) => self.prefetched.swap_remove(i).1,
+                None => pending(self.meta()?.get(&key.into()))?,
+            };
+            let value = get.result().await?;
             Ok(value.as_string().map(Json::trusted))
         })
     }
@@ -336,6 +379,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
         Box::pin(async move {
+            // A get issued before this put would answer the old value.
+            self.prefetched.retain(|(k, _)| k != key);
             let meta = self.meta()?;
             match value {
                 Some(v) => meta.put_with_key(&v.as_str().into(), &key.into()),
@@ -375,7 +420,12 @@ impl Storage for IndexedDbStorage {
         let tx = self.transaction([EVENTS, META], tx_mode).and_then(|tx| {
             let raw: IdbTransaction = tx.as_sys().clone().unchecked_into();
             let events = raw.object_store(EVENTS).map_err(js_error)?;
-            Ok(Box::new(IndexedDbTx { tx, raw, events }) as BoxedTx<'_>)
+            Ok(Box::new(IndexedDbTx {
+                tx,
+                raw,
+                events,
+                prefetched: Vec::new(),
+            }) as BoxedTx<'_>)
         });
         Box::pin(async move { tx })
     }
@@ -470,13 +520,13 @@ fn log_head_request(events: &IdbObjectStore) -> Result<Pending> {
     )
 }
 
-/// Where a stored event record is.
+/// Where a stored event record (or husk) is.
 fn location(record: &JsValue) -> Result<StoredLocation> {
     let field = |k: &str| Reflect::get(record, &k.into()).ok();
     let stream = field("streamId").and_then(|v| v.as_string());
     let revision = field("revision").and_then(|v| v.as_f64());
     let position = field("position").and_then(|v| v.as_f64());
-    let removed = field("removed").is_some_and(|v| v.is_truthy());
+    let removed = field("removed").and_then(|v| v.as_f64()) == Some(1.0);
     match (stream, revision, position) {
         (Some(s), Some(r), Some(p)) => Ok(StoredLocation {
             stream_id: StreamId::trusted(&s),

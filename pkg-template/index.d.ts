@@ -103,7 +103,7 @@ export interface SyncOptions {
   /** The tenant's base URL on the edge service, e.g. `"https://edge.example.com/t/acme"`. */
   url: string;
   /**
-   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read` and `append`); called again on reconnects and before
+   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read`, `append` and, to push deletes, `delete`); called again on reconnects and before
    * expiry. Throw an `EventStoreError` with code `UNAUTHENTICATED` or `FORBIDDEN` for an auth failure; anything else
    * thrown (a network failure), or no answer within 10 s, is reported as offline (`STORAGE_ERROR`, with the cause).
    */
@@ -330,15 +330,26 @@ export interface Sync<E extends EventShape = EventShape> {
   onConflict(listener: (conflict: SyncConflict<E>) => void): { unsubscribe(): void };
 }
 
-/** A pushed append of sync protocol v2 (edge/PROTOCOL.md), as `acceptPush` takes it. */
-export interface PushedAppend {
+interface PushedBase {
   seq: number;
   streamId: string;
-  expectedRevision: ExpectedRevision;
-  /** Milliseconds since the Unix epoch: the time of the original local append. */
+  /** Milliseconds since the Unix epoch: the time of the original local call. */
   createdAt: number;
-  events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
 }
+
+/**
+ * A pushed append of sync protocol v3 (edge/PROTOCOL.md), as `acceptPush` takes it: events (`kind` `"events"`,
+ * the default), or a lifecycle call with the id of its event (`"metadata"`: `setStreamMetadata`, whose
+ * `expectedRevision` is the expected metadata revision; `"delete"`: `deleteStream`; `"tombstone"`: `tombstoneStream`).
+ */
+export type PushedAppend =
+  | (PushedBase & {
+      kind?: "events";
+      expectedRevision: ExpectedRevision;
+      events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
+    })
+  | (PushedBase & { kind: "metadata"; expectedRevision: ExpectedMetadataRevision; id: string; metadata: StreamMetadata })
+  | (PushedBase & { kind: "delete" | "tombstone"; expectedRevision: ExpectedRevision; id: string });
 
 /** Why a conflict's `theirs` stops short: capped in size, or withheld (the pusher may not read). */
 export type TheirsCut = "capped" | "withheld";
@@ -349,10 +360,12 @@ export interface PushPolicy {
   revealTheirs?: boolean;
   /** The most events one pushed append may hold (more: `rejected`, `INVALID_ARGUMENT`); default 1000. */
   maxAppendEvents?: number;
+  /** Whether pushed deletes and tombstones are allowed (the pusher's token has `delete`); default true. Else `rejected`, `FORBIDDEN`. */
+  mayDelete?: boolean;
 }
 
 /**
- * How the server decided one pushed append (the wire form of protocol v2: `actualRevision` is `null` when the
+ * How the server decided one pushed append (the wire form of protocol v3: `actualRevision` is `null` when the
  * stream has no events; a client's `SyncConflict` turns that into `"no_stream"`).
  */
 export type PushOutcome =
@@ -371,7 +384,7 @@ export interface SyncSocketState {
   cursor?: number;
   /** Whether the socket's feed is live (caught up: it gets new events as they are committed). */
   live?: boolean;
-  /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes. */
+  /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes, `"delete"` pushed deletes and tombstones. */
   scopes: ReadonlyArray<string>;
 }
 
@@ -406,7 +419,7 @@ export declare class SyncMessage {
 }
 
 /**
- * The server half of sync protocol v2 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
+ * The server half of sync protocol v3 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
  * between its sockets and this object, and never reads or writes a sync message. Made by
  * `store.syncServer(epoch, maxAppendEvents)`.
  *
@@ -470,7 +483,10 @@ export interface AggregateResult<S> {
 }
 
 export interface WatchAggregateOptions<E extends EventShape, S> extends AggregateOptions<E, S> {
-  /** What `evolve` or the callback threw, or a storage failure; the watch then stops. */
+  /**
+   * What `evolve` or the callback threw, a storage failure, or an `EventStoreError` with code `STREAM_DELETED` when
+   * the stream is tombstoned; the watch then stops.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -576,6 +592,8 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the
    * events delivered together (an append, a page of a read, a synced batch) are folded first, then `onChange`
    * is called once, in a microtask — a device catching up on thousands of events calls it a handful of times.
+   * A `$metadata` event about the stream (retention, a soft delete) folds it again from its first kept event;
+   * `evolve` never sees lifecycle events.
    */
   watchAggregate<S>(
     streamId: string,

@@ -152,14 +152,14 @@ EventStore.open = async function (options) {
 
 // ---- Sync -------------------------------------------------------------------------------------
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
-// WebSocket of protocol v2 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
+// WebSocket of protocol v3 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
 // cross-tab wake-ups), and the `store.sync` API of the contract. It only moves texts: the engine
 // reads every frame (`receiveText`) and writes every message (`outgoing`, `ping`, `auth`).
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
-/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
-const SYNC_PROTOCOL = "evstore.sync.v2";
+/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 3`. */
+const SYNC_PROTOCOL = "evstore.sync.v3";
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */

@@ -528,15 +528,27 @@ impl EventStore {
 
     /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes
     /// whenever the pending tail (the positions after `confirmed`) is rewritten.
-    pub(crate) async fn sync_marks(&self) -> Result<Option<(u64, Option<Position>)>> {
+    ///
+    /// With `since` (a generation seen before): also the lowest position of the confirmed
+    /// events removed by ingests since then (sync's lifecycle; `None` when none).
+    pub(crate) async fn sync_marks(
+        &self,
+        since: Option<u64>,
+    ) -> Result<Option<((u64, Option<Position>), Option<Position>)>> {
         if !self.synced.get() {
             return Ok(None);
         }
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
-            Some(json) => crate::sync::state_marks(&json)?,
-            None => (0, None),
+            Some(json) => {
+                let removed = match since {
+                    Some(g) => crate::sync::removed_since(&json, g)?,
+                    None => None,
+                };
+                (crate::sync::state_marks(&json)?, removed)
+            }
+            None => ((0, None), None),
         };
         Ok(Some(state))
     }

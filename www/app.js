@@ -239,8 +239,11 @@ async function refresh() {
 
 // ── erasure: "Delete my data", and changes to items erased on another device ───────────────
 
-/** Whether `conflict` is about an item that was erased for good (tombstoned) on another device. */
-const erasedElsewhere = (conflict) => conflict.error?.code === "STREAM_DELETED";
+/**
+ * Whether `conflict` is about an item that was erased for good (tombstoned) on another device: the
+ * service refused the change with STREAM_DELETED, or what it has of the item ends with the tombstone.
+ */
+const erasedElsewhere = (conflict) => conflict.error?.code === "STREAM_DELETED" || conflict.theirs.some((e) => e.type === "$streamDeleted");
 
 const dropping = new Set(); // streams whose erased-item conflict is being discarded
 /** Discards the held changes of erased items (nothing can bring them back) and says so. */
@@ -264,13 +267,28 @@ async function dropErased(conflicts) {
 }
 
 /**
+ * The items this device added: those whose ItemAdded says so, and those whose ItemAdded fell out
+ * of their retention, whose owner the retention selector kept in the stream's metadata.
+ */
+async function myItems() {
+  const mine = new Set(ownedItems(view.events, device));
+  const added = new Set(view.events.filter((e) => e.type === "ItemAdded").map((e) => e.streamId));
+  const startless = new Set(view.events.filter((e) => categoryOf(e.streamId) === CATEGORY && !added.has(e.streamId)).map((e) => e.streamId));
+  for (const streamId of startless) {
+    const { metadata } = await store.getStreamMetadata(streamId).catch(() => ({ metadata: {} }));
+    if (metadata.custom?.owner === device) mine.add(streamId);
+  }
+  return [...mine];
+}
+
+/**
  * "Delete my data": erases for good every item this device added (tombstones their streams, which
  * removes their events from this device's storage at once), then syncs, so that the edge service
  * and every other device erase them too.
  */
 async function deleteMyData() {
   if (!store || view.busy) return notify("Deleting your data did not happen: the store is being reopened, try again in a moment.");
-  const mine = ownedItems(view.events, device);
+  const mine = await myItems();
   if (!mine.length) return notify("There is nothing of yours to delete: this device added none of the items on the list.");
   const button = $("delete-mine");
   button.disabled = true;
@@ -329,9 +347,13 @@ $("retention-count").addEventListener("change", async (e) => {
   const value = e.target.value;
   if (!store || !streamId) return;
   try {
-    // The whole metadata is replaced: the custom part (if any) is kept as it is.
+    // The whole metadata is replaced: its custom part is kept, with the item's owner, so that
+    // "Delete my data" still finds the item once its ItemAdded falls out of the retention.
     const { metadata } = await store.getStreamMetadata(streamId);
-    const next = metadata.custom ? { custom: metadata.custom } : {};
+    const { state } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
+    const owner = metadata.custom?.owner ?? state.owner; // null: added before owners were recorded
+    const custom = { ...metadata.custom, ...(owner ? { owner } : {}) };
+    const next = Object.keys(custom).length ? { custom } : {};
     if (value !== "") next.maxCount = Number(value);
     await store.setStreamMetadata(streamId, next);
     $("notice").hidden = true;

@@ -145,7 +145,7 @@ export function describe(event, before = initialItem()) {
     case "ItemRemoved":
       return `removed “${before.name || "the item"}”`;
     case "$streamDeleted":
-      return `erased “${before.name || "the item"}” for good`;
+      return before.exists ? `erased “${before.name}” for good` : "erased an item for good";
     case "$metadata":
       return event.data?.maxCount ? `kept only its last ${event.data.maxCount} events` : event.data?.truncateBefore !== undefined ? "cleared its history" : "kept all its events";
     default:

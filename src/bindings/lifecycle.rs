@@ -60,14 +60,16 @@ fn options(value: &JsValue, what: &str, key: &str, exists: bool) -> Result<Expec
 /// The metadata argument: a plain object, as JSON, checked by the core's rules (unknown keys,
 /// `maxCount`/`maxAge` integers >= 1, `truncateBefore` an integer >= 0, `custom` an object).
 fn metadata(value: &JsValue) -> Result<StreamMetadata> {
-    if !value.is_object() || js_sys::Array::is_array(value) || value.is_function() {
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        let got = if value.is_null() {
+            "null".to_owned()
+        } else if js_sys::Array::is_array(value) {
+            "an array".to_owned()
+        } else {
+            convert::describe(value)
+        };
         return Err(Error::invalid(format!(
-            "metadata must be an object {{ maxCount?, maxAge?, truncateBefore?, custom? }}, got {}",
-            if value.is_null() {
-                "null".to_owned()
-            } else {
-                convert::describe(value)
-            }
+            "metadata must be an object {{ maxCount?, maxAge?, truncateBefore?, custom? }}, got {got}"
         )));
     }
     let text = js_sys::JSON::stringify(value)

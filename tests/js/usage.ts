@@ -186,6 +186,21 @@ export async function hostSync(store: EventStore<ShopEvent>, sockets: Socket[], 
   store.syncServer("epoch");
   // @ts-expect-error: error frames carry the contract's codes
   SyncServer.errorFrame("OOPS", "no such code");
+  // acceptPush (protocol v3): events, and lifecycle calls with the id of their event.
+  const id = "0190a8e4-7b3c-7d2e-8f00-000000000002";
+  const outcomes = await store.acceptPush(
+    [
+      { seq: 1, streamId: "Order-1", expectedRevision: "any", createdAt: 0, events: [{ id, type: "OrderPlaced", data: {} }] },
+      { seq: 2, kind: "metadata", streamId: "Order-1", expectedRevision: "no_stream", createdAt: 0, id, metadata: { maxCount: 5 } },
+      { seq: 3, kind: "tombstone", streamId: "Order-1", expectedRevision: 3, createdAt: 0, id },
+    ],
+    { revealTheirs: false, mayDelete: false },
+  );
+  void outcomes.length;
+  // @ts-expect-error: a lifecycle kind carries the id of its event
+  await store.acceptPush([{ seq: 4, kind: "delete", streamId: "Order-1", expectedRevision: "any", createdAt: 0 }]);
+  // @ts-expect-error: an expected metadata revision has no "stream_exists"
+  await store.acceptPush([{ seq: 5, kind: "metadata", streamId: "Order-1", expectedRevision: "stream_exists", createdAt: 0, id, metadata: {} }]);
   // @ts-expect-error: made by store.syncServer, not constructed
   new SyncServer();
   server.free();

@@ -12,6 +12,7 @@ import {
   listed,
   notOnline,
   rename,
+  screenshot,
   screenshotSideBySide,
   switchOffline,
   synced,
@@ -106,6 +107,7 @@ test("Delete my data erases the device's items from both devices' storage and fr
     assert.deepEqual(history.filter((e) => e.type === "$streamDeleted").length, 2);
     assert.ok(!history.some((e) => JSON.stringify(e.data).includes(marker)));
     assert.ok((await alice.$$eval("#timeline-body tr.gap", (rows) => rows.length)) > 0, "removed positions show as gaps");
+    await screenshotSideBySide(env.browser, [alice, bob], "erased");
 
     // Nothing of the erased items is left in any object store of either device, nor on the service.
     for (const [page, db] of [[alice, "evstore-demo-alice"], [bob, "evstore-demo-bob"]]) {
@@ -114,7 +116,6 @@ test("Delete my data erases the device's items from both devices' storage and fr
       assert.deepEqual(scan.hits, [], `no trace of the erased items in ${db}`);
     }
     assert.doesNotMatch(await serverText(demo), new RegExp(marker));
-    await screenshotSideBySide(env.browser, [alice, bob], "erased");
     assert.deepEqual([...alice.errors, ...bob.errors], []);
   }));
 
@@ -166,11 +167,20 @@ test("the history's retention selector keeps only an item's last events", () =>
     assert.deepEqual(await listed(alice), [["Ground coffee", false]], "the list still knows the item: its state is the fold of what is kept");
     await alice.selectOption("#filter-stream", "");
     assert.ok((await alice.$$eval("#timeline-body tr.gap", (rows) => rows.length)) > 0, "the removed positions show as gaps");
+    await alice.selectOption("#filter-stream", streamId);
+    await alice.waitForSelector("#retention:not([hidden])");
+    assert.equal(await alice.inputValue("#retention-count"), "2", "the selector shows the item's retention");
+    await screenshot(alice, "retention");
     await synced(alice);
     await bob.waitForFunction(
       (s) => [...document.querySelectorAll("#timeline-body tr[data-position]")].filter((tr) => tr.children[2].title === s).length === 2,
       streamId,
       { timeout: SYNC_TIMEOUT },
     );
+    // Its ItemAdded is gone, but the item is still alice's: "Delete my data" erases it.
+    await alice.click("#delete-mine");
+    await alice.waitForFunction(() => document.body.dataset.erased === "1", null, { timeout: SYNC_TIMEOUT });
+    await alice.waitForSelector(item("Ground coffee"), { state: "detached" });
+    await bob.waitForSelector(item("Ground coffee"), { state: "detached", timeout: SYNC_TIMEOUT });
     assert.deepEqual([...alice.errors, ...bob.errors], []);
   }));

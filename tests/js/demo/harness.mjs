@@ -163,7 +163,7 @@ export function shows(page) {
       const text = (id) => document.getElementById(id).textContent;
       const items = [...document.querySelectorAll(".item")].map((li) => li.dataset.name).join(", ");
       const notice = document.getElementById("notice").hidden ? "-" : text("notice-text");
-      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr[data-position]").length} | notice: ${notice}`;
+      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr[data-position]").length} | notice: ${notice}${document.querySelector(".conflict-card") ? ` | conflicts: ${text("conflicts")}` : ""}`;
     })
     .catch((e) => `(page gone: ${e.message})`);
 }

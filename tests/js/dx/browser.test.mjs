@@ -106,6 +106,7 @@ test("useAggregate and the stream lifecycle: retention re-folds; a tombstone (fr
     assert.equal((await out(page)).expectedRevision, 2);
 
     const other = await openPage(context, `${app.url}/react.html?db=${db}`);
+    await waitOut(other, (o) => o.state.items === 1);
     await other.evaluate(() => window.app.store.tombstoneStream("Cart-1"));
     await waitOut(page, (o) => o.error !== null);
     const shown = await out(page);

@@ -276,3 +276,27 @@ describe("unknown methods", () => {
     assert.deepEqual((await getMeta(id)).body.metadataRevision, null);
   });
 });
+
+describe("live feed", () => {
+  test("a route's lifecycle change reaches a live socket in order: $metadata, then $streamDeleted", async () => {
+    const { openFeed, collect } = await import("./socket.mjs");
+    const feed = await openFeed(edge, "acme", acme);
+    try {
+      feed.send({ v: 3, type: "pull", after: null });
+      for (let frame = await feed.next(); frame?.type !== "caughtUp"; frame = await feed.next()) {
+        assert.ok(frame, "the socket stays open");
+      }
+      const id = await stream(1, "Feed");
+      const put = await putMeta(id, { metadata: { maxCount: 3 } });
+      const hard = await del(id, "?hard=true");
+      assert.equal(hard.status, 200, hard.text);
+      const { events } = await collect(feed, 3);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.streamId, e.position]),
+        [["Noted", id, put.body.position - 1], ["$metadata", `$$${id}`, put.body.position], ["$streamDeleted", id, hard.body.position]],
+      );
+    } finally {
+      feed.ws.terminate();
+    }
+  });
+});

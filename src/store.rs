@@ -163,8 +163,8 @@ impl EventStore {
         if let Appended::Written(result) = appended {
             self.written.set(self.written.get() + 1);
             if matches!(append.kind, AppendKind::Lifecycle { .. }) {
-                // The next log read reloads the registry, in its own transaction.
-                self.registry.borrow_mut().loaded = false;
+                // The next log read re-reads the stream's record, in its own transaction.
+                self.registry.borrow_mut().changed(&append.stream_id);
             }
             self.storage.committed(result.position);
             self.notify.notify();
@@ -462,10 +462,7 @@ impl EventStore {
     pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
-        if !self.registry.borrow().loaded {
-            let registry = Registry::load(&mut *tx).await?;
-            *self.registry.borrow_mut() = registry;
-        }
+        Registry::refresh(&self.registry, &mut *tx).await?;
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
         let counted = registry.borrow().counted();
@@ -531,15 +528,27 @@ impl EventStore {
 
     /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes
     /// whenever the pending tail (the positions after `confirmed`) is rewritten.
-    pub(crate) async fn sync_marks(&self) -> Result<Option<(u64, Option<Position>)>> {
+    ///
+    /// With `since` (a generation seen before): also the lowest position of the confirmed
+    /// events removed by ingests since then (sync's lifecycle; `None` when none).
+    pub(crate) async fn sync_marks(
+        &self,
+        since: Option<u64>,
+    ) -> Result<Option<((u64, Option<Position>), Option<Position>)>> {
         if !self.synced.get() {
             return Ok(None);
         }
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
-            Some(json) => crate::sync::state_marks(&json)?,
-            None => (0, None),
+            Some(json) => {
+                let removed = match since {
+                    Some(g) => crate::sync::removed_since(&json, g)?,
+                    None => None,
+                };
+                (crate::sync::state_marks(&json)?, removed)
+            }
+            None => ((0, None), None),
         };
         Ok(Some(state))
     }

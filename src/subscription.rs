@@ -380,7 +380,8 @@ impl<E: FromPage> Subscription<E> {
     /// or after the first position that may have changed are read again, and if some of them
     /// were delivered, the consumer is told first (`Some(after)`).
     async fn check_rewrite(&mut self) -> Result<Option<Option<Position>>> {
-        let Some(now) = self.store.sync_marks().await? else {
+        let since = self.sync_seen.map(|(generation, _)| generation);
+        let Some((now, removed)) = self.store.sync_marks(since).await? else {
             return Ok(None);
         };
         let seen = self.sync_seen.replace(now);
@@ -391,10 +392,15 @@ impl<E: FromPage> Subscription<E> {
             return Ok(None);
         }
         // Every rewrite since then started after the confirmed prefix as it was then (the
-        // prefix only grows), so everything before it is as delivered.
+        // prefix only grows), so everything before it is as delivered — but for confirmed
+        // events a lifecycle event removed since (sync's ingest).
         let keep = match (confirmed, now.1) {
             (Some(a), Some(b)) => Some(a.min(b)),
             _ => None,
+        };
+        let keep = match removed {
+            Some(p) => keep.min(p.checked_sub(1)),
+            None => keep,
         };
         let rewind = keep.map_or(0, |p| p + 1);
         self.buffer.retain(|e| e.position() < rewind);

@@ -1783,3 +1783,55 @@ fn metadata_set_elsewhere_removes_the_events_it_hides_on_every_device() {
     converged(&w);
     erased_everywhere(&w, "kept-2");
 }
+
+#[test]
+fn a_subscription_that_delivered_events_removed_by_sync_is_rebased() {
+    use std::cell::{Cell, RefCell};
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.append(0, "Keep-1", 1, NEW).unwrap();
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked("gone-1"), marked("gone-2")], NEW))
+    })
+    .unwrap();
+    w.append(0, "Keep-1", 1, ExpectedRevision::Exact(0))
+        .unwrap();
+    w.settle();
+    let store = w.devices[1].store.clone();
+    let mut sub = block_on(store.subscribe(SubscribeOptions::default())).unwrap();
+    let model = RefCell::new(Vec::<(u64, evstore::Uuid)>::new());
+    let rebases = Cell::new(Vec::new());
+    let drain = |sub: &mut evstore::Subscription| loop {
+        match futures::FutureExt::now_or_never(sub.next()) {
+            Some(Some(Ok(SubscriptionMessage::Event(e)))) => {
+                model.borrow_mut().push((e.position, e.id))
+            }
+            Some(Some(Ok(SubscriptionMessage::Rebase { after }))) => {
+                let mut seen = rebases.take();
+                seen.push(after);
+                rebases.set(seen);
+                model
+                    .borrow_mut()
+                    .retain(|(p, _)| after.is_some_and(|a| *p <= a));
+            }
+            Some(Some(Ok(SubscriptionMessage::CaughtUp))) => {}
+            Some(other) => panic!("{other:?}"),
+            None => break,
+        }
+    };
+    drain(&mut sub);
+    assert_eq!(model.borrow().len(), 4, "everything delivered");
+    w.call(0, |s| block_on(s.tombstone_stream("X", ANY)))
+        .unwrap();
+    w.settle();
+    drain(&mut sub);
+    let log: Vec<_> = w.local_log(1).iter().map(|e| (e.position, e.id)).collect();
+    assert_eq!(*model.borrow(), log, "the model ends equal to readAll");
+    assert_eq!(
+        rebases.take(),
+        vec![Some(0)],
+        "rebased to before X's first event (position 1)"
+    );
+    converged(&w);
+}

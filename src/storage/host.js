@@ -40,6 +40,8 @@ const HUSK_BATCH = 2000;
  * from the store while heads, `locate` and the unique indexes stay as they were. Records are read
  * in batches with `getAll` and the puts issued without waiting for them (no record crosses into
  * wasm). Resolves with how many were husked, once the last batch was read and every put issued.
+ * (A cursor with `update` per record took ~5.7x as long in Chromium: 10,000 records 6.8 s
+ * against 1.2 s; most of what remains is IndexedDB's cost per written record.)
  */
 export function idbHusk(index, streamId, from, to, createdBefore, through) {
   const store = index.objectStore;
@@ -50,22 +52,27 @@ export function idbHusk(index, streamId, from, to, createdBefore, through) {
       const request = index.getAll(IDBKeyRange.bound([streamId, lower], [streamId, upper]), HUSK_BATCH);
       request.onerror = () => reject(request.error);
       request.onsuccess = () => {
-        const records = request.result;
         try {
+          const records = request.result;
           for (const r of records) {
             if (r.removed === 1 || !(r.createdAt < createdBefore) || r.position > through) continue;
             store.put({ position: r.position, id: r.id, streamId: r.streamId, revision: r.revision, removed: 1 });
             husked++;
           }
+          const last = records.length < HUSK_BATCH ? upper : records[records.length - 1].revision;
+          if (last >= upper) resolve(husked);
+          else next(last + 1);
         } catch (e) {
           reject(e);
-          return;
         }
-        if (records.length < HUSK_BATCH) resolve(husked);
-        else next(records[records.length - 1].revision + 1);
       };
     };
-    next(from);
+    try {
+      if (from > upper) resolve(0);
+      else next(from);
+    } catch (e) {
+      reject(e);
+    }
   });
 }
 

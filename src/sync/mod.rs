@@ -59,3 +59,26 @@ pub(crate) fn state_marks(json: &crate::Json) -> crate::Result<(u64, Option<crat
     let state = records::SyncState::decode(json)?;
     Ok((state.generation, state.confirmed))
 }
+
+/// The lowest position of the confirmed events removed by ingests after `generation` (`None`:
+/// none), per a stored sync state; `Some(0)` when the state no longer remembers them all.
+pub(crate) fn removed_since(
+    json: &crate::Json,
+    generation: u64,
+) -> crate::Result<Option<crate::Position>> {
+    let state = records::SyncState::decode(json)?;
+    let forgotten = state.removals.len() == records::REMOVALS_KEPT
+        && state
+            .removals
+            .first()
+            .is_some_and(|(g, _)| *g > generation + 1);
+    if forgotten {
+        return Ok(Some(0));
+    }
+    Ok(state
+        .removals
+        .iter()
+        .filter(|(g, _)| *g > generation)
+        .map(|(_, p)| *p)
+        .min())
+}

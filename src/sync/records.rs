@@ -1,11 +1,12 @@
 //! What a synced store keeps in its storage's meta area, and how each record is written: small
 //! JSON arrays, encoded and decoded by hand (no JSON library in the wasm build).
 //!
-//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting, pending]` — the last
+//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting, pending, removals?]` — the last
 //!   confirmed position (`null` before the first), how many times the pending tail was rewritten,
 //!   the next outbox sequence number, the server log's epoch (`null` before the first
 //!   connection), whether the client is pulling a replaced server log from its start (`1`, else
-//!   `0`), and how many appends are queued (the outbox's size, for a cheap status).
+//!   `0`), how many appends are queued (the outbox's size, for a cheap status), and the last
+//!   ingests that removed confirmed events (`[[generation, lowest position], …]`, absent if none).
 //! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached, kind?]` — one
 //!   queued local append, in append order; `kind` is `"m"`, `"d"` or `"t"` for a lifecycle call
 //!   (set metadata, delete, tombstone: `count` 1, its event), absent for events. Its `count` events are in the local log's pending tail, in
@@ -52,7 +53,13 @@ pub(crate) struct SyncState {
     pub resetting: bool,
     /// How many appends are queued.
     pub pending: u64,
+    /// The last [`REMOVALS_KEPT`] ingests that removed confirmed events: `(generation, lowest
+    /// position removed)`, oldest first (subscriptions that delivered them rebase).
+    pub removals: Vec<(u64, Position)>,
 }
+
+/// How many removals of confirmed events the sync state remembers.
+pub(crate) const REMOVALS_KEPT: usize = 16;
 
 impl SyncState {
     /// The first position of the pending tail.
@@ -74,6 +81,17 @@ impl SyncState {
         }
         out.push_str(if self.resetting { ",1," } else { ",0," });
         push_u64(&mut out, self.pending);
+        if !self.removals.is_empty() {
+            out.push_str(",[");
+            for (i, (generation, position)) in self.removals.iter().enumerate() {
+                out.push_str(if i == 0 { "[" } else { ",[" });
+                push_u64(&mut out, *generation);
+                out.push(',');
+                push_u64(&mut out, *position);
+                out.push(']');
+            }
+            out.push(']');
+        }
         out.push(']');
         Json::trusted(out)
     }
@@ -88,6 +106,20 @@ impl SyncState {
             let epoch = opt_string(r.next_value()?)?;
             let resetting = r.next_integer()? == 1;
             let pending = r.next_integer()?;
+            let mut removals = Vec::new();
+            if r.eat(b',') {
+                r.expect(b'[')?;
+                while !r.eat(b']') {
+                    if !removals.is_empty() {
+                        r.expect(b',')?;
+                    }
+                    r.expect(b'[')?;
+                    let generation = r.integer()?;
+                    let position = r.next_integer()?;
+                    r.expect(b']')?;
+                    removals.push((generation, position));
+                }
+            }
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
@@ -96,6 +128,7 @@ impl SyncState {
                 epoch,
                 resetting,
                 pending,
+                removals,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
@@ -383,6 +416,7 @@ mod tests {
                 epoch: Some("e-\"1\"".into()),
                 resetting: true,
                 pending: 12,
+                removals: vec![(2, 7), (3, 0)],
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);

@@ -15,8 +15,9 @@ use crate::decision::{Decision, StoredLocation};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::lifecycle::{
-    apply, decide_in, decide_lifecycle, is_lifecycle, life_key, next_life, read_life, retention,
-    LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView, LIFE_PREFIX,
+    apply, decide_in, decide_lifecycle, execute, is_lifecycle, life_key, next_life, plan,
+    read_life, retention, LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView,
+    LIFE_PREFIX,
 };
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 use crate::storage::{Removal, Transaction};
@@ -101,6 +102,8 @@ pub(crate) struct Local {
     pub lives_changed: bool,
     /// The streams of the queued lifecycle calls as loaded (their records depend on them).
     life_streams: Vec<StreamId>,
+    /// The lowest position of the live events this ingest removed.
+    removed_low: Option<Position>,
 }
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
@@ -159,6 +162,7 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
         now: crate::clock::now_millis(),
         lives_changed: false,
         life_streams,
+        removed_low: None,
     })
 }
 
@@ -316,6 +320,12 @@ impl Local {
             // Our own lifecycle calls were applied when made, up to the confirmed prefix of
             // then: what they remove of the events confirmed now goes now.
             self.confirm_lifecycle(tx, &events, through, false).await?;
+            if self.removed_low.is_some() {
+                // Delivered events were removed: subscriptions see a rewrite.
+                self.state.generation += 1;
+                done.rewritten_from = self.removed_low;
+                self.record_removal();
+            }
             self.save(tx).await?;
             return Ok(Ok(done));
         }
@@ -342,6 +352,7 @@ impl Local {
         done.new_conflicts = self.replay(tx, Some(&fresh), through + 1, force).await?;
         done.rewritten_from = Some(start);
         self.state.generation += 1;
+        self.record_removal();
         self.save(tx).await?;
         Ok(Ok(done))
     }
@@ -365,7 +376,14 @@ impl Local {
             if is_lifecycle(e) {
                 lifecycle_seen = true;
                 if apply_events {
-                    apply(tx, e, self.now, Some(through)).await?;
+                    let before = read_life(tx, &x).await?;
+                    let x_head = tx.stream_head(&x).await?;
+                    let (life, removals) =
+                        plan(before.as_ref(), x_head, e, self.now, Some(through))?;
+                    for removal in &removals {
+                        self.note_removed(tx, removal).await?;
+                    }
+                    execute(tx, x.as_str(), &life, &removals).await?;
                     self.lives_changed = true;
                 }
             }
@@ -407,6 +425,7 @@ impl Local {
                 };
                 let (removals, _) = retention(&x, head, &life, self.now, Some(through));
                 for removal in &removals {
+                    self.note_removed(tx, removal).await?;
                     tx.remove(removal).await?;
                 }
             }
@@ -424,6 +443,7 @@ impl Local {
                     created_before: None,
                     through: Some(through),
                 };
+                self.note_removed(tx, &removal).await?;
                 tx.remove(&removal).await?;
             }
         }
@@ -442,6 +462,36 @@ impl Local {
             }
         }
         Ok(())
+    }
+
+    /// Notes the lowest position of the live events `removal` is about to remove (subscriptions
+    /// that delivered them rebase).
+    async fn note_removed(&mut self, tx: &mut dyn Transaction, removal: &Removal) -> Result<()> {
+        let events = tx
+            .read_stream(&removal.stream, removal.revisions.clone())
+            .await?
+            .into_events()?;
+        let first = events
+            .iter()
+            .filter(|e| removal.through.is_none_or(|t| e.position <= t))
+            .filter(|e| removal.created_before.is_none_or(|c| e.created_at < c))
+            .map(|e| e.position)
+            .min();
+        if let Some(p) = first {
+            self.removed_low = Some(self.removed_low.map_or(p, |l| l.min(p)));
+        }
+        Ok(())
+    }
+
+    /// Records, with the generation of the rewrite, where this ingest removed confirmed events.
+    fn record_removal(&mut self) {
+        if let Some(p) = self.removed_low.take() {
+            let removals = &mut self.state.removals;
+            removals.push((self.state.generation, p));
+            if removals.len() > super::records::REMOVALS_KEPT {
+                removals.remove(0);
+            }
+        }
     }
 
     /// Splits off the trailing events that belong to a queued append not complete in `events`.

@@ -658,6 +658,9 @@ pub(crate) struct Registry {
     pub pending: bool,
     /// The records of streams with `maxAge` or `maxCount` (every record, when `pending`).
     pub streams: std::collections::HashMap<StreamId, StreamLife>,
+    /// Streams whose records changed since (a local lifecycle call): re-read before the next
+    /// filtered read.
+    pub stale: Vec<StreamId>,
 }
 
 impl Registry {
@@ -669,7 +672,7 @@ impl Registry {
         let mut streams = std::collections::HashMap::new();
         for (key, value) in tx.scan_meta(LIFE_PREFIX).await? {
             let life = StreamLife::decode(&value)?;
-            if pending || (life.metadata.retains() && !life.tombstoned) {
+            if Self::holds(pending, &life) {
                 streams.insert(StreamId::trusted(&key[LIFE_PREFIX.len()..]), life);
             }
         }
@@ -677,7 +680,58 @@ impl Registry {
             loaded: true,
             pending,
             streams,
+            stale: Vec::new(),
         })
+    }
+
+    /// Whether a registry holds a stream with record `life`.
+    fn holds(pending: bool, life: &StreamLife) -> bool {
+        pending || (life.metadata.retains() && !life.tombstoned)
+    }
+
+    /// Brings the registry up to date in `tx`: loads it when never loaded (or when the store
+    /// got an outbox since), else re-reads the records of its stale streams only.
+    pub async fn refresh(
+        registry: &std::cell::RefCell<Self>,
+        tx: &mut dyn Transaction,
+    ) -> Result<()> {
+        let (loaded, pending, stale) = {
+            let mut r = registry.borrow_mut();
+            (r.loaded, r.pending, std::mem::take(&mut r.stale))
+        };
+        if loaded && stale.is_empty() {
+            return Ok(());
+        }
+        let pending_now = tx.get_meta(crate::sync::STATE_KEY).await?.is_some();
+        if !loaded || pending_now != pending {
+            let fresh = Self::load(tx).await?;
+            *registry.borrow_mut() = fresh;
+            return Ok(());
+        }
+        let mut lives = Vec::with_capacity(stale.len());
+        for x in stale {
+            let life = read_life(tx, &x).await?;
+            lives.push((x, life));
+        }
+        let mut r = registry.borrow_mut();
+        for (x, life) in lives {
+            match life {
+                Some(life) if Self::holds(pending, &life) => {
+                    r.streams.insert(x, life);
+                }
+                _ => {
+                    r.streams.remove(&x);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the record of `x` as changed (by a local lifecycle call).
+    pub fn changed(&mut self, x: &StreamId) {
+        if self.loaded && !self.stale.contains(x) {
+            self.stale.push(x.clone());
+        }
     }
 
     /// Loads the registry in a read transaction of `storage`.
@@ -1176,6 +1230,7 @@ mod tests {
             loaded: true,
             pending: true,
             streams,
+            stale: Vec::new(),
         };
         assert_eq!(registry.counted(), [sid("counted")]);
         let hides = |s: &str, r, t, head| registry.hides(s, r, t, 50_000, head);

@@ -163,8 +163,8 @@ impl EventStore {
         if let Appended::Written(result) = appended {
             self.written.set(self.written.get() + 1);
             if matches!(append.kind, AppendKind::Lifecycle { .. }) {
-                // The next log read reloads the registry, in its own transaction.
-                self.registry.borrow_mut().loaded = false;
+                // The next log read re-reads the stream's record, in its own transaction.
+                self.registry.borrow_mut().changed(&append.stream_id);
             }
             self.storage.committed(result.position);
             self.notify.notify();
@@ -462,10 +462,7 @@ impl EventStore {
     pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
-        if !self.registry.borrow().loaded {
-            let registry = Registry::load(&mut *tx).await?;
-            *self.registry.borrow_mut() = registry;
-        }
+        Registry::refresh(&self.registry, &mut *tx).await?;
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
         let counted = registry.borrow().counted();

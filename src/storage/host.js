@@ -40,6 +40,8 @@ const HUSK_BATCH = 2000;
  * from the store while heads, `locate` and the unique indexes stay as they were. Records are read
  * in batches with `getAll` and the puts issued without waiting for them (no record crosses into
  * wasm). Resolves with how many were husked, once the last batch was read and every put issued.
+ * (A cursor with `update` per record took ~5.7x as long in Chromium: 10,000 records 6.8 s
+ * against 1.2 s; most of what remains is IndexedDB's cost per written record.)
  */
 export function idbHusk(index, streamId, from, to, createdBefore, through) {
   const store = index.objectStore;

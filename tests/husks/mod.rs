@@ -21,7 +21,7 @@ macro_rules! husk_suite {
             removal_husks_live_events_and_keeps_heads_and_ids,
             removal_bounds_by_age_and_position, removal_in_the_commit_of_its_puts,
             holes_in_positions_and_revisions, pages_join_trim_and_filter,
-            large_removals_end_exactly_where_asked);
+            large_removals_end_exactly_where_asked, prefetched_meta_answers_as_gets);
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
@@ -303,4 +303,85 @@ pub async fn large_removals_end_exactly_where_asked<F: Factory>(f: &F) {
     .await;
     assert_eq!(stream(&storage, "K-1").await, Vec::<Revision>::new());
     assert_eq!(log(&storage).await, [events[6001].clone()]);
+}
+
+/// `prefetch_meta` is a hint: whatever it issues ahead (IndexedDB: one get per key, or for many
+/// keys one probe of which exist), `get_meta` answers what a plain get would, including keys
+/// written after the prefetch, keys outside ASCII, and spans too full for the probe.
+pub async fn prefetched_meta_answers_as_gets<F: Factory>(f: &F) {
+    let storage = f.storage().await;
+    let stored = ["p/b", "p/d", "p/\u{e9}t\u{e9}", "p/\u{1f600}", "p/\u{ffee}"];
+    let mut tx = storage.begin(Mode::Write).await.unwrap();
+    for (i, key) in stored.iter().enumerate() {
+        tx.put_meta(key, Some(&Json::parse(&i.to_string()).unwrap()))
+            .await
+            .unwrap();
+    }
+    // A span crowded with other keys (more than the probe reads per asked key).
+    for i in 0..200 {
+        tx.put_meta(&format!("r/c{i:03}"), Some(&Json::parse("true").unwrap()))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let value = |v: Option<Json>| v.map(|j| j.as_str().to_owned());
+    let asked = [
+        "p/a",
+        "p/b",
+        "p/c",
+        "p/d",
+        "p/e",
+        "p/\u{e9}t\u{e9}",
+        "p/\u{1f600}",
+        "p/\u{ffee}",
+        "q/z",
+    ];
+    let expected = |key: &str| stored.iter().position(|k| *k == key).map(|i| i.to_string());
+    for crowded in [false, true] {
+        let mut tx = storage.begin(Mode::Write).await.unwrap();
+        let keys: Vec<&str> = if crowded {
+            asked.iter().copied().chain(["r/c050", "r/c150"]).collect()
+        } else {
+            asked.to_vec()
+        };
+        tx.prefetch_meta(&keys);
+        // Written after the prefetch: the get sees the write.
+        tx.put_meta("p/a", Some(&Json::parse("\"new\"").unwrap()))
+            .await
+            .unwrap();
+        tx.put_meta("p/b", None).await.unwrap();
+        for key in &keys {
+            let want = match *key {
+                "p/a" => Some("\"new\"".to_owned()),
+                "p/b" => None,
+                k if k.starts_with("r/c") => Some("true".to_owned()),
+                k => expected(k),
+            };
+            assert_eq!(value(tx.get_meta(key).await.unwrap()), want, "{key}");
+        }
+        drop(tx);
+    }
+    // Keys whose order differs between UTF-8 (Rust) and UTF-16 (IndexedDB).
+    let mut tx = storage.begin(Mode::Read).await.unwrap();
+    let wide = ["p/zz", "p/\u{1f600}", "p/\u{ffee}", "p/\u{e9}t\u{e9}"];
+    tx.prefetch_meta(&wide);
+    for key in wide {
+        assert_eq!(
+            value(tx.get_meta(key).await.unwrap()),
+            expected(key),
+            "{key}"
+        );
+    }
+    drop(tx);
+    // A read transaction, asked twice for the same keys.
+    let mut tx = storage.begin(Mode::Read).await.unwrap();
+    tx.prefetch_meta(&asked);
+    tx.prefetch_meta(&asked);
+    for key in asked {
+        assert_eq!(
+            value(tx.get_meta(key).await.unwrap()),
+            expected(key),
+            "{key}"
+        );
+    }
 }

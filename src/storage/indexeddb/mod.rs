@@ -5,6 +5,12 @@
 //! overlapping readwrite transactions, so the core's append keeps positions dense and unique and
 //! revisions contiguous across tabs. The unique `id` index refuses a taken id at commit
 //! ([`CommitError::Conflict`]), so the core looks ids up only when its decision depends on them.
+//!
+//! A removed event's record is replaced under its key by a husk `{ position, id, streamId,
+//! revision, removed: 1 }` (schema version 4): heads, `locate` and the unique indexes work on it
+//! as before, reads filter husks out in JS before anything crosses into wasm, and the event's
+//! type, payloads and createdAt are gone from the store. Removing costs about what writing cost
+//! (one put per event; IndexedDB's cost is per written record).
 
 mod request;
 mod schema;
@@ -195,6 +201,44 @@ pub struct IndexedDbTx<'a> {
     /// `meta` gets issued ahead by [`prefetch_meta`](crate::Transaction::prefetch_meta), not yet
     /// taken by `get_meta`.
     prefetched: Vec<(String, Pending)>,
+    /// For many keys at once, one request instead: which of them exist.
+    probe: Option<Probe>,
+}
+
+/// From this many keys on, [`prefetch_meta`](crate::Transaction::prefetch_meta) asks which of
+/// them exist with one `getAllKeys` (then gets only those) instead of one get per key: each
+/// IndexedDB request costs about as much as a small read, and a group commit of 100 appends to
+/// new streams would otherwise issue 100 gets that find nothing.
+const PROBE_FROM: usize = 4;
+/// The probe reads at most this many keys per asked key (of the span between the smallest and
+/// the largest asked key); past that it is abandoned for one get per key.
+const PROBE_SPAN: usize = 16;
+
+/// One `getAllKeys` over the span of the keys `covered`, then the keys it found.
+struct Probe {
+    /// The asked keys it answers for (a key written since is taken out).
+    covered: Vec<String>,
+    /// The request, until it was awaited.
+    request: Option<Pending>,
+    /// The keys of the span that exist; `None` when the span held too many to tell.
+    found: Option<Vec<String>>,
+    /// The request's limit.
+    limit: u32,
+}
+
+impl Probe {
+    /// Whether `key` may exist (`true` unless the probe saw the whole span without it).
+    async fn may_hold(&mut self, key: &str) -> Result<bool> {
+        if let Some(request) = self.request.take() {
+            let keys: js_sys::Array = request.result().await?.unchecked_into();
+            self.found = (keys.length() < self.limit)
+                .then(|| keys.iter().filter_map(|k| k.as_string()).collect());
+        }
+        Ok(match &self.found {
+            Some(found) => found.iter().any(|k| k == key),
+            None => true,
+        })
+    }
 }
 
 impl IndexedDbTx<'_> {
@@ -331,9 +375,32 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         })
     }
 
-    /// Issues the gets now, so they run together with the reads that follow.
+    /// Issues the gets now, so they run together with the reads that follow; for many keys, one
+    /// `getAllKeys` over their span instead, and later gets only for the keys that exist.
     fn prefetch_meta(&mut self, keys: &[&str]) {
         let Ok(meta) = self.meta() else { return };
+        if keys.len() >= PROBE_FROM && self.probe.is_none() {
+            let mut covered: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            // IndexedDB orders strings by UTF-16 code units.
+            covered.sort_unstable_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            covered.dedup();
+            let limit = (covered.len() * PROBE_SPAN).min(u32::MAX as usize) as u32;
+            let span = bound(
+                &covered[0].as_str().into(),
+                &covered[covered.len() - 1].as_str().into(),
+            );
+            let request =
+                span.and_then(|span| pending(meta.get_all_keys_with_key_and_limit(&span, limit)));
+            if let Ok(request) = request {
+                self.probe = Some(Probe {
+                    covered,
+                    request: Some(request),
+                    found: None,
+                    limit,
+                });
+                return;
+            }
+        }
         for key in keys {
             if self.prefetched.iter().any(|(k, _)| k == key) {
                 continue;
@@ -348,7 +415,14 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
         Box::pin(async move {
             let get = match self.prefetched.iter().position(|(k, _)| k == key) {
                 Some(i) => self.prefetched.swap_remove(i).1,
-                None => pending(self.meta()?.get(&key.into()))?,
+                None => {
+                    if let Some(probe) = &mut self.probe {
+                        if probe.covered.iter().any(|k| k == key) && !probe.may_hold(key).await? {
+                            return Ok(None);
+                        }
+                    }
+                    pending(self.meta()?.get(&key.into()))?
+                }
             };
             let value = get.result().await?;
             Ok(value.as_string().map(Json::trusted))
@@ -373,8 +447,11 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
         Box::pin(async move {
-            // A get issued before this put would answer the old value.
+            // A get or probe issued before this put would answer the old value.
             self.prefetched.retain(|(k, _)| k != key);
+            if let Some(probe) = &mut self.probe {
+                probe.covered.retain(|k| k != key);
+            }
             let meta = self.meta()?;
             match value {
                 Some(v) => meta.put_with_key(&v.as_str().into(), &key.into()),
@@ -419,6 +496,7 @@ impl Storage for IndexedDbStorage {
                 raw,
                 events,
                 prefetched: Vec::new(),
+                probe: None,
             }) as BoxedTx<'_>)
         });
         Box::pin(async move { tx })

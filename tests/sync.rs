@@ -1835,3 +1835,59 @@ fn a_subscription_that_delivered_events_removed_by_sync_is_rebased() {
     );
     converged(&w);
 }
+
+#[test]
+fn an_append_whose_reply_was_lost_into_a_stream_tombstoned_since_is_erased_without_a_conflict() {
+    let mut w = World::new(2);
+    w.connect(0);
+    w.connect(1);
+    w.settle();
+    let marker = "ERASE-ME-10s7";
+    w.call(0, |s| {
+        block_on(s.append("X", vec![marked(marker), marked(marker)], NEW))
+    })
+    .unwrap();
+    // The push is written; its answer and the frames are lost with the connection.
+    w.deliver_to_server();
+    w.disconnect(0);
+    w.settle();
+    w.call(1, |s| block_on(s.tombstone_stream("X", ANY)))
+        .unwrap();
+    w.settle();
+    // Device 0 foresees STREAM_DELETED, pushes the held append once: "already" (written before
+    // the tombstone), so it is dropped — nothing of it stays, and nothing is left to resolve.
+    w.connect(0);
+    w.settle();
+    assert!(conflicts(&w, 0).is_empty(), "{:?}", conflicts(&w, 0));
+    assert_eq!(block_on(w.devices[0].client.refresh()).unwrap().pending, 0);
+    converged(&w);
+    erased_everywhere(&w, marker);
+    stream_deleted_everywhere(&w, "X");
+}
+
+#[test]
+fn an_offline_append_into_a_stream_tombstoned_meanwhile_is_refused_by_the_server_once() {
+    let mut w = World::new(2);
+    w.connect(1);
+    w.call(0, |s| block_on(s.append("X", vec![marked("mine")], NEW)))
+        .unwrap();
+    w.call(1, |s| block_on(s.tombstone_stream("X", ANY)))
+        .unwrap();
+    w.settle();
+    w.connect(0);
+    w.settle();
+    let cs = conflicts(&w, 0);
+    assert_eq!(cs.len(), 1);
+    assert_eq!(
+        cs[0].rejection.as_ref().map(|r| r.0.as_str()),
+        Some("STREAM_DELETED")
+    );
+    assert_eq!(cs[0].pending.len(), 1, "kept until the app discards it");
+    // Pushed once: the server's refusal is the conflict now; nothing more is pushed.
+    assert_eq!(w.devices[0].client.status().pushable, 0);
+    assert!(w.net.is_empty());
+    block_on(w.devices[0].client.discard("X")).unwrap();
+    w.settle();
+    converged(&w);
+    erased_everywhere(&w, "mine");
+}

@@ -101,6 +101,8 @@ struct Engine {
     outgoing: VecDeque<ClientMessage>,
     /// The push awaiting its result: batch id and the sequence numbers it carries.
     in_flight: Option<(u64, Vec<u64>)>,
+    /// Held appends pushed once on this connection (a `STREAM_DELETED` foreseen here).
+    pushed_once: std::collections::HashSet<u64>,
     /// Appends the server accepted on this connection, whose events have not arrived yet, with
     /// the position of their last event.
     acked: HashMap<u64, Position>,
@@ -234,6 +236,7 @@ impl SyncClient {
             e.status.caught_up = false;
             e.in_flight = None;
             e.acked.clear();
+            e.pushed_once.clear();
             e.outgoing.clear();
             e.log_checked = false;
             e.pull(status.confirmed, after_id);
@@ -395,11 +398,17 @@ impl SyncClient {
         // The pending tail's events, sliced by the outbox's counts: the tail may hold husks of
         // cancelled appends, so positions say nothing.
         let local = load(&mut *tx, true).await?;
-        let acked = self.engine.borrow().acked.clone();
+        let (acked, pushed_once) = {
+            let e = self.engine.borrow();
+            (e.acked.clone(), e.pushed_once.clone())
+        };
         let mut appends = Vec::new();
         let (mut events_chosen, mut bytes) = (0usize, 0usize);
         for p in &local.pending {
-            if p.is_detached() || acked.contains_key(&p.entry.seq) || local.is_held(&p.entry) {
+            let blocked = p.is_detached() || local.is_held(&p.entry);
+            let once =
+                blocked && local.pushed_once(&p.entry) && !pushed_once.contains(&p.entry.seq);
+            if acked.contains_key(&p.entry.seq) || (blocked && !once) {
                 continue;
             }
             if appends.len() == BATCH_APPENDS
@@ -428,6 +437,11 @@ impl SyncClient {
             return Ok(appends.pop());
         }
         let mut e = self.engine.borrow_mut();
+        for a in &appends {
+            if local.conflicts.get(&a.stream_id).is_some() {
+                e.pushed_once.insert(a.seq); // held: pushed once per connection
+            }
+        }
         let batch = e.next_batch;
         e.next_batch += 1;
         e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));

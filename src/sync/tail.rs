@@ -239,6 +239,21 @@ impl Local {
             .is_some_and(|c| entry.seq >= c.seq)
     }
 
+    /// Whether `entry` is held by a `STREAM_DELETED` conflict foreseen here (not the server's
+    /// answer): it is pushed once all the same. Written before the tombstone (a lost reply), it is
+    /// `already` there and then dropped here (its events were removed with the stream); else
+    /// the server's refusal replaces the foreseen one.
+    pub fn pushed_once(&self, entry: &OutboxEntry) -> bool {
+        entry.kind == EntryKind::Events
+            && self.conflicts.get(&entry.stream_id).is_some_and(|c| {
+                entry.seq >= c.seq
+                    && !c.from_server
+                    && c.rejection
+                        .as_ref()
+                        .is_some_and(|r| r.0 == "STREAM_DELETED")
+            })
+    }
+
     /// How many queued appends can be pushed (not held). While a replaced log is pulled, the
     /// detached queue waits but counts as pushable (`flush` waits for it).
     pub fn pushable(&self) -> usize {
@@ -806,11 +821,11 @@ impl Local {
     /// stream's current conflict (which it replaces: everything from it on is held). Returns
     /// whether the record changed.
     pub fn hold(&mut self, stream: &StreamId, record: ConflictRecord) -> bool {
-        if self
-            .conflicts
-            .get(stream)
-            .is_some_and(|c| c.seq <= record.seq)
-        {
+        // The server's answer replaces a conflict foreseen here for the same append.
+        let keep = |c: &ConflictRecord| {
+            c.seq < record.seq || (c.seq == record.seq && (c.from_server || !record.from_server))
+        };
+        if self.conflicts.get(stream).is_some_and(keep) {
             return false;
         }
         self.conflicts.insert(stream.clone(), record);

@@ -250,7 +250,7 @@ async fn decide_and_write(
                     } else {
                         before
                     };
-                    let (r, floor) = lifecycle::retention(x, new_head, rules, ctx.now, through);
+                    let (r, floor) = lifecycle::retention(x, new_head, rules, 0, ctx.now, through);
                     removals = r;
                     if floor != before.floor {
                         life = Some(StreamLife {

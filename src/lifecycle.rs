@@ -367,6 +367,10 @@ pub(crate) struct LifecycleWrite {
     pub event_type: &'static str,
     /// The new metadata, or `{}`.
     pub data: Json,
+    /// Every revision of `X` below this one is already removed (the record's floor): carried
+    /// in the event's metadata, so that a device that never received an earlier `$metadata`
+    /// (superseded, and removed on the server) still removes what it removed.
+    pub removed_before: Revision,
 }
 
 impl LifecycleWrite {
@@ -379,10 +383,23 @@ impl LifecycleWrite {
             revision: self.revision,
             position,
             data: self.data.clone(),
-            metadata: Json::empty_object(),
+            metadata: match self.removed_before {
+                0 => Json::empty_object(),
+                n => Json::trusted(format!("{{\"{REMOVED_BEFORE}\":{n}}}")),
+            },
             created_at,
         }
     }
+}
+
+/// The key of a `$metadata` event's metadata that carries [`LifecycleWrite::removed_before`].
+const REMOVED_BEFORE: &str = "removedBefore";
+
+/// The revision below which a lifecycle `event` says its stream's events are removed already.
+pub(crate) fn removed_before(event: &RecordedEvent) -> Revision {
+    Fields::parse(event.metadata.as_str())
+        .and_then(|f| f.integer(REMOVED_BEFORE))
+        .unwrap_or(0)
 }
 
 /// What a lifecycle call does.
@@ -438,12 +455,14 @@ pub(crate) fn decide_lifecycle(
         });
     }
     let next_meta = meta_head.map_or(0, |r| r + 1);
+    let removed_before = view.life.map_or(0, |l| l.floor);
     let write = match op {
         LifecycleOp::SetMetadata(m) => LifecycleWrite {
             stream: target,
             revision: next_meta,
             event_type: METADATA_TYPE,
             data: m.to_json(),
+            removed_before,
         },
         LifecycleOp::Delete => {
             let mut m = view.metadata().cloned().unwrap_or_default();
@@ -453,6 +472,7 @@ pub(crate) fn decide_lifecycle(
                 revision: next_meta,
                 event_type: METADATA_TYPE,
                 data: m.to_json(),
+                removed_before,
             }
         }
         LifecycleOp::Tombstone => LifecycleWrite {
@@ -460,6 +480,7 @@ pub(crate) fn decide_lifecycle(
             revision: view.next_revision(),
             event_type: DELETED_TYPE,
             data: Json::empty_object(),
+            removed_before: 0,
         },
     };
     Ok(LifecycleDecision::Write(write))
@@ -503,6 +524,7 @@ pub(crate) fn retention(
     x: &StreamId,
     head: Option<Revision>,
     life: &StreamLife,
+    at_least: Revision,
     now: u64,
     through: Option<Position>,
 ) -> (Vec<Removal>, Revision) {
@@ -524,6 +546,7 @@ pub(crate) fn retention(
         life.floor
             .max(m.truncate_before.unwrap_or(0))
             .max(by_count)
+            .max(at_least)
             .min(stored_end.max(life.floor))
     };
     let mut removals = Vec::new();
@@ -582,7 +605,7 @@ pub(crate) fn plan(
             through,
         });
     }
-    let (of_x, floor) = retention(&x, x_head, &life, now, through);
+    let (of_x, floor) = retention(&x, x_head, &life, removed_before(event), now, through);
     removals.extend(of_x);
     life.floor = floor;
     Ok((life, removals))
@@ -629,7 +652,7 @@ pub(crate) async fn enforce(
     through: Option<Position>,
 ) -> Result<()> {
     let head = tx.stream_head(x).await?;
-    let (removals, floor) = retention(x, head, life, now, through);
+    let (removals, floor) = retention(x, head, life, 0, now, through);
     for removal in &removals {
         tx.remove(removal).await?;
     }
@@ -1130,23 +1153,23 @@ mod tests {
     fn retention_removes_what_the_rules_hide_once() {
         let x = sid("x");
         let l = life(r#"{"maxCount":3}"#, false, 2);
-        let (r, floor) = retention(&x, Some(9), &l, 0, None);
+        let (r, floor) = retention(&x, Some(9), &l, 0, 0, None);
         assert_eq!(floor, 7);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].revisions.clone(), r[0].created_before), (2..=6, None));
         // Nothing new to remove.
         let l = life(r#"{"maxCount":3}"#, false, 7);
-        assert_eq!(retention(&x, Some(9), &l, 0, None), (Vec::new(), 7));
+        assert_eq!(retention(&x, Some(9), &l, 0, 0, None), (Vec::new(), 7));
         // truncateBefore, and a synced device keeps its floor (the removal stops at `through`).
         let l = life(r#"{"truncateBefore":4}"#, false, 0);
-        let (r, floor) = retention(&x, Some(9), &l, 0, Some(20));
+        let (r, floor) = retention(&x, Some(9), &l, 0, 0, Some(20));
         assert_eq!(
             (r[0].revisions.clone(), r[0].through, floor),
             (0..=3, Some(20), 0)
         );
         // maxAge: events created before now - maxAge.
         let l = life(r#"{"maxAge":10}"#, false, 0);
-        let (r, floor) = retention(&x, Some(9), &l, 60_000, None);
+        let (r, floor) = retention(&x, Some(9), &l, 0, 60_000, None);
         assert_eq!(floor, 0);
         assert_eq!(
             (r[0].revisions.clone(), r[0].created_before),
@@ -1154,10 +1177,10 @@ mod tests {
         );
         // A tombstone at revision 9 removes everything below it.
         let t = life("{}", true, 0);
-        let (r, floor) = retention(&x, Some(9), &t, 0, None);
+        let (r, floor) = retention(&x, Some(9), &t, 0, 0, None);
         assert_eq!((r[0].revisions.clone(), floor), (0..=8, 9));
         assert_eq!(
-            retention(&x, None, &StreamLife::default(), 0, None),
+            retention(&x, None, &StreamLife::default(), 0, 0, None),
             (Vec::new(), 0)
         );
     }

@@ -1785,6 +1785,45 @@ fn metadata_set_elsewhere_removes_the_events_it_hides_on_every_device() {
 }
 
 #[test]
+fn a_device_that_missed_a_superseded_delete_still_removes_what_it_removed() {
+    // The delete's `$metadata` is superseded (and removed on the server) before device 2 pulls
+    // it: the later `$metadata` relaxes truncateBefore, but carries the floor of what is gone.
+    let mut w = World::new(3);
+    for d in 0..3 {
+        w.connect(d);
+    }
+    let marker = "ERASE-ME-f100";
+    w.call(0, |s| {
+        block_on(s.append(
+            "X",
+            vec![marked(marker), marked(marker), marked(marker)],
+            NEW,
+        ))
+    })
+    .unwrap();
+    w.settle();
+    converged(&w);
+    w.disconnect(2);
+    w.call(0, |s| block_on(s.delete_stream("X", ANY))).unwrap();
+    w.settle();
+    let relaxed = evstore::StreamMetadata {
+        truncate_before: Some(1),
+        ..Default::default()
+    };
+    w.call(1, |s| block_on(s.set_stream_metadata("X", relaxed, ANY)))
+        .unwrap();
+    w.settle();
+    w.connect(2);
+    w.settle();
+    converged(&w);
+    erased_everywhere(&w, marker);
+    for d in 0..3 {
+        let x = block_on(w.devices[d].store.read_stream("X", ReadOptions::forwards())).unwrap();
+        assert!(x.is_empty(), "device {d} still reads {x:?}");
+    }
+}
+
+#[test]
 fn a_subscription_that_delivered_events_removed_by_sync_is_rebased() {
     use std::cell::{Cell, RefCell};
     let mut w = World::new(2);

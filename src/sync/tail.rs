@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::lifecycle::{
     apply, decide_in, decide_lifecycle, execute, is_lifecycle, life_key, next_life, plan,
-    read_life, retention, LifecycleDecision, LifecycleOp, StreamLife, StreamMetadata, StreamView,
-    LIFE_PREFIX,
+    read_life, removed_before, retention, LifecycleDecision, LifecycleOp, StreamLife,
+    StreamMetadata, StreamView, LIFE_PREFIX,
 };
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 use crate::storage::{Removal, Transaction};
@@ -438,7 +438,15 @@ impl Local {
                     Some(first) => first.checked_sub(1),
                     None => tx.stream_head(&x).await?,
                 };
-                let (removals, _) = retention(&x, head, &life, self.now, Some(through));
+                // The floor the server's lifecycle events of `x` carry (an earlier `$metadata`
+                // may never arrive here: superseded, it was removed on the server).
+                let carried = events
+                    .iter()
+                    .filter(|e| is_lifecycle(e) && e.stream_id.about() == x.as_str())
+                    .map(removed_before)
+                    .max()
+                    .unwrap_or(0);
+                let (removals, _) = retention(&x, head, &life, carried, self.now, Some(through));
                 for removal in &removals {
                     self.note_removed(tx, removal).await?;
                     tx.remove(removal).await?;
@@ -562,9 +570,12 @@ impl Local {
                     && m.position == e.position
                     && m.revision == e.revision
                     && m.stream_id == e.stream_id
-                    // The server decides a lifecycle call again: a delete's truncateBefore may
-                    // differ from ours, which the rewrite then takes.
-                    && (!is_lifecycle(e) || m.data.as_str() == e.data.as_str())
+                    // The server decides a lifecycle call again: a delete's truncateBefore, or
+                    // the floor its metadata carries, may differ from ours; the rewrite takes
+                    // the server's.
+                    && (!is_lifecycle(e)
+                        || (m.data.as_str() == e.data.as_str()
+                            && m.metadata.as_str() == e.metadata.as_str()))
             })
         }) && tail.next().is_none_or(|m| m.position > through)
     }

@@ -609,8 +609,9 @@ mod simulation {
             1 => (d.clone(), any::<bool>()).prop_map(|(d, retry)| Step::Resolve { d, retry }),
             1 => Just(Step::WipeServer),
             1 => (0usize..64).prop_map(Step::RestoreServer),
-            // Off unless SIM_METADATA=1: a device that pulls after a rule was relaxed by a later
-            // setStreamMetadata never hears of what the superseded rule removed (report).
+            // Off unless SIM_METADATA=1: with metadata changes, a run that also wipes and
+            // restores the server (RestoreServer, WipeServer) can still end with a device that
+            // removed an event by maxCount which the server kept (about 1 run in 3,000).
             1 => (d.clone(), 0u8..3, 0u8..3, 0u8..3, any::<bool>()).prop_map(|(d, stream, truncate, max_count, exact)| Step::SetMetadata { d, stream, truncate, max_count, exact }),
             1 => (d.clone(), 0u8..3, any::<bool>()).prop_map(|(d, stream, exact)| Step::Delete { d, stream, exact }),
             1 => (d, 0u8..3, any::<bool>()).prop_map(|(d, stream, exact)| Step::Tombstone { d, stream, exact }),

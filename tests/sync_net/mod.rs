@@ -15,8 +15,8 @@ use evstore::sync::{
     PushPolicy, Served, ServerFrame, SyncClient, SyncServer, FRAME_BYTES,
 };
 use evstore::{
-    EventStore, ExpectedRevision, Json, Layered, MemoryStorage, NewEvent, ProposedEvent,
-    ReadOptions, RecordedEvent, Uuid,
+    EventStore, ExpectedRevision, Json, Layered, MemoryStorage, Mode, NewEvent, ProposedEvent,
+    ReadOptions, RecordedEvent, Storage, Uuid,
 };
 use futures::executor::block_on;
 
@@ -435,8 +435,11 @@ impl World {
                 // refusal is found only by pulling again.
                 let id_at =
                     |log: &[RecordedEvent], at| log.iter().find(|e| e.position == at).map(|e| e.id);
+                // Stored logs, not reads: a read may hide a confirmed event by a retention rule
+                // that counts the device's pending events too.
                 let diverged = status.confirmed.is_some_and(|at| {
-                    id_at(&self.local_log(d), at) != id_at(&self.server_log(), at)
+                    id_at(&stored_log(&*self.devices[d].storage), at)
+                        != id_at(&stored_log(&*self.server.storage), at)
                 });
                 if pushable > 0 || status.confirmed != server_head || other_log || diverged {
                     self.tick(d);
@@ -466,6 +469,15 @@ impl World {
     pub fn local_log(&self, d: usize) -> Vec<RecordedEvent> {
         block_on(self.devices[d].store.read_all(ReadOptions::forwards())).unwrap()
     }
+}
+
+/// Every live event `storage` holds, as its primitives return them (no read-time hiding).
+fn stored_log(storage: &dyn Storage) -> Vec<RecordedEvent> {
+    block_on(async {
+        let mut tx = storage.begin(Mode::Read).await?;
+        tx.read_log(0..=u64::MAX).await?.into_events()
+    })
+    .unwrap()
 }
 
 /// Positions increasing, ids unique, revisions increasing per stream; with no hole at all

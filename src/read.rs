@@ -213,6 +213,10 @@ pub(crate) async fn read_in(
             _ => 0,
         }
         .max(floor);
+        if stream.is_none() && max < u64::MAX {
+            // A short window needs the head: in flight with the window's read.
+            tx.prefetch_log_head();
+        }
         loop {
             let hi = lo.saturating_add(size - 1);
             let mut window = read_range(tx, stream, lo..=hi).await?;

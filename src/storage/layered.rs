@@ -225,6 +225,10 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
         self.inner.prefetch_meta(keys);
     }
 
+    fn prefetch_log_head(&mut self) {
+        self.inner.prefetch_log_head();
+    }
+
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
             self.hook.before(Primitive::TruncateLog)?;

@@ -348,6 +348,11 @@ pub trait Transaction {
         let _ = keys;
     }
 
+    /// A hint: this transaction may read [`log_head`](Self::log_head) after its next read.
+    /// Storages that can issue requests at once start it now (IndexedDB: a log read that comes
+    /// back short then needs no second round trip); the default does nothing.
+    fn prefetch_log_head(&mut self) {}
+
     /// Deletes every event at a position at or after `from` (the tail of the log), removed
     /// events included, with its stream and id entries. Sync rewrites its pending tail with this. Storages that do not
     /// [truncate](Capabilities::truncates) fail it.

@@ -203,6 +203,9 @@ pub struct IndexedDbTx<'a> {
     prefetched: Vec<(String, Pending)>,
     /// For many keys at once, one request instead: which of them exist.
     probe: Option<Probe>,
+    /// The log head's cursor, issued ahead by
+    /// [`prefetch_log_head`](crate::Transaction::prefetch_log_head).
+    head: Option<Pending>,
 }
 
 /// From this many keys on, [`prefetch_meta`](crate::Transaction::prefetch_meta) asks which of
@@ -271,10 +274,18 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move {
-            Ok(cursor_number(
-                log_head_request(&self.events)?.result().await?,
-            ))
+            let request = match self.head.take() {
+                Some(request) => request,
+                None => log_head_request(&self.events)?,
+            };
+            Ok(cursor_number(request.result().await?))
         })
+    }
+
+    fn prefetch_log_head(&mut self) {
+        if self.head.is_none() {
+            self.head = log_head_request(&self.events).ok();
+        }
     }
 
     /// Every cursor is issued before any is awaited.
@@ -337,6 +348,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
         Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
             for event in events {
                 // A failing request aborts the transaction; the commit reports it.
                 self.events.add(&js::record(event)).map_err(js_error)?;
@@ -347,6 +360,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
             let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
             pending(self.events.delete(&range))?.result().await?;
             Ok(())
@@ -357,6 +372,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
     /// the puts issued at once, in JS (`idbHusk`): no record crosses into wasm.
     fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
         Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
             let index = self.index(BY_STREAM)?;
             let revisions = (
                 key_number(*what.revisions.start()),
@@ -497,6 +514,7 @@ impl Storage for IndexedDbStorage {
                 events,
                 prefetched: Vec::new(),
                 probe: None,
+                head: None,
             }) as BoxedTx<'_>)
         });
         Box::pin(async move { tx })

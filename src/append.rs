@@ -69,6 +69,27 @@ struct Known {
     life: Option<StreamLife>,
 }
 
+/// [`read_known`] for one append of events (the common case, without its collections): the
+/// stream's head and record, and the log's head.
+async fn read_known_one(
+    tx: &mut dyn Transaction,
+    stream: &StreamId,
+) -> Result<(Known, Option<Position>)> {
+    let key = life_key(stream.as_str());
+    tx.prefetch_meta(&[&key]);
+    let (heads, log) = tx.heads_of(std::slice::from_ref(stream)).await?;
+    let life = match tx.get_meta(&key).await? {
+        Some(json) => Some(StreamLife::decode(&json)?),
+        None => None,
+    };
+    let known = Known {
+        head: heads.into_iter().next().flatten(),
+        meta_head: None,
+        life,
+    };
+    Ok((known, log))
+}
+
 /// Reads, in `tx`, what `appends` need of their streams, and the log's head.
 async fn read_known(
     tx: &mut dyn Transaction,
@@ -153,9 +174,15 @@ async fn attempt(
     ctx: Context,
 ) -> std::result::Result<Result<Appended>, CommitError> {
     let mut tx = storage.begin(Mode::Write).await?;
-    let (mut known, mut log) = read_known(&mut *tx, &[append]).await?;
-    let k = known.entry(append.stream_id.clone()).or_default();
-    let decided = decide_and_write(&mut *tx, append, ids, look_up, k, &mut log, ctx).await?;
+    let (mut known, mut log) = match append.kind {
+        AppendKind::Events => read_known_one(&mut *tx, &append.stream_id).await?,
+        AppendKind::Lifecycle { .. } => {
+            let (mut known, log) = read_known(&mut *tx, &[append]).await?;
+            (known.remove(&append.stream_id).unwrap_or_default(), log)
+        }
+    };
+    let decided =
+        decide_and_write(&mut *tx, append, ids, look_up, &mut known, &mut log, ctx).await?;
     if matches!(decided, Ok(Appended::Written(_))) {
         tx.commit().await?;
     }

@@ -43,6 +43,9 @@ lint: setup
 test-native: setup
 	cargo test --quiet
 
+## The browser suites run as one page each; wasm-bindgen-test-runner gives a page 20 s by default,
+## too little for the IndexedDB suite on a loaded 2-core machine.
+test-wasm: export WASM_BINDGEN_TEST_TIMEOUT := 300
 test-wasm: setup
 	wasm-pack test --node
 	wasm-pack test --headless --chrome

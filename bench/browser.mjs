@@ -32,6 +32,14 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
       out.scenarios.push({ key: d.key, title: d.title, reference: "raw IndexedDB", events: d.events, results, where: "Chromium" });
       log(out.scenarios.at(-1));
     }
+    // Deleting a stream (evstore alone): soft and hard, ms per deletion.
+    const deleted = n(10000);
+    const deletes = { soft: [], hard: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of ["soft", "hard"]) deletes[kind].push(await page.evaluate(({ kind, n }) => window.deletion(kind, n), { kind, n: deleted }));
+    }
+    out.deletes = { events: deleted, soft: summariseMs(deletes.soft), hard: summariseMs(deletes.hard) };
+    log({ deletes: out.deletes });
     await context.close();
 
     // Cold start: a fresh context (no cache), from the start of `import` to the first write —
@@ -89,6 +97,11 @@ export async function runBrowser({ size = 1, rounds = 5, log = () => {} } = {}) 
     await srv.close();
   }
   return out;
+}
+
+/** Median, min and max of `xs` (ms). */
+function summariseMs(xs) {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
 /** Subscription latency (same tab: memory and IndexedDB; across tabs: IndexedDB) and catch-up. */

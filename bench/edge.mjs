@@ -5,12 +5,16 @@
 // over the reference's; ≤ 1.2x is the goal): single-event appends, batches of 100, stream and $all
 // reads of 100 events, and cold start (workerd start → first acknowledged append).
 //
+// Then evstore alone (the reference has no deletion): "delete a 10,000-event stream" through
+// `DELETE /t/{t}/streams/{id}` (soft) and `…&hard=true` (tombstone): the request's time, in ms and
+// µs per removed event.
+//
 //   node bench/edge.mjs [--smoke]
 import { join } from "node:path";
 import { REPO, startEdge, token, SECRET } from "../tests/js/edge-service/harness.mjs";
 
 const smoke = process.argv.includes("--smoke");
-const N = smoke ? { single: 40, batches: 4, reads: 40, cold: 1, rounds: 1 } : { single: 2000, batches: 60, reads: 1000, cold: 3, rounds: 3 };
+const N = smoke ? { single: 40, batches: 4, reads: 40, cold: 1, rounds: 1, deleted: 1000 } : { single: 2000, batches: 60, reads: 1000, cold: 3, rounds: 3, deleted: 10_000 };
 const CONCURRENCY = 4;
 const t = token("bench", { exp: Math.floor(Date.now() / 1000) + 24 * 3600 });
 const KINDS = {
@@ -90,3 +94,36 @@ console.log(`edge service over HTTP (${CONCURRENCY} clients in flight, best of $
 console.log(["metric".padEnd(36), "evstore".padStart(10), "reference".padStart(10), "ratio".padStart(7)].join(" "));
 for (const [metric, e, r, ratio] of rows) console.log([metric.padEnd(36), e.toFixed(0).padStart(10), r.toFixed(0).padStart(10), `${ratio.toFixed(2)}x`.padStart(7)].join(" "));
 console.log(["cold start → first append (ms)".padEnd(36), cold.evstore.toFixed(0).padStart(10), cold.reference.toFixed(0).padStart(10), `${(cold.evstore / cold.reference).toFixed(2)}x`.padStart(7)].join(" "));
+
+/** Fills a stream with N.deleted events (batches of 1,000), then times its deletion; per kind and round. */
+async function deletions() {
+  const edge = await startEdge({ env: { EVSTORE_JWT_SECRET: SECRET } });
+  const times = { soft: [], hard: [] };
+  try {
+    for (let round = 0; round < N.rounds; round++) {
+      for (const kind of ["soft", "hard"]) {
+        const stream = `Deleted-${kind}-${round}`;
+        for (let i = 0; i < N.deleted; i += 1000) await post(edge.base, stream, Array.from({ length: Math.min(1000, N.deleted - i) }, (_, j) => event(i + j)));
+        const started = performance.now();
+        const res = await fetch(`${edge.base}/t/bench/streams/${stream}?expectedRevision=${N.deleted - 1}${kind === "hard" ? "&hard=true" : ""}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${t}` },
+        });
+        const ms = performance.now() - started;
+        if (res.status !== 200) throw new Error(`delete: ${res.status} ${await res.text()}`);
+        times[kind].push(ms);
+      }
+    }
+  } finally {
+    await edge.stop();
+  }
+  return times;
+}
+
+const deleted = await deletions();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`\nevstore alone: delete a ${N.deleted.toLocaleString("en")}-event stream over HTTP (median of ${N.rounds}; min–max)`);
+for (const [kind, xs] of Object.entries(deleted)) {
+  const m = median(xs);
+  console.log(`  ${(kind === "soft" ? "soft delete (DELETE)" : "tombstone (DELETE &hard=true)").padEnd(32)} ${m.toFixed(0).padStart(6)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}), ${((m * 1000) / N.deleted).toFixed(1)} µs/event`);
+}

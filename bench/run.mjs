@@ -15,7 +15,14 @@ import { sameStoreLatency, catchUp, fill } from "./subscriptions.mjs";
 const smoke = process.argv.includes("--smoke");
 const size = smoke ? 0.02 : 1;
 const rounds = smoke ? 1 : 5;
-const print = (s) => console.log(`${textTable(s)}\n`);
+const print = (s) => (s.deletes ? printDeletes(s.deletes) : console.log(`${textTable(s)}\n`));
+const deleteLines = (d) => [
+  `IndexedDB, Chromium: delete a ${d.events.toLocaleString("en")}-event stream (evstore alone; median, min–max):`,
+  ...["soft", "hard"].map((k) => `  ${(k === "soft" ? "deleteStream" : "tombstoneStream").padEnd(16)} ${d[k].median.toFixed(0)} ms (${d[k].min.toFixed(0)}–${d[k].max.toFixed(0)}), ${((d[k].median * 1000) / d.events).toFixed(1)} µs/event`),
+];
+function printDeletes(d) {
+  console.log(`${deleteLines(d).join("\n")}\n`);
+}
 const startedAt = new Date().toISOString();
 
 console.log(`evstore benchmarks${smoke ? " (smoke sizes)" : ""} — ${startedAt}\n`);
@@ -58,6 +65,7 @@ const extra = [
     ["memory, Node", subs.node.catchUpMemory],
     ["IndexedDB, Chromium", subs.chromium.catchUpIndexedDb],
   ].map(([what, c]) => `  ${what.padEnd(22)} ${c.events} events: subscribe ${c.subscribeMs.toFixed(0)} ms, readAll ${c.readAllMs.toFixed(0)} ms (subscribe/readAll ${c.ratio.toFixed(2)}x)`),
+  ...deleteLines(browser.deletes),
   `Memory stores dropped without close(): ${dropped.rounds} rounds, each a fresh store with ${dropped.n} single appends, then close() or not (no gc() call); ${dropped.pairs} process(es) per variant, interleaved; medians:`,
   ...[
     ["closing", dropped.closing],
@@ -72,7 +80,7 @@ const extra = [
 console.log(extra);
 
 const scenarios = [...memory, ...browser.scenarios];
-const results = { startedAt, smoke, node: process.version, scenarios, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs, dropped };
+const results = { startedAt, smoke, node: process.version, scenarios, deletes: browser.deletes, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs, dropped };
 results.goals = goals(results);
 const goalBlock = goalLines(results.goals).join("\n");
 console.log(`\n${goalBlock}`);

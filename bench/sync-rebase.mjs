@@ -110,7 +110,7 @@ export async function rebase({ EventStore, storage = "memory", name, n }) {
     await waitPending(store, n);
     const ws = await firstSocket(sockets);
     ws.open();
-    await ws.sentMessage('{"v":2,"type":"pull"');
+    await ws.sentMessage('{"v":3,"type":"pull"');
     const ingested = new Promise((resolve) => {
       const sub = store.sync.onStatus((s) => {
         if (s.confirmedPosition === 0) {
@@ -130,7 +130,7 @@ export async function rebase({ EventStore, storage = "memory", name, n }) {
       createdAt: new Date().toISOString(),
     };
     const t = now();
-    ws.deliver({ type: "events", epoch: "bench-log", events: [foreign] });
+    ws.deliver({ type: "events", epoch: "bench-log", after: null, through: 0, events: [foreign] });
     const ms = (await ingested) - t;
     const log = await store.readAll({ maxCount: n + 10 });
     const ok = log.length === n + 1 && log[0].id === foreign.id && log.every((e, i) => e.position === i) && store.sync.status().pending === n;

@@ -7,6 +7,10 @@
 // stream with no events has version 0n; with `versionBase: 0` (as Emmett's EventStoreDB store)
 // it is the revision itself and a stream with no events has version -1n. `globalPosition` is the
 // evstore position + versionBase.
+//
+// Stream lifecycle: a hard-deleted (tombstoned) stream reads as not existing (no events,
+// `streamExists: false`), and an append to it rethrows evstore's STREAM_DELETED error. After a
+// soft delete or retention the stream's first visible version may be above the first one.
 import {
   ExpectedVersionConflictError,
   NO_CONCURRENCY_CHECK,
@@ -75,12 +79,23 @@ export function getEmmettEventStore(store, options = {}) {
     return want === revision;
   };
 
+  // The stream's visible head: null when it has no visible events, and also when it was
+  // tombstoned (a hard-deleted stream does not exist for Emmett's reads).
+  const headOf = async (streamName) => {
+    try {
+      return await store.streamRevision(streamName);
+    } catch (err) {
+      if (err?.code === "STREAM_DELETED") return null;
+      throw err;
+    }
+  };
+
   // Reads `from`..`to` (inclusive stream versions, at most `maxCount`), stopping at the head seen
   // first, so the head and the events agree even while others append. `last`: the revision of
   // the last event read, null when none was.
   const read = async (streamName, options) => {
     const { from, to, maxCount, expectedStreamVersion, schema } = options ?? {};
-    const head = await store.streamRevision(streamName);
+    const head = await headOf(streamName);
     if (!matches(expectedStreamVersion, head)) throw new ExpectedVersionConflictError(version(head), expectedStreamVersion);
     if (head === null) return { head, events: [], last: null };
     const first = from === undefined ? 0 : Math.max(0, Number(BigInt(from) - base));
@@ -88,7 +103,16 @@ export function getEmmettEventStore(store, options = {}) {
     if (to !== undefined) last = Math.min(last, Number(BigInt(to) - base));
     if (maxCount !== undefined) last = Math.min(last, first + Number(maxCount) - 1);
     if (last < first) return { head, events: [], last: null };
-    const recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
+    let recorded;
+    try {
+      recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
+    } catch (err) {
+      if (err?.code === "STREAM_DELETED") return { head: null, events: [], last: null }; // tombstoned since the head was read
+      throw err;
+    }
+    // Removed events (retention, a soft delete) leave the range's start empty: the read then
+    // starts at the first visible revision, and must still stop at `last`.
+    recorded = recorded.filter((e) => e.revision <= last);
     return { head, events: upcastRecordedMessages(recorded.map(readEvent), schema?.versioning), last: recorded.at(-1)?.revision ?? null };
   };
 
@@ -151,7 +175,7 @@ export function getEmmettEventStore(store, options = {}) {
     },
 
     async streamExists(streamName) {
-      return (await store.streamRevision(streamName)) !== null;
+      return (await headOf(streamName)) !== null;
     },
   };
 }

@@ -27,7 +27,13 @@ export type EventData<E extends EventShape = EventShape> = E extends unknown
 /** A missing `data` is stored as `null`. */
 type Stored<D> = undefined extends D ? Exclude<D, undefined> | null : D;
 
-/** An event as stored. Each read returns fresh objects: mutating them never changes the store. */
+/**
+ * An event as stored. Each read returns fresh objects: mutating them never changes the store.
+ *
+ * `readAll` and subscriptions also deliver the store's lifecycle events: `$metadata` (stream `$$<streamId>`, `data`
+ * the new metadata; a soft delete included) and `$streamDeleted` (stream `<streamId>`, a tombstone). `readStream`
+ * never returns them. Positions of removed events stay empty: a read may show holes.
+ */
 export type RecordedEvent<E extends EventShape = EventShape> = E extends unknown
   ? {
       /** The event id, a lowercase UUID. */
@@ -97,7 +103,7 @@ export interface SyncOptions {
   /** The tenant's base URL on the edge service, e.g. `"https://edge.example.com/t/acme"`. */
   url: string;
   /**
-   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read` and `append`); called again on reconnects and before
+   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read`, `append` and, to push deletes, `delete`); called again on reconnects and before
    * expiry. Throw an `EventStoreError` with code `UNAUTHENTICATED` or `FORBIDDEN` for an auth failure; anything else
    * thrown (a network failure), or no answer within 10 s, is reported as offline (`STORAGE_ERROR`, with the cause).
    */
@@ -204,6 +210,14 @@ export interface ClosedError extends ErrorBase<"CLOSED"> {}
 export interface UnauthenticatedError extends ErrorBase<"UNAUTHENTICATED"> {}
 /** Edge service / sync: a valid token for another tenant, or without the needed scope. */
 export interface ForbiddenError extends ErrorBase<"FORBIDDEN"> {}
+/**
+ * The stream was hard-deleted (`tombstoneStream`): every later append to it, read of it, metadata change or
+ * delete fails with this error, forever.
+ */
+export interface StreamDeletedError extends ErrorBase<"STREAM_DELETED"> {
+  /** The tombstoned stream. */
+  streamId: string;
+}
 
 /**
  * Every failure rejects with an `EventStoreError` (`err instanceof EventStoreError`); switch on
@@ -218,7 +232,8 @@ export type EventStoreError =
   | StorageError
   | ClosedError
   | UnauthenticatedError
-  | ForbiddenError;
+  | ForbiddenError
+  | StreamDeletedError;
 
 /** The runtime class of every evstore error: `err instanceof EventStoreError`. */
 export declare const EventStoreError: {
@@ -289,7 +304,10 @@ export interface SyncConflict<E extends EventShape = EventShape> {
   theirs: RecordedEvent<E>[];
   /** `true` when the server withheld `theirs`: the token lacks the `read` scope. */
   theirsWithheld?: true;
-  /** Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`). */
+  /**
+   * Set when the server refused the append for another reason than its revision (e.g. `DUPLICATE_EVENT_ID`, or
+   * `STREAM_DELETED`: the stream was tombstoned; `discard()` drops the held events, `retry()` fails).
+   */
   error?: { code: string; message: string };
   /** Drops the held events: the stream becomes the server's. */
   discard(): Promise<void>;
@@ -312,15 +330,26 @@ export interface Sync<E extends EventShape = EventShape> {
   onConflict(listener: (conflict: SyncConflict<E>) => void): { unsubscribe(): void };
 }
 
-/** A pushed append of sync protocol v2 (edge/PROTOCOL.md), as `acceptPush` takes it. */
-export interface PushedAppend {
+interface PushedBase {
   seq: number;
   streamId: string;
-  expectedRevision: ExpectedRevision;
-  /** Milliseconds since the Unix epoch: the time of the original local append. */
+  /** Milliseconds since the Unix epoch: the time of the original local call. */
   createdAt: number;
-  events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
 }
+
+/**
+ * A pushed append of sync protocol v3 (edge/PROTOCOL.md), as `acceptPush` takes it: events (`kind` `"events"`,
+ * the default), or a lifecycle call with the id of its event (`"metadata"`: `setStreamMetadata`, whose
+ * `expectedRevision` is the expected metadata revision; `"delete"`: `deleteStream`; `"tombstone"`: `tombstoneStream`).
+ */
+export type PushedAppend =
+  | (PushedBase & {
+      kind?: "events";
+      expectedRevision: ExpectedRevision;
+      events: ReadonlyArray<{ id: string; type: string; data?: unknown; metadata?: Record<string, unknown> }>;
+    })
+  | (PushedBase & { kind: "metadata"; expectedRevision: ExpectedMetadataRevision; id: string; metadata: StreamMetadata })
+  | (PushedBase & { kind: "delete" | "tombstone"; expectedRevision: ExpectedRevision; id: string });
 
 /** Why a conflict's `theirs` stops short: capped in size, or withheld (the pusher may not read). */
 export type TheirsCut = "capped" | "withheld";
@@ -331,10 +360,12 @@ export interface PushPolicy {
   revealTheirs?: boolean;
   /** The most events one pushed append may hold (more: `rejected`, `INVALID_ARGUMENT`); default 1000. */
   maxAppendEvents?: number;
+  /** Whether pushed deletes and tombstones are allowed (the pusher's token has `delete`); default true. Else `rejected`, `FORBIDDEN`. */
+  mayDelete?: boolean;
 }
 
 /**
- * How the server decided one pushed append (the wire form of protocol v2: `actualRevision` is `null` when the
+ * How the server decided one pushed append (the wire form of protocol v3: `actualRevision` is `null` when the
  * stream has no events; a client's `SyncConflict` turns that into `"no_stream"`).
  */
 export type PushOutcome =
@@ -353,7 +384,7 @@ export interface SyncSocketState {
   cursor?: number;
   /** Whether the socket's feed is live (caught up: it gets new events as they are committed). */
   live?: boolean;
-  /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes. */
+  /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes, `"delete"` pushed deletes and tombstones. */
   scopes: ReadonlyArray<string>;
 }
 
@@ -388,7 +419,7 @@ export declare class SyncMessage {
 }
 
 /**
- * The server half of sync protocol v2 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
+ * The server half of sync protocol v3 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
  * between its sockets and this object, and never reads or writes a sync message. Made by
  * `store.syncServer(epoch, maxAppendEvents)`.
  *
@@ -452,7 +483,10 @@ export interface AggregateResult<S> {
 }
 
 export interface WatchAggregateOptions<E extends EventShape, S> extends AggregateOptions<E, S> {
-  /** What `evolve` or the callback threw, or a storage failure; the watch then stops. */
+  /**
+   * What `evolve` or the callback threw, a storage failure, or an `EventStoreError` with code `STREAM_DELETED` when
+   * the stream is tombstoned; the watch then stops.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -466,6 +500,54 @@ export interface Watch {
   /** Stops the watch. */
   unsubscribe(): void;
   [Symbol.dispose](): void;
+}
+
+/**
+ * A stream's metadata (`setStreamMetadata` replaces all of it). Events that fall outside `maxCount`, `maxAge` or
+ * `truncateBefore` are never returned again by any read and are deleted from storage: at once for
+ * `truncateBefore`, at the latest by the next append to the stream or the next open of the store for the others.
+ */
+export interface StreamMetadata {
+  /** Keep only the newest `maxCount` events (an integer >= 1). */
+  maxCount?: number;
+  /** Keep only the events created less than `maxAge` seconds ago (an integer >= 1). */
+  maxAge?: number;
+  /** Remove the events below this revision (an integer >= 0). */
+  truncateBefore?: number;
+  /** The application's own metadata: a plain JSON object. */
+  custom?: Record<string, unknown>;
+}
+
+/** `"any"` (the default): no check; `"no_stream"`: the metadata was never set; `n`: its current revision is `n`. */
+export type ExpectedMetadataRevision = typeof ANY | typeof NO_STREAM | number;
+
+export interface SetStreamMetadataOptions {
+  /** Default `"any"`. */
+  expectedMetadataRevision?: ExpectedMetadataRevision;
+}
+
+export interface SetStreamMetadataResult {
+  /** The revision of the new metadata (the `$metadata` event's revision in stream `$$<streamId>`). */
+  metadataRevision: number;
+  /** The global position of the `$metadata` event. */
+  position: number;
+}
+
+export interface StreamMetadataResult {
+  /** `{}` when never set. */
+  metadata: StreamMetadata;
+  /** `null` when never set. */
+  metadataRevision: number | null;
+}
+
+export interface DeleteStreamOptions {
+  /** Checked as in `append`; default `"any"`. */
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface DeleteResult {
+  /** The global position of the lifecycle event (`$metadata` for a soft delete, `$streamDeleted` for a tombstone). */
+  position: number;
 }
 
 /** An event store. `E` is the union of the application's event shapes. */
@@ -510,12 +592,33 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the
    * events delivered together (an append, a page of a read, a synced batch) are folded first, then `onChange`
    * is called once, in a microtask — a device catching up on thousands of events calls it a handful of times.
+   * A `$metadata` event about the stream (retention, a soft delete) folds it again from its first kept event;
+   * `evolve` never sees lifecycle events.
    */
   watchAggregate<S>(
     streamId: string,
     options: WatchAggregateOptions<E, S>,
     onChange: (state: S, change: AggregateChange) => void,
   ): Watch;
+  /**
+   * Replaces the stream's metadata (retention: `maxCount`, `maxAge`, `truncateBefore`; and `custom`). Recorded as a
+   * `$metadata` event in stream `$$<streamId>`, whose `data` is the new metadata. `STREAM_DELETED` on a tombstoned
+   * stream; `WRONG_EXPECTED_REVISION` when `expectedMetadataRevision` does not hold.
+   */
+  setStreamMetadata(streamId: string, metadata: StreamMetadata, options?: SetStreamMetadataOptions): Promise<SetStreamMetadataResult>;
+  /** The stream's metadata: `{ metadata: {}, metadataRevision: null }` when never set. */
+  getStreamMetadata(streamId: string): Promise<StreamMetadataResult>;
+  /**
+   * Soft delete: removes the stream's events (from storage, at once); the stream then reads as having none, and a
+   * later append recreates it with revisions continuing after the old last one. A `$metadata` event
+   * (`truncateBefore` = revision + 1).
+   */
+  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteResult>;
+  /**
+   * Hard delete: removes the stream's events (from storage, at once) and keeps a tombstone forever: every later call
+   * on the stream fails with `STREAM_DELETED`. A `$streamDeleted` event in the stream.
+   */
+  tombstoneStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteResult>;
   /** Releases the store (and stops syncing); later calls reject with `CLOSED`. */
   close(): Promise<void>;
   [Symbol.dispose](): void;

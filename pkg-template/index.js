@@ -152,14 +152,14 @@ EventStore.open = async function (options) {
 
 // ---- Sync -------------------------------------------------------------------------------------
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
-// WebSocket of protocol v2 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
+// WebSocket of protocol v3 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
 // cross-tab wake-ups), and the `store.sync` API of the contract. It only moves texts: the engine
 // reads every frame (`receiveText`) and writes every message (`outgoing`, `ping`, `auth`).
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
-/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 2`. */
-const SYNC_PROTOCOL = "evstore.sync.v2";
+/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 3`. */
+const SYNC_PROTOCOL = "evstore.sync.v3";
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -817,6 +817,10 @@ EventStore.prototype.events = function (options) {
  * microtask, so a device catching up on thousands of events calls `onChange` a handful of times.
  * `expectedRevision` is `"no_stream"` or the revision. `onError` receives what `evolve` or
  * `onChange` threw, or a storage failure; the watch then stops.
+ *
+ * Lifecycle events about the stream never reach `evolve`: a `$metadata` event (retention, a soft
+ * delete) folds the stream again from its first visible event, and `$streamDeleted` (a tombstone)
+ * reports an `EventStoreError` with code `STREAM_DELETED` and `streamId` to `onError` and stops.
  */
 EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
   if (options === null || typeof options !== "object") throw invalid("watchAggregate needs options { initialState, evolve }");
@@ -857,6 +861,16 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
       else console.error("evstore: a watch stopped:", error);
     }
   };
+  // A tombstone: the watch stops with the error every call on the stream gets.
+  const deleted = () => {
+    stop();
+    const error = new EventStoreError(`stream "${streamId}" was deleted (tombstoned)`, "STREAM_DELETED", { streamId });
+    if (onError) onError(error);
+    else console.error("evstore: a watch stopped:", error);
+  };
+  // The position of the newest `$metadata` event that made the watch fold again: a fresh
+  // subscription delivers the stream's latest `$metadata` once more, which must not restart it.
+  let refolded = -1;
   const apply = (next, event) => {
     state = next;
     revision = event.revision;
@@ -867,6 +881,15 @@ EventStore.prototype.watchAggregate = function (streamId, options, onChange) {
   };
   // Folds one event; a throw first shows the state folded so far, then stops the watch.
   const fold = (event) => {
+    if (event.type === "$streamDeleted" && event.streamId === streamId) return deleted();
+    if (event.type === "$metadata" && event.streamId === `$$${streamId}`) {
+      // Retention or a soft delete may have removed events already folded: fold again.
+      if (event.position <= refolded) return;
+      refolded = event.position;
+      sub.unsubscribe();
+      start(); // its onCaughtUp calls onChange with the new fold
+      return;
+    }
     let next;
     try {
       next = evolve(state, event);

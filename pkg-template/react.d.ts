@@ -8,7 +8,10 @@ export interface AggregateView<S> {
   expectedRevision: CurrentRevision | undefined;
   /** True until the stream has been folded once. */
   loading: boolean;
-  /** What stopped the watch (`evolve` threw, a storage failure). */
+  /**
+   * What stopped the watch (`evolve` threw, a storage failure), or an `EventStoreError` with code `STREAM_DELETED`
+   * when the stream was tombstoned (then `state` is `initialState()` and `expectedRevision` `"no_stream"`).
+   */
   error: Error | undefined;
 }
 

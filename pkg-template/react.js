@@ -8,6 +8,8 @@ import { useEffect, useRef, useState } from "react";
  * `store` may be null/undefined while it is being opened. Until the stream has been folded,
  * `loading` is true, `state` is `initialState()` and `expectedRevision` is undefined. The latest
  * `initialState` and `evolve` are used; the watch restarts when `store` or `streamId` changes.
+ * A tombstoned stream (`tombstoneStream`) gives `{ state: initialState(), expectedRevision:
+ * "no_stream", loading: false, error }` with `error.code` `STREAM_DELETED`.
  */
 export function useAggregate(store, streamId, options) {
   const latest = useRef(options);
@@ -24,8 +26,15 @@ export function useAggregate(store, streamId, options) {
         {
           initialState: () => latest.current.initialState(),
           evolve: (state, event) => latest.current.evolve(state, event),
-          onError: (error) =>
-            active && setSnapshot((s) => (s?.store === store && s.streamId === streamId ? { ...s, error } : { store, streamId, error })),
+          onError: (error) => {
+            if (!active) return;
+            if (error?.code === "STREAM_DELETED") {
+              // Tombstoned: nothing of the stream is left, and nothing can be appended to it.
+              setSnapshot({ store, streamId, state: latest.current.initialState(), expectedRevision: "no_stream", error });
+            } else {
+              setSnapshot((s) => (s?.store === store && s.streamId === streamId ? { ...s, error } : { store, streamId, error }));
+            }
+          },
         },
         (state, { expectedRevision }) => {
           if (active) setSnapshot({ store, streamId, state, expectedRevision });

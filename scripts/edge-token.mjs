@@ -33,7 +33,7 @@ usage: node scripts/edge-token.mjs [options]
   --tenant <id>     the token's tenant (claim "tid"; default "demo")
   --sub <subject>   claim "sub" (default "dev")
   --ttl <seconds>   lifetime (default 86400)
-  --scope <scopes>  "read", "append" or "read append" (default: no claim, which allows both)
+  --scope <scopes>  space-separated: "read", "append", "delete" (default: no claim, which allows all)
   --data <dir>      the edge's data directory, holding its development secret (dev-secret)
   -h, --help        this help
 

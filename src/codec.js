@@ -56,6 +56,21 @@ export function recordHeads(records) {
   return JSON.stringify(records.map((r) => [r.streamId, r.type]));
 }
 
+/**
+ * What a read-time retention filter needs of each record, without its payloads: JSON text
+ * `[[streamId, revision, createdAt], ...]`.
+ */
+export function recordLifeHeads(records) {
+  return JSON.stringify(records.map((r) => [r.streamId, r.revision, r.createdAt]));
+}
+
+/** The records whose byte in `keep` is 1 (one byte per record), as a new array. */
+export function recordsKept(records, keep) {
+  const out = [];
+  for (let i = 0; i < records.length; i++) if (keep[i] === 1) out.push(records[i]);
+  return out;
+}
+
 /** Stored records → rows text for Rust (one crossing; payloads stay the stored text). */
 export function recordsToRows(records) {
   let out = "[";

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
 
 /// Where an event id is already stored.
@@ -20,6 +20,9 @@ pub struct StoredLocation {
     pub revision: Revision,
     /// Its global position.
     pub position: Position,
+    /// Whether the event was removed (by retention or a deletion): only its id, stream,
+    /// revision and position are kept, so retries and duplicates are still recognised.
+    pub removed: bool,
 }
 
 /// What a storage must do with an append.
@@ -35,12 +38,15 @@ pub enum Decision {
 }
 
 /// Decides an append to `stream_id`, whose current revision is `head`, of events with `ids`
-/// under `expected`. `stored[i]` is where `ids[i]` is already stored, if anywhere.
+/// under `expected`. `stored[i]` is where `ids[i]` is already stored, if anywhere (removed
+/// events included: their ids stay known). The rules of a stream with a lifecycle (deleted,
+/// tombstoned) are the core's `decide_in`, of which this is the case without one.
 ///
 /// In order:
 /// 1. an id repeated within the call is `DUPLICATE_EVENT_ID`;
 /// 2. if every id is stored in this stream, in call order at contiguous revisions, the call is
-///    a retry and is [`Decision::AlreadyWritten`], whatever `expected` says now;
+///    a retry and is [`Decision::AlreadyWritten`], whatever `expected` says now (also when the
+///    events were removed since);
 /// 3. any other stored id is `DUPLICATE_EVENT_ID`;
 /// 4. `expected` must hold for `head`, else `WRONG_EXPECTED_REVISION`.
 ///
@@ -57,33 +63,14 @@ pub fn decide(
     ids: &[Uuid],
     stored: &[Option<StoredLocation>],
 ) -> Result<Decision> {
-    debug_assert_eq!(ids.len(), stored.len());
-    if let Some(id) = first_repeated(ids) {
-        return Err(Error::DuplicateEventId {
-            event_id: id.to_string(),
-        });
-    }
-    if let Some(result) = already_written(stream_id, stored) {
-        return Ok(Decision::AlreadyWritten(result));
-    }
-    if let Some(i) = stored.iter().position(Option::is_some) {
-        return Err(Error::DuplicateEventId {
-            event_id: ids[i].to_string(),
-        });
-    }
-    if !expected.holds_for(head) {
-        return Err(Error::WrongExpectedRevision {
-            stream_id: stream_id.to_string(),
-            expected,
-            actual: head,
-        });
-    }
-    Ok(Decision::Write {
-        first_revision: head.map_or(0, |r| r + 1),
-    })
+    let view = crate::lifecycle::StreamView {
+        stored_head: head,
+        life: None,
+    };
+    crate::lifecycle::decide_in(stream_id, &view, expected, ids, stored)
 }
 
-fn first_repeated(ids: &[Uuid]) -> Option<Uuid> {
+pub(crate) fn first_repeated(ids: &[Uuid]) -> Option<Uuid> {
     match ids {
         [] | [_] => None,
         [a, b] => (a == b).then_some(*a),
@@ -95,7 +82,7 @@ fn first_repeated(ids: &[Uuid]) -> Option<Uuid> {
 }
 
 /// `Some` when every id is stored in `stream_id`, in order, at contiguous revisions.
-fn already_written(
+pub(crate) fn already_written(
     stream_id: &StreamId,
     stored: &[Option<StoredLocation>],
 ) -> Option<AppendResult> {
@@ -117,6 +104,7 @@ fn already_written(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn sid(s: &str) -> StreamId {
         StreamId::new(s).unwrap()
@@ -129,6 +117,7 @@ mod tests {
             stream_id: sid(stream),
             revision,
             position,
+            removed: false,
         })
     }
 

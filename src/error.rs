@@ -87,6 +87,12 @@ pub enum Error {
         /// The storage's own error, when it reported one.
         cause: Option<Cause>,
     },
+    /// The stream was hard-deleted (`tombstone_stream`): every later append, read or metadata
+    /// change of it fails with this.
+    StreamDeleted {
+        /// The tombstoned stream.
+        stream_id: String,
+    },
     /// The store was closed.
     Closed,
 }
@@ -101,6 +107,7 @@ impl Error {
             Error::EventTooLarge { .. } => "EVENT_TOO_LARGE",
             Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             Error::Storage { .. } => "STORAGE_ERROR",
+            Error::StreamDeleted { .. } => "STREAM_DELETED",
             Error::Closed => "CLOSED",
         }
     }
@@ -168,6 +175,9 @@ impl fmt::Display for Error {
             ),
             Error::QuotaExceeded { message, .. } => write!(f, "storage quota exceeded: {message}"),
             Error::Storage { message, .. } => write!(f, "storage error: {message}"),
+            Error::StreamDeleted { stream_id } => {
+                write!(f, "stream '{stream_id}' was deleted (tombstoned)")
+            }
             Error::Closed => f.write_str("the store is closed"),
         }
     }

@@ -32,6 +32,7 @@ mod error;
 mod event;
 mod group;
 mod json;
+mod lifecycle;
 mod model;
 mod notify;
 mod read;
@@ -53,18 +54,19 @@ pub use decision::{decide, Decision, StoredLocation};
 pub use error::{Cause, Error, Result};
 pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
 pub use json::Json;
+pub use lifecycle::{LifecycleOp, StreamMetadata, DELETED_TYPE, METADATA_TYPE};
 pub use model::{
-    category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId,
-    MAX_EVENT_TYPE_CHARS, MAX_STREAM_ID_CHARS,
+    about_of, category_of, AppendResult, ExpectedRevision, Position, Revision, StreamId,
+    MAX_EVENT_TYPE_CHARS, MAX_STREAM_ID_CHARS, METADATA_PREFIX,
 };
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, ReadRequest};
 pub use row::{decode_rows, encode_rows};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
 pub use storage::{
-    Appending, BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Heads, HeadsOf, Hook, Io,
-    Layered, LocalBoxFuture, MemoryStorage, Mode, Page, Positions, PreparedAppend, Primitive,
-    Revisions, Storage, Transaction,
+    AppendKind, Appending, BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Heads,
+    HeadsOf, Hook, Io, Layered, LocalBoxFuture, MemoryStorage, Mode, Page, Positions,
+    PreparedAppend, Primitive, Removal, Revisions, Storage, Transaction,
 };
 #[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub use storage::{Durability, IndexedDbStorage};

@@ -65,6 +65,42 @@ impl StreamId {
     pub fn category(&self) -> &str {
         category_of(&self.0)
     }
+
+    /// The system stream `$$X` that holds the `$metadata` events of this stream `X`.
+    ///
+    /// ```
+    /// let x = evstore::StreamId::new("Order-1")?;
+    /// assert_eq!(x.metadata_stream().as_str(), "$$Order-1");
+    /// assert_eq!(x.metadata_stream().about(), "Order-1");
+    /// # Ok::<(), evstore::Error>(())
+    /// ```
+    pub fn metadata_stream(&self) -> StreamId {
+        StreamId(format!("{METADATA_PREFIX}{}", self.0).into())
+    }
+
+    /// The stream this stream's events are about: `X` for the metadata stream `$$X`, the id
+    /// itself otherwise. Subscription filters by stream and category apply to it.
+    pub fn about(&self) -> &str {
+        about_of(&self.0)
+    }
+
+    /// Whether this is a system stream (its id starts with `$`; callers cannot name one).
+    pub fn is_system(&self) -> bool {
+        self.0.starts_with('$')
+    }
+}
+
+/// The prefix of a metadata stream's id: `$$X` holds the `$metadata` events of `X`.
+pub const METADATA_PREFIX: &str = "$$";
+
+/// The stream a stream id is about: `X` for the metadata stream `$$X`, the id itself otherwise.
+///
+/// ```
+/// assert_eq!(evstore::about_of("$$Order-1"), "Order-1");
+/// assert_eq!(evstore::about_of("Order-1"), "Order-1");
+/// ```
+pub fn about_of(stream_id: &str) -> &str {
+    stream_id.strip_prefix(METADATA_PREFIX).unwrap_or(stream_id)
 }
 
 /// The category of a stream id: the part before its first `-`, or the whole id.

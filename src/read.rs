@@ -3,10 +3,11 @@
 
 use std::ops::RangeInclusive;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
-use crate::model::StreamId;
-use crate::storage::{BoxedPage, Mode, Storage};
+use crate::lifecycle::StreamView;
+use crate::model::{Revision, StreamId};
+use crate::storage::{BoxedPage, Transaction};
 
 /// Where a read starts (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +141,11 @@ pub struct ReadPage {
     pub page: Option<BoxedPage>,
     /// Whether the events are to be delivered in reverse (descending) order.
     pub reversed: bool,
+    /// How far the read looked, in its direction: every position (or revision) from where it
+    /// started up to this one was examined, including holes. `None` when the read stopped at
+    /// `max_count` inside a window (the page's last event is then the bound), read nothing, or
+    /// was unlimited.
+    pub covered: Option<u64>,
 }
 
 impl std::fmt::Debug for ReadPage {
@@ -147,6 +153,7 @@ impl std::fmt::Debug for ReadPage {
         f.debug_struct("ReadPage")
             .field("events", &self.page.as_ref().map_or(0, |p| p.len()))
             .field("reversed", &self.reversed)
+            .field("covered", &self.covered)
             .finish()
     }
 }
@@ -163,34 +170,261 @@ impl ReadPage {
         }
         Ok(events)
     }
+
+    fn empty(reversed: bool) -> Self {
+        ReadPage {
+            page: None,
+            reversed,
+            covered: None,
+        }
+    }
 }
 
-/// Reads what `request` selects from `stream` (or, with `None`, from the log) in one read
-/// transaction of `storage`.
-pub(crate) async fn read(
-    storage: &dyn Storage,
+/// The largest window the hole-skipping read loop reads at once.
+const MAX_WINDOW: u64 = 65_536;
+
+/// A filter of events by `(stream id, revision, created_at)`: `true` keeps.
+pub(crate) type Hide<'h> = &'h mut dyn FnMut(&str, Revision, u64) -> bool;
+
+/// Reads what `request` selects from `stream` (or, with `None`, from the log) in `tx`, skipping
+/// holes: windows are read until `max_count` events are in or the head is passed (windows
+/// double, up to 65,536). `keep` filters each window (read-time retention); `floor` is the
+/// lowest revision or position that can hold an event.
+pub(crate) async fn read_in(
+    tx: &mut dyn Transaction,
+    stream: Option<&StreamId>,
+    request: ReadRequest,
+    floor: u64,
+    mut keep: Option<Hide<'_>>,
+) -> Result<ReadPage> {
+    let reversed = request.direction == Direction::Backwards;
+    let max = request.max_count;
+    if max == 0 || (!reversed && request.from == ReadFrom::End) {
+        return Ok(ReadPage::empty(reversed));
+    }
+    let mut head: Option<Option<u64>> = None;
+    let mut page: Option<BoxedPage> = None;
+    let mut count: u64 = 0;
+    let mut size = max;
+    let covered;
+    if !reversed {
+        let mut lo = match request.from {
+            ReadFrom::At(n) => n,
+            _ => 0,
+        }
+        .max(floor);
+        if stream.is_none() && max < u64::MAX {
+            // A short window needs the head: in flight with the window's read.
+            tx.prefetch_log_head();
+        }
+        loop {
+            let hi = lo.saturating_add(size - 1);
+            let mut window = read_range(tx, stream, lo..=hi).await?;
+            if let Some(keep) = keep.as_mut() {
+                window.retain_heads(*keep);
+            }
+            count += window.len() as u64;
+            join_after(&mut page, window)?;
+            if count >= max {
+                if count > max {
+                    if let Some(p) = page.as_mut() {
+                        p.keep(0..max as usize);
+                    }
+                    covered = None;
+                } else {
+                    covered = Some(hi);
+                }
+                break;
+            }
+            if hi == u64::MAX {
+                // Every position was in the window (an unlimited read): no head needed.
+                covered = None;
+                break;
+            }
+            let h = match head {
+                Some(h) => h,
+                None => *head.insert(head_of(tx, stream).await?),
+            };
+            match h {
+                Some(h) if hi < h => {}
+                Some(h) => {
+                    covered = Some(hi.min(h));
+                    break;
+                }
+                None => {
+                    covered = None;
+                    break;
+                }
+            }
+            lo = hi + 1;
+            size = size.saturating_mul(2).min(MAX_WINDOW.max(size));
+        }
+    } else {
+        let Some(h) = head_of(tx, stream).await? else {
+            return Ok(ReadPage::empty(reversed));
+        };
+        let mut hi = match request.from {
+            ReadFrom::End => h,
+            ReadFrom::At(n) => n.min(h),
+            ReadFrom::Start => 0,
+        };
+        if hi < floor {
+            return Ok(ReadPage::empty(reversed));
+        }
+        loop {
+            let lo = (hi + 1 - size.min(hi + 1)).max(floor);
+            let mut window = read_range(tx, stream, lo..=hi).await?;
+            if let Some(keep) = keep.as_mut() {
+                window.retain_heads(*keep);
+            }
+            count += window.len() as u64;
+            if let Some(later) = page.take() {
+                window.append(later)?;
+            }
+            page = Some(window);
+            if count >= max {
+                if count > max {
+                    if let Some(p) = page.as_mut() {
+                        p.keep((count - max) as usize..count as usize);
+                    }
+                    covered = None;
+                } else {
+                    covered = Some(lo);
+                }
+                break;
+            }
+            if lo <= floor {
+                covered = Some(lo);
+                break;
+            }
+            hi = lo - 1;
+            size = size.saturating_mul(2).min(MAX_WINDOW.max(size));
+        }
+    }
+    Ok(ReadPage {
+        page,
+        reversed,
+        covered,
+    })
+}
+
+fn join_after(page: &mut Option<BoxedPage>, window: BoxedPage) -> Result<()> {
+    match page {
+        Some(p) => p.append(window),
+        None => {
+            *page = Some(window);
+            Ok(())
+        }
+    }
+}
+
+async fn head_of(tx: &mut dyn Transaction, stream: Option<&StreamId>) -> Result<Option<u64>> {
+    match stream {
+        Some(s) => tx.stream_head(s).await,
+        None => tx.log_head().await,
+    }
+}
+
+async fn read_range(
+    tx: &mut dyn Transaction,
+    stream: Option<&StreamId>,
+    range: RangeInclusive<u64>,
+) -> Result<BoxedPage> {
+    match stream {
+        Some(s) => tx.read_stream(s, range).await,
+        None => tx.read_log(range).await,
+    }
+}
+
+/// A read of stream `x` with its lifecycle state, in one read transaction: the page, and the
+/// stream's visible head (what `stream_revision` and an aggregate's expected revision are).
+/// `STREAM_DELETED` when tombstoned; a soft-deleted stream reads as empty; events hidden by
+/// retention at `now` are left out.
+pub(crate) async fn read_stream_in(
+    tx: &mut dyn Transaction,
+    x: &StreamId,
+    request: ReadRequest,
+    now: u64,
+    with_head: bool,
+) -> Result<(ReadPage, Option<Revision>)> {
+    // The record's get is issued first and is in flight with the plain read (IndexedDB); a
+    // stream without record (almost every one) is then read once, as before.
+    tx.prefetch_meta(&[&crate::lifecycle::life_key(x.as_str())]);
+    let plain = read_plain(tx, Some(x), request).await?;
+    let life = crate::lifecycle::read_life(tx, x).await?;
+    let Some(life) = life else {
+        let head = if with_head {
+            tx.stream_head(x).await?
+        } else {
+            None
+        };
+        return Ok((plain, head));
+    };
+    let plain_holds = !life.tombstoned
+        && life.floor == 0
+        && life.metadata.truncate_before.is_none()
+        && !life.metadata.retains();
+    if plain_holds {
+        // A record that hides nothing (custom metadata only): the plain read stands.
+        let head = if with_head {
+            tx.stream_head(x).await?
+        } else {
+            None
+        };
+        return Ok((plain, head));
+    }
+    drop(plain);
+    if life.tombstoned {
+        return Err(Error::StreamDeleted {
+            stream_id: x.to_string(),
+        });
+    }
+    let stored_head = tx.stream_head(x).await?;
+    let view = StreamView {
+        stored_head,
+        life: Some(&life),
+    };
+    let visible = view.visible_head();
+    if visible.is_none() {
+        return Ok((
+            ReadPage::empty(request.direction == Direction::Backwards),
+            None,
+        ));
+    }
+    let floor = life.floor.max(life.metadata.truncate_before.unwrap_or(0));
+    let mut hide = |_: &str, r: Revision, t: u64| !view.hides(r, t, now);
+    let keep: Option<Hide<'_>> = if life.metadata.retains() {
+        Some(&mut hide)
+    } else {
+        None
+    };
+    let page = read_in(tx, Some(x), request, floor, keep).await?;
+    Ok((page, visible))
+}
+
+/// [`read`] inside `tx`.
+async fn read_plain(
+    tx: &mut dyn Transaction,
     stream: Option<&StreamId>,
     request: ReadRequest,
 ) -> Result<ReadPage> {
     let reversed = request.direction == Direction::Backwards;
     if request.max_count == 0 || (!reversed && request.from == ReadFrom::End) {
-        return Ok(ReadPage {
-            page: None,
-            reversed,
-        });
+        return Ok(ReadPage::empty(reversed));
     }
-    let mut tx = storage.begin(Mode::Read).await?;
-    let head = match (request.needs_head(), stream) {
-        (false, _) => None,
-        (true, Some(s)) => tx.stream_head(s).await?,
-        (true, None) => tx.log_head().await?,
+    let head = match request.needs_head() {
+        true => head_of(tx, stream).await?,
+        false => None,
     };
-    let page = match (request.range(head), stream) {
-        (None, _) => None,
-        (Some(range), Some(s)) => Some(tx.read_stream(s, range).await?),
-        (Some(range), None) => Some(tx.read_log(range).await?),
+    let page = match request.range(head) {
+        None => None,
+        Some(range) => Some(read_range(tx, stream, range).await?),
     };
-    Ok(ReadPage { page, reversed })
+    Ok(ReadPage {
+        page,
+        reversed,
+        covered: None,
+    })
 }
 
 /// A revision, position or count given as a float (a JS number): `Some` for a non-negative
@@ -203,6 +437,104 @@ pub fn integer_from_f64(value: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Json;
+    use crate::storage::{MemoryStorage, Mode, Storage};
+
+    /// A memory log with events only at `positions` (holes between), all in stream `s`.
+    fn sparse(positions: &[u64]) -> MemoryStorage {
+        let storage = MemoryStorage::new();
+        futures::executor::block_on(async {
+            let mut tx = storage.begin(Mode::Write).await.unwrap();
+            let events: Vec<RecordedEvent> = positions
+                .iter()
+                .enumerate()
+                .map(|(r, p)| RecordedEvent {
+                    id: uuid::Uuid::from_u128(*p as u128 + 1),
+                    stream_id: StreamId::new("s").unwrap(),
+                    event_type: "E".into(),
+                    revision: r as u64,
+                    position: *p,
+                    data: Json::null(),
+                    metadata: Json::empty_object(),
+                    created_at: r as u64,
+                })
+                .collect();
+            tx.put(&events).await.unwrap();
+            tx.commit().await.unwrap();
+        });
+        storage
+    }
+
+    fn run(
+        storage: &MemoryStorage,
+        from: ReadFrom,
+        direction: Direction,
+        max_count: u64,
+        keep: Option<Hide<'_>>,
+    ) -> (Vec<u64>, Option<u64>) {
+        futures::executor::block_on(async {
+            let mut tx = storage.begin(Mode::Read).await.unwrap();
+            let request = ReadRequest {
+                from,
+                direction,
+                max_count,
+            };
+            let page = read_in(&mut *tx, None, request, 0, keep).await.unwrap();
+            let covered = page.covered;
+            let positions = page
+                .into_events()
+                .unwrap()
+                .iter()
+                .map(|e| e.position)
+                .collect();
+            (positions, covered)
+        })
+    }
+
+    #[test]
+    fn the_window_loop_skips_holes_both_ways() {
+        use Direction::{Backwards, Forwards};
+        use ReadFrom::{At, End, Start};
+        let storage = sparse(&[0, 1, 5_000, 5_001, 200_000]);
+        assert_eq!(
+            run(&storage, Start, Forwards, 2, None),
+            (vec![0, 1], Some(1))
+        );
+        let (got, covered) = run(&storage, At(2), Forwards, 2, None);
+        assert_eq!(got, [5_000, 5_001]);
+        assert!(covered.is_some_and(|c| (5_001..200_000).contains(&c)));
+        assert_eq!(run(&storage, At(2), Forwards, 1, None), (vec![5_000], None));
+        assert_eq!(
+            run(&storage, At(5_002), Forwards, u64::MAX, None),
+            (vec![200_000], None)
+        );
+        assert_eq!(
+            run(&storage, At(5_002), Forwards, 3, None),
+            (vec![200_000], Some(200_000))
+        );
+        assert_eq!(
+            run(&storage, At(200_001), Forwards, 3, None).0,
+            Vec::<u64>::new()
+        );
+        assert_eq!(run(&storage, End, Backwards, 2, None).0, [200_000, 5_001]);
+        assert_eq!(
+            run(&storage, At(199_999), Backwards, 5, None),
+            (vec![5_001, 5_000, 1, 0], Some(0))
+        );
+        assert_eq!(
+            run(&storage, At(4_999), Backwards, 1, None),
+            (vec![1], None)
+        );
+        // A filter applies to each window before counting.
+        let mut odd = |_: &str, r: Revision, _: u64| r % 2 == 1;
+        assert_eq!(
+            run(&storage, Start, Forwards, 2, Some(&mut odd)).0,
+            [1, 5_001]
+        );
+        let empty = MemoryStorage::new();
+        assert_eq!(run(&empty, Start, Forwards, 2, None), (vec![], None));
+        assert_eq!(run(&empty, End, Backwards, 2, None), (vec![], None));
+    }
 
     #[test]
     fn ranges_cover_both_directions_and_the_edges() {

@@ -1,10 +1,11 @@
 //! [`EventStore`]: validation, then the storage's atomic append; reads; aggregates.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::append::Appended;
+use crate::append::{Appended, Context};
 use crate::group::Group;
+use crate::lifecycle::{LifecycleOp, Registry, StreamMetadata};
 use crate::notify::Notify;
 use crate::read::{self as reads, ReadPage, ReadRequest};
 
@@ -15,25 +16,39 @@ use crate::model::{
     AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
 };
 use crate::read::ReadOptions;
-use crate::storage::{checkpoint, Mode, PreparedAppend, Storage};
+use crate::storage::{checkpoint, AppendKind, Mode, PreparedAppend, Storage};
+use uuid::Uuid;
 
 /// The default limit of one event's `data` + `metadata` as JSON: 1 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// Options of an [`EventStore`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
     /// The size limit of one event's `data` + `metadata` as JSON, in bytes.
     pub max_event_bytes: usize,
+    /// The clock, in milliseconds since the Unix epoch: `createdAt` of new events and the
+    /// `maxAge` retention use it (tests move time with their own).
+    pub now: fn() -> u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            now: now_millis,
         }
     }
 }
+
+impl PartialEq for StoreOptions {
+    /// Options are equal when their limits are (clocks are not compared).
+    fn eq(&self, other: &Self) -> bool {
+        self.max_event_bytes == other.max_event_bytes
+    }
+}
+
+impl Eq for StoreOptions {}
 
 /// A stream's state folded from its events, with the revision it reflects.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +76,8 @@ pub struct EventStore {
     /// How many appends this store object wrote (a synced store's status counts them at once).
     written: Cell<u64>,
     group: Group,
+    /// The streams whose records hide events at read time (maxAge, maxCount).
+    registry: Rc<RefCell<Registry>>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -96,6 +113,7 @@ impl EventStore {
             synced: Cell::new(false),
             written: Cell::new(0),
             group: Group::default(),
+            registry: Rc::new(RefCell::new(Registry::default())),
         }
     }
 
@@ -128,25 +146,174 @@ impl EventStore {
     /// Runs the append algorithm for a validated append (in a group with the appends issued in
     /// the same tick, where the storage groups them) and tells subscribers.
     pub(crate) async fn append_prepared(&self, append: &PreparedAppend) -> Result<Appended> {
+        let ctx = self.context();
         let appended = if self.storage.capabilities().groups_appends {
             let storage = &*self.storage;
             let appended = self
                 .group
                 .submit(append.clone(), |appends| async move {
-                    crate::append::append_group(storage, &appends).await
+                    crate::append::append_group(storage, &appends, ctx).await
                 })
                 .await;
             self.release_if_closed();
             appended?
         } else {
-            crate::append::append(&*self.storage, append).await?
+            crate::append::append(&*self.storage, append, ctx).await?
         };
         if let Appended::Written(result) = appended {
             self.written.set(self.written.get() + 1);
+            if matches!(append.kind, AppendKind::Lifecycle { .. }) {
+                // The next log read re-reads the stream's record, in its own transaction.
+                self.registry.borrow_mut().changed(&append.stream_id);
+            }
             self.storage.committed(result.position);
             self.notify.notify();
         }
         Ok(appended)
+    }
+
+    /// What the append algorithm needs to know of the store.
+    fn context(&self) -> Context {
+        Context {
+            now: (self.options.now)(),
+        }
+    }
+
+    /// Validates a lifecycle call on `stream_id` (written as one system event with `id`).
+    pub(crate) fn prepare_lifecycle(
+        &self,
+        stream_id: &str,
+        op: LifecycleOp,
+        expected: ExpectedRevision,
+        id: Uuid,
+        created_at: u64,
+    ) -> Result<PreparedAppend> {
+        let stream_id = StreamId::new(stream_id)?;
+        if let LifecycleOp::SetMetadata(m) = &op {
+            // The metadata must read back as it was given (validated like parsed metadata).
+            StreamMetadata::from_json(&m.to_json())?;
+            if m.custom.as_ref().is_some_and(|c| !c.is_object()) {
+                return Err(Error::invalid("metadata.custom must be a plain object"));
+            }
+        }
+        Ok(PreparedAppend {
+            stream_id,
+            expected,
+            events: Vec::new(),
+            created_at,
+            kind: AppendKind::Lifecycle { op, id },
+        })
+    }
+
+    /// Runs a local lifecycle call.
+    async fn lifecycle(
+        &self,
+        stream_id: &str,
+        op: LifecycleOp,
+        expected: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        self.check_open()?;
+        let now = (self.options.now)();
+        let append = self.prepare_lifecycle(stream_id, op, expected, self.ids.next(now), now)?;
+        Ok(self.append_prepared(&append).await?.result())
+    }
+
+    /// Replaces the metadata of `stream_id` (its retention rules and custom data), if the
+    /// metadata's own revision satisfies `expected_metadata_revision`. Writes a `$metadata`
+    /// event in `$$<stream_id>` and removes at once what the new rules hide.
+    /// `next_expected_revision` is the new metadata revision; `position` the event's.
+    ///
+    /// ```
+    /// use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions, StreamMetadata};
+    /// # futures::executor::block_on(async {
+    /// let store = EventStore::new(MemoryStorage::new());
+    /// let events = (0..5).map(|n| ProposedEvent::new("Tick", Json::from_value(&n).unwrap())).collect();
+    /// store.append("Clock-1", events, ExpectedRevision::NoStream).await?;
+    /// let keep_two = StreamMetadata { max_count: Some(2), ..StreamMetadata::default() };
+    /// let r = store.set_stream_metadata("Clock-1", keep_two, ExpectedRevision::NoStream).await?;
+    /// assert_eq!(r.next_expected_revision, 0); // the first metadata revision
+    /// let left = store.read_stream("Clock-1", ReadOptions::forwards()).await?;
+    /// assert_eq!(left.iter().map(|e| e.revision).collect::<Vec<_>>(), [3, 4]);
+    ///
+    /// store.tombstone_stream("Clock-1", ExpectedRevision::Any).await?;
+    /// let err = store.read_stream("Clock-1", ReadOptions::forwards()).await.unwrap_err();
+    /// assert_eq!(err.code(), "STREAM_DELETED");
+    /// # Ok::<(), evstore::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn set_stream_metadata(
+        &self,
+        stream_id: &str,
+        metadata: StreamMetadata,
+        expected_metadata_revision: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        self.lifecycle(
+            stream_id,
+            LifecycleOp::SetMetadata(metadata),
+            expected_metadata_revision,
+        )
+        .await
+    }
+
+    /// The metadata of `stream_id` and its revision (`({}, None)` when never set).
+    /// `STREAM_DELETED` when the stream is tombstoned.
+    pub async fn get_stream_metadata(
+        &self,
+        stream_id: &str,
+    ) -> Result<(StreamMetadata, Option<Revision>)> {
+        self.check_open()?;
+        let stream_id = StreamId::new(stream_id)?;
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        match crate::lifecycle::read_life(&mut *tx, &stream_id).await? {
+            None => Ok((StreamMetadata::default(), None)),
+            Some(life) if life.tombstoned => Err(Error::StreamDeleted {
+                stream_id: stream_id.to_string(),
+            }),
+            Some(life) => Ok((life.metadata, life.metadata_revision)),
+        }
+    }
+
+    /// Soft-deletes `stream_id` if `expected` holds: its events are removed, it reads as
+    /// empty, and a later append recreates it with revisions continuing after the old last
+    /// one.
+    pub async fn delete_stream(
+        &self,
+        stream_id: &str,
+        expected: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        self.lifecycle(stream_id, LifecycleOp::Delete, expected)
+            .await
+    }
+
+    /// Hard-deletes `stream_id` if `expected` holds: its events are removed, and every later
+    /// append, read or metadata change of it fails with `STREAM_DELETED`.
+    pub async fn tombstone_stream(
+        &self,
+        stream_id: &str,
+        expected: ExpectedRevision,
+    ) -> Result<AppendResult> {
+        self.lifecycle(stream_id, LifecycleOp::Tombstone, expected)
+            .await
+    }
+
+    /// The open-time sweep: removes what the retention rules (`maxCount`, `maxAge`) hide now,
+    /// in one write transaction, and loads the registry the reads filter by.
+    pub async fn enforce_retention(&self) -> Result<()> {
+        self.check_open()?;
+        let ctx = self.context();
+        let registry = crate::append::sweep(&*self.storage, ctx).await?;
+        *self.registry.borrow_mut() = registry;
+        Ok(())
+    }
+
+    /// Reloads the registry of streams with read-time retention (after a commit that wrote a
+    /// lifecycle record: a local call, a sync ingest).
+    pub async fn reload_lifecycle(&self) -> Result<()> {
+        self.check_open()?;
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        let registry = Registry::load(&mut *tx).await?;
+        *self.registry.borrow_mut() = registry;
+        Ok(())
     }
 
     /// Validates an append and gives each event its final id; `created_at` defaults to now.
@@ -161,7 +328,7 @@ impl EventStore {
         if events.is_empty() {
             return Err(Error::invalid("events must be a non-empty list"));
         }
-        let created_at = created_at.unwrap_or_else(now_millis);
+        let created_at = created_at.unwrap_or_else(self.options.now);
         let events = events
             .into_iter()
             .enumerate()
@@ -172,6 +339,7 @@ impl EventStore {
             expected,
             events,
             created_at,
+            kind: AppendKind::Events,
         })
     }
 
@@ -234,24 +402,25 @@ impl EventStore {
     ) -> Result<ReadPage> {
         self.check_open()?;
         let stream_id = StreamId::new(stream_id)?;
-        reads::read(&*self.storage, Some(&stream_id), options.request()).await
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        let now = (self.options.now)();
+        let (page, _) =
+            reads::read_stream_in(&mut *tx, &stream_id, options.request(), now, false).await?;
+        Ok(page)
     }
 
     /// [`read_all`](Self::read_all), returning the storage's page as it read it.
     pub async fn read_all_page(&self, options: ReadOptions) -> Result<ReadPage> {
-        self.check_open()?;
-        reads::read(&*self.storage, None, options.request()).await
+        self.read_all_request(options.request()).await
     }
 
-    /// The current revision of `stream_id`, `None` when it has no events.
+    /// The current revision of `stream_id`, `None` when it has no events (or was
+    /// soft-deleted). `STREAM_DELETED` when tombstoned.
     pub async fn stream_revision(&self, stream_id: &str) -> Result<Option<Revision>> {
         self.check_open()?;
         let stream_id = StreamId::new(stream_id)?;
-        self.storage
-            .begin(Mode::Read)
-            .await?
-            .stream_head(&stream_id)
-            .await
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        crate::lifecycle::visible_head(&mut *tx, &stream_id).await
     }
 
     /// The position of the log's last event, `None` when the log is empty.
@@ -273,8 +442,15 @@ impl EventStore {
     where
         E: From<Error>,
     {
-        let events = self.read_stream(stream_id, ReadOptions::forwards()).await?;
-        let revision = events.last().map(|e| e.revision);
+        self.check_open()?;
+        let stream_id = StreamId::new(stream_id)?;
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        let now = (self.options.now)();
+        let request = ReadOptions::forwards().request();
+        let (page, revision) =
+            reads::read_stream_in(&mut *tx, &stream_id, request, now, true).await?;
+        drop(tx);
+        let events = page.into_events()?;
         let mut state = initial;
         for event in &events {
             state = evolve(state, event)?;
@@ -285,7 +461,24 @@ impl EventStore {
     /// Reads the global log with a resolved request (for subscriptions).
     pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
-        reads::read(&*self.storage, None, request).await
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        Registry::refresh(&self.registry, &mut *tx).await?;
+        let registry = self.registry.clone();
+        let hiding = !registry.borrow().streams.is_empty();
+        let counted = registry.borrow().counted();
+        let heads: std::collections::HashMap<StreamId, Option<Revision>> = if counted.is_empty() {
+            Default::default()
+        } else {
+            let (heads, _) = tx.heads_of(&counted).await?;
+            counted.into_iter().zip(heads).collect()
+        };
+        let now = (self.options.now)();
+        let mut keep = |stream: &str, r: Revision, t: u64| {
+            let head = heads.get(stream).copied();
+            !registry.borrow().hides(stream, r, t, now, head)
+        };
+        let keep: Option<reads::Hide<'_>> = if hiding { Some(&mut keep) } else { None };
+        reads::read_in(&mut *tx, None, request, 0, keep).await
     }
 
     /// The position recorded under the checkpoint `name`, if any.
@@ -310,7 +503,12 @@ impl EventStore {
     pub(crate) fn watch_other_writers(&self) {
         if !self.watching.replace(true) {
             let notify = Rc::downgrade(&self.notify);
+            let registry = Rc::downgrade(&self.registry);
             self.storage.watch(Rc::new(move || {
+                // Another writer may have changed a stream's lifecycle: reload before reading.
+                if let Some(r) = registry.upgrade() {
+                    r.borrow_mut().loaded = false;
+                }
                 if let Some(n) = notify.upgrade() {
                     n.notify();
                 }
@@ -330,15 +528,27 @@ impl EventStore {
 
     /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes
     /// whenever the pending tail (the positions after `confirmed`) is rewritten.
-    pub(crate) async fn sync_marks(&self) -> Result<Option<(u64, Option<Position>)>> {
+    ///
+    /// With `since` (a generation seen before): also the lowest position of the confirmed
+    /// events removed by ingests since then (sync's lifecycle; `None` when none).
+    pub(crate) async fn sync_marks(
+        &self,
+        since: Option<u64>,
+    ) -> Result<Option<((u64, Option<Position>), Option<Position>)>> {
         if !self.synced.get() {
             return Ok(None);
         }
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
-            Some(json) => crate::sync::state_marks(&json)?,
-            None => (0, None),
+            Some(json) => {
+                let removed = match since {
+                    Some(g) => crate::sync::removed_since(&json, g)?,
+                    None => None,
+                };
+                (crate::sync::state_marks(&json)?, removed)
+            }
+            None => ((0, None), None),
         };
         Ok(Some(state))
     }

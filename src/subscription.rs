@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
-use crate::model::{category_of, Position, StreamId};
+use crate::model::{about_of, category_of, Position, StreamId};
 use crate::notify::Notify;
 use crate::read::{Direction, ReadFrom, ReadRequest};
 use crate::storage::BoxedPage;
@@ -44,15 +44,16 @@ impl EventFilter {
         self.matches_head(event.stream_id.as_str(), &event.event_type)
     }
 
-    /// Whether an event of `stream_id` and `event_type` passes the filter.
+    /// Whether an event of `stream_id` and `event_type` passes the filter. The stream and
+    /// category conditions apply to the stream the event is about ([`about_of`]: `X` for a
+    /// `$metadata` event in `$$X`), so lifecycle events reach the subscribers of their stream.
     pub fn matches_head(&self, stream_id: &str, event_type: &str) -> bool {
-        self.stream_id
-            .as_ref()
-            .is_none_or(|s| s.as_str() == stream_id)
+        let about = about_of(stream_id);
+        self.stream_id.as_ref().is_none_or(|s| s.as_str() == about)
             && self
                 .category
                 .as_deref()
-                .is_none_or(|c| category_of(stream_id) == c)
+                .is_none_or(|c| category_of(about) == c)
             && self
                 .event_types
                 .as_ref()
@@ -379,7 +380,8 @@ impl<E: FromPage> Subscription<E> {
     /// or after the first position that may have changed are read again, and if some of them
     /// were delivered, the consumer is told first (`Some(after)`).
     async fn check_rewrite(&mut self) -> Result<Option<Option<Position>>> {
-        let Some(now) = self.store.sync_marks().await? else {
+        let since = self.sync_seen.map(|(generation, _)| generation);
+        let Some((now, removed)) = self.store.sync_marks(since).await? else {
             return Ok(None);
         };
         let seen = self.sync_seen.replace(now);
@@ -390,10 +392,15 @@ impl<E: FromPage> Subscription<E> {
             return Ok(None);
         }
         // Every rewrite since then started after the confirmed prefix as it was then (the
-        // prefix only grows), so everything before it is as delivered.
+        // prefix only grows), so everything before it is as delivered — but for confirmed
+        // events a lifecycle event removed since (sync's ingest).
         let keep = match (confirmed, now.1) {
             (Some(a), Some(b)) => Some(a.min(b)),
             _ => None,
+        };
+        let keep = match removed {
+            Some(p) => keep.min(p.checked_sub(1)),
+            None => keep,
         };
         let rewind = keep.map_or(0, |p| p + 1);
         self.buffer.retain(|e| e.position() < rewind);
@@ -424,20 +431,25 @@ impl<E: FromPage> Subscription<E> {
                 direction: Direction::Forwards,
                 max_count: PAGE,
             };
-            let page = match self.store.read_all_request(request).await {
-                Ok(page) => page.page,
+            let (page, covered) = match self.store.read_all_request(request).await {
+                Ok(page) => (page.page, page.covered),
                 Err(e) => return Some(Err(e)),
             };
             if self.shared.cancelled.get() {
                 return None;
             }
+            // The read skips holes (removed events) until it has a page or passes the log's
+            // head: a short page is the end, a window full of holes is not.
             let read = page.as_ref().map_or(0, |p| p.len());
             let at_end = (read as u64) < PAGE;
+            if let Some(covered) = covered {
+                self.scan = self.scan.max(covered + 1);
+            }
             if let Some(page) = page {
                 match E::select(page, &self.filter) {
                     Ok((events, last)) => {
                         if let Some(last) = last {
-                            self.scan = last + 1;
+                            self.scan = self.scan.max(last + 1);
                         }
                         self.buffer.extend(events);
                     }

@@ -4,6 +4,8 @@
 
 #[macro_use]
 mod contract;
+#[macro_use]
+mod husks;
 
 contract_suite!(contract::Heap);
 
@@ -11,4 +13,10 @@ mod outboxed {
     //! The same suite with the sync outbox hook in front of the storage.
     use super::contract;
     contract_suite!(contract::OutboxedHeap);
+}
+
+mod lifecycle_primitives {
+    //! The lifecycle primitives of the seam (husks, holes, pages), case by case.
+    use super::{contract, husks};
+    husk_suite!(contract::Heap);
 }

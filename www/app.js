@@ -17,6 +17,7 @@ import {
   foldList,
   initialItem,
   itemStream,
+  ownedItems,
 } from "./model.js";
 
 const $ = (id) => document.getElementById(id);
@@ -87,6 +88,8 @@ export function explain(err, doing) {
         return `The edge service refused this device's token: ${err.message}. Your changes wait on this device; the app retries with a fresh token.${code}`;
       case "FORBIDDEN":
         return `The edge service does not allow this device here: ${err.message}.${code}`;
+      case "STREAM_DELETED":
+        return `${doing} did not happen: the item was erased for good by the device that added it.${code}`;
       case "INVALID_ARGUMENT":
         return `${doing} was refused: ${err.message}.${code}`;
       case "STORAGE_ERROR":
@@ -176,7 +179,7 @@ async function start() {
       renderStatus();
       scheduleRefresh(); // confirmations and rebased positions change the history's columns
     }));
-    cleanup.push(store.sync.onConflict(() => scheduleRefresh()));
+    cleanup.push(store.sync.onConflict((conflict) => (erasedElsewhere(conflict) ? dropErased([conflict]) : scheduleRefresh())));
   }
   await refresh();
 }
@@ -222,11 +225,144 @@ async function refresh() {
     throw err;
   }
   if (s !== store) return;
+  // A change to an item its owner erased meanwhile can never apply: dropped, with a notice.
+  const erased = conflicts.filter(erasedElsewhere);
+  if (erased.length) {
+    dropErased(erased);
+    conflicts = conflicts.filter((c) => !erased.includes(c));
+  }
   view.events = events;
   view.conflicts = conflicts;
   view.status = status;
   render();
 }
+
+// ── erasure: "Delete my data", and changes to items erased on another device ───────────────
+
+/**
+ * Whether `conflict` is about an item that was erased for good (tombstoned) on another device: the
+ * service refused the change with STREAM_DELETED, or what it has of the item ends with the tombstone.
+ */
+const erasedElsewhere = (conflict) => conflict.error?.code === "STREAM_DELETED" || conflict.theirs.some((e) => e.type === "$streamDeleted");
+
+const dropping = new Set(); // streams whose erased-item conflict is being discarded
+/** Discards the held changes of erased items (nothing can bring them back) and says so. */
+async function dropErased(conflicts) {
+  const fresh = conflicts.filter((c) => !dropping.has(c.streamId));
+  if (!fresh.length) return;
+  for (const c of fresh) dropping.add(c.streamId);
+  try {
+    for (const c of fresh) await c.discard();
+    notify(
+      fresh.length === 1
+        ? "An item you changed offline was erased for good by the device that added it; your change to it was dropped."
+        : `${fresh.length} items you changed offline were erased for good by the device that added them; your changes to them were dropped.`,
+    );
+  } catch (err) {
+    notify(explain(err, "Dropping the changes to an erased item"));
+  } finally {
+    for (const c of fresh) dropping.delete(c.streamId);
+    scheduleRefresh();
+  }
+}
+
+/**
+ * The items this device added: those whose ItemAdded says so, and those whose ItemAdded fell out
+ * of their retention, whose owner the retention selector kept in the stream's metadata.
+ */
+async function myItems() {
+  const mine = new Set(ownedItems(view.events, device));
+  const added = new Set(view.events.filter((e) => e.type === "ItemAdded").map((e) => e.streamId));
+  const startless = new Set(view.events.filter((e) => categoryOf(e.streamId) === CATEGORY && !added.has(e.streamId)).map((e) => e.streamId));
+  for (const streamId of startless) {
+    const { metadata } = await store.getStreamMetadata(streamId).catch(() => ({ metadata: {} }));
+    if (metadata.custom?.owner === device) mine.add(streamId);
+  }
+  return [...mine];
+}
+
+/**
+ * "Delete my data": erases for good every item this device added (tombstones their streams, which
+ * removes their events from this device's storage at once), then syncs, so that the edge service
+ * and every other device erase them too.
+ */
+async function deleteMyData() {
+  if (!store || view.busy) return notify("Deleting your data did not happen: the store is being reopened, try again in a moment.");
+  const mine = await myItems();
+  if (!mine.length) return notify("There is nothing of yours to delete: this device added none of the items on the list.");
+  const button = $("delete-mine");
+  button.disabled = true;
+  try {
+    let erased = 0;
+    for (const streamId of mine) {
+      try {
+        await store.tombstoneStream(streamId);
+        erased++;
+      } catch (err) {
+        if (err?.code !== "STREAM_DELETED") throw err; // already erased: nothing left to do
+      }
+    }
+    const what = `${erased} item${erased === 1 ? "" : "s"} you added`;
+    if (store.sync) {
+      notify(`Erased ${what} from this device; syncing the erasure to the other devices…`);
+      await scheduleRefresh();
+      await store.sync.flush();
+      notify(`Erased ${what}, on this device and through the edge service on every device.`);
+    } else {
+      notify(`Erased ${what} from this device.`);
+    }
+    document.body.dataset.erased = String(erased);
+  } catch (err) {
+    notify(explain(err, "Deleting your data"));
+  } finally {
+    button.disabled = false;
+    await scheduleRefresh();
+  }
+}
+$("delete-mine").addEventListener("click", deleteMyData);
+
+// ── retention: how many events of an item the store keeps ──────────────────────────────────
+
+/** The retention selector of the history view, for the item chosen in its stream filter. */
+async function renderRetention() {
+  const streamId = $("filter-stream").value;
+  const box = $("retention");
+  const select = $("retention-count");
+  const isItem = streamId !== "" && categoryOf(streamId) === CATEGORY && store;
+  box.hidden = !isItem;
+  if (!isItem) return;
+  try {
+    const { metadata } = await store.getStreamMetadata(streamId);
+    if ($("filter-stream").value !== streamId) return; // another stream was chosen meanwhile
+    select.value = String(metadata.maxCount ?? "");
+    select.dataset.stream = streamId;
+  } catch (err) {
+    box.hidden = true;
+    if (err?.code !== "STREAM_DELETED") notify(explain(err, "Reading the item's retention"));
+  }
+}
+
+$("retention-count").addEventListener("change", async (e) => {
+  const streamId = e.target.dataset.stream;
+  const value = e.target.value;
+  if (!store || !streamId) return;
+  try {
+    // The whole metadata is replaced: its custom part is kept, with the item's owner, so that
+    // "Delete my data" still finds the item once its ItemAdded falls out of the retention.
+    const { metadata } = await store.getStreamMetadata(streamId);
+    const { state } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
+    const owner = metadata.custom?.owner ?? state.owner; // null: added before owners were recorded
+    const custom = { ...metadata.custom, ...(owner ? { owner } : {}) };
+    const next = Object.keys(custom).length ? { custom } : {};
+    if (value !== "") next.maxCount = Number(value);
+    await store.setStreamMetadata(streamId, next);
+    $("notice").hidden = true;
+  } catch (err) {
+    notify(explain(err, "Changing how much history the item keeps"));
+  } finally {
+    await scheduleRefresh();
+  }
+});
 
 // ── commands: fold the item's stream, decide, append with the revision folded ──────────────
 
@@ -239,7 +375,7 @@ async function command(doing, streamId, decide) {
   try {
     const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
     const events = decide(state);
-    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { device } })), { expectedRevision });
+    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { ...e.metadata, device } })), { expectedRevision });
     $("notice").hidden = true;
     return true;
   } catch (err) {
@@ -257,7 +393,7 @@ $("add-form").addEventListener("submit", async (event) => {
   const doing = `Adding “${name.trim()}”`;
   let events;
   try {
-    events = decideAdd(name); // a new item's stream has no state to fold: decide before clearing the box
+    events = decideAdd(name, device); // a new item's stream has no state to fold: decide before clearing the box
   } catch (err) {
     notify(explain(err, doing)); // the text stays, to be fixed
     return input.focus();
@@ -552,13 +688,26 @@ function renderHistory() {
     described.set(e.id, categoryOf(e.streamId) === CATEGORY ? describe(e, state) : "");
     before.set(e.streamId, evolveItem(state, e));
   }
-  const rows = shown
-    .slice(-500)
+  // Removed events (erased items, retention) leave their positions empty: shown as gaps in the
+  // whole log (with a filter, the other streams' positions are missing anyway).
+  const filtered = Boolean(byStream || byCategory || byType);
+  const gapRow = (from, to) =>
+    h(
+      "tr",
+      { class: "gap", dataset: { gap: `${from}-${to}` } },
+      h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} removed` : `positions ${from}–${to} removed`, " · erased or past its item's retention"),
+    );
+  const recent = shown.slice(-500);
+  const rows = recent
+    .map((e, i) => {
+      const previous = i > 0 ? recent[i - 1].position : recent.length === shown.length ? -1 : e.position - 1;
+      return [e, !filtered && e.position > previous + 1 ? [previous + 1, e.position - 1] : null];
+    })
     .reverse()
-    .map((e) => {
+    .flatMap(([e, gap]) => {
       const state = syncState(e, held);
       const future = view.travel !== null && e.position > view.travel;
-      return h(
+      const row = h(
         "tr",
         { class: `${future ? "future" : ""}${view.travel === e.position ? " current" : ""}`, dataset: { position: String(e.position), state } },
         h("td", {}, h("button", { type: "button", class: "link pos", title: "See the list as of this event", onclick: () => travelTo(e.position) }, String(e.position))),
@@ -570,9 +719,11 @@ function renderHistory() {
         h("td", {}, e.metadata?.device ?? ""),
         h("td", {}, h("span", { class: `state ${state}` }, state === "local" ? "local only" : state)),
       );
+      return gap ? [row, gapRow(...gap)] : [row];
     });
   $("timeline-body").replaceChildren(...rows);
   $("timeline-count").textContent = `${shown.length} of ${events.length} events`;
+  renderRetention();
 }
 
 /** `Item-0193f1e2-…-9c1d2e` → `Item-…9c1d2e`. */

@@ -4,6 +4,10 @@
 // Each item is a stream `Item-<uuid>` (category "Item"): ItemAdded, ItemRenamed, ItemChecked,
 // ItemUnchecked, ItemRemoved. Every append carries the item's expected revision, so two devices
 // changing the same item concurrently is a conflict, not a silent overwrite.
+//
+// An item belongs to the device that added it (`metadata.owner` of its ItemAdded). "Delete my
+// data" tombstones the owner's items: evstore records that as a `$streamDeleted` event of the
+// item's stream and erases the item's events on every device.
 
 export const CATEGORY = "Item";
 export const EVENT_TYPES = ["ItemAdded", "ItemRenamed", "ItemChecked", "ItemUnchecked", "ItemRemoved"];
@@ -22,13 +26,34 @@ export class ListError extends Error {
 
 // ── state ───────────────────────────────────────────────────────────────────────────────────
 
-export const initialItem = () => ({ exists: false, removed: false, name: "", checked: false, addedPosition: null, addedBy: null });
+export const initialItem = () => ({ exists: false, removed: false, deleted: false, name: "", checked: false, addedPosition: null, addedBy: null, owner: null });
+
+/** The name shown for an item whose ItemAdded (and renames) fell out of its retention. */
+export const UNKNOWN_NAME = "(name not kept)";
+
+/**
+ * An item known from a later event only: its first events were removed by the retention set in
+ * the history view (`maxCount`), so it exists from its first kept event on.
+ */
+function known(state, event) {
+  if (state.exists || !EVENT_TYPES.includes(event.type) || event.type === "ItemAdded") return state;
+  return { ...state, exists: true, name: UNKNOWN_NAME, addedPosition: event.position };
+}
 
 /** One item's state after `event` (of that item's stream). */
 export function evolveItem(state, event) {
+  state = known(state, event);
   switch (event.type) {
     case "ItemAdded":
-      return { ...state, exists: true, name: event.data.name, checked: false, addedPosition: event.position, addedBy: event.metadata.device ?? null };
+      return {
+        ...state,
+        exists: true,
+        name: event.data.name,
+        checked: false,
+        addedPosition: event.position,
+        addedBy: event.metadata.device ?? null,
+        owner: event.metadata.owner ?? event.metadata.device ?? null,
+      };
     case "ItemRenamed":
       return { ...state, name: event.data.name };
     case "ItemChecked":
@@ -37,6 +62,8 @@ export function evolveItem(state, event) {
       return { ...state, checked: false };
     case "ItemRemoved":
       return { ...state, removed: true };
+    case "$streamDeleted": // erased by its owner: gone for good, on every device
+      return { ...state, removed: true, deleted: true };
     default:
       return state; // an event type this version does not know: ignored, never fatal
   }
@@ -67,7 +94,18 @@ export function cleanName(raw) {
   return name;
 }
 
-export const decideAdd = (name) => [{ type: "ItemAdded", data: { name: cleanName(name) } }];
+/** A new item, owned by `owner` (the device that adds it). */
+export const decideAdd = (name, owner) => [{ type: "ItemAdded", data: { name: cleanName(name) }, metadata: owner ? { owner } : {} }];
+
+/** The Item streams of `events` (the log) that `owner` added: those "Delete my data" erases. */
+export function ownedItems(events, owner) {
+  const owned = new Set();
+  for (const event of events) {
+    if (event.type !== "ItemAdded" || categoryOf(event.streamId) !== CATEGORY) continue;
+    if ((event.metadata?.owner ?? event.metadata?.device) === owner) owned.add(event.streamId); // items added before owners were recorded: their device
+  }
+  return [...owned];
+}
 
 function mustExist(state) {
   if (!state.exists) throw new ListError("This item does not exist (yet) on this device.");
@@ -106,6 +144,10 @@ export function describe(event, before = initialItem()) {
       return `unticked “${before.name || "the item"}”`;
     case "ItemRemoved":
       return `removed “${before.name || "the item"}”`;
+    case "$streamDeleted":
+      return before.exists ? `erased “${before.name}” for good` : "erased an item for good";
+    case "$metadata":
+      return event.data?.maxCount ? `kept only its last ${event.data.maxCount} events` : event.data?.truncateBefore !== undefined ? "cleared its history" : "kept all its events";
     default:
       return `recorded ${event.type}`;
   }

@@ -4,7 +4,7 @@
 // RS256 / ES256 signed by a key of the EVSTORE_JWKS key set, selected by the token's `kid`
 // (required) and `alg`. Everything else (`alg: none`, HS384, a `crit` header, …) is refused. Claims
 // `tid` (well-formed UTF-16), `sub` and `exp` are required; `nbf` is honoured when present; `scope`
-// is an optional space-separated list of `read` and `append` (both when absent). When set,
+// is an optional space-separated list of `read`, `append` and `delete` (all of them when absent). When set,
 // EVSTORE_JWT_AUDIENCE / EVSTORE_JWT_ISSUER must match `aud` / `iss`, and EVSTORE_JWT_MAX_LIFETIME
 // bounds `exp - iat` (seconds; `iat` then required).
 //
@@ -35,7 +35,7 @@ const ALGORITHMS = {
   },
 };
 
-const KNOWN_SCOPES = ["read", "append"];
+const KNOWN_SCOPES = ["read", "append", "delete"];
 
 /** Shortest EVSTORE_JWT_SECRET accepted, in UTF-8 bytes (RFC 7518 §3.2: a key of the hash's size). */
 export const MIN_SECRET_BYTES = 32;
@@ -175,7 +175,7 @@ function checkLifetime({ iat, exp }, env, now) {
   if (exp - iat > max) throw unauthenticated(`the token's lifetime is over the service's maximum of ${max} seconds`);
 }
 
-/** Whether a verified token allows `scope` ("read" or "append"). */
+/** Whether a verified token allows `scope` ("read", "append" or "delete"). */
 export function hasScope(auth, scope) {
   return auth.scopes.includes(scope);
 }

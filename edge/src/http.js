@@ -41,6 +41,7 @@ const STORE_STATUS = {
   DUPLICATE_EVENT_ID: 409,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  STREAM_DELETED: 410,
 };
 
 /**
@@ -85,7 +86,7 @@ export function preflightResponse(cors) {
     status: 204,
     headers: {
       ...cors.headers,
-      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
       "access-control-allow-headers": "Authorization, Content-Type",
       "access-control-max-age": "600",
     },

@@ -1,6 +1,7 @@
-// The routes of the edge service (CONTRACT.md "At the edge") and the validation of their inputs:
-// path matching with URL-decoded segments, query parameters, and the append body. Anything a route
-// does not know — an unknown query parameter or body field — is a 400, never silently ignored.
+// The routes of the edge service (CONTRACT.md "At the edge" and "Stream lifecycle") and the
+// validation of their inputs: path matching with URL-decoded segments, query parameters, and the
+// append and metadata bodies. Anything a route does not know — an unknown query parameter or body
+// field — is a 400, never silently ignored.
 
 import { HttpError, badRequest } from "./http.js";
 import { MAX_NESTING } from "./limits.js";
@@ -8,6 +9,9 @@ import { MAX_NESTING } from "./limits.js";
 const ROUTES = [
   { name: "append", method: "POST", pattern: ["t", ":tenant", "streams", ":streamId"], scope: "append" },
   { name: "readStream", method: "GET", pattern: ["t", ":tenant", "streams", ":streamId"], scope: "read" },
+  { name: "deleteStream", method: "DELETE", pattern: ["t", ":tenant", "streams", ":streamId"], scope: "delete" },
+  { name: "getMetadata", method: "GET", pattern: ["t", ":tenant", "streams", ":streamId", "metadata"], scope: "read" },
+  { name: "setMetadata", method: "PUT", pattern: ["t", ":tenant", "streams", ":streamId", "metadata"], scope: "append" },
   { name: "readAll", method: "GET", pattern: ["t", ":tenant", "all"], scope: "read" },
   { name: "sync", method: "GET", pattern: ["t", ":tenant", "sync"], scope: null },
 ];
@@ -81,6 +85,29 @@ function direction(value) {
   return value;
 }
 
+/** Refuses any query parameter (a route that takes none). */
+export function noQuery(url) {
+  queryParams(url, []);
+}
+
+/** An expected revision as a query parameter: "any", "no_stream", "stream_exists" or a revision. */
+function expectedRevisionParam(value) {
+  if (value === "any" || value === "no_stream" || value === "stream_exists") return value;
+  if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw badRequest(`query parameter "expectedRevision" must be "any", "no_stream", "stream_exists" or a revision number, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** `{ expectedRevision, hard }` of `DELETE /t/{t}/streams/{id}` (`hard` accepts only "true" and "false"). */
+export function deleteOptions(url) {
+  const q = queryParams(url, ["expectedRevision", "hard"]);
+  if (q.hard !== undefined && q.hard !== "true" && q.hard !== "false") {
+    throw badRequest(`query parameter "hard" must be "true" or "false", got "${q.hard}"`);
+  }
+  return { expectedRevision: q.expectedRevision === undefined ? "any" : expectedRevisionParam(q.expectedRevision), hard: q.hard === "true" };
+}
+
 /** `{ from, direction, maxCount }` of a read route; `from` names `fromRevision` or `fromPosition`. */
 export function readOptions(url, fromName) {
   const q = queryParams(url, [fromName, "direction", "maxCount"]);
@@ -135,4 +162,21 @@ export function appendBody(body, maxBatchEvents) {
     }
   });
   return { events, expectedRevision: body.expectedRevision === undefined ? "any" : body.expectedRevision };
+}
+
+const METADATA_BODY_FIELDS = ["metadata", "expectedMetadataRevision"];
+
+/**
+ * `{ metadata, expectedMetadataRevision }` of a `PUT …/metadata` body, checked for shape (the store
+ * checks the metadata's keys and values and the expected revision).
+ */
+export function metadataBody(body) {
+  if (!isPlainObject(body)) throw badRequest('the body must be a JSON object { "metadata": {...}, "expectedMetadataRevision": ... }');
+  for (const key of Object.keys(body)) {
+    if (!METADATA_BODY_FIELDS.includes(key)) throw badRequest(`unknown body field "${key}" (allowed: ${METADATA_BODY_FIELDS.join(", ")})`);
+  }
+  if (!isPlainObject(body.metadata)) throw badRequest('"metadata" must be an object');
+  if (nestsDeeper(body.metadata, MAX_NESTING)) throw badRequest(`"metadata" nests deeper than ${MAX_NESTING} levels`);
+  const options = body.expectedMetadataRevision === undefined ? {} : { expectedMetadataRevision: body.expectedMetadataRevision };
+  return { metadata: body.metadata, options };
 }

@@ -69,6 +69,33 @@ export class TenantStore extends DurableObject {
     });
   }
 
+  async getStreamMetadata(identity, streamId) {
+    return this.answer(async () => {
+      this.admit(identity, "read");
+      return this.store.getStreamMetadata(streamId);
+    });
+  }
+
+  async setStreamMetadata(identity, streamId, { metadata, options }) {
+    return this.answer(async () => {
+      this.admit(identity, "append");
+      const result = await this.store.setStreamMetadata(streamId, metadata, options);
+      this.feed.publish();
+      return result;
+    });
+  }
+
+  /** A soft delete, or with `hard` a tombstone; each one transaction of the object's SQLite. */
+  async deleteStream(identity, streamId, { expectedRevision, hard }) {
+    return this.answer(async () => {
+      this.admit(identity, "delete");
+      const options = { expectedRevision };
+      const result = hard ? await this.store.tombstoneStream(streamId, options) : await this.store.deleteStream(streamId, options);
+      this.feed.publish();
+      return result;
+    });
+  }
+
   async readStream(identity, streamId, options) {
     return this.answer(async () => {
       this.admit(identity, "read");

@@ -18,7 +18,7 @@ import {
 } from "./http.js";
 import { limits } from "./limits.js";
 import { IDENTITY_HEADER, OLD_SYNC_PROTOCOLS, SYNC_PROTOCOL, encodeIdentity } from "./protocol.js";
-import { appendBody, matchRoute, readOptions } from "./routes.js";
+import { appendBody, deleteOptions, matchRoute, metadataBody, noQuery, readOptions } from "./routes.js";
 
 export { TenantStore } from "./tenant.js";
 
@@ -74,6 +74,15 @@ async function handle(request, env) {
       return answer(await tenant.readStream(identity, route.streamId, readOptions(url, "fromRevision")));
     case "readAll":
       return answer(await tenant.readAll(identity, readOptions(url, "fromPosition")));
+    case "getMetadata":
+      noQuery(url);
+      return answer(await tenant.getStreamMetadata(identity, route.streamId));
+    case "setMetadata": {
+      noQuery(url);
+      return answer(await tenant.setStreamMetadata(identity, route.streamId, metadataBody(await readJsonBody(request, maxBodyBytes))));
+    }
+    case "deleteStream":
+      return answer(await tenant.deleteStream(identity, route.streamId, deleteOptions(url)));
     case "sync":
       return syncUpgrade(request, tenant, identity);
   }

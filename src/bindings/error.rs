@@ -37,6 +37,7 @@ impl From<Error> for JsValue {
                 set("actualRevision", actual);
             }
             Error::DuplicateEventId { event_id } => set("eventId", event_id.into()),
+            Error::StreamDeleted { stream_id } => set("streamId", stream_id.into()),
             Error::EventTooLarge {
                 event_index,
                 size,

@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod lifecycle;
 mod open;
 mod pages;
 #[cfg(feature = "server")]

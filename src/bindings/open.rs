@@ -154,6 +154,9 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
     }
     let inner = Rc::new(EventStore::over(storage, store_options));
+    // Retention that came due while the store was closed is applied now (and the store learns
+    // which streams have retention).
+    inner.enforce_retention().await?;
     let hold = || heap.as_ref().map(|h| h.hold());
     let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone(), hold()));
     let js: JsValue = super::JsEventStore {

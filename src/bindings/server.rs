@@ -125,6 +125,7 @@ impl JsSyncServer {
             let access = Access {
                 read: has_scope(&state, "read"),
                 append: has_scope(&state, "append"),
+                delete: has_scope(&state, "delete"),
                 expired,
             };
             let mut feed = feed_of(&state);

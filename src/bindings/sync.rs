@@ -278,7 +278,7 @@ impl JsSyncEngine {
 }
 
 #[cfg(feature = "server")]
-/// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents? }`.
+/// The push policy of `acceptPush`'s options: `{ revealTheirs?, maxAppendEvents?, mayDelete? }`.
 fn push_policy(options: &JsValue) -> Result<PushPolicy> {
     let mut policy = PushPolicy::default();
     if options.is_undefined() || options.is_null() {
@@ -299,9 +299,14 @@ fn push_policy(options: &JsValue) -> Result<PushPolicy> {
             "maxAppendEvents" => {
                 policy.max_append_events = convert::integer(&value, "maxAppendEvents")? as usize;
             }
+            "mayDelete" => {
+                policy.may_delete = value
+                    .as_bool()
+                    .ok_or_else(|| Error::invalid("mayDelete must be a boolean"))?;
+            }
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown acceptPush option \"{other}\" (known: revealTheirs, maxAppendEvents)"
+                    "unknown acceptPush option \"{other}\" (known: revealTheirs, maxAppendEvents, mayDelete)"
                 )))
             }
         }

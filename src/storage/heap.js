@@ -12,18 +12,26 @@
 // synchronous part (all of a memory store's I/O), and what runs on without the store object (a
 // subscription, a sync engine) holds it until it ends.
 //
-/** One store's events, indexes and meta area. */
+/**
+ * One store's events, indexes and meta area. An event's slot in `records` (by position) is its
+ * record, a husk `{ position, id, streamId, revision, removed: 1 }` once it was removed (a new
+ * object: the original's type and payload strings become garbage), or `undefined` where this log
+ * never held an event (a hole: a synced device that never received an event the server removed).
+ * A stream's array holds its records and husks by revision; its revisions may have holes too.
+ */
 export class HeapLog {
   constructor() {
-    this.records = []; // by position
-    this.streams = new Map(); // stream id → the stream's records, by revision
-    this.ids = new Map(); // event id → record
+    this.records = []; // by position: record, husk, or undefined (a hole)
+    this.streams = new Map(); // stream id → the stream's records and husks, ascending by revision
+    this.ids = new Map(); // event id → record or husk
     this.types = new Map(); // one string per event type
     this.meta = new Map();
     this.metaKeys = []; // the meta keys, sorted (prefix scans)
     this.commits = 0;
     this.writing = false; // a transaction holds uncommitted writes
-    this.undo = []; // how to take them back, oldest first: n (puts), { removed }, { key, value }
+    // How to take them back, oldest first: n (the log's length before a run of puts),
+    // { removed } (a truncated tail), { husked } (records a removal replaced), { key, value }.
+    this.undo = [];
     this.lastType = undefined; // the type of the last event written (most runs share one)
     this.duplicate = false; // one of them met a stored id
   }
@@ -97,47 +105,75 @@ export function heapClaim(handle) {
   return true;
 }
 
-/** The stream's last revision, or -1. */
+/** The stream's last revision ever written (husks count), or -1. */
 export function heapStreamHead(handle, streamId) {
   const log = L(handle);
   const stream = log.streams.get(streamId);
-  return stream === undefined ? -1 : stream.length - 1;
+  return stream === undefined ? -1 : stream[stream.length - 1].revision;
 }
 
-/** The log's last position, or -1. */
+/** The log's last position ever written (husks count), or -1. */
 export function heapLogHead(handle) {
   const log = L(handle);
   return log.records.length - 1;
 }
 
-/** For each id, `[streamId, revision, position]` where it is stored, or null. */
+/** For each id, `[streamId, revision, position, removed]` where it is stored, or null. */
 export function heapLocate(handle, ids) {
   const log = L(handle);
   return ids.map((id) => {
     const r = log.ids.get(id);
-    return r === undefined ? null : [r.streamId, r.revision, r.position];
+    return r === undefined ? null : [r.streamId, r.revision, r.position, r.removed === 1];
   });
 }
 
-/** The stream's records with revisions in [from, to], ascending. */
+/** The index of the first entry of `stream` (ascending by revision) at or above `revision`. */
+function revisionBound(stream, revision) {
+  let lo = 0;
+  let hi = stream.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (stream[mid].revision < revision) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The stream's live records with revisions in [from, to], ascending (husks skipped). */
 export function heapReadStream(handle, streamId, from, to) {
   const log = L(handle);
   const stream = log.streams.get(streamId);
-  return stream === undefined ? [] : stream.slice(from, to + 1);
+  const out = [];
+  if (stream === undefined) return out;
+  for (let i = revisionBound(stream, from); i < stream.length; i++) {
+    const r = stream[i];
+    if (r.revision > to) break;
+    if (r.removed !== 1) out.push(r);
+  }
+  return out;
 }
 
-/** The log's records with positions in [from, to], ascending. */
+/** The log's live records with positions in [from, to], ascending (husks and holes skipped). */
 export function heapReadLog(handle, from, to) {
-  const log = L(handle);
-  return log.records.slice(from, to + 1);
+  const records = L(handle).records;
+  const end = Math.min(to, records.length - 1);
+  const out = [];
+  for (let p = from; p <= end; p++) {
+    const r = records[p];
+    if (r !== undefined && r.removed !== 1) out.push(r);
+  }
+  return out;
 }
 
+/** Writes `record` (or a husk) at its position, past any hole, and indexes it. */
 function insert(log, record) {
   log.ids.set(record.id, record);
   const stream = log.streams.get(record.streamId);
   if (stream === undefined) log.streams.set(record.streamId, [record]);
   else stream.push(record);
-  log.records.push(record);
+  const records = log.records;
+  while (records.length < record.position) records.push(undefined);
+  records.push(record);
 }
 
 /**
@@ -145,19 +181,26 @@ function insert(log, record) {
  * (their lengths given); `data` and `metadata` come as strings of their own, so that each is a
  * flat string (JSON.parse reads a slice of a larger string ~10% slower). Stream ids and types
  * are shared across records; an id that is already stored writes nothing and makes the commit
- * conflict.
+ * conflict. Positions and revisions increase but need not be dense: the positions skipped become
+ * holes.
  */
 export function heapPut(handle, position, revision, createdAt, text, idLen, streamLen, data, metadata) {
   const log = L(handle);
   const id = text.slice(0, idLen);
   let streamId = text.slice(idLen, idLen + streamLen);
   let type = text.slice(idLen + streamLen);
-  if (log.ids.has(id)) {
+  if (log.ids.has(id) || position < log.records.length) {
     log.duplicate = true;
     return;
   }
   const stream = log.streams.get(streamId);
-  if (stream !== undefined) streamId = stream[0].streamId;
+  if (stream !== undefined) {
+    if (stream[stream.length - 1].revision >= revision) {
+      log.duplicate = true;
+      return;
+    }
+    streamId = stream[0].streamId;
+  }
   if (type === log.lastType) type = log.lastType;
   else {
     const shared = log.types.get(type);
@@ -165,21 +208,18 @@ export function heapPut(handle, position, revision, createdAt, text, idLen, stre
     else type = shared;
     log.lastType = type;
   }
-  const record = { position, id, streamId, type, revision, data, metadata, createdAt };
-  log.ids.set(id, record);
-  if (stream === undefined) log.streams.set(streamId, [record]);
-  else stream.push(record);
-  log.records.push(record);
-  // Consecutive puts are undone together: one count.
+  // Consecutive puts are undone together: back to the log's length before the first of them.
   const undo = log.undo;
-  if (typeof undo[undo.length - 1] === "number") undo[undo.length - 1]++;
-  else undo.push(1);
+  if (typeof undo[undo.length - 1] !== "number") undo.push(log.records.length);
+  insert(log, { position, id, streamId, type, revision, data, metadata, createdAt });
 }
 
+/** Cuts the log back to `from` positions; returns what was cut (holes included), ascending. */
 function truncate(log, from) {
   const removed = log.records.splice(from);
   for (let i = removed.length - 1; i >= 0; i--) {
     const r = removed[i];
+    if (r === undefined) continue;
     log.ids.delete(r.id);
     const stream = log.streams.get(r.streamId);
     stream.pop();
@@ -188,10 +228,45 @@ function truncate(log, from) {
   return removed;
 }
 
-/** Deletes every event at a position at or after `from`. */
+/** Deletes every event at a position at or after `from` (husks included). */
 export function heapTruncate(handle, from) {
   const log = L(handle);
   log.undo.push({ removed: truncate(log, Math.min(from, log.records.length)) });
+}
+
+/**
+ * Husks the live events of `streamId` with revisions in [from, to], created before
+ * `createdBefore` (ms) and at a position at or below `through` (+∞ for either: no such bound):
+ * id, stream id, revision and position stay, type, data, metadata and createdAt go. Returns how
+ * many were husked.
+ */
+export function heapRemove(handle, streamId, from, to, createdBefore, through) {
+  const log = L(handle);
+  const stream = log.streams.get(streamId);
+  if (stream === undefined) return 0;
+  const husked = [];
+  for (let i = revisionBound(stream, from); i < stream.length; i++) {
+    const r = stream[i];
+    if (r.revision > to) break;
+    if (r.removed === 1 || !(r.createdAt < createdBefore) || r.position > through) continue;
+    const husk = { position: r.position, id: r.id, streamId: r.streamId, revision: r.revision, removed: 1 };
+    stream[i] = husk;
+    log.records[r.position] = husk;
+    log.ids.set(r.id, husk);
+    husked.push(r);
+  }
+  if (husked.length > 0) log.undo.push({ husked });
+  return husked.length;
+}
+
+/** Puts husked records back in place of their husks (a rollback). */
+function unhusk(log, husked) {
+  for (const r of husked) {
+    const stream = log.streams.get(r.streamId);
+    stream[revisionBound(stream, r.revision)] = r;
+    log.records[r.position] = r;
+    log.ids.set(r.id, r);
+  }
 }
 
 /** The meta value under `key`, or undefined. */
@@ -261,8 +336,9 @@ export function heapRollback(handle) {
   const log = L(handle);
   for (let i = log.undo.length - 1; i >= 0; i--) {
     const u = log.undo[i];
-    if (typeof u === "number") truncate(log, log.records.length - u);
-    else if (u.removed !== undefined) for (const r of u.removed) insert(log, r);
+    if (typeof u === "number") truncate(log, u);
+    else if (u.removed !== undefined) for (const r of u.removed) r === undefined ? log.records.push(undefined) : insert(log, r);
+    else if (u.husked !== undefined) unhusk(log, u.husked);
     else setMeta(log, u.key, u.value);
   }
   log.undo.length = 0;

@@ -6,6 +6,8 @@
 //! every stored byte: a store dropped without `close()` is reclaimed like any JS object, and
 //! pressure from it is pressure V8 can see. Transactions behave as those of
 //! [`MemoryStorage`](crate::MemoryStorage): writes apply at once and are undone unless committed.
+//! A removed event's record is replaced by a husk (its id, stream, revision and position), a new
+//! object, so its payload strings become garbage at once; positions the log never held are holes.
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
@@ -13,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use super::js::{bounds, id_keys, locations, present, Records};
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
-    Revisions, Storage, Transaction,
+    Removal, Revisions, Storage, Transaction,
 };
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
@@ -57,6 +59,15 @@ extern "C" {
     );
     #[wasm_bindgen(js_name = heapTruncate)]
     fn heap_truncate(log: &JsValue, from: f64);
+    #[wasm_bindgen(js_name = heapRemove)]
+    fn heap_remove(
+        log: &JsValue,
+        stream_id: &str,
+        from: f64,
+        to: f64,
+        created_before: f64,
+        through: f64,
+    ) -> f64;
     #[wasm_bindgen(js_name = heapGetMeta)]
     fn heap_get_meta(log: &JsValue, key: &str) -> Option<String>;
     #[wasm_bindgen(js_name = heapScanMeta)]
@@ -217,6 +228,22 @@ impl Transaction for HeapTx<'_> {
         Box::pin(async move {
             self.claim()?;
             heap_truncate(self.log, from as f64);
+            Ok(())
+        })
+    }
+
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.claim()?;
+            let (from, to) = bounds(&what.revisions);
+            heap_remove(
+                self.log,
+                what.stream.as_str(),
+                from,
+                to,
+                what.created_before.map_or(f64::INFINITY, |t| t as f64),
+                what.through.map_or(f64::INFINITY, |p| p as f64),
+            );
             Ok(())
         })
     }

@@ -16,6 +16,66 @@ export function makeRecord(position, id, streamId, type, revision, data, metadat
   return { position, id, streamId, type, revision, data, metadata, createdAt };
 }
 
+/** `records` without husks (`removed: 1`); the same array when it holds none. */
+function liveRecords(records) {
+  for (let i = 0; i < records.length; i++) {
+    if (records[i].removed === 1) return records.filter((r) => r.removed !== 1);
+  }
+  return records;
+}
+
+/** A `getAll` request → a Promise of its live records (husks filtered out in JS). */
+export function settleLive(request) {
+  return settle(request).then(liveRecords);
+}
+
+/** How many records one `getAll` of a removal reads at a time. */
+const HUSK_BATCH = 2000;
+
+/**
+ * Husks, in the transaction of `index` (the `stream` index of `events`), the live events of
+ * `streamId` with revisions in [from, to], created before `createdBefore` (ms) and at a position
+ * at or below `through` (+∞: no bound): each record is replaced, under its own key, by
+ * `{ position, id, streamId, revision, removed: 1 }`, so its type, payloads and createdAt are gone
+ * from the store while heads, `locate` and the unique indexes stay as they were. Records are read
+ * in batches with `getAll` and the puts issued without waiting for them (no record crosses into
+ * wasm). Resolves with how many were husked, once the last batch was read and every put issued.
+ * (A cursor with `update` per record took ~5.7x as long in Chromium: 10,000 records 6.8 s
+ * against 1.2 s; most of what remains is IndexedDB's cost per written record.)
+ */
+export function idbHusk(index, streamId, from, to, createdBefore, through) {
+  const store = index.objectStore;
+  const upper = to > Number.MAX_SAFE_INTEGER ? Infinity : to;
+  return new Promise((resolve, reject) => {
+    let husked = 0;
+    const next = (lower) => {
+      const request = index.getAll(IDBKeyRange.bound([streamId, lower], [streamId, upper]), HUSK_BATCH);
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        try {
+          const records = request.result;
+          for (const r of records) {
+            if (r.removed === 1 || !(r.createdAt < createdBefore) || r.position > through) continue;
+            store.put({ position: r.position, id: r.id, streamId: r.streamId, revision: r.revision, removed: 1 });
+            husked++;
+          }
+          const last = records.length < HUSK_BATCH ? upper : records[records.length - 1].revision;
+          if (last >= upper) resolve(husked);
+          else next(last + 1);
+        } catch (e) {
+          reject(e);
+        }
+      };
+    };
+    try {
+      if (from > upper) resolve(0);
+      else next(from);
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
 
 // The methods only an IndexedDB store has: navigator.storage, where the runtime has it.
 async function persistStorage() {
@@ -39,8 +99,14 @@ export function addStorageMethods(store) {
 // The Durable Object storage's SQL, over `ctx.storage` of a SQLite-backed object. Every
 // statement is synchronous; cursors are consumed at once. Tables are prefixed `evstore_` so they
 // never clash with the application's own tables in the same object.
+//
+// Removed events are husked by an UPDATE that blanks their columns: no table holds their data
+// afterwards. SQLite may still keep the old bytes in freed space of the database file until it
+// reuses it; `PRAGMA secure_delete` would zero them, but the Durable Object SQL API refuses it
+// (`not authorized: SQLITE_AUTH` in workerd, as are `PRAGMA auto_vacuum`/`incremental_vacuum`,
+// and `VACUUM` cannot run inside its implicit transaction), so it is not attempted.
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const EVENT_COLUMNS =
   "position, id, stream_id AS streamId, type, revision, data, metadata, created_at AS createdAt";
@@ -65,6 +131,13 @@ const UPGRADES = [
   [
     "INSERT OR REPLACE INTO evstore_meta (key, value) SELECT 'checkpoint/' || name, CAST(position AS TEXT) FROM evstore_checkpoints",
     "DROP TABLE evstore_checkpoints",
+  ],
+  // 3: removed events (stream lifecycle) stay as husks: id, stream, revision and position kept
+  // (heads, idempotency and the unique constraints work as before), everything else blanked.
+  // The bump also keeps an older evstore, which would read husks as events, out.
+  [
+    "ALTER TABLE evstore_events ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX evstore_events_created ON evstore_events (stream_id, created_at) WHERE removed = 0",
   ],
 ];
 
@@ -99,7 +172,7 @@ export function openSchema(storage) {
   });
 }
 
-/** The stream's last revision, or -1. */
+/** The stream's last revision ever written (husks count), or -1. */
 export function streamHead(storage, streamId) {
   const row = storage.sql
     .exec("SELECT revision FROM evstore_events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1", streamId)
@@ -107,29 +180,29 @@ export function streamHead(storage, streamId) {
   return row ? row.revision : -1;
 }
 
-/** The log's last position, or -1. */
+/** The log's last position ever written (husks count), or -1. */
 export function logHead(storage) {
   const row = storage.sql.exec("SELECT position FROM evstore_events ORDER BY position DESC LIMIT 1").toArray()[0];
   return row ? row.position : -1;
 }
 
-/** For each id, `[streamId, revision, position]` where it is stored, or null. */
+/** For each id, `[streamId, revision, position, removed]` where it is stored, or null. */
 export function locate(storage, ids) {
   return ids.map((id) => {
     const row = storage.sql
-      .exec("SELECT stream_id, revision, position FROM evstore_events WHERE id = ?", id)
+      .exec("SELECT stream_id, revision, position, removed FROM evstore_events WHERE id = ?", id)
       .toArray()[0];
-    return row ? [row.stream_id, row.revision, row.position] : null;
+    return row ? [row.stream_id, row.revision, row.position, row.removed !== 0] : null;
   });
 }
 
 const bound = (n) => Math.min(n, Number.MAX_SAFE_INTEGER);
 
-/** The stream's records with revisions in [from, to], ascending. */
+/** The stream's live records with revisions in [from, to], ascending. */
 export function readStream(storage, streamId, from, to) {
   return storage.sql
     .exec(
-      `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE stream_id = ? AND revision BETWEEN ? AND ? ORDER BY revision`,
+      `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE stream_id = ? AND revision BETWEEN ? AND ? AND removed = 0 ORDER BY revision`,
       streamId,
       bound(from),
       bound(to),
@@ -137,10 +210,10 @@ export function readStream(storage, streamId, from, to) {
     .toArray();
 }
 
-/** The log's records with positions in [from, to], ascending. */
+/** The log's live records with positions in [from, to], ascending. */
 export function readLog(storage, from, to) {
   return storage.sql
-    .exec(`SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE position BETWEEN ? AND ? ORDER BY position`, bound(from), bound(to))
+    .exec(`SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE position BETWEEN ? AND ? AND removed = 0 ORDER BY position`, bound(from), bound(to))
     .toArray();
 }
 
@@ -160,11 +233,33 @@ export function getMeta(storage, key) {
 }
 
 /**
- * Writes the records and the meta changes (`[key, value | null]`) in one synchronous transaction:
- * all or nothing. Returns "ok", or "conflict" when a unique constraint refused the write (a taken
- * id, or a position or revision written by another writer); other failures throw.
+ * Husks staged removals: `[streamId, from, to, createdBefore, through]` (the last two null when
+ * absent). Type, data, metadata and createdAt are blanked in the row; id, stream, revision and
+ * position stay.
  */
-export function commit(storage, records, meta) {
+function husk(sql, [streamId, from, to, createdBefore, through]) {
+  let statement =
+    "UPDATE evstore_events SET type = '', data = 'null', metadata = '{}', created_at = 0, removed = 1 WHERE stream_id = ? AND revision BETWEEN ? AND ? AND removed = 0";
+  const args = [streamId, bound(from), bound(to)];
+  if (createdBefore != null) {
+    statement += " AND created_at < ?";
+    args.push(bound(createdBefore));
+  }
+  if (through != null) {
+    statement += " AND position <= ?";
+    args.push(bound(through));
+  }
+  sql.exec(statement, ...args);
+}
+
+/**
+ * Writes the records, then the removals (see `husk`; they may husk records of this commit), then
+ * the meta changes (`[key, value | null]`), in one synchronous transaction: all or nothing, also
+ * if the runtime is killed halfway. Returns "ok", or "conflict" when a unique constraint refused
+ * the write (a taken id, or a position or revision written by another writer); other failures
+ * throw.
+ */
+export function commit(storage, records, meta, removals = []) {
   try {
     storage.transactionSync(() => {
       const sql = storage.sql;
@@ -174,6 +269,7 @@ export function commit(storage, records, meta) {
           r.position, r.id, r.streamId, r.type, r.revision, r.data, r.metadata, r.createdAt,
         );
       }
+      for (const removal of removals) husk(sql, removal);
       for (const [key, value] of meta) {
         if (value == null) sql.exec("DELETE FROM evstore_meta WHERE key = ?", key);
         else sql.exec("INSERT OR REPLACE INTO evstore_meta (key, value) VALUES (?, ?)", key, value);
@@ -185,4 +281,3 @@ export function commit(storage, records, meta) {
     throw e;
   }
 }
-

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{BoxedPage, Page};
 use crate::row::Reader;
-use crate::{decode_rows, Cause, Error, RecordedEvent, Result, StoredLocation, StreamId};
+use crate::{decode_rows, Cause, Error, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 
 /// A revision or position from a host, where `-1` means none.
 pub(crate) fn present(n: f64) -> Option<u64> {
@@ -27,7 +27,7 @@ pub(crate) fn bounds(range: &std::ops::RangeInclusive<u64>) -> (f64, f64) {
     (*range.start() as f64, *range.end() as f64)
 }
 
-/// A host's answer to `locate`: per id `[streamId, revision, position]`, or `null`.
+/// A host's answer to `locate`: per id `[streamId, revision, position, removed]`, or `null`.
 pub(crate) fn locations(found: &Array) -> Result<Vec<Option<StoredLocation>>> {
     found
         .iter()
@@ -40,11 +40,13 @@ pub(crate) fn locations(found: &Array) -> Result<Vec<Option<StoredLocation>>> {
                 entry.get(0).as_string(),
                 entry.get(1).as_f64(),
                 entry.get(2).as_f64(),
+                entry.get(3).as_bool(),
             ) {
-                (Some(s), Some(r), Some(p)) => Ok(Some(StoredLocation {
+                (Some(s), Some(r), Some(p), Some(removed)) => Ok(Some(StoredLocation {
                     stream_id: StreamId::trusted(&s),
                     revision: r as u64,
                     position: p as u64,
+                    removed,
                 })),
                 _ => Err(Error::storage("a stored event row is malformed")),
             }
@@ -101,6 +103,10 @@ extern "C" {
     fn record_positions(records: &Array) -> Vec<f64>;
     #[wasm_bindgen(js_name = recordHeads)]
     fn record_heads(records: &Array) -> String;
+    #[wasm_bindgen(js_name = recordLifeHeads)]
+    fn record_life_heads(records: &Array) -> String;
+    #[wasm_bindgen(js_name = recordsKept)]
+    fn records_kept(records: &Array, keep: &[u8]) -> Array;
 }
 
 impl Records {
@@ -153,6 +159,66 @@ impl Records {
 impl Page for Records {
     fn len(&self) -> usize {
         self.0.length() as usize
+    }
+
+    /// Concatenates the records of `other`, which must be [`Records`] too.
+    fn append(&mut self, other: BoxedPage) -> Result<()> {
+        match other.into_any().downcast::<Records>() {
+            Ok(other) => {
+                if self.0.length() == 0 {
+                    self.0 = other.0;
+                } else if other.0.length() > 0 {
+                    self.0 = self.0.concat(&other.0);
+                }
+                Ok(())
+            }
+            Err(_) => Err(Error::storage(
+                "a page of stored records was joined with a page of another kind",
+            )),
+        }
+    }
+
+    fn keep(&mut self, range: std::ops::Range<usize>) {
+        let len = self.0.length() as usize;
+        if range.start == 0 && range.end >= len {
+            return;
+        }
+        self.0 = self.0.slice(range.start as u32, range.end.min(len) as u32);
+    }
+
+    /// One crossing out (stream ids, revisions and createdAt as JSON text, no payloads) and one
+    /// back (a byte per record). A record whose head is malformed is kept (its read then fails
+    /// with `STORAGE_ERROR`, as any malformed record does).
+    fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool) {
+        let len = self.0.length() as usize;
+        if len == 0 {
+            return;
+        }
+        let text = record_life_heads(&self.0);
+        let mut mask = vec![1u8; len];
+        let mut r = Reader::new(&text);
+        let mut parse = |mask: &mut [u8]| -> Option<()> {
+            r.expect(b'[')?;
+            for (i, slot) in mask.iter_mut().enumerate() {
+                if i > 0 {
+                    r.expect(b',')?;
+                }
+                r.expect(b'[')?;
+                let stream = r.string()?;
+                let revision = r.next_integer()?;
+                let created_at = r.next_integer()?;
+                r.expect(b']')?;
+                *slot = u8::from(keep(&stream, revision, created_at));
+            }
+            r.expect(b']')
+        };
+        if parse(&mut mask).is_none() {
+            mask.iter_mut().for_each(|m| *m = 1);
+        }
+        if mask.iter().all(|&m| m == 1) {
+            return;
+        }
+        self.0 = records_kept(&self.0, &mask);
     }
 
     fn into_events(self: Box<Self>) -> Result<Vec<RecordedEvent>> {

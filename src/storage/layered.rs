@@ -7,7 +7,7 @@ use std::rc::Rc;
 use uuid::Uuid;
 
 use super::{
-    Appending, BoxedPage, BoxedTx, Capabilities, Committing, HeadsOf, Io, Mode, Positions,
+    Appending, BoxedPage, BoxedTx, Capabilities, Committing, HeadsOf, Io, Mode, Positions, Removal,
     Revisions, Storage, Transaction,
 };
 use crate::decision::StoredLocation;
@@ -35,6 +35,8 @@ pub enum Primitive {
     Put,
     /// [`Transaction::truncate_log`].
     TruncateLog,
+    /// [`Transaction::remove`].
+    Remove,
     /// [`Transaction::get_meta`].
     GetMeta,
     /// [`Transaction::scan_meta`].
@@ -210,6 +212,21 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
             self.inner.appended(appending).await?;
             self.hook.appended(&mut *self.inner, appending).await
         })
+    }
+
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            self.hook.before(Primitive::Remove)?;
+            self.inner.remove(what).await
+        })
+    }
+
+    fn prefetch_meta(&mut self, keys: &[&str]) {
+        self.inner.prefetch_meta(keys);
+    }
+
+    fn prefetch_log_head(&mut self) {
+        self.inner.prefetch_log_head();
     }
 
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
-    Revisions, Storage, Transaction,
+    Removal, Revisions, Storage, Transaction,
 };
 use crate::decision::StoredLocation;
 use crate::error::Result;
@@ -19,8 +19,9 @@ use crate::model::{Position, Revision, StreamId};
 
 /// Keeps every event in memory, for tests, servers, workers and apps that need no persistence.
 ///
-/// Append cost does not grow with the size of the store: the global log is a vector indexed by
-/// position, each stream a vector of positions indexed by revision, ids a hash map.
+/// Append cost does not grow with the size of the store: the global log is a vector of slots
+/// indexed by position (an event, a removed event's husk, or a hole never written), each stream
+/// a sorted vector of `(revision, position)`, ids a hash map.
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     log: RefCell<Log>,
@@ -28,12 +29,41 @@ pub struct MemoryStorage {
     writing: Cell<bool>,
 }
 
+/// One position of the log.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// A live event.
+    Live(RecordedEvent),
+    /// A removed event: what identifies it stays, its payload is gone.
+    Husk {
+        id: Uuid,
+        stream: StreamId,
+        revision: Revision,
+    },
+    /// A position never written here (a synced device that never received a removed event).
+    Hole,
+}
+
+impl Slot {
+    fn id(&self) -> Option<(Uuid, &StreamId, Revision)> {
+        match self {
+            Slot::Live(e) => Some((e.id, &e.stream_id, e.revision)),
+            Slot::Husk {
+                id,
+                stream,
+                revision,
+            } => Some((*id, stream, *revision)),
+            Slot::Hole => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Log {
     /// How many transactions with writes have committed.
     commits: u64,
-    events: Vec<RecordedEvent>,
-    streams: HashMap<StreamId, Vec<Position>>,
+    events: Vec<Slot>,
+    streams: HashMap<StreamId, Vec<(Revision, Position)>>,
     ids: HashMap<Uuid, Position>,
     event_types: HashSet<Rc<str>>,
     meta: BTreeMap<String, Json>,
@@ -45,14 +75,50 @@ impl MemoryStorage {
         Self::default()
     }
 
-    /// The number of events stored.
+    /// The number of positions written (removed events included).
     pub fn len(&self) -> usize {
         self.log.borrow().events.len()
     }
 
-    /// Whether no event is stored.
+    /// Whether no event was ever written.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The number of live events stored (removed events and holes left out).
+    pub fn live_len(&self) -> usize {
+        let log = self.log.borrow();
+        log.events
+            .iter()
+            .filter(|s| matches!(s, Slot::Live(_)))
+            .count()
+    }
+
+    /// Every stored text, for erasure checks: each live event's id, stream id, type, data and
+    /// metadata, each removed event's id and stream id, and every meta key and value.
+    pub fn raw_dump(&self) -> String {
+        let log = self.log.borrow();
+        let mut out = String::new();
+        for slot in &log.events {
+            match slot {
+                Slot::Live(e) => {
+                    out += &format!(
+                        "{} {} {} {} {} {}\n",
+                        e.position, e.id, e.stream_id, e.event_type, e.data, e.metadata
+                    );
+                }
+                Slot::Husk {
+                    id,
+                    stream,
+                    revision,
+                } => out += &format!("husk {id} {stream} {revision}\n"),
+                Slot::Hole => out += "hole\n",
+            }
+        }
+        for (k, v) in &log.meta {
+            out += &format!("{k} {v}\n");
+        }
+        out
     }
 }
 
@@ -83,10 +149,12 @@ impl MemoryTx<'_> {
 /// How to take back one write.
 #[derive(Debug)]
 enum Undo {
-    /// Remove the last `n` events.
+    /// Cut the log back to this length.
     Put(usize),
-    /// Put back the events a truncation removed.
-    Truncate(Vec<RecordedEvent>),
+    /// Put back the slots a truncation removed (from this position).
+    Truncate(usize, Vec<Slot>),
+    /// Bring back removed events.
+    Remove(Vec<RecordedEvent>),
     /// Restore a meta value.
     Meta(String, Option<Json>),
 }
@@ -100,37 +168,69 @@ impl Log {
         event_type.clone()
     }
 
-    fn push(&mut self, mut event: RecordedEvent) {
-        // Share one allocation per stream id and per event type across the log.
-        let shared = self
-            .streams
-            .get_key_value(&event.stream_id)
-            .map(|(k, _)| k.clone());
-        if let Some(stream_id) = shared {
-            event.stream_id = stream_id;
+    /// Places `slot` at `position` (at or past the end; holes fill the gap).
+    fn place(&mut self, position: usize, mut slot: Slot) {
+        if let Slot::Live(event) = &mut slot {
+            // Share one allocation per stream id and per event type across the log.
+            let shared = self
+                .streams
+                .get_key_value(&event.stream_id)
+                .map(|(k, _)| k.clone());
+            if let Some(stream_id) = shared {
+                event.stream_id = stream_id;
+            }
+            event.event_type = self.intern(&event.event_type);
         }
-        event.event_type = self.intern(&event.event_type);
-        self.ids.insert(event.id, event.position);
-        self.streams
-            .entry(event.stream_id.clone())
-            .or_default()
-            .push(event.position);
-        self.events.push(event);
+        if let Some((id, stream, revision)) = slot.id() {
+            self.ids.insert(id, position as Position);
+            let entries = self.streams.entry(stream.clone()).or_default();
+            let at = entries.partition_point(|(r, _)| *r < revision);
+            entries.insert(at, (revision, position as Position));
+        }
+        if position >= self.events.len() {
+            self.events.resize(position, Slot::Hole);
+            self.events.push(slot);
+        } else {
+            self.events[position] = slot;
+        }
     }
 
-    /// Removes the events from index `from` on, returning them.
-    fn truncate(&mut self, from: usize) -> Vec<RecordedEvent> {
+    /// Removes the slots from `from` on, returning them; trailing holes go too.
+    fn truncate(&mut self, from: usize) -> Vec<Slot> {
         let removed = self.events.split_off(from.min(self.events.len()));
-        for event in removed.iter().rev() {
-            self.ids.remove(&event.id);
-            if let Some(positions) = self.streams.get_mut(&event.stream_id) {
-                positions.pop();
-                if positions.is_empty() {
-                    self.streams.remove(&event.stream_id);
+        for slot in removed.iter().rev() {
+            if let Some((id, stream, revision)) = slot.id() {
+                self.ids.remove(&id);
+                if let Some(entries) = self.streams.get_mut(stream) {
+                    entries.retain(|(r, _)| *r != revision);
+                    if entries.is_empty() {
+                        self.streams.remove(stream);
+                    }
                 }
             }
         }
+        while matches!(self.events.last(), Some(Slot::Hole)) {
+            self.events.pop();
+        }
         removed
+    }
+
+    fn head(&self, stream: &StreamId) -> Option<Revision> {
+        self.streams.get(stream)?.last().map(|(r, _)| *r)
+    }
+
+    fn log_head(&self) -> Option<Position> {
+        (self.events.len() as Position).checked_sub(1)
+    }
+
+    /// The `(revision, position)` entries of `stream` within `revs`.
+    fn entries(&self, stream: &StreamId, revs: &Revisions) -> &[(Revision, Position)] {
+        let Some(entries) = self.streams.get(stream) else {
+            return &[];
+        };
+        let start = entries.partition_point(|(r, _)| r < revs.start());
+        let end = entries.partition_point(|(r, _)| r <= revs.end());
+        &entries[start..end.max(start)]
     }
 }
 
@@ -144,24 +244,20 @@ fn clamp(range: RangeInclusive<u64>, len: usize) -> std::ops::Range<usize> {
 
 impl Transaction for MemoryTx<'_> {
     fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
-        let log = self.storage.log.borrow();
-        let head = log.streams.get(stream).map(|p| p.len() as Revision - 1);
+        let head = self.storage.log.borrow().head(stream);
         Box::pin(async move { Ok(head) })
     }
 
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
-        let head = (self.storage.log.borrow().events.len() as Position).checked_sub(1);
+        let head = self.storage.log.borrow().log_head();
         Box::pin(async move { Ok(head) })
     }
 
     /// Read at once, in one future (an append's first step).
     fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
         let log = self.storage.log.borrow();
-        let heads = streams
-            .iter()
-            .map(|s| log.streams.get(s).map(|p| p.len() as Revision - 1))
-            .collect();
-        let head = (log.events.len() as Position).checked_sub(1);
+        let heads = streams.iter().map(|s| log.head(s)).collect();
+        let head = log.log_head();
         Box::pin(async move { Ok((heads, head)) })
     }
 
@@ -170,11 +266,14 @@ impl Transaction for MemoryTx<'_> {
         let found = ids
             .iter()
             .map(|id| {
-                let event = &log.events[*log.ids.get(id)? as usize];
+                let position = *log.ids.get(id)?;
+                let slot = &log.events[position as usize];
+                let (_, stream, revision) = slot.id()?;
                 Some(StoredLocation {
-                    stream_id: event.stream_id.clone(),
-                    revision: event.revision,
-                    position: event.position,
+                    stream_id: stream.clone(),
+                    revision,
+                    position,
+                    removed: !matches!(slot, Slot::Live(_)),
                 })
             })
             .collect();
@@ -183,42 +282,90 @@ impl Transaction for MemoryTx<'_> {
 
     fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
         let log = self.storage.log.borrow();
-        let events: Vec<RecordedEvent> = match log.streams.get(stream) {
-            Some(positions) => positions[clamp(revs, positions.len())]
-                .iter()
-                .map(|p| log.events[*p as usize].clone())
-                .collect(),
-            None => Vec::new(),
-        };
+        let events: Vec<RecordedEvent> = log
+            .entries(stream, &revs)
+            .iter()
+            .filter_map(|(_, p)| match &log.events[*p as usize] {
+                Slot::Live(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
         Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
     }
 
     fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
         let log = self.storage.log.borrow();
-        let events = log.events[clamp(positions, log.events.len())].to_vec();
+        let events: Vec<RecordedEvent> = log.events[clamp(positions, log.events.len())]
+            .iter()
+            .filter_map(|slot| match slot {
+                Slot::Live(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
         Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
     }
 
     fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
-        let done = self.claim().map(|()| {
+        let done = self.claim().and_then(|()| {
             let mut log = self.storage.log.borrow_mut();
+            let before = log.events.len();
+            if events
+                .iter()
+                .zip(events.iter().skip(1))
+                .any(|(a, b)| a.position >= b.position)
+                || events
+                    .first()
+                    .is_some_and(|e| (e.position as usize) < before)
+            {
+                return Err(crate::Error::storage(
+                    "events must be put at increasing positions past the log's head",
+                ));
+            }
             for event in events {
-                log.push(event.clone());
+                log.place(event.position as usize, Slot::Live(event.clone()));
             }
             drop(log);
-            self.undo.push(Undo::Put(events.len()));
+            self.undo.push(Undo::Put(before));
+            Ok(())
+        });
+        Box::pin(async move { done })
+    }
+
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        let done = self.claim().map(|()| {
+            let mut log = self.storage.log.borrow_mut();
+            let positions: Vec<Position> = log
+                .entries(&what.stream, &what.revisions)
+                .iter()
+                .map(|(_, p)| *p)
+                .collect();
+            let mut removed = Vec::new();
+            for p in positions {
+                let slot = &mut log.events[p as usize];
+                if let Slot::Live(e) = slot {
+                    if what.covers(e.revision, e.position, e.created_at) {
+                        let husk = Slot::Husk {
+                            id: e.id,
+                            stream: e.stream_id.clone(),
+                            revision: e.revision,
+                        };
+                        if let Slot::Live(e) = std::mem::replace(slot, husk) {
+                            removed.push(e);
+                        }
+                    }
+                }
+            }
+            drop(log);
+            self.undo.push(Undo::Remove(removed));
         });
         Box::pin(async move { done })
     }
 
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         let done = self.claim().map(|()| {
-            let removed = self
-                .storage
-                .log
-                .borrow_mut()
-                .truncate(usize::try_from(from).unwrap_or(usize::MAX));
-            self.undo.push(Undo::Truncate(removed));
+            let from = usize::try_from(from).unwrap_or(usize::MAX);
+            let removed = self.storage.log.borrow_mut().truncate(from);
+            self.undo.push(Undo::Truncate(from, removed));
         });
         Box::pin(async move { done })
     }
@@ -290,13 +437,20 @@ impl Drop for MemoryTx<'_> {
         let mut log = self.storage.log.borrow_mut();
         for undo in self.undo.drain(..).rev() {
             match undo {
-                Undo::Put(n) => {
-                    let from = log.events.len() - n;
-                    log.truncate(from);
+                Undo::Put(len) => {
+                    log.truncate(len);
                 }
-                Undo::Truncate(events) => {
+                Undo::Truncate(from, slots) => {
+                    for (offset, slot) in slots.into_iter().enumerate() {
+                        if !matches!(slot, Slot::Hole) {
+                            log.place(from + offset, slot);
+                        }
+                    }
+                }
+                Undo::Remove(events) => {
                     for event in events {
-                        log.push(event);
+                        let p = event.position as usize;
+                        log.events[p] = Slot::Live(event);
                     }
                 }
                 Undo::Meta(key, Some(value)) => {

@@ -48,19 +48,75 @@ use crate::decision::StoredLocation;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, RecordedEvent};
 use crate::json::Json;
+use crate::lifecycle::LifecycleOp;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+
+/// What an append does: write events, or change a stream's lifecycle (one system event).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendKind {
+    /// Append the events of the call.
+    Events,
+    /// A lifecycle call on the stream: a metadata change, a soft delete or a tombstone,
+    /// written as one `$metadata` (in `$$X`) or `$streamDeleted` (in `X`) event with `id`.
+    Lifecycle {
+        /// The change.
+        op: LifecycleOp,
+        /// The id of the system event (idempotency of the call).
+        id: Uuid,
+    },
+}
 
 /// A validated append, ready for the core's append algorithm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedAppend {
-    /// The stream to append to.
+    /// The stream to append to: for a lifecycle call, the stream the call is about (`X`,
+    /// never `$$X`).
     pub stream_id: StreamId,
-    /// The caller's concurrency condition.
+    /// The caller's concurrency condition (for a metadata change: on the metadata revision).
     pub expected: ExpectedRevision,
-    /// The events, validated, each with its final id; never empty.
+    /// The events, validated, each with its final id; never empty for
+    /// [`AppendKind::Events`], empty for [`AppendKind::Lifecycle`].
     pub events: Vec<NewEvent>,
     /// The `created_at` of every event of the call, in milliseconds since the Unix epoch.
     pub created_at: u64,
+    /// Events or a lifecycle change.
+    pub kind: AppendKind,
+}
+
+impl PreparedAppend {
+    /// The ids the call writes: its events' ids, or the lifecycle event's id.
+    pub fn ids(&self) -> Vec<Uuid> {
+        match &self.kind {
+            AppendKind::Events => self.events.iter().map(|e| e.id).collect(),
+            AppendKind::Lifecycle { id, .. } => vec![*id],
+        }
+    }
+}
+
+/// Husks the live events of `stream` in `revisions` (only those created before
+/// `created_before` ms, and at a position <= `through`, when given): id, stream id, revision
+/// and position stay (so heads, `locate` and idempotency keep working); type, data, metadata
+/// and createdAt are erased from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The stream whose events are removed.
+    pub stream: StreamId,
+    /// The revisions to remove (those that exist and are live).
+    pub revisions: Revisions,
+    /// Only events created before this time (ms since the Unix epoch): maxAge.
+    pub created_before: Option<u64>,
+    /// Only events at or below this position (a synced device's confirmed prefix).
+    pub through: Option<Position>,
+}
+
+impl Removal {
+    /// Whether an event of this removal's stream at `revision`, `position`, created at
+    /// `created_at`, is to be removed.
+    pub fn covers(&self, revision: Revision, position: Position, created_at: u64) -> bool {
+        self.revisions.contains(&revision)
+            && self.created_before.is_none_or(|t| created_at < t)
+            && self.through.is_none_or(|p| position <= p)
+    }
 }
 
 /// A local append about to be put, as [`Transaction::appended`] and a [`Hook`] see it.
@@ -68,8 +124,10 @@ pub struct PreparedAppend {
 pub struct Appending<'a> {
     /// The append as the caller asked for it.
     pub append: &'a PreparedAppend,
-    /// Its events, numbered.
+    /// Its events, numbered (for a lifecycle call, the one system event).
     pub events: &'a [RecordedEvent],
+    /// What the append removes in the same transaction (retention, a deletion).
+    pub removals: &'a [Removal],
 }
 
 /// What a transaction is for.
@@ -175,6 +233,16 @@ pub trait Page {
 
     /// The page as its own type, for a host that knows it (downcast with `Box<dyn Any>`).
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+
+    /// Appends the events of `other` (a page of the same storage, following this one).
+    fn append(&mut self, other: BoxedPage) -> Result<()>;
+
+    /// Trims the page to the events at indices `range` (clamped to the page).
+    fn keep(&mut self, range: std::ops::Range<usize>);
+
+    /// Keeps the events for which `keep(stream_id, revision, created_at)` is true, without
+    /// reading their payloads.
+    fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool);
 }
 
 /// A page of any storage.
@@ -192,6 +260,29 @@ impl Page for Vec<RecordedEvent> {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+
+    fn append(&mut self, other: BoxedPage) -> Result<()> {
+        match other.into_any().downcast::<Vec<RecordedEvent>>() {
+            Ok(events) => {
+                self.extend(*events);
+                Ok(())
+            }
+            Err(_) => Err(Error::storage(
+                "pages of different storages cannot be joined",
+            )),
+        }
+    }
+
+    fn keep(&mut self, range: std::ops::Range<usize>) {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        self.truncate(end);
+        self.drain(..start);
+    }
+
+    fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool) {
+        self.retain(|e| keep(e.stream_id.as_str(), e.revision, e.created_at));
+    }
 }
 
 /// One transaction of a storage: primitives over its events and its small key-value `meta`
@@ -201,10 +292,12 @@ impl Page for Vec<RecordedEvent> {
 /// back). A storage whose transactions must not wait on anything else (IndexedDB) is safe: the
 /// core awaits nothing but these primitives between `begin` and `commit`.
 pub trait Transaction {
-    /// The current revision of `stream`, `None` when it has no events.
+    /// The last revision ever written in `stream` (removed events count), `None` when it has
+    /// none.
     fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>>;
 
-    /// The position of the log's last event, `None` when the log is empty.
+    /// The position of the log's last event ever written (removed events count), `None` when
+    /// the log is empty.
     fn log_head(&mut self) -> Io<'_, Option<Position>>;
 
     /// The heads of several streams and of the log, as one transaction reads them (an append
@@ -220,17 +313,21 @@ pub trait Transaction {
         })
     }
 
-    /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`).
+    /// Where each of `ids` is stored, if anywhere (`result[i]` for `ids[i]`), removed events
+    /// included (`removed: true`).
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>>;
 
-    /// The events of `stream` at `revisions`, ascending (those that exist).
+    /// The live events of `stream` at `revisions`, ascending (removed events and revisions
+    /// never received are skipped).
     fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage>;
 
-    /// The events of the log at `positions`, ascending (those that exist).
+    /// The live events of the log at `positions`, ascending (removed events and positions
+    /// never received — holes — are skipped).
     fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage>;
 
-    /// Writes `events` at their positions (numbered by the core: dense positions after the log's
-    /// head, contiguous revisions in each stream).
+    /// Writes `events` at their positions (numbered by the core). Positions are increasing past
+    /// the log's head and revisions increasing in each stream, but neither is necessarily dense:
+    /// a synced device may have holes where the server removed events before it pulled them.
     fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()>;
 
     /// Called by the append algorithm just before it puts the events of a local append (the
@@ -241,8 +338,23 @@ pub trait Transaction {
         Box::pin(async { Ok(()) })
     }
 
-    /// Deletes every event at a position at or after `from` (the tail of the log), with its
-    /// stream and id entries. Sync rewrites its pending tail with this. Storages that do not
+    /// Removes events: see [`Removal`]. Events already removed, and revisions that do not
+    /// exist, are skipped.
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()>;
+
+    /// A hint: this transaction will [`get_meta`](Self::get_meta) these keys. Storages that
+    /// can issue requests at once start them now (IndexedDB); the default does nothing.
+    fn prefetch_meta(&mut self, keys: &[&str]) {
+        let _ = keys;
+    }
+
+    /// A hint: this transaction may read [`log_head`](Self::log_head) after its next read.
+    /// Storages that can issue requests at once start it now (IndexedDB: a log read that comes
+    /// back short then needs no second round trip); the default does nothing.
+    fn prefetch_log_head(&mut self) {}
+
+    /// Deletes every event at a position at or after `from` (the tail of the log), removed
+    /// events included, with its stream and id entries. Sync rewrites its pending tail with this. Storages that do not
     /// [truncate](Capabilities::truncates) fail it.
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()>;
 

@@ -4,16 +4,16 @@
 //! over a simulated lossy network.
 
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::protocol::{ClientMessage, PushAppend, PushOutcome, ServerMessage, TheirsCut};
-use super::records::{ConflictRecord, OutboxEntry, SyncState, CONFLICT, STATE};
-use super::tail::{load, theirs, Local};
+use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMessage, TheirsCut};
+use super::records::{ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, STATE};
+use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
-use crate::decision::{decide, Decision};
+use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
@@ -101,11 +101,14 @@ struct Engine {
     outgoing: VecDeque<ClientMessage>,
     /// The push awaiting its result: batch id and the sequence numbers it carries.
     in_flight: Option<(u64, Vec<u64>)>,
-    /// Appends the server accepted on this connection, whose events have not arrived yet.
-    acked: HashSet<u64>,
+    /// Held appends pushed once on this connection (a `STREAM_DELETED` foreseen here).
+    pushed_once: std::collections::HashSet<u64>,
+    /// Appends the server accepted on this connection, whose events have not arrived yet, with
+    /// the position of their last event.
+    acked: HashMap<u64, Position>,
     next_batch: u64,
-    /// Events held back until the rest of their append arrives.
-    carry: Vec<RecordedEvent>,
+    /// Events held back until the rest of their append arrives (the end of a frame).
+    carry: Option<Frame>,
     /// The epoch of the server log this store synced with.
     epoch: Option<String>,
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
@@ -119,24 +122,42 @@ struct Engine {
 }
 
 impl Engine {
-    /// Queues a pull from `after`, whose event in the local log has the id `after_id`.
-    fn pull(&mut self, after: Option<Position>, after_id: Option<uuid::Uuid>) {
-        self.carry.clear();
+    /// Queues a pull from `after`; `last` is the client's last event at or before it (its id
+    /// and position).
+    fn pull(&mut self, after: Option<Position>, last: Option<(uuid::Uuid, Position)>) {
+        self.carry = None;
         let epoch = self.epoch.clone();
         self.pulled = (after, epoch.clone());
         self.outgoing.push_back(ClientMessage::Pull {
             after,
-            after_id,
+            after_id: last.map(|(id, _)| id),
+            after_id_at: last.map(|(_, at)| at).filter(|at| Some(*at) != after),
             epoch,
         });
     }
 }
 
-/// The id of the event at `at` in the local log (the server checks it is its own there).
-async fn id_at(tx: &mut dyn Transaction, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
-    let Some(at) = at else { return Ok(None) };
-    let events = tx.read_log(at..=at).await?.into_events()?;
-    Ok(events.first().filter(|e| e.position == at).map(|e| e.id))
+/// The id of the last event at or before `at` in the local log (the server checks it is its own,
+/// there), and its position: the log may have holes, so windows of doubling width are read
+/// downwards.
+async fn id_at(
+    tx: &mut dyn Transaction,
+    at: Option<Position>,
+) -> Result<Option<(uuid::Uuid, Position)>> {
+    let Some(mut high) = at else { return Ok(None) };
+    let mut width = 16u64;
+    loop {
+        let low = high.saturating_sub(width - 1);
+        let events = tx.read_log(low..=high).await?.into_events()?;
+        if let Some(e) = events.last() {
+            return Ok(Some((e.id, e.position)));
+        }
+        if low == 0 {
+            return Ok(None);
+        }
+        high = low - 1;
+        width = (width * 2).min(1 << 16);
+    }
 }
 
 impl SyncClient {
@@ -215,6 +236,7 @@ impl SyncClient {
             e.status.caught_up = false;
             e.in_flight = None;
             e.acked.clear();
+            e.pushed_once.clear();
             e.outgoing.clear();
             e.log_checked = false;
             e.pull(status.confirmed, after_id);
@@ -223,7 +245,7 @@ impl SyncClient {
     }
 
     /// The id of the confirmed event at `at`.
-    async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<uuid::Uuid>> {
+    async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<(uuid::Uuid, Position)>> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
         id_at(&mut *tx, at).await
     }
@@ -235,7 +257,7 @@ impl SyncClient {
         e.status.caught_up = false;
         e.in_flight = None;
         e.acked.clear();
-        e.carry.clear();
+        e.carry = None;
         e.outgoing.clear();
     }
 
@@ -270,7 +292,12 @@ impl SyncClient {
             return Ok(Vec::new());
         }
         let held = match message {
-            ServerMessage::Events { events, epoch } => {
+            ServerMessage::Events {
+                events,
+                epoch,
+                after,
+                through,
+            } => {
                 let known = self.engine.borrow().epoch.clone();
                 match (epoch, known) {
                     (Some(e), Some(k)) if e != k => {
@@ -279,7 +306,12 @@ impl SyncClient {
                     }
                     (epoch, _) => {
                         let checked = epoch.is_some();
-                        let held = self.ingest(events, epoch).await?;
+                        let frame = Frame {
+                            after,
+                            through,
+                            events,
+                        };
+                        let held = self.ingest(frame, epoch).await?;
                         self.engine.borrow_mut().log_checked |= checked;
                         held
                     }
@@ -363,53 +395,38 @@ impl SyncClient {
             }
         }
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        let local = load(&mut *tx, false).await?;
-        let acked = self.engine.borrow().acked.clone();
-        let mut at = local.tail_start();
-        let mut chosen: Vec<(&OutboxEntry, Position)> = Vec::new();
-        let mut events_chosen = 0usize;
+        // The pending tail's events, sliced by the outbox's counts: the tail may hold husks of
+        // cancelled appends, so positions say nothing.
+        let local = load(&mut *tx, true).await?;
+        let (acked, pushed_once) = {
+            let e = self.engine.borrow();
+            (e.acked.clone(), e.pushed_once.clone())
+        };
+        let mut appends = Vec::new();
+        let (mut events_chosen, mut bytes) = (0usize, 0usize);
         for p in &local.pending {
-            let first = at;
-            if !p.is_detached() {
-                at += p.entry.count as u64;
-            }
-            if p.is_detached() || acked.contains(&p.entry.seq) || local.is_held(&p.entry) {
+            let blocked = p.is_detached() || local.is_held(&p.entry);
+            let once =
+                blocked && local.pushed_once(&p.entry) && !pushed_once.contains(&p.entry.seq);
+            if acked.contains_key(&p.entry.seq) || (blocked && !once) {
                 continue;
             }
-            if chosen.len() == BATCH_APPENDS
-                || (events_chosen >= BATCH_EVENTS && !chosen.is_empty())
+            if appends.len() == BATCH_APPENDS
+                || (events_chosen >= BATCH_EVENTS && !appends.is_empty())
             {
                 break;
             }
-            events_chosen += p.entry.count;
-            chosen.push((&p.entry, first));
-        }
-        let mut appends = Vec::with_capacity(chosen.len());
-        if let (Some((_, from)), Some((last, to))) = (chosen.first(), chosen.last()) {
-            let to = to + last.count as u64 - 1;
-            let events = tx.read_log(*from..=to).await?.into_events()?;
-            let mut bytes = 0usize;
-            for (entry, first) in &chosen {
-                let offset = (first - from) as usize;
-                let slice = events.get(offset..offset + entry.count).ok_or_else(|| {
-                    Error::storage("the sync outbox does not match the local log")
-                })?;
-                let size: usize = slice
-                    .iter()
-                    .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
-                    .sum();
-                if bytes + size > BATCH_BYTES && !appends.is_empty() {
-                    break;
-                }
-                bytes += size;
-                appends.push(PushAppend {
-                    seq: entry.seq,
-                    stream_id: entry.stream_id.clone(),
-                    expected: entry.expected,
-                    events: slice.iter().map(new_event).collect(),
-                    created_at: entry.created_at,
-                });
+            let size: usize = p
+                .events
+                .iter()
+                .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
+                .sum();
+            if bytes + size > BATCH_BYTES && !appends.is_empty() {
+                break;
             }
+            bytes += size;
+            events_chosen += p.entry.count;
+            appends.push(pushed(p)?);
         }
         drop(tx);
         self.absorb(&local);
@@ -420,6 +437,11 @@ impl SyncClient {
             return Ok(appends.pop());
         }
         let mut e = self.engine.borrow_mut();
+        for a in &appends {
+            if local.conflicts.get(&a.stream_id).is_some() {
+                e.pushed_once.insert(a.seq); // held: pushed once per connection
+            }
+        }
         let batch = e.next_batch;
         e.next_batch += 1;
         e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
@@ -428,25 +450,21 @@ impl SyncClient {
     }
 
     /// Ingests server events (of the log `epoch`, recorded with the first confirmed events).
-    async fn ingest(
-        &self,
-        events: Vec<RecordedEvent>,
-        epoch: Option<String>,
-    ) -> Result<Vec<StreamId>> {
-        let events = {
-            let mut e = self.engine.borrow_mut();
-            let mut all = std::mem::take(&mut e.carry);
-            all.extend(events);
-            all
+    async fn ingest(&self, frame: Frame, epoch: Option<String>) -> Result<Vec<StreamId>> {
+        let frame = match self.engine.borrow_mut().carry.take() {
+            Some(carry) => carry.then(frame),
+            None => frame,
         };
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
             let mut local = load(&mut *tx, true).await?;
+            local.now = (self.store.options().now)();
             if local.state.epoch.is_none() {
                 local.state.epoch.clone_from(&epoch);
             }
-            let done = match local.ingest(&mut *tx, events.clone()).await? {
+            let acked = self.engine.borrow().acked.clone();
+            let done = match local.ingest(&mut *tx, frame.clone(), &acked).await? {
                 Ok(done) => done,
                 Err(super::tail::Gap) => {
                     let after = local.state.confirmed;
@@ -466,11 +484,20 @@ impl SyncClient {
                     }
                     Err(CommitError::Failed(e)) => return Err(e),
                 }
+                if local.lives_changed {
+                    self.store.reload_lifecycle().await?;
+                }
                 self.wrote(&local);
             } else {
                 drop(tx);
             }
-            self.engine.borrow_mut().carry = done.carry;
+            let mut e = self.engine.borrow_mut();
+            e.carry = done.carry;
+            // Accepted appends the confirmed prefix passed are settled (delivered or removed).
+            if let Some(confirmed) = local.state.confirmed {
+                e.acked.retain(|_, at| *at > confirmed);
+            }
+            drop(e);
             self.absorb(&local);
             return Ok(done.new_conflicts);
         }
@@ -488,10 +515,17 @@ impl SyncClient {
             }
         };
         let mut holds = Vec::new();
+        let mut skipped = Vec::new();
+        let confirmed = self.engine.borrow().status.confirmed;
         for (seq, outcome) in seqs.into_iter().zip(outcomes) {
             match outcome {
-                PushOutcome::Ok { .. } | PushOutcome::Already { .. } => {
-                    self.engine.borrow_mut().acked.insert(seq);
+                PushOutcome::Ok { position, .. } | PushOutcome::Already { position, .. } => {
+                    if confirmed.is_some_and(|c| position <= c) {
+                        // Passed already: confirmed then, or removed before it reached us.
+                        skipped.push(seq);
+                    } else {
+                        self.engine.borrow_mut().acked.insert(seq, position);
+                    }
                 }
                 PushOutcome::Conflict {
                     actual,
@@ -510,6 +544,17 @@ impl SyncClient {
                 }
                 PushOutcome::Blocked | PushOutcome::Failed(_) => {}
             }
+        }
+        if !skipped.is_empty() && self.any_queued(&skipped).await? {
+            self.transact(&|mut tx, mut local| {
+                let skipped = skipped.clone();
+                Box::pin(async move {
+                    local.drop_skipped(&mut *tx, &skipped).await?;
+                    local.save(&mut *tx).await?;
+                    Ok((tx, local, ()))
+                })
+            })
+            .await?;
         }
         if holds.is_empty() {
             return Ok(Vec::new());
@@ -541,6 +586,18 @@ impl SyncClient {
             })
         })
         .await
+    }
+
+    /// Whether any of the appends `seqs` is still queued (usually none: the frame that
+    /// confirmed them came before their result).
+    async fn any_queued(&self, seqs: &[u64]) -> Result<bool> {
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        for seq in seqs {
+            if tx.get_meta(&OutboxEntry::key(*seq)).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The backlog is in: records the server log's epoch the first time; after a reset, decides
@@ -625,13 +682,36 @@ impl SyncClient {
             // local log's view, the freshest. Once this connection caught up, the local log is
             // the server's: an answer beyond it is from a log the server no longer holds (it was
             // restored from an earlier copy).
-            let (actual, theirs) =
-                if record.from_server && record.actual > confirmed_head && !caught_up {
-                    (record.actual, record.theirs.clone())
-                } else {
-                    let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
-                    (confirmed_head, theirs)
+            // What the expected revision is checked against: the stream's visible head (none
+            // after a soft delete), or for a held metadata change the metadata revision.
+            let metadata = local
+                .pending
+                .iter()
+                .any(|p| p.entry.seq == record.seq && p.entry.kind == EntryKind::Metadata);
+            let life = crate::lifecycle::read_life(&mut *tx, stream).await?;
+            let view = crate::lifecycle::StreamView {
+                stored_head: confirmed_head,
+                life: life.as_ref(),
+            };
+            let visible = if view.tombstoned() {
+                confirmed_head
+            } else {
+                view.visible_head()
+            };
+            let (actual, theirs) = if metadata {
+                let meta = stream.metadata_stream();
+                let head = tx.stream_head(&meta).await?;
+                let current = match head {
+                    Some(h) => tx.read_stream(&meta, h..=h).await?.into_events()?,
+                    None => Vec::new(),
                 };
+                (head, current)
+            } else if record.from_server && record.actual > visible && !caught_up {
+                (record.actual, record.theirs.clone())
+            } else {
+                let theirs = theirs(&mut *tx, stream, record.expected, confirmed_head).await?;
+                (visible, theirs)
+            };
             conflicts.push(Conflict {
                 stream_id: stream.clone(),
                 expected: record.expected,
@@ -650,16 +730,28 @@ impl SyncClient {
     /// Drops the held events of `stream`: it becomes the server's.
     pub async fn discard(&self, stream: &str) -> Result<()> {
         let stream = StreamId::new(stream)?;
-        self.transact(&|mut tx, mut local| {
-            let stream = stream.clone();
-            Box::pin(async move {
-                local.release(&mut *tx, &stream).await?;
-                local.save(&mut *tx).await?;
-                Ok((tx, local, ()))
+        let refetch = self
+            .transact(&|mut tx, mut local| {
+                let stream = stream.clone();
+                Box::pin(async move {
+                    let lifecycle = local.release(&mut *tx, &stream).await?;
+                    local.save(&mut *tx).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
+                    Ok((tx, local, refetch))
+                })
             })
-        })
-        .await?;
+            .await?;
+        self.refetch(refetch).await?;
         self.pump().await
+    }
+
+    /// After a dropped lifecycle call (it removed confirmed events here, which the server still
+    /// has): the server's log `epoch` is pulled again from its start, the queue kept on top.
+    async fn refetch(&self, epoch: Option<String>) -> Result<()> {
+        match epoch {
+            Some(epoch) => self.reset(epoch).await,
+            None => Ok(()),
+        }
     }
 
     /// Replaces the held events of `stream` with `events`, appended under `expected` (decided
@@ -676,13 +768,19 @@ impl SyncClient {
             .transact(&|mut tx, mut local| {
                 let append = append.clone();
                 Box::pin(async move {
-                    local.release(&mut *tx, &append.stream_id).await?;
+                    let lifecycle = local.release(&mut *tx, &append.stream_id).await?;
+                    let refetch = lifecycle.then(|| local.state.epoch.clone()).flatten();
                     let ids: Vec<_> = append.events.iter().map(|e| e.id).collect();
                     let heads = crate::append::heads(&mut *tx, &append.stream_id).await?;
                     let stored = tx.locate(&ids).await?;
-                    let decided = decide(
+                    let life = crate::lifecycle::read_life(&mut *tx, &append.stream_id).await?;
+                    let view = crate::lifecycle::StreamView {
+                        stored_head: heads.stream,
+                        life: life.as_ref(),
+                    };
+                    let decided = crate::lifecycle::decide_in(
                         &append.stream_id,
-                        heads.stream,
+                        &view,
                         append.expected,
                         &ids,
                         &stored,
@@ -705,13 +803,16 @@ impl SyncClient {
                         count: events.len(),
                         created_at: append.created_at,
                         detached: None,
+                        kind: Default::default(),
                     };
                     local.queue(entry, events);
                     local.save(&mut *tx).await?;
-                    Ok((tx, local, result))
+                    Ok((tx, local, (result, refetch)))
                 })
             })
             .await?;
+        let (result, refetch) = result;
+        self.refetch(refetch).await?;
         self.pump().await?;
         Ok(result)
     }
@@ -724,10 +825,14 @@ impl SyncClient {
     async fn transact<'s, T>(&'s self, work: &Work<'s, BoxedTx<'s>, T>) -> Result<T> {
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
-            let local = load(&mut *tx, true).await?;
+            let mut local = load(&mut *tx, true).await?;
+            local.now = (self.store.options().now)();
             let (tx, local, value) = work(tx, local).await?;
             match tx.commit().await {
                 Ok(()) => {
+                    if local.lives_changed {
+                        self.store.reload_lifecycle().await?;
+                    }
                     self.wrote(&local);
                     self.absorb(&local);
                     return Ok(value);
@@ -764,6 +869,42 @@ impl SyncClient {
         e.status.resetting = local.state.resetting;
         e.epoch.clone_from(&local.state.epoch);
     }
+}
+
+/// The push of a queued append: its events, or its lifecycle call (whose one event is the
+/// lifecycle event: its id, and for a metadata change its data, the new metadata).
+fn pushed(p: &super::tail::Pending) -> Result<PushAppend> {
+    let entry = &p.entry;
+    let event = || {
+        p.events
+            .first()
+            .filter(|_| p.events.len() == 1)
+            .ok_or_else(|| Error::storage("a queued lifecycle call is not one event"))
+    };
+    let kind = match entry.kind {
+        EntryKind::Events => PushKind::Events,
+        EntryKind::Metadata => {
+            let e = event()?;
+            PushKind::Metadata {
+                id: e.id,
+                metadata: e.data.clone(),
+            }
+        }
+        EntryKind::Delete => PushKind::Delete { id: event()?.id },
+        EntryKind::Tombstone => PushKind::Tombstone { id: event()?.id },
+    };
+    let events = match kind {
+        PushKind::Events => p.events.iter().map(new_event).collect(),
+        _ => Vec::new(),
+    };
+    Ok(PushAppend {
+        seq: entry.seq,
+        kind,
+        stream_id: entry.stream_id.clone(),
+        expected: entry.expected,
+        events,
+        created_at: entry.created_at,
+    })
 }
 
 fn new_event(e: &RecordedEvent) -> NewEvent {

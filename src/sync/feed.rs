@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::Position;
 use crate::read::{ReadFrom, ReadOptions};
+use crate::storage::Mode;
 use crate::store::EventStore;
 
 /// The most events one `events` frame carries.
@@ -50,8 +51,10 @@ pub struct Feed {
 pub struct PullRequest {
     /// The last position the client holds.
     pub after: Option<Position>,
-    /// The id of the client's event at `after`.
+    /// The id of the client's last event at or before `after` (`None`: it holds none).
     pub after_id: Option<uuid::Uuid>,
+    /// The position of the `after_id` event in the client's log (`None`: `after`).
+    pub after_id_at: Option<Position>,
     /// The log the client synced with.
     pub epoch: Option<String>,
 }
@@ -70,9 +73,19 @@ impl EventStore {
         let other_log = pull.epoch.as_deref().is_some_and(|e| e != epoch);
         let diverged = match pull.after {
             Some(at) => {
-                let options = ReadOptions::forwards().from(ReadFrom::At(at)).max_count(1);
-                let here = self.read_all(options).await?;
-                here.first().map(|e| (e.position, Some(e.id))) != Some((at, pull.after_id))
+                // The client's last event at or before `after` must be this log's, at the same
+                // position (a removed event's id stays known, at its position).
+                let mut tx = self.storage().begin(Mode::Read).await?;
+                let head = tx.log_head().await?;
+                let theirs = match pull.after_id {
+                    Some(id) => tx.locate(&[id]).await?.pop().flatten(),
+                    None => None,
+                };
+                drop(tx);
+                let expected_at = pull.after_id_at.unwrap_or(at);
+                let known = pull.after_id.is_none()
+                    || (expected_at <= at && theirs.is_some_and(|l| l.position == expected_at));
+                head.is_none_or(|h| at > h) || !known
             }
             None => false,
         };
@@ -115,10 +128,16 @@ impl EventStore {
             }));
         }
         events.truncate(frame_len(&events, limits.bytes));
-        feed.cursor = events.last().map(|e| e.position);
+        let after = feed.cursor;
+        // A frame covers the holes before its first event and ends with its last event: a hole
+        // at the head of the log is covered by the next frame, with the event after it.
+        let through = events[events.len() - 1].position;
+        feed.cursor = Some(through);
         Ok(Some(ServerMessage::Events {
             events,
             epoch: Some(epoch.to_owned()),
+            after,
+            through,
         }))
     }
 }

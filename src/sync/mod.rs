@@ -1,4 +1,4 @@
-//! Sync (protocol v2): a store that works offline and syncs with a server store, both ways.
+//! Sync (protocol v3): a store that works offline and syncs with a server store, both ways.
 //!
 //! - Every local append of a synced store also writes an outbox entry in its own transaction
 //!   ([`Outboxed`]), so nothing acknowledged locally is lost.
@@ -34,8 +34,8 @@ pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 pub use outbox::{Outbox, Outboxed};
 pub use protocol::{
-    ClientMessage, PushAppend, PushOutcome, PushPolicy, Refusal, ServerMessage, TheirsCut,
-    MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
+    ClientMessage, PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, ServerMessage,
+    TheirsCut, MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,
 };
 #[cfg(feature = "server")]
 pub use serve::{
@@ -58,4 +58,27 @@ pub(crate) const STATE_KEY: &str = records::STATE;
 pub(crate) fn state_marks(json: &crate::Json) -> crate::Result<(u64, Option<crate::Position>)> {
     let state = records::SyncState::decode(json)?;
     Ok((state.generation, state.confirmed))
+}
+
+/// The lowest position of the confirmed events removed by ingests after `generation` (`None`:
+/// none), per a stored sync state; `Some(0)` when the state no longer remembers them all.
+pub(crate) fn removed_since(
+    json: &crate::Json,
+    generation: u64,
+) -> crate::Result<Option<crate::Position>> {
+    let state = records::SyncState::decode(json)?;
+    let forgotten = state.removals.len() == records::REMOVALS_KEPT
+        && state
+            .removals
+            .first()
+            .is_some_and(|(g, _)| *g > generation + 1);
+    if forgotten {
+        return Ok(Some(0));
+    }
+    Ok(state
+        .removals
+        .iter()
+        .filter(|(g, _)| *g > generation)
+        .map(|(_, p)| *p)
+        .min())
 }

@@ -1,13 +1,16 @@
-//! The messages of sync protocol v2, as values. Hosts carry them over their transport (the
+//! The messages of sync protocol v3, as values. Hosts carry them over their transport (the
 //! browser and the edge service as JSON over a WebSocket: `edge/PROTOCOL.md`); the client and
 //! server state machines only see these.
 
 use crate::event::{NewEvent, RecordedEvent};
+use crate::json::Json;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 
-/// The protocol version these messages belong to (v2: a pull names the id of the event at its
-/// `after`, so that a server restored to an earlier copy is noticed; capped and withheld `theirs`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The protocol version these messages belong to (v3: stream lifecycle — pushed appends have a
+/// `kind`, `events` frames say which positions they cover (`after`, `through`), so that removed
+/// events leave explicit holes; v2: a pull names the id of the event at its `after`; capped and
+/// withheld `theirs`).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The most bytes (UTF-8) of one client message the server reads: a push over it is refused
 /// whole, so the client never sends one (an append too large for it is refused at append time).
@@ -21,16 +24,66 @@ pub const MAX_CREATED_AT_MS: u64 = 8_640_000_000_000_000;
 /// outcomes; the rest reaches the client with the log it pulls.
 pub const MAX_THEIRS_BYTES: usize = 256 * 1024;
 
+/// What a pushed append does: append events, or change the stream's lifecycle (each lifecycle
+/// call is one event, whose id the client chose: the server writes it with that id).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushKind {
+    /// An ordinary append of [`PushAppend::events`] (`"kind":"events"`).
+    Events,
+    /// `setStreamMetadata` (`"kind":"metadata"`): the expected revision is the expected
+    /// metadata revision.
+    Metadata {
+        /// The id of the `$metadata` event.
+        id: uuid::Uuid,
+        /// The new metadata, as the client sent it (the server validates it).
+        metadata: Json,
+    },
+    /// `deleteStream` (`"kind":"delete"`), a soft delete.
+    Delete {
+        /// The id of the `$metadata` event.
+        id: uuid::Uuid,
+    },
+    /// `tombstoneStream` (`"kind":"tombstone"`), a hard delete.
+    Tombstone {
+        /// The id of the `$streamDeleted` event.
+        id: uuid::Uuid,
+    },
+}
+
+impl PushKind {
+    /// The wire name (`"events"`, `"metadata"`, `"delete"`, `"tombstone"`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PushKind::Events => "events",
+            PushKind::Metadata { .. } => "metadata",
+            PushKind::Delete { .. } => "delete",
+            PushKind::Tombstone { .. } => "tombstone",
+        }
+    }
+
+    /// The lifecycle event's id (`None` for events).
+    pub fn id(&self) -> Option<uuid::Uuid> {
+        match self {
+            PushKind::Events => None,
+            PushKind::Metadata { id, .. }
+            | PushKind::Delete { id }
+            | PushKind::Tombstone { id } => Some(*id),
+        }
+    }
+}
+
 /// A queued local append, as pushed: the original call, resent verbatim until a terminal answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushAppend {
     /// The outbox sequence number of the append (the client's own reference).
     pub seq: u64,
+    /// What the append does (events, or a lifecycle change of the stream).
+    pub kind: PushKind,
     /// The stream.
     pub stream_id: StreamId,
     /// The expected revision the append was made with.
     pub expected: ExpectedRevision,
-    /// The events with their ids.
+    /// The events with their ids (none for a lifecycle kind).
     pub events: Vec<NewEvent>,
     /// When the append was made locally (milliseconds since the Unix epoch), kept by the server.
     pub created_at: u64,
@@ -46,6 +99,9 @@ pub enum ClientMessage {
         /// The id of the event at `after` in the client's log: a server whose event there is
         /// another one (restored from an earlier copy, then grown again) answers `Behind`.
         after_id: Option<uuid::Uuid>,
+        /// The position of the `after_id` event, when it is not `after` (the client's log has
+        /// a hole at `after`).
+        after_id_at: Option<Position>,
         /// The epoch of the server log the client synced with (`None` before the first time):
         /// a server holding another log answers `Behind` instead of events.
         epoch: Option<String>,
@@ -84,6 +140,9 @@ pub struct PushPolicy {
     pub reveal_theirs: bool,
     /// The most events one pushed append may hold (more: rejected, `INVALID_ARGUMENT`).
     pub max_append_events: usize,
+    /// The pusher may delete streams (the `delete` scope): pushed `delete` and `tombstone`
+    /// appends are rejected with `FORBIDDEN` without it.
+    pub may_delete: bool,
 }
 
 impl Default for PushPolicy {
@@ -91,6 +150,7 @@ impl Default for PushPolicy {
         PushPolicy {
             reveal_theirs: true,
             max_append_events: 1000,
+            may_delete: true,
         }
     }
 }
@@ -161,12 +221,19 @@ pub enum PushOutcome {
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerMessage {
-    /// Events of the server's log, in position order, each with its server position.
+    /// Events of the server's log, in position order, each with its server position: every event
+    /// the client receives at a position in `(after, through]`. Positions in that range without
+    /// an event are holes (removed events).
     Events {
         /// The events.
         events: Vec<RecordedEvent>,
         /// The identity of the server's log they belong to (`None`: not said).
         epoch: Option<String>,
+        /// The last position the previous frame covered (`None`: the start of the log). The
+        /// client takes the frame only when it holds the log up to exactly there.
+        after: Option<Position>,
+        /// The last position this frame covers (at least its last event's).
+        through: Position,
     },
     /// The backlog has been sent; later events are live.
     CaughtUp {

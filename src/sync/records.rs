@@ -1,13 +1,15 @@
 //! What a synced store keeps in its storage's meta area, and how each record is written: small
 //! JSON arrays, encoded and decoded by hand (no JSON library in the wasm build).
 //!
-//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting, pending]` — the last
+//! - `sync/state`: `[confirmed, generation, nextSeq, epoch, resetting, pending, removals?]` — the last
 //!   confirmed position (`null` before the first), how many times the pending tail was rewritten,
 //!   the next outbox sequence number, the server log's epoch (`null` before the first
 //!   connection), whether the client is pulling a replaced server log from its start (`1`, else
-//!   `0`), and how many appends are queued (the outbox's size, for a cheap status).
-//! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached]` — one queued
-//!   local append, in append order. Its `count` events are in the local log's pending tail, in
+//!   `0`), how many appends are queued (the outbox's size, for a cheap status), and the last
+//!   ingests that removed confirmed events (`[[generation, lowest position], …]`, absent if none).
+//! - `sync/outbox/{seq}`: `[streamId, expectedRevision, count, createdAt, detached, kind?]` — one
+//!   queued local append, in append order; `kind` is `"m"`, `"d"` or `"t"` for a lifecycle call
+//!   (set metadata, delete, tombstone: `count` 1, its event), absent for events. Its `count` events are in the local log's pending tail, in
 //!   the same order as the outbox; `detached` (rows, else `null`) holds them instead when they
 //!   cannot stay in the log (their ids were stored by someone else).
 //! - `sync/conflict/{streamId}`: `[seq, expectedRevision, actualRevision, code, message, theirs,
@@ -51,7 +53,13 @@ pub(crate) struct SyncState {
     pub resetting: bool,
     /// How many appends are queued.
     pub pending: u64,
+    /// The last [`REMOVALS_KEPT`] ingests that removed confirmed events: `(generation, lowest
+    /// position removed)`, oldest first (subscriptions that delivered them rebase).
+    pub removals: Vec<(u64, Position)>,
 }
+
+/// How many removals of confirmed events the sync state remembers.
+pub(crate) const REMOVALS_KEPT: usize = 16;
 
 impl SyncState {
     /// The first position of the pending tail.
@@ -73,6 +81,17 @@ impl SyncState {
         }
         out.push_str(if self.resetting { ",1," } else { ",0," });
         push_u64(&mut out, self.pending);
+        if !self.removals.is_empty() {
+            out.push_str(",[");
+            for (i, (generation, position)) in self.removals.iter().enumerate() {
+                out.push_str(if i == 0 { "[" } else { ",[" });
+                push_u64(&mut out, *generation);
+                out.push(',');
+                push_u64(&mut out, *position);
+                out.push(']');
+            }
+            out.push(']');
+        }
         out.push(']');
         Json::trusted(out)
     }
@@ -87,6 +106,20 @@ impl SyncState {
             let epoch = opt_string(r.next_value()?)?;
             let resetting = r.next_integer()? == 1;
             let pending = r.next_integer()?;
+            let mut removals = Vec::new();
+            if r.eat(b',') {
+                r.expect(b'[')?;
+                while !r.eat(b']') {
+                    if !removals.is_empty() {
+                        r.expect(b',')?;
+                    }
+                    r.expect(b'[')?;
+                    let generation = r.integer()?;
+                    let position = r.next_integer()?;
+                    r.expect(b']')?;
+                    removals.push((generation, position));
+                }
+            }
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
@@ -95,9 +128,50 @@ impl SyncState {
                 epoch,
                 resetting,
                 pending,
+                removals,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
+    }
+}
+
+/// What a queued append does: its events, or a lifecycle change of its stream (its one event
+/// is the lifecycle event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum EntryKind {
+    /// An ordinary append.
+    #[default]
+    Events,
+    /// `setStreamMetadata` (`"m"`).
+    Metadata,
+    /// `deleteStream` (`"d"`).
+    Delete,
+    /// `tombstoneStream` (`"t"`).
+    Tombstone,
+}
+
+impl EntryKind {
+    fn code(self) -> Option<&'static str> {
+        match self {
+            EntryKind::Events => None,
+            EntryKind::Metadata => Some("m"),
+            EntryKind::Delete => Some("d"),
+            EntryKind::Tombstone => Some("t"),
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "m" => EntryKind::Metadata,
+            "d" => EntryKind::Delete,
+            "t" => EntryKind::Tombstone,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is a lifecycle change (delete or tombstone: it removes events).
+    pub fn removes(self) -> bool {
+        matches!(self, EntryKind::Delete | EntryKind::Tombstone)
     }
 }
 
@@ -111,6 +185,9 @@ pub(crate) struct OutboxEntry {
     pub created_at: u64,
     /// The events when they are not in the log.
     pub detached: Option<Vec<RecordedEvent>>,
+    /// What the append does (a trailing code in the record; absent for events, as in the
+    /// records of older versions).
+    pub kind: EntryKind,
 }
 
 impl OutboxEntry {
@@ -132,6 +209,11 @@ impl OutboxEntry {
             Some(events) => out.push_str(&encode_rows(events)),
             None => out.push_str("null"),
         }
+        if let Some(code) = self.kind.code() {
+            out.push_str(",\"");
+            out.push_str(code);
+            out.push('"');
+        }
         out.push(']');
         Json::trusted(out)
     }
@@ -149,13 +231,19 @@ impl OutboxEntry {
             let count = r.next_integer()? as usize;
             let created_at = r.next_integer()?;
             let detached = r.next_value()?;
+            let kind = if r.eat(b',') {
+                EntryKind::from_code(&r.string()?)?
+            } else {
+                EntryKind::Events
+            };
             r.expect(b']')?;
-            Some((stream, expected, count, created_at, detached))
+            Some((stream, expected, count, created_at, detached, kind))
         })()
         .filter(|_| r.at_end())
         .ok_or_else(corrupt)?;
-        let (stream, expected, count, created_at, detached) = entry;
+        let (stream, expected, count, created_at, detached, kind) = entry;
         Ok(OutboxEntry {
+            kind,
             seq,
             stream_id: StreamId::new(&stream).map_err(|_| corrupt())?,
             expected,
@@ -328,6 +416,7 @@ mod tests {
                 epoch: Some("e-\"1\"".into()),
                 resetting: true,
                 pending: 12,
+                removals: vec![(2, 7), (3, 0)],
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
@@ -338,17 +427,26 @@ mod tests {
             ExpectedRevision::StreamExists,
             ExpectedRevision::Exact(7),
         ] {
+            let kinds = [
+                EntryKind::Events,
+                EntryKind::Metadata,
+                EntryKind::Delete,
+                EntryKind::Tombstone,
+            ];
             for detached in [None, Some(vec![event(0), event(1)])] {
-                let entry = OutboxEntry {
-                    seq: 12,
-                    stream_id: StreamId::new("Cart-\"1\"").unwrap(),
-                    expected,
-                    count: 2,
-                    created_at: 5,
-                    detached,
-                };
-                let key = OutboxEntry::key(12);
-                assert_eq!(OutboxEntry::decode(&key, &entry.encode()).unwrap(), entry);
+                for kind in kinds {
+                    let entry = OutboxEntry {
+                        seq: 12,
+                        stream_id: StreamId::new("Cart-\"1\"").unwrap(),
+                        expected,
+                        count: 2,
+                        created_at: 5,
+                        detached: detached.clone(),
+                        kind,
+                    };
+                    let key = OutboxEntry::key(12);
+                    assert_eq!(OutboxEntry::decode(&key, &entry.encode()).unwrap(), entry);
+                }
             }
             let record = ConflictRecord {
                 seq: 3,
@@ -362,6 +460,20 @@ mod tests {
             assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
         }
         assert!(OutboxEntry::key(2) < OutboxEntry::key(10));
+        // A record of an older version (no kind) is an append of events.
+        let old = OutboxEntry::decode(
+            &OutboxEntry::key(3),
+            &Json::trusted(r#"["S","any",1,5,null]"#),
+        )
+        .unwrap();
+        assert_eq!((old.kind, old.count), (EntryKind::Events, 1));
+        let tombstone = Json::trusted(r#"["S",2,1,5,null,"t"]"#);
+        assert_eq!(
+            OutboxEntry::decode(&OutboxEntry::key(3), &tombstone)
+                .unwrap()
+                .kind,
+            EntryKind::Tombstone
+        );
     }
 
     #[test]
@@ -371,6 +483,8 @@ mod tests {
             assert_eq!(e.code(), "STORAGE_ERROR", "{bad}");
         }
         assert!(OutboxEntry::decode("sync/outbox/x", &Json::trusted("[]")).is_err());
+        let unknown = Json::trusted(r#"["S","any",1,5,null,"x"]"#);
+        assert!(OutboxEntry::decode(&OutboxEntry::key(1), &unknown).is_err());
         assert!(ConflictRecord::decode(&Json::trusted("[1,2]")).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! [`SyncServer`]: the server half of sync protocol v2, sans-I/O. A host (the edge service's
+//! [`SyncServer`]: the server half of sync protocol v3, sans-I/O. A host (the edge service's
 //! Durable Object, the simulation in the tests) keeps one [`Feed`] per connection and passes
 //! message texts in; the server decides every frame and hands texts back. The host keeps the
 //! sockets, the token's verification, its own limits (sockets, message rate, lifetime) and the
@@ -30,6 +30,8 @@ pub struct Access {
     pub read: bool,
     /// The token has the `append` scope (push).
     pub append: bool,
+    /// The token has the `delete` scope (pushed deletes and tombstones).
+    pub delete: bool,
     /// The token has expired (every message but `auth` closes the socket).
     pub expired: bool,
 }
@@ -160,6 +162,7 @@ impl SyncServer {
                 let policy = PushPolicy {
                     reveal_theirs: access.read,
                     max_append_events: self.max_append_events,
+                    may_delete: access.delete,
                 };
                 let outcomes = self.store.accept_push(appends, policy).await;
                 Served::Pushed(message(ServerMessage::PushResult { batch, outcomes }))

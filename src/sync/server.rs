@@ -3,15 +3,17 @@
 //! original expected revision, event ids and `createdAt`, under the pusher's [`PushPolicy`].
 
 use super::protocol::{
-    PushAppend, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES,
+    PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, TheirsCut, MAX_CREATED_AT_MS,
+    MAX_THEIRS_BYTES,
 };
 use super::tail::theirs;
 use super::wire::wire_size;
 use crate::append::Appended;
 use crate::error::Error;
 use crate::event::{ProposedEvent, RecordedEvent};
+use crate::lifecycle::{LifecycleOp, StreamMetadata};
 use crate::model::{ExpectedRevision, Revision, StreamId};
-use crate::storage::Mode;
+use crate::storage::{Mode, PreparedAppend};
 use crate::store::EventStore;
 
 /// A pushed append the host could not read into a [`PushAppend`]: it is rejected with `error`
@@ -77,24 +79,18 @@ impl EventStore {
         if let Err(e) = check_push(&push, policy) {
             return self.refused(&push, e, policy, budget).await;
         }
-        let events = push
-            .events
-            .iter()
-            .map(|e| ProposedEvent {
-                id: Some(e.id),
-                event_type: e.event_type.to_string(),
-                data: e.data.clone(),
-                metadata: e.metadata.clone(),
-            })
-            .collect();
-        let decided = match self.check_open().and_then(|()| {
-            self.prepare(
-                push.stream_id.as_str(),
-                events,
-                push.expected,
-                Some(push.created_at),
-            )
-        }) {
+        if matches!(
+            push.kind,
+            PushKind::Delete { .. } | PushKind::Tombstone { .. }
+        ) && !policy.may_delete
+        {
+            let refusal = Refusal {
+                code: "FORBIDDEN".to_owned(),
+                message: "the token lacks the \"delete\" scope".to_owned(),
+            };
+            return self.conflict(&push, Some(refusal), policy, budget).await;
+        }
+        let decided = match self.check_open().and_then(|()| self.prepare_pushed(&push)) {
             Ok(prepared) => self.append_prepared(&prepared).await,
             Err(e) => Err(e),
         };
@@ -109,6 +105,34 @@ impl EventStore {
             },
             Err(e) => self.refused(&push, e, policy, budget).await,
         }
+    }
+
+    /// The pushed append as the append algorithm takes it: its events, or its lifecycle call
+    /// (the server decides it again, with the pushed event id and time).
+    fn prepare_pushed(&self, push: &PushAppend) -> crate::Result<PreparedAppend> {
+        let stream = push.stream_id.as_str();
+        let op = match &push.kind {
+            PushKind::Events => {
+                let events = push
+                    .events
+                    .iter()
+                    .map(|e| ProposedEvent {
+                        id: Some(e.id),
+                        event_type: e.event_type.to_string(),
+                        data: e.data.clone(),
+                        metadata: e.metadata.clone(),
+                    })
+                    .collect();
+                return self.prepare(stream, events, push.expected, Some(push.created_at));
+            }
+            PushKind::Metadata { metadata, .. } => {
+                LifecycleOp::SetMetadata(StreamMetadata::from_json(metadata)?)
+            }
+            PushKind::Delete { .. } => LifecycleOp::Delete,
+            PushKind::Tombstone { .. } => LifecycleOp::Tombstone,
+        };
+        let id = push.kind.id().unwrap_or_default();
+        self.prepare_lifecycle(stream, op, push.expected, id, push.created_at)
     }
 
     /// The outcome of an append that was not written because of `e`.
@@ -126,10 +150,26 @@ impl EventStore {
             Error::WrongExpectedRevision { .. } => None,
             other => Some(Refusal::from(&other)),
         };
-        match self.conflict_view(&push.stream_id, push.expected).await {
-            Ok((actual, all)) => {
+        self.conflict(push, rejection, policy, budget).await
+    }
+
+    /// The outcome of an append that was not written: a revision conflict (`rejection`
+    /// `None`) or a refusal, with the stream's events after the expected revision.
+    async fn conflict(
+        &self,
+        push: &PushAppend,
+        rejection: Option<Refusal>,
+        policy: PushPolicy,
+        budget: &mut usize,
+    ) -> PushOutcome {
+        let metadata = matches!(push.kind, PushKind::Metadata { .. });
+        match self
+            .conflict_view(&push.stream_id, push.expected, metadata)
+            .await
+        {
+            Ok((actual, stored, all)) => {
                 let (theirs, theirs_cut) = if policy.reveal_theirs {
-                    cap_theirs(all, actual, budget)
+                    cap_theirs(all, stored, budget)
                 } else {
                     (Vec::new(), Some(TheirsCut::Withheld))
                 };
@@ -144,16 +184,33 @@ impl EventStore {
         }
     }
 
-    /// The stream's revision and its events after `expected`, as of now.
+    /// The stream's visible revision and its events after `expected`, as of now; for a metadata
+    /// change, the metadata revision and the current `$metadata` event.
     async fn conflict_view(
         &self,
         stream: &StreamId,
         expected: ExpectedRevision,
-    ) -> crate::Result<(Option<Revision>, Vec<RecordedEvent>)> {
+        metadata: bool,
+    ) -> crate::Result<(Option<Revision>, Option<Revision>, Vec<RecordedEvent>)> {
         let mut tx = self.storage().begin(Mode::Read).await?;
-        let head = tx.stream_head(stream).await?;
-        let theirs = theirs(&mut *tx, stream, expected, head).await?;
-        Ok((head, theirs))
+        if metadata {
+            // A metadata change conflicts on the metadata revision: theirs is the current one.
+            let meta = stream.metadata_stream();
+            let head = tx.stream_head(&meta).await?;
+            let theirs = match head {
+                Some(h) => tx.read_stream(&meta, h..=h).await?.into_events()?,
+                None => Vec::new(),
+            };
+            return Ok((head, head, theirs));
+        }
+        let stored = tx.stream_head(stream).await?;
+        let head = match crate::lifecycle::visible_head(&mut *tx, stream).await {
+            Ok(head) => head,
+            Err(Error::StreamDeleted { .. }) => stored,
+            Err(e) => return Err(e),
+        };
+        let theirs = theirs(&mut *tx, stream, expected, stored).await?;
+        Ok((head, stored, theirs))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The one codec of sync protocol v2 (`edge/PROTOCOL.md`), both directions, written and read by
+//! The one codec of sync protocol v3 (`edge/PROTOCOL.md`), both directions, written and read by
 //! hand: payloads (`data`, `metadata`) are stored JSON texts and travel as they are, never
 //! parsed into values and written again.
 //!
@@ -20,6 +20,7 @@ pub use client::{encode_auth, encode_client_message, PING};
 #[cfg(feature = "server")]
 pub(crate) use events::wire_size;
 pub use fields::MAX_NESTING;
+pub(crate) use fields::{integer, is_null, items, Fields, Raw};
 #[cfg(all(feature = "server", target_arch = "wasm32"))]
 pub(crate) use request::decode_pushed_appends;
 #[cfg(feature = "server")]
@@ -36,7 +37,8 @@ mod tests {
 
     use super::*;
     use crate::sync::{
-        ClientMessage, PullRequest, PushAppend, PushOutcome, Refusal, ServerMessage, TheirsCut,
+        ClientMessage, PullRequest, PushAppend, PushKind, PushOutcome, Refusal, ServerMessage,
+        TheirsCut,
     };
     use crate::{ExpectedRevision, Json, RecordedEvent, StreamId};
 
@@ -60,14 +62,16 @@ mod tests {
     }
 
     #[test]
-    fn server_frames_are_the_v2_wire_and_read_back() {
+    fn server_frames_are_the_v3_wire_and_read_back() {
         let events = roundtrip(ServerFrame::Message(ServerMessage::Events {
             events: vec![event(7, r#"{"sku":"a","n":[1,2]}"#)],
             epoch: Some("e-1".into()),
+            after: Some(3),
+            through: 8,
         }));
         assert_eq!(
             events,
-            r#"{"type":"events","epoch":"e-1","events":[{"id":"00000000-0000-0000-0000-0000000000ab","streamId":"Cart-\"1\"","type":"Added","revision":0,"position":7,"data":{"sku":"a","n":[1,2]},"metadata":{},"createdAt":"2023-11-14T22:13:20.123Z"}]}"#
+            r#"{"type":"events","epoch":"e-1","after":3,"through":8,"events":[{"id":"00000000-0000-0000-0000-0000000000ab","streamId":"Cart-\"1\"","type":"Added","revision":0,"position":7,"data":{"sku":"a","n":[1,2]},"metadata":{},"createdAt":"2023-11-14T22:13:20.123Z"}]}"#
         );
         let caught_up = roundtrip(ServerFrame::Message(ServerMessage::CaughtUp {
             head: None,
@@ -150,6 +154,7 @@ mod tests {
         let pull = ClientMessage::Pull {
             after: Some(41),
             after_id: Some(uuid::Uuid::from_u128(0xab)),
+            after_id_at: Some(40),
             epoch: Some("e-1".into()),
         };
         assert_eq!(
@@ -157,10 +162,12 @@ mod tests {
             Ok(ClientFrame::Pull(PullRequest {
                 after: Some(41),
                 after_id: Some(uuid::Uuid::from_u128(0xab)),
+                after_id_at: Some(40),
                 epoch: Some("e-1".into()),
             }))
         );
         let append = PushAppend {
+            kind: PushKind::Events,
             seq: 7,
             stream_id: StreamId::new("Cart-1").unwrap(),
             expected: ExpectedRevision::Exact(3),
@@ -185,6 +192,141 @@ mod tests {
         );
     }
 
+    #[test]
+    fn lifecycle_kinds_are_pushed_with_their_event_id_and_read_back() {
+        let id = uuid::Uuid::from_u128(0x5e);
+        let kinds = [
+            PushKind::Metadata {
+                id,
+                metadata: Json::parse(r#"{"maxCount":3,"custom":{"o":"u\"1"}}"#).unwrap(),
+            },
+            PushKind::Delete { id },
+            PushKind::Tombstone { id },
+        ];
+        for kind in kinds {
+            let append = PushAppend {
+                seq: 4,
+                kind: kind.clone(),
+                stream_id: StreamId::new("Order-1").unwrap(),
+                expected: ExpectedRevision::Exact(2),
+                events: Vec::new(),
+                created_at: 9,
+            };
+            let push = ClientMessage::Push {
+                batch: 1,
+                appends: vec![append.clone()],
+            };
+            let text = encode_client_message(&push);
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["appends"][0]["kind"], kind.as_str());
+            assert_eq!(v["appends"][0]["id"], id.to_string());
+            assert_eq!(v["appends"][0].get("events"), None, "{text}");
+            assert_eq!(
+                decode_client_message(&text),
+                Ok(ClientFrame::Push {
+                    batch: 1,
+                    appends: vec![Ok(append)],
+                })
+            );
+        }
+        let events = encode_client_message(&ClientMessage::Push {
+            batch: 1,
+            appends: vec![PushAppend {
+                seq: 1,
+                kind: PushKind::Events,
+                stream_id: StreamId::new("S").unwrap(),
+                expected: ExpectedRevision::Any,
+                events: Vec::new(),
+                created_at: 1,
+            }],
+        });
+        assert!(events.contains(r#""kind":"events""#), "{events}");
+    }
+
+    #[test]
+    fn a_malformed_lifecycle_append_is_rejected_naming_its_fault() {
+        let id = "00000000-0000-0000-0000-000000000001";
+        let read = |fields: &str| {
+            let text = format!(
+                r#"{{"v":3,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"X","createdAt":1,{fields}}}]}}"#
+            );
+            match decode_client_message(&text) {
+                Ok(ClientFrame::Push { mut appends, .. }) => appends.remove(0),
+                other => panic!("{text} read as {other:?}"),
+            }
+        };
+        let refused = |fields: &str| read(fields).unwrap_err().error.to_string();
+        assert_eq!(
+            read(&format!(r#""kind":"tombstone","id":"{id}""#))
+                .unwrap()
+                .kind,
+            PushKind::Tombstone {
+                id: uuid::Uuid::from_u128(1)
+            }
+        );
+        assert!(read(r#""events":[]"#).unwrap().kind == PushKind::Events);
+        for (fields, says) in [
+            (r#""kind":"purge""#.to_owned(), "kind must be one of"),
+            (r#""kind":"delete""#.to_owned(), "needs the id of its event"),
+            (
+                format!(r#""kind":"delete","id":"{id}","metadata":{{}}"#),
+                "metadata belongs to the \"metadata\" kind",
+            ),
+            (
+                format!(r#""kind":"metadata","id":"{id}","metadata":[1]"#),
+                "metadata must be an object",
+            ),
+            (
+                format!(r#""kind":"metadata","id":"{id}""#),
+                "metadata must be an object",
+            ),
+            (
+                format!(r#""kind":"tombstone","id":"{id}","events":[]"#),
+                "carries no events",
+            ),
+            (
+                format!(r#""kind":"events","id":"{id}","events":[]"#),
+                "id belongs to a lifecycle kind",
+            ),
+            (r#""kind":"delete","id":"nope""#.to_owned(), "id:"),
+        ] {
+            let message = refused(&fields);
+            assert!(message.contains(says), "{fields}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_events_frame_must_keep_its_events_inside_after_and_through() {
+        let frame = |after: &str, through: &str, positions: &[u64]| {
+            let events: Vec<String> = positions
+                .iter()
+                .map(|p| {
+                    format!(
+                        r#"{{"id":"00000000-0000-0000-0000-0000000000{p:02}","streamId":"S","type":"T","revision":{p},"position":{p},"data":null,"metadata":{{}},"createdAt":1}}"#
+                    )
+                })
+                .collect();
+            decode_server_message(&format!(
+                r#"{{"type":"events","epoch":"e","after":{after},"through":{through},"events":[{}]}}"#,
+                events.join(",")
+            ))
+        };
+        assert!(frame("null", "5", &[0, 3, 5]).is_ok(), "holes are fine");
+        assert!(frame("2", "9", &[]).is_ok(), "a frame may cover holes only");
+        for (after, through, positions) in [
+            ("3", "9", &[3u64][..]),
+            ("null", "4", &[5][..]),
+            ("null", "9", &[4, 4][..]),
+            ("5", "5", &[][..]),
+        ] {
+            assert!(
+                frame(after, through, positions).is_err(),
+                "{after} {through} {positions:?}"
+            );
+        }
+        assert!(decode_server_message(r#"{"type":"events","epoch":"e","events":[]}"#).is_err());
+    }
+
     fn error(text: &str) -> String {
         match decode_client_message(text) {
             Err(e) => e.message,
@@ -194,55 +336,86 @@ mod tests {
     }
 
     #[test]
-    fn client_messages_are_checked_as_protocol_v2_says() {
+    fn client_messages_are_checked_as_protocol_v3_says() {
         assert_eq!(error("{not json"), "message is not valid JSON");
         assert_eq!(error("[1]"), "message must be a JSON object");
         assert_eq!(
             error(r#"{"type":"nope"}"#),
             r#"unknown message type "nope""#
         );
-        assert_eq!(error(r#"{"v":2}"#), "unknown message type undefined");
+        assert_eq!(error(r#"{"v":3}"#), "unknown message type undefined");
         assert!(
             error(r#"{"type":"pull","after":null}"#).starts_with("sync protocol version undefined")
         );
-        assert!(error(r#"{"v":3,"type":"pull","after":null}"#)
-            .starts_with("sync protocol version 3 is not"));
-        assert!(matches!(
-            decode_client_message(r#"{"v":1,"type":"pull","after":null}"#),
-            Ok(ClientFrame::Invalid { upgrade: true, .. })
-        ));
-        assert!(error(r#"{"v":2,"type":"pull","after":0}"#).contains("\"afterId\""));
+        assert!(error(r#"{"v":4,"type":"pull","after":null}"#)
+            .starts_with("sync protocol version 4 is not"));
+        for old in [1, 2] {
+            let text = format!(r#"{{"v":{old},"type":"pull","after":null}}"#);
+            match decode_client_message(&text) {
+                Ok(ClientFrame::Invalid {
+                    upgrade: true,
+                    error,
+                    ..
+                }) => assert_eq!(
+                    (error.code.as_str(), error.message),
+                    (
+                        "INVALID_ARGUMENT",
+                        format!(
+                            "sync protocol version {old} is not served here: this server speaks \
+                             version 3; update evstore"
+                        )
+                    )
+                ),
+                other => panic!("v{old} read as {other:?}"),
+            }
+        }
+        assert!(error(r#"{"v":3,"type":"pull","after":0,"afterId":5}"#).contains("\"afterId\""));
+        assert!(
+            error(r#"{"v":3,"type":"pull","after":null,"afterId":"x"}"#).contains("\"afterId\"")
+        );
         let counted = |text: &str| decode_client_message(text).is_ok_and(|f| f.is_pull());
         assert!(
-            counted(r#"{"v":2,"type":"pull","after":0}"#),
+            counted(r#"{"v":3,"type":"pull","after":0,"afterId":5}"#),
             "an invalid pull is a pull"
+        );
+        assert!(
+            matches!(
+                decode_client_message(r#"{"v":3,"type":"pull","after":0}"#),
+                Ok(ClientFrame::Pull(PullRequest {
+                    after: Some(0),
+                    after_id: None,
+                    after_id_at: None,
+                    ..
+                }))
+            ),
+            "a client whose confirmed events were all removed holds no event to name"
         );
         assert!(counted(r#"{"v":1,"type":"pull","after":null}"#));
         assert!(!counted(r#"{"v":1,"type":"push"}"#));
         for after in ["-1", "\"0\"", "1.5"] {
             assert!(
-                error(&format!(r#"{{"v":2,"type":"pull","after":{after}}}"#))
+                error(&format!(r#"{{"v":3,"type":"pull","after":{after}}}"#))
                     .starts_with("\"after\" must be")
             );
         }
         assert_eq!(
-            error(r#"{"v":2,"type":"pull","after":null,"extra":1}"#),
+            error(r#"{"v":3,"type":"pull","after":null,"extra":1}"#),
             r#"unknown field "extra" in a "pull" message"#
         );
         assert_eq!(
-            error(r#"{"v":2,"type":"pull","after":null,"epoch":5}"#),
+            error(r#"{"v":3,"type":"pull","after":null,"epoch":5}"#),
             "\"epoch\" must be a string"
         );
         assert_eq!(
-            error(r#"{"v":2,"type":"push","batch":1,"appends":[]}"#),
+            error(r#"{"v":3,"type":"push","batch":1,"appends":[]}"#),
             "\"appends\" must be a non-empty array"
         );
         assert_eq!(
-            error(r#"{"v":2,"type":"push","batch":1,"appends":[3]}"#),
+            error(r#"{"v":3,"type":"push","batch":1,"appends":[3]}"#),
             "each pushed append must be an object"
         );
         let big = format!(
-            r#"{{"v":2,"type":"pull","after":null,"epoch":"{}"}}"#,
+            r#"{{"v":3,"type":"pull","after":null,"epoch":"{}"}}"#,
             "é".repeat(600_000)
         );
         let e = decode_client_message(&big).unwrap_err();
@@ -266,7 +439,7 @@ mod tests {
     fn a_malformed_append_is_rejected_alone_and_payloads_stay_as_sent() {
         let deep = format!("{}{}", "[".repeat(257), "]".repeat(257));
         let text = format!(
-            r#"{{"v":2,"type":"push","batch":1,"appends":[
+            r#"{{"v":3,"type":"push","batch":1,"appends":[
               {{"seq":1,"streamId":"A","expectedRevision":"any","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000001","type":"T","data":{{ "x" : 1.0 }}}}]}},
               {{"seq":2,"streamId":"B","createdAt":5,"events":[{{"type":"T"}}]}},
               {{"seq":3,"streamId":"C","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000003","type":"T","data":{deep}}}]}},

@@ -122,7 +122,7 @@ impl Recorder {
 
 impl Hook for Recorder {
     fn appended<'a>(&'a self, tx: &'a mut dyn Transaction, what: Appending<'a>) -> Io<'a, ()> {
-        let Appending { append, events } = what;
+        let Appending { append, events, .. } = what;
         Box::pin(async move {
             let last = events.last().expect("an append has events").position;
             let key = Recorder::key(last);

@@ -11,6 +11,7 @@ pub mod decorate;
 pub mod durable_object;
 #[cfg(all(target_arch = "wasm32", feature = "indexeddb"))]
 pub mod indexeddb;
+pub mod lifecycle;
 pub mod model;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use evstore::{
     ProposedEvent, ReadFrom, ReadOptions, RecordedEvent, Storage, StoreOptions, StreamId,
     SubscribeFrom, SubscribeOptions, Subscription, SubscriptionMessage, Uuid,
 };
+pub use lifecycle::*;
 
 /// Opens a fresh, empty storage for one test case.
 #[allow(async_fn_in_trait)]
@@ -115,7 +117,15 @@ macro_rules! contract_suite {
             faults_on_the_retry_path_write_nothing, failed_checkpoint_write_is_reported_and_not_recorded,
             decorators_write_in_the_append_transaction,
             transactions_read_their_writes_and_roll_back [requires: reads_own_writes, truncates],
-            truncating_the_log_forgets_the_tail [requires: truncates]);
+            truncating_the_log_forgets_the_tail [requires: truncates],
+            stream_metadata_is_set_and_read_with_its_revision, system_stream_ids_are_refused,
+            truncate_before_hides_and_removes, max_count_removes_at_once_and_on_each_append,
+            max_age_hides_at_read_time_and_removes_later,
+            soft_delete_reads_as_empty_and_revisions_continue, tombstone_refuses_every_later_call,
+            positions_are_never_reused, reads_skip_a_big_hole_both_ways,
+            subscriptions_cross_a_hole_larger_than_a_page,
+            filtered_subscriptions_get_lifecycle_events,
+            lifecycle_calls_and_appends_issued_together, storages_hold_holes_and_husks);
     };
     (@cases $factory:expr; $($case:ident $([requires: $($capability:ident),+])?),* $(,)?) => {
         $(
@@ -359,6 +369,7 @@ pub async fn failed_appends_write_nothing<F: Factory>(f: &F) {
     let store = f
         .open(StoreOptions {
             max_event_bytes: 64,
+            ..StoreOptions::default()
         })
         .await;
     store
@@ -513,6 +524,7 @@ pub async fn event_size_limit<F: Factory>(f: &F) {
     let store = f
         .open(StoreOptions {
             max_event_bytes: 20,
+            ..StoreOptions::default()
         })
         .await;
     // data `"123456789012345678"` (20 bytes) + metadata `{}` (2 bytes) = 22 > 20
@@ -1292,7 +1304,12 @@ pub async fn subscription_as_a_stream<F: Factory>(f: &F) {
 /// Seeded random sequences of appends and reads, each on a fresh store, against the model.
 pub async fn random_sequences_match_the_model<F: Factory>(f: &F) {
     for seed in 0..12 {
-        let store = open(f).await;
+        let store = f
+            .open(StoreOptions {
+                now: model::clock,
+                ..StoreOptions::default()
+            })
+            .await;
         if let Err(disagreement) = model::check_ops(&store, &model::random_ops(seed, 40)).await {
             panic!("seed {seed}: {disagreement}");
         }

@@ -651,6 +651,203 @@ export function cases(open) {
       eq(got.map(([, cause]) => cause ?? null).sort(), [null, null, null, null, 42, 42, "a string", "a string"].sort());
     },
 
+    async "lifecycle: getStreamMetadata of a stream never set is {} and null; set replaces, with its own revision"() {
+      const s = await open();
+      eq(await s.getStreamMetadata("Order-1"), { metadata: {}, metadataRevision: null }, "never set");
+      await s.append("Order-1", [ev("E", 1), ev("E", 2)]);
+      const first = await s.setStreamMetadata("Order-1", { maxCount: 10, custom: { owner: "u42" } });
+      eq(Object.keys(first), ["metadataRevision", "position"], "result keys");
+      eq(first, { metadataRevision: 0, position: 2 });
+      eq(await s.getStreamMetadata("Order-1"), { metadata: { maxCount: 10, custom: { owner: "u42" } }, metadataRevision: 0 });
+      const second = await s.setStreamMetadata("Order-1", { maxAge: 3600 }, { expectedMetadataRevision: 0 });
+      eq(second, { metadataRevision: 1, position: 3 });
+      eq(await s.getStreamMetadata("Order-1"), { metadata: { maxAge: 3600 }, metadataRevision: 1 }, "the whole metadata is replaced");
+      // the change is a $metadata event in $$Order-1, delivered by readAll, never by readStream
+      const [meta] = await s.readAll({ fromPosition: second.position, maxCount: 1 });
+      eq([meta.type, meta.streamId, meta.revision, meta.position, meta.data, meta.metadata], ["$metadata", "$$Order-1", 1, 3, { maxAge: 3600 }, {}]);
+      eq((await s.readStream("Order-1")).map((e) => e.type), ["E", "E"]);
+      eq(await s.streamRevision("Order-1"), 1, "the stream's own revision is unchanged");
+      // metadata of a stream with no events
+      eq((await s.setStreamMetadata("Later-1", { truncateBefore: 0 })).metadataRevision, 0);
+      eq(await s.streamRevision("Later-1"), null);
+    },
+
+    async "lifecycle: expectedMetadataRevision any, no_stream and exact; a wrong one writes nothing"() {
+      const s = await open();
+      await rejects(s.setStreamMetadata("M-1", {}, { expectedMetadataRevision: 0 }), "WRONG_EXPECTED_REVISION");
+      eq((await s.setStreamMetadata("M-1", { maxCount: 1 }, { expectedMetadataRevision: "no_stream" })).metadataRevision, 0);
+      const before = (await s.readAll()).length;
+      await rejects(s.setStreamMetadata("M-1", { maxCount: 2 }, { expectedMetadataRevision: "no_stream" }), "WRONG_EXPECTED_REVISION");
+      await rejects(s.setStreamMetadata("M-1", { maxCount: 2 }, { expectedMetadataRevision: 1 }), "WRONG_EXPECTED_REVISION");
+      eq((await s.readAll()).length, before, "nothing written");
+      eq(await s.getStreamMetadata("M-1"), { metadata: { maxCount: 1 }, metadataRevision: 0 });
+      eq((await s.setStreamMetadata("M-1", { maxCount: 3 }, { expectedMetadataRevision: 0 })).metadataRevision, 1);
+      eq((await s.setStreamMetadata("M-1", { maxCount: 4 }, { expectedMetadataRevision: "any" })).metadataRevision, 2);
+      eq((await s.setStreamMetadata("M-1", { maxCount: 5 })).metadataRevision, 3, "default any");
+    },
+
+    async "lifecycle: bad metadata and options are INVALID_ARGUMENT naming the field, and write nothing"() {
+      const s = await open();
+      await s.append("V-1", [ev("E", 1)]);
+      const before = (await s.readAll()).length;
+      const names = async (promise, field) => {
+        const err = await rejects(promise, "INVALID_ARGUMENT");
+        ok(err.message.includes(field), `the message names ${field}: ${err.message}`);
+      };
+      await names(s.setStreamMetadata("V-1", { maxCnt: 3 }), "maxCnt");
+      for (const bad of [0, -1, 1.5, "3", null, true, NaN, Infinity]) await names(s.setStreamMetadata("V-1", { maxCount: bad }), "maxCount");
+      for (const bad of [0, 2.5, "60"]) await names(s.setStreamMetadata("V-1", { maxAge: bad }), "maxAge");
+      for (const bad of [-1, 0.5, "1"]) await names(s.setStreamMetadata("V-1", { truncateBefore: bad }), "truncateBefore");
+      for (const bad of ["x", [1], 3, null]) await names(s.setStreamMetadata("V-1", { custom: bad }), "custom");
+      for (const bad of [null, [], 3, "x", undefined]) await names(s.setStreamMetadata("V-1", bad), "metadata");
+      await names(s.setStreamMetadata("V-1", {}, { expectedRevision: 0 }), "expectedRevision");
+      await names(s.setStreamMetadata("V-1", {}, { expectedMetadataRevision: "stream_exists" }), "expectedMetadataRevision");
+      await names(s.setStreamMetadata("V-1", {}, { expectedMetadataRevision: -1 }), "expectedMetadataRevision");
+      await names(s.deleteStream("V-1", { expected: 0 }), "expected");
+      await names(s.deleteStream("V-1", { expectedRevision: "latest" }), "expectedRevision");
+      await names(s.tombstoneStream("V-1", { hard: true }), "hard");
+      await names(s.tombstoneStream("V-1", { expectedRevision: 1.5 }), "expectedRevision");
+      await names(s.getStreamMetadata(42), "streamId");
+      await names(s.deleteStream(undefined), "streamId");
+      eq((await s.readAll()).length, before, "nothing written");
+      eq(await s.getStreamMetadata("V-1"), { metadata: {}, metadataRevision: null });
+      eq(await s.streamRevision("V-1"), 0);
+    },
+
+    async "lifecycle: ids starting with $ stay reserved"() {
+      const s = await open();
+      await rejects(s.append("$$Order-1", [ev("E", 1)]), "INVALID_ARGUMENT");
+      await rejects(s.setStreamMetadata("$$Order-1", { maxCount: 1 }), "INVALID_ARGUMENT");
+      await rejects(s.deleteStream("$Order-1"), "INVALID_ARGUMENT");
+      await rejects(s.tombstoneStream("$Order-1"), "INVALID_ARGUMENT");
+      eq(await s.readAll(), [], "nothing written");
+    },
+
+    async "lifecycle: truncateBefore and maxCount remove older events from every read"() {
+      const s = await open();
+      await s.append("T-1", [1, 2, 3, 4, 5].map((i) => ev("E", i)));
+      await s.append("Other-1", [ev("O", 1)]);
+      await s.setStreamMetadata("T-1", { truncateBefore: 2 });
+      eq((await s.readStream("T-1")).map((e) => e.revision), [2, 3, 4]);
+      eq((await s.readStream("T-1", { direction: "backwards" })).map((e) => e.revision), [4, 3, 2]);
+      eq((await s.readStream("T-1", { fromRevision: 0, maxCount: 2 })).map((e) => e.revision), [2, 3], "a read from a removed revision starts at the first kept one");
+      eq(await s.streamRevision("T-1"), 4);
+      const all = await s.readAll();
+      eq(all.filter((e) => e.streamId === "T-1").map((e) => e.revision), [2, 3, 4], "readAll skips the removed positions");
+      ok(all.every((e, i) => i === 0 || e.position > all[i - 1].position), "readAll is in position order");
+      const agg = await s.aggregateStream("T-1", { initialState: () => [], evolve: (acc, e) => [...acc, e.data] });
+      eq([agg.state, agg.revision, agg.expectedRevision], [[3, 4, 5], 4, 4]);
+      await s.setStreamMetadata("T-1", { maxCount: 2 });
+      eq((await s.readStream("T-1")).map((e) => e.revision), [3, 4]);
+      const r = await s.append("T-1", [ev("E", 6)], { expectedRevision: 4 });
+      eq(r.nextExpectedRevision, 5);
+      eq((await s.readStream("T-1")).map((e) => e.revision), [4, 5], "maxCount keeps the newest");
+      eq((await s.readStream("Other-1")).length, 1, "other streams are untouched");
+    },
+
+    async "lifecycle: a retried append whose events were removed succeeds without writing; their ids stay taken"() {
+      const s = await open();
+      const first = await s.append("R-1", [ev("E", 1, { id: ID(1) })], { expectedRevision: "no_stream" });
+      await s.append("R-1", [ev("E", 2, { id: ID(2) })]);
+      await s.setStreamMetadata("R-1", { truncateBefore: 1 });
+      const before = (await s.readAll()).length;
+      eq(await s.append("R-1", [ev("E", 1, { id: ID(1) })], { expectedRevision: "no_stream" }), first, "already: the original result");
+      eq((await s.readStream("R-1")).map((e) => e.data), [2], "the removed event did not come back");
+      eq((await s.readAll()).length, before, "nothing written");
+      await rejects(s.append("Else-1", [ev("E", 9, { id: ID(1) })]), "DUPLICATE_EVENT_ID", { eventId: ID(1) });
+    },
+
+    async "lifecycle: deleteStream is a soft delete; revisions continue after it"() {
+      const s = await open();
+      await s.append("D-1", [ev("E", 1), ev("E", 2), ev("E", 3)]);
+      await rejects(s.deleteStream("D-1", { expectedRevision: 1 }), "WRONG_EXPECTED_REVISION", { streamId: "D-1", expectedRevision: 1, actualRevision: 2 });
+      eq((await s.readStream("D-1")).length, 3, "a refused delete removes nothing");
+      const del = await s.deleteStream("D-1", { expectedRevision: 2 });
+      eq(Object.keys(del), ["position"]);
+      eq(del.position, 3);
+      const [meta] = await s.readAll({ fromPosition: del.position });
+      eq([meta.type, meta.streamId, meta.data], ["$metadata", "$$D-1", { truncateBefore: 3 }]);
+      eq(await s.readStream("D-1"), []);
+      eq(await s.streamRevision("D-1"), null);
+      eq((await s.getStreamMetadata("D-1")).metadata.truncateBefore, 3);
+      const agg = await s.aggregateStream("D-1", { initialState: () => 0, evolve: (n) => n + 1 });
+      eq([agg.state, agg.revision, agg.expectedRevision], [0, null, "no_stream"]);
+      ok(!(await s.readAll()).some((e) => e.streamId === "D-1"), "readAll has none of its events");
+      const again = await s.append("D-1", [ev("E", 4)], { expectedRevision: "no_stream" });
+      eq(again.nextExpectedRevision, 3, "revisions are never reused");
+      eq((await s.readStream("D-1")).map((e) => [e.revision, e.data]), [[3, 4]]);
+      eq((await s.deleteStream("D-1")).position, again.position + 1, "default expectedRevision is any");
+      eq(await s.streamRevision("D-1"), null);
+    },
+
+    async "lifecycle: tombstoneStream removes the stream for ever: every call on it is STREAM_DELETED with streamId"() {
+      const s = await open();
+      await s.append("H-1", [ev("E", 1), ev("E", 2)]);
+      await s.setStreamMetadata("H-1", { custom: { owner: "me" } });
+      await s.append("Keep-1", [ev("K", 1)]);
+      await rejects(s.tombstoneStream("H-1", { expectedRevision: 0 }), "WRONG_EXPECTED_REVISION", { streamId: "H-1", actualRevision: 1 });
+      const t = await s.tombstoneStream("H-1", { expectedRevision: 1 });
+      eq(Object.keys(t), ["position"]);
+      const all = await s.readAll();
+      eq(all.map((e) => [e.streamId, e.type]), [["Keep-1", "K"], ["H-1", "$streamDeleted"]], "its events and its $metadata are gone");
+      const tomb = all[1];
+      eq([tomb.position, tomb.data, tomb.metadata], [t.position, {}, {}]);
+      const calls = [
+        () => s.append("H-1", [ev("E", 3)]),
+        () => s.append("H-1", [ev("E", 3)], { expectedRevision: "no_stream" }),
+        () => s.readStream("H-1"),
+        () => s.streamRevision("H-1"),
+        () => s.aggregateStream("H-1", { initialState: () => 0, evolve: (n) => n }),
+        () => s.getStreamMetadata("H-1"),
+        () => s.setStreamMetadata("H-1", { maxCount: 1 }),
+        () => s.deleteStream("H-1"),
+        () => s.tombstoneStream("H-1"),
+      ];
+      for (const call of calls) {
+        const err = await rejects(call(), "STREAM_DELETED", { streamId: "H-1" });
+        ok(err instanceof Error, "an Error");
+      }
+      eq((await s.readAll()).length, 2, "nothing written");
+      eq((await s.readStream("Keep-1")).length, 1);
+    },
+
+    async "lifecycle: a subscription filtered by streamId or category gets the lifecycle events about its streams"() {
+      const s = await open();
+      const byStream = [];
+      const byCategory = [];
+      const other = [];
+      s.subscribe((e) => void byStream.push([e.type, e.streamId]), { streamId: "Sub-1" });
+      s.subscribe((e) => void byCategory.push([e.type, e.streamId]), { category: "Sub" });
+      s.subscribe((e) => void other.push([e.type, e.streamId]), { streamId: "Sub-2" });
+      // Each call once the one before was delivered: a tombstone removes the events before it,
+      // so a subscription that had not read them yet would never see them.
+      const delivered = (n) => until(() => byStream.length >= n && byCategory.length >= n, `${n} events delivered`);
+      await s.append("Sub-1", [ev("E", 1)]);
+      await delivered(1);
+      await s.setStreamMetadata("Sub-1", { maxCount: 5 });
+      await delivered(2);
+      await s.tombstoneStream("Sub-1");
+      await delivered(3);
+      const expected = [["E", "Sub-1"], ["$metadata", "$$Sub-1"], ["$streamDeleted", "Sub-1"]];
+      eq(byStream, expected);
+      eq(byCategory, expected);
+      await s.append("Sub-2", [ev("E", 1)]);
+      await until(() => other.length >= 1, "Sub-2's event");
+      eq(other, [["E", "Sub-2"]], "nothing about another stream");
+    },
+
+    async "lifecycle: maxAge hides events older than it"() {
+      const s = await open();
+      await s.append("Age-1", [ev("Old", 1)]);
+      await s.setStreamMetadata("Age-1", { maxAge: 1 });
+      eq((await s.readStream("Age-1")).length, 1, "still young");
+      await sleep(1200);
+      await s.append("Age-1", [ev("New", 2)]);
+      eq((await s.readStream("Age-1")).map((e) => e.type), ["New"]);
+      ok(!(await s.readAll()).some((e) => e.type === "Old"), "readAll hides it too");
+      eq(await s.streamRevision("Age-1"), 1);
+    },
+
     async "close rejects every later call with CLOSED"() {
       const s = await open();
       await s.append("s", [ev("E", 1)]);
@@ -661,6 +858,10 @@ export function cases(open) {
       await rejects(s.readAll(), "CLOSED");
       await rejects(s.streamRevision("s"), "CLOSED");
       await rejects(s.aggregateStream("s", { initialState: () => 0, evolve: (x) => x }), "CLOSED");
+      await rejects(s.setStreamMetadata("s", { maxCount: 1 }), "CLOSED");
+      await rejects(s.getStreamMetadata("s"), "CLOSED");
+      await rejects(s.deleteStream("s"), "CLOSED");
+      await rejects(s.tombstoneStream("s"), "CLOSED");
     },
   };
 }

@@ -91,6 +91,33 @@ export async function usage(): Promise<number> {
     await c.discard();
   }
   synced.subscribe(() => {}, { onRebase: ({ after }) => void (after ?? 0) });
+  // Stream lifecycle: retention, erasure, and the tombstone's error.
+  const set = await store.setStreamMetadata("Order-1", { maxCount: 100, maxAge: 86400, truncateBefore: 2, custom: { owner: "u42" } }, { expectedMetadataRevision: "no_stream" });
+  const metaRev: number = set.metadataRevision + set.position;
+  await store.setStreamMetadata("Order-1", { maxCount: 10 }, { expectedMetadataRevision: metaRev });
+  await store.setStreamMetadata("Order-1", {});
+  const got = await store.getStreamMetadata("Order-1");
+  const maxCount: number | undefined = got.metadata.maxCount;
+  const gotRev: number | null = got.metadataRevision;
+  void [maxCount, gotRev, got.metadata.custom?.owner];
+  const soft: number = (await store.deleteStream("Order-1", { expectedRevision: 7 })).position;
+  const hard: number = (await store.tombstoneStream("Order-1", { expectedRevision: "any" })).position;
+  void [soft, hard];
+  // @ts-expect-error: an unknown metadata key
+  await store.setStreamMetadata("Order-1", { maxCnt: 3 });
+  // @ts-expect-error: maxCount is a number
+  await store.setStreamMetadata("Order-1", { maxCount: "3" });
+  // @ts-expect-error: the metadata's own revision has no "stream_exists"
+  await store.setStreamMetadata("Order-1", {}, { expectedMetadataRevision: "stream_exists" });
+  // @ts-expect-error: deletes take expectedRevision, not expectedMetadataRevision
+  await store.deleteStream("Order-1", { expectedMetadataRevision: 1 });
+  // @ts-expect-error: a tombstone has no hard option (it is the hard delete)
+  await store.tombstoneStream("Order-1", { hard: true });
+  try {
+    await store.readStream("Order-1");
+  } catch (err) {
+    if (err instanceof EventStoreError && err.code === "STREAM_DELETED") total += err.streamId.length;
+  }
   // @ts-expect-error: a store opened without sync may have no sync
   store.sync.status();
   // @ts-expect-error: sync options need a token function
@@ -159,6 +186,21 @@ export async function hostSync(store: EventStore<ShopEvent>, sockets: Socket[], 
   store.syncServer("epoch");
   // @ts-expect-error: error frames carry the contract's codes
   SyncServer.errorFrame("OOPS", "no such code");
+  // acceptPush (protocol v3): events, and lifecycle calls with the id of their event.
+  const id = "0190a8e4-7b3c-7d2e-8f00-000000000002";
+  const outcomes = await store.acceptPush(
+    [
+      { seq: 1, streamId: "Order-1", expectedRevision: "any", createdAt: 0, events: [{ id, type: "OrderPlaced", data: {} }] },
+      { seq: 2, kind: "metadata", streamId: "Order-1", expectedRevision: "no_stream", createdAt: 0, id, metadata: { maxCount: 5 } },
+      { seq: 3, kind: "tombstone", streamId: "Order-1", expectedRevision: 3, createdAt: 0, id },
+    ],
+    { revealTheirs: false, mayDelete: false },
+  );
+  void outcomes.length;
+  // @ts-expect-error: a lifecycle kind carries the id of its event
+  await store.acceptPush([{ seq: 4, kind: "delete", streamId: "Order-1", expectedRevision: "any", createdAt: 0 }]);
+  // @ts-expect-error: an expected metadata revision has no "stream_exists"
+  await store.acceptPush([{ seq: 5, kind: "metadata", streamId: "Order-1", expectedRevision: "stream_exists", createdAt: 0, id, metadata: {} }]);
   // @ts-expect-error: made by store.syncServer, not constructed
   new SyncServer();
   server.free();

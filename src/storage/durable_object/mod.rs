@@ -4,7 +4,10 @@
 //! The SQL API is synchronous: a transaction's reads run at once, its writes are staged and
 //! written by [`commit`](crate::Transaction::commit) in one `transactionSync` (all or nothing).
 //! The unique constraints on `position`, `(stream_id, revision)` and `id` refuse any write that
-//! another writer made stale, so the core decides again ([`CommitError::Conflict`]).
+//! another writer made stale, so the core decides again ([`CommitError::Conflict`]). Removals are
+//! staged too and run in the same `transactionSync`, after the inserts: a deletion is all or
+//! nothing, also when the runtime is killed halfway. A removed event stays as a husk row (its id,
+//! stream, revision and position; type, payloads and createdAt blanked, `removed = 1`).
 
 use std::cell::Cell;
 
@@ -13,8 +16,8 @@ use wasm_bindgen::prelude::*;
 
 use super::js::{bounds, id_keys, js_error, locations, present, Records};
 use super::{
-    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Revisions,
-    Storage, Transaction,
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Removal,
+    Revisions, Storage, Transaction,
 };
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
@@ -49,6 +52,7 @@ extern "C" {
         storage: &JsValue,
         records: &Array,
         meta: &Array,
+        removals: &Array,
     ) -> std::result::Result<String, JsValue>;
 }
 
@@ -90,6 +94,9 @@ pub struct DurableObjectTx<'a> {
     storage: &'a JsValue,
     records: Array,
     meta: Array,
+    /// Staged removals, `[streamId, from, to, createdBefore | null, through | null]`, run after
+    /// the inserts (so they may husk events of this commit).
+    removals: Array,
 }
 
 impl Transaction for DurableObjectTx<'_> {
@@ -132,6 +139,24 @@ impl Transaction for DurableObjectTx<'_> {
             for event in events {
                 self.records.push(&super::js::record(event));
             }
+            Ok(())
+        })
+    }
+
+    /// Staged: the commit's `transactionSync` runs it after the inserts, as one `UPDATE` that
+    /// blanks the events' type, payloads and createdAt and sets `removed`.
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            let (from, to) = bounds(&what.revisions);
+            let optional = |n: Option<u64>| n.map_or(JsValue::NULL, |n| (n as f64).into());
+            let removal = Array::of5(
+                &what.stream.as_str().into(),
+                &from.into(),
+                &to.into(),
+                &optional(what.created_before),
+                &optional(what.through),
+            );
+            self.removals.push(&removal);
             Ok(())
         })
     }
@@ -205,7 +230,7 @@ impl Transaction for DurableObjectTx<'_> {
         Self: 't,
     {
         Box::pin(async move {
-            match commit(self.storage, &self.records, &self.meta)
+            match commit(self.storage, &self.records, &self.meta, &self.removals)
                 .map_err(js_error)?
                 .as_str()
             {
@@ -223,6 +248,7 @@ impl Storage for DurableObjectStorage {
                 storage: &self.storage,
                 records: Array::new(),
                 meta: Array::new(),
+                removals: Array::new(),
             }) as BoxedTx<'_>
         });
         Box::pin(async move { tx })

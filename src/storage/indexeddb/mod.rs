@@ -5,6 +5,12 @@
 //! overlapping readwrite transactions, so the core's append keeps positions dense and unique and
 //! revisions contiguous across tabs. The unique `id` index refuses a taken id at commit
 //! ([`CommitError::Conflict`]), so the core looks ids up only when its decision depends on them.
+//!
+//! A removed event's record is replaced under its key by a husk `{ position, id, streamId,
+//! revision, removed: 1 }` (schema version 4): heads, `locate` and the unique indexes work on it
+//! as before, reads filter husks out in JS before anything crosses into wasm, and the event's
+//! type, payloads and createdAt are gone from the store. Removing costs about what writing cost
+//! (one put per event; IndexedDB's cost is per written record).
 
 mod request;
 mod schema;
@@ -25,14 +31,14 @@ use web_sys::{
     IdbTransaction, MessageEvent,
 };
 
-use request::{bound, cursor_number, key_number, pair, pending, Pending};
+use request::{bound, cursor_number, key_number, pair, pending, pending_live, Pending};
 use schema::{BY_ID, BY_STREAM, CHECKPOINTS, EVENTS, META, SCHEMA_VERSION};
 
 use super::checkpoint;
 use super::js::{self, js_error, Records};
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, HeadsOf, Io, Mode, Positions,
-    Revisions, Storage,
+    Removal, Revisions, Storage,
 };
 use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
 use uuid::Uuid;
@@ -192,6 +198,50 @@ pub struct IndexedDbTx<'a> {
     tx: Transaction<'a>,
     raw: IdbTransaction,
     events: IdbObjectStore,
+    /// `meta` gets issued ahead by [`prefetch_meta`](crate::Transaction::prefetch_meta), not yet
+    /// taken by `get_meta`.
+    prefetched: Vec<(String, Pending)>,
+    /// For many keys at once, one request instead: which of them exist.
+    probe: Option<Probe>,
+    /// The log head's cursor, issued ahead by
+    /// [`prefetch_log_head`](crate::Transaction::prefetch_log_head).
+    head: Option<Pending>,
+}
+
+/// From this many keys on, [`prefetch_meta`](crate::Transaction::prefetch_meta) asks which of
+/// them exist with one `getAllKeys` (then gets only those) instead of one get per key: each
+/// IndexedDB request costs about as much as a small read, and a group commit of 100 appends to
+/// new streams would otherwise issue 100 gets that find nothing.
+const PROBE_FROM: usize = 4;
+/// The probe reads at most this many keys per asked key (of the span between the smallest and
+/// the largest asked key); past that it is abandoned for one get per key.
+const PROBE_SPAN: usize = 16;
+
+/// One `getAllKeys` over the span of the keys `covered`, then the keys it found.
+struct Probe {
+    /// The asked keys it answers for (a key written since is taken out).
+    covered: Vec<String>,
+    /// The request, until it was awaited.
+    request: Option<Pending>,
+    /// The keys of the span that exist; `None` when the span held too many to tell.
+    found: Option<Vec<String>>,
+    /// The request's limit.
+    limit: u32,
+}
+
+impl Probe {
+    /// Whether `key` may exist (`true` unless the probe saw the whole span without it).
+    async fn may_hold(&mut self, key: &str) -> Result<bool> {
+        if let Some(request) = self.request.take() {
+            let keys: js_sys::Array = request.result().await?.unchecked_into();
+            self.found = (keys.length() < self.limit)
+                .then(|| keys.iter().filter_map(|k| k.as_string()).collect());
+        }
+        Ok(match &self.found {
+            Some(found) => found.iter().any(|k| k == key),
+            None => true,
+        })
+    }
 }
 
 impl IndexedDbTx<'_> {
@@ -203,12 +253,13 @@ impl IndexedDbTx<'_> {
         self.events.index(name).map_err(js_error)
     }
 
+    /// The live records in `range` (husks are filtered out in JS, before anything crosses).
     async fn get_all(&self, index: Option<&IdbIndex>, range: &IdbKeyRange) -> Result<BoxedPage> {
         let request = match index {
             Some(i) => i.get_all_with_key(range),
             None => self.events.get_all_with_key(range),
         };
-        let records = pending(request)?.result().await?;
+        let records = pending_live(request)?.result().await?;
         Ok(Records::boxed(records.unchecked_into()))
     }
 }
@@ -223,10 +274,18 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move {
-            Ok(cursor_number(
-                log_head_request(&self.events)?.result().await?,
-            ))
+            let request = match self.head.take() {
+                Some(request) => request,
+                None => log_head_request(&self.events)?,
+            };
+            Ok(cursor_number(request.result().await?))
         })
+    }
+
+    fn prefetch_log_head(&mut self) {
+        if self.head.is_none() {
+            self.head = log_head_request(&self.events).ok();
+        }
     }
 
     /// Every cursor is issued before any is awaited.
@@ -289,6 +348,8 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
         Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
             for event in events {
                 // A failing request aborts the transaction; the commit reports it.
                 self.events.add(&js::record(event)).map_err(js_error)?;
@@ -299,15 +360,88 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn truncate_log(&mut self, from: Position) -> Io<'_, ()> {
         Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
             let range = IdbKeyRange::lower_bound(&key_number(from).into()).map_err(js_error)?;
             pending(self.events.delete(&range))?.result().await?;
             Ok(())
         })
     }
 
+    /// Each record is replaced under its own key by its husk; records are read in batches and
+    /// the puts issued at once, in JS (`idbHusk`): no record crosses into wasm.
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            // A head read ahead would not see this write.
+            self.head = None;
+            let index = self.index(BY_STREAM)?;
+            let revisions = (
+                key_number(*what.revisions.start()),
+                key_number(*what.revisions.end()),
+            );
+            request::husk(
+                &index,
+                what.stream.as_str(),
+                revisions,
+                what.created_before.map_or(f64::INFINITY, |t| t as f64),
+                what.through.map_or(f64::INFINITY, key_number),
+            )
+            .result()
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Issues the gets now, so they run together with the reads that follow; for many keys, one
+    /// `getAllKeys` over their span instead, and later gets only for the keys that exist.
+    fn prefetch_meta(&mut self, keys: &[&str]) {
+        let Ok(meta) = self.meta() else { return };
+        if keys.len() >= PROBE_FROM && self.probe.is_none() {
+            let mut covered: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            // IndexedDB orders strings by UTF-16 code units.
+            covered.sort_unstable_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            covered.dedup();
+            let limit = (covered.len() * PROBE_SPAN).min(u32::MAX as usize) as u32;
+            let span = bound(
+                &covered[0].as_str().into(),
+                &covered[covered.len() - 1].as_str().into(),
+            );
+            let request =
+                span.and_then(|span| pending(meta.get_all_keys_with_key_and_limit(&span, limit)));
+            if let Ok(request) = request {
+                self.probe = Some(Probe {
+                    covered,
+                    request: Some(request),
+                    found: None,
+                    limit,
+                });
+                return;
+            }
+        }
+        for key in keys {
+            if self.prefetched.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            if let Ok(get) = pending(meta.get(&(*key).into())) {
+                self.prefetched.push(((*key).to_owned(), get));
+            }
+        }
+    }
+
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
         Box::pin(async move {
-            let value = pending(self.meta()?.get(&key.into()))?.result().await?;
+            let get = match self.prefetched.iter().position(|(k, _)| k == key) {
+                Some(i) => self.prefetched.swap_remove(i).1,
+                None => {
+                    if let Some(probe) = &mut self.probe {
+                        if probe.covered.iter().any(|k| k == key) && !probe.may_hold(key).await? {
+                            return Ok(None);
+                        }
+                    }
+                    pending(self.meta()?.get(&key.into()))?
+                }
+            };
+            let value = get.result().await?;
             Ok(value.as_string().map(Json::trusted))
         })
     }
@@ -330,6 +464,11 @@ impl crate::storage::Transaction for IndexedDbTx<'_> {
 
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
         Box::pin(async move {
+            // A get or probe issued before this put would answer the old value.
+            self.prefetched.retain(|(k, _)| k != key);
+            if let Some(probe) = &mut self.probe {
+                probe.covered.retain(|k| k != key);
+            }
             let meta = self.meta()?;
             match value {
                 Some(v) => meta.put_with_key(&v.as_str().into(), &key.into()),
@@ -369,7 +508,14 @@ impl Storage for IndexedDbStorage {
         let tx = self.transaction([EVENTS, META], tx_mode).and_then(|tx| {
             let raw: IdbTransaction = tx.as_sys().clone().unchecked_into();
             let events = raw.object_store(EVENTS).map_err(js_error)?;
-            Ok(Box::new(IndexedDbTx { tx, raw, events }) as BoxedTx<'_>)
+            Ok(Box::new(IndexedDbTx {
+                tx,
+                raw,
+                events,
+                prefetched: Vec::new(),
+                probe: None,
+                head: None,
+            }) as BoxedTx<'_>)
         });
         Box::pin(async move { tx })
     }
@@ -464,17 +610,19 @@ fn log_head_request(events: &IdbObjectStore) -> Result<Pending> {
     )
 }
 
-/// Where a stored event record is.
+/// Where a stored event record (or husk) is.
 fn location(record: &JsValue) -> Result<StoredLocation> {
     let field = |k: &str| Reflect::get(record, &k.into()).ok();
     let stream = field("streamId").and_then(|v| v.as_string());
     let revision = field("revision").and_then(|v| v.as_f64());
     let position = field("position").and_then(|v| v.as_f64());
+    let removed = field("removed").and_then(|v| v.as_f64()) == Some(1.0);
     match (stream, revision, position) {
         (Some(s), Some(r), Some(p)) => Ok(StoredLocation {
             stream_id: StreamId::trusted(&s),
             revision: r as u64,
             position: p as u64,
+            removed,
         }),
         _ => Err(Error::storage(
             "an event record in the database is malformed",

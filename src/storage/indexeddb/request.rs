@@ -3,7 +3,7 @@
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbCursor, IdbKeyRange, IdbRequest};
+use web_sys::{IdbCursor, IdbIndex, IdbKeyRange, IdbRequest};
 
 use crate::storage::js::js_error;
 use crate::Result;
@@ -11,6 +11,17 @@ use crate::Result;
 #[wasm_bindgen(module = "/src/storage/host.js")]
 extern "C" {
     fn settle(request: &IdbRequest) -> Promise;
+    #[wasm_bindgen(js_name = settleLive)]
+    fn settle_live(request: &IdbRequest) -> Promise;
+    #[wasm_bindgen(js_name = idbHusk)]
+    fn idb_husk(
+        index: &IdbIndex,
+        stream_id: &str,
+        from: f64,
+        to: f64,
+        created_before: f64,
+        through: f64,
+    ) -> Promise;
 }
 
 /// A request in flight, with its completion handlers attached at creation: a request may be
@@ -22,6 +33,33 @@ pub(super) struct Pending(JsFuture);
 pub(super) fn pending(request: std::result::Result<IdbRequest, JsValue>) -> Result<Pending> {
     let request = request.map_err(js_error)?;
     Ok(Pending(JsFuture::from(settle(&request))))
+}
+
+/// Starts observing a `getAll` request of event records: its result holds the live records only
+/// (husks are filtered out in JS).
+pub(super) fn pending_live(request: std::result::Result<IdbRequest, JsValue>) -> Result<Pending> {
+    let request = request.map_err(js_error)?;
+    Ok(Pending(JsFuture::from(settle_live(&request))))
+}
+
+/// Husks the live events of `stream` in `[from, to]` (created before `created_before`, at a
+/// position at or below `through`; +∞ for no bound), through `index` (the `stream` index), in
+/// its transaction; see `idbHusk` in `src/storage/host.js`.
+pub(super) fn husk(
+    index: &IdbIndex,
+    stream: &str,
+    (from, to): (f64, f64),
+    created_before: f64,
+    through: f64,
+) -> Pending {
+    Pending(JsFuture::from(idb_husk(
+        index,
+        stream,
+        from,
+        to,
+        created_before,
+        through,
+    )))
 }
 
 impl Pending {

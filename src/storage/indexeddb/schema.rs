@@ -6,7 +6,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters};
 
 /// The schema version this evstore writes. A database at a higher version was written by a newer
 /// evstore and is refused (`STORAGE_ERROR`) rather than damaged.
-pub(super) const SCHEMA_VERSION: u32 = 3;
+pub(super) const SCHEMA_VERSION: u32 = 4;
 
 /// One record per event, keyed by its global `position`.
 pub(super) const EVENTS: &str = "events";
@@ -27,6 +27,11 @@ pub(super) const META: &str = "meta";
 /// one created earlier has its checkpoints moved by `IndexedDbStorage::open` right after this
 /// (a data move needs requests, which this synchronous step cannot await); the version bump
 /// keeps an older evstore, which would look for the old store, from opening it.
+///
+/// Version 4 (stream lifecycle) changes no structure: a removed event's record is replaced, under
+/// its key, by a husk `{ position, id, streamId, revision, removed: 1 }`. The bump keeps an older
+/// evstore, which would read husks as events, from opening the database (it refuses a newer
+/// schema).
 pub(super) fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue> {
     if old_version < 1 {
         let key = |path: &str| {

@@ -1,4 +1,4 @@
-//! Client messages as the JSON text of protocol v2, written by hand: payloads are stored JSON
+//! Client messages as the JSON text of protocol v3, written by hand: payloads are stored JSON
 //! texts and go out as they are, never parsed again.
 
 use crate::error::{Error, Result};
@@ -6,7 +6,7 @@ use crate::json::push_quoted;
 use crate::row::push_u64;
 use crate::storage::PreparedAppend;
 use crate::sync::protocol::{
-    ClientMessage, PushAppend, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ClientMessage, PushAppend, PushKind, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use crate::sync::records::push_expected;
 
@@ -18,6 +18,7 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
         ClientMessage::Pull {
             after,
             after_id,
+            after_id_at,
             epoch,
         } => {
             out.push_str(",\"type\":\"pull\",\"after\":");
@@ -29,6 +30,10 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
                 out.push_str(",\"afterId\":\"");
                 push_id(&mut out, id);
                 out.push('"');
+            }
+            if let Some(at) = after_id_at {
+                out.push_str(",\"afterIdAt\":");
+                push_u64(&mut out, *at);
             }
             if let Some(epoch) = epoch {
                 out.push_str(",\"epoch\":");
@@ -55,12 +60,25 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
 fn push_append(out: &mut String, a: &PushAppend) {
     out.push_str("{\"seq\":");
     push_u64(out, a.seq);
-    out.push_str(",\"streamId\":");
+    out.push_str(",\"kind\":\"");
+    out.push_str(a.kind.as_str());
+    out.push_str("\",\"streamId\":");
     push_quoted(out, a.stream_id.as_str());
     out.push_str(",\"expectedRevision\":");
     push_expected(out, a.expected);
     out.push_str(",\"createdAt\":");
     push_u64(out, a.created_at);
+    if let Some(id) = a.kind.id() {
+        out.push_str(",\"id\":\"");
+        push_id(out, &id);
+        out.push('"');
+        if let PushKind::Metadata { metadata, .. } = &a.kind {
+            out.push_str(",\"metadata\":");
+            out.push_str(metadata.as_str());
+        }
+        out.push('}');
+        return;
+    }
     out.push_str(",\"events\":[");
     for (i, e) in a.events.iter().enumerate() {
         out.push_str(if i == 0 { "{\"id\":\"" } else { ",{\"id\":\"" });
@@ -81,7 +99,7 @@ fn push_id(out: &mut String, id: &uuid::Uuid) {
     out.push_str(id.hyphenated().encode_lower(&mut buf));
 }
 
-/// The bytes a push message takes besides its appends (`{"v":2,"type":"push","batch":…}`).
+/// The bytes a push message takes besides its appends (`{"v":3,"type":"push","batch":…}`).
 const PUSH_ENVELOPE_BYTES: usize = 64;
 
 /// The bytes `append` takes in a push message.
@@ -108,6 +126,7 @@ pub(crate) fn check_pushable(append: &PreparedAppend) -> Result<()> {
         return Ok(());
     }
     let push = PushAppend {
+        kind: PushKind::Events,
         seq: u64::MAX,
         stream_id: append.stream_id.clone(),
         expected: append.expected,
@@ -140,6 +159,7 @@ pub fn encode_auth(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::PushKind;
     use crate::{ExpectedRevision, Json, NewEvent, StreamId};
 
     #[test]
@@ -158,21 +178,24 @@ mod tests {
         let pull = encode_client_message(&ClientMessage::Pull {
             after: Some(41),
             after_id: Some(uuid::Uuid::from_u128(0xab)),
+            after_id_at: None,
             epoch: Some("e-1".into()),
         });
         assert_eq!(
             pull,
-            r#"{"v":2,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
+            r#"{"v":3,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
         );
         let first = encode_client_message(&ClientMessage::Pull {
             after: None,
             after_id: None,
+            after_id_at: None,
             epoch: None,
         });
-        assert_eq!(first, r#"{"v":2,"type":"pull","after":null}"#);
+        assert_eq!(first, r#"{"v":3,"type":"pull","after":null}"#);
         let push = ClientMessage::Push {
             batch: 3,
             appends: vec![PushAppend {
+                kind: PushKind::Events,
                 seq: 7,
                 stream_id: StreamId::new("Cart-\"1\"").unwrap(),
                 expected: ExpectedRevision::NoStream,

@@ -1,5 +1,5 @@
 //! Client messages as the server reads them: the text of one WebSocket message → a
-//! [`ClientFrame`], with every check of protocol v2 (size, JSON object, type, version, unknown
+//! [`ClientFrame`], with every check of protocol v3 (size, JSON object, type, version, unknown
 //! fields, field kinds). Pushed payloads stay the texts the client sent.
 
 use super::events::raw_json;
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::event::{parse_event_id, NewEvent};
 use crate::model::{ExpectedRevision, StreamId};
 use crate::sync::feed::PullRequest;
-use crate::sync::protocol::{PushAppend, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION};
+use crate::sync::protocol::{PushAppend, PushKind, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION};
 use crate::sync::server::MalformedAppend;
 
 /// A client message, read.
@@ -156,18 +156,29 @@ fn after_scope(error: ErrorFrame) -> Bad {
 }
 
 fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
-    if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "epoch"]) {
+    if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "afterIdAt", "epoch"]) {
         return Err(unknown_field(key, "pull").into());
     }
     let after = msg.position("after").map_err(|()| {
         ErrorFrame::invalid("\"after\" must be a position (a non-negative integer) or null")
     })?;
-    let after_id = msg.string("afterId");
-    if after.is_some() && after_id.is_none() {
-        return Err(ErrorFrame::invalid(
-            "\"afterId\" (the id of the client's event at \"after\") is required with \"after\"",
-        )
-        .into());
+    let after_id = match msg.get("afterId") {
+        None => None,
+        Some(id) if is_null(id) => None,
+        Some(id) => Some(string(id).ok_or_else(|| {
+            ErrorFrame::invalid(
+                "\"afterId\" must be a string: the id of the client's last event at or before \"after\"",
+            )
+        })?),
+    };
+    let after_id_at = msg.position("afterIdAt").map_err(|()| {
+        ErrorFrame::invalid("\"afterIdAt\" must be a position (a non-negative integer)")
+    })?;
+    if after_id_at.is_some() && after_id.is_none() {
+        return Err(ErrorFrame::invalid("\"afterIdAt\" goes with \"afterId\"").into());
+    }
+    if after.is_none() && after_id.is_some() {
+        return Err(ErrorFrame::invalid("\"afterId\" goes with a position in \"after\"").into());
     }
     let epoch =
         match msg.get("epoch") {
@@ -183,6 +194,7 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
         after,
         // An id that is not a UUID is no event's id: the pull is refused as another log.
         after_id: after_id.map(|id| uuid::Uuid::try_parse(&id).unwrap_or(uuid::Uuid::max())),
+        after_id_at,
         epoch,
     })
 }
@@ -207,10 +219,13 @@ fn read_push(msg: &Fields<'_>) -> std::result::Result<ClientFrame, Bad> {
         let allowed = [
             "type",
             "seq",
+            "kind",
             "streamId",
             "expectedRevision",
             "createdAt",
             "events",
+            "id",
+            "metadata",
         ];
         if let Some(key) = append.unknown(&allowed) {
             return Err(after_scope(unknown_field(key, "push")));
@@ -244,6 +259,36 @@ fn read_push_append(a: &Fields<'_>) -> Result<PushAppend> {
         })?,
         _ => return Err(what(Error::invalid("streamId must be a string"))),
     };
+    let kind = match a.get("kind") {
+        None => "events".to_owned(),
+        Some(k) => string(k)
+            .filter(|k| KINDS.contains(&k.as_str()))
+            .ok_or_else(|| {
+                what(Error::invalid(format!(
+                    "kind must be one of \"{}\", got {}",
+                    KINDS.join("\", \""),
+                    k.get()
+                )))
+            })?,
+    };
+    if kind != "events" {
+        let expected = expected_revision(a.get("expectedRevision")).map_err(what)?;
+        return Ok(PushAppend {
+            seq,
+            kind: lifecycle_kind(a, &kind).map_err(what)?,
+            stream_id: StreamId::new(&stream).map_err(what)?,
+            expected,
+            events: Vec::new(),
+            created_at,
+        });
+    }
+    for field in ["id", "metadata"] {
+        if a.get(field).is_some() {
+            return Err(what(Error::invalid(format!(
+                "{field} belongs to a lifecycle kind, not to \"events\""
+            ))));
+        }
+    }
     let events = a
         .get("events")
         .and_then(items)
@@ -260,11 +305,55 @@ fn read_push_append(a: &Fields<'_>) -> Result<PushAppend> {
     })?;
     Ok(PushAppend {
         seq,
+        kind: PushKind::Events,
         stream_id: StreamId::new(&stream).map_err(what)?,
         expected,
         events,
         created_at,
     })
+}
+
+/// The kinds of pushed appends.
+const KINDS: [&str; 4] = ["events", "metadata", "delete", "tombstone"];
+
+/// A lifecycle kind's fields: its event's `id`, and the `metadata` of a `"metadata"` kind.
+fn lifecycle_kind(a: &Fields<'_>, kind: &str) -> Result<PushKind> {
+    if a.get("events").is_some() {
+        return Err(Error::invalid(format!(
+            "a \"{kind}\" append carries no events"
+        )));
+    }
+    let id = match a.get("id").and_then(string) {
+        Some(text) => parse_event_id(&text).map_err(|e| Error::invalid(format!("id: {e}")))?,
+        None => {
+            return Err(Error::invalid(format!(
+                "a \"{kind}\" append needs the id of its event (a UUID string)"
+            )))
+        }
+    };
+    let metadata = a.get("metadata");
+    if kind != "metadata" {
+        if metadata.is_some() {
+            return Err(Error::invalid(format!(
+                "metadata belongs to the \"metadata\" kind, not to \"{kind}\""
+            )));
+        }
+        return Ok(if kind == "delete" {
+            PushKind::Delete { id }
+        } else {
+            PushKind::Tombstone { id }
+        });
+    }
+    match metadata {
+        Some(m) if m.get().starts_with('{') && depth(m) <= MAX_NESTING => Ok(PushKind::Metadata {
+            id,
+            metadata: raw_json(m),
+        }),
+        Some(m) if m.get().starts_with('{') => Err(Error::invalid(format!(
+            "metadata nests deeper than {MAX_NESTING} levels"
+        ))),
+        _ => Err(Error::invalid("metadata must be an object")),
+    }
 }
 
 const NEEDS_ID: &str = "a pushed event needs its id";

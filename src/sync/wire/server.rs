@@ -1,4 +1,4 @@
-//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v2. Clients decode them
+//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v3. Clients decode them
 //! ([`decode_server_message`]); the server encodes them (`encode_server_frame`, with the
 //! `server` feature).
 
@@ -67,13 +67,31 @@ pub fn decode_server_message(text: &str) -> Result<Option<ServerFrame>> {
     let position = |key: &str| f.position(key).map_err(|()| malformed());
     let epoch = |key: &str| f.string(key).unwrap_or_default();
     Ok(Some(match f.string("type").as_deref() {
-        Some("events") => ServerFrame::Message(ServerMessage::Events {
-            events: f
+        Some("events") => {
+            let events = f
                 .get("events")
                 .and_then(read_events)
-                .ok_or_else(malformed_events)?,
-            epoch: f.string("epoch"),
-        }),
+                .ok_or_else(malformed_events)?;
+            let after = position("after")?;
+            let through = position("through")?.ok_or_else(malformed)?;
+            // Events are in (after, through], ascending: anything else is not this protocol.
+            let mut last = after;
+            for e in &events {
+                if last.is_some_and(|l| e.position <= l) || e.position > through {
+                    return Err(malformed_events());
+                }
+                last = Some(e.position);
+            }
+            if after.is_some_and(|a| through <= a) {
+                return Err(malformed());
+            }
+            ServerFrame::Message(ServerMessage::Events {
+                events,
+                epoch: f.string("epoch"),
+                after,
+                through,
+            })
+        }
         Some("caughtUp") => ServerFrame::Message(ServerMessage::CaughtUp {
             head: position("head")?,
             epoch: epoch("epoch"),
@@ -205,12 +223,21 @@ pub fn encode_server_frame(frame: &ServerFrame) -> String {
 #[cfg(feature = "server")]
 fn push_message(out: &mut String, message: &ServerMessage) {
     match message {
-        ServerMessage::Events { events, epoch } => {
+        ServerMessage::Events {
+            events,
+            epoch,
+            after,
+            through,
+        } => {
             out.push_str("{\"type\":\"events\"");
             if let Some(epoch) = epoch {
                 out.push_str(",\"epoch\":");
                 push_quoted(out, epoch);
             }
+            out.push_str(",\"after\":");
+            push_position(out, *after);
+            out.push_str(",\"through\":");
+            push_u64(out, *through);
             out.push_str(",\"events\":");
             push_events(out, events);
             out.push('}');

@@ -258,13 +258,13 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
     window.stores.s = await EventStore.open({ storage: "indexeddb", name });
     await window.stores.s.append("Keep-1", [{ type: "Kept", data: 1 }]);
   }, name);
-  // A newer app version in another tab upgrades the schema (to version 4, one past this evstore's)
+  // A newer app version in another tab upgrades the schema (to version 5, one past this evstore's)
   // while the old tab is open.
   const newer = await storePage(context);
   const upgraded = await newer.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const req = indexedDB.open(name, 4);
+        const req = indexedDB.open(name, 5);
         req.onupgradeneeded = () => req.result.createObjectStore("from-the-future");
         req.onblocked = () => setTimeout(() => reject(new Error("upgrade blocked by the old tab")), 3000);
         req.onsuccess = () => {
@@ -279,7 +279,7 @@ test("another tab's upgrade is never blocked; a newer database is refused, not d
       }),
     name,
   );
-  assert.deepEqual(upgraded, { version: 4, events: 1 });
+  assert.deepEqual(upgraded, { version: 5, events: 1 });
   // The old tab closed its connection: its calls now fail clearly.
   const oldTab = await old.evaluate(async () => {
     try {
@@ -358,19 +358,21 @@ test("durability: the mode reaches every readwrite transaction of an append", as
   const page = await storePage(context);
   const out = await page.evaluate(async () => {
     // Record the durability of each readwrite transaction the store opens.
-    let seen = [];
+    // Only while the append runs: opening runs the retention sweep in a transaction of its own.
+    let seen = null;
     const transaction = IDBDatabase.prototype.transaction;
     IDBDatabase.prototype.transaction = function (...args) {
       const tx = transaction.apply(this, args);
-      if (tx.mode === "readwrite") seen.push(tx.durability);
+      if (tx.mode === "readwrite") seen?.push(tx.durability);
       return tx;
     };
     const out = {};
     for (const durability of ["strict", "relaxed", "default"]) {
       const s = await EventStore.open({ storage: "indexeddb", name: `dur-${durability}-${Date.now()}`, durability });
-      seen = [];
+      const appending = (seen = []);
       const { position } = await s.append("S-1", [{ type: "E" }]);
-      out[durability] = { position, seen };
+      seen = null;
+      out[durability] = { position, seen: appending };
     }
     IDBDatabase.prototype.transaction = transaction;
     return out;
@@ -515,9 +517,129 @@ test("a database written by the previous version (schema 2: checkpoints in their
   assert.deepEqual(out, {
     first: { types: ["E2"], all: ["E0", "E1", "E2"] },
     again: { types: [], all: ["E0", "E1", "E2"] },
-    version: 3,
+    version: 4,
     legacy: 0,
     moved: "2",
+  });
+  await context.close();
+});
+
+test("a database written by schema 3 opens at schema 4 with its events, meta and ids; schema 3 can no longer open it", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `schema-3-${Date.now()}`;
+  const out = await page.evaluate(async (name) => {
+    const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
+    // The database as evstore's schema version 3 wrote it: events and meta, no checkpoint store.
+    const open = indexedDB.open(name, 3);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      const events = db.createObjectStore("events", { keyPath: "position" });
+      events.createIndex("stream", ["streamId", "revision"], { unique: true });
+      events.createIndex("id", "id", { unique: true });
+      db.createObjectStore("meta");
+    };
+    const old = await request(open);
+    const tx = old.transaction(["events", "meta"], "readwrite");
+    for (let position = 0; position < 3; position++) {
+      const id = `0190b6c6-0000-7000-8000-00000000000${position}`;
+      tx.objectStore("events").add({ position, id, streamId: "Doc-1", type: `E${position}`, revision: position, data: `{"n":${position}}`, metadata: "{}", createdAt: 1 });
+    }
+    tx.objectStore("meta").put("1", "checkpoint/proj");
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    old.close();
+    const s = await EventStore.open({ storage: "indexeddb", name });
+    const all = (await s.readAll()).map((e) => [e.type, e.data.n]);
+    // A retry of a stored id is answered from the store; a new append continues the stream.
+    const retry = await s.append("Doc-1", [{ id: "0190b6c6-0000-7000-8000-000000000001", type: "E1", data: { n: 1 } }]);
+    const next = await s.append("Doc-1", [{ type: "E3", data: { n: 3 } }], { expectedRevision: 2 });
+    const types = await new Promise((resolve) => {
+      const seen = [];
+      const sub = s.subscribe((e) => void seen.push(e.type), { checkpoint: "proj", onCaughtUp: () => (sub.unsubscribe(), resolve(seen)) });
+    });
+    await s.close();
+    const db = await request(indexedDB.open(name));
+    const version = db.version;
+    db.close();
+    // What evstore of schema 3 does on open: ask for version 3, which IndexedDB now refuses
+    // (VersionError, which that version reports as "written by a newer evstore").
+    const stale = await request(indexedDB.open(name, 3)).then(
+      (db) => (db.close(), "opened"),
+      (e) => e.name,
+    );
+    return { all, retry: [retry.position, retry.nextExpectedRevision], next: [next.position, next.nextExpectedRevision], types, version, stale };
+  }, name);
+  assert.deepEqual(out, {
+    all: [["E0", 0], ["E1", 1], ["E2", 2]],
+    retry: [1, 1],
+    next: [3, 3],
+    types: ["E2", "E3"],
+    version: 4,
+    stale: "VersionError",
+  });
+  await context.close();
+});
+
+test("erasure through the package: after delete, tombstone, truncate and maxCount no object store holds the marker", async () => {
+  const context = await env.browser.newContext();
+  const page = await storePage(context);
+  const name = `erasure-${Date.now()}`;
+  const marker = `ERASE-ME-${crypto.randomUUID()}`;
+  const kept = `KEEP-ME-${crypto.randomUUID()}`;
+  const out = await page.evaluate(
+    async ({ name, marker, kept }) => {
+      const s = await EventStore.open({ storage: "indexeddb", name });
+      const marked = (n, m = marker) => Array.from({ length: n }, (_, i) => ({ type: "Noted", data: { note: m, i }, metadata: { by: m } }));
+      await s.append("Del-1", marked(3));
+      await s.setStreamMetadata("Del-1", { custom: { owner: marker } });
+      await s.setStreamMetadata("Del-1", { custom: { owner: "nobody" } });
+      await s.deleteStream("Del-1");
+      await s.append("Tomb-1", marked(4));
+      await s.setStreamMetadata("Tomb-1", { custom: { owner: marker } });
+      await s.tombstoneStream("Tomb-1");
+      await s.append("Trunc-1", marked(3));
+      await s.append("Trunc-1", marked(2, "clean"));
+      await s.setStreamMetadata("Trunc-1", { truncateBefore: 3 });
+      await s.setStreamMetadata("Max-1", { maxCount: 2 });
+      await s.append("Max-1", marked(3));
+      await s.append("Max-1", marked(2, "clean"));
+      await s.append("Keep-1", marked(1, kept));
+      const reads = {
+        del: (await s.readStream("Del-1")).length,
+        tomb: await s.readStream("Tomb-1").then(() => "read", (e) => `${e.code} ${e.streamId}`),
+        trunc: (await s.readStream("Trunc-1")).map((e) => e.revision),
+        max: (await s.readStream("Max-1")).map((e) => e.revision),
+        all: JSON.stringify(await s.readAll()).includes(marker),
+      };
+      await s.close();
+      // Every object store, raw, through cursors.
+      const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
+      const db = await request(indexedDB.open(name));
+      const stores = [...db.objectStoreNames];
+      const tx = db.transaction(stores);
+      let dump = "";
+      for (const store of stores) {
+        await new Promise((resolve, reject) => {
+          const cursor = tx.objectStore(store).openCursor();
+          cursor.onerror = () => reject(cursor.error);
+          cursor.onsuccess = () => {
+            const c = cursor.result;
+            if (!c) return resolve();
+            dump += `${store} ${JSON.stringify(c.key)} ${JSON.stringify(c.value)}\n`;
+            c.continue();
+          };
+        });
+      }
+      db.close();
+      return { reads, stores, erased: !dump.includes(marker), sees: dump.includes(kept) };
+    },
+    { name, marker, kept },
+  );
+  assert.deepEqual(out, {
+    reads: { del: 0, tomb: "STREAM_DELETED Tomb-1", trunc: [3, 4], max: [3, 4], all: false },
+    stores: ["events", "meta"],
+    erased: true,
+    sees: true,
   });
   await context.close();
 });

@@ -3,6 +3,7 @@
 // and apt's headless Chromium. Everything started here is stopped in `after` — also when a test
 // fails — and workerd is killed when the process exits, whatever happened.
 import { after, before } from "node:test";
+import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,6 +89,61 @@ export async function ready(page) {
   await page.waitForFunction(() => document.body.dataset.ready === "true");
 }
 
+// ── sync between devices ──────────────────────────────────────────────────────────────────
+
+export const SYNC_TIMEOUT = 30_000;
+
+/** Waits until the device is online with nothing left to push. */
+export function synced(page) {
+  return page.waitForFunction(
+    () => {
+      const pill = document.getElementById("sync-pill");
+      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr[data-position]:not([data-state=confirmed])");
+    },
+    null,
+    { timeout: SYNC_TIMEOUT },
+  );
+}
+
+export function notOnline(page) {
+  return page.waitForFunction(() => document.getElementById("sync-pill").dataset.state !== "online", null, { timeout: SYNC_TIMEOUT });
+}
+
+export async function switchOffline(page, offline) {
+  const checked = await page.isChecked("#online-switch");
+  if (checked === offline) await page.click("label.switch");
+  assert.equal(await page.isChecked("#online-switch"), !offline);
+  await page.waitForFunction(() => !document.getElementById("online-switch").disabled, null, { timeout: SYNC_TIMEOUT });
+}
+
+/** The service's log, as [position, streamId, type]. */
+export async function serverLog(demo) {
+  const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
+  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()).events.map((e) => [e.position, e.streamId, e.type]);
+}
+
+/**
+ * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
+ * demo; a failure carries what each device showed, and both contexts are closed either way.
+ */
+export function twoDevices(browser, fn) {
+  return withDemo(async (demo) => {
+    const contexts = [await device(browser), await device(browser)];
+    try {
+      const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
+      try {
+        await fn({ alice, bob, contexts, demo });
+      } catch (error) {
+        throw new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
+      }
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
+}
+
 // ── driving the app through its UI ──────────────────────────────────────────────────────────
 
 export const item = (name) => `.item[data-name="${name}"]`;
@@ -107,7 +163,7 @@ export function shows(page) {
       const text = (id) => document.getElementById(id).textContent;
       const items = [...document.querySelectorAll(".item")].map((li) => li.dataset.name).join(", ");
       const notice = document.getElementById("notice").hidden ? "-" : text("notice-text");
-      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr").length} | notice: ${notice}`;
+      return `${text("sync-pill")} | ${text("sync-detail")} | list: ${items} | new item: ${document.getElementById("new-item").value} | events: ${document.querySelectorAll("#timeline-body tr[data-position]").length} | notice: ${notice}${document.querySelector(".conflict-card") ? ` | conflicts: ${text("conflicts")}` : ""}`;
     })
     .catch((e) => `(page gone: ${e.message})`);
 }
@@ -134,9 +190,9 @@ export function listed(page) {
   return page.$$eval(".item", (items) => items.map((li) => [li.dataset.name, li.classList.contains("checked")]));
 }
 
-/** The history as shown (newest first): `[{ position, stream, revision, type, data, by, state }]`. */
+/** The history as shown (newest first): `[{ position, stream, revision, type, data, by, state }]` (gap rows left out). */
 export function timeline(page) {
-  return page.$$eval("#timeline-body tr", (rows) =>
+  return page.$$eval("#timeline-body tr[data-position]", (rows) =>
     rows.map((tr) => {
       const cells = [...tr.children].map((td) => td.textContent);
       return {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventStore } from "evstore";
-import { ListError, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, initialItem, itemStream } from "../../../www/model.js";
+import { ListError, UNKNOWN_NAME, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, initialItem, itemStream, ownedItems } from "../../../www/model.js";
 
 async function command(store, streamId, decide) {
   const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
@@ -44,4 +44,33 @@ test("decisions refuse what the list does not allow, in words", async () => {
   await assert.rejects(command(store, tea, (s) => decideCheck(s, true)), /“Tea” was removed meanwhile/);
   // The expected revision comes from the fold: a stale one is the store's conflict.
   await assert.rejects(store.append(tea, [{ type: "ItemRenamed", data: { name: "x" } }], { expectedRevision: 0 }), { code: "WRONG_EXPECTED_REVISION" });
+});
+
+test("erasure: items belong to the device that added them; a tombstone drops the item; retention keeps an item known", async () => {
+  const store = await EventStore.open();
+  const milk = itemStream("0193f1e2-0000-7000-8000-000000000011");
+  const bread = itemStream("0193f1e2-0000-7000-8000-000000000012");
+  await store.append(milk, decideAdd("Milk", "alice"));
+  await store.append(bread, decideAdd("Bread", "bob"));
+  assert.deepEqual((await store.readStream(milk))[0].metadata, { owner: "alice" });
+  await store.append(milk, [{ type: "ItemChecked", data: {}, metadata: { device: "bob" } }]);
+  assert.deepEqual(ownedItems(await store.readAll(), "alice"), [milk], "bob's tick does not make milk his");
+  assert.deepEqual(ownedItems(await store.readAll(), "bob"), [bread]);
+  assert.deepEqual(ownedItems(await store.readAll(), "carol"), []);
+
+  await store.tombstoneStream(milk);
+  const events = await store.readAll();
+  assert.deepEqual(foldList(events).map((i) => i.name), ["Bread"]);
+  assert.deepEqual(ownedItems(events, "alice"), [], "nothing of alice's is left to erase");
+  const tomb = events.find((e) => e.type === "$streamDeleted");
+  assert.equal(evolveItem(initialItem(), tomb).deleted, true);
+  assert.equal(describeAll([tomb], { ...initialItem(), exists: true, name: "Milk" })[0], "erased “Milk” for good");
+
+  // Retention removed the ItemAdded: the item is still on the list, from its first kept event.
+  await store.append(bread, [{ type: "ItemRenamed", data: { name: "Rye bread" } }, { type: "ItemChecked", data: {} }]);
+  await store.setStreamMetadata(bread, { maxCount: 1 });
+  const kept = foldList(await store.readAll());
+  assert.deepEqual(kept.map((i) => [i.name, i.checked]), [[UNKNOWN_NAME, true]]);
+  const { state } = await store.aggregateStream(bread, { initialState: initialItem, evolve: evolveItem });
+  assert.deepEqual(decideRename(state, "Bread again"), [{ type: "ItemRenamed", data: { name: "Bread again" } }], "it can still be changed");
 });

@@ -62,7 +62,9 @@ test("the time-travel slider keeps its width while it is dragged", () =>
       for (const name of ["Milk", "Bread", "Eggs", "Butter"]) await addItem(page, name);
       const width = () => page.$eval("#travel", (el) => el.getBoundingClientRect().width);
       const now = await width();
-      // Drag the thumb from the right end (now) to the left end (before the first event).
+      // Drag the thumb from the right end (now) to the left end (before the first event); the
+      // slider is scrolled into view first (the mouse acts on what the viewport shows).
+      await page.$eval("#travel", (el) => el.scrollIntoView({ block: "center" }));
       const box = await (await page.$("#travel")).boundingBox();
       const y = box.y + box.height / 2;
       await page.mouse.move(box.x + box.width - 4, y);

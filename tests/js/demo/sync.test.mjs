@@ -10,60 +10,34 @@ import {
   device,
   item,
   listed,
+  notOnline,
   openApp,
   ready,
-  shows,
   rename,
   screenshot,
   screenshotSideBySide,
+  serverLog,
+  shows,
+  switchOffline,
+  synced,
+  SYNC_TIMEOUT,
   tick,
   timeline,
+  twoDevices,
   useChromium,
   withDemo,
 } from "./harness.mjs";
 
 const env = useChromium();
-const SYNC_TIMEOUT = 30_000;
 
 /** The app opened its store with sync (else it says why in the sync bar). */
 async function assertSyncing(page) {
   assert.equal(await page.evaluate(() => document.body.dataset.sync), "on", await page.textContent("#sync-detail"));
 }
 
-/** Waits until the device is online with nothing left to push. */
-function synced(page) {
-  return page.waitForFunction(
-    () => {
-      const pill = document.getElementById("sync-pill");
-      return pill.dataset.state === "online" && pill.dataset.pending === "0" && !document.querySelector("#timeline-body tr:not([data-state=confirmed])");
-    },
-    null,
-    { timeout: SYNC_TIMEOUT },
-  );
-}
-
 /** Waits until the sync pill says `text` (the status settles a moment after the list shows a change). */
 function pillSays(page, text) {
   return page.waitForFunction((t) => document.getElementById("sync-pill").textContent === t, text, { timeout: 5000 });
-}
-
-function notOnline(page) {
-  return page.waitForFunction(() => document.getElementById("sync-pill").dataset.state !== "online", null, { timeout: SYNC_TIMEOUT });
-}
-
-async function switchOffline(page, offline) {
-  const checked = await page.isChecked("#online-switch");
-  if (checked === offline) await page.click("label.switch");
-  assert.equal(await page.isChecked("#online-switch"), !offline);
-  await page.waitForFunction(() => !document.getElementById("online-switch").disabled, null, { timeout: SYNC_TIMEOUT });
-}
-
-/** The service's log, as [position, streamId, type]. */
-async function serverLog(demo) {
-  const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
-  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(res.status, 200);
-  return (await res.json()).events.map((e) => [e.position, e.streamId, e.type]);
 }
 
 /** Both devices show the same list and the same history, all confirmed, equal to the service's log. */
@@ -90,25 +64,7 @@ async function onBothSynced(alice, bob, name) {
   await Promise.all([synced(alice), synced(bob)]);
 }
 
-/**
- * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
- * demo; a failure carries what each device showed, and both contexts are closed either way.
- */
-function withTwoDevices(fn) {
-  return withDemo(async (demo) => {
-    const contexts = [await device(env.browser), await device(env.browser)];
-    try {
-      const [alice, bob] = [await openApp(contexts[0], demo, "alice"), await openApp(contexts[1], demo, "bob")];
-      try {
-        await fn({ alice, bob, contexts, demo });
-      } catch (error) {
-        throw new Error(`${error.message}\n  alice shows: ${await shows(alice)}\n  bob shows:   ${await shows(bob)}`, { cause: error });
-      }
-    } finally {
-      await Promise.all(contexts.map((c) => c.close()));
-    }
-  });
-}
+const withTwoDevices = (fn) => twoDevices(env.browser, fn);
 
 test("what one device does appears on the other, through the edge service", () =>
   withTwoDevices(async ({ alice, bob, demo }) => {

@@ -92,6 +92,33 @@ test("useAggregate: loading, then the fold; live after an append here and in ano
   }
 });
 
+test("useAggregate and the stream lifecycle: retention re-folds; a tombstone (from another tab) gives initialState, no_stream and STREAM_DELETED", async () => {
+  const context = await browser.newContext();
+  try {
+    const db = unique("react-life");
+    const page = await openPage(context, `${app.url}/react.html?db=${db}`);
+    await waitOut(page, (o) => !o.loading);
+    for (let i = 0; i < 3; i++) await page.evaluate((n) => window.app.store.append("Cart-1", [{ type: "ItemAdded", data: { sku: `k${n}`, qty: 1 } }]), i);
+    await waitOut(page, (o) => o.state.items === 3);
+    await page.evaluate(() => window.app.store.setStreamMetadata("Cart-1", { truncateBefore: 2 }));
+    await waitOut(page, (o) => o.state.items === 1);
+    assert.deepEqual((await out(page)).state.skus, ["k2"], "only the kept event is folded");
+    assert.equal((await out(page)).expectedRevision, 2);
+
+    const other = await openPage(context, `${app.url}/react.html?db=${db}`);
+    await waitOut(other, (o) => o.state.items === 1);
+    await other.evaluate(() => window.app.store.tombstoneStream("Cart-1"));
+    await waitOut(page, (o) => o.error !== null);
+    const shown = await out(page);
+    assert.match(shown.error, /deleted/);
+    assert.deepEqual([shown.state, shown.expectedRevision, shown.loading], [{ items: 0, skus: [] }, "no_stream", false]);
+    const code = await page.evaluate(() => window.app.store.readStream("Cart-1").catch((e) => `${e.code} ${e.streamId}`));
+    assert.equal(code, "STREAM_DELETED Cart-1");
+  } finally {
+    await context.close();
+  }
+});
+
 test("useAggregate with a store that is still being opened (null): loading until it is given", async () => {
   const context = await browser.newContext();
   try {

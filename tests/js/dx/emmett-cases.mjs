@@ -272,5 +272,43 @@ export function emmettCases(open) {
       await rejects(es.appendToStream("A-1", [Added("a", 1)], { expectedStreamVersion: -5n }), conflict("0", "-5"), "a version below any");
       eq(await es.streamExists("A-1"), false, "nothing written");
     },
+
+    "lifecycle: a tombstoned stream does not exist for Emmett; appendToStream rethrows STREAM_DELETED": async () => {
+      const store = await open();
+      const es = getEmmettEventStore(store);
+      await es.appendToStream("Gone-1", [Added("a", 1), Added("b", 2)]);
+      await store.tombstoneStream("Gone-1");
+      eq(await es.streamExists("Gone-1"), false, "streamExists");
+      const read = await es.readStream("Gone-1");
+      eq([read.streamExists, read.currentStreamVersion, read.events.length], [false, 0n, 0], "readStream");
+      const agg = await es.aggregateStream("Gone-1", { initialState: () => 0, evolve: (n, e) => n + e.data.qty });
+      eq([agg.streamExists, agg.currentStreamVersion, agg.state], [false, 0n, 0], "aggregateStream");
+      for (const expectedStreamVersion of [undefined, STREAM_DOES_NOT_EXIST, 2n, -5n]) {
+        await rejects(
+          es.appendToStream("Gone-1", [Added("c", 3)], { expectedStreamVersion }),
+          (e) => {
+            ok(!(e instanceof EmmettConflict), `not a version conflict: ${e}`);
+            eq([e.code, e.streamId], ["STREAM_DELETED", "Gone-1"], "the evstore error");
+          },
+          `append (expected ${String(expectedStreamVersion)})`,
+        );
+      }
+    },
+
+    "lifecycle: after a soft delete or retention the stream reads from its first kept version": async () => {
+      const store = await open();
+      const es = getEmmettEventStore(store);
+      await es.appendToStream("Kept-1", [1, 2, 3, 4, 5].map((i) => Added(`s${i}`, i)));
+      await store.setStreamMetadata("Kept-1", { truncateBefore: 2 });
+      const read = await es.readStream("Kept-1");
+      eq([read.currentStreamVersion, read.events.map((e) => e.metadata.streamPosition)], [5n, [3n, 4n, 5n]], "the kept events");
+      const ranged = await es.readStream("Kept-1", { from: 1n, to: 3n });
+      eq(ranged.events.map((e) => e.metadata.streamPosition), [3n], "a range that starts in the removed part stops at its end");
+      await store.deleteStream("Kept-1");
+      const after = await es.readStream("Kept-1");
+      eq([after.streamExists, after.currentStreamVersion, after.events.length], [false, 0n, 0], "a soft-deleted stream reads as empty");
+      const again = await es.appendToStream("Kept-1", [Added("x", 9)], { expectedStreamVersion: STREAM_DOES_NOT_EXIST });
+      eq(again.nextExpectedStreamVersion, 6n, "versions continue after the old last one");
+    },
   };
 }

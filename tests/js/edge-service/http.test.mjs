@@ -197,7 +197,7 @@ describe("bad inputs", () => {
   });
 
   test("unknown routes and methods: 404", async () => {
-    for (const [method, path] of [["GET", "/"], ["GET", "/t/acme"], ["GET", "/t/acme/nope"], ["DELETE", "/t/acme/streams/Order-1"], ["POST", "/t/acme/all"], ["GET", "/t/acme/streams"], ["GET", "/t/acme/streams/a/b"]]) {
+    for (const [method, path] of [["GET", "/"], ["GET", "/t/acme"], ["GET", "/t/acme/nope"], ["PATCH", "/t/acme/streams/Order-1"], ["DELETE", "/t/acme/all"], ["POST", "/t/acme/all"], ["PUT", "/t/acme/streams/Order-1"], ["GET", "/t/acme/streams"], ["GET", "/t/acme/streams/a/b"]]) {
       const res = await call(edge, method, path, { token: acme });
       assert.equal(res.status, 404, `${method} ${path}: ${res.text}`);
       assert.equal(res.body.error.code, "NOT_FOUND");

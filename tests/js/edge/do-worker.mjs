@@ -31,6 +31,18 @@ export class ContractCase extends DurableObject {
       }
     }
     if (url.pathname === "/all") return Response.json(await this.store.readAll());
+    if (url.pathname === "/fill") return Response.json(await this.fill(await request.json()));
+    if (url.pathname === "/tombstone" || url.pathname === "/delete") {
+      const { streamId } = await request.json();
+      const started = performance.now();
+      try {
+        const result = url.pathname === "/tombstone" ? await this.store.tombstoneStream(streamId) : await this.store.deleteStream(streamId);
+        return Response.json({ ...result, ms: performance.now() - started });
+      } catch (e) {
+        return Response.json({ error: { code: e.code, message: e.message } }, { status: 409 });
+      }
+    }
+    if (url.pathname === "/state") return Response.json(await this.state(await request.json()));
     if (url.pathname === "/kv") {
       // A storage without the SQL API is refused clearly.
       try {
@@ -41,6 +53,42 @@ export class ContractCase extends DurableObject {
       }
     }
     return new Response("not found", { status: 404 });
+  }
+
+  /** Appends `count` events carrying `marker` (in data and metadata) to `streamId`, `batch` per append. */
+  async fill({ streamId, count, batch, marker }) {
+    for (let i = 0; i < count; i += batch) {
+      const events = Array.from({ length: Math.min(batch, count - i) }, (_, j) => ({ type: "Marked", data: { marker, n: i + j }, metadata: { marker } }));
+      await this.store.append(streamId, events);
+    }
+    return { revision: await this.store.streamRevision(streamId) };
+  }
+
+  /**
+   * What the store and its tables hold of `streamId`: how readStream answers (the number of events,
+   * or the error code), its events and tombstones in readAll, and how many rows of any `evstore_`
+   * table contain `marker` (raw SQL, every column).
+   */
+  async state({ streamId, marker }) {
+    let read;
+    try {
+      read = { events: (await this.store.readStream(streamId)).length };
+    } catch (e) {
+      read = { code: e.code, streamId: e.streamId };
+    }
+    const log = await this.store.readAll();
+    const ofStream = log.filter((e) => e.streamId === streamId);
+    const sql = this.ctx.storage.sql;
+    let markerRows = 0;
+    for (const { name } of sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'evstore!_%' ESCAPE '!'").toArray()) {
+      for (const row of sql.exec(`SELECT * FROM "${name}"`)) if (JSON.stringify(row).includes(marker)) markerRows++;
+    }
+    return {
+      read,
+      marked: ofStream.filter((e) => e.type === "Marked").length,
+      tombstones: ofStream.filter((e) => e.type === "$streamDeleted").length,
+      markerRows,
+    };
   }
 
   /**

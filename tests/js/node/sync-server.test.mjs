@@ -47,12 +47,36 @@ test("without the read scope a conflict's theirs is withheld", async () => {
   assert.deepEqual([outcome.result, outcome.theirs, outcome.theirsCut], ["conflict", [], "withheld"]);
 });
 
+test("pushed lifecycle calls (protocol v3): metadata, delete and tombstone with their ids; mayDelete: false refuses the deletes", async () => {
+  const store = await EventStore.open();
+  const at = 1_700_000_000_000;
+  await store.acceptPush([append(1, "L-1", "no_stream", [{ id: id(1), type: "E" }, { id: id(2), type: "E" }])]);
+  const meta = { seq: 2, kind: "metadata", streamId: "L-1", expectedRevision: "no_stream", createdAt: at, id: id(3), metadata: { truncateBefore: 1, custom: { o: 1 } } };
+  assert.deepEqual(await store.acceptPush([meta]), [{ result: "ok", nextExpectedRevision: 0, position: 2 }]);
+  assert.deepEqual(await store.getStreamMetadata("L-1"), { metadata: { truncateBefore: 1, custom: { o: 1 } }, metadataRevision: 0 });
+  const [event] = await store.readAll({ fromPosition: 2 });
+  assert.deepEqual([event.id, event.type, event.streamId, event.createdAt.getTime()], [id(3), "$metadata", "$$L-1", at], "written with the pushed id and time");
+  assert.deepEqual((await store.acceptPush([meta]))[0].result, "already", "a retried lifecycle push is idempotent");
+
+  const tomb = { seq: 3, kind: "tombstone", streamId: "L-1", expectedRevision: 1, createdAt: at, id: id(4) };
+  for (const push of [tomb, { ...tomb, seq: 4, kind: "delete", id: id(5) }]) {
+    const [refused] = await store.acceptPush([push], { mayDelete: false });
+    assert.deepEqual([refused.result, refused.error?.code], ["rejected", "FORBIDDEN"], push.kind);
+  }
+  assert.deepEqual((await store.readStream("L-1")).map((e) => e.revision), [1], "nothing deleted");
+  assert.deepEqual((await store.acceptPush([tomb]))[0].result, "ok");
+  await assert.rejects(store.readStream("L-1"), (e) => e.code === "STREAM_DELETED" && e.streamId === "L-1");
+  const [late] = await store.acceptPush([append(5, "L-1", "any", [{ id: id(6), type: "E" }])]);
+  assert.deepEqual([late.result, late.error?.code], ["rejected", "STREAM_DELETED"]);
+  await assert.rejects(store.acceptPush([], { mayDelete: "no" }), (e) => e.code === "INVALID_ARGUMENT" && /mayDelete/.test(e.message));
+});
+
 test("store.syncServer() answers a pull's text with frames as text and keeps the socket's state in place", async () => {
   const store = await EventStore.open();
   await store.append("A", [{ type: "E", data: { n: 1 } }, { type: "E", data: { n: 2 } }]);
   const server = store.syncServer("epoch-1", 1000);
   const state = { cursor: -1, live: false, scopes: ["read"], sub: "kept" };
-  const message = SyncServer.decode('{"v":2,"type":"pull","after":null}');
+  const message = SyncServer.decode('{"v":3,"type":"pull","after":null}');
   assert.equal(message.isPull, true);
   assert.deepEqual(await server.serve(message, state, false), { action: "pull" });
   const frames = [];
@@ -60,7 +84,7 @@ test("store.syncServer() answers a pull's text with frames as text and keeps the
   assert.deepEqual(frames.map((f) => f.type), ["events", "caughtUp"]);
   assert.deepEqual(frames[0].events, JSON.parse(JSON.stringify(await store.readAll())), "the recorded events of the API");
   assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept" });
-  const push = SyncServer.decode(JSON.stringify({ v: 2, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
+  const push = SyncServer.decode(JSON.stringify({ v: 3, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
   assert.equal(push.isPull, false);
   const refused = await server.serve(push, state, false);
   assert.equal(refused.action, "reply");

@@ -1,4 +1,4 @@
-// Sync v1 through the package in Node, against the real edge service in workerd: stores opened
+// Sync (protocol v3) through the package in Node, against the real edge service in workerd: stores opened
 // with `sync` (memory storage, the npm "ws" WebSocket), the push protocol on a raw socket, auth
 // failures and renewal, a restart mid-push, and subscriptions across rebases.
 import { after, before, describe, test } from "node:test";
@@ -274,7 +274,7 @@ describe("authentication", () => {
 });
 
 describe("the push protocol at the edge", () => {
-  const push = (batch, appends) => ({ v: 2, type: "push", batch, appends });
+  const push = (batch, appends) => ({ v: 3, type: "push", batch, appends });
   const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
 
   test("outcomes: ok, already (a retry), conflict with theirs, rejected, blocked", async () => {
@@ -325,7 +325,7 @@ describe("the push protocol at the edge", () => {
         push(-1, [append]),
         push(1, []),
         push(1, [{ ...append, streamid: "x" }]),
-        { ...push(1, [append]), v: 3 },
+        { ...push(1, [append]), v: 4 },
       ]) {
         writer.send(bad);
         const frame = await writer.next();
@@ -346,15 +346,16 @@ describe("the push protocol at the edge", () => {
       const first = event("A");
       feed.send(push(1, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [first] }]));
       assert.equal((await feed.next()).type, "pushResult");
-      feed.send({ v: 2, type: "pull", after: null });
+      feed.send({ v: 3, type: "pull", after: null });
       const events = await feed.next();
       assert.equal(events.type, "events");
       assert.equal(typeof events.epoch, "string");
+      assert.deepEqual([events.after, events.through], [null, 0], "a v3 frame says which positions it covers");
       const caughtUp = await feed.next();
       assert.equal(caughtUp.epoch, events.epoch);
-      feed.send({ v: 2, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
+      feed.send({ v: 3, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
       assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch });
-      feed.send({ v: 2, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
+      feed.send({ v: 3, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
       const refused = await feed.next();
       assert.equal(refused.type, "error");
       assert.equal(refused.error.code, "INVALID_ARGUMENT");
@@ -362,19 +363,19 @@ describe("the push protocol at the edge", () => {
         { head: refused.error.head, epoch: refused.error.epoch, after: refused.error.after, clientEpoch: refused.error.clientEpoch },
         { head: 0, epoch: events.epoch, after: 0, clientEpoch: "another-log" },
       );
-      feed.send({ v: 2, type: "pull", after: 5, afterId: first.id, epoch: events.epoch });
+      feed.send({ v: 3, type: "pull", after: 5, afterId: first.id, epoch: events.epoch });
       const beyond = await feed.next();
       assert.equal(beyond.error.code, "INVALID_ARGUMENT");
       assert.deepEqual([beyond.error.head, beyond.error.after, beyond.error.clientEpoch], [0, 5, events.epoch]);
-      feed.send({ v: 2, type: "pull", after: null, epoch: 7 });
+      feed.send({ v: 3, type: "pull", after: null, epoch: 7 });
       assert.equal((await feed.next()).error.code, "INVALID_ARGUMENT");
       // Another event at `after` (a log restored from a copy, then grown again): refused too.
-      feed.send({ v: 2, type: "pull", after: 0, afterId: uuid(), epoch: events.epoch });
+      feed.send({ v: 3, type: "pull", after: 0, afterId: uuid(), epoch: events.epoch });
       const diverged = await feed.next();
       assert.equal(diverged.error.code, "INVALID_ARGUMENT");
       assert.match(diverged.error.message, /restored or replaced/);
       assert.deepEqual([diverged.error.head, diverged.error.after], [0, 0]);
-      feed.send({ v: 2, type: "pull", after: 0, epoch: events.epoch });
+      feed.send({ v: 3, type: "pull", after: 0, afterId: 7, epoch: events.epoch });
       assert.match((await feed.next()).error.message, /afterId/);
     } finally {
       feed.ws.terminate();
@@ -387,7 +388,7 @@ describe("the push protocol at the edge", () => {
     const writer = await openFeed(edge, t, token(t));
     try {
       for (const f of [watcher, writer]) {
-        f.send({ v: 2, type: "pull", after: null });
+        f.send({ v: 3, type: "pull", after: null });
         assert.equal((await f.next()).type, "caughtUp");
       }
       writer.send(push(7, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A"), event("B")] }]));
@@ -464,7 +465,7 @@ describe("faults", () => {
 });
 
 describe("hardening of the sync socket (issue 18)", () => {
-  const push = (batch, appends) => ({ v: 2, type: "push", batch, appends });
+  const push = (batch, appends) => ({ v: 3, type: "push", batch, appends });
   const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
   const append = (streamId, events, more = {}) => ({ seq: 0, streamId, expectedRevision: "any", createdAt: 1700000000000, events, ...more });
 
@@ -541,23 +542,25 @@ describe("hardening of the sync socket (issue 18)", () => {
     }
   });
 
-  test("an old (v1) client is refused in words, then closed with 4426; it writes nothing", async () => {
-    const t = tenant();
-    const old = await openFeed(edge, t, token(t), { protocols: ["evstore.sync.v1", `bearer.${token(t)}`] });
-    try {
-      assert.equal(old.protocol, "evstore.sync.v1");
-      old.send({ v: 1, type: "push", batch: 1, appends: [append("S-1", [event("A")])] });
-      const frame = await old.next();
-      assert.equal(frame.type, "error");
-      assert.equal(frame.error.code, "INVALID_ARGUMENT");
-      assert.match(frame.error.message, /version 1 is not served.*update evstore/);
-      const closed = await old.closed;
-      assert.equal(closed.code, 4426);
-      assert.deepEqual(await serverLog(t), []);
-    } finally {
-      old.ws.terminate();
-    }
-  });
+  for (const version of [1, 2]) {
+    test(`an old (v${version}) client is refused in words, then closed with 4426; it writes nothing`, async () => {
+      const t = tenant();
+      const old = await openFeed(edge, t, token(t), { protocols: [`evstore.sync.v${version}`, `bearer.${token(t)}`] });
+      try {
+        assert.equal(old.protocol, `evstore.sync.v${version}`);
+        old.send({ v: version, type: "push", batch: 1, appends: [append("S-1", [event("A")])] });
+        const frame = await old.next();
+        assert.equal(frame.type, "error");
+        assert.equal(frame.error.code, "INVALID_ARGUMENT");
+        assert.equal(frame.error.message, `sync protocol version ${version} is not served here: this server speaks version 3; update evstore`);
+        const closed = await old.closed;
+        assert.equal(closed.code, 4426);
+        assert.deepEqual(await serverLog(t), []);
+      } finally {
+        old.ws.terminate();
+      }
+    });
+  }
 
   test("a synced store refuses an append too large to push, and a frame it cannot read is reported, not swallowed", async () => {
     const t = tenant();
@@ -581,7 +584,7 @@ describe("hardening of the sync socket (issue 18)", () => {
       if (JSON.parse(String(text)).type !== "pull") return;
       pulls++;
       const bad = { id: uuid(), streamId: "S-1", type: "E", revision: 0, position: 0, data: 1, metadata: {}, createdAt: null };
-      ws.send(JSON.stringify({ type: "events", epoch: "e-1", events: [bad] }));
+      ws.send(JSON.stringify({ type: "events", epoch: "e-1", after: null, through: 0, events: [bad] }));
       ws.send(JSON.stringify({ type: "caughtUp", epoch: "e-1", head: 0 }));
     }));
     try {

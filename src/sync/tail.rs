@@ -34,6 +34,19 @@ pub(crate) struct Pending {
     dirty: bool,
 }
 
+/// The head of `stream`: as the replay has it (`heads`, kept up to date with what it placed),
+/// else as stored.
+async fn head_in(
+    tx: &mut dyn Transaction,
+    heads: &HashMap<StreamId, Option<Revision>>,
+    stream: &StreamId,
+) -> Result<Option<Revision>> {
+    match heads.get(stream) {
+        Some(h) => Ok(*h),
+        None => tx.stream_head(stream).await,
+    }
+}
+
 impl Pending {
     pub fn ids(&self) -> Vec<Uuid> {
         self.events.iter().map(|e| e.id).collect()
@@ -613,10 +626,7 @@ impl Local {
                 }
                 continue;
             }
-            let head = match heads.get(&stream) {
-                Some(h) => *h,
-                None => tx.stream_head(&stream).await?,
-            };
+            let head = head_in(tx, &heads, &stream).await?;
             let life = read_life(tx, &stream).await?;
             let view = StreamView {
                 stored_head: head,
@@ -717,14 +727,8 @@ impl Local {
             p.set_detached(true);
             return Ok(None);
         }
-        let x_head = match heads.get(&x) {
-            Some(h) => *h,
-            None => tx.stream_head(&x).await?,
-        };
-        let meta_head = match heads.get(&meta) {
-            Some(h) => *h,
-            None => tx.stream_head(&meta).await?,
-        };
+        let x_head = head_in(tx, heads, &x).await?;
+        let meta_head = head_in(tx, heads, &meta).await?;
         let life = read_life(tx, &x).await?;
         let view = StreamView {
             stored_head: x_head,

@@ -160,6 +160,9 @@ EventStore.open = async function (options) {
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 3`. */
 const SYNC_PROTOCOL = "evstore.sync.v3";
+/** Whether `ws` is closing or closed: a browser logs a console error for a send then (it does not throw). */
+const closing = (ws) => ws.readyState > 1;
+
 const PUSH_TIMEOUT_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 /** While not pushing, status reads after local appends are coalesced over this long. */
@@ -477,7 +480,7 @@ class Sync {
       if (!ws || this.#closed) return;
       try {
         const next = await fetchToken(this.#config.token);
-        if (this.#ws !== ws) return;
+        if (this.#ws !== ws || closing(ws)) return;
         ws.send(this.#engine.auth(next));
         this.#renewal(next);
       } catch (cause) {
@@ -499,7 +502,7 @@ class Sync {
 
   #send() {
     const ws = this.#ws;
-    if (!ws) return;
+    if (!ws || closing(ws)) return; // onclose follows; the next connection sends again
     const { texts, push } = this.#engine.outgoing();
     for (const text of texts) {
       try {
@@ -530,7 +533,7 @@ class Sync {
       if (this.#ws !== ws) return clearInterval(t), this.#timers.delete(t);
       const quiet = Date.now() - this.#lastFrameAt;
       if (quiet > 2 * HEARTBEAT_MS) this.#abandon?.("no answer to keep-alive");
-      else if (quiet > HEARTBEAT_MS) {
+      else if (quiet > HEARTBEAT_MS && !closing(ws)) {
         try {
           ws.send(this.#engine.ping());
         } catch {

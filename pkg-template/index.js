@@ -159,7 +159,7 @@ EventStore.open = async function (options) {
 
 const SYNC_KEYS = ["url", "token", "WebSocket"];
 /** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 3`. */
-const SYNC_PROTOCOL = "evstore.sync.v3";
+const SYNC_PROTOCOL = "evstore.sync.v4";
 /** Whether `ws` is closing or closed: a browser logs a console error for a send then (it does not throw). */
 const closing = (ws) => ws.readyState > 1;
 

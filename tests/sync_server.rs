@@ -63,7 +63,7 @@ fn a_pull_is_answered_with_its_backlog_then_caught_up_then_live_events() {
     append(&s, "A", 3);
     let mut feed = Feed::default();
     let first = log(&s)[0].id;
-    let pull = format!(r#"{{"v":3,"type":"pull","after":0,"afterId":"{first}"}}"#);
+    let pull = format!(r#"{{"v":4,"type":"pull","after":0,"afterId":"{first}"}}"#);
     assert_eq!(block_on(s.serve(&mut feed, &pull, ALL)), Served::Pull);
     let sent = frames(&s, &mut feed);
     assert_eq!(sent.len(), 2);
@@ -108,7 +108,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     let mut feed = Feed::default();
     let other_epoch = reply(block_on(s.serve(
         &mut feed,
-        r#"{"v":3,"type":"pull","after":null,"epoch":"old"}"#,
+        r#"{"v":4,"type":"pull","after":null,"epoch":"old"}"#,
         ALL,
     )));
     assert_eq!(other_epoch["error"]["code"], "INVALID_ARGUMENT");
@@ -119,7 +119,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     let id = uuid_text(7);
     let beyond = reply(block_on(s.serve(
         &mut feed,
-        &format!(r#"{{"v":3,"type":"pull","after":9,"afterId":"{id}"}}"#),
+        &format!(r#"{{"v":4,"type":"pull","after":9,"afterId":"{id}"}}"#),
         ALL,
     )));
     assert_eq!(
@@ -128,7 +128,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     );
     let other_event = reply(block_on(s.serve(
         &mut feed,
-        &format!(r#"{{"v":3,"type":"pull","after":1,"afterId":"{id}"}}"#),
+        &format!(r#"{{"v":4,"type":"pull","after":1,"afterId":"{id}"}}"#),
         ALL,
     )));
     assert_eq!(other_event["error"]["after"], 1);
@@ -151,7 +151,7 @@ fn uuid_text(n: u128) -> String {
 fn scopes_versions_and_expiry_are_the_servers_checks() {
     let s = server();
     let mut feed = Feed::default();
-    let pull = r#"{"v":3,"type":"pull","after":null}"#;
+    let pull = r#"{"v":4,"type":"pull","after":null}"#;
     let no_read = Access { read: false, ..ALL };
     let forbidden = reply(block_on(s.serve(&mut feed, pull, no_read)));
     assert_eq!(
@@ -159,7 +159,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         json(r#"{"code":"FORBIDDEN","message":"the token lacks the \"read\" scope"}"#)
     );
     let push = format!(
-        r#"{{"v":3,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"S","createdAt":1,"events":[{{"id":"{}","type":"E"}}]}}]}}"#,
+        r#"{{"v":4,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"S","createdAt":1,"events":[{{"id":"{}","type":"E"}}]}}]}}"#,
         uuid_text(1)
     );
     let no_append = Access {
@@ -178,7 +178,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
     for (old, message) in [
         (1, r#"{"v":1,"type":"pull","after":null}"#.to_owned()),
         (2, r#"{"v":2,"type":"pull","after":null}"#.to_owned()),
-        (2, push.replace(r#""v":3"#, r#""v":2"#)),
+        (2, push.replace(r#""v":4"#, r#""v":2"#)),
     ] {
         match block_on(s.serve(&mut feed, &message, ALL)) {
             Served::Close {
@@ -192,7 +192,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
                     reason,
                     format!(
                         "sync protocol version {old} is not served here: this server speaks \
-                         version 3; update evstore"
+                         version 4; update evstore"
                     )
                 );
                 assert_eq!(json(&frame)["error"]["message"], reason);
@@ -218,7 +218,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         other => panic!("{other:?}"),
     }
     // The scope is checked before some fields, as the protocol always had it.
-    let bad_epoch = r#"{"v":3,"type":"pull","after":null,"epoch":5}"#;
+    let bad_epoch = r#"{"v":4,"type":"pull","after":null,"epoch":5}"#;
     assert_eq!(
         reply(block_on(s.serve(&mut feed, bad_epoch, no_read)))["error"]["code"],
         "FORBIDDEN"
@@ -227,12 +227,12 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         reply(block_on(s.serve(&mut feed, bad_epoch, ALL)))["error"]["code"],
         "INVALID_ARGUMENT"
     );
-    let bad_append = r#"{"v":3,"type":"push","batch":1,"appends":[{"seq":1,"typo":2}]}"#;
+    let bad_append = r#"{"v":4,"type":"push","batch":1,"appends":[{"seq":1,"typo":2}]}"#;
     assert_eq!(
         reply(block_on(s.serve(&mut feed, bad_append, no_append)))["error"]["code"],
         "FORBIDDEN"
     );
-    let bad_batch = r#"{"v":3,"type":"push","batch":-1,"appends":[{}]}"#;
+    let bad_batch = r#"{"v":4,"type":"push","batch":-1,"appends":[{}]}"#;
     assert_eq!(
         reply(block_on(s.serve(&mut feed, bad_batch, no_append)))["error"]["code"],
         "INVALID_ARGUMENT"
@@ -257,7 +257,7 @@ fn a_push_is_decided_and_answered_and_theirs_withheld_without_read() {
     let mut feed = Feed::default();
     let push = |batch: u64, id: u128| {
         format!(
-            r#"{{"v":3,"type":"push","batch":{batch},"appends":[{{"seq":1,"streamId":"S","expectedRevision":"no_stream","createdAt":1700000000000,"events":[{{"id":"{}","type":"E","data":{{"k":[1, 2]}}}}]}}]}}"#,
+            r#"{{"v":4,"type":"push","batch":{batch},"appends":[{{"seq":1,"streamId":"S","expectedRevision":"no_stream","createdAt":1700000000000,"events":[{{"id":"{}","type":"E","data":{{"k":[1, 2]}}}}]}}]}}"#,
             uuid_text(id)
         )
     };
@@ -291,7 +291,7 @@ fn a_live_feed_whose_token_lost_read_stops_with_forbidden() {
     let s = server();
     let mut feed = Feed::default();
     assert_eq!(
-        block_on(s.serve(&mut feed, r#"{"v":3,"type":"pull","after":null}"#, ALL)),
+        block_on(s.serve(&mut feed, r#"{"v":4,"type":"pull","after":null}"#, ALL)),
         Served::Pull
     );
     frames(&s, &mut feed);

@@ -133,6 +133,7 @@ impl Engine {
             after_id: last.map(|(id, _)| id),
             after_id_at: last.map(|(_, at)| at).filter(|at| Some(*at) != after),
             epoch,
+            streams: None,
         });
     }
 }

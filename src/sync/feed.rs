@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::Position;
 use crate::read::{ReadFrom, ReadOptions};
+use crate::selection::Selection;
 use crate::storage::Mode;
 use crate::store::EventStore;
 
@@ -57,6 +58,8 @@ pub struct PullRequest {
     pub after_id_at: Option<Position>,
     /// The log the client synced with.
     pub epoch: Option<String>,
+    /// The streams the client selects (`None`: every stream).
+    pub streams: Option<Selection>,
 }
 
 impl EventStore {
@@ -125,6 +128,7 @@ impl EventStore {
             return Ok(Some(ServerMessage::CaughtUp {
                 head: feed.cursor,
                 epoch: epoch.to_owned(),
+                streams: None,
             }));
         }
         events.truncate(frame_len(&events, limits.bytes));

@@ -71,7 +71,7 @@ export async function devicePage(context, srv, label = "page") {
   page.on("websocket", (ws) => {
     page.sockets.push(ws.url());
     ws.on("framesent", ({ payload }) => {
-      if (typeof payload !== "string" || !payload.startsWith('{"v":3,"type":"push"')) return;
+      if (typeof payload !== "string" || !payload.startsWith('{"v":4,"type":"push"')) return;
       page.pushes.push(JSON.parse(payload).appends.length);
       page.onPush?.();
     });

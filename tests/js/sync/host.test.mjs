@@ -45,7 +45,7 @@ test("the host sends the engine's texts: a v3 pull, a v3 push of the queued appe
     await store.append("Doc-1", [{ type: "A", data: { n: 1 } }]);
     await until(() => server.received.some((t) => JSON.parse(t).type === "push"), 10_000, "a push");
     const [pull, push] = server.received.map((t) => JSON.parse(t));
-    assert.deepEqual(pull, { v: 3, type: "pull", after: null });
+    assert.deepEqual(pull, { v: 4, type: "pull", after: null });
     assert.equal(push.v, 3);
     assert.equal(push.appends[0].kind, "events");
     assert.deepEqual(push.appends.map((a) => [a.streamId, a.expectedRevision, a.events.map((e) => [e.type, e.data])]), [["Doc-1", "any", [["A", { n: 1 }]]]]);

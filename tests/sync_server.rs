@@ -12,12 +12,15 @@ use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, 
 use futures::executor::block_on;
 use serde_json::Value;
 
-const ALL: Access = Access {
-    read: true,
-    append: true,
-    delete: true,
-    expired: false,
-};
+fn all() -> Access {
+    Access {
+        read: true,
+        append: true,
+        delete: true,
+        expired: false,
+        streams: evstore::Selection::all(),
+    }
+}
 
 type Server = SyncServer;
 
@@ -64,7 +67,7 @@ fn a_pull_is_answered_with_its_backlog_then_caught_up_then_live_events() {
     let mut feed = Feed::default();
     let first = log(&s)[0].id;
     let pull = format!(r#"{{"v":4,"type":"pull","after":0,"afterId":"{first}"}}"#);
-    assert_eq!(block_on(s.serve(&mut feed, &pull, ALL)), Served::Pull);
+    assert_eq!(block_on(s.serve(&mut feed, &pull, &all())), Served::Pull);
     let sent = frames(&s, &mut feed);
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["type"], "events");
@@ -109,7 +112,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     let other_epoch = reply(block_on(s.serve(
         &mut feed,
         r#"{"v":4,"type":"pull","after":null,"epoch":"old"}"#,
-        ALL,
+        &all(),
     )));
     assert_eq!(other_epoch["error"]["code"], "INVALID_ARGUMENT");
     assert_eq!(other_epoch["error"]["head"], 1);
@@ -120,7 +123,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     let beyond = reply(block_on(s.serve(
         &mut feed,
         &format!(r#"{{"v":4,"type":"pull","after":9,"afterId":"{id}"}}"#),
-        ALL,
+        &all(),
     )));
     assert_eq!(
         beyond["error"]["message"],
@@ -129,7 +132,7 @@ fn a_pull_of_another_log_is_refused_with_what_it_refused() {
     let other_event = reply(block_on(s.serve(
         &mut feed,
         &format!(r#"{{"v":4,"type":"pull","after":1,"afterId":"{id}"}}"#),
-        ALL,
+        &all(),
     )));
     assert_eq!(other_event["error"]["after"], 1);
     assert!(other_event["error"]["message"]
@@ -152,8 +155,11 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
     let s = server();
     let mut feed = Feed::default();
     let pull = r#"{"v":4,"type":"pull","after":null}"#;
-    let no_read = Access { read: false, ..ALL };
-    let forbidden = reply(block_on(s.serve(&mut feed, pull, no_read)));
+    let no_read = Access {
+        read: false,
+        ..all()
+    };
+    let forbidden = reply(block_on(s.serve(&mut feed, pull, &no_read)));
     assert_eq!(
         forbidden["error"],
         json(r#"{"code":"FORBIDDEN","message":"the token lacks the \"read\" scope"}"#)
@@ -164,10 +170,10 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
     );
     let no_append = Access {
         append: false,
-        ..ALL
+        ..all()
     };
     assert_eq!(
-        reply(block_on(s.serve(&mut feed, &push, no_append)))["error"]["code"],
+        reply(block_on(s.serve(&mut feed, &push, &no_append)))["error"]["code"],
         "FORBIDDEN"
     );
     assert!(
@@ -180,7 +186,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         (2, r#"{"v":2,"type":"pull","after":null}"#.to_owned()),
         (2, push.replace(r#""v":4"#, r#""v":2"#)),
     ] {
-        match block_on(s.serve(&mut feed, &message, ALL)) {
+        match block_on(s.serve(&mut feed, &message, &all())) {
             Served::Close {
                 code,
                 frame,
@@ -203,9 +209,9 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
     assert!(log(&s).is_empty(), "an old client's push writes nothing");
     let expired = Access {
         expired: true,
-        ..ALL
+        ..all()
     };
-    match block_on(s.serve(&mut feed, pull, expired)) {
+    match block_on(s.serve(&mut feed, pull, &expired)) {
         Served::Close { code, frame, .. } => {
             assert_eq!(code, CLOSE_UNAUTHENTICATED);
             assert_eq!(
@@ -220,24 +226,24 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
     // The scope is checked before some fields, as the protocol always had it.
     let bad_epoch = r#"{"v":4,"type":"pull","after":null,"epoch":5}"#;
     assert_eq!(
-        reply(block_on(s.serve(&mut feed, bad_epoch, no_read)))["error"]["code"],
+        reply(block_on(s.serve(&mut feed, bad_epoch, &no_read)))["error"]["code"],
         "FORBIDDEN"
     );
     assert_eq!(
-        reply(block_on(s.serve(&mut feed, bad_epoch, ALL)))["error"]["code"],
+        reply(block_on(s.serve(&mut feed, bad_epoch, &all())))["error"]["code"],
         "INVALID_ARGUMENT"
     );
     let bad_append = r#"{"v":4,"type":"push","batch":1,"appends":[{"seq":1,"typo":2}]}"#;
     assert_eq!(
-        reply(block_on(s.serve(&mut feed, bad_append, no_append)))["error"]["code"],
+        reply(block_on(s.serve(&mut feed, bad_append, &no_append)))["error"]["code"],
         "FORBIDDEN"
     );
     let bad_batch = r#"{"v":4,"type":"push","batch":-1,"appends":[{}]}"#;
     assert_eq!(
-        reply(block_on(s.serve(&mut feed, bad_batch, no_append)))["error"]["code"],
+        reply(block_on(s.serve(&mut feed, bad_batch, &no_append)))["error"]["code"],
         "INVALID_ARGUMENT"
     );
-    let renewal = block_on(s.serve(&mut feed, r#"{"type":"auth","token":"a.b.c"}"#, expired));
+    let renewal = block_on(s.serve(&mut feed, r#"{"type":"auth","token":"a.b.c"}"#, &expired));
     assert_eq!(
         renewal,
         Served::Auth(Some("a.b.c".into())),
@@ -247,7 +253,7 @@ fn scopes_versions_and_expiry_are_the_servers_checks() {
         Server::authenticated("1700000000"),
         r#"{"type":"authenticated","exp":1700000000}"#
     );
-    let bad = reply(block_on(s.serve(&mut feed, "{not json", expired)));
+    let bad = reply(block_on(s.serve(&mut feed, "{not json", &expired)));
     assert_eq!(bad["error"]["code"], "INVALID_ARGUMENT");
 }
 
@@ -261,7 +267,7 @@ fn a_push_is_decided_and_answered_and_theirs_withheld_without_read() {
             uuid_text(id)
         )
     };
-    let Served::Pushed(result) = block_on(s.serve(&mut feed, &push(1, 1), ALL)) else {
+    let Served::Pushed(result) = block_on(s.serve(&mut feed, &push(1, 1), &all())) else {
         panic!("not pushed");
     };
     assert_eq!(
@@ -275,9 +281,14 @@ fn a_push_is_decided_and_answered_and_theirs_withheld_without_read() {
         r#"{"k":[1, 2]}"#,
         "the payload is stored as it was sent"
     );
-    let Served::Pushed(result) =
-        block_on(s.serve(&mut feed, &push(2, 2), Access { read: false, ..ALL }))
-    else {
+    let Served::Pushed(result) = block_on(s.serve(
+        &mut feed,
+        &push(2, 2),
+        &Access {
+            read: false,
+            ..all()
+        },
+    )) else {
         panic!("not pushed");
     };
     let outcome = &json(&result)["outcomes"][0];
@@ -291,7 +302,7 @@ fn a_live_feed_whose_token_lost_read_stops_with_forbidden() {
     let s = server();
     let mut feed = Feed::default();
     assert_eq!(
-        block_on(s.serve(&mut feed, r#"{"v":4,"type":"pull","after":null}"#, ALL)),
+        block_on(s.serve(&mut feed, r#"{"v":4,"type":"pull","after":null}"#, &all())),
         Served::Pull
     );
     frames(&s, &mut feed);

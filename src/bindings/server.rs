@@ -14,7 +14,7 @@ use super::{promise, JsEventStore};
 use crate::sync::{
     decode_client_message, Access, ClientFrame, ErrorFrame, Feed, Served, SyncServer,
 };
-use crate::Error;
+use crate::{Error, Selection};
 
 fn get(o: &JsValue, key: &str) -> JsValue {
     Reflect::get(o, &key.into()).unwrap_or_default()
@@ -25,13 +25,31 @@ fn set(o: &JsValue, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(o, &key.into(), &value.into());
 }
 
-/// The feed in `state`: `cursor` (-1 or absent: nothing sent) and `live`.
+/// The selection in `state[key]`: an array of stream patterns, or (absent, `null`) every
+/// stream. Anything else selects nothing: the host's state is never read as more than it says.
+fn selection_of(state: &JsValue, key: &str) -> Selection {
+    let value = get(state, key);
+    if value.is_null() || value.is_undefined() {
+        return Selection::all();
+    }
+    let Ok(items) = value.dyn_into::<Array>() else {
+        return Selection::none();
+    };
+    let patterns: Option<Vec<String>> = items.iter().map(|p| p.as_string()).collect();
+    patterns
+        .and_then(|p| Selection::parse(&p).ok())
+        .unwrap_or_else(Selection::none)
+}
+
+/// The feed in `state`: `cursor` (-1 or absent: nothing sent), `live` and `selected` (the
+/// streams the socket's pull selected, within its token's).
 fn feed_of(state: &JsValue) -> Feed {
     Feed {
         cursor: get(state, "cursor")
             .as_f64()
             .and_then(crate::integer_from_f64),
         live: get(state, "live").as_bool().unwrap_or(false),
+        selection: selection_of(state, "selected"),
     }
 }
 
@@ -39,6 +57,13 @@ fn feed_of(state: &JsValue) -> Feed {
 fn store_feed(state: &JsValue, feed: Feed) {
     set(state, "cursor", feed.cursor.map_or(-1.0, |c| c as f64));
     set(state, "live", feed.live);
+    let selected: Array = feed
+        .selection
+        .to_strings()
+        .into_iter()
+        .map(JsValue::from)
+        .collect();
+    set(state, "selected", selected);
 }
 
 /// Whether `state.scopes` holds `scope`.
@@ -127,9 +152,10 @@ impl JsSyncServer {
                 append: has_scope(&state, "append"),
                 delete: has_scope(&state, "delete"),
                 expired,
+                streams: selection_of(&state, "streams"),
             };
             let mut feed = feed_of(&state);
-            let served = server.serve_frame(&mut feed, frame, access).await;
+            let served = server.serve_frame(&mut feed, frame, &access).await;
             store_feed(&state, feed);
             let out = Object::new();
             let (action, frame) = match served {

@@ -39,12 +39,15 @@ impl Default for FrameLimits {
 }
 
 /// Where one connection's feed stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Feed {
     /// The last position sent (`None`: nothing yet).
     pub cursor: Option<Position>,
     /// The backlog has been sent (`CaughtUp`): committed events follow as they come.
     pub live: bool,
+    /// The streams this feed sends: the pull's selection within the token's (every stream
+    /// until a pull says otherwise).
+    pub selection: Selection,
 }
 
 /// A pull, as the server reads it.
@@ -102,6 +105,7 @@ impl EventStore {
         *feed = Feed {
             cursor: pull.after,
             live: false,
+            selection: pull.streams.clone().unwrap_or_default(),
         };
         Ok(None)
     }

@@ -16,6 +16,7 @@ use super::protocol::{PushPolicy, ServerMessage};
 use super::wire::{
     decode_client_message, encode_server_frame, ClientFrame, ErrorFrame, ServerFrame,
 };
+use crate::selection::Selection;
 use crate::store::EventStore;
 
 /// Close code: the token expired or is invalid.
@@ -24,7 +25,7 @@ pub const CLOSE_UNAUTHENTICATED: u16 = 4401;
 pub const CLOSE_UPGRADE_REQUIRED: u16 = 4426;
 
 /// What the connection's token allows, as of the message being served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Access {
     /// The token has the `read` scope (pull; conflicts reveal `theirs`).
     pub read: bool,
@@ -34,6 +35,8 @@ pub struct Access {
     pub delete: bool,
     /// The token has expired (every message but `auth` closes the socket).
     pub expired: bool,
+    /// The streams the token may touch (its `streams` claim; every stream when absent).
+    pub streams: Selection,
 }
 
 /// What the host does with a client message.
@@ -99,7 +102,7 @@ impl SyncServer {
     }
 
     /// Serves one client message (its text) on `feed`.
-    pub async fn serve(&self, feed: &mut Feed, text: &str, access: Access) -> Served {
+    pub async fn serve(&self, feed: &mut Feed, text: &str, access: &Access) -> Served {
         self.serve_frame(feed, decode_client_message(text), access)
             .await
     }
@@ -111,7 +114,7 @@ impl SyncServer {
         &self,
         feed: &mut Feed,
         frame: Result<ClientFrame, ErrorFrame>,
-        access: Access,
+        access: &Access,
     ) -> Served {
         let frame = match frame {
             // A renewal is the one message an expired token may send.

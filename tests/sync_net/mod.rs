@@ -381,8 +381,9 @@ impl World {
             append: true,
             delete: true,
             expired: false,
+            streams: evstore::Selection::all(),
         };
-        match block_on(server.sync.serve(&mut connection.feed, &text, access)) {
+        match block_on(server.sync.serve(&mut connection.feed, &text, &access)) {
             Served::Reply(frame) => self.net.push(Packet::ToClient(conn, frame)),
             Served::Pull => self.send_from(conn),
             Served::Pushed(result) => {

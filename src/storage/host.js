@@ -142,8 +142,10 @@ const UPGRADES = [
   // 4: reads of a selection of streams (scoped tokens, partial sync) go through the live events
   // of those streams in position order: `stream_id = ? AND position BETWEEN ? AND ?` is a range
   // of this index, delivered in log order, so a frame of 10 streams out of a 1M-event tenant
-  // reads those streams' rows and no others. (The unique (stream_id, revision) index cannot
-  // bound positions; husks are left out of this one.)
+  // reads those streams' rows from the frame's first position on, and no others. Neither the
+  // unique (stream_id, revision) index nor evstore_events_created can bound positions: with them
+  // every read of a stream visits all its events (a live feed on a long stream, each frame).
+  // Measured in workerd (200,000 rows, 1,000 streams): raw inserts 2.6 s -> 3.6 s, file +21%.
   ["CREATE INDEX evstore_events_stream ON evstore_events (stream_id, position) WHERE removed = 0"],
 ];
 

@@ -46,11 +46,7 @@ fn json(text: &str) -> Value {
 
 /// Every frame the feed has now.
 fn frames(s: &Server, feed: &mut Feed) -> Vec<Value> {
-    let mut out = Vec::new();
-    while let Some(text) = block_on(s.next_frame(feed, true)).unwrap() {
-        out.push(json(&text));
-    }
-    out
+    frames_for(s, feed, &all(), &evstore::Selection::all())
 }
 
 fn reply(served: Served) -> Value {

@@ -7,6 +7,8 @@ mod lifecycle;
 mod open;
 mod pages;
 #[cfg(feature = "server")]
+mod selection;
+#[cfg(feature = "server")]
 mod server;
 mod subscribe;
 mod sync;

@@ -477,6 +477,143 @@ fn a_server_that_lost_its_log_gets_every_queued_append_again() {
     }
 }
 
+/// Drains what `sub` has ready into `model` (positions and ids), counting rebases.
+fn drain_into(
+    sub: &mut evstore::Subscription,
+    model: &mut Vec<(u64, evstore::Uuid)>,
+    rebases: &mut usize,
+) {
+    loop {
+        match futures::FutureExt::now_or_never(sub.next()) {
+            Some(Some(Ok(SubscriptionMessage::Event(e)))) => model.push((e.position, e.id)),
+            Some(Some(Ok(SubscriptionMessage::Rebase { after }))) => {
+                *rebases += 1;
+                model.retain(|(p, _)| after.is_some_and(|a| *p <= a));
+            }
+            Some(Some(Ok(SubscriptionMessage::CaughtUp))) => {}
+            Some(other) => panic!("{other:?}"),
+            None => break,
+        }
+    }
+}
+
+#[test]
+fn a_partial_device_holds_its_streams_at_the_servers_positions_and_reopens_narrower_or_wider() {
+    use sync_net::selection;
+    sync_net::HOLES.with(|h| h.set(true)); // partial logs have holes
+    let mut w = World::scoped(vec![
+        (selection(&["*"]), selection(&["*"])),
+        (selection(&["List-7", "Item-7-*"]), selection(&["*"])),
+        (selection(&["*"]), selection(&["List-7", "Item-7-*"])),
+    ]);
+    for (stream, n) in [
+        ("List-7", 1),
+        ("List-8", 1),
+        ("Item-7-1", 2),
+        ("Item-8-1", 1),
+    ] {
+        w.append(0, stream, n, NEW).unwrap();
+    }
+    for d in 0..3 {
+        w.connect(d);
+    }
+    w.settle();
+    converged(&w);
+    let positions = |w: &World, d: usize| -> Vec<(String, u64)> {
+        w.local_log(d)
+            .iter()
+            .map(|e| (e.stream_id.to_string(), e.position))
+            .collect()
+    };
+    let held = vec![
+        ("List-7".to_owned(), 0),
+        ("Item-7-1".to_owned(), 2),
+        ("Item-7-1".to_owned(), 3),
+    ];
+    assert_eq!(
+        positions(&w, 1),
+        held,
+        "the server's positions, holes elsewhere"
+    );
+    assert_eq!(positions(&w, 2), held, "the token's streams only");
+    // Every device's confirmed prefix reaches the server's head (an empty frame covers the rest).
+    for d in 0..3 {
+        assert_eq!(
+            w.devices[d].client.status().confirmed,
+            Some(4),
+            "device {d}"
+        );
+    }
+
+    // A local write outside the selection: refused at once, naming it; nothing written.
+    let before = w.devices[1].storage.raw_dump();
+    let e = w.append(1, "List-8", 1, ANY).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT");
+    assert_eq!(
+        e.to_string(),
+        r#"stream "List-8" is outside this store's sync selection ["List-7", "Item-7-*"]"#
+    );
+    let e = w
+        .call(1, |s| block_on(s.delete_stream("Item-8-1", ANY)))
+        .unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT", "{e}");
+    assert_eq!(w.devices[1].storage.raw_dump(), before);
+    // Inside it, at once, after the confirmed position (the log's holes included).
+    let r = w.append(1, "Item-7-2", 1, NEW).unwrap();
+    assert_eq!(r.position, 5);
+
+    // Outside the token: the server refuses it, FORBIDDEN; the app discards.
+    w.append(2, "List-8", 1, ANY).unwrap();
+    w.settle();
+    let held_conflicts = conflicts(&w, 2);
+    assert_eq!(held_conflicts.len(), 1);
+    let rejection = held_conflicts[0].rejection.clone().unwrap();
+    assert_eq!(rejection.0, "FORBIDDEN", "{rejection:?}");
+    assert!(held_conflicts[0].theirs.is_empty());
+    block_on(w.devices[2].client.discard("List-8")).unwrap();
+    w.settle();
+    converged(&w);
+
+    // Reopen narrower: the unselected confirmed events leave local storage at once (offline),
+    // and a subscription that delivered them rebases.
+    let old_store = w.devices[1].store.clone();
+    let mut sub = block_on(old_store.subscribe(SubscribeOptions::default())).unwrap();
+    let (mut model, mut rebases) = (Vec::new(), 0);
+    drain_into(&mut sub, &mut model, &mut rebases);
+    assert_eq!(model.len(), 4);
+    let item_ids: Vec<_> = w
+        .local_log(1)
+        .iter()
+        .filter(|e| e.stream_id.as_str().starts_with("Item-"))
+        .map(|e| e.id)
+        .collect();
+    w.reselect(1, selection(&["List-7"]));
+    assert_eq!(positions(&w, 1), vec![("List-7".to_owned(), 0)]);
+    let stored = sync_net::stored_ids(&w.devices[1].storage);
+    assert!(
+        item_ids.iter().all(|id| !stored.contains(id)),
+        "removed from storage"
+    );
+    drain_into(&mut sub, &mut model, &mut rebases);
+    assert_eq!(rebases, 1);
+    assert_eq!(model.len(), 1);
+    w.connect(1);
+    w.settle();
+    converged(&w);
+
+    // Reopen wider: the newly selected streams' history is fetched, at the server's positions.
+    w.reselect(1, selection(&["List-7", "Item-*"]));
+    assert!(block_on(w.devices[1].client.refresh()).unwrap().resetting);
+    w.connect(1);
+    w.settle();
+    converged(&w);
+    let streams: Vec<String> = positions(&w, 1).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        streams,
+        ["List-7", "Item-7-1", "Item-7-1", "Item-8-1", "Item-7-2"]
+    );
+}
+
 #[test]
 fn a_subscription_sees_rebases_and_ends_equal_to_read_all() {
     use std::rc::Rc;

@@ -7,7 +7,8 @@ use crate::append::{Appended, Context};
 use crate::group::Group;
 use crate::lifecycle::{LifecycleOp, Registry, StreamMetadata};
 use crate::notify::Notify;
-use crate::read::{self as reads, ReadPage, ReadRequest};
+use crate::read::{self as reads, ReadPage, ReadRequest, Source};
+use crate::selection::Selection;
 
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};
@@ -420,6 +421,49 @@ impl EventStore {
         self.read_all_request(options.request()).await
     }
 
+    /// Reads the global log restricted to the streams `selection` matches (a `$$X` metadata
+    /// stream follows `X`): [`read_all`](Self::read_all) without the other streams' events,
+    /// with the same positions, options and hiding. `from` and `max_count` count positions and
+    /// matching events as `read_all` does.
+    ///
+    /// ```
+    /// use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions, Selection};
+    /// # futures::executor::block_on(async {
+    /// let store = EventStore::new(MemoryStorage::new());
+    /// for stream in ["List-7", "List-8", "Item-7-1"] {
+    ///     let event = ProposedEvent::new("Added", Json::null());
+    ///     store.append(stream, vec![event], ExpectedRevision::Any).await?;
+    /// }
+    /// let selection = Selection::parse(&["List-7", "Item-*"])?;
+    /// let events = store.read_all_selected(&selection, ReadOptions::forwards()).await?;
+    /// assert_eq!(events.iter().map(|e| e.position).collect::<Vec<_>>(), [0, 2]);
+    /// # Ok::<(), evstore::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn read_all_selected(
+        &self,
+        selection: &Selection,
+        options: ReadOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.read_all_selected_page(selection, options)
+            .await?
+            .into_events()
+    }
+
+    /// [`read_all_selected`](Self::read_all_selected), returning the storage's page as it read
+    /// it. `covered` says how far the read looked (positions of other streams included).
+    pub async fn read_all_selected_page(
+        &self,
+        selection: &Selection,
+        options: ReadOptions,
+    ) -> Result<ReadPage> {
+        if selection.is_all() {
+            return self.read_all_page(options).await;
+        }
+        self.read_log_request(Source::Selected(selection), options.request())
+            .await
+    }
+
     /// The current revision of `stream_id`, `None` when it has no events (or was
     /// soft-deleted). `STREAM_DELETED` when tombstoned.
     pub async fn stream_revision(&self, stream_id: &str) -> Result<Option<Revision>> {
@@ -466,12 +510,21 @@ impl EventStore {
 
     /// Reads the global log with a resolved request (for subscriptions).
     pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
+        self.read_log_request(Source::Log, request).await
+    }
+
+    /// Reads the log (or the selected streams of it) with a resolved request, hiding what the
+    /// streams' records hide at read time.
+    async fn read_log_request(&self, source: Source<'_>, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         Registry::refresh(&self.registry, &mut *tx).await?;
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
-        let counted = registry.borrow().counted();
+        let mut counted = registry.borrow().counted();
+        if let Source::Selected(selection) = source {
+            counted.retain(|s| selection.matches(s.as_str()));
+        }
         let heads: std::collections::HashMap<StreamId, Option<Revision>> = if counted.is_empty() {
             Default::default()
         } else {
@@ -484,7 +537,7 @@ impl EventStore {
             !registry.borrow().hides(stream, r, t, now, head)
         };
         let keep: Option<reads::Hide<'_>> = if hiding { Some(&mut keep) } else { None };
-        reads::read_in(&mut *tx, None, request, 0, keep).await
+        reads::read_in(&mut *tx, source, request, 0, keep).await
     }
 
     /// The position recorded under the checkpoint `name`, if any.

@@ -54,10 +54,15 @@ fn feed_of(state: &JsValue) -> Feed {
     }
 }
 
-/// Writes `feed` back into `state`.
-fn store_feed(state: &JsValue, feed: Feed) {
+/// Writes `feed` back into `state`; `selected` is `null` when the feed serves every stream the
+/// token allows (`token`), so that the attachment holds the patterns once.
+fn store_feed(state: &JsValue, feed: Feed, token: &Selection) {
     set(state, "cursor", feed.cursor.map_or(-1.0, |c| c as f64));
     set(state, "live", feed.live);
+    if feed.selection.is_all() || feed.selection == *token {
+        set(state, "selected", JsValue::NULL);
+        return;
+    }
     let selected: Array = feed
         .selection
         .to_strings()
@@ -163,7 +168,7 @@ impl JsSyncServer {
             let access = access_of(&state, expired);
             let mut feed = feed_of(&state);
             let served = server.serve_frame(&mut feed, frame, &access).await;
-            store_feed(&state, feed);
+            store_feed(&state, feed, &access.streams);
             let out = Object::new();
             let (action, frame) = match served {
                 Served::Reply(frame) => ("reply", Some(frame)),
@@ -200,10 +205,9 @@ impl JsSyncServer {
         let server = self.inner.clone();
         promise(async move {
             let mut feed = feed_of(&state);
-            let frame = server
-                .next_frame_for(&mut feed, &access_of(&state, false))
-                .await?;
-            store_feed(&state, feed);
+            let access = access_of(&state, false);
+            let frame = server.next_frame_for(&mut feed, &access).await?;
+            store_feed(&state, feed, &access.streams);
             Ok(frame.map_or(JsValue::NULL, JsValue::from))
         })
     }

@@ -74,6 +74,8 @@ pub struct EventStore {
     notify: Rc<Notify>,
     watching: Cell<bool>,
     synced: Cell<bool>,
+    /// The streams a synced store holds (its sync selection): local writes to others are refused.
+    selection: RefCell<Selection>,
     /// How many appends this store object wrote (a synced store's status counts them at once).
     written: Cell<u64>,
     group: Group,
@@ -112,6 +114,7 @@ impl EventStore {
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
             synced: Cell::new(false),
+            selection: RefCell::new(Selection::all()),
             written: Cell::new(0),
             group: Group::default(),
             registry: Rc::new(RefCell::new(Registry::default())),
@@ -190,6 +193,7 @@ impl EventStore {
         created_at: u64,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
+        self.check_selected(&stream_id)?;
         if let LifecycleOp::SetMetadata(m) = &op {
             // The metadata must read back as it was given (validated like parsed metadata).
             StreamMetadata::from_json(&m.to_json())?;
@@ -326,6 +330,7 @@ impl EventStore {
         created_at: Option<u64>,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
+        self.check_selected(&stream_id)?;
         if events.is_empty() {
             return Err(Error::invalid("events must be a non-empty list"));
         }
@@ -574,9 +579,29 @@ impl EventStore {
         self.written.get()
     }
 
-    /// Marks the store as synced: its pending tail can be rewritten, which subscriptions watch.
-    pub(crate) fn mark_synced(&self) {
+    /// Marks the store as synced with `selection`, the streams it holds: its pending tail can be
+    /// rewritten, which subscriptions watch, and local writes to other streams are refused.
+    pub(crate) fn mark_synced(&self, selection: Selection) {
         self.synced.set(true);
+        *self.selection.borrow_mut() = selection;
+    }
+
+    /// The streams this store holds: its sync selection (every stream when not synced).
+    pub fn sync_selection(&self) -> Selection {
+        self.selection.borrow().clone()
+    }
+
+    /// Refuses a local write to `stream` when the store is synced with a selection that does
+    /// not match it (the device never holds that stream).
+    fn check_selected(&self, stream: &StreamId) -> Result<()> {
+        let selection = self.selection.borrow();
+        if selection.matches(stream.as_str()) {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "stream {:?} is outside this store's sync selection {selection}",
+            stream.as_str()
+        )))
     }
 
     /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes

@@ -83,7 +83,7 @@ test("store.syncServer() answers a pull's text with frames as text and keeps the
   for (let frame; (frame = await server.nextFrame(state)) !== null; ) frames.push(JSON.parse(frame));
   assert.deepEqual(frames.map((f) => f.type), ["events", "caughtUp"]);
   assert.deepEqual(frames[0].events, JSON.parse(JSON.stringify(await store.readAll())), "the recorded events of the API");
-  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept" });
+  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept", selected: null }, "selected: null — the feed serves the token's streams");
   const push = SyncServer.decode(JSON.stringify({ v: 4, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
   assert.equal(push.isPull, false);
   const refused = await server.serve(push, state, false);

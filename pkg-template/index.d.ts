@@ -475,6 +475,26 @@ export declare class SyncServer {
   [Symbol.dispose](): void;
 }
 
+/**
+ * A parsed, normalized list of stream patterns — the package's one matcher of tokens' `streams` claims and sync
+ * selections, for hosts that check streams themselves (the edge service checks each route's stream with it). A
+ * pattern is an exact stream id (`"List-7"`) or a prefix ending in `*` (`"Item-7-*"`; `"*"` is every stream); a
+ * stream's `$$` metadata stream follows it. Server build only (the workerd, Node.js and Deno entries): in the
+ * browser build this export is a stand-in whose static methods throw an `INVALID_ARGUMENT` when called.
+ */
+export declare class StreamSelection {
+  private constructor();
+  /** Reads patterns: `INVALID_ARGUMENT` for anything but an array of non-empty strings whose only `*` ends them. */
+  static parse(patterns: readonly string[]): StreamSelection;
+  /** Whether a pattern matches `streamId`, or `streamId` is the `$$` stream of one it matches. */
+  matches(streamId: string): boolean;
+  /** The patterns, normalized: sorted, without duplicates or patterns another one covers. */
+  readonly patterns: string[];
+  /** Releases the selection's wasm memory (also `using selection = StreamSelection.parse(...)`). */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 export interface Subscription {
   /** Stops delivery at once and releases the subscription. */
   unsubscribe(): void;

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` against pkg/index.d.ts: what users write must type-check, and
 // the `@ts-expect-error` lines must stay errors.
-import { EventStore, EventStoreError, SyncServer, type RecordedEvent, type SyncSocketState } from "evstore";
+import { EventStore, EventStoreError, StreamSelection, SyncServer, type RecordedEvent, type SyncSocketState } from "evstore";
 
 type ShopEvent =
   | { type: "OrderPlaced"; data: { orderId: string; total: number } }
@@ -221,6 +221,15 @@ export async function hostSync(store: EventStore<ShopEvent>, sockets: Socket[], 
   await store.acceptPush([{ seq: 5, kind: "metadata", streamId: "Order-1", expectedRevision: "stream_exists", createdAt: 0, id, metadata: {} }]);
   // @ts-expect-error: made by store.syncServer, not constructed
   new SyncServer();
+  // A token's streams claim, checked with the package's matcher.
+  using selection = StreamSelection.parse(["Item-7-*", "List-7"]);
+  const normalized: string[] = selection.patterns;
+  const allowed: boolean = selection.matches("Item-7-1") && selection.matches("$$List-7");
+  void [normalized, allowed];
+  // @ts-expect-error: patterns come as an array
+  StreamSelection.parse("List-7");
+  // @ts-expect-error: made by StreamSelection.parse
+  new StreamSelection();
   server.free();
 }
 

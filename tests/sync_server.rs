@@ -90,7 +90,7 @@ fn a_pull_is_answered_with_its_backlog_then_caught_up_then_live_events() {
         .ends_with('Z'));
     assert_eq!(
         sent[1],
-        json(r#"{"type":"caughtUp","head":2,"epoch":"epoch-1"}"#)
+        json(r#"{"type":"caughtUp","head":2,"epoch":"epoch-1","streams":["*"]}"#)
     );
     assert!(feed.live);
     assert_eq!(frames(&s, &mut feed), Vec::<Value>::new(), "nothing new");

@@ -15,6 +15,8 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::json::Json;
 use crate::model::{Position, Revision, StreamId};
+use crate::read::Direction;
+use crate::selection::Selection;
 
 /// A primitive of the storage seam, as a [`Hook`] sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub enum Primitive {
     ReadStream,
     /// [`Transaction::read_log`].
     ReadLog,
+    /// [`Transaction::read_selected`].
+    ReadSelected,
     /// [`Transaction::put`].
     Put,
     /// [`Transaction::truncate_log`].
@@ -197,6 +201,23 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
             self.hook.before(Primitive::ReadLog)?;
             let page = self.inner.read_log(positions).await;
             self.counted(Primitive::ReadLog, page)
+        })
+    }
+
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            self.hook.before(Primitive::ReadSelected)?;
+            let page = self
+                .inner
+                .read_selected(selection, positions, direction, max)
+                .await;
+            self.counted(Primitive::ReadSelected, page)
         })
     }
 

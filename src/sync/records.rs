@@ -19,12 +19,16 @@
 //!   revision (rows), and whether the server said so (`1`) or the client foresaw it from its
 //!   confirmed log (`0`: the local log then tells the freshest `actual` and `theirs`); a trailing
 //!   `1` when the server withheld `theirs` (the token may not read the stream).
+//! - `sync/selection`: `["List-7", "Item-7-*"]` — the streams the device holds (its sync
+//!   selection, normalized) since it last opened; absent (a store synced before partial sync, or
+//!   never synced): every stream.
 
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::json::{push_quoted, Json};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 use crate::row::{decode_rows, encode_rows, push_u64, Reader};
+use crate::selection::Selection;
 
 /// The key of the sync state.
 pub(crate) const STATE: &str = "sync/state";
@@ -32,6 +36,8 @@ pub(crate) const STATE: &str = "sync/state";
 pub(crate) const OUTBOX: &str = "sync/outbox/";
 /// The prefix of conflict records.
 pub(crate) const CONFLICT: &str = "sync/conflict/";
+/// The key of the selection the device holds.
+pub(crate) const SELECTION: &str = "sync/selection";
 
 fn corrupt() -> Error {
     Error::storage("a sync record in the store is malformed")
@@ -133,6 +139,38 @@ impl SyncState {
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
     }
+}
+
+/// The record of `selection`: its patterns as a JSON array of strings.
+pub(crate) fn encode_selection(selection: &Selection) -> Json {
+    let mut out = String::from("[");
+    for (i, pattern) in selection.to_strings().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_quoted(&mut out, pattern);
+    }
+    out.push(']');
+    Json::trusted(out)
+}
+
+/// Reads a selection record (see [`encode_selection`]).
+pub(crate) fn decode_selection(json: &Json) -> Result<Selection> {
+    let mut r = Reader::new(json.as_str());
+    let patterns = (|| {
+        r.expect(b'[')?;
+        let mut patterns = Vec::new();
+        while !r.eat(b']') {
+            if !patterns.is_empty() {
+                r.expect(b',')?;
+            }
+            patterns.push(r.string()?.into_owned());
+        }
+        Some(patterns)
+    })()
+    .filter(|_| r.at_end())
+    .ok_or_else(corrupt)?;
+    Selection::parse(&patterns).map_err(|_| corrupt())
 }
 
 /// What a queued append does: its events, or a lifecycle change of its stream (its one event
@@ -459,6 +497,11 @@ mod tests {
             };
             assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
         }
+        for patterns in [&["*"][..], &[][..], &["List-\"7\"", "Item-7-*"][..]] {
+            let selection = Selection::parse(patterns).unwrap();
+            let json = encode_selection(&selection);
+            assert_eq!(decode_selection(&json).unwrap(), selection, "{json}");
+        }
         assert!(OutboxEntry::key(2) < OutboxEntry::key(10));
         // A record of an older version (no kind) is an append of events.
         let old = OutboxEntry::decode(
@@ -486,5 +529,8 @@ mod tests {
         let unknown = Json::trusted(r#"["S","any",1,5,null,"x"]"#);
         assert!(OutboxEntry::decode(&OutboxEntry::key(1), &unknown).is_err());
         assert!(ConflictRecord::decode(&Json::trusted("[1,2]")).is_err());
+        for bad in ["", "[", "[\"a\",]", "[\"a*b\"]", "[1]", "[\"a\"]x"] {
+            assert!(decode_selection(&Json::trusted(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! [`SyncServer`]: the server half of sync protocol v3, sans-I/O. A host (the edge service's
+//! [`SyncServer`]: the server half of sync protocol v4, sans-I/O. A host (the edge service's
 //! Durable Object, the simulation in the tests) keeps one [`Feed`] per connection and passes
 //! message texts in; the server decides every frame and hands texts back. The host keeps the
 //! sockets, the token's verification, its own limits (sockets, message rate, lifetime) and the
@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use super::feed::{Feed, FrameLimits};
 use super::protocol::{PushPolicy, ServerMessage};
+use super::server::PushStreams;
 use super::wire::{
     decode_client_message, encode_server_frame, ClientFrame, ErrorFrame, ServerFrame,
 };
@@ -154,7 +155,11 @@ impl SyncServer {
             }
             ClientFrame::Pull(_) if !access.read => reply(lacks("read")),
             ClientFrame::Pull(pull) => {
-                match self.store.start_pull(feed, &self.epoch, &pull).await {
+                match self
+                    .store
+                    .start_pull(feed, &self.epoch, &pull, &access.streams)
+                    .await
+                {
                     Ok(None) => Served::Pull,
                     Ok(Some(refusal)) => Served::Reply(message(refusal)),
                     Err(_) => reply(failed()),
@@ -167,7 +172,15 @@ impl SyncServer {
                     max_append_events: self.max_append_events,
                     may_delete: access.delete,
                 };
-                let outcomes = self.store.accept_push(appends, policy).await;
+                let visible = feed.selection.intersect(&access.streams);
+                let streams = PushStreams {
+                    token: &access.streams,
+                    visible: &visible,
+                };
+                let outcomes = self
+                    .store
+                    .accept_push_scoped(appends, policy, streams)
+                    .await;
                 Served::Pushed(message(ServerMessage::PushResult { batch, outcomes }))
             }
             ClientFrame::Auth { token } => Served::Auth(token),
@@ -178,8 +191,24 @@ impl SyncServer {
     /// up) `caughtUp`, after which the feed is live; `None` when there is nothing to send. A live
     /// feed whose token lost the `read` scope (`read` false) stops, with a `FORBIDDEN` frame.
     /// `Err`: the store failed (the feed stays where it was; [`FAILED`] is the frame to send).
+    /// The feed's selection decides which streams' events it carries; see
+    /// [`next_frame_for`](Self::next_frame_for) to hold it to a token's streams as well.
     pub async fn next_frame(&self, feed: &mut Feed, read: bool) -> crate::Result<Option<String>> {
-        if !read {
+        let access = Access {
+            read,
+            ..Access::default()
+        };
+        self.next_frame_for(feed, &access).await
+    }
+
+    /// [`next_frame`](Self::next_frame) for a connection with `access`: no frame carries an
+    /// event of a stream outside the feed's selection or `access.streams`.
+    pub async fn next_frame_for(
+        &self,
+        feed: &mut Feed,
+        access: &Access,
+    ) -> crate::Result<Option<String>> {
+        if !access.read {
             if !feed.live {
                 return Ok(None);
             }
@@ -188,7 +217,7 @@ impl SyncServer {
         }
         let frame = self
             .store
-            .next_frame(feed, &self.epoch, self.limits)
+            .next_frame(feed, &self.epoch, self.limits, &access.streams)
             .await?;
         Ok(frame.map(message))
     }

@@ -198,7 +198,7 @@ describe("protocol errors", () => {
   test("bad messages get an error frame and the socket stays usable", async () => {
     const feed = await open("acme", acme);
     const head = (await readAll()).at(-1).position;
-    for (const msg of ["{not json", "[1]", JSON.stringify({ type: "nope" }), JSON.stringify({ type: "pull", after: null }), JSON.stringify({ v: 4, type: "pull", after: null }), JSON.stringify({ v: 4, type: "pull", after: 0, afterId: 5 }), JSON.stringify({ v: 4, type: "pull", after: -1 }), JSON.stringify({ v: 4, type: "pull", after: "0" }), JSON.stringify({ v: 4, type: "pull", after: null, extra: 1 })]) {
+    for (const msg of ["{not json", "[1]", JSON.stringify({ type: "nope" }), JSON.stringify({ type: "pull", after: null }), JSON.stringify({ v: 5, type: "pull", after: null }), JSON.stringify({ v: 4, type: "pull", after: 0, afterId: 5 }), JSON.stringify({ v: 4, type: "pull", after: -1 }), JSON.stringify({ v: 4, type: "pull", after: "0" }), JSON.stringify({ v: 4, type: "pull", after: null, extra: 1 })]) {
       feed.send(msg);
       const frame = await feed.next();
       assert.equal(frame.type, "error", msg);

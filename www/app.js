@@ -796,7 +796,7 @@ function renderTabs() {
       l.title,
     );
   const note = absent.length ? h("span", { class: "absent muted" }, `${absent.map((l) => `“${l.title}”`).join(", ")}: not shared with ${device}`) : null;
-  $("list-tabs").replaceChildren(...lists.map(tab), note);
+  $("list-tabs").replaceChildren(...lists.map(tab), ...(note ? [note] : []));
   $("list-name").textContent = LISTS.find((l) => l.id === view.list)?.title ?? "The list";
 }
 
@@ -835,13 +835,16 @@ function renderHeld() {
   );
   const head = Math.max(view.events.at(-1)?.position ?? -1, view.status?.confirmedPosition ?? -1);
   const held = view.events.length;
+  const holes = head + 1 - held;
   $("held-positions").textContent =
     head < 0
       ? "No events yet."
-      : `The tenant's log runs from position 0 to ${head}: ${held} of those ${head + 1} positions hold an event on this device; the other ${head + 1 - held} are holes (${
-          access === null ? "erased events" : "other streams' events, never sent here, or erased ones"
-        }).`;
-  $("held-positions").dataset.holes = String(Math.max(0, head + 1 - held));
+      : holes <= 0
+        ? `The tenant's log runs from position 0 to ${head}: this device holds an event at every position.`
+        : `The tenant's log runs from position 0 to ${head}: ${held} of those ${head + 1} positions hold an event on this device; the other ${holes} are holes (${
+            access === null ? "erased events" : "other streams' events, never sent here, or erased ones"
+          }).`;
+  $("held-positions").dataset.holes = String(Math.max(0, holes));
   $("held-streams-body").replaceChildren(
     ...streams.map(([streamId, count]) =>
       h("tr", { dataset: { stream: streamId, events: String(count) } }, h("td", { title: streamId }, code(streamId)), h("td", {}, `${count} event${count === 1 ? "" : "s"}`), h("td", { class: "muted" }, LISTS.find((l) => l.id === listOf(streamId))?.title ?? "")),

@@ -86,6 +86,7 @@ test("bob's device holds the groceries only: the surprise party never reaches it
       try {
         assert.equal(await bob.evaluate(() => document.body.dataset.sync), "on", await bob.textContent("#sync-detail"));
         assert.deepEqual(await tabs(alice), ["groceries", "party"]);
+        assert.equal(await alice.textContent("#list-tabs"), "GroceriesSurprise party", "alice has every list, and no note");
         assert.deepEqual(await tabs(bob), ["groceries"], "bob's device shows one list");
         assert.match(await bob.textContent("#list-tabs"), /“Surprise party”: not shared with bob/);
 

@@ -403,7 +403,7 @@ console.log(
     ...(results.rebase ? [`c. reference = ${N.rebase} single-event appends to an empty synced store, not connected (same kind); the plain-store rows: the same appends to a store opened without sync`] : []),
     ...(pc
       ? [
-          `d. ${N.groups} groups of ${N.streamsPerGroup} streams × ${N.perStream} events, appended group after group (each group spread over the log); the device selects ${JSON.stringify(SELECTED)} (one group); time from EventStore.open to confirmedPosition = the server's head (${pc.total - 1}); every run checked: the device holds exactly its selection's events`,
+          `d. ${N.groups} groups of ${N.streamsPerGroup} streams × ${N.perStream} events, appended with the groups taking turns (each group spread over the whole log); the device selects ${JSON.stringify(SELECTED)} (one group); time from EventStore.open to confirmedPosition = the server's head (${pc.total - 1}); every run checked: the device holds exactly its selection's events`,
         ]
       : []),
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,

@@ -70,6 +70,19 @@ pub trait Hook {
         inner
     }
 
+    /// The log's head as the layered storage shows it, from the head of the storage underneath
+    /// (`head`, read through `tx`): a hook may place it further (a partially synced device's log
+    /// reaches its confirmed position, past its last stored event, so that its next local append
+    /// goes after it).
+    fn log_head<'a>(
+        &'a self,
+        tx: &'a mut dyn Transaction,
+        head: Option<Position>,
+    ) -> Io<'a, Option<Position>> {
+        let _ = tx;
+        Box::pin(async move { Ok(head) })
+    }
+
     /// Inside a local append's transaction, just before its events are put: the hook's own
     /// writes (through `tx`, into the same atomic commit).
     fn appended<'a>(&'a self, tx: &'a mut dyn Transaction, what: Appending<'a>) -> Io<'a, ()> {
@@ -169,7 +182,8 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move {
             self.hook.before(Primitive::LogHead)?;
-            self.inner.log_head().await
+            let head = self.inner.log_head().await?;
+            self.hook.log_head(&mut *self.inner, head).await
         })
     }
 
@@ -177,7 +191,8 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
         Box::pin(async move {
             self.hook.before(Primitive::StreamHead)?;
             self.hook.before(Primitive::LogHead)?;
-            self.inner.heads_of(streams).await
+            let (heads, head) = self.inner.heads_of(streams).await?;
+            Ok((heads, self.hook.log_head(&mut *self.inner, head).await?))
         })
     }
 

@@ -122,6 +122,8 @@ struct Engine {
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
     /// wait for it, so that no answer from another log is ever taken for this one's.
     log_checked: bool,
+    /// The appends of the push in flight whose streams this device does not select.
+    unselected: Vec<u64>,
     /// The streams pulls name (`None`: every stream).
     streams: Option<Selection>,
     /// The streams the server said this connection's feed serves (its last `caughtUp`).
@@ -532,6 +534,13 @@ impl SyncClient {
         let batch = e.next_batch;
         e.next_batch += 1;
         e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
+        // Appends of streams this device no longer selects (queued before a narrower reopen):
+        // once accepted they leave the device, as no frame brings their events back.
+        e.unselected = appends
+            .iter()
+            .filter(|a| !self.selection.matches(a.stream_id.as_str()))
+            .map(|a| a.seq)
+            .collect();
         e.outgoing.push_back(ClientMessage::Push { batch, appends });
         Ok(None)
     }
@@ -607,8 +616,10 @@ impl SyncClient {
         for (seq, outcome) in seqs.into_iter().zip(outcomes) {
             match outcome {
                 PushOutcome::Ok { position, .. } | PushOutcome::Already { position, .. } => {
-                    if confirmed.is_some_and(|c| position <= c) {
-                        // Passed already: confirmed then, or removed before it reached us.
+                    let unselected = self.engine.borrow().unselected.contains(&seq);
+                    if unselected || confirmed.is_some_and(|c| position <= c) {
+                        // Passed already: confirmed then, or removed before it reached us; or
+                        // of a stream this device does not hold: its events never come here.
                         skipped.push(seq);
                     } else {
                         self.engine.borrow_mut().acked.insert(seq, position);

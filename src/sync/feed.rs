@@ -138,15 +138,16 @@ impl EventStore {
         let selection = feed.selection.intersect(token);
         // The head is read before the events: when none matches after the cursor, none matches
         // up to this head either (a later commit may pass it, never fill it in).
-        let head = match feed.live {
-            true => None,
-            false => self.head_position().await?,
+        let head = if feed.live {
+            None
+        } else {
+            self.head_position().await?
         };
         let from = feed.cursor.map_or(0, |p| p + 1);
         let options = ReadOptions::forwards()
             .from(ReadFrom::At(from))
             .max_count(limits.events);
-        let read = self.read_selected_fallback(&selection, options).await?;
+        let read = self.read_all_selected(&selection, options).await?;
         let after = feed.cursor;
         let Some(last_read) = read.last().map(|e| e.position) else {
             if feed.live {
@@ -178,9 +179,10 @@ impl EventStore {
         let keep = frame_len(&events, limits.bytes);
         // A frame covers the holes before its first event and ends with its last event: a hole
         // at the head of the log is covered by the next frame, with the event after it.
-        let through = match keep < events.len() {
-            true => events[keep - 1].position,
-            false => last_read,
+        let through = if keep < events.len() {
+            events[keep - 1].position
+        } else {
+            last_read
         };
         events.truncate(keep);
         feed.cursor = Some(through);
@@ -190,41 +192,6 @@ impl EventStore {
             after,
             through,
         }))
-    }
-
-    /// TEMPORARY until `read_all_selected` lands from the core: `read_all` restricted to
-    /// `selection`, by filtering pages of the whole log.
-    async fn read_selected_fallback(
-        &self,
-        selection: &Selection,
-        options: ReadOptions,
-    ) -> Result<Vec<RecordedEvent>> {
-        let max = options.max_count.unwrap_or(u64::MAX);
-        let Some(ReadFrom::At(mut from)) = options.from else {
-            return Err(crate::Error::invalid("the feed reads from a position"));
-        };
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .read_all(
-                    ReadOptions::forwards()
-                        .from(ReadFrom::At(from))
-                        .max_count(FRAME_EVENTS),
-                )
-                .await?;
-            let Some(last) = page.last().map(|e| e.position) else {
-                return Ok(out);
-            };
-            for e in page {
-                if selection.matches(e.stream_id.as_str()) {
-                    out.push(e);
-                    if out.len() as u64 == max {
-                        return Ok(out);
-                    }
-                }
-            }
-            from = last + 1;
-        }
     }
 }
 

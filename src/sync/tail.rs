@@ -329,7 +329,15 @@ impl Local {
         done.changed = true;
         let delivered: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         let skipped = self.skipped(acked, through, &delivered);
-        if skipped.is_empty() && self.is_head_of_tail(&events, through) {
+        // The frame fills every position it covers (no hole: the tail's husks of cancelled
+        // appends there would stay in the confirmed prefix otherwise, at positions that hold
+        // other events on the server).
+        let dense = events.last().map(|e| e.position) == Some(through)
+            && events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.position == start + i as u64);
+        if skipped.is_empty() && dense && self.is_head_of_tail(&events, through) {
             // The usual online case: the server confirms our own appends at the positions they
             // have locally. Nothing in the log changes.
             let mut left = events.len();

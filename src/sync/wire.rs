@@ -1,4 +1,4 @@
-//! The one codec of sync protocol v3 (`edge/PROTOCOL.md`), both directions, written and read by
+//! The one codec of sync protocol v4 (`edge/PROTOCOL.md`), both directions, written and read by
 //! hand: payloads (`data`, `metadata`) are stored JSON texts and travel as they are, never
 //! parsed into values and written again.
 //!
@@ -62,7 +62,7 @@ mod tests {
     }
 
     #[test]
-    fn server_frames_are_the_v3_wire_and_read_back() {
+    fn server_frames_are_the_v4_wire_and_read_back() {
         let events = roundtrip(ServerFrame::Message(ServerMessage::Events {
             events: vec![event(7, r#"{"sku":"a","n":[1,2]}"#)],
             epoch: Some("e-1".into()),

@@ -146,10 +146,10 @@ impl Transaction for DurableObjectTx<'_> {
         })
     }
 
-    /// One query: per range of [`Selection::ranges`] an arm over the `(stream_id, position)`
-    /// index of live events (`stream_id = ?`, or `stream_id >= prefix AND stream_id <
-    /// prefix_end(prefix)`, with `position BETWEEN`), the arms merged in position order with
-    /// `LIMIT max` (`src/storage/host.js`, `selectedQuery`).
+    /// Per range of [`Selection::ranges`] one term over the index of live events by
+    /// `(stream_id, position)` (`stream_id = ?`, or `stream_id >= prefix AND stream_id <
+    /// prefix_end(prefix)`, with `position BETWEEN`), up to 5 terms merged by SQLite in one
+    /// `UNION ALL … ORDER BY position LIMIT max` (`src/storage/host.js`, `selectedQueries`).
     fn read_selected<'a>(
         &'a mut self,
         selection: &'a Selection,

@@ -1,4 +1,4 @@
-//! Client messages as the JSON text of protocol v3, written by hand: payloads are stored JSON
+//! Client messages as the JSON text of protocol v4, written by hand: payloads are stored JSON
 //! texts and go out as they are, never parsed again.
 
 use crate::error::{Error, Result};

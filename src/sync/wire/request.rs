@@ -1,5 +1,5 @@
 //! Client messages as the server reads them: the text of one WebSocket message → a
-//! [`ClientFrame`], with every check of protocol v3 (size, JSON object, type, version, unknown
+//! [`ClientFrame`], with every check of protocol v4 (size, JSON object, type, version, unknown
 //! fields, field kinds). Pushed payloads stay the texts the client sent.
 
 use super::events::raw_json;

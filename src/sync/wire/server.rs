@@ -1,4 +1,4 @@
-//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v3. Clients decode them
+//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v4. Clients decode them
 //! ([`decode_server_message`]); the server encodes them (`encode_server_frame`, with the
 //! `server` feature).
 

@@ -325,7 +325,7 @@ describe("the push protocol at the edge", () => {
         push(-1, [append]),
         push(1, []),
         push(1, [{ ...append, streamid: "x" }]),
-        { ...push(1, [append]), v: 4 },
+        { ...push(1, [append]), v: 5 },
       ]) {
         writer.send(bad);
         const frame = await writer.next();
@@ -350,11 +350,11 @@ describe("the push protocol at the edge", () => {
       const events = await feed.next();
       assert.equal(events.type, "events");
       assert.equal(typeof events.epoch, "string");
-      assert.deepEqual([events.after, events.through], [null, 0], "a v3 frame says which positions it covers");
+      assert.deepEqual([events.after, events.through], [null, 0], "a frame says which positions it covers");
       const caughtUp = await feed.next();
       assert.equal(caughtUp.epoch, events.epoch);
       feed.send({ v: 4, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
-      assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch });
+      assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch, streams: ["*"] });
       feed.send({ v: 4, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
       const refused = await feed.next();
       assert.equal(refused.type, "error");

@@ -17,6 +17,7 @@ use crate::model::{
     AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
 };
 use crate::read::ReadOptions;
+use crate::selection::Selection;
 use crate::storage::{checkpoint, AppendKind, Mode, PreparedAppend, Storage};
 use uuid::Uuid;
 

@@ -8,7 +8,6 @@ use crate::group::Group;
 use crate::lifecycle::{LifecycleOp, Registry, StreamMetadata};
 use crate::notify::Notify;
 use crate::read::{self as reads, ReadPage, ReadRequest, Source};
-use crate::selection::Selection;
 
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};

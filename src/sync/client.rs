@@ -331,10 +331,18 @@ impl SyncClient {
         self.pump().await
     }
 
-    /// The id of the confirmed event at `at`.
+    /// The event a pull from `at` names: the anchor of the sync state (the last event the
+    /// confirmed prefix took, removed since or not), else the last live event at or before `at`.
     async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<(uuid::Uuid, Position)>> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        id_at(&mut *tx, at).await
+        let anchor = match tx.get_meta(STATE).await? {
+            Some(json) => SyncState::decode(&json)?.anchor,
+            None => None,
+        };
+        match anchor {
+            Some((id, position)) if at.is_some_and(|a| position <= a) => Ok(Some((id, position))),
+            _ => id_at(&mut *tx, at).await,
+        }
     }
 
     /// The connection closed (or failed): nothing in flight is answered any more.

@@ -62,6 +62,11 @@ pub(crate) struct SyncState {
     /// The last [`REMOVALS_KEPT`] ingests that removed confirmed events: `(generation, lowest
     /// position removed)`, oldest first (subscriptions that delivered them rebase).
     pub removals: Vec<(u64, Position)>,
+    /// The id and position of the last event the confirmed prefix took from the server, removed
+    /// since or not (both sides keep a removed event's id at its position): a pull names it, so
+    /// that a server holding another log is found out even when every confirmed event was
+    /// removed here. `None`: not known (a store synced by an older version), look one up.
+    pub anchor: Option<(uuid::Uuid, Position)>,
 }
 
 /// How many removals of confirmed events the sync state remembers.
@@ -87,7 +92,7 @@ impl SyncState {
         }
         out.push_str(if self.resetting { ",1," } else { ",0," });
         push_u64(&mut out, self.pending);
-        if !self.removals.is_empty() {
+        if !self.removals.is_empty() || self.anchor.is_some() {
             out.push_str(",[");
             for (i, (generation, position)) in self.removals.iter().enumerate() {
                 out.push_str(if i == 0 { "[" } else { ",[" });
@@ -96,6 +101,13 @@ impl SyncState {
                 push_u64(&mut out, *position);
                 out.push(']');
             }
+            out.push(']');
+        }
+        if let Some((id, position)) = self.anchor {
+            out.push_str(",[");
+            push_quoted(&mut out, &id.to_string());
+            out.push(',');
+            push_u64(&mut out, position);
             out.push(']');
         }
         out.push(']');
@@ -126,6 +138,14 @@ impl SyncState {
                     removals.push((generation, position));
                 }
             }
+            let mut anchor = None;
+            if r.eat(b',') {
+                r.expect(b'[')?;
+                let id = uuid::Uuid::try_parse(&r.string()?).ok()?;
+                let position = r.next_integer()?;
+                r.expect(b']')?;
+                anchor = Some((id, position));
+            }
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
@@ -135,6 +155,7 @@ impl SyncState {
                 resetting,
                 pending,
                 removals,
+                anchor,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
@@ -455,6 +476,18 @@ mod tests {
                 resetting: true,
                 pending: 12,
                 removals: vec![(2, 7), (3, 0)],
+                anchor: None,
+            },
+            SyncState {
+                confirmed: Some(41),
+                anchor: Some((uuid::Uuid::from_u128(0xab), 40)),
+                ..SyncState::default()
+            },
+            SyncState {
+                confirmed: Some(9),
+                removals: vec![(1, 2)],
+                anchor: Some((uuid::Uuid::from_u128(7), 9)),
+                ..SyncState::default()
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);

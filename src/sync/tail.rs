@@ -353,7 +353,7 @@ impl Local {
             }
             let removed = &self.removed;
             self.pending.retain(|p| !removed.contains(&p.entry.seq));
-            self.state.confirmed = Some(through);
+            self.confirm_through(through, &events);
             // Our own lifecycle calls were applied when made, up to the confirmed prefix of
             // then: what they remove of the events confirmed now goes now.
             self.confirm_lifecycle(tx, &events, through, false).await?;
@@ -371,7 +371,7 @@ impl Local {
         if !events.is_empty() {
             tx.put(&events).await?;
         }
-        self.state.confirmed = Some(through);
+        self.confirm_through(through, &events);
         self.confirm_lifecycle(tx, &events, through, true).await?;
         let fresh: HashMap<Uuid, StoredLocation> = events
             .iter()
@@ -580,6 +580,15 @@ impl Local {
 
     /// Whether `events` are exactly the first events of the pending tail, where they are, and no
     /// other event of the tail is at or before `through`.
+    /// The confirmed prefix now reaches `through`, with `events` (the server's, at their
+    /// positions) its last ones: the last of them anchors the next pull.
+    fn confirm_through(&mut self, through: Position, events: &[RecordedEvent]) {
+        self.state.confirmed = Some(through);
+        if let Some(last) = events.last() {
+            self.state.anchor = Some((last.id, last.position));
+        }
+    }
+
     fn is_head_of_tail(&self, events: &[RecordedEvent], through: Position) -> bool {
         let mut tail = self
             .pending
@@ -995,6 +1004,13 @@ impl Local {
             }
             from = to + 1;
         }
+        if let Some((id, _)) = self.state.anchor {
+            // A pull names an event of the selection: else the server takes it for unknown.
+            let at = tx.locate(&[id]).await?.pop().flatten();
+            if at.is_none_or(|l| !selection.matches(l.stream_id.as_str())) {
+                self.state.anchor = None;
+            }
+        }
         let mut gone: Vec<StreamId> = gone.into_iter().collect();
         gone.sort();
         for stream in &gone {
@@ -1050,6 +1066,7 @@ impl Local {
         }
         self.lives_changed = true;
         self.state.confirmed = None;
+        self.state.anchor = None;
         if epoch.is_some() {
             self.state.epoch = epoch;
         }

@@ -60,7 +60,7 @@ test-js: package
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/
 	node bench/run.mjs --smoke
-	node bench/sync.mjs --smoke
+	timeout 900 node bench/sync.mjs --smoke
 
 bench: package
 	node --expose-gc bench/run.mjs

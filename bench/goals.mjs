@@ -2,6 +2,8 @@
 // measured in that run against its reference (a contender, the closing variant, a budget), except
 // the "keep" goals, whose reference is the figure measured before the work (BEFORE below).
 // goals(results) → one record per goal; goalLines(records) → the "Goals (issue 12)" block.
+// syncGoals(results) does the same for bench/sync.mjs (partial catch-up, sync latency).
+import { median } from "./stats.mjs";
 
 /**
  * "Before" figures: the medians of 5 full runs at d977ed2 (2026-11-27, machine busy), the
@@ -24,33 +26,44 @@ function timeRatio(results, where, key, evstore, reference) {
   return { value: a.median / b.median, sides: [{ label: evstore, value: a.median, unit: "ms" }, { label: reference, value: b.median, unit: "ms" }] };
 }
 
-/** Every goal: { id, issue (the issue's goal number), goal, value, unit, op, target, reference, sides, note, met }. */
-export function goals(results) {
-  const out = [];
-  let issue = 0;
-  const add = (id, goal, reference, op, target, m, note = "") => {
-    if (!m) return out.push({ id, issue, goal, reference, op, target, value: null, unit: "x", sides: [], note: "not measured", met: null });
+/**
+ * A list of goal records and `add(id, goal, reference, op, target, measured, note)`, which judges
+ * `measured` (`{ value, unit?, sides, note? }`, or null: not measured) against `op target` and
+ * records it under the issue's goal number `collector.issue`.
+ */
+function collector() {
+  const c = { out: [], issue: 0 };
+  c.add = (id, goal, reference, op, target, m, note = "") => {
+    const issue = c.issue;
+    if (!m) return c.out.push({ id, issue, goal, reference, op, target, value: null, unit: "x", sides: [], note: "not measured", met: null });
     const unit = m.unit ?? "x";
     const v = Math.round(m.value * 100) / 100; // judged as printed (two decimals)
     const met = target == null || op == null ? null : op === "≥" ? v >= target : op === "<" ? v < target : v <= target;
-    out.push({ id, issue, goal, reference, op, target, value: m.value, unit, sides: m.sides, note: m.note ?? note, met });
+    c.out.push({ id, issue, goal, reference, op, target, value: m.value, unit, sides: m.sides, note: m.note ?? note, met });
   };
+  return c;
+}
+
+/** Every goal: { id, issue (the issue's goal number), goal, value, unit, op, target, reference, sides, note, met }. */
+export function goals(results) {
+  const c = collector();
+  const { out, add } = c;
   const before = (key) => BEFORE?.[key] ?? null;
 
-  issue = 1;
+  c.issue = 1;
   // 1. Group commit, and awaited single appends no slower than before.
   const conc = timeRatio(results, "Chromium", "concurrent", "evstore IndexedDB", "raw IndexedDB");
   add("group-commit", "IndexedDB group commit (100 single appends issued at a time, un-awaited): throughput", "raw IndexedDB", "≥", 3, conc && { ...conc, value: 1 / conc.value, note: "throughput ratio = raw's time ÷ evstore's time" });
   add("idb-singles", "IndexedDB awaited single appends (one at a time): time", "raw IndexedDB", "≤", before("idb-singles"), timeRatio(results, "Chromium", "singles", "evstore IndexedDB", "raw IndexedDB"), before("idb-singles") == null ? "target: the ratio before (d977ed2), not yet recorded" : "target: the median of 5 runs before (d977ed2), whose range was 1.13–1.43x");
 
-  issue = 2;
+  c.issue = 2;
   // 2. Reads at JS speed.
   add("memory-read-stream", "Memory: read one stream: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readStream", "evstore memory", "plain JS reference"));
   add("memory-read-all", "Memory: read the whole log in pages of 1,000: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readAll", "evstore memory", "plain JS reference"));
   const cu = results.subscriptions?.chromium?.catchUpIndexedDb;
   add("idb-catch-up", "IndexedDB: subscription catch-up to onCaughtUp: time", "readAll in pages of 1,000", "≤", 1, cu && { value: cu.ratio, sides: [{ label: "subscribe", value: cu.subscribeMs, unit: "ms" }, { label: "readAll", value: cu.readAllMs, unit: "ms" }] });
 
-  issue = 3;
+  c.issue = 3;
   // 3. Memory the collector can see.
   const d = results.dropped;
   add("dropped-appends", `Memory stores dropped without close(): appends over ${d?.rounds} rounds of ${d?.n}: time`, "the closing variant", "≤", 1.2, d && {
@@ -76,7 +89,7 @@ export function goals(results) {
     sides: [{ label: "evstore memory", value: se.bytesPerEvent, unit: "B" }, { label: "plain JS reference", value: sr.bytesPerEvent, unit: "B" }],
   });
 
-  issue = 4;
+  c.issue = 4;
   // 4. Cold start and size.
   const cs = results.coldStart;
   add("cold-start-idb", "Chromium cold start on IndexedDB (import → open → first write, empty cache): time", "Dexie", "≤", 1.2, cs?.chromiumIndexedDb && cs?.dexie && {
@@ -92,7 +105,7 @@ export function goals(results) {
   const gz = results.sizes?.total?.gzip;
   add("package-gzip", "Package size, wasm + JS glue, gzip -9", "the 80 KB budget", "≤", 1, gz && { value: gz / (80 * 1024), sides: [{ label: "package", value: gz / 1024, unit: "KB" }, { label: "budget", value: 80, unit: "KB" }] });
 
-  issue = 5;
+  c.issue = 5;
   // 5. Keep.
   add("memory-singles", "Memory: single appends (expected revision each): time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "singles", "evstore memory", "plain JS reference"));
   add("idb-read-stream", "IndexedDB: read one stream: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readStream", "evstore IndexedDB", "raw IndexedDB"));
@@ -110,9 +123,46 @@ export function goals(results) {
 const fmt = (v, unit) => (v == null ? "—" : unit === "x" ? `${v.toFixed(2)}x` : `${v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)} ${unit}`);
 const status = (g) => (g.op == null ? "reported" : g.met == null ? "no target" : g.met ? "met" : "NOT MET");
 
-/** The "Goals (issue 12)" block: one line per goal, then the absolute figures behind it. */
-export function goalLines(records) {
-  const lines = ["Goals (issue 12) — measured in this run; ratio = evstore (or the goal's side) ÷ reference; one run is noisy, judge on the medians of bench/repeat.mjs:"];
+/**
+ * "Before" figure of the sync latency goal, the ratio of bench/sync.mjs's a. (IndexedDB devices vs
+ * the minimal relay, medians of 3 rounds of 1,000): measured before partial sync (issue 21) at
+ * 9d05a06 (2026-12-06), one run on a machine busy with three other builds (evstore 25.0 ms
+ * [21.9–25.5], relay 1.50 ms [1.10–1.70]; the memory-store pages: 6.20 ms, 4.13x).
+ */
+export const SYNC_BEFORE = { "sync-latency": 16.67 };
+
+/**
+ * The goals of bench/sync.mjs's results: partial catch-up (issue 21: a fresh device selecting 1% of
+ * a 100,000-event tenant against one selecting all of it, ≤ 0.05x) and the sync latency, which
+ * partial sync must leave unchanged (the ratio to the relay before it; issue 13's goal was ≤ 1.5x).
+ * Per-round figures are medians; the ratio is of the medians over rounds. Numbered by section (a., d.).
+ */
+export function syncGoals(results) {
+  const c = collector();
+  const med = median;
+  c.issue = "d"; // numbered by the section of bench/sync.mjs
+  const pc = results.partialCatchUp;
+  const [partial, all] = pc ? [med(pc.partial.map((x) => x.ms)), med(pc.all.map((x) => x.ms))] : [];
+  const n = (x) => x?.toLocaleString("en");
+  c.add("partial-catch-up", `Fresh device catching up on 1% of a ${n(pc?.total) ?? "100,000"}-event tenant: time`, "a fresh device selecting all of it", "≤", 0.05, pc && {
+    value: partial / all,
+    sides: [{ label: `${n(pc.selected)} events`, value: partial, unit: "ms" }, { label: `${n(pc.total)} events`, value: all, unit: "ms" }],
+  });
+  c.issue = "a";
+  const lat = results.latency;
+  const before = SYNC_BEFORE["sync-latency"];
+  const [store, relay] = lat ? [med(lat.evstore.map((x) => x.median)), med(lat.relay.map((x) => x.median))] : [];
+  c.add("sync-latency", "Sync latency, append → handler in another page (IndexedDB): median", "the minimal relay", "≤", before ?? 1.5, lat && {
+    value: store / relay,
+    sides: [{ label: "evstore", value: store, unit: "ms" }, { label: "relay", value: relay, unit: "ms" }],
+    note: before == null ? "target: unchanged; the ratio before issue 21 is not recorded, so issue 13's 1.5x" : `target: unchanged — the ratio before issue 21 (9d05a06, one run on a busy machine); one run is noisy, compare several`,
+  });
+  return c.out;
+}
+
+/** A block of goals (default: issue 12's, bench/run.mjs): one line per goal, then the absolute figures behind it. */
+export function goalLines(records, title = "Goals (issue 12)") {
+  const lines = [`${title} — measured in this run; ratio = evstore (or the goal's side) ÷ reference; one run is noisy, judge on the medians of bench/repeat.mjs:`];
   for (const g of records) {
     const target = g.op == null ? "" : g.target == null ? "target ≈ before" : `target ${g.op} ${fmt(g.target, g.unit)}`;
     const sides = g.sides.map((s) => `${s.label} ${fmt(s.value, s.unit)}`).join(", ");

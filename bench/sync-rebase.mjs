@@ -110,7 +110,7 @@ export async function rebase({ EventStore, storage = "memory", name, n }) {
     await waitPending(store, n);
     const ws = await firstSocket(sockets);
     ws.open();
-    await ws.sentMessage('{"v":3,"type":"pull"');
+    await ws.sentMessage('{"v":4,"type":"pull"');
     const ingested = new Promise((resolve) => {
       const sub = store.sync.onStatus((s) => {
         if (s.confirmedPosition === 0) {

@@ -13,20 +13,32 @@
 //  c. the rebase of 1,000 pending single-event appends when one foreign event precedes them
 //     (bench/sync-rebase.mjs), against 1,000 single-event appends to an empty store of the same
 //     kind; Node with memory stores and Chromium with IndexedDB. Goal ≤ 1.5x.
+//  d. partial sync (issue 21): a fresh device (Node, memory store) catching up — from open to its
+//     confirmed position reaching the server's head — on 1% of a 100,000-event tenant
+//     (`sync.streams: ["List-7-*"]`, one group of streams out of 100, its events spread over the
+//     whole log), against a fresh device selecting all of it, alternating, 5 rounds after one
+//     warm-up round of each (discarded: the first catch-ups of a process also time the JIT and the
+//     Durable Object's first reads). Goal ≤ 0.05x.
 //
-//   node bench/sync.mjs [--smoke]
+// The goals of a. and d. are read off the results by bench/goals.mjs (syncGoals) and printed last.
+//
+//   node bench/sync.mjs [--smoke] [--only a,b,c,d]
 import { join } from "node:path";
 import { EventStore } from "evstore";
 import WebSocket from "ws";
 import { REPO, SECRET, startEdge, token } from "../tests/js/edge-service/harness.mjs";
 import { launch, server } from "../tests/js/browser/harness.mjs";
 import { median, payload } from "./stats.mjs";
+import { goalLines, syncGoals } from "./goals.mjs";
 import { freshAppends, plainAppends, rebase } from "./sync-rebase.mjs";
 
 const smoke = process.argv.includes("--smoke");
 const N = smoke
-  ? { rounds: 1, latency: 30, warmup: 5, appends: 10, perAppend: 10, rebase: 100 }
-  : { rounds: 3, latency: 1000, warmup: 30, appends: 100, perAppend: 100, rebase: 1000 };
+  ? { rounds: 1, latency: 30, warmup: 5, appends: 10, perAppend: 10, rebase: 100, groups: 100, streamsPerGroup: 2, perStream: 10 }
+  : { rounds: 3, latency: 1000, warmup: 30, appends: 100, perAppend: 100, rebase: 1000, groups: 100, streamsPerGroup: 10, perStream: 100 };
+const onlyArg = process.argv.find((a) => a.startsWith("--only"));
+const only = onlyArg ? new Set((onlyArg.includes("=") ? onlyArg.split("=")[1] : process.argv[process.argv.indexOf(onlyArg) + 1]).split(",")) : null;
+const runs = (part) => only === null || only.has(part);
 const PAGE = "/tests/js/sync/pages/device.html";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const exp = () => Math.floor(Date.now() / 1000) + 24 * 3600;
@@ -193,6 +205,71 @@ async function httpBatches(base) {
 
 // ---- c. rebase -----------------------------------------------------------------------------------
 
+// ---- d. partial catch-up: 1% of the tenant vs all of it ------------------------------------------
+
+/** The selected group of streams: 1 of N.groups. */
+const SELECTED = ["List-7-*"];
+
+/**
+ * Fills a fresh tenant with N.groups × N.streamsPerGroup × N.perStream events over HTTP, one append
+ * of N.perStream events per stream, the groups taking turns (so each group's events are spread over
+ * the whole log), four requests in flight. Returns `{ tenant, jwt, head, total }`.
+ */
+async function seedTenant(base) {
+  const tenant = tenantName("partial");
+  const jwt = token(tenant, { exp: exp() });
+  const appends = [];
+  for (let s = 0; s < N.streamsPerGroup; s++) for (let g = 0; g < N.groups; g++) appends.push(`List-${g}-${s}`);
+  let next = 0;
+  const worker = async () => {
+    while (next < appends.length) {
+      const k = next++;
+      const res = await fetch(`${base}/t/${tenant}/streams/${appends[k]}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
+        body: JSON.stringify({ events: batch(k, N.perStream) }),
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`seeding: ${res.status} ${body}`);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  const total = appends.length * N.perStream;
+  const head = await serverHead(base, tenant, jwt);
+  if (head !== total - 1) throw new Error(`seeding: the service's head is ${head}, not ${total - 1}`);
+  return { tenant, jwt, head, total };
+}
+
+/** A fresh device (memory store) selecting `streams` (null: the default, everything): ms from open until its confirmed position is the server's head. */
+async function catchUp(base, seeded, streams) {
+  const t = performance.now();
+  const store = await EventStore.open({
+    sync: { url: `${base}/t/${seeded.tenant}`, token: async () => seeded.jwt, WebSocket, ...(streams ? { streams } : {}) },
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`catch-up: not caught up after 120 s: ${JSON.stringify(store.sync.status())}`)), 120_000);
+      let poll;
+      const check = () => {
+        if (store.sync.status().confirmedPosition !== seeded.head) return;
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      };
+      store.sync.onStatus(check);
+      poll = setInterval(check, 2);
+      check();
+    });
+    const ms = performance.now() - t;
+    const held = (await store.readAll()).length;
+    const expected = streams ? seeded.total / N.groups : seeded.total;
+    if (held !== expected) throw new Error(`catch-up of ${JSON.stringify(streams ?? ["*"])}: the device holds ${held} events, not ${expected}`);
+    return { ms, held };
+  } finally {
+    store.close();
+  }
+}
+
 // ---- the run -------------------------------------------------------------------------------------
 
 const edges = {};
@@ -207,21 +284,26 @@ try {
   browser = await launch();
 
   // a.
+  if (runs("a")) {
   const kinds = ["evstore", "evstore-memory", "relay"];
   const lat = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let r = 0; r < N.rounds; r++) {
     for (const kind of r % 2 ? [...kinds].reverse() : kinds) lat[kind].push(await latencyRound(kind, browser, srv, edges));
   }
   results.latency = lat;
+  }
 
   // b.
+  if (runs("b")) {
   const off = { evstore: [], http: [] };
   for (let r = 0; r < N.rounds; r++) {
     for (const kind of r % 2 ? ["http", "evstore"] : ["evstore", "http"]) off[kind].push(kind === "evstore" ? await offlineFlush(edges.evstore.base) : await httpBatches(edges.evstore.base));
   }
   results.offline = off;
+  }
 
   // c. Node (memory), then Chromium (IndexedDB).
+  if (runs("c")) {
   const rb = { node: { rebase: [], fresh: [], plain: [] }, chromium: { rebase: [], fresh: [], plain: [] } };
   for (let r = 0; r < N.rounds; r++) {
     rb.node.fresh.push(await freshAppends({ EventStore, n: N.rebase }));
@@ -248,6 +330,18 @@ try {
     await context.close();
   }
   results.rebase = rb;
+  }
+
+  // d. One seeded tenant; fresh devices, the two selections alternating.
+  if (runs("d")) {
+    const seeded = await seedTenant(edges.evstore.base);
+    const pc = { partial: [], all: [], total: seeded.total, selected: seeded.total / N.groups };
+    pc.warmup = { partial: await catchUp(edges.evstore.base, seeded, SELECTED), all: await catchUp(edges.evstore.base, seeded, null) };
+    for (let r = 0; r < (smoke ? 1 : 5); r++) {
+      for (const kind of r % 2 ? ["all", "partial"] : ["partial", "all"]) pc[kind].push(await catchUp(edges.evstore.base, seeded, kind === "partial" ? SELECTED : null));
+    }
+    results.partialCatchUp = pc;
+  }
 } finally {
   await browser?.close();
   await srv?.close();
@@ -263,16 +357,25 @@ const row = (metric, e, r, goal) => rows.push([metric, cell(e), cell(r), `${(e.m
 
 const latOf = (kind, key) => spread(results.latency[kind].map((x) => x[key]));
 const pooled = (kind) => results.latency[kind].flatMap((x) => x.samples);
+if (results.latency) {
 row(`a. append → handler in another page, median (ms), IndexedDB vs relay`, latOf("evstore", "median"), latOf("relay", "median"), "≤ 1.5x");
 row(`   p99 (ms)`, latOf("evstore", "p99"), latOf("relay", "p99"), "");
 row(`   memory store in the pages, median (ms) vs relay`, latOf("evstore-memory", "median"), latOf("relay", "median"), "");
 row(`   memory store in the pages, p99 (ms)`, latOf("evstore-memory", "p99"), latOf("relay", "p99"), "");
+}
 const total = N.appends * N.perAppend;
-row(`b. ${total.toLocaleString("en")} events offline → flushed (ms) vs HTTP, Node memory`, spread(results.offline.evstore.map((x) => x.ms)), spread(results.offline.http.map((x) => x.ms)), "≤ 1.0x");
+if (results.offline) row(`b. ${total.toLocaleString("en")} events offline → flushed (ms) vs HTTP, Node memory`, spread(results.offline.evstore.map((x) => x.ms)), spread(results.offline.http.map((x) => x.ms)), "≤ 1.0x");
+if (results.rebase) {
 row(`c. rebase of ${N.rebase.toLocaleString("en")} pending (ms) vs fresh appends, Node memory`, spread(results.rebase.node.rebase), spread(results.rebase.node.fresh), "≤ 1.5x");
 row(`   same, Chromium IndexedDB`, spread(results.rebase.chromium.rebase), spread(results.rebase.chromium.fresh), "≤ 1.5x");
 row(`   Node memory, vs fresh appends to a plain store (no sync)`, spread(results.rebase.node.rebase), spread(results.rebase.node.plain), "");
 row(`   Chromium IndexedDB, vs fresh appends to a plain store`, spread(results.rebase.chromium.rebase), spread(results.rebase.chromium.plain), "");
+}
+const pc = results.partialCatchUp;
+if (pc) {
+  const n = (x) => x.toLocaleString("en");
+  row(`d. fresh device catching up on ${n(pc.selected)} of ${n(pc.total)} events (1%, ms) vs on all of them, Node memory`, spread(pc.partial.map((x) => x.ms)), spread(pc.all.map((x) => x.ms)), "≤ 0.05x");
+}
 
 const head = ["metric", "evstore", "reference", "ratio", "goal"];
 const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => String(r[i]).length)));
@@ -285,6 +388,8 @@ const all = (k) => pooled(k);
 console.log(
   [
     "",
+    ...(results.latency
+      ? [
     `a. n=${N.latency} per round and contender (+${N.warmup} warm-up), one event at a time, directions alternating; pooled over rounds:`,
     ...["evstore", "evstore-memory", "relay"].map((k) => {
       const xs = all(k);
@@ -295,8 +400,17 @@ console.log(
       const st = (key) => f(median(results.latency[k].map((x) => x.stages[key])));
       return `   ${k.padEnd(15)} stages (medians): append resolves ${st("append")} ms, push sent ${st("push")} ms after the call; push → events frame in the other page ${st("wire")} ms; frame → handler ${st("deliver")} ms`;
     }),
-    `b. local appends while offline (not in the ratio): median ${f(median(results.offline.evstore.map((x) => x.localMs)))} ms for ${total.toLocaleString("en")} events`,
-    `c. reference = ${N.rebase} single-event appends to an empty synced store, not connected (same kind); the plain-store rows: the same appends to a store opened without sync`,
+        ]
+      : []),
+    ...(results.offline ? [`b. local appends while offline (not in the ratio): median ${f(median(results.offline.evstore.map((x) => x.localMs)))} ms for ${total.toLocaleString("en")} events`] : []),
+    ...(results.rebase ? [`c. reference = ${N.rebase} single-event appends to an empty synced store, not connected (same kind); the plain-store rows: the same appends to a store opened without sync`] : []),
+    ...(pc
+      ? [
+          `d. ${N.groups} groups of ${N.streamsPerGroup} streams × ${N.perStream} events, appended with the groups taking turns (each group spread over the whole log); the device selects ${JSON.stringify(SELECTED)} (one group); time from EventStore.open to confirmedPosition = the server's head (${pc.total - 1}); every run checked: the device holds exactly its selection's events`,
+          `   ${pc.partial.length} rounds after a warm-up round (not in the figures: 1% ${f(pc.warmup.partial.ms)} ms, all ${f(pc.warmup.all.ms)} ms)`,
+        ]
+      : []),
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join("\n"),
 );
+console.log(["", ...goalLines(syncGoals(results), "Goals of sync (issues 13 and 21)")].join("\n"));

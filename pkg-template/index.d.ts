@@ -103,11 +103,22 @@ export interface SyncOptions {
   /** The tenant's base URL on the edge service, e.g. `"https://edge.example.com/t/acme"`. */
   url: string;
   /**
-   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read`, `append` and, to push deletes, `delete`); called again on reconnects and before
+   * Returns the JWT (claims `tid`, `sub`, `exp`; scopes `read`, `append` and, to push deletes, `delete`; an optional
+   * `streams` claim limits it to matching streams, like `streams` below); called again on reconnects and before
    * expiry. Throw an `EventStoreError` with code `UNAUTHENTICATED` or `FORBIDDEN` for an auth failure; anything else
    * thrown (a network failure), or no answer within 10 s, is reported as offline (`STORAGE_ERROR`, with the cause).
    */
   token: () => string | Promise<string>;
+  /**
+   * The streams this device holds (default `["*"]`: the whole tenant). Each pattern is an exact stream id
+   * (`"List-7"`) or a prefix ending in `*` (`"Item-7-*"`; `"*"` is every stream); a stream's `$$` metadata
+   * stream follows it. The device pulls and receives only the matching streams' events that its token also
+   * allows (the token's `streams` claim), with the server's positions: its local log has holes where other
+   * streams' events are. A local append or lifecycle call on a stream outside the selection fails at once with
+   * `INVALID_ARGUMENT` (naming the selection) and writes nothing. Reopening with a wider selection fetches the
+   * newly selected streams' history (`onRebase`); a narrower one removes what is no longer selected.
+   */
+  streams?: readonly string[];
   /** The WebSocket class to use (default `globalThis.WebSocket`; in Node 20, the "ws" package's when installed). */
   WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
 }
@@ -165,8 +176,14 @@ export interface ReadAllOptions {
   /** Inclusive. Default `"start"` forwards, `"end"` backwards. */
   fromPosition?: number | typeof START | typeof END;
   direction?: Direction;
-  /** Default unlimited. */
+  /** Default unlimited; with `streams`, counts only the matching events. */
   maxCount?: number;
+  /**
+   * Only these streams' events (default: every stream), at their positions in the whole log. Each pattern is
+   * an exact stream id (`"List-7"`) or a prefix ending in `*` (`"Item-7-*"`; `"*"` is every stream); a stream's
+   * `$$` metadata events follow it. An empty pattern or a `*` elsewhere than at the end is `INVALID_ARGUMENT`.
+   */
+  streams?: readonly string[];
 }
 
 export type ErrorCode = EventStoreError["code"];
@@ -338,7 +355,7 @@ interface PushedBase {
 }
 
 /**
- * A pushed append of sync protocol v3 (edge/PROTOCOL.md), as `acceptPush` takes it: events (`kind` `"events"`,
+ * A pushed append of sync protocol v4 (edge/PROTOCOL.md), as `acceptPush` takes it: events (`kind` `"events"`,
  * the default), or a lifecycle call with the id of its event (`"metadata"`: `setStreamMetadata`, whose
  * `expectedRevision` is the expected metadata revision; `"delete"`: `deleteStream`; `"tombstone"`: `tombstoneStream`).
  */
@@ -365,7 +382,7 @@ export interface PushPolicy {
 }
 
 /**
- * How the server decided one pushed append (the wire form of protocol v3: `actualRevision` is `null` when the
+ * How the server decided one pushed append (the wire form of protocol v4: `actualRevision` is `null` when the
  * stream has no events; a client's `SyncConflict` turns that into `"no_stream"`).
  */
 export type PushOutcome =
@@ -386,6 +403,10 @@ export interface SyncSocketState {
   live?: boolean;
   /** The scopes of the socket's token: `"read"` allows pulls, `"append"` pushes, `"delete"` pushed deletes and tombstones. */
   scopes: ReadonlyArray<string>;
+  /** The stream patterns of the socket's token (its `streams` claim); `null` or absent: every stream. */
+  streams?: ReadonlyArray<string> | null;
+  /** The streams the socket's feed serves: its pull's selection within `streams` (normalized patterns). */
+  selected?: ReadonlyArray<string>;
 }
 
 /**
@@ -419,7 +440,7 @@ export declare class SyncMessage {
 }
 
 /**
- * The server half of sync protocol v3 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
+ * The server half of sync protocol v4 (edge/PROTOCOL.md) over one store, sans I/O: the host moves text
  * between its sockets and this object, and never reads or writes a sync message. Made by
  * `store.syncServer(epoch, maxAppendEvents)`.
  *
@@ -450,6 +471,26 @@ export declare class SyncServer {
   /** The message of the `STORAGE_ERROR` frame a host sends when serving a message failed. */
   static readonly FAILED: string;
   /** Releases the server's wasm memory. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A parsed, normalized list of stream patterns — the package's one matcher of tokens' `streams` claims and sync
+ * selections, for hosts that check streams themselves (the edge service checks each route's stream with it). A
+ * pattern is an exact stream id (`"List-7"`) or a prefix ending in `*` (`"Item-7-*"`; `"*"` is every stream); a
+ * stream's `$$` metadata stream follows it. Server build only (the workerd, Node.js and Deno entries): in the
+ * browser build this export is a stand-in whose static methods throw an `INVALID_ARGUMENT` when called.
+ */
+export declare class StreamSelection {
+  private constructor();
+  /** Reads patterns: `INVALID_ARGUMENT` for anything but an array of non-empty strings whose only `*` ends them. */
+  static parse(patterns: readonly string[]): StreamSelection;
+  /** Whether a pattern matches `streamId`, or `streamId` is the `$$` stream of one it matches. */
+  matches(streamId: string): boolean;
+  /** The patterns, normalized: sorted, without duplicates or patterns another one covers. */
+  readonly patterns: string[];
+  /** Releases the selection's wasm memory (also `using selection = StreamSelection.parse(...)`). */
   free(): void;
   [Symbol.dispose](): void;
 }

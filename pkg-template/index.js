@@ -127,8 +127,9 @@ EventStore.open = async function (options) {
   }
   let sync;
   if (options !== null && typeof options === "object" && hasOwn(options, "sync") && options.sync !== undefined) {
-    sync = checkSyncOptions(options.sync); // the core only learns that appends are queued
-    options = { ...options, sync: true };
+    sync = checkSyncOptions(options.sync);
+    // The core learns that appends are queued, and which streams the device holds (it checks them).
+    options = { ...options, sync: { streams: options.sync.streams } };
   }
   // `wasm` is the glue's instance: set already when node.js, deno.js or workerd.js initialised
   // synchronously, where there is nothing to load.
@@ -152,14 +153,14 @@ EventStore.open = async function (options) {
 
 // ---- Sync -------------------------------------------------------------------------------------
 // The host of the core's sync state machine (src/sync/, driven through `SyncEngine`): the
-// WebSocket of protocol v3 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
+// WebSocket of protocol v4 (edge/PROTOCOL.md), reconnection with backoff, token renewal, one
 // syncing tab per IndexedDB database (Web Locks; the other tabs follow through the storage's
 // cross-tab wake-ups), and the `store.sync` API of the contract. It only moves texts: the engine
 // reads every frame (`receiveText`) and writes every message (`outgoing`, `ping`, `auth`).
 
-const SYNC_KEYS = ["url", "token", "WebSocket"];
-/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 3`. */
-const SYNC_PROTOCOL = "evstore.sync.v3";
+const SYNC_KEYS = ["url", "token", "streams", "WebSocket"];
+/** The sync subprotocol this client speaks (edge/PROTOCOL.md); its messages carry `"v": 4`. */
+const SYNC_PROTOCOL = "evstore.sync.v4";
 /** Whether `ws` is closing or closed: a browser logs a console error for a send then (it does not throw). */
 const closing = (ws) => ws.readyState > 1;
 

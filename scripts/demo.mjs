@@ -4,9 +4,12 @@
 //   - the edge service in workerd on ${EDGE_PORT:-8787}, data in ${EDGE_DATA:-.edge-data}
 //     (as `make edge`: a development secret in the data directory unless EVSTORE_JWT_SECRET is set);
 //   - the app server on ${PORT:-8080}: www/ at `/`, the built package at `/pkg/`, and
-//       GET /api/config                 → { syncUrl, tenant }   where the app syncs to
+//       GET /api/config                 → { syncUrl, tenant, access }   where the app syncs to, and
+//                                         which devices reach only some streams (ACCESS below)
 //       GET /api/dev-token?device=alice → { token, expiresAt }  an HS256 token for tenant "demo"
-//     (development only: anyone who can reach the app server gets a token).
+//     (development only: anyone who can reach the app server gets a token). The server decides
+//     what a token reaches: bob's carries a `streams` claim naming one list's items only, and his
+//     device syncs just those streams (`sync.streams`): the other list never reaches it.
 // The edge service answers CORS only for the app's origins (EVSTORE_ALLOWED_ORIGINS, unless set).
 // Ctrl-C / SIGTERM stop both.
 //
@@ -17,10 +20,17 @@ import { fileURLToPath } from "node:url";
 import { edgeDataDir, startLocalEdge } from "./edge-local.mjs";
 import { claimsFor, signHs256 } from "./edge-token.mjs";
 import { serve } from "./serve.mjs";
+import { listPattern } from "../www/model.js";
 
 export const TENANT = "demo";
 export const TOKEN_TTL_SECONDS = 3600;
 const DEVICE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/**
+ * The demo's access policy: the stream patterns a device's token reaches (its `streams` claim).
+ * bob sees the groceries and nothing of the surprise party; a device not named here reaches the
+ * whole tenant (no claim).
+ */
+export const ACCESS = { bob: [listPattern("groceries")] };
 
 function json(res, status, body) {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
@@ -32,7 +42,7 @@ export function demoApi({ edgeBase, secret }) {
   return (req, res, url) => {
     if (!url.pathname.startsWith("/api/")) return false;
     if (req.method !== "GET") return json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "only GET" } }), true;
-    if (url.pathname === "/api/config") return json(res, 200, { syncUrl: `${edgeBase()}/t/${TENANT}`, tenant: TENANT }), true;
+    if (url.pathname === "/api/config") return json(res, 200, { syncUrl: `${edgeBase()}/t/${TENANT}`, tenant: TENANT, access: ACCESS }), true;
     if (url.pathname === "/api/dev-token") {
       const device = url.searchParams.get("device") ?? "";
       if (!DEVICE.test(device)) {
@@ -43,7 +53,7 @@ export function demoApi({ edgeBase, secret }) {
         const message = "no EVSTORE_JWT_SECRET: the edge service verifies tokens with EVSTORE_JWKS only, so the demo cannot mint tokens";
         return json(res, 501, { error: { code: "UNAVAILABLE", message } }), true;
       }
-      const claims = claimsFor({ tenant: TENANT, sub: `device:${device}`, ttl: TOKEN_TTL_SECONDS });
+      const claims = claimsFor({ tenant: TENANT, sub: `device:${device}`, ttl: TOKEN_TTL_SECONDS, streams: Object.hasOwn(ACCESS, device) ? ACCESS[device] : undefined });
       return json(res, 200, { token: signHs256(claims, key), expiresAt: claims.exp * 1000 }), true;
     }
     return json(res, 404, { error: { code: "NOT_FOUND", message: `no ${url.pathname}` } }), true;
@@ -118,8 +128,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
 evstore demo: an offline-first shopping list, synced through the local edge service.
 
   Open two windows side by side: each is a device with its own IndexedDB database.
-    alice  ${demo.devices.alice}
-    bob    ${demo.devices.bob}
+    alice  ${demo.devices.alice}   both lists: her token reaches every stream
+    bob    ${demo.devices.bob}   the groceries only: his token and device reach ${JSON.stringify(ACCESS.bob)}
 
   App server    ${demo.url}  (the app, the package, /api/dev-token)
   Edge service  ${demo.edgeUrl}/t/${TENANT}  (data in ${edgeData}${demo.edge.devSecret ? ", development secret" : ""})

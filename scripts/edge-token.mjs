@@ -1,6 +1,6 @@
 // Mints HS256 tokens for the edge service (development and tests), with Node's crypto.
 //
-//   node scripts/edge-token.mjs [--tenant demo] [--sub dev] [--ttl 86400] [--scope "read append"] [--data DIR]
+//   node scripts/edge-token.mjs [--tenant demo] [--sub dev] [--ttl 86400] [--scope "read append"] [--streams "List-7 Item-7-*"] [--data DIR]
 //
 // The secret is EVSTORE_JWT_SECRET, or else the development secret that `make edge` keeps in its
 // data directory (--data, else ${EDGE_DATA:-.edge-data}; a relative one from the repository root,
@@ -20,10 +20,10 @@ export function signHs256(claims, secret, header = { alg: "HS256", typ: "JWT" })
   return `${signed}.${createHmac("sha256", Buffer.from(secret, "utf8")).update(signed).digest("base64url")}`;
 }
 
-/** Claims for `tenant` valid for `ttl` seconds. */
-export function claimsFor({ tenant = "demo", sub = "dev", ttl = 3600, scope } = {}) {
+/** Claims for `tenant` valid for `ttl` seconds; `streams` (stream patterns) limits the token to those streams. */
+export function claimsFor({ tenant = "demo", sub = "dev", ttl = 3600, scope, streams } = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { tid: tenant, sub, iat: now, exp: now + ttl, ...(scope === undefined ? {} : { scope }) };
+  return { tid: tenant, sub, iat: now, exp: now + ttl, ...(scope === undefined ? {} : { scope }), ...(streams === undefined ? {} : { streams }) };
 }
 
 const USAGE = `Mints an HS256 token for the local edge service (\`make edge\`, \`make demo\`).
@@ -34,6 +34,8 @@ usage: node scripts/edge-token.mjs [options]
   --sub <subject>   claim "sub" (default "dev")
   --ttl <seconds>   lifetime (default 86400)
   --scope <scopes>  space-separated: "read", "append", "delete" (default: no claim, which allows all)
+  --streams <pats>  space-separated stream patterns the token reaches: exact ids or prefixes ending
+                    in * (e.g. "List-7 Item-7-*"; default: no claim, the whole tenant)
   --data <dir>      the edge's data directory, holding its development secret (dev-secret)
   -h, --help        this help
 
@@ -53,6 +55,7 @@ function parseCommandLine(args) {
         sub: { type: "string" },
         ttl: { type: "string" },
         scope: { type: "string" },
+        streams: { type: "string" },
         data: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -70,7 +73,8 @@ function parseCommandLine(args) {
     console.error(`edge-token: --ttl must be a whole number of seconds, got ${JSON.stringify(values.ttl)}`);
     process.exit(2);
   }
-  return { ...values, ttl };
+  const streams = values.streams === undefined ? undefined : values.streams.split(/\s+/).filter(Boolean);
+  return { ...values, ttl, streams };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -86,5 +90,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       process.exit(1);
     }
   }
-  console.log(signHs256(claimsFor({ tenant: options.tenant, sub: options.sub, ttl: options.ttl, scope: options.scope }), secret));
+  console.log(signHs256(claimsFor({ tenant: options.tenant, sub: options.sub, ttl: options.ttl, scope: options.scope, streams: options.streams }), secret));
 }

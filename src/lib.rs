@@ -37,6 +37,7 @@ mod model;
 mod notify;
 mod read;
 mod row;
+mod selection;
 mod storage;
 mod store;
 mod subscription;
@@ -61,6 +62,7 @@ pub use model::{
 };
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, ReadRequest};
 pub use row::{decode_rows, encode_rows};
+pub use selection::{prefix_end, Selection, StreamPattern};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
 pub use storage::{

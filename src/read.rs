@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::lifecycle::StreamView;
 use crate::model::{Revision, StreamId};
+use crate::selection::Selection;
 use crate::storage::{BoxedPage, Transaction};
 
 /// Where a read starts (inclusive).
@@ -186,13 +187,26 @@ const MAX_WINDOW: u64 = 65_536;
 /// A filter of events by `(stream id, revision, created_at)`: `true` keeps.
 pub(crate) type Hide<'h> = &'h mut dyn FnMut(&str, Revision, u64) -> bool;
 
-/// Reads what `request` selects from `stream` (or, with `None`, from the log) in `tx`, skipping
-/// holes: windows are read until `max_count` events are in or the head is passed (windows
-/// double, up to 65,536). `keep` filters each window (read-time retention); `floor` is the
-/// lowest revision or position that can hold an event.
+/// What a read reads: one stream (by revision), the log, or the log restricted to the streams
+/// of a selection (both by position).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'s> {
+    /// The events of one stream.
+    Stream(&'s StreamId),
+    /// The whole log.
+    Log,
+    /// The log's events of the streams this selection matches.
+    Selected(&'s Selection),
+}
+
+/// Reads what `request` selects from `source` in `tx`, skipping holes: windows are read until
+/// `max_count` events are in or the head is passed (windows double, up to 65,536; a selection
+/// is read to the head at once, the storage stopping at the events still wanted). `keep`
+/// filters each window (read-time retention); `floor` is the lowest revision or position that
+/// can hold an event.
 pub(crate) async fn read_in(
     tx: &mut dyn Transaction,
-    stream: Option<&StreamId>,
+    source: Source<'_>,
     request: ReadRequest,
     floor: u64,
     mut keep: Option<Hide<'_>>,
@@ -202,6 +216,7 @@ pub(crate) async fn read_in(
     if max == 0 || (!reversed && request.from == ReadFrom::End) {
         return Ok(ReadPage::empty(reversed));
     }
+    let selected = matches!(source, Source::Selected(_));
     let mut head: Option<Option<u64>> = None;
     let mut page: Option<BoxedPage> = None;
     let mut count: u64 = 0;
@@ -213,13 +228,27 @@ pub(crate) async fn read_in(
             _ => 0,
         }
         .max(floor);
-        if stream.is_none() && max < u64::MAX {
+        if selected {
+            match *head.insert(head_of(tx, source).await?) {
+                Some(h) if lo <= h => {}
+                h => {
+                    return Ok(ReadPage {
+                        covered: h,
+                        ..ReadPage::empty(reversed)
+                    })
+                }
+            }
+        } else if matches!(source, Source::Log) && max < u64::MAX {
             // A short window needs the head: in flight with the window's read.
             tx.prefetch_log_head();
         }
         loop {
-            let hi = lo.saturating_add(size - 1);
-            let mut window = read_range(tx, stream, lo..=hi).await?;
+            let hi = match head {
+                Some(Some(h)) if selected => h,
+                _ => lo.saturating_add(size - 1),
+            };
+            let (mut window, reached) =
+                read_window(tx, source, lo..=hi, request.direction, max - count).await?;
             if let Some(keep) = keep.as_mut() {
                 window.retain_heads(*keep);
             }
@@ -232,23 +261,23 @@ pub(crate) async fn read_in(
                     }
                     covered = None;
                 } else {
-                    covered = Some(hi);
+                    covered = Some(reached);
                 }
                 break;
             }
-            if hi == u64::MAX {
+            if reached == u64::MAX {
                 // Every position was in the window (an unlimited read): no head needed.
                 covered = None;
                 break;
             }
             let h = match head {
                 Some(h) => h,
-                None => *head.insert(head_of(tx, stream).await?),
+                None => *head.insert(head_of(tx, source).await?),
             };
             match h {
-                Some(h) if hi < h => {}
+                Some(h) if reached < h => {}
                 Some(h) => {
-                    covered = Some(hi.min(h));
+                    covered = Some(reached.min(h));
                     break;
                 }
                 None => {
@@ -256,11 +285,11 @@ pub(crate) async fn read_in(
                     break;
                 }
             }
-            lo = hi + 1;
+            lo = reached + 1;
             size = size.saturating_mul(2).min(MAX_WINDOW.max(size));
         }
     } else {
-        let Some(h) = head_of(tx, stream).await? else {
+        let Some(h) = head_of(tx, source).await? else {
             return Ok(ReadPage::empty(reversed));
         };
         let mut hi = match request.from {
@@ -272,8 +301,12 @@ pub(crate) async fn read_in(
             return Ok(ReadPage::empty(reversed));
         }
         loop {
-            let lo = (hi + 1 - size.min(hi + 1)).max(floor);
-            let mut window = read_range(tx, stream, lo..=hi).await?;
+            let lo = match selected {
+                true => floor,
+                false => (hi + 1 - size.min(hi + 1)).max(floor),
+            };
+            let (mut window, reached) =
+                read_window(tx, source, lo..=hi, request.direction, max - count).await?;
             if let Some(keep) = keep.as_mut() {
                 window.retain_heads(*keep);
             }
@@ -289,15 +322,15 @@ pub(crate) async fn read_in(
                     }
                     covered = None;
                 } else {
-                    covered = Some(lo);
+                    covered = Some(reached);
                 }
                 break;
             }
-            if lo <= floor {
-                covered = Some(lo);
+            if reached <= floor {
+                covered = Some(reached);
                 break;
             }
-            hi = lo - 1;
+            hi = reached - 1;
             size = size.saturating_mul(2).min(MAX_WINDOW.max(size));
         }
     }
@@ -318,22 +351,43 @@ fn join_after(page: &mut Option<BoxedPage>, window: BoxedPage) -> Result<()> {
     }
 }
 
-async fn head_of(tx: &mut dyn Transaction, stream: Option<&StreamId>) -> Result<Option<u64>> {
-    match stream {
-        Some(s) => tx.stream_head(s).await,
-        None => tx.log_head().await,
+async fn head_of(tx: &mut dyn Transaction, source: Source<'_>) -> Result<Option<u64>> {
+    match source {
+        Source::Stream(s) => tx.stream_head(s).await,
+        Source::Log | Source::Selected(_) => tx.log_head().await,
     }
 }
 
-async fn read_range(
+/// One window of `source` at `range`, and how far it reached in `direction`: the window's far
+/// end, except for a selection whose page came back with all the `want` events asked for (the
+/// storage stopped at the page's last event, going forwards, or its first, going backwards).
+async fn read_window(
     tx: &mut dyn Transaction,
-    stream: Option<&StreamId>,
+    source: Source<'_>,
     range: RangeInclusive<u64>,
-) -> Result<BoxedPage> {
-    match stream {
-        Some(s) => tx.read_stream(s, range).await,
-        None => tx.read_log(range).await,
-    }
+    direction: Direction,
+    want: u64,
+) -> Result<(BoxedPage, u64)> {
+    let far = match direction {
+        Direction::Forwards => *range.end(),
+        Direction::Backwards => *range.start(),
+    };
+    let page = match source {
+        Source::Stream(s) => tx.read_stream(s, range).await?,
+        Source::Log => tx.read_log(range).await?,
+        Source::Selected(selection) => {
+            let page = tx.read_selected(selection, range, direction, want).await?;
+            let stop = match direction {
+                Direction::Forwards => page.len().checked_sub(1),
+                Direction::Backwards => Some(0),
+            };
+            match stop.and_then(|i| page.position(i)) {
+                Some(p) if page.len() as u64 >= want => return Ok((page, p)),
+                _ => page,
+            }
+        }
+    };
+    Ok((page, far))
 }
 
 /// A read of stream `x` with its lifecycle state, in one read transaction: the page, and the
@@ -350,7 +404,7 @@ pub(crate) async fn read_stream_in(
     // The record's get is issued first and is in flight with the plain read (IndexedDB); a
     // stream without record (almost every one) is then read once, as before.
     tx.prefetch_meta(&[&crate::lifecycle::life_key(x.as_str())]);
-    let plain = read_plain(tx, Some(x), request).await?;
+    let plain = read_plain(tx, x, request).await?;
     let life = crate::lifecycle::read_life(tx, x).await?;
     let Some(life) = life else {
         let head = if with_head {
@@ -398,14 +452,14 @@ pub(crate) async fn read_stream_in(
     } else {
         None
     };
-    let page = read_in(tx, Some(x), request, floor, keep).await?;
+    let page = read_in(tx, Source::Stream(x), request, floor, keep).await?;
     Ok((page, visible))
 }
 
-/// [`read`] inside `tx`.
+/// The plain read of `stream` (one range, no lifecycle) inside `tx`.
 async fn read_plain(
     tx: &mut dyn Transaction,
-    stream: Option<&StreamId>,
+    stream: &StreamId,
     request: ReadRequest,
 ) -> Result<ReadPage> {
     let reversed = request.direction == Direction::Backwards;
@@ -413,12 +467,12 @@ async fn read_plain(
         return Ok(ReadPage::empty(reversed));
     }
     let head = match request.needs_head() {
-        true => head_of(tx, stream).await?,
+        true => tx.stream_head(stream).await?,
         false => None,
     };
     let page = match request.range(head) {
         None => None,
-        Some(range) => Some(read_range(tx, stream, range).await?),
+        Some(range) => Some(tx.read_stream(stream, range).await?),
     };
     Ok(ReadPage {
         page,
@@ -479,7 +533,9 @@ mod tests {
                 direction,
                 max_count,
             };
-            let page = read_in(&mut *tx, None, request, 0, keep).await.unwrap();
+            let page = read_in(&mut *tx, Source::Log, request, 0, keep)
+                .await
+                .unwrap();
             let covered = page.covered;
             let positions = page
                 .into_events()

@@ -7,7 +7,7 @@ use crate::append::{Appended, Context};
 use crate::group::Group;
 use crate::lifecycle::{LifecycleOp, Registry, StreamMetadata};
 use crate::notify::Notify;
-use crate::read::{self as reads, ReadPage, ReadRequest};
+use crate::read::{self as reads, ReadPage, ReadRequest, Source};
 
 use crate::clock::{now_millis, IdGenerator};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::model::{
     AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
 };
 use crate::read::ReadOptions;
+use crate::selection::Selection;
 use crate::storage::{checkpoint, AppendKind, Mode, PreparedAppend, Storage};
 use uuid::Uuid;
 
@@ -73,6 +74,8 @@ pub struct EventStore {
     notify: Rc<Notify>,
     watching: Cell<bool>,
     synced: Cell<bool>,
+    /// The streams a synced store holds (its sync selection): local writes to others are refused.
+    selection: RefCell<Selection>,
     /// How many appends this store object wrote (a synced store's status counts them at once).
     written: Cell<u64>,
     group: Group,
@@ -111,6 +114,7 @@ impl EventStore {
             notify: Rc::new(Notify::default()),
             watching: Cell::new(false),
             synced: Cell::new(false),
+            selection: RefCell::new(Selection::all()),
             written: Cell::new(0),
             group: Group::default(),
             registry: Rc::new(RefCell::new(Registry::default())),
@@ -189,6 +193,7 @@ impl EventStore {
         created_at: u64,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
+        self.check_selected(&stream_id)?;
         if let LifecycleOp::SetMetadata(m) = &op {
             // The metadata must read back as it was given (validated like parsed metadata).
             StreamMetadata::from_json(&m.to_json())?;
@@ -325,6 +330,7 @@ impl EventStore {
         created_at: Option<u64>,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
+        self.check_selected(&stream_id)?;
         if events.is_empty() {
             return Err(Error::invalid("events must be a non-empty list"));
         }
@@ -414,6 +420,49 @@ impl EventStore {
         self.read_all_request(options.request()).await
     }
 
+    /// Reads the global log restricted to the streams `selection` matches (a `$$X` metadata
+    /// stream follows `X`): [`read_all`](Self::read_all) without the other streams' events,
+    /// with the same positions, options and hiding. `from` and `max_count` count positions and
+    /// matching events as `read_all` does.
+    ///
+    /// ```
+    /// use evstore::{EventStore, ExpectedRevision, Json, MemoryStorage, ProposedEvent, ReadOptions, Selection};
+    /// # futures::executor::block_on(async {
+    /// let store = EventStore::new(MemoryStorage::new());
+    /// for stream in ["List-7", "List-8", "Item-7-1"] {
+    ///     let event = ProposedEvent::new("Added", Json::null());
+    ///     store.append(stream, vec![event], ExpectedRevision::Any).await?;
+    /// }
+    /// let selection = Selection::parse(&["List-7", "Item-*"])?;
+    /// let events = store.read_all_selected(&selection, ReadOptions::forwards()).await?;
+    /// assert_eq!(events.iter().map(|e| e.position).collect::<Vec<_>>(), [0, 2]);
+    /// # Ok::<(), evstore::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn read_all_selected(
+        &self,
+        selection: &Selection,
+        options: ReadOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.read_all_selected_page(selection, options)
+            .await?
+            .into_events()
+    }
+
+    /// [`read_all_selected`](Self::read_all_selected), returning the storage's page as it read
+    /// it. `covered` says how far the read looked (positions of other streams included).
+    pub async fn read_all_selected_page(
+        &self,
+        selection: &Selection,
+        options: ReadOptions,
+    ) -> Result<ReadPage> {
+        if selection.is_all() {
+            return self.read_all_page(options).await;
+        }
+        self.read_log_request(Source::Selected(selection), options.request())
+            .await
+    }
+
     /// The current revision of `stream_id`, `None` when it has no events (or was
     /// soft-deleted). `STREAM_DELETED` when tombstoned.
     pub async fn stream_revision(&self, stream_id: &str) -> Result<Option<Revision>> {
@@ -460,12 +509,21 @@ impl EventStore {
 
     /// Reads the global log with a resolved request (for subscriptions).
     pub(crate) async fn read_all_request(&self, request: ReadRequest) -> Result<ReadPage> {
+        self.read_log_request(Source::Log, request).await
+    }
+
+    /// Reads the log (or the selected streams of it) with a resolved request, hiding what the
+    /// streams' records hide at read time.
+    async fn read_log_request(&self, source: Source<'_>, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
         Registry::refresh(&self.registry, &mut *tx).await?;
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
-        let counted = registry.borrow().counted();
+        let mut counted = registry.borrow().counted();
+        if let Source::Selected(selection) = source {
+            counted.retain(|s| selection.matches(s.as_str()));
+        }
         let heads: std::collections::HashMap<StreamId, Option<Revision>> = if counted.is_empty() {
             Default::default()
         } else {
@@ -478,7 +536,7 @@ impl EventStore {
             !registry.borrow().hides(stream, r, t, now, head)
         };
         let keep: Option<reads::Hide<'_>> = if hiding { Some(&mut keep) } else { None };
-        reads::read_in(&mut *tx, None, request, 0, keep).await
+        reads::read_in(&mut *tx, source, request, 0, keep).await
     }
 
     /// The position recorded under the checkpoint `name`, if any.
@@ -521,9 +579,29 @@ impl EventStore {
         self.written.get()
     }
 
-    /// Marks the store as synced: its pending tail can be rewritten, which subscriptions watch.
-    pub(crate) fn mark_synced(&self) {
+    /// Marks the store as synced with `selection`, the streams it holds: its pending tail can be
+    /// rewritten, which subscriptions watch, and local writes to other streams are refused.
+    pub(crate) fn mark_synced(&self, selection: Selection) {
         self.synced.set(true);
+        *self.selection.borrow_mut() = selection;
+    }
+
+    /// The streams this store holds: its sync selection (every stream when not synced).
+    pub fn sync_selection(&self) -> Selection {
+        self.selection.borrow().clone()
+    }
+
+    /// Refuses a local write to `stream` when the store is synced with a selection that does
+    /// not match it (the device never holds that stream).
+    fn check_selected(&self, stream: &StreamId) -> Result<()> {
+        let selection = self.selection.borrow();
+        if selection.matches(stream.as_str()) {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "stream {:?} is outside this store's sync selection {selection}",
+            stream.as_str()
+        )))
     }
 
     /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes

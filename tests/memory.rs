@@ -22,7 +22,7 @@ mod outboxed {
 mod properties {
     //! proptest drives the shared model runner with shrinking sequences.
 
-    use super::contract::model::{check_ops, clock, Expected, Op};
+    use super::contract::model::{check_ops, clock, Expected, Op, SELECTIONS};
     use evstore::{EventStore, MemoryStorage, StoreOptions};
     use futures::executor::block_on;
     use proptest::prelude::*;
@@ -42,6 +42,8 @@ mod properties {
                 .prop_map(|(stream, backwards, from, max)| Op::ReadStream { stream, backwards, from, max }),
             2 => (any::<bool>(), opt(20), opt(8))
                 .prop_map(|(backwards, from, max)| Op::ReadAll { backwards, from, max }),
+            2 => (0..SELECTIONS, any::<bool>(), opt(20), opt(8))
+                .prop_map(|(selection, backwards, from, max)| Op::ReadSelected { selection, backwards, from, max }),
             1 => (0u8..3, opt(3), opt(4), opt(6), expected.clone())
                 .prop_map(|(stream, max_count, max_age, truncate_before, expected)| Op::SetMetadata { stream, max_count, max_age, truncate_before, expected }),
             1 => (0u8..4).prop_map(|seconds| Op::Advance { seconds }),

@@ -20,16 +20,19 @@ use sync_net::{check_log, content, Packet, World};
 const ANY: ExpectedRevision = ExpectedRevision::Any;
 const NEW: ExpectedRevision = ExpectedRevision::NoStream;
 
+/// Every device holds the server's log restricted to the streams it holds (all of it, for a
+/// device that selects every stream with a token for every stream), at the server's positions.
 fn converged(w: &World) {
-    let server = w.server_log();
-    check_log(&server, "server");
+    check_log(&w.server_log(), "server");
     for d in 0..w.devices.len() {
         let local = w.local_log(d);
         check_log(&local, "device");
         assert_eq!(
             content(&local),
-            content(&server),
-            "device {d} equals the server"
+            content(&w.server_log_for(d)),
+            "device {d} equals the server (restricted to {} within {})",
+            w.devices[d].selection,
+            w.devices[d].token
         );
     }
 }
@@ -474,6 +477,143 @@ fn a_server_that_lost_its_log_gets_every_queued_append_again() {
     }
 }
 
+/// Drains what `sub` has ready into `model` (positions and ids), counting rebases.
+fn drain_into(
+    sub: &mut evstore::Subscription,
+    model: &mut Vec<(u64, evstore::Uuid)>,
+    rebases: &mut usize,
+) {
+    loop {
+        match futures::FutureExt::now_or_never(sub.next()) {
+            Some(Some(Ok(SubscriptionMessage::Event(e)))) => model.push((e.position, e.id)),
+            Some(Some(Ok(SubscriptionMessage::Rebase { after }))) => {
+                *rebases += 1;
+                model.retain(|(p, _)| after.is_some_and(|a| *p <= a));
+            }
+            Some(Some(Ok(SubscriptionMessage::CaughtUp))) => {}
+            Some(other) => panic!("{other:?}"),
+            None => break,
+        }
+    }
+}
+
+#[test]
+fn a_partial_device_holds_its_streams_at_the_servers_positions_and_reopens_narrower_or_wider() {
+    use sync_net::selection;
+    sync_net::HOLES.with(|h| h.set(true)); // partial logs have holes
+    let mut w = World::scoped(vec![
+        (selection(&["*"]), selection(&["*"])),
+        (selection(&["List-7", "Item-7-*"]), selection(&["*"])),
+        (selection(&["*"]), selection(&["List-7", "Item-7-*"])),
+    ]);
+    for (stream, n) in [
+        ("List-7", 1),
+        ("List-8", 1),
+        ("Item-7-1", 2),
+        ("Item-8-1", 1),
+    ] {
+        w.append(0, stream, n, NEW).unwrap();
+    }
+    for d in 0..3 {
+        w.connect(d);
+    }
+    w.settle();
+    converged(&w);
+    let positions = |w: &World, d: usize| -> Vec<(String, u64)> {
+        w.local_log(d)
+            .iter()
+            .map(|e| (e.stream_id.to_string(), e.position))
+            .collect()
+    };
+    let held = vec![
+        ("List-7".to_owned(), 0),
+        ("Item-7-1".to_owned(), 2),
+        ("Item-7-1".to_owned(), 3),
+    ];
+    assert_eq!(
+        positions(&w, 1),
+        held,
+        "the server's positions, holes elsewhere"
+    );
+    assert_eq!(positions(&w, 2), held, "the token's streams only");
+    // Every device's confirmed prefix reaches the server's head (an empty frame covers the rest).
+    for d in 0..3 {
+        assert_eq!(
+            w.devices[d].client.status().confirmed,
+            Some(4),
+            "device {d}"
+        );
+    }
+
+    // A local write outside the selection: refused at once, naming it; nothing written.
+    let before = w.devices[1].storage.raw_dump();
+    let e = w.append(1, "List-8", 1, ANY).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT");
+    assert_eq!(
+        e.to_string(),
+        r#"stream "List-8" is outside this store's sync selection ["List-7", "Item-7-*"]"#
+    );
+    let e = w
+        .call(1, |s| block_on(s.delete_stream("Item-8-1", ANY)))
+        .unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT", "{e}");
+    assert_eq!(w.devices[1].storage.raw_dump(), before);
+    // Inside it, at once, after the confirmed position (the log's holes included).
+    let r = w.append(1, "Item-7-2", 1, NEW).unwrap();
+    assert_eq!(r.position, 5);
+
+    // Outside the token: the server refuses it, FORBIDDEN; the app discards.
+    w.append(2, "List-8", 1, ANY).unwrap();
+    w.settle();
+    let held_conflicts = conflicts(&w, 2);
+    assert_eq!(held_conflicts.len(), 1);
+    let rejection = held_conflicts[0].rejection.clone().unwrap();
+    assert_eq!(rejection.0, "FORBIDDEN", "{rejection:?}");
+    assert!(held_conflicts[0].theirs.is_empty());
+    block_on(w.devices[2].client.discard("List-8")).unwrap();
+    w.settle();
+    converged(&w);
+
+    // Reopen narrower: the unselected confirmed events leave local storage at once (offline),
+    // and a subscription that delivered them rebases.
+    let old_store = w.devices[1].store.clone();
+    let mut sub = block_on(old_store.subscribe(SubscribeOptions::default())).unwrap();
+    let (mut model, mut rebases) = (Vec::new(), 0);
+    drain_into(&mut sub, &mut model, &mut rebases);
+    assert_eq!(model.len(), 4);
+    let item_ids: Vec<_> = w
+        .local_log(1)
+        .iter()
+        .filter(|e| e.stream_id.as_str().starts_with("Item-"))
+        .map(|e| e.id)
+        .collect();
+    w.reselect(1, selection(&["List-7"]));
+    assert_eq!(positions(&w, 1), vec![("List-7".to_owned(), 0)]);
+    let stored = sync_net::stored_ids(&w.devices[1].storage);
+    assert!(
+        item_ids.iter().all(|id| !stored.contains(id)),
+        "removed from storage"
+    );
+    drain_into(&mut sub, &mut model, &mut rebases);
+    assert_eq!(rebases, 1);
+    assert_eq!(model.len(), 1);
+    w.connect(1);
+    w.settle();
+    converged(&w);
+
+    // Reopen wider: the newly selected streams' history is fetched, at the server's positions.
+    w.reselect(1, selection(&["List-7", "Item-*"]));
+    assert!(block_on(w.devices[1].client.refresh()).unwrap().resetting);
+    w.connect(1);
+    w.settle();
+    converged(&w);
+    let streams: Vec<String> = positions(&w, 1).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        streams,
+        ["List-7", "Item-7-1", "Item-7-1", "Item-8-1", "Item-7-2"]
+    );
+}
+
 #[test]
 fn a_subscription_sees_rebases_and_ends_equal_to_read_all() {
     use std::rc::Rc;
@@ -586,6 +726,38 @@ mod simulation {
             stream: u8,
             exact: bool,
         },
+        /// The page reloads with the sync selection `RESELECT[choice]`.
+        Reselect {
+            d: usize,
+            choice: usize,
+        },
+    }
+
+    /// The selections a device reopens with in the partial simulation.
+    const RESELECT: [&[&str]; 5] = [
+        &["*"],
+        &["S-0"],
+        &["S-0", "S-1"],
+        &["S-1*", "S-2"],
+        &["S-2"],
+    ];
+
+    /// The devices of the partial simulation: `(selection, token's streams)`.
+    fn scopes() -> Vec<(evstore::Selection, evstore::Selection)> {
+        use sync_net::selection as s;
+        vec![
+            (s(&["*"]), s(&["*"])),
+            (s(&["S-0", "S-1"]), s(&["*"])),
+            (s(&["*"]), s(&["S-1", "S-2"])),
+            (s(&["S-1*"]), s(&["S-1", "S-2"])),
+        ]
+    }
+
+    fn scoped_step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            12 => step(),
+            1 => (0usize..4, 0usize..RESELECT.len()).prop_map(|(d, choice)| Step::Reselect { d, choice }),
+        ]
     }
 
     /// Whether the random run makes SetMetadata steps (`SIM_METADATA=1`; else they are skipped).
@@ -631,7 +803,9 @@ mod simulation {
             .pending
             .iter()
             .any(|e| e.stream_id.is_system() || &*e.event_type == evstore::DELETED_TYPE);
-        if retry && !lifecycle {
+        // A stream the device no longer selects takes no new local append: the app discards.
+        let selected = w.devices[d].selection.matches(c.stream_id.as_str());
+        if retry && !lifecycle && selected {
             let expected = c
                 .actual
                 .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
@@ -730,8 +904,18 @@ mod simulation {
 
     /// [`run`]; `random`: the steps are proptest's (SetMetadata only with `SIM_METADATA=1`).
     fn run_with(devices: usize, steps: Vec<Step>, random: bool) {
-        let mut w = World::new(devices);
-        sync_net::HOLES.with(|h| h.set(false));
+        run_in(World::new(devices), steps, random);
+    }
+
+    /// [`run_with`] on the devices of `w` (their selections and tokens as they are).
+    fn run_in(mut w: World, steps: Vec<Step>, random: bool) {
+        let devices = w.devices.len();
+        // Devices that hold some streams only have holes in their logs.
+        let partial = w
+            .devices
+            .iter()
+            .any(|dev| !dev.selection.is_all() || !dev.token.is_all());
+        sync_net::HOLES.with(|h| h.set(partial));
         let mut lifecycle_used = false;
         // Every id ever removed (a rewrite of a device's tail drops the husks of its cancelled
         // appends).
@@ -767,7 +951,24 @@ mod simulation {
                         2 => head.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact),
                         _ => ExpectedRevision::Exact(head.map_or(0, |h| h.saturating_sub(1))),
                     };
-                    let _ = w.append(d, &stream, n, expected);
+                    let selected = w.devices[d].selection.matches(&stream);
+                    let before = w.devices[d].storage.raw_dump();
+                    let r = w.append(d, &stream, n, expected);
+                    if !selected {
+                        // Refused at once, naming the selection; nothing written.
+                        let e = r.unwrap_err();
+                        assert_eq!(e.code(), "INVALID_ARGUMENT", "{e}");
+                        let named = format!(
+                            "{stream:?} is outside this store's sync selection {}",
+                            w.devices[d].selection
+                        );
+                        assert!(e.to_string().contains(&named), "{e}");
+                        assert_eq!(w.devices[d].storage.raw_dump(), before);
+                    }
+                }
+                Step::Reselect { d, choice } => {
+                    let d = d % devices;
+                    w.reselect(d, sync_net::selection(RESELECT[choice % RESELECT.len()]));
                 }
                 Step::Connect(d) => w.connect(d % devices),
                 Step::Disconnect(d) => w.disconnect(d % devices),
@@ -860,6 +1061,15 @@ mod simulation {
             w.connect(d);
         }
         w.settle();
+        // An append to a stream the token does not allow is refused by the server: FORBIDDEN.
+        for d in 0..devices {
+            for c in conflicts(&w, d) {
+                if !w.devices[d].token.matches(c.stream_id.as_str()) {
+                    let code = c.rejection.as_ref().map(|r| r.0.as_str());
+                    assert_eq!(code, Some("FORBIDDEN"), "device {d}: {c:?}");
+                }
+            }
+        }
         for round in 0..10 {
             let mut any = false;
             for d in 0..devices {
@@ -885,6 +1095,19 @@ mod simulation {
         nothing_lost(&w, &mut removed);
         converged(&w);
         nothing_removed_survives(&w);
+        // Nothing reached the server through a token that does not allow its stream.
+        let server_log = w.server_log();
+        for dev in &w.devices {
+            for (stream, ids) in &dev.acked {
+                if !dev.token.matches(stream) {
+                    assert!(
+                        !server_log.iter().any(|e| ids.contains(&e.id)),
+                        "an append to {stream} passed a token for {}",
+                        dev.token
+                    );
+                }
+            }
+        }
         let server: HashSet<_> = w.server_log().iter().map(|e| e.id).collect();
         removed.extend(removed_ids(&w));
         for dev in &w.devices {
@@ -899,6 +1122,52 @@ mod simulation {
                 }
             }
         }
+    }
+
+    /// Found by the simulation: a partial device's empty frame passes the husks of appends its
+    /// tombstone cancelled; they must not stay in the confirmed prefix (the server's tombstone
+    /// of the stream, arriving next at its own revision, would collide with them).
+    #[test]
+    fn cancelled_appends_never_stay_under_a_partial_devices_confirmed_prefix() {
+        use Step::*;
+        let steps = vec![
+            Connect(0),
+            Append {
+                d: 0,
+                stream: 0,
+                n: 2,
+                expected: 0,
+            },
+            Reload(1),
+            Disconnect(1),
+            Deliver(0),
+            SetMetadata {
+                d: 0,
+                stream: 0,
+                truncate: 0,
+                max_count: 0,
+                exact: false,
+            },
+            Deliver(0),
+            Append {
+                d: 3,
+                stream: 1,
+                n: 2,
+                expected: 0,
+            },
+            Tombstone {
+                d: 3,
+                stream: 1,
+                exact: false,
+            },
+            Append {
+                d: 0,
+                stream: 2,
+                n: 1,
+                expected: 0,
+            },
+        ];
+        run_in(World::scoped(scopes()), steps, true);
     }
 
     /// Found by the simulation: a conflict answered by the server's log before it was restored
@@ -1217,6 +1486,14 @@ mod simulation {
         #[test]
         fn devices_converge_without_losing_a_write(devices in 2usize..5, steps in prop::collection::vec(step(), 1..120)) {
             run_with(devices, steps, true);
+        }
+
+        /// Devices with different selections and tokens, which reopen with other selections:
+        /// each ends holding the server's log restricted to its streams, at the server's
+        /// positions; no frame ever carries another stream's event (checked on delivery).
+        #[test]
+        fn partial_devices_hold_their_streams_at_the_servers_positions(steps in prop::collection::vec(scoped_step(), 1..120)) {
+            run_in(World::scoped(scopes()), steps, true);
         }
     }
 }

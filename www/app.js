@@ -5,6 +5,7 @@ import { gate } from "./gate.js"; // first: it wraps WebSocket and fetch before 
 import { EventStore } from "evstore";
 import {
   CATEGORY,
+  LISTS,
   ListError,
   categoryOf,
   decideAdd,
@@ -15,8 +16,11 @@ import {
   describeAll,
   evolveItem,
   foldList,
+  holdings,
   initialItem,
   itemStream,
+  listOf,
+  listPattern,
   ownedItems,
 } from "./model.js";
 
@@ -55,6 +59,7 @@ $("other-device").append(
 // ── what the app shows (everything is derived from the store on each refresh) ───────────────
 
 const view = {
+  list: LISTS[0].id, // the list shown
   events: [], // the whole local log, in position order
   status: null, // store.sync.status(), or null without sync
   conflicts: [], // store.sync.conflicts()
@@ -64,6 +69,11 @@ const view = {
 };
 let store;
 let syncNote = ""; // why this device does not sync, when it does not
+// The stream patterns this device's token reaches (the demo server's policy, /api/config's
+// `access`), which its store also selects (`sync.streams`); null: the whole tenant.
+let access = null;
+/** The lists this device holds: those whose pattern its access names (all without a limit). */
+const reachable = () => LISTS.filter((l) => access === null || access.includes(listPattern(l.id)));
 let cleanup = [];
 
 // ── errors, in words ────────────────────────────────────────────────────────────────────────
@@ -142,6 +152,9 @@ async function devToken() {
 
 async function openStore() {
   const config = await loadConfig();
+  const patterns = config?.access && Object.hasOwn(config.access, device) ? config.access[device] : null;
+  access = Array.isArray(patterns) ? patterns : null;
+  if (!reachable().some((l) => l.id === view.list)) view.list = reachable()[0]?.id ?? LISTS[0].id;
   const local = { storage: "indexeddb", name: `evstore-demo-${device}` };
   if (!config?.syncUrl) {
     syncNote = "No sync server is configured (run `make demo`): the list lives on this device only.";
@@ -150,7 +163,10 @@ async function openStore() {
   gate.setOrigin(config.syncUrl);
   try {
     syncNote = "";
-    return await EventStore.open({ ...local, sync: { url: config.syncUrl, token: devToken } });
+    // A scoped device asks for the streams its token reaches, no more: the server never sends it
+    // anything else, and the store refuses at once a local append outside them.
+    const streams = access === null ? {} : { streams: access };
+    return await EventStore.open({ ...local, sync: { url: config.syncUrl, token: devToken, ...streams } });
   } catch (err) {
     // The list must open whatever happened to sync: open it on this device alone, and say why.
     syncNote = `Sync is off: ${explain(err, "Opening the store with sync")} The list lives on this device only for now.`;
@@ -399,7 +415,7 @@ $("add-form").addEventListener("submit", async (event) => {
     return input.focus();
   }
   input.value = ""; // at once: the next item can be typed while this one is stored
-  const added = await command(doing, itemStream(crypto.randomUUID()), () => events);
+  const added = await command(doing, itemStream(view.list, crypto.randomUUID()), () => events);
   if (!added && input.value === "") input.value = name; // refused by the store: given back
   input.focus();
 });
@@ -567,7 +583,7 @@ const time = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2
 
 function renderItems() {
   const past = view.travel !== null;
-  const items = foldList(view.events, past ? view.travel : Infinity);
+  const items = foldList(view.events, past ? view.travel : Infinity, view.list);
   const held = heldStreams();
   const unconfirmed = new Set(view.events.filter((e) => syncState(e, held) === "pending").map((e) => e.streamId));
   const done = items.filter((i) => i.checked).length;
@@ -695,7 +711,9 @@ function renderHistory() {
     h(
       "tr",
       { class: "gap", dataset: { gap: `${from}-${to}` } },
-      h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} removed` : `positions ${from}–${to} removed`, " · erased or past its item's retention"),
+      access === null
+        ? h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} removed` : `positions ${from}–${to} removed`, " · erased or past its item's retention")
+        : h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} not on this device` : `positions ${from}–${to} not on this device`, " · another list's events, never sent here (or erased ones)"),
     );
   const recent = shown.slice(-500);
   const rows = recent
@@ -750,8 +768,88 @@ window.__delivered = null;
 function render() {
   window.__renders++;
   renderStatus();
+  renderTabs();
   renderItems();
   renderHistory();
+  renderHeld();
+}
+
+// ── the lists, and what this device holds ───────────────────────────────────────────────────
+
+function renderTabs() {
+  const lists = reachable();
+  const absent = LISTS.filter((l) => !lists.includes(l));
+  const tab = (l) =>
+    h(
+      "button",
+      {
+        type: "button",
+        role: "tab",
+        "aria-selected": String(l.id === view.list),
+        dataset: { list: l.id },
+        onclick: () => {
+          view.list = l.id;
+          view.editing = null;
+          render();
+        },
+      },
+      l.title,
+    );
+  const note = absent.length ? h("span", { class: "absent muted" }, `${absent.map((l) => `“${l.title}”`).join(", ")}: not shared with ${device}`) : null;
+  $("list-tabs").replaceChildren(...lists.map(tab), ...(note ? [note] : []));
+  $("list-name").textContent = LISTS.find((l) => l.id === view.list)?.title ?? "The list";
+}
+
+/**
+ * "On this device": the streams and events this device's store holds (its whole local log, as
+ * `readAll()` gives it), per list: a list its token does not reach shows no stream and no event,
+ * and its events' positions are holes in this device's log.
+ */
+function renderHeld() {
+  const { lists, streams } = holdings(view.events);
+  const code = (text) => h("code", {}, text);
+  $("held-access").replaceChildren(
+    ...(access === null
+      ? [`${device}'s token reaches every stream of the tenant, and this device syncs them all (`, code("sync.streams"), " defaults to ", code('["*"]'), ")."]
+      : [
+          `${device}'s token reaches only `,
+          ...access.flatMap((p, i) => [i ? ", " : "", code(p)]),
+          " (its ",
+          code("streams"),
+          " claim), and this device syncs only those streams (",
+          code("sync.streams"),
+          "): the edge service sends it nothing else, in any frame.",
+        ]),
+  );
+  $("held-lists-body").replaceChildren(
+    ...lists.map((l) => {
+      const here = access === null || access.includes(listPattern(l.id));
+      return h(
+        "tr",
+        { class: here ? "" : "absent", dataset: { list: l.id, streams: String(l.streams), events: String(l.events), reachable: String(here) } },
+        h("td", {}, l.title, " ", code(listPattern(l.id))),
+        h("td", {}, String(l.streams)),
+        h("td", {}, here ? String(l.events) : `${l.events} — not on this device`),
+      );
+    }),
+  );
+  const head = Math.max(view.events.at(-1)?.position ?? -1, view.status?.confirmedPosition ?? -1);
+  const held = view.events.length;
+  const holes = head + 1 - held;
+  $("held-positions").textContent =
+    head < 0
+      ? "No events yet."
+      : holes <= 0
+        ? `The tenant's log runs from position 0 to ${head}: this device holds an event at every position.`
+        : `The tenant's log runs from position 0 to ${head}: ${held} of those ${head + 1} positions hold an event on this device; the other ${holes} are holes (${
+            access === null ? "erased events" : "other streams' events, never sent here, or erased ones"
+          }).`;
+  $("held-positions").dataset.holes = String(Math.max(0, holes));
+  $("held-streams-body").replaceChildren(
+    ...streams.map(([streamId, count]) =>
+      h("tr", { dataset: { stream: streamId, events: String(count) } }, h("td", { title: streamId }, code(streamId)), h("td", {}, `${count} event${count === 1 ? "" : "s"}`), h("td", { class: "muted" }, LISTS.find((l) => l.id === listOf(streamId))?.title ?? "")),
+    ),
+  );
 }
 
 // ── the service worker: the app opens with the network off after the first load ─────────────

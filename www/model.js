@@ -1,8 +1,10 @@
 // The shopping list's domain, with no I/O: its events, the fold that derives state from them, the
 // decisions that turn a user's intent into events, and the words that describe events to people.
 //
-// Each item is a stream `Item-<uuid>` (category "Item"): ItemAdded, ItemRenamed, ItemChecked,
-// ItemUnchecked, ItemRemoved. Every append carries the item's expected revision, so two devices
+// The tenant holds two shopping lists (LISTS). Each item is a stream `Item-<list>-<uuid>` (category
+// "Item"), so that one stream pattern, `Item-<list>-*`, names a whole list: a token limited to it
+// (and a device syncing only it) holds that list and nothing of the other. Events: ItemAdded,
+// ItemRenamed, ItemChecked, ItemUnchecked, ItemRemoved. Every append carries the item's expected revision, so two devices
 // changing the same item concurrently is a conflict, not a silent overwrite.
 //
 // An item belongs to the device that added it (`metadata.owner` of its ItemAdded). "Delete my
@@ -13,11 +15,26 @@ export const CATEGORY = "Item";
 export const EVENT_TYPES = ["ItemAdded", "ItemRenamed", "ItemChecked", "ItemUnchecked", "ItemRemoved"];
 export const MAX_NAME = 60;
 
-export const itemStream = (id) => `${CATEGORY}-${id}`;
+/** The lists of the demo's tenant: `id` is part of their items' stream ids. */
+export const LISTS = [
+  { id: "groceries", title: "Groceries" },
+  { id: "party", title: "Surprise party" },
+];
+
+export const itemStream = (list, id) => `${CATEGORY}-${list}-${id}`;
+/** The stream pattern of a list's items (a prefix pattern, as tokens and `sync.streams` take them). */
+export const listPattern = (list) => `${CATEGORY}-${list}-*`;
 export const categoryOf = (streamId) => {
   const dash = streamId.indexOf("-");
   return dash === -1 ? streamId : streamId.slice(0, dash);
 };
+/** The list an item stream belongs to (its metadata stream `$$Item-…` included), or null. */
+export function listOf(streamId) {
+  const stream = streamId.startsWith("$$") ? streamId.slice(2) : streamId;
+  if (categoryOf(stream) !== CATEGORY) return null;
+  const rest = stream.slice(CATEGORY.length + 1);
+  return LISTS.find((l) => rest.startsWith(`${l.id}-`))?.id ?? null;
+}
 
 /** A rule of the list was broken (not an evstore failure): its message is for the user. */
 export class ListError extends Error {
@@ -71,18 +88,34 @@ export function evolveItem(state, event) {
 
 /**
  * The list as of `upTo` (a position, inclusive; default: everything): folds the "Item" events of
- * `events` (the global log, in position order). Returns the visible items in the order they were
- * added: `[{ streamId, name, checked, addedPosition, addedBy, revision, lastPosition }]`.
+ * `events` (the global log, in position order), those of list `list` only when it is given.
+ * Returns the visible items in the order they were added:
+ * `[{ streamId, name, checked, addedPosition, addedBy, revision, lastPosition }]`.
  */
-export function foldList(events, upTo = Infinity) {
+export function foldList(events, upTo = Infinity, list = null) {
   const items = new Map();
   for (const event of events) {
     if (event.position > upTo) break;
     if (categoryOf(event.streamId) !== CATEGORY) continue;
+    if (list !== null && listOf(event.streamId) !== list) continue;
     const item = evolveItem(items.get(event.streamId) ?? initialItem(), event);
     items.set(event.streamId, { ...item, streamId: event.streamId, revision: event.revision, lastPosition: event.position });
   }
   return [...items.values()].filter((i) => i.exists && !i.removed).sort((a, b) => a.addedPosition - b.addedPosition);
+}
+
+/**
+ * What a device holds, per list and per stream, from `events` (its local log): `{ lists: [{ id,
+ * title, streams, events }], streams: [[streamId, events]] }` (streams in order of first event).
+ */
+export function holdings(events) {
+  const perStream = new Map();
+  for (const event of events) perStream.set(event.streamId, (perStream.get(event.streamId) ?? 0) + 1);
+  const lists = LISTS.map((l) => {
+    const mine = [...perStream].filter(([streamId]) => listOf(streamId) === l.id);
+    return { ...l, streams: mine.filter(([streamId]) => !streamId.startsWith("$$")).length, events: mine.reduce((n, [, count]) => n + count, 0) };
+  });
+  return { lists, streams: [...perStream] };
 }
 
 // ── decisions ───────────────────────────────────────────────────────────────────────────────

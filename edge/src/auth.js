@@ -4,12 +4,16 @@
 // RS256 / ES256 signed by a key of the EVSTORE_JWKS key set, selected by the token's `kid`
 // (required) and `alg`. Everything else (`alg: none`, HS384, a `crit` header, …) is refused. Claims
 // `tid` (well-formed UTF-16), `sub` and `exp` are required; `nbf` is honoured when present; `scope`
-// is an optional space-separated list of `read`, `append` and `delete` (all of them when absent). When set,
+// is an optional space-separated list of `read`, `append` and `delete` (all of them when absent);
+// `streams` an optional array of stream patterns the token may touch (the whole tenant when absent;
+// read with the core's one matcher, `StreamSelection`). When set,
 // EVSTORE_JWT_AUDIENCE / EVSTORE_JWT_ISSUER must match `aud` / `iss`, and EVSTORE_JWT_MAX_LIFETIME
 // bounds `exp - iat` (seconds; `iat` then required).
 //
 // Signatures are checked with `crypto.subtle.verify`, which compares in constant time. A failure
 // never says which tenant or which stored data was involved; messages are generic per cause.
+
+import { StreamSelection } from "evstore";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -101,7 +105,9 @@ export function subprotocols(request) {
 
 /**
  * Verifies `token` against the keys configured in `env`. Resolves to
- * `{ tid, sub, exp, scopes: string[] }`; rejects with an `AuthError` (401) otherwise.
+ * `{ tid, sub, exp, scopes: string[], streams: string[] | null }` (`streams`: the normalized
+ * patterns of the `streams` claim, null for the whole tenant); rejects with an `AuthError` (401)
+ * otherwise.
  * `now` is the current time in seconds.
  */
 export async function verifyToken(token, env, now = Date.now() / 1000) {
@@ -149,7 +155,42 @@ function checkClaims(claims, env, now) {
   checkAudienceAndIssuer(claims, env);
   checkLifetime(claims, env, now);
   const scopes = scope === undefined ? [...KNOWN_SCOPES] : KNOWN_SCOPES.filter((s) => scope.split(" ").includes(s));
-  return { tid, sub, exp, scopes };
+  return { tid, sub, exp, scopes, streams: streamPatterns(claims.streams) };
+}
+
+/**
+ * The `streams` claim, normalized: null when absent (or `["*"]`: the whole tenant), else its
+ * patterns. Anything but an array of non-empty strings whose only `*` ends them is a malformed
+ * token.
+ */
+function streamPatterns(claim) {
+  if (claim === undefined) return null;
+  let patterns;
+  try {
+    const selection = StreamSelection.parse(claim);
+    patterns = selection.patterns;
+    selection.free();
+  } catch {
+    throw unauthenticated(MALFORMED);
+  }
+  return patterns.length === 1 && patterns[0] === "*" ? null : patterns;
+}
+
+/** The answer (403) to a stream the token's `streams` do not name: it says nothing about the stream. */
+export const STREAM_FORBIDDEN = "the token does not allow this stream";
+
+/**
+ * Whether a verified token (or an identity carrying its `streams`: normalized patterns, or null
+ * for every stream) may touch `streamId`, by the core's matcher (`$$X` follows `X`).
+ */
+export function allowsStream(auth, streamId) {
+  if (auth.streams === null || auth.streams === undefined) return true;
+  const selection = StreamSelection.parse(auth.streams);
+  try {
+    return selection.matches(streamId);
+  } finally {
+    selection.free();
+  }
 }
 
 /** `aud` (a string or an array of strings, RFC 7519 §4.1.3) and `iss`, when the service names them. */

@@ -2,13 +2,13 @@
 // and the internal header through which the Worker hands the verified identity to the object.
 
 /** The WebSocket subprotocol of the sync/live-feed protocol (edge/PROTOCOL.md). */
-export const SYNC_PROTOCOL = "evstore.sync.v3";
+export const SYNC_PROTOCOL = "evstore.sync.v4";
 /**
  * Subprotocols of older versions: still accepted at the upgrade, so that an old client hears
  * why it is refused (an error frame naming the version, then close code 4426) instead of a
  * failed handshake it would take for being offline.
  */
-export const OLD_SYNC_PROTOCOLS = ["evstore.sync.v1", "evstore.sync.v2"];
+export const OLD_SYNC_PROTOCOLS = ["evstore.sync.v1", "evstore.sync.v2", "evstore.sync.v3"];
 
 /**
  * Close codes (4000–4999 are the application's) this host decides: the token expired or is invalid

@@ -1,12 +1,15 @@
 // The WebSocket live feed of a TenantStore (protocol: edge/PROTOCOL.md), on the hibernation API:
 // sockets are accepted with `ctx.acceptWebSocket`, each socket's state lives in its serialized
-// attachment (`{ sub, exp, scopes, live, cursor, opened, allowance, checked }`), and nothing keeps
+// attachment (`{ sub, exp, scopes, streams, live, cursor, selected, opened, allowance, checked }`:
+// `streams` the token's stream patterns, null for all; `selected` the feed's, null for the
+// token's), and nothing keeps
 // the object awake (no timers: token expiry and the socket's lifetime are checked lazily, on each
 // message and before each send).
 //
 // The protocol itself is the core's `SyncServer` (src/sync/serve.rs): this host only moves text.
 // It hands each message's text to `SyncServer.decode` / `serve` with the socket's attachment
-// (whose `cursor` and `live` the server updates), sends the texts it gets back, verifies renewed
+// (whose `cursor`, `live` and `selected` the server updates; it filters every frame by `selected`
+// and `streams`), sends the texts it gets back, verifies renewed
 // tokens, and asks `nextFrame` for each socket's frames after a pull and after every commit.
 //
 // Every operation on sockets — a pull, an auth renewal, the fan-out after an append — runs in one
@@ -60,7 +63,7 @@ export class LiveFeed {
     const [client, server] = Object.values(new WebSocketPair());
     this.host.ctx.acceptWebSocket(server);
     const opened = Date.now();
-    server.serializeAttachment({ sub: identity.sub, exp: identity.exp, scopes: identity.scopes, live: false, cursor: -1, opened, allowance: limits.maxMessagesPerSecond, checked: opened });
+    server.serializeAttachment({ sub: identity.sub, exp: identity.exp, scopes: identity.scopes, streams: identity.streams ?? null, live: false, cursor: -1, opened, allowance: limits.maxMessagesPerSecond, checked: opened });
     const headers = protocol ? { "sec-websocket-protocol": protocol } : {};
     return new Response(null, { status: 101, webSocket: client, headers });
   }
@@ -120,7 +123,12 @@ export class LiveFeed {
     }
   }
 
-  /** An `auth` message: renews the socket's token in place (same tenant). */
+  /**
+   * An `auth` message: renews the socket's token in place (same tenant). A token whose `streams`
+   * differ from the socket's closes it (4408) instead: the client reconnects, and its new pull
+   * gets the new token's streams (the simplest way to never send a stream the token lost, nor to
+   * leave out the history of one it gained).
+   */
   async renew(ws, state, token) {
     let claims;
     try {
@@ -132,6 +140,10 @@ export class LiveFeed {
     }
     if (claims.tid !== this.host.tenant) {
       this.failWith(ws, CLOSE_FORBIDDEN, "FORBIDDEN", "the token is not valid for this tenant");
+      return null;
+    }
+    if (JSON.stringify(claims.streams) !== JSON.stringify(state.streams ?? null)) {
+      this.close(ws, CLOSE_RECONNECT, "the token's streams changed: reconnect");
       return null;
     }
     state = { ...state, sub: claims.sub, exp: claims.exp, scopes: claims.scopes };

@@ -7,7 +7,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { EventStore } from "evstore";
-import { constantTimeEqual } from "./auth.js";
+import { STREAM_FORBIDDEN, allowsStream, constantTimeEqual } from "./auth.js";
 import { collectEvents, allReader, streamReader } from "./events.js";
 import { describeError, errorBody, errorResponse } from "./http.js";
 import { MAX_EVENT_BYTES, MAX_READ_BYTES, MAX_READ_EVENTS } from "./limits.js";
@@ -19,6 +19,15 @@ class Refused extends Error {
     super(message);
     this.status = status;
     this.code = code;
+  }
+}
+
+/** Whether `identity.streams` names `streamId`; an unreadable list names nothing. */
+function allowsIdentity(identity, streamId) {
+  try {
+    return allowsStream(identity, streamId);
+  } catch {
+    return false;
   }
 }
 
@@ -46,9 +55,10 @@ export class TenantStore extends DurableObject {
 
   /**
    * Checks `identity` (from the Worker) against the pinned tenant, pinning it at first use: a
-   * well-formed UTF-16 tenant id, equal code unit for code unit.
+   * well-formed UTF-16 tenant id, equal code unit for code unit; then its scope and, for a stream
+   * call, its `streams` (again: the Worker checked them first).
    */
-  admit(identity, scope) {
+  admit(identity, scope, streamId) {
     if (!identity || typeof identity.tenant !== "string" || identity.tenant === "" || !identity.tenant.isWellFormed()) {
       throw new Refused(403, "FORBIDDEN", "request not routed for a tenant");
     }
@@ -58,11 +68,12 @@ export class TenantStore extends DurableObject {
     }
     if (!constantTimeEqual(this.tenant, identity.tenant)) throw new Refused(403, "FORBIDDEN", "this store refuses requests for another tenant");
     if (scope && !(identity.scopes ?? []).includes(scope)) throw new Refused(403, "FORBIDDEN", `the token lacks the "${scope}" scope`);
+    if (streamId !== undefined && !allowsIdentity(identity, streamId)) throw new Refused(403, "FORBIDDEN", STREAM_FORBIDDEN);
   }
 
   async append(identity, streamId, { events, expectedRevision }) {
     return this.answer(async () => {
-      this.admit(identity, "append");
+      this.admit(identity, "append", streamId);
       const result = await this.store.append(streamId, events, { expectedRevision });
       this.feed.publish();
       return result;
@@ -71,14 +82,14 @@ export class TenantStore extends DurableObject {
 
   async getStreamMetadata(identity, streamId) {
     return this.answer(async () => {
-      this.admit(identity, "read");
+      this.admit(identity, "read", streamId);
       return this.store.getStreamMetadata(streamId);
     });
   }
 
   async setStreamMetadata(identity, streamId, { metadata, options }) {
     return this.answer(async () => {
-      this.admit(identity, "append");
+      this.admit(identity, "append", streamId);
       const result = await this.store.setStreamMetadata(streamId, metadata, options);
       this.feed.publish();
       return result;
@@ -88,7 +99,7 @@ export class TenantStore extends DurableObject {
   /** A soft delete, or with `hard` a tombstone; each one transaction of the object's SQLite. */
   async deleteStream(identity, streamId, { expectedRevision, hard }) {
     return this.answer(async () => {
-      this.admit(identity, "delete");
+      this.admit(identity, "delete", streamId);
       const options = { expectedRevision };
       const result = hard ? await this.store.tombstoneStream(streamId, options) : await this.store.deleteStream(streamId, options);
       this.feed.publish();
@@ -98,7 +109,7 @@ export class TenantStore extends DurableObject {
 
   async readStream(identity, streamId, options) {
     return this.answer(async () => {
-      this.admit(identity, "read");
+      this.admit(identity, "read", streamId);
       return this.eventsBody(streamReader(this.store, streamId), "revision", options);
     });
   }
@@ -106,7 +117,8 @@ export class TenantStore extends DurableObject {
   async readAll(identity, options) {
     return this.answer(async () => {
       this.admit(identity, "read");
-      return this.eventsBody(allReader(this.store), "position", options);
+      // Only the token's streams, at their tenant positions (the others' are holes).
+      return this.eventsBody(allReader(this.store, identity.streams ?? null), "position", options);
     });
   }
 

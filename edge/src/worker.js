@@ -5,7 +5,7 @@
 // are unsafe (auth.js `configProblem`) answers every request 500 and logs why once. Every response
 // carries `X-Content-Type-Options: nosniff`.
 
-import { AuthError, bearerToken, configProblem, constantTimeEqual, hasScope, subprotocols, verifyToken } from "./auth.js";
+import { AuthError, STREAM_FORBIDDEN, allowsStream, bearerToken, configProblem, constantTimeEqual, hasScope, subprotocols, verifyToken } from "./auth.js";
 import {
   badRequest,
   corsFor,
@@ -61,8 +61,9 @@ async function handle(request, env) {
   const route = matchRoute(request.method, url.pathname);
   if (!constantTimeEqual(auth.tid, route.tenant)) throw new AuthError(403, "the token is not valid for this tenant");
   if (route.scope !== null && !hasScope(auth, route.scope)) throw new AuthError(403, `the token lacks the "${route.scope}" scope`);
+  if (route.streamId !== undefined && !allowsStream(auth, route.streamId)) throw new AuthError(403, STREAM_FORBIDDEN);
 
-  const identity = { tenant: route.tenant, sub: auth.sub, exp: auth.exp, scopes: auth.scopes };
+  const identity = { tenant: route.tenant, sub: auth.sub, exp: auth.exp, scopes: auth.scopes, streams: auth.streams };
   const tenant = env.TENANTS.get(env.TENANTS.idFromName(route.tenant));
   const { maxBodyBytes, maxBatchEvents } = limits(env);
   switch (route.name) {

@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::json::unquote;
 use crate::{
     integer_from_f64, parse_event_id, Direction, Error, ExpectedRevision, Json, ProposedEvent,
-    ReadFrom, ReadOptions, Result,
+    ReadFrom, ReadOptions, Result, Selection, StreamPattern,
 };
 
 /// A revision, position or count option: a non-negative safe integer.
@@ -127,13 +127,54 @@ fn expected_revision(field: &str) -> Result<ExpectedRevision> {
 
 /// Read options: `from` (the key `fromRevision` or `fromPosition`), `direction`, `maxCount`.
 pub(crate) fn read_options(value: &JsValue, from_key: &str) -> Result<ReadOptions> {
+    read_options_and(value, from_key, None)
+}
+
+/// `readAll` options: the read options (`fromPosition`) and `streams`, the stream patterns the
+/// read is restricted to (`None` when absent: every stream).
+pub(crate) fn read_all_options(value: &JsValue) -> Result<(ReadOptions, Option<Selection>)> {
+    let read = read_options_and(value, "fromPosition", Some("streams"))?;
+    let options = options_object(value, "read options")?;
+    let streams = match field(options.as_ref(), "streams") {
+        Some(patterns) => Some(selection(&patterns, "streams")?),
+        None => None,
+    };
+    Ok((read, streams))
+}
+
+/// A list of stream patterns (`["List-7", "Item-*"]`): an array of non-empty strings, each
+/// with at most one `*`, at its end. `INVALID_ARGUMENT` names the first bad element.
+pub(crate) fn selection(value: &JsValue, what: &str) -> Result<Selection> {
+    if !js_sys::Array::is_array(value) {
+        return Err(Error::invalid(format!(
+            "{what} must be an array of stream patterns (like [\"List-7\", \"Item-*\"]), got {}",
+            describe(value)
+        )));
+    }
+    let array: &js_sys::Array = value.unchecked_ref();
+    let patterns = array
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let text = item.as_string().ok_or_else(|| {
+                Error::invalid(format!(
+                    "{what}[{i}] must be a string, got {}",
+                    describe(&item)
+                ))
+            })?;
+            StreamPattern::parse(&text).map_err(|e| Error::invalid(format!("{what}[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Selection::from_patterns(patterns))
+}
+
+/// [`read_options`], also accepting the key `more`.
+fn read_options_and(value: &JsValue, from_key: &str, more: Option<&str>) -> Result<ReadOptions> {
     let options = options_object(value, "read options")?;
     let options = options.as_ref();
-    check_keys(
-        options,
-        "read options",
-        &[from_key, "direction", "maxCount"],
-    )?;
+    let mut accepted = vec![from_key, "direction", "maxCount"];
+    accepted.extend(more);
+    check_keys(options, "read options", &accepted)?;
     let mut read = ReadOptions::default();
     if let Some(d) = field(options, "direction") {
         read.direction = match d.as_string().as_deref() {

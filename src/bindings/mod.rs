@@ -7,6 +7,8 @@ mod lifecycle;
 mod open;
 mod pages;
 #[cfg(feature = "server")]
+mod selection;
+#[cfg(feature = "server")]
 mod server;
 mod subscribe;
 mod sync;
@@ -144,12 +146,20 @@ impl JsEventStore {
         })
     }
 
-    /// Reads the global log: `{ fromPosition, direction, maxCount }` → recorded events.
+    /// Reads the global log: `{ fromPosition, direction, maxCount, streams }` → recorded
+    /// events (`streams`: only the events of the streams these patterns match, with their
+    /// positions).
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> Promise {
-        let options = convert::read_options(&options, "fromPosition");
+        let options = convert::read_all_options(&options);
         let store = self.inner.clone();
-        promise(async move { page_to_js(store.read_all_page(options?).await?) })
+        promise(async move {
+            let page = match options? {
+                (options, Some(streams)) => store.read_all_selected_page(&streams, options).await?,
+                (options, None) => store.read_all_page(options).await?,
+            };
+            page_to_js(page)
+        })
     }
 
     /// The stream's current revision, or `null` when it has no events.

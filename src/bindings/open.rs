@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{self, field};
 use crate::sync::Outbox;
-use crate::{Error, EventStore, HeapStorage, Layered, Result, Storage, StoreOptions};
+use crate::{Error, EventStore, HeapStorage, Layered, Result, Selection, Storage, StoreOptions};
 
 /// An opened storage, and the JS-heap storage under it if that is what it is (its events are
 /// owned by the JS store object, and held while a subscription or a sync engine runs).
@@ -147,10 +147,14 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
             })?;
         store_options.max_event_bytes = n as usize;
     }
-    // `sync` was checked by the package's JS (url, token); here it only says "queue appends".
-    let synced = field(o, "sync").is_some_and(|v| v.is_truthy());
+    // `sync` was checked by the package's JS (url, token); here it says "queue appends", and
+    // which streams the device holds (`{ streams }`).
+    let synced = match field(o, "sync") {
+        Some(v) if v.is_truthy() => Some(sync_selection(&v)?),
+        _ => None,
+    };
     let Opened { mut storage, heap } = (kind.open)(options.clone()).await?;
-    if synced {
+    if synced.is_some() {
         storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
     }
     let inner = Rc::new(EventStore::over(storage, store_options));
@@ -158,7 +162,12 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     // which streams have retention).
     inner.enforce_retention().await?;
     let hold = || heap.as_ref().map(|h| h.hold());
-    let engine = synced.then(|| super::sync::JsSyncEngine::new(inner.clone(), hold()));
+    let engine = match synced {
+        Some(selection) => {
+            Some(super::sync::JsSyncEngine::open(inner.clone(), hold(), selection).await?)
+        }
+        None => None,
+    };
     let js: JsValue = super::JsEventStore {
         inner: inner.clone(),
         heap: heap.clone(),
@@ -175,6 +184,29 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         extend(&js);
     }
     Ok(js)
+}
+
+/// The streams a synced store holds: its `sync` option's `streams` (the package passes them on as
+/// given: an array of stream patterns), every stream when absent.
+fn sync_selection(sync: &JsValue) -> Result<Selection> {
+    let Some(streams) = field(sync.dyn_ref::<Object>(), "streams") else {
+        return Ok(Selection::all());
+    };
+    let bad = || {
+        Error::invalid(format!(
+            "sync.streams must be an array of stream patterns (non-empty strings: a stream id, \
+             or a prefix ending in \"*\"), got {}",
+            convert::describe(&streams)
+        ))
+    };
+    if !js_sys::Array::is_array(&streams) {
+        return Err(bad());
+    }
+    let patterns = js_sys::Array::from(&streams)
+        .iter()
+        .map(|p| p.as_string().ok_or_else(bad))
+        .collect::<Result<Vec<String>>>()?;
+    Selection::parse(&patterns).map_err(|e| Error::invalid(format!("sync.streams: {e}")))
 }
 
 #[cfg(feature = "indexeddb")]

@@ -2,8 +2,9 @@
 //! a `SyncServer`, which a host (the edge service's Durable Object) drives with text only: it
 //! reads each client message with `SyncServer.decode(text)`, serves it on the socket's state,
 //! and sends the texts it gets back. The socket's state is the host's object `{ cursor, live,
-//! scopes }` (the WebSocket attachment): `cursor` (-1: nothing sent) and `live` are updated in
-//! place, `scopes` says what the token allows.
+//! selected, scopes, streams }` (the WebSocket attachment): `cursor` (-1: nothing sent), `live`
+//! and `selected` (the feed's streams) are updated in place; `scopes` and `streams` (the token's
+//! patterns, `null`: every stream) say what the token allows.
 
 use std::rc::Rc;
 
@@ -14,7 +15,7 @@ use super::{promise, JsEventStore};
 use crate::sync::{
     decode_client_message, Access, ClientFrame, ErrorFrame, Feed, Served, SyncServer,
 };
-use crate::Error;
+use crate::{Error, Selection};
 
 fn get(o: &JsValue, key: &str) -> JsValue {
     Reflect::get(o, &key.into()).unwrap_or_default()
@@ -25,20 +26,50 @@ fn set(o: &JsValue, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(o, &key.into(), &value.into());
 }
 
-/// The feed in `state`: `cursor` (-1 or absent: nothing sent) and `live`.
+/// The selection in `state[key]`: an array of stream patterns, or (absent, `null`) every
+/// stream. Anything else selects nothing: the host's state is never read as more than it says.
+fn selection_of(state: &JsValue, key: &str) -> Selection {
+    let value = get(state, key);
+    if value.is_null() || value.is_undefined() {
+        return Selection::all();
+    }
+    let Ok(items) = value.dyn_into::<Array>() else {
+        return Selection::none();
+    };
+    let patterns: Option<Vec<String>> = items.iter().map(|p| p.as_string()).collect();
+    patterns
+        .and_then(|p| Selection::parse(&p).ok())
+        .unwrap_or_else(Selection::none)
+}
+
+/// The feed in `state`: `cursor` (-1 or absent: nothing sent), `live` and `selected` (the
+/// streams the socket's pull selected, within its token's).
 fn feed_of(state: &JsValue) -> Feed {
     Feed {
         cursor: get(state, "cursor")
             .as_f64()
             .and_then(crate::integer_from_f64),
         live: get(state, "live").as_bool().unwrap_or(false),
+        selection: selection_of(state, "selected"),
     }
 }
 
-/// Writes `feed` back into `state`.
-fn store_feed(state: &JsValue, feed: Feed) {
+/// Writes `feed` back into `state`; `selected` is `null` when the feed serves every stream the
+/// token allows (`token`), so that the attachment holds the patterns once.
+fn store_feed(state: &JsValue, feed: Feed, token: &Selection) {
     set(state, "cursor", feed.cursor.map_or(-1.0, |c| c as f64));
     set(state, "live", feed.live);
+    if feed.selection.is_all() || feed.selection == *token {
+        set(state, "selected", JsValue::NULL);
+        return;
+    }
+    let selected: Array = feed
+        .selection
+        .to_strings()
+        .into_iter()
+        .map(JsValue::from)
+        .collect();
+    set(state, "selected", selected);
 }
 
 /// Whether `state.scopes` holds `scope`.
@@ -46,6 +77,17 @@ fn has_scope(state: &JsValue, scope: &str) -> bool {
     get(state, "scopes")
         .dyn_into::<Array>()
         .is_ok_and(|scopes| scopes.includes(&scope.into(), 0))
+}
+
+/// What the socket `state`'s token allows: its `scopes` and `streams`.
+fn access_of(state: &JsValue, expired: bool) -> Access {
+    Access {
+        read: has_scope(state, "read"),
+        append: has_scope(state, "append"),
+        delete: has_scope(state, "delete"),
+        expired,
+        streams: selection_of(state, "streams"),
+    }
 }
 
 /// A client message, read (`SyncServer.decode`), to serve once.
@@ -106,7 +148,8 @@ impl JsSyncServer {
         JsSyncMessage { frame: Some(frame) }
     }
 
-    /// Serves `message` on the socket `state` (`{ cursor, live, scopes }`, updated in place);
+    /// Serves `message` on the socket `state` (`{ cursor, live, selected, scopes, streams }`,
+    /// updated in place);
     /// `expired`: the socket's token has expired. Resolves to what the host does:
     /// `{ action: "reply", frame }` (send it), `{ action: "pull" }` (send `nextFrame` until
     /// null), `{ action: "pushed", frame }` (publish to every live socket, then send it),
@@ -122,15 +165,10 @@ impl JsSyncServer {
         let server = self.inner.clone();
         promise(async move {
             let frame = frame.ok_or_else(|| Error::invalid("this message was served already"))?;
-            let access = Access {
-                read: has_scope(&state, "read"),
-                append: has_scope(&state, "append"),
-                delete: has_scope(&state, "delete"),
-                expired,
-            };
+            let access = access_of(&state, expired);
             let mut feed = feed_of(&state);
-            let served = server.serve_frame(&mut feed, frame, access).await;
-            store_feed(&state, feed);
+            let served = server.serve_frame(&mut feed, frame, &access).await;
+            store_feed(&state, feed, &access.streams);
             let out = Object::new();
             let (action, frame) = match served {
                 Served::Reply(frame) => ("reply", Some(frame)),
@@ -159,17 +197,17 @@ impl JsSyncServer {
     }
 
     /// The next frame of the socket `state` (updated in place), or null when there is nothing
-    /// to send: events after its cursor, then — while catching up — `caughtUp`. A live socket
-    /// whose token lost the `read` scope gets a `FORBIDDEN` frame and stops being live.
+    /// to send: events of its selected streams (within the token's) after its cursor, then —
+    /// while catching up — `caughtUp`. A live socket whose token lost the `read` scope gets a
+    /// `FORBIDDEN` frame and stops being live.
     #[wasm_bindgen(js_name = nextFrame)]
     pub fn next_frame(&self, state: JsValue) -> js_sys::Promise {
         let server = self.inner.clone();
         promise(async move {
             let mut feed = feed_of(&state);
-            let frame = server
-                .next_frame(&mut feed, has_scope(&state, "read"))
-                .await?;
-            store_feed(&state, feed);
+            let access = access_of(&state, false);
+            let frame = server.next_frame_for(&mut feed, &access).await?;
+            store_feed(&state, feed, &access.streams);
             Ok(frame.map_or(JsValue::NULL, JsValue::from))
         })
     }

@@ -16,13 +16,13 @@ use crate::sync::{
     decode_server_message, encode_auth, encode_client_message, ClientMessage, Conflict, LinkState,
     Refusal, ServerFrame, ServerMessage, SyncClient, SyncStatus, PING,
 };
-use crate::{EventStore, ExpectedRevision};
+use crate::{EventStore, ExpectedRevision, Result, Selection};
 #[cfg(feature = "server")]
 use {
     super::JsEventStore,
     crate::sync::wire::{decode_pushed_appends, encode_outcome},
     crate::sync::{PushOutcome, PushPolicy},
-    crate::{Error, Result},
+    crate::Error,
 };
 
 fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
@@ -98,12 +98,17 @@ pub struct JsSyncEngine {
 }
 
 impl JsSyncEngine {
-    /// The engine of `store` (whose storage queues its appends).
-    pub(crate) fn new(store: Rc<EventStore>, hold: Option<crate::HeapHold>) -> Self {
-        JsSyncEngine {
+    /// The engine of `store` (whose storage queues its appends), holding the streams of
+    /// `selection` (what the store held under another selection is reconciled now).
+    pub(crate) async fn open(
+        store: Rc<EventStore>,
+        hold: Option<crate::HeapHold>,
+        selection: Selection,
+    ) -> Result<Self> {
+        Ok(JsSyncEngine {
             _hold: hold,
-            client: Rc::new(SyncClient::new(store)),
-        }
+            client: Rc::new(SyncClient::open(store, selection).await?),
+        })
     }
 }
 

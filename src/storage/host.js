@@ -106,7 +106,7 @@ export function addStorageMethods(store) {
 // (`not authorized: SQLITE_AUTH` in workerd, as are `PRAGMA auto_vacuum`/`incremental_vacuum`,
 // and `VACUUM` cannot run inside its implicit transaction), so it is not attempted.
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const EVENT_COLUMNS =
   "position, id, stream_id AS streamId, type, revision, data, metadata, created_at AS createdAt";
@@ -139,6 +139,14 @@ const UPGRADES = [
     "ALTER TABLE evstore_events ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX evstore_events_created ON evstore_events (stream_id, created_at) WHERE removed = 0",
   ],
+  // 4: reads of a selection of streams (scoped tokens, partial sync) go through the live events
+  // of those streams in position order: `stream_id = ? AND position BETWEEN ? AND ?` is a range
+  // of this index, delivered in log order, so a frame of 10 streams out of a 1M-event tenant
+  // reads those streams' rows from the frame's first position on, and no others. Neither the
+  // unique (stream_id, revision) index nor evstore_events_created can bound positions: with them
+  // every read of a stream visits all its events (a live feed on a long stream, each frame).
+  // Measured in workerd (200,000 rows, 1,000 streams): raw inserts 2.6 s -> 3.6 s, file +21%.
+  ["CREATE INDEX evstore_events_stream ON evstore_events (stream_id, position) WHERE removed = 0"],
 ];
 
 /** Whether `storage` is a Durable Object storage with the SQL API and synchronous transactions. */
@@ -215,6 +223,56 @@ export function readLog(storage, from, to) {
   return storage.sql
     .exec(`SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE position BETWEEN ? AND ? AND removed = 0 ORDER BY position`, bound(from), bound(to))
     .toArray();
+}
+
+/** The most terms the Durable Object's SQLite allows in a compound SELECT. */
+const MAX_TERMS = 5;
+
+/**
+ * The queries of `readSelected`: `[sql, args]` each. A range is `[stream]` (that stream id) or
+ * `[prefix, end]` (the stream ids from `prefix` up to `end`, exclusive; `end` null: no upper
+ * bound). Each range is one term reading the `evstore_events_stream` index (live events by
+ * stream id, then position): a stream's rows come in position order straight from the index; a
+ * prefix's rows are the index's range of those stream ids, sorted by position. The terms of a
+ * query (up to `MAX_TERMS`) are merged by SQLite in position order, which stops at `max` rows.
+ * `["", null]`, every stream, is the plain log read.
+ */
+export function selectedQueries(ranges, from, to, backwards, max) {
+  const span = "position BETWEEN ? AND ? AND removed = 0";
+  const select = `SELECT ${EVENT_COLUMNS} FROM evstore_events`;
+  const indexed = `${select} INDEXED BY evstore_events_stream WHERE`;
+  const terms = ranges.map((range) => {
+    if (range.length === 1) return [`${indexed} stream_id = ? AND ${span}`, [range[0], bound(from), bound(to)]];
+    if (range[0] === "" && range[1] == null) return [`${select} WHERE ${span}`, [bound(from), bound(to)]];
+    if (range[1] == null) return [`${indexed} stream_id >= ? AND ${span}`, [range[0], bound(from), bound(to)]];
+    return [`${indexed} stream_id >= ? AND stream_id < ? AND ${span}`, [range[0], range[1], bound(from), bound(to)]];
+  });
+  const queries = [];
+  for (let i = 0; i < terms.length; i += MAX_TERMS) {
+    const group = terms.slice(i, i + MAX_TERMS);
+    queries.push([
+      `${group.map(([q]) => q).join(" UNION ALL ")} ORDER BY position ${backwards ? "DESC" : "ASC"} LIMIT ?`,
+      [...group.flatMap(([, args]) => args), bound(max)],
+    ]);
+  }
+  return queries;
+}
+
+/**
+ * The live records at positions [from, to] of the streams in `ranges` (see `selectedQueries`),
+ * ascending: the first `max` of them, or the last `max` when `backwards`. Every cursor is read
+ * to its end (an open one would keep its table locked).
+ */
+export function readSelected(storage, ranges, from, to, backwards, max) {
+  if (max <= 0 || ranges.length === 0) return [];
+  const queries = selectedQueries(ranges, from, to, backwards, max);
+  let rows = storage.sql.exec(queries[0][0], ...queries[0][1]).toArray();
+  if (queries.length > 1) {
+    for (const [q, args] of queries.slice(1)) rows = rows.concat(storage.sql.exec(q, ...args).toArray());
+    rows.sort(backwards ? (a, b) => b.position - a.position : (a, b) => a.position - b.position);
+    rows.length = Math.min(rows.length, max);
+  }
+  return backwards ? rows.reverse() : rows;
 }
 
 /** `[key, value]` of every meta entry whose key starts with `prefix`, in key order. */

@@ -189,6 +189,14 @@ impl Page for Records {
     /// One crossing out (stream ids, revisions and createdAt as JSON text, no payloads) and one
     /// back (a byte per record). A record whose head is malformed is kept (its read then fails
     /// with `STORAGE_ERROR`, as any malformed record does).
+    fn position(&self, index: usize) -> Option<u64> {
+        let record = self.0.get(u32::try_from(index).ok()?);
+        Reflect::get(&record, &"position".into())
+            .ok()?
+            .as_f64()
+            .map(|p| p as u64)
+    }
+
     fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool) {
         let len = self.0.length() as usize;
         if len == 0 {

@@ -15,6 +15,8 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::json::Json;
 use crate::model::{Position, Revision, StreamId};
+use crate::read::Direction;
+use crate::selection::Selection;
 
 /// A primitive of the storage seam, as a [`Hook`] sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub enum Primitive {
     ReadStream,
     /// [`Transaction::read_log`].
     ReadLog,
+    /// [`Transaction::read_selected`].
+    ReadSelected,
     /// [`Transaction::put`].
     Put,
     /// [`Transaction::truncate_log`].
@@ -64,6 +68,19 @@ pub trait Hook {
     /// The capabilities of the layered storage, from those of the storage underneath.
     fn capabilities(&self, inner: Capabilities) -> Capabilities {
         inner
+    }
+
+    /// The log's head as the layered storage shows it, from the head of the storage underneath
+    /// (`head`, read through `tx`): a hook may place it further (a partially synced device's log
+    /// reaches its confirmed position, past its last stored event, so that its next local append
+    /// goes after it).
+    fn log_head<'a>(
+        &'a self,
+        tx: &'a mut dyn Transaction,
+        head: Option<Position>,
+    ) -> Io<'a, Option<Position>> {
+        let _ = tx;
+        Box::pin(async move { Ok(head) })
     }
 
     /// Inside a local append's transaction, just before its events are put: the hook's own
@@ -165,7 +182,8 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move {
             self.hook.before(Primitive::LogHead)?;
-            self.inner.log_head().await
+            let head = self.inner.log_head().await?;
+            self.hook.log_head(&mut *self.inner, head).await
         })
     }
 
@@ -173,7 +191,8 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
         Box::pin(async move {
             self.hook.before(Primitive::StreamHead)?;
             self.hook.before(Primitive::LogHead)?;
-            self.inner.heads_of(streams).await
+            let (heads, head) = self.inner.heads_of(streams).await?;
+            Ok((heads, self.hook.log_head(&mut *self.inner, head).await?))
         })
     }
 
@@ -197,6 +216,23 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
             self.hook.before(Primitive::ReadLog)?;
             let page = self.inner.read_log(positions).await;
             self.counted(Primitive::ReadLog, page)
+        })
+    }
+
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            self.hook.before(Primitive::ReadSelected)?;
+            let page = self
+                .inner
+                .read_selected(selection, positions, direction, max)
+                .await;
+            self.counted(Primitive::ReadSelected, page)
         })
     }
 

@@ -1,8 +1,9 @@
 //! [`MemoryStorage`]: the in-memory storage — plain I/O on the storage seam.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::RangeInclusive;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::ops::{Bound, RangeInclusive};
 use std::rc::Rc;
 
 use uuid::Uuid;
@@ -16,12 +17,15 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::json::Json;
 use crate::model::{Position, Revision, StreamId};
+use crate::read::Direction;
+use crate::selection::{Selection, StreamPattern};
 
 /// Keeps every event in memory, for tests, servers, workers and apps that need no persistence.
 ///
 /// Append cost does not grow with the size of the store: the global log is a vector of slots
 /// indexed by position (an event, a removed event's husk, or a hole never written), each stream
-/// a sorted vector of `(revision, position)`, ids a hash map.
+/// a sorted vector of `(revision, position)`, ids a hash map. A selection of streams is read
+/// from those vectors, merged in log order (the stream ids are kept sorted for prefixes).
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     log: RefCell<Log>,
@@ -64,6 +68,8 @@ struct Log {
     commits: u64,
     events: Vec<Slot>,
     streams: HashMap<StreamId, Vec<(Revision, Position)>>,
+    /// The keys of `streams`, in order (prefix patterns are ranges of it).
+    names: BTreeSet<StreamId>,
     ids: HashMap<Uuid, Position>,
     event_types: HashSet<Rc<str>>,
     meta: BTreeMap<String, Json>,
@@ -183,6 +189,9 @@ impl Log {
         }
         if let Some((id, stream, revision)) = slot.id() {
             self.ids.insert(id, position as Position);
+            if !self.streams.contains_key(stream) {
+                self.names.insert(stream.clone());
+            }
             let entries = self.streams.entry(stream.clone()).or_default();
             let at = entries.partition_point(|(r, _)| *r < revision);
             entries.insert(at, (revision, position as Position));
@@ -205,6 +214,7 @@ impl Log {
                     entries.retain(|(r, _)| *r != revision);
                     if entries.is_empty() {
                         self.streams.remove(stream);
+                        self.names.remove(stream);
                     }
                 }
             }
@@ -231,6 +241,113 @@ impl Log {
         let start = entries.partition_point(|(r, _)| r < revs.start());
         let end = entries.partition_point(|(r, _)| r <= revs.end());
         &entries[start..end.max(start)]
+    }
+}
+
+impl Log {
+    /// The live events at `positions` of the streams `selection` matches: the first `max`
+    /// (forwards) or the last `max` (backwards), ascending. The matching streams' entries are
+    /// merged in position order (positions ascend with revisions in a stream); when they hold
+    /// about as many entries as the range has positions, the log's slots are scanned instead.
+    fn selected(
+        &self,
+        selection: &Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Vec<RecordedEvent> {
+        let slots = clamp(positions, self.events.len());
+        let (lo, hi) = (slots.start as Position, slots.end as Position);
+        let mut streams: Vec<&Vec<(Revision, Position)>> = Vec::new();
+        for range in selection.ranges() {
+            match range {
+                StreamPattern::Exact(id) => streams.extend(self.streams.get(id.as_str())),
+                StreamPattern::Prefix(prefix) => {
+                    let from = (Bound::Included(prefix.as_str()), Bound::Unbounded);
+                    streams.extend(
+                        self.names
+                            .range::<str, _>(from)
+                            .take_while(|name| name.as_str().starts_with(prefix.as_str()))
+                            .map(|name| &self.streams[name]),
+                    );
+                }
+            }
+        }
+        let runs: Vec<&[(Revision, Position)]> = streams
+            .into_iter()
+            .map(|entries| {
+                let start = entries.partition_point(|(_, p)| *p < lo);
+                let end = entries.partition_point(|(_, p)| *p < hi);
+                &entries[start..end.max(start)]
+            })
+            .filter(|run| !run.is_empty())
+            .collect();
+        let total: usize = runs.iter().map(|run| run.len()).sum();
+        let live = |p: Position| match &self.events[p as usize] {
+            Slot::Live(e) => Some(e),
+            _ => None,
+        };
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        let merge_cost = total.saturating_mul(runs.len().max(1).ilog2() as usize + 1);
+        let mut found: Vec<RecordedEvent> = Vec::new();
+        if runs.len() > 1 && merge_cost >= slots.len() {
+            // Most of the range is selected: one pass over the slots costs less than a merge.
+            let matching = |slot: &Slot| match slot {
+                Slot::Live(e) if selection.matches(e.stream_id.as_str()) => Some(e.clone()),
+                _ => None,
+            };
+            let range = &self.events[slots];
+            match direction {
+                Direction::Forwards => {
+                    found.extend(range.iter().filter_map(matching).take(max));
+                }
+                Direction::Backwards => {
+                    found.extend(range.iter().rev().filter_map(matching).take(max));
+                    found.reverse();
+                }
+            }
+            return found;
+        }
+        match direction {
+            Direction::Forwards => {
+                let mut next: Vec<usize> = vec![0; runs.len()];
+                let mut heap: BinaryHeap<Reverse<(Position, usize)>> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Reverse((r[0].1, i)))
+                    .collect();
+                while found.len() < max {
+                    let Some(Reverse((p, i))) = heap.pop() else {
+                        break;
+                    };
+                    found.extend(live(p).cloned());
+                    next[i] += 1;
+                    if let Some((_, p)) = runs[i].get(next[i]) {
+                        heap.push(Reverse((*p, i)));
+                    }
+                }
+            }
+            Direction::Backwards => {
+                let mut left: Vec<usize> = runs.iter().map(|r| r.len() - 1).collect();
+                let mut heap: BinaryHeap<(Position, usize)> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r[r.len() - 1].1, i))
+                    .collect();
+                while found.len() < max {
+                    let Some((p, i)) = heap.pop() else {
+                        break;
+                    };
+                    found.extend(live(p).cloned());
+                    if left[i] > 0 {
+                        left[i] -= 1;
+                        heap.push((runs[i][left[i]].1, i));
+                    }
+                }
+                found.reverse();
+            }
+        }
+        found
     }
 }
 
@@ -302,6 +419,22 @@ impl Transaction for MemoryTx<'_> {
                 _ => None,
             })
             .collect();
+        Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
+    }
+
+    /// Read from the selected streams' entries (see `Log::selected`), not by scanning the log.
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        let events = self
+            .storage
+            .log
+            .borrow()
+            .selected(selection, positions, direction, max);
         Box::pin(async move { Ok(Box::new(events) as BoxedPage) })
     }
 

@@ -14,6 +14,7 @@
 pub mod checkpoint;
 mod layered;
 mod memory;
+mod selected;
 
 pub use layered::{Hook, Layered, Primitive};
 pub use memory::MemoryStorage;
@@ -50,6 +51,8 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::json::Json;
 use crate::lifecycle::LifecycleOp;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+use crate::read::Direction;
+use crate::selection::Selection;
 
 /// What an append does: write events, or change a stream's lifecycle (one system event).
 #[derive(Debug, Clone, PartialEq)]
@@ -240,6 +243,9 @@ pub trait Page {
     /// Trims the page to the events at indices `range` (clamped to the page).
     fn keep(&mut self, range: std::ops::Range<usize>);
 
+    /// The position of the event at `index`, `None` past the end.
+    fn position(&self, index: usize) -> Option<Position>;
+
     /// Keeps the events for which `keep(stream_id, revision, created_at)` is true, without
     /// reading their payloads.
     fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool);
@@ -278,6 +284,10 @@ impl Page for Vec<RecordedEvent> {
         let start = range.start.min(end);
         self.truncate(end);
         self.drain(..start);
+    }
+
+    fn position(&self, index: usize) -> Option<Position> {
+        self.get(index).map(|e| e.position)
     }
 
     fn retain_heads(&mut self, keep: &mut dyn FnMut(&str, Revision, u64) -> bool) {
@@ -324,6 +334,26 @@ pub trait Transaction {
     /// The live events of the log at `positions`, ascending (removed events and positions
     /// never received — holes — are skipped).
     fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage>;
+
+    /// The live events at `positions` of the streams `selection` matches (a `$$X` metadata
+    /// stream follows `X`: [`Selection::matches`]), ascending: the first `max` of them
+    /// (`Forwards`) or the last `max` (`Backwards`). A page shorter than `max` means every
+    /// position of the range was examined. `positions` may reach past the log's head.
+    ///
+    /// The default reads windows of [`read_log`](Self::read_log) up to the log's head and keeps
+    /// the matching events: its cost is the positions it passes. Storages with a stream index
+    /// override it to read only the selected streams ([`Selection::ranges`]).
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        Box::pin(selected::scan_log(
+            self, selection, positions, direction, max,
+        ))
+    }
 
     /// Writes `events` at their positions (numbered by the core). Positions are increasing past
     /// the log's head and revisions increasing in each stream, but neither is necessarily dense:

@@ -10,13 +10,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMessage, TheirsCut};
-use super::records::{ConflictRecord, EntryKind, OutboxEntry, SyncState, CONFLICT, STATE};
+use super::records::{
+    decode_selection, encode_selection, ConflictRecord, EntryKind, OutboxEntry, SyncState,
+    CONFLICT, SELECTION, STATE,
+};
 use super::tail::{load, theirs, Frame, Local};
 use crate::append::numbered;
 use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
+use crate::selection::Selection;
 use crate::storage::{BoxedTx, CommitError, Mode, Transaction};
 use crate::store::EventStore;
 
@@ -93,6 +97,10 @@ type Step<'s, Tx, T> = Pin<Box<dyn Future<Output = Result<(Tx, Local, T)>> + 's>
 pub struct SyncClient {
     store: Rc<EventStore>,
     engine: RefCell<Engine>,
+    /// The streams this device holds.
+    selection: Selection,
+    /// The stored selection was compared with this one (see [`SyncClient::select`]).
+    selected: std::cell::Cell<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +122,12 @@ struct Engine {
     /// This connection's server said which log it holds, and it is the one in `epoch`: pushes
     /// wait for it, so that no answer from another log is ever taken for this one's.
     log_checked: bool,
+    /// The appends of the push in flight whose streams this device does not select.
+    unselected: Vec<u64>,
+    /// The streams pulls name (`None`: every stream).
+    streams: Option<Selection>,
+    /// The streams the server said this connection's feed serves (its last `caughtUp`).
+    served: Option<Selection>,
     /// The `after` and `epoch` of the last pull sent: a refusal of any other pull is stale.
     pulled: (Option<Position>, Option<String>),
     /// The store's count of written appends when `status` was last read from storage: the
@@ -133,6 +147,7 @@ impl Engine {
             after_id: last.map(|(id, _)| id),
             after_id_at: last.map(|(_, at)| at).filter(|at| Some(*at) != after),
             epoch,
+            streams: self.streams.clone(),
         });
     }
 }
@@ -161,13 +176,84 @@ async fn id_at(
 }
 
 impl SyncClient {
-    /// The client of `store`.
+    /// The client of `store`, holding every stream of the server's log.
     pub fn new(store: Rc<EventStore>) -> Self {
-        store.mark_synced();
+        Self::with_selection(store, Selection::all())
+    }
+
+    /// The client of `store`, holding only the streams `selection` matches: pulls name them,
+    /// and the store refuses local writes to other streams (`INVALID_ARGUMENT`). What the store
+    /// held under another selection is reconciled by [`select`](Self::select), before the first
+    /// connection at the latest.
+    pub fn with_selection(store: Rc<EventStore>, selection: Selection) -> Self {
+        store.mark_synced(selection.clone());
+        let engine = Engine {
+            streams: (!selection.is_all()).then(|| selection.clone()),
+            ..Engine::default()
+        };
         SyncClient {
             store,
-            engine: RefCell::new(Engine::default()),
+            engine: RefCell::new(engine),
+            selection,
+            selected: std::cell::Cell::new(false),
         }
+    }
+
+    /// [`with_selection`](Self::with_selection), then [`select`](Self::select).
+    pub async fn open(store: Rc<EventStore>, selection: Selection) -> Result<Self> {
+        let client = Self::with_selection(store, selection);
+        client.select().await?;
+        Ok(client)
+    }
+
+    /// The streams this device holds.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The streams the server said it serves on this connection (the selection within the
+    /// token's streams), once caught up.
+    pub fn served(&self) -> Option<Selection> {
+        self.engine.borrow().served.clone()
+    }
+
+    /// Reconciles the store with this client's selection (once; a store never synced, or synced
+    /// before partial sync, held every stream). The same: nothing. Narrower (the old one covers
+    /// it): the confirmed events of the streams no longer selected are removed from the store, in
+    /// one transaction (subscriptions that delivered them rebase). Wider or other: the confirmed
+    /// prefix is dropped and the server's log pulled again from its start with the new selection
+    /// (as after a reset of the server: the queue stays, subscriptions rebase).
+    pub async fn select(&self) -> Result<()> {
+        if self.selected.get() {
+            return Ok(());
+        }
+        let mut tx = self.store.storage().begin(Mode::Read).await?;
+        let stored = match tx.get_meta(SELECTION).await? {
+            Some(json) => Some(decode_selection(&json)?),
+            None => None,
+        };
+        drop(tx);
+        let old = stored.unwrap_or_else(Selection::all);
+        if old != self.selection {
+            let new = self.selection.clone();
+            self.transact(&|mut tx, mut local| {
+                let (old, new) = (old.clone(), new.clone());
+                Box::pin(async move {
+                    if old.covers(&new) {
+                        local.narrow(&mut *tx, &new).await?;
+                    } else if local.state.confirmed.is_some() || local.state.epoch.is_some() {
+                        local.reset(&mut *tx, None).await?;
+                    }
+                    tx.put_meta(SELECTION, Some(&encode_selection(&new)))
+                        .await?;
+                    local.save(&mut *tx).await?;
+                    Ok((tx, local, ()))
+                })
+            })
+            .await?;
+        }
+        self.selected.set(true);
+        Ok(())
     }
 
     /// The store.
@@ -228,6 +314,7 @@ impl SyncClient {
 
     /// The connection is open: pull from the confirmed position, push the queue.
     pub async fn connected(&self) -> Result<()> {
+        self.select().await?;
         let status = self.refresh().await?;
         let after_id = self.confirmed_id(status.confirmed).await?;
         {
@@ -244,10 +331,18 @@ impl SyncClient {
         self.pump().await
     }
 
-    /// The id of the confirmed event at `at`.
+    /// The event a pull from `at` names: the anchor of the sync state (the last event the
+    /// confirmed prefix took, removed since or not), else the last live event at or before `at`.
     async fn confirmed_id(&self, at: Option<Position>) -> Result<Option<(uuid::Uuid, Position)>> {
         let mut tx = self.store.storage().begin(Mode::Read).await?;
-        id_at(&mut *tx, at).await
+        let anchor = match tx.get_meta(STATE).await? {
+            Some(json) => SyncState::decode(&json)?.anchor,
+            None => None,
+        };
+        match anchor {
+            Some((id, position)) if at.is_some_and(|a| position <= a) => Ok(Some((id, position))),
+            _ => id_at(&mut *tx, at).await,
+        }
     }
 
     /// The connection closed (or failed): nothing in flight is answered any more.
@@ -255,6 +350,7 @@ impl SyncClient {
         let mut e = self.engine.borrow_mut();
         e.status.state = LinkState::Offline;
         e.status.caught_up = false;
+        e.served = None;
         e.in_flight = None;
         e.acked.clear();
         e.carry = None;
@@ -317,9 +413,10 @@ impl SyncClient {
                     }
                 }
             }
-            ServerMessage::CaughtUp { epoch, .. } => {
+            ServerMessage::CaughtUp { epoch, streams, .. } => {
                 let held = self.caught_up(epoch).await?;
                 let mut e = self.engine.borrow_mut();
+                e.served = Some(streams.unwrap_or_else(Selection::all));
                 e.status.caught_up = true;
                 e.log_checked = true;
                 held
@@ -445,6 +542,13 @@ impl SyncClient {
         let batch = e.next_batch;
         e.next_batch += 1;
         e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
+        // Appends of streams this device no longer selects (queued before a narrower reopen):
+        // once accepted they leave the device, as no frame brings their events back.
+        e.unselected = appends
+            .iter()
+            .filter(|a| !self.selection.matches(a.stream_id.as_str()))
+            .map(|a| a.seq)
+            .collect();
         e.outgoing.push_back(ClientMessage::Push { batch, appends });
         Ok(None)
     }
@@ -520,8 +624,10 @@ impl SyncClient {
         for (seq, outcome) in seqs.into_iter().zip(outcomes) {
             match outcome {
                 PushOutcome::Ok { position, .. } | PushOutcome::Already { position, .. } => {
-                    if confirmed.is_some_and(|c| position <= c) {
-                        // Passed already: confirmed then, or removed before it reached us.
+                    let unselected = self.engine.borrow().unselected.contains(&seq);
+                    if unselected || confirmed.is_some_and(|c| position <= c) {
+                        // Passed already: confirmed then, or removed before it reached us; or
+                        // of a stream this device does not hold: its events never come here.
                         skipped.push(seq);
                     } else {
                         self.engine.borrow_mut().acked.insert(seq, position);
@@ -636,7 +742,7 @@ impl SyncClient {
         self.transact(&|mut tx, mut local| {
             let epoch = epoch.clone();
             Box::pin(async move {
-                local.reset(&mut *tx, epoch).await?;
+                local.reset(&mut *tx, Some(epoch)).await?;
                 local.save(&mut *tx).await?;
                 Ok((tx, local, ()))
             })

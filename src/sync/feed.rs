@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::model::Position;
 use crate::read::{ReadFrom, ReadOptions};
+use crate::selection::Selection;
 use crate::storage::Mode;
 use crate::store::EventStore;
 
@@ -38,12 +39,15 @@ impl Default for FrameLimits {
 }
 
 /// Where one connection's feed stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Feed {
     /// The last position sent (`None`: nothing yet).
     pub cursor: Option<Position>,
     /// The backlog has been sent (`CaughtUp`): committed events follow as they come.
     pub live: bool,
+    /// The streams this feed sends: the pull's selection within the token's (every stream
+    /// until a pull says otherwise).
+    pub selection: Selection,
 }
 
 /// A pull, as the server reads it.
@@ -57,19 +61,30 @@ pub struct PullRequest {
     pub after_id_at: Option<Position>,
     /// The log the client synced with.
     pub epoch: Option<String>,
+    /// The streams the client selects (`None`: every stream).
+    pub streams: Option<Selection>,
 }
 
 impl EventStore {
-    /// Answers a pull on `feed`, for the server log `epoch`: `Some(Behind)` when the client holds
-    /// another log (another epoch, a position past the head, or another event at `after`: a log
-    /// restored from an earlier copy); else `None`, with the feed restarted from `after` — the
-    /// host then sends [`next_frame`](Self::next_frame) until it has nothing more.
+    /// Answers a pull on `feed`, for the server log `epoch`, from a token that may read `token`'s
+    /// streams: `Some(Behind)` when the client holds another log (another epoch, a position past
+    /// the head, or another event at `after`: a log restored from an earlier copy); else `None`,
+    /// with the feed restarted from `after` on the pull's streams within the token's — the host
+    /// then sends [`next_frame`](Self::next_frame) until it has nothing more.
+    ///
+    /// The pull's `after_id` counts as this log's only when its event is in a stream the feed
+    /// selects: an id of another stream is refused like an unknown one (probing reveals nothing).
     pub async fn start_pull(
         &self,
         feed: &mut Feed,
         epoch: &str,
         pull: &PullRequest,
+        token: &Selection,
     ) -> Result<Option<ServerMessage>> {
+        let selection = pull
+            .streams
+            .as_ref()
+            .map_or_else(|| token.clone(), |s| s.intersect(token));
         let other_log = pull.epoch.as_deref().is_some_and(|e| e != epoch);
         let diverged = match pull.after {
             Some(at) => {
@@ -84,7 +99,10 @@ impl EventStore {
                 drop(tx);
                 let expected_at = pull.after_id_at.unwrap_or(at);
                 let known = pull.after_id.is_none()
-                    || (expected_at <= at && theirs.is_some_and(|l| l.position == expected_at));
+                    || (expected_at <= at
+                        && theirs.is_some_and(|l| {
+                            l.position == expected_at && selection.matches(l.stream_id.as_str())
+                        }));
                 head.is_none_or(|h| at > h) || !known
             }
             None => false,
@@ -99,39 +117,74 @@ impl EventStore {
         *feed = Feed {
             cursor: pull.after,
             live: false,
+            selection,
         };
         Ok(None)
     }
 
-    /// The next message of `feed`: the events after its cursor (one bounded frame), then — while
-    /// catching up and once none is left — `CaughtUp`, after which the feed is live; `None` when
-    /// there is nothing to send.
+    /// The next message of `feed` for a token that may read `token`'s streams: the events of the
+    /// feed's streams after its cursor (one bounded frame, with the log's positions: other
+    /// streams' events are holes in it); once none is left while catching up, one empty frame up
+    /// to the log's head when the cursor is below it, then `CaughtUp` (naming the streams served),
+    /// after which the feed is live; `None` when there is nothing to send. No frame ever holds an
+    /// event of a stream outside the feed's selection or the token's.
     pub async fn next_frame(
         &self,
         feed: &mut Feed,
         epoch: &str,
         limits: FrameLimits,
+        token: &Selection,
     ) -> Result<Option<ServerMessage>> {
+        let selection = feed.selection.intersect(token);
+        // The head is read before the events: when none matches after the cursor, none matches
+        // up to this head either (a later commit may pass it, never fill it in).
+        let head = if feed.live {
+            None
+        } else {
+            self.head_position().await?
+        };
         let from = feed.cursor.map_or(0, |p| p + 1);
         let options = ReadOptions::forwards()
             .from(ReadFrom::At(from))
             .max_count(limits.events);
-        let mut events = self.read_all(options).await?;
-        if events.is_empty() {
+        let read = self.read_all_selected(&selection, options).await?;
+        let after = feed.cursor;
+        let Some(last_read) = read.last().map(|e| e.position) else {
             if feed.live {
                 return Ok(None);
+            }
+            if let Some(head) = head.filter(|h| after.is_none_or(|c| c < *h)) {
+                // The rest of the log holds no event of the feed: the client's confirmed prefix
+                // reaches the head all the same.
+                feed.cursor = Some(head);
+                return Ok(Some(ServerMessage::Events {
+                    events: Vec::new(),
+                    epoch: Some(epoch.to_owned()),
+                    after,
+                    through: head,
+                }));
             }
             feed.live = true;
             return Ok(Some(ServerMessage::CaughtUp {
                 head: feed.cursor,
                 epoch: epoch.to_owned(),
+                streams: Some(selection),
             }));
-        }
-        events.truncate(frame_len(&events, limits.bytes));
-        let after = feed.cursor;
+        };
+        // Defence in depth: whatever the read gave, only the selection's events leave.
+        let mut events: Vec<RecordedEvent> = read
+            .into_iter()
+            .filter(|e| selection.matches(e.stream_id.as_str()))
+            .collect();
+        let keep = frame_len(&events, limits.bytes);
         // A frame covers the holes before its first event and ends with its last event: a hole
         // at the head of the log is covered by the next frame, with the event after it.
-        let through = events[events.len() - 1].position;
+        let through = if keep < events.len() {
+            events[keep - 1].position
+        } else {
+            last_read
+        };
+        events.truncate(keep);
         feed.cursor = Some(through);
         Ok(Some(ServerMessage::Events {
             events,

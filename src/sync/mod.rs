@@ -1,4 +1,4 @@
-//! Sync (protocol v3): a store that works offline and syncs with a server store, both ways.
+//! Sync (protocol v4): a store that works offline and syncs with a server store, both ways.
 //!
 //! - Every local append of a synced store also writes an outbox entry in its own transaction
 //!   ([`Outboxed`]), so nothing acknowledged locally is lost.
@@ -42,7 +42,7 @@ pub use serve::{
     Access, Served, SyncServer, CLOSE_UNAUTHENTICATED, CLOSE_UPGRADE_REQUIRED, FAILED,
 };
 #[cfg(feature = "server")]
-pub use server::MalformedAppend;
+pub use server::{MalformedAppend, PushStreams, FORBIDDEN_STREAM};
 pub(crate) use wire::check_pushable;
 #[cfg(feature = "server")]
 pub use wire::{decode_client_message, encode_server_frame, ClientFrame};

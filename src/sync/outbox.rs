@@ -5,7 +5,7 @@
 use super::records::{EntryKind, OutboxEntry, SyncState, STATE};
 use super::tail::load;
 use crate::lifecycle::LifecycleOp;
-use crate::model::ExpectedRevision;
+use crate::model::{ExpectedRevision, Position};
 use crate::storage::{AppendKind, Appending, Hook, Io, Layered, Removal, Transaction};
 
 /// A storage whose appends also write an outbox entry (and nothing else differs).
@@ -16,6 +16,23 @@ pub type Outboxed = Layered<Outbox>;
 pub struct Outbox;
 
 impl Hook for Outbox {
+    /// The log reaches the confirmed position at least: a device that holds some streams only
+    /// may have no event there (the server's events at its last positions are of other
+    /// streams), and its local appends go after it.
+    fn log_head<'a>(
+        &'a self,
+        tx: &'a mut dyn Transaction,
+        head: Option<Position>,
+    ) -> Io<'a, Option<Position>> {
+        Box::pin(async move {
+            let confirmed = match tx.get_meta(STATE).await? {
+                Some(json) => SyncState::decode(&json)?.confirmed,
+                None => None,
+            };
+            Ok(head.max(confirmed))
+        })
+    }
+
     /// Queues the append: the next outbox entry, in the same transaction as its events. A local
     /// delete or tombstone first cancels the queued appends of its stream (their events would
     /// be erased right after reaching the server and every other device: they never leave).

@@ -1,16 +1,18 @@
-//! The messages of sync protocol v3, as values. Hosts carry them over their transport (the
+//! The messages of sync protocol v4, as values. Hosts carry them over their transport (the
 //! browser and the edge service as JSON over a WebSocket: `edge/PROTOCOL.md`); the client and
 //! server state machines only see these.
 
 use crate::event::{NewEvent, RecordedEvent};
 use crate::json::Json;
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+use crate::selection::Selection;
 
-/// The protocol version these messages belong to (v3: stream lifecycle — pushed appends have a
+/// The protocol version these messages belong to (v4: partial sync — a pull names the streams
+/// it selects, `caughtUp` says which the feed serves; v3: stream lifecycle — pushed appends have a
 /// `kind`, `events` frames say which positions they cover (`after`, `through`), so that removed
 /// events leave explicit holes; v2: a pull names the id of the event at its `after`; capped and
 /// withheld `theirs`).
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The most bytes (UTF-8) of one client message the server reads: a push over it is refused
 /// whole, so the client never sends one (an append too large for it is refused at append time).
@@ -105,6 +107,9 @@ pub enum ClientMessage {
         /// The epoch of the server log the client synced with (`None` before the first time):
         /// a server holding another log answers `Behind` instead of events.
         epoch: Option<String>,
+        /// The streams the client holds (`None`: every stream): the server sends only their
+        /// events (and only those its token may read).
+        streams: Option<Selection>,
     },
     /// Decide these appends in order and answer with one [`PushOutcome`] each.
     Push {
@@ -241,6 +246,9 @@ pub enum ServerMessage {
         head: Option<Position>,
         /// The identity of the server's log.
         epoch: String,
+        /// The streams the feed serves: the pull's selection within what the token may read
+        /// (`None`: not said, every stream).
+        streams: Option<Selection>,
     },
     /// The answer to a `Push`, one outcome per append (fewer when the server stopped early).
     PushResult {

@@ -19,12 +19,16 @@
 //!   revision (rows), and whether the server said so (`1`) or the client foresaw it from its
 //!   confirmed log (`0`: the local log then tells the freshest `actual` and `theirs`); a trailing
 //!   `1` when the server withheld `theirs` (the token may not read the stream).
+//! - `sync/selection`: `["List-7", "Item-7-*"]` — the streams the device holds (its sync
+//!   selection, normalized) since it last opened; absent (a store synced before partial sync, or
+//!   never synced): every stream.
 
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::json::{push_quoted, Json};
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
 use crate::row::{decode_rows, encode_rows, push_u64, Reader};
+use crate::selection::Selection;
 
 /// The key of the sync state.
 pub(crate) const STATE: &str = "sync/state";
@@ -32,6 +36,8 @@ pub(crate) const STATE: &str = "sync/state";
 pub(crate) const OUTBOX: &str = "sync/outbox/";
 /// The prefix of conflict records.
 pub(crate) const CONFLICT: &str = "sync/conflict/";
+/// The key of the selection the device holds.
+pub(crate) const SELECTION: &str = "sync/selection";
 
 fn corrupt() -> Error {
     Error::storage("a sync record in the store is malformed")
@@ -56,6 +62,11 @@ pub(crate) struct SyncState {
     /// The last [`REMOVALS_KEPT`] ingests that removed confirmed events: `(generation, lowest
     /// position removed)`, oldest first (subscriptions that delivered them rebase).
     pub removals: Vec<(u64, Position)>,
+    /// The id and position of the last event the confirmed prefix took from the server, removed
+    /// since or not (both sides keep a removed event's id at its position): a pull names it, so
+    /// that a server holding another log is found out even when every confirmed event was
+    /// removed here. `None`: not known (a store synced by an older version), look one up.
+    pub anchor: Option<(uuid::Uuid, Position)>,
 }
 
 /// How many removals of confirmed events the sync state remembers.
@@ -81,7 +92,7 @@ impl SyncState {
         }
         out.push_str(if self.resetting { ",1," } else { ",0," });
         push_u64(&mut out, self.pending);
-        if !self.removals.is_empty() {
+        if !self.removals.is_empty() || self.anchor.is_some() {
             out.push_str(",[");
             for (i, (generation, position)) in self.removals.iter().enumerate() {
                 out.push_str(if i == 0 { "[" } else { ",[" });
@@ -90,6 +101,13 @@ impl SyncState {
                 push_u64(&mut out, *position);
                 out.push(']');
             }
+            out.push(']');
+        }
+        if let Some((id, position)) = self.anchor {
+            out.push_str(",[");
+            push_quoted(&mut out, &id.to_string());
+            out.push(',');
+            push_u64(&mut out, position);
             out.push(']');
         }
         out.push(']');
@@ -120,6 +138,14 @@ impl SyncState {
                     removals.push((generation, position));
                 }
             }
+            let mut anchor = None;
+            if r.eat(b',') {
+                r.expect(b'[')?;
+                let id = uuid::Uuid::try_parse(&r.string()?).ok()?;
+                let position = r.next_integer()?;
+                r.expect(b']')?;
+                anchor = Some((id, position));
+            }
             r.expect(b']')?;
             Some(SyncState {
                 confirmed,
@@ -129,10 +155,43 @@ impl SyncState {
                 resetting,
                 pending,
                 removals,
+                anchor,
             })
         })();
         state.filter(|_| r.at_end()).ok_or_else(corrupt)
     }
+}
+
+/// The record of `selection`: its patterns as a JSON array of strings.
+pub(crate) fn encode_selection(selection: &Selection) -> Json {
+    let mut out = String::from("[");
+    for (i, pattern) in selection.to_strings().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_quoted(&mut out, pattern);
+    }
+    out.push(']');
+    Json::trusted(out)
+}
+
+/// Reads a selection record (see [`encode_selection`]).
+pub(crate) fn decode_selection(json: &Json) -> Result<Selection> {
+    let mut r = Reader::new(json.as_str());
+    let patterns = (|| {
+        r.expect(b'[')?;
+        let mut patterns = Vec::new();
+        while !r.eat(b']') {
+            if !patterns.is_empty() {
+                r.expect(b',')?;
+            }
+            patterns.push(r.string()?.into_owned());
+        }
+        Some(patterns)
+    })()
+    .filter(|_| r.at_end())
+    .ok_or_else(corrupt)?;
+    Selection::parse(&patterns).map_err(|_| corrupt())
 }
 
 /// What a queued append does: its events, or a lifecycle change of its stream (its one event
@@ -417,6 +476,18 @@ mod tests {
                 resetting: true,
                 pending: 12,
                 removals: vec![(2, 7), (3, 0)],
+                anchor: None,
+            },
+            SyncState {
+                confirmed: Some(41),
+                anchor: Some((uuid::Uuid::from_u128(0xab), 40)),
+                ..SyncState::default()
+            },
+            SyncState {
+                confirmed: Some(9),
+                removals: vec![(1, 2)],
+                anchor: Some((uuid::Uuid::from_u128(7), 9)),
+                ..SyncState::default()
             },
         ] {
             assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
@@ -459,6 +530,11 @@ mod tests {
             };
             assert_eq!(ConflictRecord::decode(&record.encode()).unwrap(), record);
         }
+        for patterns in [&["*"][..], &[][..], &["List-\"7\"", "Item-7-*"][..]] {
+            let selection = Selection::parse(patterns).unwrap();
+            let json = encode_selection(&selection);
+            assert_eq!(decode_selection(&json).unwrap(), selection, "{json}");
+        }
         assert!(OutboxEntry::key(2) < OutboxEntry::key(10));
         // A record of an older version (no kind) is an append of events.
         let old = OutboxEntry::decode(
@@ -486,5 +562,8 @@ mod tests {
         let unknown = Json::trusted(r#"["S","any",1,5,null,"x"]"#);
         assert!(OutboxEntry::decode(&OutboxEntry::key(1), &unknown).is_err());
         assert!(ConflictRecord::decode(&Json::trusted("[1,2]")).is_err());
+        for bad in ["", "[", "[\"a\",]", "[\"a*b\"]", "[1]", "[\"a\"]x"] {
+            assert!(decode_selection(&Json::trusted(bad)).is_err(), "{bad}");
+        }
     }
 }

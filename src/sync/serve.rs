@@ -1,4 +1,4 @@
-//! [`SyncServer`]: the server half of sync protocol v3, sans-I/O. A host (the edge service's
+//! [`SyncServer`]: the server half of sync protocol v4, sans-I/O. A host (the edge service's
 //! Durable Object, the simulation in the tests) keeps one [`Feed`] per connection and passes
 //! message texts in; the server decides every frame and hands texts back. The host keeps the
 //! sockets, the token's verification, its own limits (sockets, message rate, lifetime) and the
@@ -13,9 +13,11 @@ use std::rc::Rc;
 
 use super::feed::{Feed, FrameLimits};
 use super::protocol::{PushPolicy, ServerMessage};
+use super::server::PushStreams;
 use super::wire::{
     decode_client_message, encode_server_frame, ClientFrame, ErrorFrame, ServerFrame,
 };
+use crate::selection::Selection;
 use crate::store::EventStore;
 
 /// Close code: the token expired or is invalid.
@@ -24,7 +26,7 @@ pub const CLOSE_UNAUTHENTICATED: u16 = 4401;
 pub const CLOSE_UPGRADE_REQUIRED: u16 = 4426;
 
 /// What the connection's token allows, as of the message being served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Access {
     /// The token has the `read` scope (pull; conflicts reveal `theirs`).
     pub read: bool,
@@ -34,6 +36,8 @@ pub struct Access {
     pub delete: bool,
     /// The token has expired (every message but `auth` closes the socket).
     pub expired: bool,
+    /// The streams the token may touch (its `streams` claim; every stream when absent).
+    pub streams: Selection,
 }
 
 /// What the host does with a client message.
@@ -99,7 +103,7 @@ impl SyncServer {
     }
 
     /// Serves one client message (its text) on `feed`.
-    pub async fn serve(&self, feed: &mut Feed, text: &str, access: Access) -> Served {
+    pub async fn serve(&self, feed: &mut Feed, text: &str, access: &Access) -> Served {
         self.serve_frame(feed, decode_client_message(text), access)
             .await
     }
@@ -111,7 +115,7 @@ impl SyncServer {
         &self,
         feed: &mut Feed,
         frame: Result<ClientFrame, ErrorFrame>,
-        access: Access,
+        access: &Access,
     ) -> Served {
         let frame = match frame {
             // A renewal is the one message an expired token may send.
@@ -151,7 +155,11 @@ impl SyncServer {
             }
             ClientFrame::Pull(_) if !access.read => reply(lacks("read")),
             ClientFrame::Pull(pull) => {
-                match self.store.start_pull(feed, &self.epoch, &pull).await {
+                match self
+                    .store
+                    .start_pull(feed, &self.epoch, &pull, &access.streams)
+                    .await
+                {
                     Ok(None) => Served::Pull,
                     Ok(Some(refusal)) => Served::Reply(message(refusal)),
                     Err(_) => reply(failed()),
@@ -164,7 +172,15 @@ impl SyncServer {
                     max_append_events: self.max_append_events,
                     may_delete: access.delete,
                 };
-                let outcomes = self.store.accept_push(appends, policy).await;
+                let visible = feed.selection.intersect(&access.streams);
+                let streams = PushStreams {
+                    token: &access.streams,
+                    visible: &visible,
+                };
+                let outcomes = self
+                    .store
+                    .accept_push_scoped(appends, policy, streams)
+                    .await;
                 Served::Pushed(message(ServerMessage::PushResult { batch, outcomes }))
             }
             ClientFrame::Auth { token } => Served::Auth(token),
@@ -175,8 +191,24 @@ impl SyncServer {
     /// up) `caughtUp`, after which the feed is live; `None` when there is nothing to send. A live
     /// feed whose token lost the `read` scope (`read` false) stops, with a `FORBIDDEN` frame.
     /// `Err`: the store failed (the feed stays where it was; [`FAILED`] is the frame to send).
+    /// The feed's selection decides which streams' events it carries; see
+    /// [`next_frame_for`](Self::next_frame_for) to hold it to a token's streams as well.
     pub async fn next_frame(&self, feed: &mut Feed, read: bool) -> crate::Result<Option<String>> {
-        if !read {
+        let access = Access {
+            read,
+            ..Access::default()
+        };
+        self.next_frame_for(feed, &access).await
+    }
+
+    /// [`next_frame`](Self::next_frame) for a connection with `access`: no frame carries an
+    /// event of a stream outside the feed's selection or `access.streams`.
+    pub async fn next_frame_for(
+        &self,
+        feed: &mut Feed,
+        access: &Access,
+    ) -> crate::Result<Option<String>> {
+        if !access.read {
             if !feed.live {
                 return Ok(None);
             }
@@ -185,7 +217,7 @@ impl SyncServer {
         }
         let frame = self
             .store
-            .next_frame(feed, &self.epoch, self.limits)
+            .next_frame(feed, &self.epoch, self.limits, &access.streams)
             .await?;
         Ok(frame.map(message))
     }

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::event::{ProposedEvent, RecordedEvent};
 use crate::lifecycle::{LifecycleOp, StreamMetadata};
 use crate::model::{ExpectedRevision, Revision, StreamId};
+use crate::selection::Selection;
 use crate::storage::{Mode, PreparedAppend};
 use crate::store::EventStore;
 
@@ -26,17 +27,48 @@ pub struct MalformedAppend {
     pub error: Error,
 }
 
+/// The streams a pusher reaches: those its token allows (`token`), and among them those whose
+/// events it may see in a conflict's `theirs` (`visible`: its feed's selection within the
+/// token's).
+#[derive(Debug, Clone, Copy)]
+pub struct PushStreams<'a> {
+    /// The token's streams: an append to another stream is rejected with `FORBIDDEN`.
+    pub token: &'a Selection,
+    /// The streams whose events a conflict may carry (`theirs`); withheld for the others.
+    pub visible: &'a Selection,
+}
+
 impl EventStore {
     /// Decides pushed appends in order, one transaction each, and answers one outcome per
     /// append: written, already stored, or a conflict (with the server's events after the
     /// expected revision, as far as `policy` and the result's byte budget allow) or rejection.
     /// Once an append of a stream is not written, the batch's later appends of that stream are
     /// `Blocked`. A storage failure ends the batch with `Failed` (fewer outcomes than appends:
-    /// the client pushes the rest again).
+    /// the client pushes the rest again). Every stream is reachable and visible; see
+    /// [`accept_push_scoped`](Self::accept_push_scoped) for a token that names its streams.
     pub async fn accept_push(
         &self,
         appends: Vec<Result<PushAppend, MalformedAppend>>,
         policy: PushPolicy,
+    ) -> Vec<PushOutcome> {
+        let all = Selection::all();
+        let streams = PushStreams {
+            token: &all,
+            visible: &all,
+        };
+        self.accept_push_scoped(appends, policy, streams).await
+    }
+
+    /// [`accept_push`](Self::accept_push) for a pusher that reaches only `streams.token`: an
+    /// append (of any kind) to another stream is `rejected` with `FORBIDDEN`, without its
+    /// stream's revision or events — the same answer whether or not the stream exists — and
+    /// holds the batch's later appends of that stream. A conflict's `theirs` is withheld for a
+    /// stream outside `streams.visible`.
+    pub async fn accept_push_scoped(
+        &self,
+        appends: Vec<Result<PushAppend, MalformedAppend>>,
+        policy: PushPolicy,
+        streams: PushStreams<'_>,
     ) -> Vec<PushOutcome> {
         // Few streams per push: a vector (no hash set instantiation in the wasm).
         let mut refused: Vec<StreamId> = Vec::new();
@@ -56,6 +88,16 @@ impl EventStore {
                 continue;
             }
             let stream = push.stream_id.clone();
+            if !streams.token.matches(stream.as_str()) {
+                // Decided before any read: nothing about the stream can show through.
+                refused.push(stream);
+                outcomes.push(forbidden_stream());
+                continue;
+            }
+            let policy = PushPolicy {
+                reveal_theirs: policy.reveal_theirs && streams.visible.matches(stream.as_str()),
+                ..policy
+            };
             let outcome = self.accept_one(push, policy, &mut budget).await;
             match &outcome {
                 PushOutcome::Failed(_) => {
@@ -211,6 +253,22 @@ impl EventStore {
         };
         let theirs = theirs(&mut *tx, stream, expected, stored).await?;
         Ok((head, stored, theirs))
+    }
+}
+
+/// The message of a push to a stream the token does not allow (it names no stream state).
+pub const FORBIDDEN_STREAM: &str = "the token does not allow this stream";
+
+/// The rejection of an append to a stream the token does not allow: no revision, no events.
+fn forbidden_stream() -> PushOutcome {
+    PushOutcome::Conflict {
+        actual: None,
+        theirs: Vec::new(),
+        theirs_cut: None,
+        rejection: Some(Refusal {
+            code: "FORBIDDEN".to_owned(),
+            message: FORBIDDEN_STREAM.to_owned(),
+        }),
     }
 }
 

@@ -4,7 +4,7 @@
 //! Ingest, discard and retry all run it inside one write transaction of the caller, so a crash
 //! mid-rewrite changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use crate::lifecycle::{
     StreamMetadata, StreamView, LIFE_PREFIX,
 };
 use crate::model::{ExpectedRevision, Position, Revision, StreamId};
+use crate::selection::Selection;
 use crate::storage::{Removal, Transaction};
 
 /// How many of the server's events a conflict carries at most.
@@ -328,7 +329,15 @@ impl Local {
         done.changed = true;
         let delivered: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         let skipped = self.skipped(acked, through, &delivered);
-        if skipped.is_empty() && self.is_head_of_tail(&events, through) {
+        // The frame fills every position it covers (no hole: the tail's husks of cancelled
+        // appends there would stay in the confirmed prefix otherwise, at positions that hold
+        // other events on the server).
+        let dense = events.last().map(|e| e.position) == Some(through)
+            && events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.position == start + i as u64);
+        if skipped.is_empty() && dense && self.is_head_of_tail(&events, through) {
             // The usual online case: the server confirms our own appends at the positions they
             // have locally. Nothing in the log changes.
             let mut left = events.len();
@@ -344,7 +353,7 @@ impl Local {
             }
             let removed = &self.removed;
             self.pending.retain(|p| !removed.contains(&p.entry.seq));
-            self.state.confirmed = Some(through);
+            self.confirm_through(through, &events);
             // Our own lifecycle calls were applied when made, up to the confirmed prefix of
             // then: what they remove of the events confirmed now goes now.
             self.confirm_lifecycle(tx, &events, through, false).await?;
@@ -362,7 +371,7 @@ impl Local {
         if !events.is_empty() {
             tx.put(&events).await?;
         }
-        self.state.confirmed = Some(through);
+        self.confirm_through(through, &events);
         self.confirm_lifecycle(tx, &events, through, true).await?;
         let fresh: HashMap<Uuid, StoredLocation> = events
             .iter()
@@ -571,6 +580,15 @@ impl Local {
 
     /// Whether `events` are exactly the first events of the pending tail, where they are, and no
     /// other event of the tail is at or before `through`.
+    /// The confirmed prefix now reaches `through`, with `events` (the server's, at their
+    /// positions) its last ones: the last of them anchors the next pull.
+    fn confirm_through(&mut self, through: Position, events: &[RecordedEvent]) {
+        self.state.confirmed = Some(through);
+        if let Some(last) = events.last() {
+            self.state.anchor = Some((last.id, last.position));
+        }
+    }
+
     fn is_head_of_tail(&self, events: &[RecordedEvent], through: Position) -> bool {
         let mut tail = self
             .pending
@@ -958,11 +976,86 @@ impl Local {
         Ok(lifecycle)
     }
 
+    /// The device now holds fewer streams: `selection`, which what it held covers. In the
+    /// caller's transaction, the confirmed events of every stream `selection` does not match are
+    /// removed (husked: their ids stay known) with the conflicts' copies of them, and their
+    /// lifecycle records unless a queued call of the stream still stands on one; subscriptions
+    /// that delivered them rebase. Queued appends stay queued and are pushed: the server's answer
+    /// settles them (accepted: they leave with the first frame past them, which does not carry
+    /// them; refused: a conflict the app discards).
+    pub async fn narrow(&mut self, tx: &mut dyn Transaction, selection: &Selection) -> Result<()> {
+        const WINDOW: u64 = 4096;
+        let Some(confirmed) = self.state.confirmed else {
+            return Ok(());
+        };
+        let mut gone: HashSet<StreamId> = HashSet::new();
+        let mut from: Position = 0;
+        loop {
+            let to = confirmed.min(from.saturating_add(WINDOW - 1));
+            for e in tx.read_log(from..=to).await?.into_events()? {
+                if !selection.matches(e.stream_id.as_str()) {
+                    let low = self.removed_low.map_or(e.position, |l| l.min(e.position));
+                    self.removed_low = Some(low);
+                    gone.insert(e.stream_id);
+                }
+            }
+            if to == confirmed {
+                break;
+            }
+            from = to + 1;
+        }
+        if let Some((id, _)) = self.state.anchor {
+            // A pull names an event of the selection: else the server takes it for unknown.
+            let at = tx.locate(&[id]).await?.pop().flatten();
+            if at.is_none_or(|l| !selection.matches(l.stream_id.as_str())) {
+                self.state.anchor = None;
+            }
+        }
+        let mut gone: Vec<StreamId> = gone.into_iter().collect();
+        gone.sort();
+        for stream in &gone {
+            if let Some(head) = tx.stream_head(stream).await? {
+                let removal = Removal {
+                    stream: stream.clone(),
+                    revisions: 0..=head,
+                    created_before: None,
+                    through: Some(confirmed),
+                };
+                tx.remove(&removal).await?;
+            }
+            let x = stream.about();
+            let queued = self.pending.iter().any(|p| p.entry.stream_id.as_str() == x);
+            let key = life_key(x);
+            if !queued && tx.get_meta(&key).await?.is_some() {
+                tx.put_meta(&key, None).await?;
+                self.lives_changed = true;
+            }
+        }
+        let mut cleared = Vec::new();
+        for (stream, record) in &self.conflicts {
+            if !selection.matches(stream.as_str()) && !record.theirs.is_empty() {
+                cleared.push(stream.clone());
+            }
+        }
+        for stream in cleared {
+            if let Some(mut record) = self.conflicts.get(&stream).cloned() {
+                record.theirs.clear();
+                self.conflicts.insert(stream.clone(), record);
+                self.conflicts_changed.push(stream);
+            }
+        }
+        if self.removed_low.is_some() {
+            self.state.generation += 1;
+            self.record_removal();
+        }
+        Ok(())
+    }
+
     /// The server holds another log (reset or restored): the confirmed prefix is dropped (the
     /// server no longer has it), conflicts too (they were about the old log), and the queued
     /// appends stay, placed as they are from position 0 on, still visible. The new log is then
     /// pulled from its start, and [`Local::settle`] decides the queue again on top of it.
-    pub async fn reset(&mut self, tx: &mut dyn Transaction, epoch: String) -> Result<()> {
+    pub async fn reset(&mut self, tx: &mut dyn Transaction, epoch: Option<String>) -> Result<()> {
         for (stream, _) in std::mem::take(&mut self.conflicts).0 {
             self.conflicts_changed.push(stream);
         }
@@ -973,7 +1066,10 @@ impl Local {
         }
         self.lives_changed = true;
         self.state.confirmed = None;
-        self.state.epoch = Some(epoch);
+        self.state.anchor = None;
+        if epoch.is_some() {
+            self.state.epoch = epoch;
+        }
         self.state.resetting = true;
         self.state.generation += 1;
         self.replay(tx, Some(&HashMap::new()), 0, true).await?;

@@ -1,4 +1,4 @@
-//! The one codec of sync protocol v3 (`edge/PROTOCOL.md`), both directions, written and read by
+//! The one codec of sync protocol v4 (`edge/PROTOCOL.md`), both directions, written and read by
 //! hand: payloads (`data`, `metadata`) are stored JSON texts and travel as they are, never
 //! parsed into values and written again.
 //!
@@ -62,7 +62,7 @@ mod tests {
     }
 
     #[test]
-    fn server_frames_are_the_v3_wire_and_read_back() {
+    fn server_frames_are_the_v4_wire_and_read_back() {
         let events = roundtrip(ServerFrame::Message(ServerMessage::Events {
             events: vec![event(7, r#"{"sku":"a","n":[1,2]}"#)],
             epoch: Some("e-1".into()),
@@ -76,10 +76,20 @@ mod tests {
         let caught_up = roundtrip(ServerFrame::Message(ServerMessage::CaughtUp {
             head: None,
             epoch: "e-1".into(),
+            streams: None,
         }));
         assert_eq!(
             caught_up,
             r#"{"type":"caughtUp","head":null,"epoch":"e-1"}"#
+        );
+        let partial = roundtrip(ServerFrame::Message(ServerMessage::CaughtUp {
+            head: Some(4),
+            epoch: "e-1".into(),
+            streams: Some(crate::Selection::parse(&["List-7", "Item-\"7\"-*"]).unwrap()),
+        }));
+        assert_eq!(
+            partial,
+            r#"{"type":"caughtUp","head":4,"epoch":"e-1","streams":["List-7","Item-\"7\"-*"]}"#
         );
         let behind = roundtrip(ServerFrame::Message(ServerMessage::Behind {
             head: Some(3),
@@ -156,6 +166,7 @@ mod tests {
             after_id: Some(uuid::Uuid::from_u128(0xab)),
             after_id_at: Some(40),
             epoch: Some("e-1".into()),
+            streams: Some(crate::Selection::parse(&["List-7", "Item-7-*"]).unwrap()),
         };
         assert_eq!(
             decode_client_message(&encode_client_message(&pull)),
@@ -164,6 +175,7 @@ mod tests {
                 after_id: Some(uuid::Uuid::from_u128(0xab)),
                 after_id_at: Some(40),
                 epoch: Some("e-1".into()),
+                streams: Some(crate::Selection::parse(&["List-7", "Item-7-*"]).unwrap()),
             }))
         );
         let append = PushAppend {
@@ -248,7 +260,7 @@ mod tests {
         let id = "00000000-0000-0000-0000-000000000001";
         let read = |fields: &str| {
             let text = format!(
-                r#"{{"v":3,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"X","createdAt":1,{fields}}}]}}"#
+                r#"{{"v":4,"type":"push","batch":1,"appends":[{{"seq":1,"streamId":"X","createdAt":1,{fields}}}]}}"#
             );
             match decode_client_message(&text) {
                 Ok(ClientFrame::Push { mut appends, .. }) => appends.remove(0),
@@ -336,20 +348,20 @@ mod tests {
     }
 
     #[test]
-    fn client_messages_are_checked_as_protocol_v3_says() {
+    fn client_messages_are_checked_as_the_protocol_says() {
         assert_eq!(error("{not json"), "message is not valid JSON");
         assert_eq!(error("[1]"), "message must be a JSON object");
         assert_eq!(
             error(r#"{"type":"nope"}"#),
             r#"unknown message type "nope""#
         );
-        assert_eq!(error(r#"{"v":3}"#), "unknown message type undefined");
+        assert_eq!(error(r#"{"v":4}"#), "unknown message type undefined");
         assert!(
             error(r#"{"type":"pull","after":null}"#).starts_with("sync protocol version undefined")
         );
-        assert!(error(r#"{"v":4,"type":"pull","after":null}"#)
-            .starts_with("sync protocol version 4 is not"));
-        for old in [1, 2] {
+        assert!(error(r#"{"v":5,"type":"pull","after":null}"#)
+            .starts_with("sync protocol version 5 is not"));
+        for old in [1, 2, 3] {
             let text = format!(r#"{{"v":{old},"type":"pull","after":null}}"#);
             match decode_client_message(&text) {
                 Ok(ClientFrame::Invalid {
@@ -362,25 +374,25 @@ mod tests {
                         "INVALID_ARGUMENT",
                         format!(
                             "sync protocol version {old} is not served here: this server speaks \
-                             version 3; update evstore"
+                             version 4; update evstore"
                         )
                     )
                 ),
                 other => panic!("v{old} read as {other:?}"),
             }
         }
-        assert!(error(r#"{"v":3,"type":"pull","after":0,"afterId":5}"#).contains("\"afterId\""));
+        assert!(error(r#"{"v":4,"type":"pull","after":0,"afterId":5}"#).contains("\"afterId\""));
         assert!(
-            error(r#"{"v":3,"type":"pull","after":null,"afterId":"x"}"#).contains("\"afterId\"")
+            error(r#"{"v":4,"type":"pull","after":null,"afterId":"x"}"#).contains("\"afterId\"")
         );
         let counted = |text: &str| decode_client_message(text).is_ok_and(|f| f.is_pull());
         assert!(
-            counted(r#"{"v":3,"type":"pull","after":0,"afterId":5}"#),
+            counted(r#"{"v":4,"type":"pull","after":0,"afterId":5}"#),
             "an invalid pull is a pull"
         );
         assert!(
             matches!(
-                decode_client_message(r#"{"v":3,"type":"pull","after":0}"#),
+                decode_client_message(r#"{"v":4,"type":"pull","after":0}"#),
                 Ok(ClientFrame::Pull(PullRequest {
                     after: Some(0),
                     after_id: None,
@@ -394,28 +406,28 @@ mod tests {
         assert!(!counted(r#"{"v":1,"type":"push"}"#));
         for after in ["-1", "\"0\"", "1.5"] {
             assert!(
-                error(&format!(r#"{{"v":3,"type":"pull","after":{after}}}"#))
+                error(&format!(r#"{{"v":4,"type":"pull","after":{after}}}"#))
                     .starts_with("\"after\" must be")
             );
         }
         assert_eq!(
-            error(r#"{"v":3,"type":"pull","after":null,"extra":1}"#),
+            error(r#"{"v":4,"type":"pull","after":null,"extra":1}"#),
             r#"unknown field "extra" in a "pull" message"#
         );
         assert_eq!(
-            error(r#"{"v":3,"type":"pull","after":null,"epoch":5}"#),
+            error(r#"{"v":4,"type":"pull","after":null,"epoch":5}"#),
             "\"epoch\" must be a string"
         );
         assert_eq!(
-            error(r#"{"v":3,"type":"push","batch":1,"appends":[]}"#),
+            error(r#"{"v":4,"type":"push","batch":1,"appends":[]}"#),
             "\"appends\" must be a non-empty array"
         );
         assert_eq!(
-            error(r#"{"v":3,"type":"push","batch":1,"appends":[3]}"#),
+            error(r#"{"v":4,"type":"push","batch":1,"appends":[3]}"#),
             "each pushed append must be an object"
         );
         let big = format!(
-            r#"{{"v":3,"type":"pull","after":null,"epoch":"{}"}}"#,
+            r#"{{"v":4,"type":"pull","after":null,"epoch":"{}"}}"#,
             "é".repeat(600_000)
         );
         let e = decode_client_message(&big).unwrap_err();
@@ -439,7 +451,7 @@ mod tests {
     fn a_malformed_append_is_rejected_alone_and_payloads_stay_as_sent() {
         let deep = format!("{}{}", "[".repeat(257), "]".repeat(257));
         let text = format!(
-            r#"{{"v":3,"type":"push","batch":1,"appends":[
+            r#"{{"v":4,"type":"push","batch":1,"appends":[
               {{"seq":1,"streamId":"A","expectedRevision":"any","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000001","type":"T","data":{{ "x" : 1.0 }}}}]}},
               {{"seq":2,"streamId":"B","createdAt":5,"events":[{{"type":"T"}}]}},
               {{"seq":3,"streamId":"C","createdAt":5,"events":[{{"id":"00000000-0000-0000-0000-000000000003","type":"T","data":{deep}}}]}},

@@ -283,11 +283,11 @@ thread_local! {
     static CLOCK: Cell<u64> = const { Cell::new(1_000_000) };
 }
 
-fn clock() -> u64 {
+pub(super) fn clock() -> u64 {
     CLOCK.with(Cell::get)
 }
 
-fn advance(ms: u64) {
+pub(super) fn advance(ms: u64) {
     CLOCK.with(|c| c.set(c.get() + ms));
 }
 

@@ -13,6 +13,7 @@ pub mod durable_object;
 pub mod indexeddb;
 pub mod lifecycle;
 pub mod model;
+pub mod selected;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +28,7 @@ use evstore::{
     SubscribeFrom, SubscribeOptions, Subscription, SubscriptionMessage, Uuid,
 };
 pub use lifecycle::*;
+pub use selected::*;
 
 /// Opens a fresh, empty storage for one test case.
 #[allow(async_fn_in_trait)]
@@ -125,7 +127,9 @@ macro_rules! contract_suite {
             positions_are_never_reused, reads_skip_a_big_hole_both_ways,
             subscriptions_cross_a_hole_larger_than_a_page,
             filtered_subscriptions_get_lifecycle_events,
-            lifecycle_calls_and_appends_issued_together, storages_hold_holes_and_husks);
+            lifecycle_calls_and_appends_issued_together, storages_hold_holes_and_husks,
+            selected_reads_follow_the_log, selected_reads_report_how_far_they_looked,
+            selected_reads_skip_big_holes_both_ways, selected_reads_hide_what_retention_hides);
     };
     (@cases $factory:expr; $($case:ident $([requires: $($capability:ident),+])?),* $(,)?) => {
         $(

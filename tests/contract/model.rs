@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use evstore::{
     AppendResult, Error, EventStore, ExpectedRevision, Json, ProposedEvent, ReadFrom, ReadOptions,
-    StreamMetadata, Uuid,
+    Selection, StreamMetadata, Uuid,
 };
 
 /// One operation on the store.
@@ -27,6 +27,14 @@ pub enum Op {
     },
     /// Read the global log.
     ReadAll {
+        backwards: bool,
+        from: Option<u8>,
+        max: Option<u8>,
+    },
+    /// Read the global log restricted to the selection numbered `selection` (see
+    /// [`selection`]).
+    ReadSelected {
+        selection: u8,
         backwards: bool,
         from: Option<u8>,
         max: Option<u8>,
@@ -293,6 +301,42 @@ impl Model {
     }
 }
 
+/// Selection number `n` (below [`SELECTIONS`]): its patterns, and which of the streams `s-0`..`s-2`
+/// it matches (their `$$` streams follow). Below 8 a set of exact ids (bit `s` for `s-{s}`; 0 is
+/// `[]`), then `["s-*"]` and `["s-1*", "s-2"]`.
+pub fn selection(n: u8) -> (Vec<String>, [bool; 3]) {
+    match n {
+        8 => (vec!["s-*".into()], [true; 3]),
+        9 => (vec!["s-1*".into(), "s-2".into()], [false, true, true]),
+        bits => {
+            let picked = [bits & 1 != 0, bits & 2 != 0, bits & 4 != 0];
+            let ids = (0..3).filter(|s| picked[*s]).map(|s| format!("s-{s}"));
+            (ids.collect(), picked)
+        }
+    }
+}
+
+/// How many selections [`selection`] numbers.
+pub const SELECTIONS: u8 = 10;
+
+/// The model's visible log as `(position, (position, stream, revision))`, of the streams
+/// `s-{s}` for which `picked(s)` (and their `$$` streams).
+fn visible_log(model: &Model, picked: impl Fn(u8) -> bool) -> Vec<(u64, (u64, String, u64))> {
+    model
+        .log
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| model.visible(e))
+        .filter_map(|(p, e)| {
+            let (stream, s) = match e.at {
+                In::Stream(s) => (format!("s-{s}"), s),
+                In::Meta(s) => (format!("$$s-{s}"), s),
+            };
+            picked(s).then_some((p as u64, (p as u64, stream, e.revision)))
+        })
+        .collect()
+}
+
 /// The items whose key is from `from` on (backwards: up to it), in read order, at most `max`.
 fn select<T: Clone>(
     items: &[(u64, T)],
@@ -432,19 +476,29 @@ pub async fn check_ops(store: &EventStore, ops: &[Op]) -> Result<(), String> {
                     .read_all(options(*backwards, *from, *max))
                     .await
                     .unwrap();
-                let live: Vec<(u64, (u64, String, u64))> = model
-                    .log
+                let live = visible_log(&model, |_| true);
+                let want = select(&live, *backwards, *from, *max);
+                let got: Vec<(u64, String, u64)> = got
                     .iter()
-                    .enumerate()
-                    .filter(|(_, e)| model.visible(e))
-                    .map(|(p, e)| {
-                        let stream = match e.at {
-                            In::Stream(s) => format!("s-{s}"),
-                            In::Meta(s) => format!("$$s-{s}"),
-                        };
-                        (p as u64, (p as u64, stream, e.revision))
-                    })
+                    .map(|e| (e.position, e.stream_id.to_string(), e.revision))
                     .collect();
+                if got != want {
+                    return fail(&got, &want);
+                }
+            }
+            Op::ReadSelected {
+                selection: n,
+                backwards,
+                from,
+                max,
+            } => {
+                let (patterns, picked) = selection(*n);
+                let selection = Selection::parse(&patterns).unwrap();
+                let got = store
+                    .read_all_selected(&selection, options(*backwards, *from, *max))
+                    .await
+                    .unwrap();
+                let live = visible_log(&model, |s| picked[usize::from(s)]);
                 let want = select(&live, *backwards, *from, *max);
                 let got: Vec<(u64, String, u64)> = got
                     .iter()
@@ -576,7 +630,13 @@ pub fn random_ops(seed: u64, n: usize) -> Vec<Op> {
                 from: r.maybe(8),
                 max: r.maybe(5),
             },
-            7..=10 => Op::ReadAll {
+            7 | 8 => Op::ReadSelected {
+                selection: r.below(SELECTIONS.into()) as u8,
+                backwards: r.below(2) == 0,
+                from: r.maybe(20),
+                max: r.maybe(8),
+            },
+            9 | 10 => Op::ReadAll {
                 backwards: r.below(2) == 0,
                 from: r.maybe(20),
                 max: r.maybe(8),

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` against pkg/index.d.ts: what users write must type-check, and
 // the `@ts-expect-error` lines must stay errors.
-import { EventStore, EventStoreError, SyncServer, type RecordedEvent, type SyncSocketState } from "evstore";
+import { EventStore, EventStoreError, StreamSelection, SyncServer, type RecordedEvent, type SyncSocketState } from "evstore";
 
 type ShopEvent =
   | { type: "OrderPlaced"; data: { orderId: string; total: number } }
@@ -91,6 +91,24 @@ export async function usage(): Promise<number> {
     await c.discard();
   }
   synced.subscribe(() => {}, { onRebase: ({ after }) => void (after ?? 0) });
+  // Partial sync: a device that holds one list's streams (exact ids and `*` prefixes), and selected reads.
+  const selection = ["List-7", "Item-7-*"] as const;
+  const partial = await EventStore.open<ShopEvent>({
+    storage: "indexeddb",
+    name: "list-7",
+    sync: { url: "https://edge.example.com/t/acme", token: async () => "jwt", streams: selection },
+  });
+  const held: RecordedEvent<ShopEvent>[] = await partial.readAll({ streams: selection, direction: "backwards", maxCount: 10 });
+  total += held.length + (await store.readAll({ streams: ["Order-*"], fromPosition: 100 })).length;
+  await partial.close();
+  // @ts-expect-error: streams is an array of patterns, not one pattern
+  await store.readAll({ streams: "List-7" });
+  // @ts-expect-error: patterns are strings
+  await store.readAll({ streams: [7] });
+  // @ts-expect-error: the selection is an array of patterns, not one pattern
+  await EventStore.open({ sync: { url: "https://edge.example.com/t/acme", token: async () => "jwt", streams: "List-7" } });
+  // @ts-expect-error: readStream reads one stream: it has no selection
+  await store.readStream("List-7", { streams: ["List-7"] });
   // Stream lifecycle: retention, erasure, and the tombstone's error.
   const set = await store.setStreamMetadata("Order-1", { maxCount: 100, maxAge: 86400, truncateBefore: 2, custom: { owner: "u42" } }, { expectedMetadataRevision: "no_stream" });
   const metaRev: number = set.metadataRevision + set.position;
@@ -203,6 +221,15 @@ export async function hostSync(store: EventStore<ShopEvent>, sockets: Socket[], 
   await store.acceptPush([{ seq: 5, kind: "metadata", streamId: "Order-1", expectedRevision: "stream_exists", createdAt: 0, id, metadata: {} }]);
   // @ts-expect-error: made by store.syncServer, not constructed
   new SyncServer();
+  // A token's streams claim, checked with the package's matcher.
+  using selection = StreamSelection.parse(["Item-7-*", "List-7"]);
+  const normalized: string[] = selection.patterns;
+  const allowed: boolean = selection.matches("Item-7-1") && selection.matches("$$List-7");
+  void [normalized, allowed];
+  // @ts-expect-error: patterns come as an array
+  StreamSelection.parse("List-7");
+  // @ts-expect-error: made by StreamSelection.parse
+  new StreamSelection();
   server.free();
 }
 

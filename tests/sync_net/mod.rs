@@ -4,6 +4,11 @@
 //! runs), one [`Feed`] per connection, moved by this host instead of a WebSocket; devices read
 //! its frames with the same codec as the package. A push left unanswered is handled as the
 //! package's host does: the socket is closed, and the device reconnects and pulls.
+//!
+//! Each device has a sync selection (the streams it holds) and a token's streams (what the
+//! server lets it touch): the host gives the server the token's streams as the connection's
+//! `Access`, and checks that no frame it delivers to a device carries an event of a stream
+//! outside both.
 
 #![allow(dead_code)]
 
@@ -14,9 +19,10 @@ use evstore::sync::{
     decode_server_message, encode_client_message, Access, Feed, FrameLimits, Outbox, PushAppend,
     PushPolicy, Served, ServerFrame, SyncClient, SyncServer, FRAME_BYTES,
 };
+use evstore::sync::{PushOutcome, ServerMessage};
 use evstore::{
     EventStore, ExpectedRevision, Json, Layered, MemoryStorage, Mode, NewEvent, ProposedEvent,
-    ReadOptions, RecordedEvent, Storage, Uuid,
+    ReadOptions, RecordedEvent, Selection, Storage, Uuid,
 };
 use futures::executor::block_on;
 
@@ -94,6 +100,17 @@ pub struct Device {
     pub acked: Vec<(String, Vec<Uuid>)>,
     /// Ids the app discarded through the conflict API.
     pub discarded: HashSet<Uuid>,
+    /// The streams the device holds (its sync selection).
+    pub selection: Selection,
+    /// The streams its token lets it touch.
+    pub token: Selection,
+}
+
+impl Device {
+    /// Whether the device holds `stream`'s events: selected, and allowed by its token.
+    pub fn holds(&self, stream: &str) -> bool {
+        self.selection.matches(stream) && self.token.matches(stream)
+    }
 }
 
 pub struct World {
@@ -109,22 +126,39 @@ pub struct World {
     epochs: u64,
 }
 
-fn device_store(storage: &Rc<MemoryStorage>) -> (Rc<DeviceStore>, SyncClient) {
+/// A store over `storage` and its client, opened with `selection` (what the storage held under
+/// another selection is reconciled at once).
+fn device_store(
+    storage: &Rc<MemoryStorage>,
+    selection: &Selection,
+) -> (Rc<DeviceStore>, SyncClient) {
     let store = Rc::new(EventStore::new(Layered::over(
         storage.clone(),
         Rc::new(Outbox),
     )));
-    let client = SyncClient::new(store.clone());
+    let client = block_on(SyncClient::open(store.clone(), selection.clone())).unwrap();
     (store, client)
 }
 
+/// The selection of `patterns`.
+pub fn selection(patterns: &[&str]) -> Selection {
+    Selection::parse(patterns).unwrap()
+}
+
 impl World {
+    /// `devices` devices that hold every stream, with tokens for every stream.
     pub fn new(devices: usize) -> Self {
+        Self::scoped(vec![(Selection::all(), Selection::all()); devices])
+    }
+
+    /// One device per `(selection, token's streams)`.
+    pub fn scoped(scopes: Vec<(Selection, Selection)>) -> Self {
         let server = Server::over(Rc::new(MemoryStorage::new()), "epoch-1".into());
-        let devices = (0..devices)
-            .map(|_| {
+        let devices = scopes
+            .into_iter()
+            .map(|(selection, token)| {
                 let storage = Rc::new(MemoryStorage::new());
-                let (store, client) = device_store(&storage);
+                let (store, client) = device_store(&storage, &selection);
                 Device {
                     storage,
                     store,
@@ -132,6 +166,8 @@ impl World {
                     conn: None,
                     acked: Vec::new(),
                     discarded: HashSet::new(),
+                    selection,
+                    token,
                 }
             })
             .collect();
@@ -234,10 +270,38 @@ impl World {
 
     /// The page reloads: a new store and client over the same storage, offline.
     pub fn reload(&mut self, d: usize) {
+        let selection = self.devices[d].selection.clone();
+        self.reselect(d, selection);
+    }
+
+    /// The page reloads with another sync selection: a new store and client over the same
+    /// storage, offline.
+    pub fn reselect(&mut self, d: usize, selection: Selection) {
         self.disconnect(d);
-        let (store, client) = device_store(&self.devices[d].storage);
+        let (store, client) = device_store(&self.devices[d].storage, &selection);
         self.devices[d].store = store;
         self.devices[d].client = client;
+        self.devices[d].selection = selection;
+    }
+
+    /// The access of device `d`'s connections: every scope, the token's streams.
+    fn access(&self, d: usize) -> Access {
+        Access {
+            read: true,
+            append: true,
+            delete: true,
+            expired: false,
+            streams: self.devices[d].token.clone(),
+        }
+    }
+
+    /// The server's log as device `d` should hold it: the events of the streams it holds.
+    pub fn server_log_for(&self, d: usize) -> Vec<RecordedEvent> {
+        let device = &self.devices[d];
+        self.server_log()
+            .into_iter()
+            .filter(|e| device.holds(e.stream_id.as_str()))
+            .collect()
     }
 
     /// The server process restarts: every connection closes; the data stays.
@@ -343,10 +407,37 @@ impl World {
                 let Some(ServerFrame::Message(msg)) = frame else {
                     panic!("the server answered an error: {text}");
                 };
+                self.check_frame(d, &msg, &text);
                 let held = block_on(self.devices[d].client.receive(msg)).unwrap();
                 self.conflicts_seen += held.len();
                 self.flush_outgoing(d);
             }
+        }
+    }
+
+    /// No frame carries an event of a stream device `d` does not hold (unselected, or not
+    /// allowed by its token): neither events nor a conflict's `theirs`.
+    fn check_frame(&self, d: usize, msg: &ServerMessage, text: &str) {
+        let device = &self.devices[d];
+        let events: Vec<&RecordedEvent> = match msg {
+            ServerMessage::Events { events, .. } => events.iter().collect(),
+            ServerMessage::PushResult { outcomes, .. } => outcomes
+                .iter()
+                .flat_map(|o| match o {
+                    PushOutcome::Conflict { theirs, .. } => theirs.iter().collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for e in events {
+            assert!(
+                device.holds(e.stream_id.as_str()),
+                "device {d} (selection {}, token {}) received an event of {}: {text}",
+                device.selection,
+                device.token,
+                e.stream_id
+            );
         }
     }
 
@@ -372,17 +463,13 @@ impl World {
     /// The server: the shipped `SyncServer` serves the message's text; this host sends what it
     /// answers, as the edge service does (a push's commits reach every live feed first).
     fn serve(&mut self, conn: u64, text: String) {
-        let server = &mut self.server;
-        let Some(connection) = server.feeds.get_mut(&conn) else {
+        let Some(device) = self.server.feeds.get(&conn).map(|c| c.device) else {
             return;
         };
-        let access = Access {
-            read: true,
-            append: true,
-            delete: true,
-            expired: false,
-        };
-        match block_on(server.sync.serve(&mut connection.feed, &text, access)) {
+        let access = self.access(device);
+        let server = &mut self.server;
+        let connection = server.feeds.get_mut(&conn).unwrap();
+        match block_on(server.sync.serve(&mut connection.feed, &text, &access)) {
             Served::Reply(frame) => self.net.push(Packet::ToClient(conn, frame)),
             Served::Pull => self.send_from(conn),
             Served::Pushed(result) => {
@@ -403,9 +490,10 @@ impl World {
 
     /// Sends `conn` every frame its feed has now.
     fn send_from(&mut self, conn: u64) {
+        let access = self.access(self.server.feeds[&conn].device);
         let server = &mut self.server;
         let feed = &mut server.feeds.get_mut(&conn).unwrap().feed;
-        while let Some(frame) = block_on(server.sync.next_frame(feed, true)).unwrap() {
+        while let Some(frame) = block_on(server.sync.next_frame_for(feed, &access)).unwrap() {
             self.net.push(Packet::ToClient(conn, frame));
         }
     }
@@ -427,8 +515,10 @@ impl World {
                 }
                 let status = block_on(self.devices[d].client.refresh()).unwrap();
                 let pushable = block_on(self.devices[d].client.pushable()).unwrap();
-                // The position of the server's last event (its head may be a removed one).
+                // The position of the server's last event (its head may be a removed one); a
+                // device that holds only some streams reaches the log's head.
                 let server_head = self.server_log().last().map(|e| e.position);
+                let log_head = block_on(self.server.store.head_position()).unwrap();
                 let epoch = self.devices[d].client.epoch();
                 let other_log = epoch.is_some_and(|e| e != self.server.epoch);
                 // Same head, other events (a restored server that grew again): a lost pull's
@@ -437,11 +527,16 @@ impl World {
                     |log: &[RecordedEvent], at| log.iter().find(|e| e.position == at).map(|e| e.id);
                 // Stored logs, not reads: a read may hide a confirmed event by a retention rule
                 // that counts the device's pending events too.
-                let diverged = status.confirmed.is_some_and(|at| {
-                    id_at(&stored_log(&*self.devices[d].storage), at)
-                        != id_at(&stored_log(&*self.server.storage), at)
-                });
-                if pushable > 0 || status.confirmed != server_head || other_log || diverged {
+                let device = &self.devices[d];
+                let held: Vec<RecordedEvent> = stored_log(&*self.server.storage)
+                    .into_iter()
+                    .filter(|e| device.holds(e.stream_id.as_str()))
+                    .collect();
+                let diverged = status
+                    .confirmed
+                    .is_some_and(|at| id_at(&stored_log(&*device.storage), at) != id_at(&held, at));
+                let behind = status.confirmed != server_head && status.confirmed != log_head;
+                if pushable > 0 || behind || other_log || diverged {
                     self.tick(d);
                     moved = true;
                 }

@@ -19,7 +19,10 @@ use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Removal,
     Revisions, Storage, Transaction,
 };
-use crate::{Error, Json, Position, RecordedEvent, Result, Revision, StoredLocation, StreamId};
+use crate::{
+    prefix_end, Direction, Error, Json, Position, RecordedEvent, Result, Revision, Selection,
+    StoredLocation, StreamId, StreamPattern,
+};
 use uuid::Uuid;
 
 #[wasm_bindgen(module = "/src/storage/host.js")]
@@ -43,6 +46,15 @@ extern "C" {
     ) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = readLog, catch)]
     fn read_log(storage: &JsValue, from: f64, to: f64) -> std::result::Result<Array, JsValue>;
+    #[wasm_bindgen(js_name = readSelected, catch)]
+    fn read_selected(
+        storage: &JsValue,
+        ranges: &Array,
+        from: f64,
+        to: f64,
+        backwards: bool,
+        max: f64,
+    ) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = scanMeta, catch)]
     fn scan_meta(storage: &JsValue, prefix: &str) -> std::result::Result<Array, JsValue>;
     #[wasm_bindgen(js_name = getMeta, catch)]
@@ -130,6 +142,40 @@ impl Transaction for DurableObjectTx<'_> {
             let (from, to) = bounds(&positions);
             Ok(Records::boxed(
                 read_log(self.storage, from, to).map_err(js_error)?,
+            ))
+        })
+    }
+
+    /// Per range of [`Selection::ranges`] one term over the index of live events by
+    /// `(stream_id, position)` (`stream_id = ?`, or `stream_id >= prefix AND stream_id <
+    /// prefix_end(prefix)`, with `position BETWEEN`), up to 5 terms merged by SQLite in one
+    /// `UNION ALL … ORDER BY position LIMIT max` (`src/storage/host.js`, `selectedQueries`).
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let ranges: Array = selection
+                .ranges()
+                .into_iter()
+                .map(|range| -> JsValue {
+                    match range {
+                        StreamPattern::Exact(id) => Array::of1(&id.into()).into(),
+                        StreamPattern::Prefix(prefix) => {
+                            let end = prefix_end(&prefix).map_or(JsValue::NULL, JsValue::from);
+                            Array::of2(&prefix.into(), &end).into()
+                        }
+                    }
+                })
+                .collect();
+            let (from, to) = bounds(&positions);
+            let backwards = direction == Direction::Backwards;
+            Ok(Records::boxed(
+                read_selected(self.storage, &ranges, from, to, backwards, max as f64)
+                    .map_err(js_error)?,
             ))
         })
     }

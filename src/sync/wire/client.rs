@@ -1,14 +1,27 @@
-//! Client messages as the JSON text of protocol v3, written by hand: payloads are stored JSON
+//! Client messages as the JSON text of protocol v4, written by hand: payloads are stored JSON
 //! texts and go out as they are, never parsed again.
 
 use crate::error::{Error, Result};
 use crate::json::push_quoted;
 use crate::row::push_u64;
+use crate::selection::Selection;
 use crate::storage::PreparedAppend;
 use crate::sync::protocol::{
     ClientMessage, PushAppend, PushKind, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use crate::sync::records::push_expected;
+
+/// `streams` as a JSON array of pattern strings.
+pub(crate) fn push_patterns(out: &mut String, streams: &Selection) {
+    out.push('[');
+    for (i, p) in streams.to_strings().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_quoted(out, p);
+    }
+    out.push(']');
+}
 
 /// The JSON text of `message`.
 pub fn encode_client_message(message: &ClientMessage) -> String {
@@ -20,6 +33,7 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
             after_id,
             after_id_at,
             epoch,
+            streams,
         } => {
             out.push_str(",\"type\":\"pull\",\"after\":");
             match after {
@@ -38,6 +52,10 @@ pub fn encode_client_message(message: &ClientMessage) -> String {
             if let Some(epoch) = epoch {
                 out.push_str(",\"epoch\":");
                 push_quoted(&mut out, epoch);
+            }
+            if let Some(streams) = streams {
+                out.push_str(",\"streams\":");
+                push_patterns(&mut out, streams);
             }
         }
         ClientMessage::Push { batch, appends } => {
@@ -99,7 +117,7 @@ fn push_id(out: &mut String, id: &uuid::Uuid) {
     out.push_str(id.hyphenated().encode_lower(&mut buf));
 }
 
-/// The bytes a push message takes besides its appends (`{"v":3,"type":"push","batch":…}`).
+/// The bytes a push message takes besides its appends (`{"v":4,"type":"push","batch":…}`).
 const PUSH_ENVELOPE_BYTES: usize = 64;
 
 /// The bytes `append` takes in a push message.
@@ -180,18 +198,23 @@ mod tests {
             after_id: Some(uuid::Uuid::from_u128(0xab)),
             after_id_at: None,
             epoch: Some("e-1".into()),
+            streams: None,
         });
         assert_eq!(
             pull,
-            r#"{"v":3,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
+            r#"{"v":4,"type":"pull","after":41,"afterId":"00000000-0000-0000-0000-0000000000ab","epoch":"e-1"}"#
         );
         let first = encode_client_message(&ClientMessage::Pull {
             after: None,
             after_id: None,
             after_id_at: None,
             epoch: None,
+            streams: Some(crate::Selection::parse(&["Item-7-*", "List-7"]).unwrap()),
         });
-        assert_eq!(first, r#"{"v":3,"type":"pull","after":null}"#);
+        assert_eq!(
+            first,
+            r#"{"v":4,"type":"pull","after":null,"streams":["List-7","Item-7-*"]}"#
+        );
         let push = ClientMessage::Push {
             batch: 3,
             appends: vec![PushAppend {

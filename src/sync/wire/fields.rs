@@ -164,6 +164,18 @@ pub(crate) fn items(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
 }
 
 /// Whether `raw` is `null`.
+/// A JSON array of stream patterns (`["List-7","Item-7-*"]`) as a selection; the error says
+/// what is wrong with it.
+pub(crate) fn selection(raw: Raw<'_>) -> std::result::Result<crate::Selection, String> {
+    const SHAPE: &str = "\"streams\" must be an array of stream patterns (strings)";
+    let patterns = items(raw)
+        .ok_or(SHAPE)?
+        .into_iter()
+        .map(|p| string(p).ok_or(SHAPE))
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    crate::Selection::parse(&patterns).map_err(|e| format!("\"streams\": {e}"))
+}
+
 pub(crate) fn is_null(raw: Raw<'_>) -> bool {
     raw.get() == "null"
 }

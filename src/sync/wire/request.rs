@@ -1,10 +1,10 @@
 //! Client messages as the server reads them: the text of one WebSocket message → a
-//! [`ClientFrame`], with every check of protocol v3 (size, JSON object, type, version, unknown
+//! [`ClientFrame`], with every check of protocol v4 (size, JSON object, type, version, unknown
 //! fields, field kinds). Pushed payloads stay the texts the client sent.
 
 use super::events::raw_json;
 use super::fields::{
-    depth, integer, is_null, items, signed_integer, string, Fields, Raw, MAX_NESTING,
+    depth, integer, is_null, items, selection, signed_integer, string, Fields, Raw, MAX_NESTING,
 };
 use super::ErrorFrame;
 use crate::error::{Error, Result};
@@ -156,7 +156,15 @@ fn after_scope(error: ErrorFrame) -> Bad {
 }
 
 fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
-    if let Some(key) = msg.unknown(&["v", "type", "after", "afterId", "afterIdAt", "epoch"]) {
+    if let Some(key) = msg.unknown(&[
+        "v",
+        "type",
+        "after",
+        "afterId",
+        "afterIdAt",
+        "epoch",
+        "streams",
+    ]) {
         return Err(unknown_field(key, "pull").into());
     }
     let after = msg.position("after").map_err(|()| {
@@ -190,7 +198,12 @@ fn read_pull(msg: &Fields<'_>) -> std::result::Result<PullRequest, Bad> {
                 })?)
             }
         };
+    let streams = match msg.get("streams") {
+        None => None,
+        Some(raw) => Some(selection(raw).map_err(|e| after_scope(ErrorFrame::invalid(e)))?),
+    };
     Ok(PullRequest {
+        streams,
         after,
         // An id that is not a UUID is no event's id: the pull is refused as another log.
         after_id: after_id.map(|id| uuid::Uuid::try_parse(&id).unwrap_or(uuid::Uuid::max())),

@@ -1,11 +1,11 @@
-//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v3. Clients decode them
+//! Server frames: [`ServerFrame`] ↔ the JSON text of protocol v4. Clients decode them
 //! ([`decode_server_message`]); the server encodes them (`encode_server_frame`, with the
 //! `server` feature).
 
 #[cfg(feature = "server")]
 use super::events::push_events;
 use super::events::read_events;
-use super::fields::{is_null, items, Fields, Raw};
+use super::fields::{is_null, items, selection, Fields, Raw};
 use crate::error::{Error, Result};
 #[cfg(feature = "server")]
 use crate::json::push_quoted;
@@ -95,6 +95,10 @@ pub fn decode_server_message(text: &str) -> Result<Option<ServerFrame>> {
         Some("caughtUp") => ServerFrame::Message(ServerMessage::CaughtUp {
             head: position("head")?,
             epoch: epoch("epoch"),
+            streams: match f.get("streams") {
+                None => None,
+                Some(raw) => Some(selection(raw).map_err(|_| malformed())?),
+            },
         }),
         Some("pushResult") => ServerFrame::Message(ServerMessage::PushResult {
             batch: position("batch")?.ok_or_else(malformed)?,
@@ -242,11 +246,19 @@ fn push_message(out: &mut String, message: &ServerMessage) {
             push_events(out, events);
             out.push('}');
         }
-        ServerMessage::CaughtUp { head, epoch } => {
+        ServerMessage::CaughtUp {
+            head,
+            epoch,
+            streams,
+        } => {
             out.push_str("{\"type\":\"caughtUp\",\"head\":");
             push_position(out, *head);
             out.push_str(",\"epoch\":");
             push_quoted(out, epoch);
+            if let Some(streams) = streams {
+                out.push_str(",\"streams\":");
+                super::client::push_patterns(out, streams);
+            }
             out.push('}');
         }
         ServerMessage::PushResult { batch, outcomes } => {

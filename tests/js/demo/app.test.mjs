@@ -37,7 +37,7 @@ test("the list is derived from the device's events, in IndexedDB, and survives a
         ],
       );
       assert.equal(history[4].stream, history[0].stream, "the rename is on Milk's stream");
-      assert.match(history[0].stream, /^Item-[0-9a-f-]{36}$/);
+      assert.match(history[0].stream, /^Item-groceries-[0-9a-f-]{36}$/);
       assert.deepEqual(history[4].data, { name: "Oat milk" });
 
       // The database is this device's own, named after it.

@@ -20,7 +20,7 @@ test("the offline switch cuts the page off from the edge service, and only from 
           const auth = { headers: { authorization: `Bearer ${token}` } };
           const connect = () =>
             new Promise((resolve) => {
-              const ws = new WebSocket(`${edge.replace("http", "ws")}/t/demo/sync`, ["evstore.sync.v3", `bearer.${token}`]);
+              const ws = new WebSocket(`${edge.replace("http", "ws")}/t/demo/sync`, ["evstore.sync.v4", `bearer.${token}`]);
               ws.onopen = () => resolve({ ws, opened: true });
               ws.onclose = (e) => resolve({ ws, opened: false, code: e.code });
             });

@@ -71,9 +71,13 @@ export function device(browser) {
   return browser.newContext({ viewport: VIEWPORT });
 }
 
-/** Opens the app as `name` in `context` and waits until it shows the list. Page errors fail loudly. */
-export async function openApp(context, demo, name) {
+/**
+ * Opens the app as `name` in `context` and waits until it shows the list. Page errors fail loudly.
+ * `setup(page)` runs before the app loads (to listen to its sockets, say).
+ */
+export async function openApp(context, demo, name, setup) {
   const page = await context.newPage();
+  await setup?.(page);
   page.errors = [];
   page.on("pageerror", (e) => {
     page.errors.push(e);

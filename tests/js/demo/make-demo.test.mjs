@@ -45,7 +45,7 @@ test("make demo: two device URLs, the app and the package, dev tokens the edge a
     }
 
     // Where to sync, and a token for a device.
-    assert.deepEqual(await (await fetch(`${app}/api/config`)).json(), { syncUrl: `${edge}/t/demo`, tenant: "demo" });
+    assert.deepEqual(await (await fetch(`${app}/api/config`)).json(), { syncUrl: `${edge}/t/demo`, tenant: "demo", access: { bob: ["Item-groceries-*"] } });
     const res = await fetch(`${app}/api/dev-token?device=alice`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("cache-control"), "no-store");
@@ -55,6 +55,10 @@ test("make demo: two device URLs, the app and the package, dev tokens the edge a
     assert.equal(claims.sub, "device:alice");
     assert.equal(expiresAt, claims.exp * 1000);
     assert.ok(claims.exp > Date.now() / 1000 + 600, "valid long enough");
+    assert.equal(claims.streams, undefined, "alice's token reaches the whole tenant");
+    const bobs = claimsOf((await (await fetch(`${app}/api/dev-token?device=bob`)).json()).token);
+    assert.deepEqual(bobs.streams, ["Item-groceries-*"], "bob's reaches one list");
+    assert.equal(claimsOf((await (await fetch(`${app}/api/dev-token?device=constructor`)).json()).token).streams, undefined);
     assert.equal((await fetch(`${app}/api/dev-token?device=${encodeURIComponent("<script>")}`)).status, 400);
     assert.equal((await fetch(`${app}/api/dev-token`)).status, 400);
 

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventStore } from "evstore";
-import { ListError, UNKNOWN_NAME, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, initialItem, itemStream, ownedItems } from "../../../www/model.js";
+import { ListError, UNKNOWN_NAME, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, holdings, initialItem, itemStream, listOf, listPattern, ownedItems } from "../../../www/model.js";
 
 async function command(store, streamId, decide) {
   const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
@@ -14,8 +14,8 @@ async function command(store, streamId, decide) {
 
 test("the list is a fold of the Item events; time travel is the same fold up to a position", async () => {
   const store = await EventStore.open();
-  const milk = itemStream("0193f1e2-0000-7000-8000-000000000001");
-  const bread = itemStream("0193f1e2-0000-7000-8000-000000000002");
+  const milk = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000001");
+  const bread = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000002");
   await command(store, milk, () => decideAdd("  Milk "));
   await command(store, bread, () => decideAdd("Bread"));
   await store.append("Order-1", [{ type: "OrderPlaced", data: {} }]); // another category: ignored
@@ -35,7 +35,7 @@ test("the list is a fold of the Item events; time travel is the same fold up to 
 
 test("decisions refuse what the list does not allow, in words", async () => {
   const store = await EventStore.open();
-  const tea = itemStream("0193f1e2-0000-7000-8000-000000000003");
+  const tea = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000003");
   assert.throws(() => decideAdd("  "), (e) => e instanceof ListError && e.message === "Type a name for the item first.");
   assert.throws(() => decideAdd("x".repeat(61)), /at most 60 characters \(this one has 61\)/);
   await assert.rejects(command(store, tea, (s) => decideRename(s, "Green tea")), /does not exist/);
@@ -48,8 +48,8 @@ test("decisions refuse what the list does not allow, in words", async () => {
 
 test("erasure: items belong to the device that added them; a tombstone drops the item; retention keeps an item known", async () => {
   const store = await EventStore.open();
-  const milk = itemStream("0193f1e2-0000-7000-8000-000000000011");
-  const bread = itemStream("0193f1e2-0000-7000-8000-000000000012");
+  const milk = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000011");
+  const bread = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000012");
   await store.append(milk, decideAdd("Milk", "alice"));
   await store.append(bread, decideAdd("Bread", "bob"));
   assert.deepEqual((await store.readStream(milk))[0].metadata, { owner: "alice" });
@@ -73,4 +73,21 @@ test("erasure: items belong to the device that added them; a tombstone drops the
   assert.deepEqual(kept.map((i) => [i.name, i.checked]), [[UNKNOWN_NAME, true]]);
   const { state } = await store.aggregateStream(bread, { initialState: initialItem, evolve: evolveItem });
   assert.deepEqual(decideRename(state, "Bread again"), [{ type: "ItemRenamed", data: { name: "Bread again" } }], "it can still be changed");
+});
+
+test("two lists in one tenant: each item stream names its list, one prefix pattern per list, holdings per list", () => {
+  const milk = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000021");
+  const cake = itemStream("party", "0193f1e2-0000-7000-8000-000000000022");
+  assert.equal(listPattern("groceries"), "Item-groceries-*");
+  assert.ok(milk.startsWith(listPattern("groceries").slice(0, -1)) && !cake.startsWith(listPattern("groceries").slice(0, -1)));
+  assert.deepEqual([listOf(milk), listOf(cake), listOf(`$$${cake}`), listOf("Item-0193f1e2-0000"), listOf("Note-groceries-1")], ["groceries", "party", "party", null, null]);
+  const at = (position, streamId, type, data = {}) => ({ position, streamId, type, data, metadata: {} });
+  const events = [at(0, milk, "ItemAdded", { name: "Milk" }), at(1, cake, "ItemAdded", { name: "Cake" }), at(2, `$$${cake}`, "$metadata", { maxCount: 3 }), at(3, cake, "ItemChecked")];
+  assert.deepEqual(foldList(events, Infinity, "groceries").map((i) => i.name), ["Milk"]);
+  assert.deepEqual(foldList(events, Infinity, "party").map((i) => [i.name, i.checked]), [["Cake", true]]);
+  assert.deepEqual(foldList(events).map((i) => i.name), ["Milk", "Cake"], "no list given: every item");
+  const { lists, streams } = holdings(events);
+  assert.deepEqual(lists.map((l) => [l.id, l.streams, l.events]), [["groceries", 1, 1], ["party", 1, 3]], "a $$ metadata stream counts its events, not as an item");
+  assert.deepEqual(streams, [[milk, 1], [cake, 2], [`$$${cake}`, 1]]);
+  assert.deepEqual(holdings([]).lists.map((l) => l.events), [0, 0]);
 });

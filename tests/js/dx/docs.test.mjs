@@ -42,6 +42,7 @@ const PRELUDE = `
 type CartEvent =
   | { type: "ItemAdded"; data: { sku: string; qty: number } }
   | { type: "CheckedOut"; data: null };
+type ListEvent = { type: "ItemAdded"; data: { name: string } } | { type: "ItemChecked"; data: null };
 declare function fetchJwt(): Promise<string>;
 declare function render(...args: unknown[]): void;
 declare function redecide(

@@ -125,7 +125,7 @@ describe("eviction", () => {
     assert.equal(first.status, 200, first.text);
     const feed = await openFeed(edge, "acme", acme);
     try {
-      feed.send({ v: 3, type: "pull", after: null });
+      feed.send({ v: 4, type: "pull", after: null });
       const { events } = await collect(feed, 2);
       assert.deepEqual(events.map((e) => e.position), [0, 1]);
       assert.equal((await feed.next()).type, "caughtUp");

@@ -282,7 +282,7 @@ describe("live feed", () => {
     const { openFeed, collect } = await import("./socket.mjs");
     const feed = await openFeed(edge, "acme", acme);
     try {
-      feed.send({ v: 3, type: "pull", after: null });
+      feed.send({ v: 4, type: "pull", after: null });
       for (let frame = await feed.next(); frame?.type !== "caughtUp"; frame = await feed.next()) {
         assert.ok(frame, "the socket stays open");
       }

@@ -66,7 +66,7 @@ test("a client-supplied identity header is never passed on by the Worker", async
   // a token for mallory with a forged acme identity, over HTTP and WebSocket
   assert.equal((await call(edge, "GET", "/t/mallory/all", { token: token("mallory"), headers: forged })).body.events.length, 0);
   const ws = await openFeed(edge, "mallory", token("mallory"), { via: "header" });
-  ws.send({ v: 3, type: "pull", after: null });
+  ws.send({ v: 4, type: "pull", after: null });
   const frame = await ws.next();
   assert.deepEqual(frame.type, "caughtUp", "mallory's own (empty) log");
   assert.equal(frame.head, null);

@@ -53,7 +53,7 @@ describe("pull amplification", () => {
     const single = await open(edge, "amp", t);
     let one = 0;
     single.ws.on("message", (d) => (one += d.length));
-    single.send({ v: 3, type: "pull", after: null });
+    single.send({ v: 4, type: "pull", after: null });
     const first = await framesUntil(single, (f) => f.type === "caughtUp");
     assert.equal(first.last?.type, "caughtUp");
     assert.equal(first.frames.filter((f) => f.type === "events").reduce((n, f) => n + f.events.length, 0), 3600);
@@ -63,7 +63,7 @@ describe("pull amplification", () => {
     const feed = await open(edge, "amp", t);
     let received = 0;
     feed.ws.on("message", (d) => (received += d.length));
-    for (let i = 0; i < 200; i++) feed.send({ v: 3, type: "pull", after: null });
+    for (let i = 0; i < 200; i++) feed.send({ v: 4, type: "pull", after: null });
     feed.send({ type: "marker" });
     let receivedWhenAnswered = null;
     const answered = call(edge, "GET", "/t/amp/all?maxCount=1", { token: t }).then((res) => {
@@ -116,7 +116,7 @@ describe("socket caps", () => {
   test("over the message rate: an error frame with the limit, then close 4429", async () => {
     const edge = await edgeWith({ EVSTORE_MAX_SOCKET_MESSAGES_PER_SECOND: "5" });
     const feed = await open(edge, "rated", token("rated"));
-    for (let i = 0; i < 30; i++) feed.send({ v: 3, type: "pull", after: null });
+    for (let i = 0; i < 30; i++) feed.send({ v: 4, type: "pull", after: null });
     const { frames, last } = await framesUntil(feed, () => false);
     assert.equal(last, null, "the socket was closed");
     const error = frames.find((f) => f.type === "error");
@@ -129,10 +129,10 @@ describe("socket caps", () => {
   test("a socket older than the maximum lifetime is closed with 4408 at its next message", async () => {
     const edge = await edgeWith({ EVSTORE_MAX_SOCKET_LIFETIME: "1" });
     const feed = await open(edge, "aged", token("aged"));
-    feed.send({ v: 3, type: "pull", after: null });
+    feed.send({ v: 4, type: "pull", after: null });
     assert.equal((await feed.next()).type, "caughtUp");
     await new Promise((r) => setTimeout(r, 1500));
-    feed.send({ v: 3, type: "pull", after: null });
+    feed.send({ v: 4, type: "pull", after: null });
     assert.equal(await feed.next(), null, "closed without an answer");
     assert.equal(feed.closeInfo.code, 4408);
     assert.match(feed.closeInfo.reason, /lifetime/);
@@ -175,13 +175,13 @@ describe("client messages", () => {
     const edge = await edgeWith({});
     const feed = await open(edge, "bytes", token("bytes"));
     // 600,000 UTF-16 units, 1,200,000 UTF-8 bytes: over the limit.
-    feed.send(JSON.stringify({ v: 3, type: "pull", after: null, pad: "é".repeat(600_000) }));
+    feed.send(JSON.stringify({ v: 4, type: "pull", after: null, pad: "é".repeat(600_000) }));
     const frame = await feed.next();
     assert.equal(frame.type, "error");
     assert.equal(frame.error.code, "INVALID_ARGUMENT");
     assert.match(frame.error.message, /message over 1048576 bytes/);
     // Within the limit in bytes: answered normally.
-    feed.send({ v: 3, type: "pull", after: null });
+    feed.send({ v: 4, type: "pull", after: null });
     assert.equal((await feed.next()).type, "caughtUp");
   });
 });

@@ -2,7 +2,7 @@
 // with a timeout; the handshake's HTTP refusal (401/403/400) is reported as `{ status, body }`.
 import WebSocket from "ws";
 
-export const PROTOCOL = "evstore.sync.v3";
+export const PROTOCOL = "evstore.sync.v4";
 
 /**
  * Opens `/t/{tenant}/sync`. `via`: "protocol" (token as a `bearer.<jwt>` subprotocol, as browsers

@@ -38,7 +38,7 @@ const idAt = async (position, tenant = "acme", t = acme) =>
 
 /** Pulls after `after` and returns the caught-up events and the caughtUp frame. */
 async function pull(feed, after, expected) {
-  feed.send({ v: 3, type: "pull", after, afterId: await idAt(after) });
+  feed.send({ v: 4, type: "pull", after, afterId: await idAt(after) });
   const { events, other } = await collect(feed, expected);
   const caughtUp = other ?? (await feed.next());
   assert.equal(caughtUp?.type, "caughtUp", JSON.stringify(caughtUp));
@@ -97,7 +97,7 @@ describe("catch-up then live", () => {
     const before = (await readAll()).at(-1).position;
     for (let i = 0; i < 4; i++) await append(`Large-${uuid()}`, [{ type: "L", data: "x".repeat(200 * 1024) }, { type: "L", data: "y".repeat(200 * 1024) }]);
     const feed = await open("acme", acme);
-    feed.send({ v: 3, type: "pull", after: before, afterId: await idAt(before) });
+    feed.send({ v: 4, type: "pull", after: before, afterId: await idAt(before) });
     const { events, frames } = await collect(feed, 8);
     assert.deepEqual(events.map((e) => e.position), Array.from({ length: 8 }, (_, i) => before + 1 + i));
     assert.ok(frames.length >= 3, `${frames.length} frames`);
@@ -125,7 +125,7 @@ describe("handshake refusals", () => {
     }
   });
 
-  test("a subprotocol list without evstore.sync.v3 (or an older version), and a plain GET: 400", async () => {
+  test("a subprotocol list without evstore.sync.v4 (or an older version), and a plain GET: 400", async () => {
     const res = await call(edge, "GET", "/t/acme/sync", { token: acme });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, "INVALID_ARGUMENT");
@@ -164,7 +164,7 @@ describe("tokens on a live socket", () => {
     assert.equal(events[0].position, r.position, "the renewed socket goes on");
 
     // A socket that was idle at expiry learns it at its next message.
-    idle.send({ v: 3, type: "pull", after: null });
+    idle.send({ v: 4, type: "pull", after: null });
     const idleErr = await idle.next();
     assert.equal(idleErr.error.code, "UNAUTHENTICATED");
     assert.equal((await idle.closed).code, 4401);
@@ -184,7 +184,7 @@ describe("tokens on a live socket", () => {
 
   test("pulling needs the read scope", async () => {
     const feed = await open("acme", token("acme", { scope: "append" }));
-    feed.send({ v: 3, type: "pull", after: null });
+    feed.send({ v: 4, type: "pull", after: null });
     const frame = await feed.next();
     assert.equal(frame.type, "error");
     assert.equal(frame.error.code, "FORBIDDEN");
@@ -198,14 +198,14 @@ describe("protocol errors", () => {
   test("bad messages get an error frame and the socket stays usable", async () => {
     const feed = await open("acme", acme);
     const head = (await readAll()).at(-1).position;
-    for (const msg of ["{not json", "[1]", JSON.stringify({ type: "nope" }), JSON.stringify({ type: "pull", after: null }), JSON.stringify({ v: 4, type: "pull", after: null }), JSON.stringify({ v: 3, type: "pull", after: 0, afterId: 5 }), JSON.stringify({ v: 3, type: "pull", after: -1 }), JSON.stringify({ v: 3, type: "pull", after: "0" }), JSON.stringify({ v: 3, type: "pull", after: null, extra: 1 })]) {
+    for (const msg of ["{not json", "[1]", JSON.stringify({ type: "nope" }), JSON.stringify({ type: "pull", after: null }), JSON.stringify({ v: 5, type: "pull", after: null }), JSON.stringify({ v: 4, type: "pull", after: 0, afterId: 5 }), JSON.stringify({ v: 4, type: "pull", after: -1 }), JSON.stringify({ v: 4, type: "pull", after: "0" }), JSON.stringify({ v: 4, type: "pull", after: null, extra: 1 })]) {
       feed.send(msg);
       const frame = await feed.next();
       assert.equal(frame.type, "error", msg);
       assert.equal(frame.error.code, "INVALID_ARGUMENT", msg);
       assert.equal(typeof frame.error.message, "string");
     }
-    feed.send({ v: 3, type: "pull", after: head + 10, afterId: uuid() });
+    feed.send({ v: 4, type: "pull", after: head + 10, afterId: uuid() });
     const beyond = await feed.next();
     assert.equal(beyond.error.code, "INVALID_ARGUMENT");
     assert.equal(beyond.error.head, head);

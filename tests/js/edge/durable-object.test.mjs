@@ -98,7 +98,7 @@ test("workerd: data written by the previous version (schema 1: checkpoints in th
         again: { types: [], all: ["E0", "E1", "E2"] },
         legacy: 0,
         moved: "2",
-        version: 3,
+        version: 4,
       });
     });
   } finally {

@@ -76,15 +76,15 @@ test("store.syncServer() answers a pull's text with frames as text and keeps the
   await store.append("A", [{ type: "E", data: { n: 1 } }, { type: "E", data: { n: 2 } }]);
   const server = store.syncServer("epoch-1", 1000);
   const state = { cursor: -1, live: false, scopes: ["read"], sub: "kept" };
-  const message = SyncServer.decode('{"v":3,"type":"pull","after":null}');
+  const message = SyncServer.decode('{"v":4,"type":"pull","after":null}');
   assert.equal(message.isPull, true);
   assert.deepEqual(await server.serve(message, state, false), { action: "pull" });
   const frames = [];
   for (let frame; (frame = await server.nextFrame(state)) !== null; ) frames.push(JSON.parse(frame));
   assert.deepEqual(frames.map((f) => f.type), ["events", "caughtUp"]);
   assert.deepEqual(frames[0].events, JSON.parse(JSON.stringify(await store.readAll())), "the recorded events of the API");
-  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept" });
-  const push = SyncServer.decode(JSON.stringify({ v: 3, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
+  assert.deepEqual(state, { cursor: 1, live: true, scopes: ["read"], sub: "kept", selected: null }, "selected: null — the feed serves the token's streams");
+  const push = SyncServer.decode(JSON.stringify({ v: 4, type: "push", batch: 1, appends: [append(1, "B", "any", [{ id: id(9), type: "E" }])] }));
   assert.equal(push.isPull, false);
   const refused = await server.serve(push, state, false);
   assert.equal(refused.action, "reply");

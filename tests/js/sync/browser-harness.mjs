@@ -71,7 +71,7 @@ export async function devicePage(context, srv, label = "page") {
   page.on("websocket", (ws) => {
     page.sockets.push(ws.url());
     ws.on("framesent", ({ payload }) => {
-      if (typeof payload !== "string" || !payload.startsWith('{"v":3,"type":"push"')) return;
+      if (typeof payload !== "string" || !payload.startsWith('{"v":4,"type":"push"')) return;
       page.pushes.push(JSON.parse(payload).appends.length);
       page.onPush?.();
     });
@@ -81,9 +81,9 @@ export async function devicePage(context, srv, label = "page") {
   return page;
 }
 
-/** Opens the synced store in `page`: `{ name, storage, model, token }`. */
-export function openStore(page, edge, { name, storage = "indexeddb", model = false, token: t = jwt() } = {}) {
-  return page.evaluate((o) => window.openDevice(o), { name, storage, model, url: `${edge.base}/t/${TENANT}`, token: t });
+/** Opens the synced store in `page`: `{ name, storage, model, token, streams }` (`streams`: the sync selection). */
+export function openStore(page, edge, { name, storage = "indexeddb", model = false, token: t = jwt(), streams } = {}) {
+  return page.evaluate((o) => window.openDevice(o), { name, storage, model, url: `${edge.base}/t/${TENANT}`, token: t, streams });
 }
 
 /** Appends in `page`; asserts the local append succeeded; returns its result. */

@@ -38,15 +38,15 @@ async function scripted(onPull) {
   return { url, received, closes, close };
 }
 
-test("the host sends the engine's texts: a v3 pull, a v3 push of the queued append, and the keep-alive ping as the runtime answers it", { timeout: 30_000 }, async () => {
+test("the host sends the engine's texts: a v4 pull, a v4 push of the queued append, and the keep-alive ping as the runtime answers it", { timeout: 30_000 }, async () => {
   const server = await scripted((ws) => ws.send(JSON.stringify({ type: "caughtUp", head: null, epoch: "e-1" })));
   const store = await EventStore.open({ sync: { url: server.url, token: () => "a.b.c", WebSocket } });
   try {
     await store.append("Doc-1", [{ type: "A", data: { n: 1 } }]);
     await until(() => server.received.some((t) => JSON.parse(t).type === "push"), 10_000, "a push");
     const [pull, push] = server.received.map((t) => JSON.parse(t));
-    assert.deepEqual(pull, { v: 3, type: "pull", after: null });
-    assert.equal(push.v, 3);
+    assert.deepEqual(pull, { v: 4, type: "pull", after: null });
+    assert.equal(push.v, 4);
     assert.equal(push.appends[0].kind, "events");
     assert.deepEqual(push.appends.map((a) => [a.streamId, a.expectedRevision, a.events.map((e) => [e.type, e.data])]), [["Doc-1", "any", [["A", { n: 1 }]]]]);
     // The push stays unanswered and the socket quiet: the host pings, with the exact text the

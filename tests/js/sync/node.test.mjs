@@ -274,7 +274,7 @@ describe("authentication", () => {
 });
 
 describe("the push protocol at the edge", () => {
-  const push = (batch, appends) => ({ v: 3, type: "push", batch, appends });
+  const push = (batch, appends) => ({ v: 4, type: "push", batch, appends });
   const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
 
   test("outcomes: ok, already (a retry), conflict with theirs, rejected, blocked", async () => {
@@ -325,7 +325,7 @@ describe("the push protocol at the edge", () => {
         push(-1, [append]),
         push(1, []),
         push(1, [{ ...append, streamid: "x" }]),
-        { ...push(1, [append]), v: 4 },
+        { ...push(1, [append]), v: 5 },
       ]) {
         writer.send(bad);
         const frame = await writer.next();
@@ -346,16 +346,16 @@ describe("the push protocol at the edge", () => {
       const first = event("A");
       feed.send(push(1, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [first] }]));
       assert.equal((await feed.next()).type, "pushResult");
-      feed.send({ v: 3, type: "pull", after: null });
+      feed.send({ v: 4, type: "pull", after: null });
       const events = await feed.next();
       assert.equal(events.type, "events");
       assert.equal(typeof events.epoch, "string");
-      assert.deepEqual([events.after, events.through], [null, 0], "a v3 frame says which positions it covers");
+      assert.deepEqual([events.after, events.through], [null, 0], "a frame says which positions it covers");
       const caughtUp = await feed.next();
       assert.equal(caughtUp.epoch, events.epoch);
-      feed.send({ v: 3, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
-      assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch });
-      feed.send({ v: 3, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
+      feed.send({ v: 4, type: "pull", after: 0, afterId: first.id, epoch: events.epoch });
+      assert.deepEqual(await feed.next(), { type: "caughtUp", head: 0, epoch: events.epoch, streams: ["*"] });
+      feed.send({ v: 4, type: "pull", after: 0, afterId: first.id, epoch: "another-log" });
       const refused = await feed.next();
       assert.equal(refused.type, "error");
       assert.equal(refused.error.code, "INVALID_ARGUMENT");
@@ -363,19 +363,19 @@ describe("the push protocol at the edge", () => {
         { head: refused.error.head, epoch: refused.error.epoch, after: refused.error.after, clientEpoch: refused.error.clientEpoch },
         { head: 0, epoch: events.epoch, after: 0, clientEpoch: "another-log" },
       );
-      feed.send({ v: 3, type: "pull", after: 5, afterId: first.id, epoch: events.epoch });
+      feed.send({ v: 4, type: "pull", after: 5, afterId: first.id, epoch: events.epoch });
       const beyond = await feed.next();
       assert.equal(beyond.error.code, "INVALID_ARGUMENT");
       assert.deepEqual([beyond.error.head, beyond.error.after, beyond.error.clientEpoch], [0, 5, events.epoch]);
-      feed.send({ v: 3, type: "pull", after: null, epoch: 7 });
+      feed.send({ v: 4, type: "pull", after: null, epoch: 7 });
       assert.equal((await feed.next()).error.code, "INVALID_ARGUMENT");
       // Another event at `after` (a log restored from a copy, then grown again): refused too.
-      feed.send({ v: 3, type: "pull", after: 0, afterId: uuid(), epoch: events.epoch });
+      feed.send({ v: 4, type: "pull", after: 0, afterId: uuid(), epoch: events.epoch });
       const diverged = await feed.next();
       assert.equal(diverged.error.code, "INVALID_ARGUMENT");
       assert.match(diverged.error.message, /restored or replaced/);
       assert.deepEqual([diverged.error.head, diverged.error.after], [0, 0]);
-      feed.send({ v: 3, type: "pull", after: 0, afterId: 7, epoch: events.epoch });
+      feed.send({ v: 4, type: "pull", after: 0, afterId: 7, epoch: events.epoch });
       assert.match((await feed.next()).error.message, /afterId/);
     } finally {
       feed.ws.terminate();
@@ -388,7 +388,7 @@ describe("the push protocol at the edge", () => {
     const writer = await openFeed(edge, t, token(t));
     try {
       for (const f of [watcher, writer]) {
-        f.send({ v: 3, type: "pull", after: null });
+        f.send({ v: 4, type: "pull", after: null });
         assert.equal((await f.next()).type, "caughtUp");
       }
       writer.send(push(7, [{ seq: 0, streamId: "S-1", expectedRevision: "any", createdAt: 1, events: [event("A"), event("B")] }]));
@@ -465,7 +465,7 @@ describe("faults", () => {
 });
 
 describe("hardening of the sync socket (issue 18)", () => {
-  const push = (batch, appends) => ({ v: 3, type: "push", batch, appends });
+  const push = (batch, appends) => ({ v: 4, type: "push", batch, appends });
   const event = (type, id = uuid()) => ({ id, type, data: { n: 1 }, metadata: {} });
   const append = (streamId, events, more = {}) => ({ seq: 0, streamId, expectedRevision: "any", createdAt: 1700000000000, events, ...more });
 
@@ -542,7 +542,7 @@ describe("hardening of the sync socket (issue 18)", () => {
     }
   });
 
-  for (const version of [1, 2]) {
+  for (const version of [1, 2, 3]) {
     test(`an old (v${version}) client is refused in words, then closed with 4426; it writes nothing`, async () => {
       const t = tenant();
       const old = await openFeed(edge, t, token(t), { protocols: [`evstore.sync.v${version}`, `bearer.${token(t)}`] });
@@ -552,7 +552,7 @@ describe("hardening of the sync socket (issue 18)", () => {
         const frame = await old.next();
         assert.equal(frame.type, "error");
         assert.equal(frame.error.code, "INVALID_ARGUMENT");
-        assert.equal(frame.error.message, `sync protocol version ${version} is not served here: this server speaks version 3; update evstore`);
+        assert.equal(frame.error.message, `sync protocol version ${version} is not served here: this server speaks version 4; update evstore`);
         const closed = await old.closed;
         assert.equal(closed.code, 4426);
         assert.deepEqual(await serverLog(t), []);

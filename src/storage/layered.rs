@@ -70,10 +70,10 @@ pub trait Hook {
         inner
     }
 
-    /// The log's head as the layered storage shows it, from the head of the storage underneath
-    /// (`head`, read through `tx`): a hook may place it further (a partially synced device's log
-    /// reaches its confirmed position, past its last stored event, so that its next local append
-    /// goes after it).
+    /// The log's head an append numbers its events after ([`Transaction::heads_of`]), from the
+    /// head of the storage underneath (`head`, read through `tx`): a hook may place it further (a
+    /// partially synced device's log reaches its confirmed position, past its last stored event,
+    /// so that its next local append goes after it). Reads see the storage's own head.
     fn log_head<'a>(
         &'a self,
         tx: &'a mut dyn Transaction,
@@ -81,6 +81,12 @@ pub trait Hook {
     ) -> Io<'a, Option<Position>> {
         let _ = tx;
         Box::pin(async move { Ok(head) })
+    }
+
+    /// The meta keys [`log_head`](Hook::log_head) reads: requested together with the heads
+    /// (storages that pipeline requests then need no extra round trip).
+    fn head_meta(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Inside a local append's transaction, just before its events are put: the hook's own
@@ -182,8 +188,7 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
         Box::pin(async move {
             self.hook.before(Primitive::LogHead)?;
-            let head = self.inner.log_head().await?;
-            self.hook.log_head(&mut *self.inner, head).await
+            self.inner.log_head().await
         })
     }
 
@@ -191,6 +196,7 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
         Box::pin(async move {
             self.hook.before(Primitive::StreamHead)?;
             self.hook.before(Primitive::LogHead)?;
+            self.inner.prefetch_meta(self.hook.head_meta());
             let (heads, head) = self.inner.heads_of(streams).await?;
             Ok((heads, self.hook.log_head(&mut *self.inner, head).await?))
         })

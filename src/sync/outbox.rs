@@ -16,9 +16,13 @@ pub type Outboxed = Layered<Outbox>;
 pub struct Outbox;
 
 impl Hook for Outbox {
-    /// The log reaches the confirmed position at least: a device that holds some streams only
-    /// may have no event there (the server's events at its last positions are of other
-    /// streams), and its local appends go after it.
+    /// An append's log reaches the confirmed position at least: a device that holds some
+    /// streams only may have no event there (the server's events at its last positions are of
+    /// other streams), and its local appends go after it.
+    fn head_meta(&self) -> &'static [&'static str] {
+        &[STATE]
+    }
+
     fn log_head<'a>(
         &'a self,
         tx: &'a mut dyn Transaction,

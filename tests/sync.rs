@@ -1230,6 +1230,63 @@ mod simulation {
         );
     }
 
+    /// Found by the simulation: a device holding a tombstone as a conflict keeps the events it
+    /// removed locally removed (husks) until the app resolves it, while the server still has
+    /// them; sync settles all the same.
+    #[test]
+    fn a_held_tombstone_keeps_its_local_removal_and_sync_still_settles() {
+        use Step::*;
+        run(
+            2,
+            vec![
+                Tombstone {
+                    d: 0,
+                    stream: 1,
+                    exact: true,
+                },
+                Connect(1),
+                Deliver(6),
+                Connect(2),
+                Tombstone {
+                    d: 0,
+                    stream: 0,
+                    exact: false,
+                },
+                Deliver(2),
+                Deliver(5),
+                Deliver(3),
+                Deliver(2),
+                Deliver(0),
+                Deliver(1),
+                Deliver(2),
+                Deliver(5),
+                Append {
+                    d: 3,
+                    stream: 2,
+                    n: 1,
+                    expected: 2,
+                },
+                Deliver(0),
+                Deliver(7),
+                Deliver(3),
+                RestartServer,
+                Tombstone {
+                    d: 1,
+                    stream: 2,
+                    exact: true,
+                },
+                Connect(1),
+                Deliver(3),
+                Deliver(6),
+                Tombstone {
+                    d: 1,
+                    stream: 2,
+                    exact: false,
+                },
+            ],
+        );
+    }
+
     /// Found by the simulation (lifecycle work): kept as a fixed case.
     #[test]
     fn found_case_one() {

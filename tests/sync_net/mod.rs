@@ -532,9 +532,15 @@ impl World {
                     .into_iter()
                     .filter(|e| device.holds(e.stream_id.as_str()))
                     .collect();
-                let diverged = status
-                    .confirmed
-                    .is_some_and(|at| id_at(&stored_log(&*device.storage), at) != id_at(&held, at));
+                // A husk counts as its event: a held lifecycle call keeps what it removed
+                // locally removed until the app resolves it.
+                let diverged = status.confirmed.is_some_and(|at| {
+                    let ours = id_at(&stored_log(&*device.storage), at);
+                    let theirs = id_at(&held, at);
+                    ours != theirs
+                        && !(ours.is_none()
+                            && theirs.is_some_and(|id| husk_at(&*device.storage, id, at)))
+                });
                 let behind = status.confirmed != server_head && status.confirmed != log_head;
                 if pushable > 0 || behind || other_log || diverged {
                     self.tick(d);
@@ -567,6 +573,18 @@ impl World {
 }
 
 /// Every live event `storage` holds, as its primitives return them (no read-time hiding).
+/// Whether `storage` holds the event `id` at `position`, removed (a husk).
+fn husk_at(storage: &dyn Storage, id: evstore::Uuid, position: evstore::Position) -> bool {
+    block_on(async {
+        let mut tx = storage.begin(Mode::Read).await?;
+        tx.locate(&[id]).await
+    })
+    .unwrap()
+    .pop()
+    .flatten()
+    .is_some_and(|l| l.removed && l.position == position)
+}
+
 fn stored_log(storage: &dyn Storage) -> Vec<RecordedEvent> {
     block_on(async {
         let mut tx = storage.begin(Mode::Read).await?;

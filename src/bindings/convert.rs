@@ -144,6 +144,13 @@ pub(crate) fn read_all_options(value: &JsValue) -> Result<(ReadOptions, Option<S
 
 /// A list of stream patterns (`["List-7", "Item-*"]`): an array of non-empty strings, each
 /// with at most one `*`, at its end. `INVALID_ARGUMENT` names the first bad element.
+/// `value` as a Rust string when it is a well-formed JS string (a lone surrogate would otherwise
+/// read as U+FFFD: another stream id).
+pub(crate) fn well_formed(value: &JsValue) -> Option<String> {
+    let text = value.dyn_ref::<js_sys::JsString>()?;
+    text.is_valid_utf16().then(|| String::from(text))
+}
+
 pub(crate) fn selection(value: &JsValue, what: &str) -> Result<Selection> {
     if !js_sys::Array::is_array(value) {
         return Err(Error::invalid(format!(
@@ -156,7 +163,7 @@ pub(crate) fn selection(value: &JsValue, what: &str) -> Result<Selection> {
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let text = item.as_string().ok_or_else(|| {
+            let text = well_formed(&item).ok_or_else(|| {
                 Error::invalid(format!(
                     "{what}[{i}] must be a string, got {}",
                     describe(&item)

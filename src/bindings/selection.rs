@@ -2,10 +2,11 @@
 //! service, which checks a token's `streams` claim and every stream it routes with the core's one
 //! matcher ([`Selection`]) — never a second implementation of the patterns.
 
-use js_sys::{Array, JsString};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use crate::{Error, Selection};
+use super::convert::{selection, well_formed};
+use crate::Selection;
 
 /// A parsed, normalized list of stream patterns (`StreamSelection` in JS).
 #[wasm_bindgen(js_name = StreamSelection)]
@@ -13,28 +14,13 @@ pub struct JsStreamSelection {
     inner: Selection,
 }
 
-/// `value` as a Rust string when it is a well-formed JS string (a lone surrogate would otherwise
-/// read as U+FFFD, another stream id).
-fn well_formed(value: &JsValue) -> Option<String> {
-    let text = value.dyn_ref::<JsString>()?;
-    text.is_valid_utf16().then(|| String::from(text))
-}
-
 #[wasm_bindgen(js_class = StreamSelection)]
 impl JsStreamSelection {
     /// Reads an array of stream patterns (`"List-7"`, `"Item-7-*"`, `"*"`): `INVALID_ARGUMENT`
     /// for anything but an array of non-empty, well-formed strings whose only `*` ends them.
     pub fn parse(patterns: &JsValue) -> Result<JsStreamSelection, JsValue> {
-        let items = patterns
-            .dyn_ref::<Array>()
-            .ok_or_else(|| Error::invalid("stream patterns must be an array of strings"))?;
-        let texts = items
-            .iter()
-            .map(|p| well_formed(&p))
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| Error::invalid("stream patterns must be well-formed strings"))?;
         Ok(JsStreamSelection {
-            inner: Selection::parse(&texts)?,
+            inner: selection(patterns, "stream patterns")?,
         })
     }
 

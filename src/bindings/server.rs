@@ -33,13 +33,7 @@ fn selection_of(state: &JsValue, key: &str) -> Selection {
     if value.is_null() || value.is_undefined() {
         return Selection::all();
     }
-    let Ok(items) = value.dyn_into::<Array>() else {
-        return Selection::none();
-    };
-    let patterns: Option<Vec<String>> = items.iter().map(|p| p.as_string()).collect();
-    patterns
-        .and_then(|p| Selection::parse(&p).ok())
-        .unwrap_or_else(Selection::none)
+    super::convert::selection(&value, key).unwrap_or_else(|_| Selection::none())
 }
 
 /// The feed in `state`: `cursor` (-1 or absent: nothing sent), `live` and `selected` (the

@@ -164,14 +164,8 @@ impl SyncState {
 
 /// The record of `selection`: its patterns as a JSON array of strings.
 pub(crate) fn encode_selection(selection: &Selection) -> Json {
-    let mut out = String::from("[");
-    for (i, pattern) in selection.to_strings().iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_quoted(&mut out, pattern);
-    }
-    out.push(']');
+    let mut out = String::new();
+    super::wire::push_patterns(&mut out, selection);
     Json::trusted(out)
 }
 

@@ -40,7 +40,13 @@ impl Delivered for JsRecord {
 }
 
 impl FromPage for JsRecord {
-    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)> {
+    /// JS upcasts when it builds the events (`recordsAt` in codec.js), so `_schema` (versions
+    /// only) is not used here.
+    fn select(
+        page: BoxedPage,
+        filter: &EventFilter,
+        _schema: Option<&crate::Schema>,
+    ) -> Result<(Vec<Self>, Option<Position>)> {
         let page = records(page)?;
         let positions = page.positions();
         let last = positions.last().copied();

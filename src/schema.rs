@@ -1,0 +1,265 @@
+//! Schema evolution: each event type's current version, and the steps that upcast older data.
+//!
+//! Stored events never change. An append by the caller stamps `metadata.$schemaVersion` with the
+//! type's current version ([`Schema::stamp`]); reads deliver older events upcast to it
+//! ([`Schema::upcast_event`]), and events of a newer version as stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::rc::Rc;
+
+use crate::error::{Cause, Error, Result};
+use crate::event::RecordedEvent;
+use crate::json::Json;
+use crate::sync::wire::Fields;
+
+/// What an upcasting step returns when it cannot upcast an event (kept as the
+/// `UPCAST_FAILED` error's cause).
+pub type UpcastError = Box<dyn std::error::Error>;
+
+/// The metadata key that holds an event's schema version.
+pub const SCHEMA_VERSION: &str = "$schemaVersion";
+
+/// One step: version `v` data (and the event as stored) → version `v + 1` data.
+type Step = Rc<dyn Fn(serde_json::Value, &RecordedEvent) -> Result<serde_json::Value, UpcastError>>;
+
+#[derive(Clone)]
+struct TypeSchema {
+    version: u32,
+    /// The steps by the version they start from (`None`: a host runs them, see
+    /// [`Schema::host_versions`]).
+    steps: Option<BTreeMap<u32, Step>>,
+}
+
+/// The event types whose shapes evolved: for each, its current version and the upcasting steps.
+///
+/// ```
+/// use evstore::{EventStore, MemoryStorage, Schema};
+/// let schema = Schema::new()
+///     .event("ItemAdded", 2)
+///     .upcast("ItemAdded", 1, |mut data, _event| {
+///         data["quantity"] = 1.into();
+///         Ok(data)
+///     });
+/// let store = EventStore::new(MemoryStorage::new()).with_schema(schema)?;
+/// # Ok::<(), evstore::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Schema {
+    types: HashMap<String, TypeSchema>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (t, s) in &self.types {
+            map.entry(t, &s.version);
+        }
+        map.finish()
+    }
+}
+
+impl Schema {
+    /// An empty schema (every event is version 1 and none is upcast).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares `event_type`'s current `version` (≥ 1). Appended events of that type are stored
+    /// with `metadata.$schemaVersion` = `version`.
+    pub fn event(mut self, event_type: &str, version: u32) -> Self {
+        let entry = self
+            .types
+            .entry(event_type.to_owned())
+            .or_insert_with(|| TypeSchema {
+                version,
+                steps: Some(BTreeMap::new()),
+            });
+        entry.version = version;
+        self
+    }
+
+    /// Adds the step that turns `event_type`'s version `from` data into version `from + 1`.
+    /// Declares the type (at version `from + 1`) if [`Schema::event`] did not.
+    pub fn upcast(
+        mut self,
+        event_type: &str,
+        from: u32,
+        step: impl Fn(serde_json::Value, &RecordedEvent) -> Result<serde_json::Value, UpcastError>
+            + 'static,
+    ) -> Self {
+        let entry = self
+            .types
+            .entry(event_type.to_owned())
+            .or_insert_with(|| TypeSchema {
+                version: from.saturating_add(1),
+                steps: Some(BTreeMap::new()),
+            });
+        entry
+            .steps
+            .get_or_insert_with(BTreeMap::new)
+            .insert(from, Rc::new(step));
+        self
+    }
+
+    /// A schema of versions only, from a host that runs the steps itself (the JS bindings):
+    /// `text` is `[["ItemAdded", 3], …]`.
+    pub fn host_versions(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(format!(
+                "schema versions: expected [[type, version], …], got {text}"
+            ))
+        };
+        let pairs: Vec<(String, u32)> = serde_json::from_str(text).map_err(|_| bad())?;
+        let mut types = HashMap::new();
+        for (event_type, version) in pairs {
+            types.insert(
+                event_type,
+                TypeSchema {
+                    version,
+                    steps: None,
+                },
+            );
+        }
+        Ok(Schema { types })
+    }
+
+    /// Refuses a schema that could not upcast every older version: a type that is empty or
+    /// starts with `$`, a version of 0, a missing step (1 … version − 1) or one at or above the
+    /// version.
+    pub(crate) fn validate(&self) -> Result<()> {
+        for (event_type, s) in &self.types {
+            if event_type.is_empty() || event_type.starts_with('$') {
+                return Err(Error::invalid(format!(
+                    "schema: type {event_type:?} cannot have a schema (empty, or a system type)"
+                )));
+            }
+            if s.version == 0 || s.version > i32::MAX as u32 {
+                return Err(Error::invalid(format!(
+                    "schema.{event_type}.version must be an integer from 1 to 2147483647"
+                )));
+            }
+            let Some(steps) = &s.steps else { continue };
+            if let Some(from) = (1..s.version).find(|v| !steps.contains_key(v)) {
+                return Err(Error::invalid(format!(
+                    "schema.{event_type}.upcast[{from}] is missing (version {} needs a step from each of 1 … {})",
+                    s.version,
+                    s.version - 1
+                )));
+            }
+            if let Some(from) = steps.keys().find(|&&v| v == 0 || v >= s.version) {
+                return Err(Error::invalid(format!(
+                    "schema.{event_type}.upcast[{from}]: steps go from 1 … {} (version is {})",
+                    s.version.saturating_sub(1),
+                    s.version
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `event_type`'s current version, if the schema has an entry for it.
+    pub fn version_of(&self, event_type: &str) -> Option<u32> {
+        self.types.get(event_type).map(|s| s.version)
+    }
+
+    /// `metadata` (a validated object without `$` keys) with `$schemaVersion` first, when the
+    /// schema has an entry for `event_type`.
+    pub(crate) fn stamp(&self, event_type: &str, metadata: &Json) -> Option<Json> {
+        let version = self.version_of(event_type)?;
+        let text = metadata.as_str();
+        let open = text.find('{')?;
+        let rest = &text[open + 1..];
+        Some(Json::trusted(if rest.trim_start().starts_with('}') {
+            format!("{{\"{SCHEMA_VERSION}\":{version}}}")
+        } else {
+            format!("{{\"{SCHEMA_VERSION}\":{version},{rest}")
+        }))
+    }
+
+    /// Upcasts `event` in place to its type's current version (data, and `$schemaVersion` set to
+    /// it); an event of a newer version, or of a type without an entry, stays as stored.
+    pub(crate) fn upcast_event(&self, event: &mut RecordedEvent) -> Result<()> {
+        let Some(s) = self.types.get(&*event.event_type) else {
+            return Ok(());
+        };
+        let stored = stored_version(event);
+        if stored > s.version {
+            return Ok(());
+        }
+        if let (Some(steps), true) = (&s.steps, stored < s.version) {
+            let failed = |version: u32, cause: Option<Cause>| Error::UpcastFailed {
+                event_id: event.id.to_string(),
+                event_type: event.event_type.to_string(),
+                version,
+                cause,
+            };
+            let mut data: serde_json::Value = event.data.to_value()?;
+            for from in stored..s.version {
+                let step = &steps[&from];
+                data = step(data, event).map_err(|e| failed(from, Some(Cause::new(e))))?;
+            }
+            event.data = Json::from_value(&data).map_err(|_| failed(s.version - 1, None))?;
+        }
+        if stored != s.version || !has_version(event) {
+            event.metadata = with_version(&event.metadata, s.version)?;
+        }
+        Ok(())
+    }
+
+    /// `SCHEMA_TOO_NEW` when `event` was written by a newer app (its stored version is above
+    /// its type's current version); a folding read must not fold it.
+    pub(crate) fn too_new(&self, event: &RecordedEvent) -> Result<()> {
+        let Some(s) = self.types.get(&*event.event_type) else {
+            return Ok(());
+        };
+        let stored = stored_version(event);
+        if stored > s.version {
+            return Err(Error::SchemaTooNew {
+                stream_id: event.stream_id.as_str().to_owned(),
+                event_type: event.event_type.to_string(),
+                version: stored,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The version `event` was stored with: its `$schemaVersion` when that is an integer ≥ 1,
+/// else 1.
+pub fn stored_version(event: &RecordedEvent) -> u32 {
+    if !has_version(event) {
+        return 1;
+    }
+    Fields::parse(event.metadata.as_str())
+        .and_then(|f| f.integer(SCHEMA_VERSION))
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|&v| v >= 1)
+        .unwrap_or(1)
+}
+
+fn has_version(event: &RecordedEvent) -> bool {
+    event.metadata.as_str().contains(SCHEMA_VERSION)
+}
+
+/// `metadata` with `$schemaVersion` set to `version` (replacing any value it had).
+fn with_version(metadata: &Json, version: u32) -> Result<Json> {
+    let mut map: serde_json::Map<String, serde_json::Value> = metadata.to_value()?;
+    map.insert(SCHEMA_VERSION.to_owned(), version.into());
+    Json::from_value(&map)
+}
+
+/// The first top-level key of `metadata` (an object) that starts with `$`: reserved for the
+/// store.
+pub(crate) fn reserved_key(metadata: &Json) -> Option<String> {
+    let text = metadata.as_str();
+    if !text.contains("\"$") {
+        return None;
+    }
+    Fields::parse(text)?
+        .0
+        .into_iter()
+        .map(|(k, _)| k)
+        .find(|k| k.starts_with('$'))
+        .map(|k| k.into_owned())
+}

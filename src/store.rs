@@ -92,6 +92,7 @@ pub(crate) enum Origin {
     /// The app: `$` metadata keys are refused and `$schemaVersion` is stamped.
     Caller,
     /// A pushed append: its events are stored as the device stamped them.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     Pushed,
 }
 

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::error::{Cause, Error, Result};
 use crate::event::RecordedEvent;
-use crate::json::Json;
+use crate::json::{push_quoted, Json};
 use crate::sync::wire::Fields;
 
 /// What an upcasting step returns when it cannot upcast an event (kept as the
@@ -25,7 +25,10 @@ type Step = Rc<dyn Fn(serde_json::Value, &RecordedEvent) -> Result<serde_json::V
 
 #[derive(Clone)]
 struct TypeSchema {
+    /// The current version: declared by [`Schema::event`], else one above the highest step.
     version: u32,
+    /// Whether [`Schema::event`] declared `version`.
+    declared: bool,
     /// The steps by the version they start from (`None`: a host runs them, see
     /// [`Schema::host_versions`]).
     steps: Option<BTreeMap<u32, Step>>,
@@ -73,14 +76,16 @@ impl Schema {
             .entry(event_type.to_owned())
             .or_insert_with(|| TypeSchema {
                 version,
+                declared: true,
                 steps: Some(BTreeMap::new()),
             });
         entry.version = version;
+        entry.declared = true;
         self
     }
 
     /// Adds the step that turns `event_type`'s version `from` data into version `from + 1`.
-    /// Declares the type (at version `from + 1`) if [`Schema::event`] did not.
+    /// Without [`Schema::event`], the type's version is one above its highest step.
     pub fn upcast(
         mut self,
         event_type: &str,
@@ -92,9 +97,13 @@ impl Schema {
             .types
             .entry(event_type.to_owned())
             .or_insert_with(|| TypeSchema {
-                version: from.saturating_add(1),
+                version: 0,
+                declared: false,
                 steps: Some(BTreeMap::new()),
             });
+        if !entry.declared {
+            entry.version = entry.version.max(from.saturating_add(1));
+        }
         entry
             .steps
             .get_or_insert_with(BTreeMap::new)
@@ -117,6 +126,7 @@ impl Schema {
                 event_type,
                 TypeSchema {
                     version,
+                    declared: true,
                     steps: None,
                 },
             );
@@ -178,31 +188,38 @@ impl Schema {
     }
 
     /// Upcasts `event` in place to its type's current version (data, and `$schemaVersion` set to
-    /// it); an event of a newer version, or of a type without an entry, stays as stored.
+    /// it); an event of a newer version, or of a type without an entry, stays as stored, and so
+    /// does every event under a host's schema ([`Schema::host_versions`]: the host upcasts).
     pub(crate) fn upcast_event(&self, event: &mut RecordedEvent) -> Result<()> {
         let Some(s) = self.types.get(&*event.event_type) else {
             return Ok(());
         };
-        let stored = stored_version(event);
+        let Some(steps) = &s.steps else {
+            return Ok(());
+        };
+        let field = version_field(event);
+        let stored = field.unwrap_or(1);
         if stored > s.version {
             return Ok(());
         }
-        if let (Some(steps), true) = (&s.steps, stored < s.version) {
-            let failed = |version: u32, cause: Option<Cause>| Error::UpcastFailed {
+        if stored < s.version {
+            let failed = |version: u32, cause: UpcastError| Error::UpcastFailed {
                 event_id: event.id.to_string(),
                 event_type: event.event_type.to_string(),
                 version,
-                cause,
+                cause: Some(Cause::new(cause)),
             };
-            let mut data: serde_json::Value = event.data.to_value()?;
+            // Data nested deeper than serde_json's value tree allows cannot be upcast here.
+            let mut data: serde_json::Value = serde_json::from_str(event.data.as_str())
+                .map_err(|e| failed(stored, Box::new(e)))?;
             for from in stored..s.version {
                 let step = &steps[&from];
-                data = step(data, event).map_err(|e| failed(from, Some(Cause::new(e))))?;
+                data = step(data, event).map_err(|e| failed(from, e))?;
             }
-            event.data = Json::from_value(&data).map_err(|_| failed(s.version - 1, None))?;
+            event.data = Json::from_value(&data).map_err(|e| failed(s.version - 1, Box::new(e)))?;
         }
-        if stored != s.version || !has_version(event) {
-            event.metadata = with_version(&event.metadata, s.version)?;
+        if field != Some(s.version) {
+            event.metadata = with_version(&event.metadata, s.version);
         }
         Ok(())
     }
@@ -228,32 +245,50 @@ impl Schema {
 /// The version `event` was stored with: its `$schemaVersion` when that is an integer ≥ 1,
 /// else 1.
 pub fn stored_version(event: &RecordedEvent) -> u32 {
+    version_field(event).unwrap_or(1)
+}
+
+/// `event`'s top-level `$schemaVersion`, when it is an integer ≥ 1 (one above `u32::MAX` read
+/// as `u32::MAX`: newer than any schema).
+fn version_field(event: &RecordedEvent) -> Option<u32> {
     if !has_version(event) {
-        return 1;
+        return None;
     }
     Fields::parse(event.metadata.as_str())
         .and_then(|f| f.integer(SCHEMA_VERSION))
-        .and_then(|v| u32::try_from(v).ok())
         .filter(|&v| v >= 1)
-        .unwrap_or(1)
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
+/// Whether `event`'s metadata may hold `$schemaVersion` (a quick look at the text; the key may
+/// be written with escapes, as `\u0024schemaVersion`).
 fn has_version(event: &RecordedEvent) -> bool {
-    event.metadata.as_str().contains(SCHEMA_VERSION)
+    event.metadata.as_str().contains("schemaVersion")
 }
 
-/// `metadata` with `$schemaVersion` set to `version` (replacing any value it had).
-fn with_version(metadata: &Json, version: u32) -> Result<Json> {
-    let mut map: serde_json::Map<String, serde_json::Value> = metadata.to_value()?;
-    map.insert(SCHEMA_VERSION.to_owned(), version.into());
-    Json::from_value(&map)
+/// `metadata` (an object) with `$schemaVersion` first, set to `version`, and its other fields
+/// after it as they are stored (their texts and order kept).
+fn with_version(metadata: &Json, version: u32) -> Json {
+    let mut out = format!("{{\"{SCHEMA_VERSION}\":{version}");
+    if let Some(fields) = Fields::parse(metadata.as_str()) {
+        for (key, value) in &fields.0 {
+            if key != SCHEMA_VERSION {
+                out.push(',');
+                push_quoted(&mut out, key);
+                out.push(':');
+                out.push_str(value.get());
+            }
+        }
+    }
+    out.push('}');
+    Json::trusted(out)
 }
 
 /// The first top-level key of `metadata` (an object) that starts with `$`: reserved for the
-/// store.
+/// store. (A `$` in a key may be written as the escape `\u0024`.)
 pub(crate) fn reserved_key(metadata: &Json) -> Option<String> {
     let text = metadata.as_str();
-    if !text.contains("\"$") {
+    if !text.contains("\"$") && !text.contains("\\u0024") {
         return None;
     }
     Fields::parse(text)?

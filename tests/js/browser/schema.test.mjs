@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { storePage as harnessStorePage, useBrowser } from "./harness.mjs";
+import { call, startEdge, token } from "../edge-service/harness.mjs";
 
 const env = useBrowser();
 
@@ -93,4 +94,49 @@ test("IndexedDB: older events read upcast, newer ones as stored and never folded
   assert.deepEqual(result.secondWatchChanges, [], "no onChange with a partial fold");
   assert.deepEqual(result.broken, ["UPCAST_FAILED", "ItemAdded", 1, true]);
   await context.close();
+});
+
+test("IndexedDB + sync: a conflict's pending events queued before the update read upcast after it", async () => {
+  const edge = await startEdge();
+  const context = await env.browser.newContext();
+  try {
+    const tenant = `schema-${process.pid}`;
+    const jwt = token(tenant);
+    const page = await harnessStorePage(context, env.srv);
+    // The first release, offline (its token never comes): v1 data queued in IndexedDB.
+    const name = `schema-sync-${Date.now()}`;
+    await page.evaluate(async ({ name, url }) => {
+      const s = await EventStore.open({ storage: "indexeddb", name, sync: { url, token: () => new Promise(() => {}) } });
+      await s.append("List-1", [{ type: "ItemAdded", data: { title: "eggs" } }], { expectedRevision: "no_stream" });
+      await s.close();
+    }, { name, url: `${edge.base}/t/${tenant}` });
+    // Meanwhile another device wrote the stream on the server (an HTTP append: version 1 too).
+    const res = await call(edge, "POST", `/t/${tenant}/streams/List-1`, { token: jwt, body: { events: [{ type: "ItemAdded", data: { title: "milk" } }], expectedRevision: "no_stream" } });
+    assert.equal(res.status, 200, res.text);
+    // The updated app (ItemAdded v2) opens the same database and goes online.
+    const conflict = await page.evaluate(async ({ name, url, jwt }) => {
+      const schema = { ItemAdded: { version: 2, upcast: { 1: (data) => ({ name: data.title, qty: 1 }) } } };
+      const s = await EventStore.open({ storage: "indexeddb", name, schema, sync: { url, token: () => jwt } });
+      const c = await new Promise((resolve) => s.sync.onConflict(resolve));
+      const [held] = await s.sync.conflicts();
+      const shape = (events) => events.map((e) => [e.data, e.metadata]);
+      const out = { pending: shape(held.pending), theirs: shape(held.theirs), announced: shape(c.pending) };
+      await held.retry(held.pending.map((e) => ({ type: e.type, data: e.data })), { expectedRevision: held.actualRevision, causedBy: held.theirs[0] });
+      await s.sync.flush();
+      out.after = shape(await s.readStream("List-1"));
+      await s.close();
+      return out;
+    }, { name, url: `${edge.base}/t/${tenant}`, jwt });
+    assert.deepEqual(conflict.pending, [[{ name: "eggs", qty: 1 }, { $schemaVersion: 2 }]]);
+    assert.deepEqual(conflict.announced, conflict.pending);
+    assert.deepEqual(conflict.theirs, [[{ name: "milk", qty: 1 }, { $schemaVersion: 2 }]]);
+    const server = await call(edge, "GET", `/t/${tenant}/streams/List-1`, { token: jwt });
+    const [milk, eggs] = server.body.events;
+    assert.deepEqual([milk.data, milk.metadata], [{ title: "milk" }, {}]);
+    assert.deepEqual([eggs.data, eggs.metadata], [{ name: "eggs", qty: 1 }, { $schemaVersion: 2, causationId: milk.id, correlationId: milk.id }]);
+    assert.deepEqual(conflict.after, [[{ name: "milk", qty: 1 }, { $schemaVersion: 2 }], [eggs.data, eggs.metadata]]);
+  } finally {
+    await context.close();
+    await edge.stop();
+  }
 });

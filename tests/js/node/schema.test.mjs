@@ -87,6 +87,7 @@ test("readStream, readAll (streams too) upcast older events to the current versi
   const calls = [];
   const store = await seeded(calls);
   assert.deepEqual(shape(await store.readStream("List-1")), V3);
+  assert.deepEqual(Object.keys((await store.readStream("List-1"))[0].metadata), ["$schemaVersion", "device"], "the version comes first, as stamped");
   assert.deepEqual(shape(await store.readStream("List-1", { direction: "backwards" })), [...V3].reverse());
   assert.deepEqual(shape(await store.readStream("List-1", { fromRevision: 1, maxCount: 1 })), [V3[1]]);
   assert.deepEqual(shape(await store.readAll()), V3);

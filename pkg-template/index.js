@@ -626,7 +626,12 @@ class Sync {
   }
 
   async #announceHeld() {
-    const list = await this.#engine.conflicts().catch(() => null);
+    const list = await this.#engine.conflicts().catch((e) => {
+      // An upcaster that fails on a held event (UPCAST_FAILED) must not go unseen; `conflicts()`
+      // rejects with it too.
+      if (e?.code !== "CLOSED") console.error("evstore: the held streams could not be read for onConflict:", e);
+      return null;
+    });
     if (!list) return;
     const now = new Set(list.map((c) => c.streamId));
     for (const c of list) {

@@ -117,7 +117,10 @@ export class Schema {
         }
         event.data = data;
       }
-      event.metadata[SCHEMA_VERSION] = entry.version;
+      const metadata = event.metadata;
+      // First, as the stamp of an append puts it (and as the Rust reads deliver it).
+      if (Object.hasOwn(metadata, SCHEMA_VERSION)) metadata[SCHEMA_VERSION] = entry.version;
+      else event.metadata = { [SCHEMA_VERSION]: entry.version, ...metadata };
     }
   }
 

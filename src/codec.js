@@ -78,6 +78,25 @@ export class UpcastFailure extends Error {
   }
 }
 
+/** `event`'s data run through `entry`'s steps from version `stored` to the current one. */
+function runSteps(entry, event, stored) {
+  let data = event.data;
+  let k = stored;
+  try {
+    for (; k < entry.version; k++) {
+      data = entry.steps[k](data, event);
+      if (data === undefined || isThenable(data)) break;
+    }
+  } catch (e) {
+    throw new UpcastFailure(event.id, event.type, k, e);
+  }
+  if (k < entry.version) {
+    const what = data === undefined ? "returned undefined (a step returns the next version's data)" : "returned a promise (steps are synchronous)";
+    throw new UpcastFailure(event.id, event.type, k, new TypeError(`schema.${event.type}.upcast[${k}] ${what}`));
+  }
+  return data;
+}
+
 /** A compiled `schema` (see `compileSchema`). */
 export class Schema {
   #types;
@@ -100,27 +119,9 @@ export class Schema {
       if (entry === undefined) continue;
       const stored = storedVersion(event);
       if (stored > entry.version) continue;
-      if (stored < entry.version) {
-        let data = event.data;
-        for (let k = stored; k < entry.version; k++) {
-          try {
-            data = entry.steps[k](data, event);
-          } catch (e) {
-            throw new UpcastFailure(event.id, event.type, k, e);
-          }
-          if (data === undefined) {
-            throw new UpcastFailure(event.id, event.type, k, new TypeError(`schema.${event.type}.upcast[${k}] returned undefined (a step returns the next version's data)`));
-          }
-          if (isThenable(data)) {
-            throw new UpcastFailure(event.id, event.type, k, new TypeError(`schema.${event.type}.upcast[${k}] returned a promise (steps are synchronous)`));
-          }
-        }
-        event.data = data;
-      }
-      const metadata = event.metadata;
-      // First, as the stamp of an append puts it (and as the Rust reads deliver it).
-      if (Object.hasOwn(metadata, SCHEMA_VERSION)) metadata[SCHEMA_VERSION] = entry.version;
-      else event.metadata = { [SCHEMA_VERSION]: entry.version, ...metadata };
+      if (stored < entry.version) event.data = runSteps(entry, event, stored);
+      // Set (or added last: a plain property add is far cheaper than rebuilding the object).
+      event.metadata[SCHEMA_VERSION] = entry.version;
     }
   }
 

@@ -4,14 +4,13 @@
 //! type's current version ([`Schema::stamp`]); reads deliver older events upcast to it
 //! ([`Schema::upcast_event`]), and events of a newer version as stored.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::rc::Rc;
 
 use crate::error::{Cause, Error, Result};
 use crate::event::RecordedEvent;
 use crate::json::{push_quoted, Json};
-use crate::sync::wire::Fields;
+use crate::sync::wire::{integer, items, string, Fields, Raw};
 
 /// What an upcasting step returns when it cannot upcast an event (kept as the
 /// `UPCAST_FAILED` error's cause).
@@ -29,9 +28,9 @@ struct TypeSchema {
     version: u32,
     /// Whether [`Schema::event`] declared `version`.
     declared: bool,
-    /// The steps by the version they start from (`None`: a host runs them, see
+    /// The steps, at the index of the version they start from (`None`: a host runs them, see
     /// [`Schema::host_versions`]).
-    steps: Option<BTreeMap<u32, Step>>,
+    steps: Option<Vec<Option<Step>>>,
 }
 
 /// The event types whose shapes evolved: for each, its current version and the upcasting steps.
@@ -49,7 +48,8 @@ struct TypeSchema {
 /// ```
 #[derive(Clone, Default)]
 pub struct Schema {
-    types: HashMap<String, TypeSchema>,
+    /// By type, sorted (a few types: a sorted list keeps the wasm build small).
+    types: Vec<(String, TypeSchema)>,
 }
 
 impl fmt::Debug for Schema {
@@ -71,14 +71,7 @@ impl Schema {
     /// Declares `event_type`'s current `version` (≥ 1). Appended events of that type are stored
     /// with `metadata.$schemaVersion` = `version`.
     pub fn event(mut self, event_type: &str, version: u32) -> Self {
-        let entry = self
-            .types
-            .entry(event_type.to_owned())
-            .or_insert_with(|| TypeSchema {
-                version,
-                declared: true,
-                steps: Some(BTreeMap::new()),
-            });
+        let entry = self.entry(event_type, version);
         entry.version = version;
         entry.declared = true;
         self
@@ -93,22 +86,45 @@ impl Schema {
         step: impl Fn(serde_json::Value, &RecordedEvent) -> Result<serde_json::Value, UpcastError>
             + 'static,
     ) -> Self {
-        let entry = self
-            .types
-            .entry(event_type.to_owned())
-            .or_insert_with(|| TypeSchema {
-                version: 0,
-                declared: false,
-                steps: Some(BTreeMap::new()),
-            });
+        let entry = self.entry(event_type, 0);
         if !entry.declared {
             entry.version = entry.version.max(from.saturating_add(1));
         }
-        entry
-            .steps
-            .get_or_insert_with(BTreeMap::new)
-            .insert(from, Rc::new(step));
+        let steps = entry.steps.get_or_insert_with(Vec::new);
+        let at = from as usize;
+        if steps.len() <= at {
+            steps.resize(at + 1, None);
+        }
+        steps[at] = Some(Rc::new(step));
         self
+    }
+
+    /// `event_type`'s entry, added (undeclared, at `version`, without steps) when missing.
+    fn entry(&mut self, event_type: &str, version: u32) -> &mut TypeSchema {
+        let at = match self.find(event_type) {
+            Ok(at) => at,
+            Err(at) => {
+                let schema = TypeSchema {
+                    version,
+                    declared: false,
+                    steps: Some(Vec::new()),
+                };
+                self.types.insert(at, (event_type.to_owned(), schema));
+                at
+            }
+        };
+        &mut self.types[at].1
+    }
+
+    /// Where `event_type` is (or would be) in the sorted list.
+    fn find(&self, event_type: &str) -> std::result::Result<usize, usize> {
+        self.types
+            .binary_search_by(|(t, _)| t.as_str().cmp(event_type))
+    }
+
+    /// `event_type`'s entry, if any.
+    fn get(&self, event_type: &str) -> Option<&TypeSchema> {
+        self.find(event_type).ok().map(|at| &self.types[at].1)
     }
 
     /// A schema of versions only, from a host that runs the steps itself (the JS bindings):
@@ -119,19 +135,26 @@ impl Schema {
                 "schema versions: expected [[type, version], …], got {text}"
             ))
         };
-        let pairs: Vec<(String, u32)> = serde_json::from_str(text).map_err(|_| bad())?;
-        let mut types = HashMap::new();
-        for (event_type, version) in pairs {
-            types.insert(
-                event_type,
-                TypeSchema {
-                    version,
-                    declared: true,
-                    steps: None,
-                },
-            );
+        // The wire's small JSON reader: no serde deserializer in the wasm build for this.
+        let mut schema = Schema::default();
+        for pair in Raw::parse(text).and_then(items).ok_or_else(bad)? {
+            let pair = items(pair).filter(|p| p.len() == 2).ok_or_else(bad)?;
+            let event_type = string(pair[0]).ok_or_else(bad)?;
+            let version = integer(pair[1])
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(bad)?;
+            let at = schema.find(&event_type).unwrap_or_else(|at| at);
+            if schema.types.get(at).is_some_and(|(t, _)| *t == event_type) {
+                schema.types.remove(at);
+            }
+            let entry = TypeSchema {
+                version,
+                declared: true,
+                steps: None,
+            };
+            schema.types.insert(at, (event_type, entry));
         }
-        Ok(Schema { types })
+        Ok(schema)
     }
 
     /// Refuses a schema that could not upcast every older version: a type that is empty or
@@ -150,14 +173,16 @@ impl Schema {
                 )));
             }
             let Some(steps) = &s.steps else { continue };
-            if let Some(from) = (1..s.version).find(|v| !steps.contains_key(v)) {
+            let has = |v: u32| steps.get(v as usize).is_some_and(Option::is_some);
+            if let Some(from) = (1..s.version).find(|&v| !has(v)) {
                 return Err(Error::invalid(format!(
                     "schema.{event_type}.upcast[{from}] is missing (version {} needs a step from each of 1 … {})",
                     s.version,
                     s.version - 1
                 )));
             }
-            if let Some(from) = steps.keys().find(|&&v| v == 0 || v >= s.version) {
+            let stray = (0..steps.len() as u32).filter(|&v| has(v));
+            if let Some(from) = stray.into_iter().find(|&v| v == 0 || v >= s.version) {
                 return Err(Error::invalid(format!(
                     "schema.{event_type}.upcast[{from}]: steps go from 1 … {} (version is {})",
                     s.version.saturating_sub(1),
@@ -170,7 +195,7 @@ impl Schema {
 
     /// `event_type`'s current version, if the schema has an entry for it.
     pub fn version_of(&self, event_type: &str) -> Option<u32> {
-        self.types.get(event_type).map(|s| s.version)
+        self.get(event_type).map(|s| s.version)
     }
 
     /// `metadata` (a validated object without `$` keys) with `$schemaVersion` first, when the
@@ -191,7 +216,7 @@ impl Schema {
     /// it); an event of a newer version, or of a type without an entry, stays as stored, and so
     /// does every event under a host's schema ([`Schema::host_versions`]: the host upcasts).
     pub(crate) fn upcast_event(&self, event: &mut RecordedEvent) -> Result<()> {
-        let Some(s) = self.types.get(&*event.event_type) else {
+        let Some(s) = self.get(&event.event_type) else {
             return Ok(());
         };
         let Some(steps) = &s.steps else {
@@ -213,8 +238,12 @@ impl Schema {
             let mut data: serde_json::Value = serde_json::from_str(event.data.as_str())
                 .map_err(|e| failed(stored, Box::new(e)))?;
             for from in stored..s.version {
-                let step = &steps[&from];
-                data = step(data, event).map_err(|e| failed(from, e))?;
+                // `with_schema` checked that every step is there.
+                let step = steps.get(from as usize).and_then(Option::as_ref);
+                data = match step {
+                    Some(step) => step(data, event).map_err(|e| failed(from, e))?,
+                    None => return Err(failed(from, format!("no step from {from}").into())),
+                };
             }
             event.data = Json::from_value(&data).map_err(|e| failed(s.version - 1, Box::new(e)))?;
         }
@@ -227,7 +256,7 @@ impl Schema {
     /// `SCHEMA_TOO_NEW` when `event` was written by a newer app (its stored version is above
     /// its type's current version); a folding read must not fold it.
     pub(crate) fn too_new(&self, event: &RecordedEvent) -> Result<()> {
-        let Some(s) = self.types.get(&*event.event_type) else {
+        let Some(s) = self.get(&event.event_type) else {
             return Ok(());
         };
         let stored = stored_version(event);
@@ -263,7 +292,13 @@ fn version_field(event: &RecordedEvent) -> Option<u32> {
 /// Whether `event`'s metadata may hold `$schemaVersion` (a quick look at the text; the key may
 /// be written with escapes, as `\u0024schemaVersion`).
 fn has_version(event: &RecordedEvent) -> bool {
-    event.metadata.as_str().contains("schemaVersion")
+    may_hold_reserved(event.metadata.as_str())
+}
+
+/// Whether JSON `text` may hold a key starting with `$`: it has a `$`, or an escape (the key
+/// may be written `\u0024…`). A byte scan: cheap, and small in the wasm build.
+fn may_hold_reserved(text: &str) -> bool {
+    text.bytes().any(|b| b == b'$' || b == b'\\')
 }
 
 /// `metadata` (an object) with `$schemaVersion` first, set to `version`, and its other fields
@@ -288,7 +323,7 @@ fn with_version(metadata: &Json, version: u32) -> Json {
 /// store. (A `$` in a key may be written as the escape `\u0024`.)
 pub(crate) fn reserved_key(metadata: &Json) -> Option<String> {
     let text = metadata.as_str();
-    if !text.contains("\"$") && !text.contains("\\u0024") {
+    if !may_hold_reserved(text) {
         return None;
     }
     Fields::parse(text)?

@@ -5,6 +5,12 @@
 // syncGoals(results) does the same for bench/sync.mjs (partial catch-up, sync latency).
 import { median } from "./stats.mjs";
 
+/** The sides of bench/schema.mjs (its contenders' names). */
+export const SCHEMA_WITHOUT = "without schema";
+export const SCHEMA_WITH = "with schema (v4, 3 steps)";
+export const SCHEMA_SPREAD = "with schema, 3 spread steps";
+export const SCHEMA_BY_HAND = "without, spread steps run by hand";
+
 /**
  * "Before" figures: the medians of 5 full runs at d977ed2 (2026-11-27, machine busy), the
  * reference of the goals that say "no slower than before". One run is noisy (per-run values:
@@ -13,6 +19,24 @@ import { median } from "./stats.mjs";
  * judge these on the median over several runs (bench/repeat.mjs), not on one run's "met".
  */
 export const BEFORE = { "idb-singles": 1.2, "latency-same-tab": 0.2, "latency-cross-tab": 0.5 };
+
+/**
+ * "Before" figures of issue 22 (schema evolution): the no-schema read ratios that adding schemas
+ * must leave where they were, measured at 72802f0 (the Rust core's interfaces only, before the JS
+ * schema option) on 2026-12-06 with the read scenarios of bench/memory.mjs and bench/browser.mjs
+ * alone (full sizes, 5 rounds, the memory reads × 3), 7 runs on a 2-core machine busy with three
+ * other builds: the median and min–max of the per-run ratios. Per run: memory-read-stream 0.84,
+ * 0.73, 0.88, 0.86, 0.95, 0.81, 0.96; memory-read-all 1.11, 0.98, 0.96, 1.00, 0.99, 0.95, 0.90;
+ * idb-read-stream 1.22, 0.67, 0.92, 1.17, 1.00, 1.06, 0.83; idb-read-all 0.89, 1.29, 0.98, 0.88,
+ * 1.21, 1.47, 0.94. The IndexedDB ratios swing by 2x from run to run: compare medians.
+ */
+export const BEFORE_SCHEMA = {
+  commit: "72802f0",
+  "memory-read-stream": { median: 0.86, min: 0.73, max: 0.96, runs: 7 },
+  "memory-read-all": { median: 0.98, min: 0.9, max: 1.11, runs: 7 },
+  "idb-read-stream": { median: 1.0, min: 0.67, max: 1.22, runs: 7 },
+  "idb-read-all": { median: 0.98, min: 0.88, max: 1.47, runs: 7 },
+};
 
 const scenario = (results, where, key) => results.scenarios.find((s) => s.where === where && s.key === key);
 const MB = (b) => b / 1024 / 1024;
@@ -58,8 +82,8 @@ export function goals(results) {
 
   c.issue = 2;
   // 2. Reads at JS speed.
-  add("memory-read-stream", "Memory: read one stream: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readStream", "evstore memory", "plain JS reference"));
-  add("memory-read-all", "Memory: read the whole log in pages of 1,000: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readAll", "evstore memory", "plain JS reference"));
+  add("memory-read-stream", "Memory: read one stream: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readStream", "evstore memory", "plain JS reference"), beforeSchema("memory-read-stream"));
+  add("memory-read-all", "Memory: read the whole log in pages of 1,000: time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "readAll", "evstore memory", "plain JS reference"), beforeSchema("memory-read-all"));
   const cu = results.subscriptions?.chromium?.catchUpIndexedDb;
   add("idb-catch-up", "IndexedDB: subscription catch-up to onCaughtUp: time", "readAll in pages of 1,000", "≤", 1, cu && { value: cu.ratio, sides: [{ label: "subscribe", value: cu.subscribeMs, unit: "ms" }, { label: "readAll", value: cu.readAllMs, unit: "ms" }] });
 
@@ -108,8 +132,8 @@ export function goals(results) {
   c.issue = 5;
   // 5. Keep.
   add("memory-singles", "Memory: single appends (expected revision each): time", "plain JS reference", "≤", 1, timeRatio(results, "Node", "singles", "evstore memory", "plain JS reference"));
-  add("idb-read-stream", "IndexedDB: read one stream: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readStream", "evstore IndexedDB", "raw IndexedDB"));
-  add("idb-read-all", "IndexedDB: read the whole log in pages of 1,000: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readAll", "evstore IndexedDB", "raw IndexedDB"));
+  add("idb-read-stream", "IndexedDB: read one stream: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readStream", "evstore IndexedDB", "raw IndexedDB"), beforeSchema("idb-read-stream"));
+  add("idb-read-all", "IndexedDB: read the whole log in pages of 1,000: time", "raw IndexedDB", "≤", 1, timeRatio(results, "Chromium", "readAll", "evstore IndexedDB", "raw IndexedDB"), beforeSchema("idb-read-all"));
   for (const [id, key, what] of [
     ["latency-same-tab", "sameTabIndexedDb", "same tab"],
     ["latency-cross-tab", "crossTabIndexedDb", "across tabs"],
@@ -117,7 +141,34 @@ export function goals(results) {
     const l = results.subscriptions?.chromium?.[key];
     add(id, `IndexedDB subscription latency, ${what}: median (p99)`, "before (d977ed2)", "≤", before(id), l && { value: l.median, unit: "ms", sides: [{ label: "median", value: l.median, unit: "ms" }, { label: "p99", value: l.p99, unit: "ms" }] }, before(id) == null ? "target: the median before (d977ed2), not yet recorded" : "target: the median of 5 runs before (d977ed2)");
   }
+
+  c.issue = 22;
+  // Issue 22: reads with a schema (bench/schema.mjs), at most 1.3x the same reads without one. One
+  // goal over both reads: the slower of the two ratios, both shown.
+  const ratios = ["schemaReadStream", "schemaReadAll"].map((key) => timeRatio(results, "Node", key, SCHEMA_WITH, SCHEMA_WITHOUT));
+  const worst = ratios.every(Boolean) ? (ratios[0].value >= ratios[1].value ? ratios[0] : ratios[1]) : null;
+  add("schema-reads", "Memory: reads of v1 events upcast to v4 (3 steps, each adds a field), readStream and readAll: time, the slower ratio", "the same reads without a schema", "≤", 1.3, worst && {
+    ...worst,
+    note: `readStream ${ratios[0].value.toFixed(2)}x, readAll in pages of 1,000 ${ratios[1].value.toFixed(2)}x`,
+  });
+  // Steps that copy the data (spreads): reported against the same reads without a schema, and
+  // against those reads followed by the same steps run by the app (what the store's upcasting
+  // adds beyond the steps' own work); the slower of the two reads each.
+  for (const [id, title, reference, side] of [
+    ["schema-reads-spread", "Memory: the same reads, steps that spread the data: time, the slower ratio", "the same reads without a schema", SCHEMA_WITHOUT],
+    ["schema-upcast-overhead", "Memory: the same reads, steps that spread the data: time, the slower ratio", "without, spread steps run by hand", SCHEMA_BY_HAND],
+  ]) {
+    const r = ["schemaReadStream", "schemaReadAll"].map((key) => timeRatio(results, "Node", key, SCHEMA_SPREAD, side));
+    const w = r.every(Boolean) ? (r[0].value >= r[1].value ? r[0] : r[1]) : null;
+    add(id, title, reference, null, null, w && { ...w, note: `readStream ${r[0].value.toFixed(2)}x, readAll ${r[1].value.toFixed(2)}x` });
+  }
   return out;
+}
+
+/** The note of a read goal that issue 22 must keep: the median before it (BEFORE_SCHEMA). */
+function beforeSchema(id) {
+  const b = BEFORE_SCHEMA[id];
+  return b == null ? "" : `before issue 22: ${b.median.toFixed(2)}x, ${b.min.toFixed(2)}–${b.max.toFixed(2)}x over ${b.runs} runs (${BEFORE_SCHEMA.commit})`;
 }
 
 const fmt = (v, unit) => (v == null ? "—" : unit === "x" ? `${v.toFixed(2)}x` : `${v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)} ${unit}`);

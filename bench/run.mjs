@@ -1,11 +1,13 @@
 // `make bench`: every contender side by side in one run, interleaved and repeated; medians,
 // min–max, events/s and time ratios to the reference. Writes bench/results/latest.{json,md}.
-// Ends with the "Goals (issue 12)" block (bench/goals.mjs); bench/repeat.mjs runs this N times.
+// Ends with the "Goals (issue 12)" block (bench/goals.mjs), which also holds the goal of issue 22
+// (reads with a schema, bench/schema.mjs); bench/repeat.mjs runs this N times.
 // `--smoke` runs tiny sizes (a check that the harness works, used by `make test`).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runMemory } from "./memory.mjs";
 import { runBrowser } from "./browser.mjs";
+import { runSchema } from "./schema.mjs";
 import { sizes, nodeColdStart, scaling, droppedStores } from "./node-extra.mjs";
 import { goals, goalLines } from "./goals.mjs";
 import { textTable, markdownTable } from "./stats.mjs";
@@ -27,6 +29,7 @@ const startedAt = new Date().toISOString();
 
 console.log(`evstore benchmarks${smoke ? " (smoke sizes)" : ""} — ${startedAt}\n`);
 const memory = await runMemory({ size, rounds, log: print });
+const schema = await runSchema({ size, rounds, log: print });
 const browser = await runBrowser({ size, rounds, log: print });
 const size_ = sizes();
 const coldNode = nodeColdStart(smoke ? 2 : 10);
@@ -79,7 +82,7 @@ const extra = [
 ].join("\n");
 console.log(extra);
 
-const scenarios = [...memory, ...browser.scenarios];
+const scenarios = [...memory, ...schema, ...browser.scenarios];
 const results = { startedAt, smoke, node: process.version, scenarios, deletes: browser.deletes, sizes: size_, coldStart: { node: coldNode, chromium: browser.coldStartMs, chromiumIndexedDb: browser.coldStartIndexedDbMs, dexie: browser.coldStartDexieMs }, scaling: scale, subscriptions: subs, dropped };
 results.goals = goals(results);
 const goalBlock = goalLines(results.goals).join("\n");

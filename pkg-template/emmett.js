@@ -11,6 +11,12 @@
 // Stream lifecycle: a hard-deleted (tombstoned) stream reads as not existing (no events,
 // `streamExists: false`), and an append to it rethrows evstore's STREAM_DELETED error. After a
 // soft delete or retention the stream's first visible version may be above the first one.
+//
+// Schema evolution: reads get the events as the store delivers them, upcast by the store's
+// `schema` (with `metadata.$schemaVersion`); Emmett's own `schema.versioning.upcast` runs after
+// that, on the store's current shape (and its `downcast` must produce that shape). `aggregateStream`
+// refuses, as the store's, to fold an event written by a newer app (SCHEMA_TOO_NEW).
+// `appendToStream(…, { causedBy })` takes an evstore recorded event or an Emmett read event.
 import {
   ExpectedVersionConflictError,
   NO_CONCURRENCY_CHECK,
@@ -22,9 +28,25 @@ import {
 
 export { ExpectedVersionConflictError, NO_CONCURRENCY_CHECK, STREAM_DOES_NOT_EXIST, STREAM_EXISTS };
 
-// Metadata keys that Emmett adds to read events; not stored again when such an event is appended.
-const RECORDED_KEYS = new Set(["messageId", "streamName", "streamPosition", "globalPosition"]);
+// Metadata keys that a read event got from the reads (Emmett's positions, which this adapter adds,
+// and the store's `$schemaVersion`); not stored again when such an event is appended, the store
+// stamps its own version. Any other `$` key is refused by the store (INVALID_ARGUMENT).
+const RECORDED_KEYS = new Set(["messageId", "streamName", "streamPosition", "globalPosition", "$schemaVersion"]);
 const OPTION_KEYS = ["versionBase", "hooks"];
+// Where an opened evstore store keeps its compiled `schema` (`undefined` without one).
+const SCHEMA = Symbol.for("evstore.schema");
+
+/**
+ * `causedBy` for the store: an evstore recorded event as given; an Emmett read event (no `id`, its
+ * id in `metadata.messageId`) as `{ id, metadata: { correlationId } }`. Anything else goes to the
+ * store as given, which refuses it (INVALID_ARGUMENT).
+ */
+function causeOf(cause) {
+  if (cause === null || typeof cause !== "object" || typeof cause.id === "string") return cause;
+  const metadata = cause.metadata;
+  if (metadata === null || typeof metadata !== "object" || typeof metadata.messageId !== "string") return cause;
+  return { id: metadata.messageId, metadata: typeof metadata.correlationId === "string" ? { correlationId: metadata.correlationId } : {} };
+}
 
 /**
  * Emmett's `EventStore` over `store` (an opened evstore `EventStore`).
@@ -97,23 +119,24 @@ export function getEmmettEventStore(store, options = {}) {
     const { from, to, maxCount, expectedStreamVersion, schema } = options ?? {};
     const head = await headOf(streamName);
     if (!matches(expectedStreamVersion, head)) throw new ExpectedVersionConflictError(version(head), expectedStreamVersion);
-    if (head === null) return { head, events: [], last: null };
+    if (head === null) return { head, recorded: [], events: [], last: null };
     const first = from === undefined ? 0 : Math.max(0, Number(BigInt(from) - base));
     let last = head;
     if (to !== undefined) last = Math.min(last, Number(BigInt(to) - base));
     if (maxCount !== undefined) last = Math.min(last, first + Number(maxCount) - 1);
-    if (last < first) return { head, events: [], last: null };
+    if (last < first) return { head, recorded: [], events: [], last: null };
     let recorded;
     try {
       recorded = await store.readStream(streamName, { fromRevision: first, maxCount: last - first + 1 });
     } catch (err) {
-      if (err?.code === "STREAM_DELETED") return { head: null, events: [], last: null }; // tombstoned since the head was read
+      if (err?.code === "STREAM_DELETED") return { head: null, recorded: [], events: [], last: null }; // tombstoned since the head was read
       throw err;
     }
     // Removed events (retention, a soft delete) leave the range's start empty: the read then
     // starts at the first visible revision, and must still stop at `last`.
     recorded = recorded.filter((e) => e.revision <= last);
-    return { head, events: upcastRecordedMessages(recorded.map(readEvent), schema?.versioning), last: recorded.at(-1)?.revision ?? null };
+    // `recorded`: as the store delivered them (upcast by its schema); `events`: then by Emmett's.
+    return { head, recorded, events: upcastRecordedMessages(recorded.map(readEvent), schema?.versioning), last: recorded.at(-1)?.revision ?? null };
   };
 
   return {
@@ -122,10 +145,21 @@ export function getEmmettEventStore(store, options = {}) {
       return { currentStreamVersion: version(head), events, streamExists: head !== null };
     },
 
-    /** `currentStreamVersion` is the version the state was folded to (with `read.to`, that of the last event read), as in Emmett's stores. */
+    /**
+     * `currentStreamVersion` is the version the state was folded to (with `read.to`, that of the
+     * last event read), as in Emmett's stores. An event of a newer schema version than the store's
+     * rejects with SCHEMA_TOO_NEW before `evolve` sees any event.
+     */
     async aggregateStream(streamName, options) {
       const { evolve, initialState, read: range } = options;
-      const { head, events, last } = await read(streamName, range);
+      const { head, recorded, events, last } = await read(streamName, range);
+      const schema = store[SCHEMA];
+      if (schema !== undefined) {
+        for (const e of recorded) {
+          const tooNew = schema.tooNew(e);
+          if (tooNew) throw tooNew;
+        }
+      }
       let state = initialState();
       for (const event of events) state = evolve(state, event);
       return { currentStreamVersion: version(last), state, streamExists: head !== null };
@@ -138,14 +172,21 @@ export function getEmmettEventStore(store, options = {}) {
         throw new ExpectedVersionConflictError(version(await store.streamRevision(streamName)), expected);
       }
       const stored = downcastRecordedMessages(events, options?.schema?.versioning);
+      const schema = store[SCHEMA];
       const toAppend = stored.map((e) => {
+        // A read event of a newer app's schema version: dropping its `$schemaVersion` would store
+        // its data under this app's version.
+        const tooNew = schema?.tooNew({ ...e, streamId: streamName, metadata: e.metadata ?? {} });
+        if (tooNew) throw tooNew;
         const metadata = {};
         for (const [k, v] of Object.entries(e.metadata ?? {})) if (!RECORDED_KEYS.has(k)) metadata[k] = v;
         return { type: e.type, data: e.data, metadata };
       });
+      const appendOptions = { expectedRevision: want };
+      if (options?.causedBy !== undefined) appendOptions.causedBy = causeOf(options.causedBy);
       let result;
       try {
-        result = await store.append(streamName, toAppend, { expectedRevision: want });
+        result = await store.append(streamName, toAppend, appendOptions);
       } catch (err) {
         if (err?.code !== "WRONG_EXPECTED_REVISION") throw err;
         const actual = err.actualRevision === "no_stream" ? null : err.actualRevision;

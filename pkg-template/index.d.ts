@@ -91,9 +91,36 @@ export interface DurableObjectStorageLike {
   transactionSync<T>(closure: () => T): T;
 }
 
-interface CommonOpenOptions {
+/**
+ * A step of `schema[type].upcast`: `upcast[v]` turns version `v` data into version `v + 1` data (it must return it,
+ * synchronously). `event` is the event as stored (read it, do not change it). A step that throws, returns
+ * `undefined` or returns a promise fails the read with `UPCAST_FAILED`.
+ */
+export type Upcaster = (data: any, event: RecordedEvent) => unknown;
+
+/** One event type's entry in `schema`. */
+export interface SchemaEntry {
+  /** The current version of the type's data: an integer from 1; appended events are stored with it. */
+  version: number;
+  /** One step per older version, `1` … `version - 1` (each is required). */
+  upcast?: { readonly [from: number]: Upcaster };
+}
+
+/**
+ * `schema` of `EventStore.open`: per event type of `E`, its current version and the steps that upcast older data.
+ * Appended events of a listed type are stored with `metadata.$schemaVersion`; every read delivers older events
+ * upcast to the current version, and events of a newer app as stored (folding them is `SCHEMA_TOO_NEW`).
+ */
+export type Schema<E extends EventShape = EventShape> = { readonly [T in E["type"]]?: SchemaEntry };
+
+interface CommonOpenOptions<E extends EventShape = EventShape> {
   /** Size limit of one event's `data` + `metadata` as JSON, in bytes (default 1 MiB). */
   maxEventBytes?: number;
+  /**
+   * Schema evolution: the event types whose data changed shape, with their current version and upcasters. Checked at
+   * open (`INVALID_ARGUMENT` naming the type and key); this store's reads upcast, stored events never change.
+   */
+  schema?: Schema<E>;
   /** Where to load the wasm module from (browsers; ignored once it is loaded). */
   wasm?: WasmSource;
 }
@@ -123,14 +150,14 @@ export interface SyncOptions {
   WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
 }
 
-export interface MemoryOpenOptions extends CommonOpenOptions {
+export interface MemoryOpenOptions<E extends EventShape = EventShape> extends CommonOpenOptions<E> {
   /** In memory (the default): gone when the page or process ends. */
   storage?: "memory";
   /** Sync with the edge service. */
   sync?: SyncOptions;
 }
 
-export interface IndexedDbOpenOptions extends CommonOpenOptions {
+export interface IndexedDbOpenOptions<E extends EventShape = EventShape> extends CommonOpenOptions<E> {
   /** IndexedDB (browsers, workers): durable, shared by the tabs and workers of an origin. */
   storage: "indexeddb";
   /** IndexedDB database name (default `"evstore"`). */
@@ -141,18 +168,23 @@ export interface IndexedDbOpenOptions extends CommonOpenOptions {
   sync?: SyncOptions;
 }
 
-export interface DurableObjectOpenOptions extends CommonOpenOptions {
+export interface DurableObjectOpenOptions<E extends EventShape = EventShape> extends CommonOpenOptions<E> {
   /** The SQLite storage of a Cloudflare Durable Object (the package's workerd entry). */
   storage: "durable-object";
   /** The object's `ctx.storage` (SQLite-backed: `enableSql` / `new_sqlite_classes`). */
   durableObjectStorage: DurableObjectStorageLike;
 }
 
-export type OpenOptions = MemoryOpenOptions | IndexedDbOpenOptions | DurableObjectOpenOptions;
+export type OpenOptions<E extends EventShape = EventShape> = MemoryOpenOptions<E> | IndexedDbOpenOptions<E> | DurableObjectOpenOptions<E>;
 
 export interface AppendOptions {
   /** Default `"any"`. */
   expectedRevision?: ExpectedRevision;
+  /**
+   * The event that caused these: each new event's `metadata.causationId` becomes its id and
+   * `metadata.correlationId` its `correlationId` (or its id when it has none), unless the new event sets them.
+   */
+  causedBy?: RecordedEvent;
 }
 
 export interface AppendResult {
@@ -228,6 +260,29 @@ export interface UnauthenticatedError extends ErrorBase<"UNAUTHENTICATED"> {}
 /** Edge service / sync: a valid token for another tenant, or without the needed scope. */
 export interface ForbiddenError extends ErrorBase<"FORBIDDEN"> {}
 /**
+ * A folding read (`aggregateStream`, `watchAggregate`, `useAggregate`) met an event written by a newer app: its
+ * stored schema version is above this store's `schema`. Update the app to fold it; reads deliver it as stored.
+ */
+export interface SchemaTooNewError extends ErrorBase<"SCHEMA_TOO_NEW"> {
+  /** The stream being folded. */
+  streamId: string;
+  /** The event's type. */
+  type: string;
+  /** The event's stored version. */
+  version: number;
+}
+/** An upcaster of `schema` failed (threw, or returned `undefined` or a promise): the read fails. */
+export interface UpcastFailedError extends ErrorBase<"UPCAST_FAILED"> {
+  /** The event being upcast. */
+  eventId: string;
+  /** Its type. */
+  type: string;
+  /** The version the failing step starts from (`upcast[version]`). */
+  version: number;
+  /** What the upcaster threw, itself (a `TypeError` for a bad return value). */
+  cause: unknown;
+}
+/**
  * The stream was hard-deleted (`tombstoneStream`): every later append to it, read of it, metadata change or
  * delete fails with this error, forever.
  */
@@ -250,7 +305,9 @@ export type EventStoreError =
   | ClosedError
   | UnauthenticatedError
   | ForbiddenError
-  | StreamDeletedError;
+  | StreamDeletedError
+  | SchemaTooNewError
+  | UpcastFailedError;
 
 /** The runtime class of every evstore error: `err instanceof EventStoreError`. */
 export declare const EventStoreError: {
@@ -315,9 +372,15 @@ export interface SyncConflict<E extends EventShape = EventShape> {
    * `WRONG_EXPECTED_REVISION`): pass it to `retry` as `expectedRevision` to decide against the server's stream.
    */
   actualRevision: CurrentRevision;
-  /** Every held local event of the stream, oldest first (still visible locally). */
+  /**
+   * Every held local event of the stream, oldest first (still visible locally), upcast like every read: drop
+   * `$` metadata keys (`$schemaVersion`) before passing their metadata to `retry`.
+   */
   pending: RecordedEvent<E>[];
-  /** The server's events of the stream after `expectedRevision` (capped in size: the rest arrives with the pulled log). */
+  /**
+   * The server's events of the stream after `expectedRevision` (capped in size: the rest arrives with the pulled
+   * log), upcast.
+   */
   theirs: RecordedEvent<E>[];
   /** `true` when the server withheld `theirs`: the token lacks the `read` scope. */
   theirsWithheld?: true;
@@ -332,7 +395,7 @@ export interface SyncConflict<E extends EventShape = EventShape> {
    * Replaces the held events with `events`, appended locally under `expectedRevision` and queued. `null` is
    * refused (`INVALID_ARGUMENT`): it never means "any" here.
    */
-  retry(events: ReadonlyArray<EventData<E>>, options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  retry(events: ReadonlyArray<EventData<E>>, options: { expectedRevision: ExpectedRevision; causedBy?: RecordedEvent }): Promise<AppendResult>;
 }
 
 /** `store.sync` of a store opened with `sync`. */
@@ -525,8 +588,9 @@ export interface AggregateResult<S> {
 
 export interface WatchAggregateOptions<E extends EventShape, S> extends AggregateOptions<E, S> {
   /**
-   * What `evolve` or the callback threw, a storage failure, or an `EventStoreError` with code `STREAM_DELETED` when
-   * the stream is tombstoned; the watch then stops.
+   * What `evolve` or the callback threw, a storage failure, an `EventStoreError` with code `STREAM_DELETED` when
+   * the stream is tombstoned, or `SCHEMA_TOO_NEW` for an event of a newer app (no `onChange` of the state before
+   * it); the watch then stops.
    */
   onError?: (error: Error) => void;
 }
@@ -595,11 +659,11 @@ export interface DeleteResult {
 export declare class EventStore<E extends EventShape = EventShape> {
   private constructor();
   /** Opens a store; no separate `init()` is needed. Every failure, loading the wasm included, is an `EventStoreError`. */
-  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions & { sync: SyncOptions }): Promise<IndexedDbEventStore<E> & SyncedEventStore<E>>;
-  static open<E extends EventShape = EventShape>(options: MemoryOpenOptions & { sync: SyncOptions }): Promise<SyncedEventStore<E>>;
-  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions): Promise<IndexedDbEventStore<E>>;
-  static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions | DurableObjectOpenOptions): Promise<EventStore<E>>;
-  static open<E extends EventShape = EventShape>(options?: OpenOptions): Promise<EventStore<E> | IndexedDbEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions<NoInfer<E>> & { sync: SyncOptions }): Promise<IndexedDbEventStore<E> & SyncedEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options: MemoryOpenOptions<NoInfer<E>> & { sync: SyncOptions }): Promise<SyncedEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions<NoInfer<E>>): Promise<IndexedDbEventStore<E>>;
+  static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions<NoInfer<E>> | DurableObjectOpenOptions<NoInfer<E>>): Promise<EventStore<E>>;
+  static open<E extends EventShape = EventShape>(options?: OpenOptions<NoInfer<E>>): Promise<EventStore<E> | IndexedDbEventStore<E>>;
   /** Appends events atomically (all or none, contiguous revisions). */
   append(streamId: string, events: ReadonlyArray<EventData<E>>, options?: AppendOptions): Promise<AppendResult>;
   /** Reads one stream (`[]` when it has no events). */
@@ -627,7 +691,10 @@ export declare class EventStore<E extends EventShape = EventShape> {
    * the same filters. The loop pulls: the next event is delivered when the body asked for it.
    */
   events<T extends E["type"] = E["type"]>(options?: SubscriptionFilter<E, T>): EventIterator<EventOfType<E, T>>;
-  /** Folds a stream; `expectedRevision` feeds the next append. */
+  /**
+   * Folds a stream; `expectedRevision` feeds the next append. With a `schema`, an event of a newer app rejects with
+   * `SCHEMA_TOO_NEW` before `evolve` sees it.
+   */
   aggregateStream<S>(streamId: string, options: AggregateOptions<E, S>): Promise<AggregateResult<S>>;
   /**
    * A live aggregate: `onChange` after the initial fold, then after new events of the stream. Coalesced: the

@@ -9,8 +9,10 @@ export interface AggregateView<S> {
   /** True until the stream has been folded once. */
   loading: boolean;
   /**
-   * What stopped the watch (`evolve` threw, a storage failure), or an `EventStoreError` with code `STREAM_DELETED`
-   * when the stream was tombstoned (then `state` is `initialState()` and `expectedRevision` `"no_stream"`).
+   * What stopped the watch (`evolve` threw, a storage failure, `SCHEMA_TOO_NEW`: an event of a newer app's schema
+   * version, `UPCAST_FAILED`); `state` and `expectedRevision` stay those last fully folded (still `loading` if none).
+   * Or an `EventStoreError` with code `STREAM_DELETED` when the stream was tombstoned (then `state` is
+   * `initialState()` and `expectedRevision` `"no_stream"`).
    */
   error: Error | undefined;
 }

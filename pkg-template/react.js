@@ -9,7 +9,10 @@ import { useEffect, useRef, useState } from "react";
  * `loading` is true, `state` is `initialState()` and `expectedRevision` is undefined. The latest
  * `initialState` and `evolve` are used; the watch restarts when `store` or `streamId` changes.
  * A tombstoned stream (`tombstoneStream`) gives `{ state: initialState(), expectedRevision:
- * "no_stream", loading: false, error }` with `error.code` `STREAM_DELETED`.
+ * "no_stream", loading: false, error }` with `error.code` `STREAM_DELETED`. Any other error stops
+ * the watch and keeps the last fully folded state: an event written by a newer app version than the
+ * store's `schema` gives `error.code` `SCHEMA_TOO_NEW` (still `loading` when nothing was folded
+ * before it), never a state folded by code that does not know that event's shape.
  */
 export function useAggregate(store, streamId, options) {
   const latest = useRef(options);

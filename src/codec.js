@@ -15,14 +15,18 @@ function recordedEvent(id, streamId, type, revision, position, data, metadata, c
   return { id, streamId, type, revision, position, data, metadata, createdAt: new Date(createdAt) };
 }
 
-/** Rows text (written by Rust) → recorded events. Parsing keyless rows beats keyed objects. */
-export function decodeRows(text) {
+/**
+ * Rows text (written by Rust) → recorded events, upcast by `schema` (the compiled schema, or
+ * `undefined`). Parsing keyless rows beats keyed objects.
+ */
+export function decodeRows(text, schema) {
   const rows = JSON.parse(text);
   const events = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     events[i] = recordedEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
   }
+  if (schema !== undefined) schema.upcast(events, 0);
   return events;
 }
 
@@ -31,17 +35,173 @@ function recordToEvent(r) {
   return recordedEvent(r.id, r.streamId, r.type, r.revision, r.position, JSON.parse(r.data), JSON.parse(r.metadata), r.createdAt);
 }
 
-/** Stored records, ascending → recorded events (descending when `reverse`). */
-export function recordsToEvents(records, reverse) {
+/** Stored records, ascending → recorded events (descending when `reverse`), upcast by `schema`. */
+export function recordsToEvents(records, reverse, schema) {
   const n = records.length;
   const events = new Array(n);
   for (let i = 0; i < n; i++) events[i] = recordToEvent(records[reverse ? n - 1 - i : i]);
+  if (schema !== undefined) schema.upcast(events, 0);
   return events;
 }
 
-/** The records at `indices` (ascending) → recorded events, appended to `out`. */
-export function recordsAt(records, indices, out) {
+/** The records at `indices` (ascending) → recorded events upcast by `schema`, appended to `out`. */
+export function recordsAt(records, indices, out, schema) {
+  const from = out.length;
   for (let i = 0; i < indices.length; i++) out.push(recordToEvent(records[indices[i]]));
+  if (schema !== undefined) schema.upcast(out, from);
+}
+
+// ---- Schema evolution -------------------------------------------------------------------------
+// The `schema` open option, compiled: per event type its current version and the steps that
+// upcast older data (`upcast[v]`: version v data → v + 1). The three builders above end with
+// `schema.upcast`, the one upcasting step of every read; stored events never change.
+
+/** The metadata key that holds an event's schema version. */
+const SCHEMA_VERSION = "$schemaVersion";
+const MAX_VERSION = 2147483647;
+
+/** The version an event was stored with: its `$schemaVersion` when an integer ≥ 1, else 1. */
+function storedVersion(event) {
+  const v = event.metadata?.[SCHEMA_VERSION];
+  return Number.isInteger(v) && v >= 1 ? v : 1;
+}
+
+/** What `Schema#upcast` throws when a step fails (the bindings turn it into `UPCAST_FAILED`). */
+export class UpcastFailure extends Error {
+  constructor(eventId, type, version, cause) {
+    super(`the upcaster of ${type} from version ${version} failed on event ${eventId}`);
+    this.name = "UpcastFailure";
+    this.eventId = eventId;
+    this.type = type;
+    this.version = version;
+    this.upcastCause = cause;
+  }
+}
+
+/** `event`'s data run through `entry`'s steps from version `stored` to the current one. */
+function runSteps(entry, event, stored) {
+  let data = event.data;
+  let k = stored;
+  try {
+    for (; k < entry.version; k++) {
+      data = entry.steps[k](data, event);
+      if (data === undefined || isThenable(data)) break;
+    }
+  } catch (e) {
+    throw new UpcastFailure(event.id, event.type, k, e);
+  }
+  if (k < entry.version) {
+    const what = data === undefined ? "returned undefined (a step returns the next version's data)" : "returned a promise (steps are synchronous)";
+    throw new UpcastFailure(event.id, event.type, k, new TypeError(`schema.${event.type}.upcast[${k}] ${what}`));
+  }
+  return data;
+}
+
+/** A compiled `schema` (see `compileSchema`). */
+export class Schema {
+  #types;
+
+  constructor(types) {
+    this.#types = types;
+  }
+
+  /**
+   * Upcasts `events[from..]` in place: an event whose type has an entry and whose stored
+   * version is at most the entry's gets the steps' data and `$schemaVersion` = the version; one
+   * of a newer version stays as stored. A step that throws, returns `undefined` or returns a
+   * thenable throws an `UpcastFailure`.
+   */
+  upcast(events, from) {
+    const types = this.#types;
+    for (let i = from; i < events.length; i++) {
+      const event = events[i];
+      const entry = types[event.type];
+      if (entry === undefined) continue;
+      const stored = storedVersion(event);
+      if (stored > entry.version) continue;
+      if (stored < entry.version) event.data = runSteps(entry, event, stored);
+      // Set (or added last: a plain property add is far cheaper than rebuilding the object).
+      event.metadata[SCHEMA_VERSION] = entry.version;
+    }
+  }
+
+  /** `SCHEMA_TOO_NEW` when `event` was written by a newer app (a fold must not take it), else null. */
+  tooNew(event) {
+    const entry = this.#types[event.type];
+    if (entry === undefined) return null;
+    const version = storedVersion(event);
+    if (version <= entry.version) return null;
+    return new EventStoreError(
+      `stream '${event.streamId}' holds a ${event.type} event of schema version ${version}, newer than this app's: update the app to fold it`,
+      "SCHEMA_TOO_NEW",
+      { streamId: event.streamId, type: event.type, version },
+    );
+  }
+
+  /** The current versions as JSON text `[[type, version], …]` (the core stamps appends with them). */
+  versions() {
+    return JSON.stringify(Object.keys(this.#types).map((t) => [t, this.#types[t].version]));
+  }
+}
+
+/**
+ * The `schema` open option → a `Schema`, or `undefined` when absent or empty (no upcasting code
+ * runs then). Throws a TypeError naming the type and key for anything it could not honour.
+ */
+export function compileSchema(raw) {
+  if (raw === undefined || raw === null) return undefined;
+  if (!plainObject(raw)) throw new TypeError(`schema must be an object of event types ({ ItemAdded: { version, upcast } }), got ${describe(raw)}`);
+  const types = Object.create(null);
+  let any = false;
+  for (const type of Object.keys(raw)) {
+    if (type === "" || type.startsWith("$")) {
+      throw new TypeError(`schema: type ${JSON.stringify(type)} cannot have a schema (${type === "" ? "empty" : "a system type"})`);
+    }
+    const entry = raw[type];
+    const at = `schema.${type}`;
+    if (!plainObject(entry)) throw new TypeError(`${at} must be an object { version, upcast }, got ${describe(entry)}`);
+    for (const key of Object.keys(entry)) {
+      if (key !== "version" && key !== "upcast") throw new TypeError(`${at} has an unknown key "${key}" (an entry has: version, upcast)`);
+    }
+    const version = entry.version;
+    if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+      throw new TypeError(`${at}.version must be an integer from 1 to ${MAX_VERSION}, got ${describe(version)}`);
+    }
+    const upcast = entry.upcast ?? {};
+    if (!plainObject(upcast)) throw new TypeError(`${at}.upcast must be an object of steps ({ 1: (data) => data }), got ${describe(upcast)}`);
+    const steps = new Array(version);
+    for (const key of Object.keys(upcast)) {
+      const k = /^(0|[1-9][0-9]*)$/.test(key) ? Number(key) : NaN;
+      if (!(k >= 1 && k < version)) {
+        const range = version === 1 ? "version 1 takes no steps" : `steps go from 1 to ${version - 1} (version is ${version})`;
+        throw new TypeError(`${at}.upcast[${key}]: ${range}; upcast[v] turns version v data into v + 1`);
+      }
+      if (typeof upcast[key] !== "function") throw new TypeError(`${at}.upcast[${key}] must be a function, got ${describe(upcast[key])}`);
+      steps[k] = upcast[key];
+    }
+    for (let k = 1; k < version; k++) {
+      if (steps[k] === undefined) {
+        throw new TypeError(`${at}.upcast[${k}] is missing (version ${version} needs a step from each older version: 1 … ${version - 1})`);
+      }
+    }
+    types[type] = { version, steps };
+    any = true;
+  }
+  return any ? new Schema(types) : undefined;
+}
+
+function plainObject(v) {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return `a ${typeof v}`;
 }
 
 /** The records' positions. */
@@ -182,13 +342,13 @@ function where(key, field) {
 const wellFormed = typeof String.prototype.isWellFormed === "function" ? (s) => s.isWellFormed() : (s) => !/\p{Cs}/u.test(s);
 
 /**
- * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id
- * and the expected revision, each followed by U+001E; then per event 4 fields, each followed by
- * U+001E: type and id as JSON (strings come quoted), data and metadata as JSON text. An absent
- * value is empty; "!" (never valid JSON) stands for a value of the wrong kind. JSON.stringify
- * escapes control characters, so no field contains U+001E. The rules (what a valid stream id,
- * expected revision, type, id or metadata is) are checked in Rust. Options with a key other than
- * `expectedRevision` give null.
+ * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id,
+ * the expected revision, and `causedBy`'s causation and correlation ids, each followed by U+001E;
+ * then per event 4 fields, each followed by U+001E: type and id as JSON (strings come quoted),
+ * data and metadata as JSON text. An absent value is empty; "!" (never valid JSON) stands for a
+ * value of the wrong kind. JSON.stringify escapes control characters, so no field contains
+ * U+001E. The rules (what a valid stream id, expected revision, type, id or metadata is) are
+ * checked in Rust. Options with a key other than `expectedRevision` and `causedBy` give null.
  */
 export function encodeAppend(streamId, events, options) {
   if (options != null && (typeof options !== "object" || Array.isArray(options))) {
@@ -196,10 +356,11 @@ export function encodeAppend(streamId, events, options) {
   }
   if (options != null) {
     // An unknown option: null, and Rust's check names it (with the nearest known one).
-    for (const key in options) if (key !== "expectedRevision" && Object.hasOwn(options, key)) return null;
+    for (const key in options) if (key !== "expectedRevision" && key !== "causedBy" && Object.hasOwn(options, key)) return null;
   }
   const expected = options?.expectedRevision; // every input is read once
   let out = json(streamId, "streamId") + RS + (typeof expected === "number" ? String(expected) : json(expected ?? undefined, "expectedRevision")) + RS;
+  out += causation(options?.causedBy);
   if (!Array.isArray(events)) {
     throw new TypeError("events must be an array");
   }
@@ -229,6 +390,23 @@ export function encodeAppend(streamId, events, options) {
   return out;
 }
 
+/**
+ * `causedBy` (a recorded event: an object with a string `id`) as two header fields: the
+ * causation id (its id) and the correlation id (its `metadata.correlationId` when that is a
+ * string, else its id); two empty fields when absent.
+ */
+function causation(cause) {
+  if (cause === undefined) return RS + RS;
+  const id = cause !== null && typeof cause === "object" ? cause.id : undefined;
+  if (typeof id !== "string" || id === "") {
+    throw new TypeError("causedBy must be a recorded event (an object with a string id), got " +
+      (cause === null ? "null" : typeof cause !== "object" ? typeof cause : Array.isArray(cause) ? "an array" : "an object without a string id"));
+  }
+  const metadata = cause.metadata;
+  const correlation = metadata !== null && typeof metadata === "object" && typeof metadata.correlationId === "string" ? metadata.correlationId : id;
+  return json(id, "causedBy.id") + RS + json(correlation, "causedBy.metadata.correlationId") + RS;
+}
+
 // A string field as JSON; "" when absent; "!" (never valid JSON) for any other value, which Rust
 // then rejects with a message naming the field. A lone surrogate is refused here, by name.
 function json(value, field) {
@@ -244,10 +422,17 @@ export function appendResult(nextExpectedRevision, position) {
   return { nextExpectedRevision, position };
 }
 
-/** Folds recorded events into `{ state, revision }`; `evolve` may return a Promise. */
-export async function fold(events, initialState, evolve) {
+/**
+ * Folds recorded events into `{ state, revision }`; `evolve` may return a Promise. With a
+ * `schema`, an event written by a newer app rejects with `SCHEMA_TOO_NEW` before `evolve` sees it.
+ */
+export async function fold(events, initialState, evolve, schema) {
   let state = initialState();
   for (const event of events) {
+    if (schema !== undefined) {
+      const tooNew = schema.tooNew(event);
+      if (tooNew !== null) throw tooNew;
+    }
     state = evolve(state, event);
     if (state !== null && typeof state === "object" && typeof state.then === "function") state = await state;
   }

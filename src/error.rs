@@ -95,6 +95,27 @@ pub enum Error {
     },
     /// The store was closed.
     Closed,
+    /// A folding read met an event written by a newer app: its stored `$schemaVersion` is above
+    /// this store's schema version for its type.
+    SchemaTooNew {
+        /// The stream being folded.
+        stream_id: String,
+        /// The event's type.
+        event_type: String,
+        /// The event's stored version.
+        version: u32,
+    },
+    /// An upcaster failed (threw, or returned something that is not data) on a read.
+    UpcastFailed {
+        /// The event being upcast.
+        event_id: String,
+        /// Its type.
+        event_type: String,
+        /// The version the failing step started from.
+        version: u32,
+        /// What the upcaster threw or returned.
+        cause: Option<Cause>,
+    },
 }
 
 impl Error {
@@ -109,6 +130,8 @@ impl Error {
             Error::Storage { .. } => "STORAGE_ERROR",
             Error::StreamDeleted { .. } => "STREAM_DELETED",
             Error::Closed => "CLOSED",
+            Error::SchemaTooNew { .. } => "SCHEMA_TOO_NEW",
+            Error::UpcastFailed { .. } => "UPCAST_FAILED",
         }
     }
 
@@ -135,10 +158,13 @@ impl Error {
         }
     }
 
-    /// The storage's own error behind a `STORAGE_ERROR` or `QUOTA_EXCEEDED`, if any.
+    /// The error behind a `STORAGE_ERROR` or `QUOTA_EXCEEDED` (the storage's own), or an
+    /// `UPCAST_FAILED` (what the upcaster threw), if any.
     pub fn cause(&self) -> Option<&Cause> {
         match self {
-            Error::Storage { cause, .. } | Error::QuotaExceeded { cause, .. } => cause.as_ref(),
+            Error::Storage { cause, .. }
+            | Error::QuotaExceeded { cause, .. }
+            | Error::UpcastFailed { cause, .. } => cause.as_ref(),
             _ => None,
         }
     }
@@ -179,6 +205,24 @@ impl fmt::Display for Error {
                 write!(f, "stream '{stream_id}' was deleted (tombstoned)")
             }
             Error::Closed => f.write_str("the store is closed"),
+            Error::SchemaTooNew {
+                stream_id,
+                event_type,
+                version,
+            } => write!(
+                f,
+                "stream '{stream_id}' holds a {event_type} event of schema version {version}, \
+                 newer than this app's: update the app to fold it"
+            ),
+            Error::UpcastFailed {
+                event_id,
+                event_type,
+                version,
+                ..
+            } => write!(
+                f,
+                "the upcaster of {event_type} from version {version} failed on event {event_id}"
+            ),
         }
     }
 }

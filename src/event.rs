@@ -5,8 +5,9 @@ use std::rc::Rc;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::json::Json;
+use crate::json::{push_quoted, Json};
 use crate::model::{Position, Revision, StreamId};
+use crate::sync::wire::Fields;
 
 /// An event to append. Built with [`ProposedEvent::new`] and the `with_*` methods.
 ///
@@ -51,6 +52,60 @@ impl ProposedEvent {
         self.metadata = metadata;
         self
     }
+
+    /// Records that `cause` caused this event: sets `metadata.causationId` to its id and
+    /// `metadata.correlationId` to its `correlationId` (or, when it has none, its id), unless the
+    /// metadata sets them already. Call it after [`ProposedEvent::with_metadata`].
+    pub fn caused_by(mut self, cause: &RecordedEvent) -> Self {
+        let causation = cause.id.to_string();
+        let correlation = Fields::parse(cause.metadata.as_str())
+            .and_then(|f| f.string(CORRELATION_ID))
+            .unwrap_or_else(|| causation.clone());
+        if let Some(metadata) = with_causation(&self.metadata, &causation, &correlation) {
+            self.metadata = metadata;
+        }
+        self
+    }
+}
+
+/// The metadata key of the id of the event that caused an event.
+pub const CAUSATION_ID: &str = "causationId";
+/// The metadata key of the id shared by every event of one chain of causes.
+pub const CORRELATION_ID: &str = "correlationId";
+
+/// `metadata` (a JSON object) with `causationId` and `correlationId` added where its top-level
+/// keys do not have them; `None` when it is not an object or has both.
+pub(crate) fn with_causation(
+    metadata: &Json,
+    causation_id: &str,
+    correlation_id: &str,
+) -> Option<Json> {
+    let text = metadata.as_str();
+    let fields = Fields::parse(text)?;
+    let has = |key: &str| fields.get(key).is_some();
+    let mut added = String::new();
+    for (key, value) in [
+        (CAUSATION_ID, causation_id),
+        (CORRELATION_ID, correlation_id),
+    ] {
+        if !has(key) {
+            added.push('"');
+            added.push_str(key);
+            added.push_str("\":");
+            push_quoted(&mut added, value);
+            added.push(',');
+        }
+    }
+    if added.is_empty() {
+        return None;
+    }
+    let open = text.find('{')?;
+    let rest = &text[open + 1..];
+    Some(Json::trusted(if rest.trim_start().starts_with('}') {
+        format!("{{{}}}", &added[..added.len() - 1])
+    } else {
+        format!("{{{added}{rest}")
+    }))
 }
 
 /// An event as stored: immutable, with its place in its stream and in the global log.

@@ -37,6 +37,7 @@ mod model;
 mod notify;
 mod read;
 mod row;
+mod schema;
 mod selection;
 mod storage;
 mod store;
@@ -53,7 +54,9 @@ pub struct ReadmeDoctests;
 
 pub use decision::{decide, Decision, StoredLocation};
 pub use error::{Cause, Error, Result};
-pub use event::{parse_event_id, NewEvent, ProposedEvent, RecordedEvent};
+pub use event::{
+    parse_event_id, NewEvent, ProposedEvent, RecordedEvent, CAUSATION_ID, CORRELATION_ID,
+};
 pub use json::Json;
 pub use lifecycle::{LifecycleOp, StreamMetadata, DELETED_TYPE, METADATA_TYPE};
 pub use model::{
@@ -62,6 +65,7 @@ pub use model::{
 };
 pub use read::{integer_from_f64, Direction, ReadFrom, ReadOptions, ReadPage, ReadRequest};
 pub use row::{decode_rows, encode_rows};
+pub use schema::{stored_version, Schema, UpcastError, SCHEMA_VERSION};
 pub use selection::{prefix_end, Selection, StreamPattern};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;

@@ -16,6 +16,7 @@ use crate::model::{
     AppendResult, ExpectedRevision, Position, Revision, StreamId, MAX_EVENT_TYPE_CHARS,
 };
 use crate::read::ReadOptions;
+use crate::schema::Schema;
 use crate::selection::Selection;
 use crate::storage::{checkpoint, AppendKind, Mode, PreparedAppend, Storage};
 use uuid::Uuid;
@@ -81,6 +82,18 @@ pub struct EventStore {
     group: Group,
     /// The streams whose records hide events at read time (maxAge, maxCount).
     registry: Rc<RefCell<Registry>>,
+    /// The event types' current versions (and, for Rust callers, their upcasting steps).
+    schema: Option<Rc<Schema>>,
+}
+
+/// Who proposes an append: the store's caller, or a device whose push the sync server decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The app: `$` metadata keys are refused and `$schemaVersion` is stamped.
+    Caller,
+    /// A pushed append: its events are stored as the device stamped them.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    Pushed,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -118,7 +131,21 @@ impl EventStore {
             written: Cell::new(0),
             group: Group::default(),
             registry: Rc::new(RefCell::new(Registry::default())),
+            schema: None,
         }
+    }
+
+    /// This store with `schema`: appends stamp `metadata.$schemaVersion`, and reads deliver
+    /// older events upcast. `INVALID_ARGUMENT` when a step is missing or out of range.
+    pub fn with_schema(mut self, schema: Schema) -> Result<Self> {
+        schema.validate()?;
+        self.schema = Some(Rc::new(schema));
+        Ok(self)
+    }
+
+    /// The store's schema, if it has one.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_deref()
     }
 
     /// The storage underneath.
@@ -140,7 +167,7 @@ impl EventStore {
         expected: ExpectedRevision,
     ) -> Result<AppendResult> {
         self.check_open()?;
-        let append = self.prepare(stream_id, events, expected, None)?;
+        let append = self.prepare(stream_id, events, expected, None, Origin::Caller)?;
         if self.synced.get() {
             crate::sync::check_pushable(&append)?;
         }
@@ -328,6 +355,7 @@ impl EventStore {
         events: Vec<ProposedEvent>,
         expected: ExpectedRevision,
         created_at: Option<u64>,
+        origin: Origin,
     ) -> Result<PreparedAppend> {
         let stream_id = StreamId::new(stream_id)?;
         self.check_selected(&stream_id)?;
@@ -338,7 +366,7 @@ impl EventStore {
         let events = events
             .into_iter()
             .enumerate()
-            .map(|(index, event)| self.validate_event(index, event, created_at))
+            .map(|(index, event)| self.validate_event(index, event, created_at, origin))
             .collect::<Result<Vec<_>>>()?;
         Ok(PreparedAppend {
             stream_id,
@@ -349,7 +377,13 @@ impl EventStore {
         })
     }
 
-    fn validate_event(&self, index: usize, event: ProposedEvent, now: u64) -> Result<NewEvent> {
+    fn validate_event(
+        &self,
+        index: usize,
+        mut event: ProposedEvent,
+        now: u64,
+        origin: Origin,
+    ) -> Result<NewEvent> {
         if event.event_type.is_empty() {
             return Err(Error::invalid(format!(
                 "events[{index}].type must be a non-empty string"
@@ -366,6 +400,21 @@ impl EventStore {
             return Err(Error::invalid(format!(
                 "events[{index}].metadata must be an object"
             )));
+        }
+        if origin == Origin::Caller {
+            if let Some(key) = crate::schema::reserved_key(&event.metadata) {
+                return Err(Error::invalid(format!(
+                    "events[{index}].metadata: key {key:?} is reserved (the store sets \
+                     $schemaVersion); leave out $ keys when re-appending a read event"
+                )));
+            }
+            if let Some(stamped) = self
+                .schema
+                .as_ref()
+                .and_then(|s| s.stamp(&event.event_type, &event.metadata))
+            {
+                event.metadata = stamped;
+            }
         }
         let size = event.data.byte_len() + event.metadata.byte_len();
         if size > self.options.max_event_bytes {
@@ -389,14 +438,14 @@ impl EventStore {
         stream_id: &str,
         options: ReadOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        self.read_stream_page(stream_id, options)
-            .await?
-            .into_events()
+        let page = self.read_stream_page(stream_id, options).await?;
+        self.upcast(page.into_events()?)
     }
 
     /// Reads the global log (`$all`).
     pub async fn read_all(&self, options: ReadOptions) -> Result<Vec<RecordedEvent>> {
-        self.read_all_page(options).await?.into_events()
+        let page = self.read_all_page(options).await?;
+        self.upcast(page.into_events()?)
     }
 
     /// [`read_stream`](Self::read_stream), returning the storage's page as it read it (hosts
@@ -444,9 +493,18 @@ impl EventStore {
         selection: &Selection,
         options: ReadOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        self.read_all_selected_page(selection, options)
-            .await?
-            .into_events()
+        let page = self.read_all_selected_page(selection, options).await?;
+        self.upcast(page.into_events()?)
+    }
+
+    /// `events` as the caller reads them: upcast by the store's schema, if it has one.
+    fn upcast(&self, mut events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>> {
+        if let Some(schema) = &self.schema {
+            for event in &mut events {
+                schema.upcast_event(event)?;
+            }
+        }
+        Ok(events)
     }
 
     /// [`read_all_selected`](Self::read_all_selected), returning the storage's page as it read
@@ -481,7 +539,9 @@ impl EventStore {
     /// Folds the events of `stream_id` into a state, starting from `initial`.
     ///
     /// `revision` in the result is the revision of the last event folded: the
-    /// `ExpectedRevision` for the next append made from this state.
+    /// `ExpectedRevision` for the next append made from this state. With a schema, events are
+    /// folded upcast, and an event written by a newer app is `SCHEMA_TOO_NEW` before `evolve`
+    /// sees it.
     pub async fn aggregate_stream<T, E>(
         &self,
         stream_id: &str,
@@ -499,10 +559,13 @@ impl EventStore {
         let (page, revision) =
             reads::read_stream_in(&mut *tx, &stream_id, request, now, true).await?;
         drop(tx);
-        let events = page.into_events()?;
         let mut state = initial;
-        for event in &events {
-            state = evolve(state, event)?;
+        for mut event in page.into_events()? {
+            if let Some(schema) = &self.schema {
+                schema.too_new(&event)?;
+                schema.upcast_event(&mut event)?;
+            }
+            state = evolve(state, &event)?;
         }
         Ok(Aggregate { state, revision })
     }

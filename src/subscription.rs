@@ -9,6 +9,7 @@ use crate::event::RecordedEvent;
 use crate::model::{about_of, category_of, Position, StreamId};
 use crate::notify::Notify;
 use crate::read::{Direction, ReadFrom, ReadRequest};
+use crate::schema::Schema;
 use crate::storage::BoxedPage;
 use crate::store::EventStore;
 
@@ -112,9 +113,13 @@ pub trait Delivered {
 
 /// How a storage's page becomes what a subscription hands out.
 pub trait FromPage: Delivered + Sized {
-    /// The events of `page` (ascending) that pass `filter`, and the position of the page's last
-    /// event, whether it passes or not.
-    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)>;
+    /// The events of `page` (ascending) that pass `filter`, upcast by `schema` where the form
+    /// has data to upcast, and the position of the page's last event, whether it passes or not.
+    fn select(
+        page: BoxedPage,
+        filter: &EventFilter,
+        schema: Option<&Schema>,
+    ) -> Result<(Vec<Self>, Option<Position>)>;
 }
 
 impl Delivered for RecordedEvent {
@@ -124,10 +129,19 @@ impl Delivered for RecordedEvent {
 }
 
 impl FromPage for RecordedEvent {
-    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)> {
+    fn select(
+        page: BoxedPage,
+        filter: &EventFilter,
+        schema: Option<&Schema>,
+    ) -> Result<(Vec<Self>, Option<Position>)> {
         let mut events = page.into_events()?;
         let last = events.last().map(|e| e.position);
         events.retain(|e| filter.matches(e));
+        if let Some(schema) = schema {
+            for event in &mut events {
+                schema.upcast_event(event)?;
+            }
+        }
         Ok((events, last))
     }
 }
@@ -446,7 +460,7 @@ impl<E: FromPage> Subscription<E> {
                 self.scan = self.scan.max(covered + 1);
             }
             if let Some(page) = page {
-                match E::select(page, &self.filter) {
+                match E::select(page, &self.filter, self.store.schema()) {
                     Ok((events, last)) => {
                         if let Some(last) = last {
                             self.scan = self.scan.max(last + 1);

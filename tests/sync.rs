@@ -675,6 +675,249 @@ fn held_appends_are_kept_and_counted_across_offline_and_auth_like_pauses() {
         .all(|(_, ids)| ids.iter().all(|i| seen.contains(i))));
 }
 
+mod schemas {
+    //! Two app versions in one tenant: stored forms travel unchanged; each device reads them
+    //! upcast by its own schema (issue 22).
+
+    use super::*;
+    use evstore::{Error, RecordedEvent, Schema, UpcastError, CAUSATION_ID, CORRELATION_ID};
+    use serde_json::{json, Value};
+
+    /// `ItemAdded` at `version`: v1 `{name}`, v2 `{name, qty}`, v3 `{title, qty}`.
+    pub(super) fn items(version: u32) -> Schema {
+        let mut schema = Schema::new().event("ItemAdded", version);
+        if version > 1 {
+            schema = schema.upcast("ItemAdded", 1, |mut data: Value, _: &RecordedEvent| {
+                data["qty"] = 1.into();
+                Ok::<_, UpcastError>(data)
+            });
+        }
+        if version > 2 {
+            schema = schema.upcast("ItemAdded", 2, |data: Value, _: &RecordedEvent| {
+                Ok::<_, UpcastError>(json!({ "title": data["name"], "qty": data["qty"] }))
+            });
+        }
+        schema
+    }
+
+    fn item(data: Value) -> ProposedEvent {
+        ProposedEvent::new("ItemAdded", Json::from_value(&data).unwrap())
+    }
+
+    fn value(json: &Json) -> Value {
+        json.to_value().unwrap()
+    }
+
+    fn in_stream<'a>(log: &'a [RecordedEvent], stream: &str) -> Vec<&'a RecordedEvent> {
+        log.iter()
+            .filter(|e| e.stream_id.as_str() == stream)
+            .collect()
+    }
+
+    /// Folds a list's item names (`name` or `title`), as the app's `evolve` would.
+    fn fold(store: &evstore::EventStore, stream: &str) -> Result<Vec<String>, Error> {
+        block_on(
+            store.aggregate_stream(stream, Vec::new(), |mut names: Vec<String>, e| {
+                let data = value(&e.data);
+                let name = data.get("title").or(data.get("name")).unwrap();
+                names.push(name.as_str().unwrap().to_owned());
+                Ok::<_, Error>(names)
+            }),
+        )
+        .map(|a| a.state)
+    }
+
+    #[test]
+    fn two_schema_versions_share_a_tenant() {
+        let mut w = World::new(2).with_schemas(vec![Some(items(2)), Some(items(3))]);
+        // 1. Both append while offline, then sync.
+        w.append_events(
+            0,
+            "List-1",
+            vec![item(json!({"name": "milk", "qty": 2}))],
+            ANY,
+        )
+        .unwrap();
+        w.append_events(
+            0,
+            "List-0",
+            vec![item(json!({"name": "bread", "qty": 1}))],
+            NEW,
+        )
+        .unwrap();
+        w.append_events(
+            1,
+            "List-1",
+            vec![item(json!({"title": "tea", "qty": 3}))],
+            ANY,
+        )
+        .unwrap();
+        w.connect(0);
+        w.connect(1);
+        w.settle();
+        // 2. The server holds both stored forms, byte for byte as each device wrote them, and
+        // every party holds the same log (data and metadata texts included).
+        converged(&w);
+        let server = w.server_log();
+        let list: Vec<(&str, &str)> = in_stream(&server, "List-1")
+            .iter()
+            .map(|e| (e.data.as_str(), e.metadata.as_str()))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                (r#"{"name":"milk","qty":2}"#, r#"{"$schemaVersion":2}"#),
+                (r#"{"qty":3,"title":"tea"}"#, r#"{"$schemaVersion":3}"#),
+            ]
+        );
+        let contents: Vec<_> = (0..2).map(|d| content(&w.local_log(d))).collect();
+        assert_eq!(contents[0], content(&server));
+        assert_eq!(contents[1], content(&server));
+
+        // 3. Device 1 (v3) reads the v2 event upcast; its own log still holds v2.
+        let read = w.app_log(1);
+        let milk = in_stream(&read, "List-1")[0];
+        assert_eq!(value(&milk.data), json!({"title": "milk", "qty": 2}));
+        assert_eq!(milk.metadata.as_str(), r#"{"$schemaVersion":3}"#);
+        let local = w.local_log(1);
+        assert_eq!(
+            in_stream(&local, "List-1")[0].metadata.as_str(),
+            r#"{"$schemaVersion":2}"#
+        );
+        assert_eq!(
+            fold(&w.devices[1].store, "List-1").unwrap(),
+            ["milk", "tea"]
+        );
+
+        // 4. Device 0 (v2) reads the v3 event as stored, and refuses to fold it.
+        let read = w.app_log(0);
+        let local = w.local_log(0);
+        assert_eq!(
+            in_stream(&read, "List-1")[1],
+            in_stream(&local, "List-1")[1]
+        );
+        assert_eq!(
+            fold(&w.devices[0].store, "List-1").unwrap_err(),
+            Error::SchemaTooNew {
+                stream_id: "List-1".into(),
+                event_type: "ItemAdded".into(),
+                version: 3,
+            }
+        );
+        assert_eq!(fold(&w.devices[0].store, "List-0").unwrap(), ["bread"]);
+
+        // 5. Device 0 updates to v3: it folds, and nothing stored was rewritten.
+        let dumps = w.raw_dumps();
+        w.reload_with(0, Some(items(3)));
+        assert_eq!(
+            fold(&w.devices[0].store, "List-1").unwrap(),
+            ["milk", "tea"]
+        );
+        assert_eq!(w.raw_dumps(), dumps);
+        w.connect(0);
+        w.settle();
+        converged(&w);
+
+        // 6. A `$` key from the app is refused on a device and nothing is queued; the server
+        // stores what devices push, `$schemaVersion` included (step 2).
+        let before = w.devices[1].storage.raw_dump();
+        let copied = item(json!({"title": "x"})).with_metadata(milk.metadata.clone());
+        let err = w.append_events(1, "List-1", vec![copied], ANY).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        assert!(err.to_string().contains("\"$schemaVersion\""), "{err}");
+        assert_eq!(w.devices[1].storage.raw_dump(), before);
+        assert_eq!(block_on(w.devices[1].client.refresh()).unwrap().pending, 0);
+
+        // 7. A conflict between the two devices; the retry is caused by their event and keeps
+        // its correlation id across the devices.
+        w.disconnect(0);
+        w.disconnect(1);
+        let placed = item(json!({"title": "cake", "qty": 1}))
+            .with_metadata(Json::parse(r#"{"correlationId":"order-9"}"#).unwrap());
+        w.append_events(0, "List-9", vec![placed], NEW).unwrap();
+        w.append_events(
+            1,
+            "List-9",
+            vec![item(json!({"title": "pie", "qty": 1}))],
+            NEW,
+        )
+        .unwrap();
+        w.connect(0);
+        w.settle();
+        w.connect(1);
+        w.settle();
+        let cs = conflicts(&w, 1);
+        assert_eq!(cs.len(), 1);
+        let theirs = &cs[0].theirs[0];
+        assert_eq!(
+            theirs.metadata.as_str(),
+            r#"{"$schemaVersion":3,"correlationId":"order-9"}"#,
+            "a conflict's theirs in the stored form"
+        );
+        let client = &w.devices[1].client;
+        // Re-appending the event's metadata as read is refused: `$` keys are the store's.
+        let copied = item(json!({"title": "pie"})).with_metadata(theirs.metadata.clone());
+        let err =
+            block_on(client.retry("List-9", vec![copied], ExpectedRevision::Exact(0))).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        assert_eq!(conflicts(&w, 1).len(), 1, "the conflict is still there");
+        let retried = item(json!({"title": "pie", "qty": 1})).caused_by(theirs);
+        block_on(client.retry("List-9", vec![retried], ExpectedRevision::Exact(0))).unwrap();
+        let _ = block_on(client.pump());
+        w.settle();
+        converged(&w);
+        let on_0 = w.app_log(0);
+        let pie = in_stream(&on_0, "List-9")[1];
+        assert_eq!(
+            value(&pie.metadata),
+            json!({"$schemaVersion": 3, CAUSATION_ID: theirs.id.to_string(), CORRELATION_ID: "order-9"})
+        );
+        // Device 0 reacts to device 1's event: the chain keeps its correlation id.
+        let reaction = ProposedEvent::new("Noted", Json::null()).caused_by(pie);
+        w.append_events(0, "List-9", vec![reaction], ExpectedRevision::Exact(1))
+            .unwrap();
+        w.settle();
+        converged(&w);
+        let server = w.server_log();
+        let noted = in_stream(&server, "List-9")[2];
+        assert_eq!(
+            value(&noted.metadata),
+            json!({CAUSATION_ID: pie.id.to_string(), CORRELATION_ID: "order-9"})
+        );
+    }
+
+    #[test]
+    fn a_server_with_a_schema_stores_and_serves_the_stored_form() {
+        let mut w = World::new(2)
+            .with_schemas(vec![None, Some(items(3))])
+            .with_server_schema(items(2));
+        w.append_events(0, "List-1", vec![item(json!({"name": "milk"}))], ANY)
+            .unwrap();
+        w.append_events(
+            1,
+            "List-1",
+            vec![item(json!({"title": "tea", "qty": 3}))],
+            ANY,
+        )
+        .unwrap();
+        w.connect(0);
+        w.connect(1);
+        w.settle();
+        // Pushed events are stored as pushed (no stamp), and the feed serves them as stored.
+        converged(&w);
+        let server = w.server_log();
+        let metadata: Vec<&str> = server.iter().map(|e| e.metadata.as_str()).collect();
+        assert_eq!(metadata, ["{}", r#"{"$schemaVersion":3}"#]);
+        assert_eq!(server[0].data.as_str(), r#"{"name":"milk"}"#);
+        // The server's own app reads upcast by its schema; device 0 (no schema) as stored.
+        let read = block_on(w.server.store.read_all(ReadOptions::forwards())).unwrap();
+        assert_eq!(value(&read[0].data), json!({"name": "milk", "qty": 1}));
+        assert_eq!(read[0].metadata.as_str(), r#"{"$schemaVersion":2}"#);
+        assert_eq!(read[1], server[1], "too new for the server: as stored");
+        assert_eq!(content(&w.app_log(0)), content(&server));
+    }
+}
+
 mod simulation {
     //! One server, 2–4 devices, random appends, connections, reloads and a lossy network;
     //! invariants checked after every step, convergence at the end.
@@ -907,8 +1150,9 @@ mod simulation {
         run_in(World::new(devices), steps, random);
     }
 
-    /// [`run_with`] on the devices of `w` (their selections and tokens as they are).
-    fn run_in(mut w: World, steps: Vec<Step>, random: bool) {
+    /// [`run_with`] on the devices of `w` (their selections, tokens and schemas as they are);
+    /// returns the converged world.
+    fn run_in(mut w: World, steps: Vec<Step>, random: bool) -> World {
         let devices = w.devices.len();
         // Devices that hold some streams only have holes in their logs.
         let partial = w
@@ -1119,6 +1363,54 @@ mod simulation {
                         server.contains(id) || gone,
                         "{id} confirmed, discarded or lost by the server"
                     );
+                }
+            }
+        }
+        w
+    }
+
+    /// `Happened` at `version` (0: no schema), each step adding a field.
+    fn happened(version: u32) -> Option<evstore::Schema> {
+        (version > 0).then(|| {
+            (1..version).fold(
+                evstore::Schema::new().event("Happened", version),
+                |s, from| {
+                    s.upcast("Happened", from, move |mut data: serde_json::Value, _| {
+                        data[format!("v{}", from + 1)] = true.into();
+                        Ok::<_, evstore::UpcastError>(data)
+                    })
+                },
+            )
+        })
+    }
+
+    /// Devices on their own app versions: stored forms are equal everywhere (checked by
+    /// `converged`, metadata included), each event carries its writer's version, and each
+    /// device reads the others' events upcast to its own (or as stored when newer).
+    fn schemas_hold(w: &World, versions: &[u32]) {
+        let server = w.server_log();
+        for e in server.iter().filter(|e| &*e.event_type == "Happened") {
+            let writer = e.data.to_value::<serde_json::Value>().unwrap()["d"]
+                .as_u64()
+                .unwrap() as usize;
+            let stamp = versions[writer];
+            let want = (stamp > 0).then(|| format!(r#"{{"$schemaVersion":{stamp}}}"#));
+            let want = want.as_deref().unwrap_or("{}");
+            assert_eq!(e.metadata.as_str(), want, "{e:?}");
+        }
+        for (d, &version) in versions.iter().enumerate().take(w.devices.len()) {
+            for (read, stored) in w.app_log(d).iter().zip(w.local_log(d)) {
+                assert_eq!(read.id, stored.id);
+                let stored_version = evstore::stored_version(&stored);
+                if &*read.event_type != "Happened" || version == 0 || stored_version > version {
+                    assert_eq!(read, &stored);
+                } else {
+                    assert_eq!(evstore::stored_version(read), version);
+                    let data = read.data.to_value::<serde_json::Value>().unwrap();
+                    for v in 2..=version {
+                        let added = (v > stored_version).then_some(serde_json::Value::Bool(true));
+                        assert_eq!(data.get(format!("v{v}")), added.as_ref(), "{read:?}");
+                    }
                 }
             }
         }
@@ -1548,6 +1840,14 @@ mod simulation {
         /// Devices with different selections and tokens, which reopen with other selections:
         /// each ends holding the server's log restricted to its streams, at the server's
         /// positions; no frame ever carries another stream's event (checked on delivery).
+        /// Every device on its own schema version for `Happened` (0: none).
+        #[test]
+        fn devices_on_their_own_schema_versions_store_the_same_forms(devices in 2usize..5, versions in prop::collection::vec(0u32..4, 4), steps in prop::collection::vec(step(), 1..120)) {
+            let schemas = versions[..devices].iter().map(|&v| happened(v)).collect();
+            let w = run_in(World::new(devices).with_schemas(schemas), steps, true);
+            schemas_hold(&w, &versions);
+        }
+
         #[test]
         fn partial_devices_hold_their_streams_at_the_servers_positions(steps in prop::collection::vec(scoped_step(), 1..120)) {
             run_in(World::scoped(scopes()), steps, true);

@@ -7,9 +7,11 @@ import {
   CATEGORY,
   LISTS,
   ListError,
+  SCHEMA,
   categoryOf,
   decideAdd,
   decideCheck,
+  decideClear,
   decideRemove,
   decideRename,
   describe,
@@ -22,6 +24,7 @@ import {
   listOf,
   listPattern,
   ownedItems,
+  storedVersion,
 } from "./model.js";
 
 const $ = (id) => document.getElementById(id);
@@ -155,7 +158,9 @@ async function openStore() {
   const patterns = config?.access && Object.hasOwn(config.access, device) ? config.access[device] : null;
   access = Array.isArray(patterns) ? patterns : null;
   if (!reachable().some((l) => l.id === view.list)) view.list = reachable()[0]?.id ?? LISTS[0].id;
-  const local = { storage: "indexeddb", name: `evstore-demo-${device}` };
+  // Every open reads with the app's schema: ItemAdded events stored at v1 (by an earlier version of
+  // the app, here or on another device) read as v2.
+  const local = { storage: "indexeddb", name: `evstore-demo-${device}`, schema: SCHEMA };
   if (!config?.syncUrl) {
     syncNote = "No sync server is configured (run `make demo`): the list lives on this device only.";
     return EventStore.open(local);
@@ -382,8 +387,12 @@ $("retention-count").addEventListener("change", async (e) => {
 
 // ── commands: fold the item's stream, decide, append with the revision folded ──────────────
 
-/** Runs one command; true when it was applied (or had nothing to do), false when it was refused. */
-async function command(doing, streamId, decide) {
+/**
+ * Runs one command; true when it was applied (or had nothing to do), false when it was refused.
+ * `causedBy(state)`, when given, names the recorded event that caused the command's events (the
+ * store records it as their `causationId`, and carries its `correlationId` on).
+ */
+async function command(doing, streamId, decide, causedBy) {
   if (!store || view.busy) {
     notify(`${doing} did not happen: the store is being reopened, try again in a moment.`);
     return false;
@@ -391,7 +400,8 @@ async function command(doing, streamId, decide) {
   try {
     const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
     const events = decide(state);
-    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { ...e.metadata, device } })), { expectedRevision });
+    const cause = causedBy?.(state);
+    if (events.length) await store.append(streamId, events.map((e) => ({ ...e, metadata: { ...e.metadata, device } })), { expectedRevision, ...(cause ? { causedBy: cause } : {}) });
     $("notice").hidden = true;
     return true;
   } catch (err) {
@@ -405,20 +415,45 @@ async function command(doing, streamId, decide) {
 $("add-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("new-item");
+  const count = $("new-quantity");
   const name = input.value;
+  const quantity = count.value;
   const doing = `Adding “${name.trim()}”`;
   let events;
   try {
-    events = decideAdd(name, device); // a new item's stream has no state to fold: decide before clearing the box
+    events = decideAdd(name, device, quantity); // a new item's stream has no state to fold: decide before clearing the box
   } catch (err) {
     notify(explain(err, doing)); // the text stays, to be fixed
     return input.focus();
   }
   input.value = ""; // at once: the next item can be typed while this one is stored
+  count.value = "1";
   const added = await command(doing, itemStream(view.list, crypto.randomUUID()), () => events);
-  if (!added && input.value === "") input.value = name; // refused by the store: given back
+  if (!added && input.value === "") {
+    input.value = name; // refused by the store: given back
+    count.value = quantity;
+  }
   input.focus();
 });
+
+/**
+ * "Clear ticked": removes every ticked-off item of the list shown, each removal caused by the
+ * ItemChecked event that ticked the item off (its `causedBy`), so the history can say why.
+ */
+async function clearTicked() {
+  const ticked = foldList(view.events, Infinity, view.list).filter((i) => i.checked);
+  if (!ticked.length) return notify("Nothing is ticked off: tick items off first, then clear them.");
+  const button = $("clear-ticked");
+  button.disabled = true;
+  try {
+    for (const item of ticked) {
+      if (!(await command(`Clearing “${item.name}”`, item.streamId, decideClear, (state) => state.checkedBy))) break;
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+$("clear-ticked").addEventListener("click", clearTicked);
 
 // ── sync: status, the offline switch, conflicts ─────────────────────────────────────────────
 
@@ -517,6 +552,9 @@ function commonBase(conflict) {
 
 const who = (event) => event.metadata?.device ?? "another device";
 
+/** `metadata` without the keys the store reserves for itself (those starting with `$`). */
+const withoutReserved = (metadata) => Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => !key.startsWith("$")));
+
 function renderConflict(conflict) {
   const base = commonBase(conflict);
   const name = base.name || "an item";
@@ -535,11 +573,12 @@ function renderConflict(conflict) {
     }
   };
   const keepTheirs = () => resolve("Keeping their version", () => conflict.discard());
-  // "Apply mine again": the same changes, as new events on top of theirs.
+  // "Apply mine again": the same changes, as new events on top of theirs. Their metadata as read
+  // holds keys the store sets itself ($schemaVersion), which an append refuses: left out.
   const applyMine = () =>
     resolve("Applying your change again", () =>
       conflict.retry(
-        conflict.pending.map((e) => ({ type: e.type, data: e.data, metadata: { ...e.metadata, device } })),
+        conflict.pending.map((e) => ({ type: e.type, data: e.data, metadata: { ...withoutReserved(e.metadata), device } })),
         { expectedRevision: conflict.actualRevision },
       ),
     );
@@ -591,6 +630,8 @@ function renderItems() {
   $("empty").hidden = items.length > 0;
   $("empty").textContent = past ? "The list was empty at that point." : "Nothing on the list yet. Add something above — then look at the history on the right.";
   $("add-form").hidden = past;
+  $("clear-ticked").hidden = past;
+  $("clear-ticked").disabled = done === 0;
   $("conflicts").replaceChildren(...(past ? [] : view.conflicts.map(renderConflict)));
 
   const rows = items.map((item) => {
@@ -632,8 +673,9 @@ function renderItems() {
     }
     return h(
       "li",
-      { class: `item${item.checked ? " checked" : ""}`, dataset: { stream: item.streamId, name: item.name } },
+      { class: `item${item.checked ? " checked" : ""}`, dataset: { stream: item.streamId, name: item.name, quantity: String(item.quantity) } },
       h("input", { type: "checkbox", class: "tick", checked: item.checked, disabled: past, "aria-label": `Ticked off: ${item.name}`, onchange: check }),
+      h("span", { class: "quantity", title: "Quantity" }, `${item.quantity} ×`),
       label,
       ...badges,
       item.addedBy && item.addedBy !== device ? h("span", { class: "by muted" }, `from ${item.addedBy}`) : null,
@@ -699,11 +741,39 @@ function renderHistory() {
   const held = heldStreams();
   const before = new Map(); // per stream: the item's state before each event, for descriptions
   const described = new Map();
+  const byId = new Map();
+  const chains = new Map(); // correlation id → its events, in order
   for (const e of events) {
     const state = before.get(e.streamId) ?? initialItem();
     described.set(e.id, categoryOf(e.streamId) === CATEGORY ? describe(e, state) : "");
     before.set(e.streamId, evolveItem(state, e));
+    byId.set(e.id, e);
+    const chain = correlationOf(e);
+    chains.set(chain, [...(chains.get(chain) ?? []), e]);
   }
+  // Rows that share a correlation id (a command and what it caused) get one badge, numbered in
+  // the order the chains began; an event alone in its chain gets none.
+  const badges = new Map();
+  for (const [chain, members] of chains) if (members.length > 1) badges.set(chain, { n: badges.size + 1, size: members.length });
+  /** Why `e` happened, when it names its cause: "caused by #12 ticked off “milk”", #12 a link there. */
+  const causedBy = (e) => {
+    const id = e.metadata?.causationId;
+    if (typeof id !== "string") return null;
+    const cause = byId.get(id);
+    if (!cause) return h("span", { class: "cause", title: `causationId ${id}` }, " · caused by an event no longer on this device");
+    return h(
+      "span",
+      { class: "cause", dataset: { cause: String(cause.position) } },
+      " · caused by ",
+      h("button", { type: "button", class: "link cause-link", title: `See the list as of position ${cause.position}`, onclick: () => travelTo(cause.position) }, `#${cause.position}`),
+      ` ${described.get(cause.id) || cause.type}`,
+    );
+  };
+  const badge = (e) => {
+    const chain = badges.get(correlationOf(e));
+    if (!chain) return null;
+    return h("span", { class: `badge chain chain-${((chain.n - 1) % 4) + 1}`, title: `${chain.size} events share correlationId ${correlationOf(e)}`, dataset: { chain: String(chain.n) } }, `chain ${chain.n}`);
+  };
   // Removed events (erased items, retention) leave their positions empty: shown as gaps in the
   // whole log (with a filter, the other streams' positions are missing anyway).
   const filtered = Boolean(byStream || byCategory || byType);
@@ -712,8 +782,8 @@ function renderHistory() {
       "tr",
       { class: "gap", dataset: { gap: `${from}-${to}` } },
       access === null
-        ? h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} removed` : `positions ${from}–${to} removed`, " · erased or past its item's retention")
-        : h("td", { colspan: 8, class: "muted" }, from === to ? `position ${from} not on this device` : `positions ${from}–${to} not on this device`, " · another list's events, never sent here (or erased ones)"),
+        ? h("td", { colspan: 9, class: "muted" }, from === to ? `position ${from} removed` : `positions ${from}–${to} removed`, " · erased or past its item's retention")
+        : h("td", { colspan: 9, class: "muted" }, from === to ? `position ${from} not on this device` : `positions ${from}–${to} not on this device`, " · another list's events, never sent here (or erased ones)"),
     );
   const recent = shown.slice(-500);
   const rows = recent
@@ -732,7 +802,8 @@ function renderHistory() {
         h("td", { class: "muted" }, time(e.createdAt)),
         h("td", { class: "stream", title: e.streamId }, short(e.streamId)),
         h("td", {}, String(e.revision)),
-        h("td", { title: described.get(e.id) }, e.type, h("div", { class: "what muted" }, described.get(e.id))),
+        h("td", { class: "type", title: described.get(e.id) }, e.type, h("div", { class: "what muted" }, described.get(e.id), causedBy(e)), badge(e)),
+        h("td", { class: "v", title: versionTitle(e) }, versionOf(e)),
         h("td", { class: "data", title: JSON.stringify(e.data) }, JSON.stringify(e.data)),
         h("td", {}, e.metadata?.device ?? ""),
         h("td", {}, h("span", { class: `state ${state}` }, state === "local" ? "local only" : state)),
@@ -743,6 +814,25 @@ function renderHistory() {
   $("timeline-count").textContent = `${shown.length} of ${events.length} events`;
   renderRetention();
 }
+
+/** The chain an event belongs to: its `correlationId`, or its own id (the first event of a chain has none). */
+const correlationOf = (e) => (typeof e.metadata?.correlationId === "string" ? e.metadata.correlationId : e.id);
+
+/**
+ * The event's schema version as read, and as stored when they differ: "v1 → v2" for an event this
+ * page upcast, "v2" for one stored at the current version; "" for types the schema does not version.
+ */
+function versionOf(e) {
+  const now = e.metadata?.$schemaVersion;
+  if (now === undefined) return "";
+  const stored = storedVersion.get(e.id);
+  return stored !== undefined && stored !== now ? `v${stored} → v${now}` : `v${now}`;
+}
+const versionTitle = (e) => {
+  const stored = storedVersion.get(e.id);
+  if (e.metadata?.$schemaVersion === undefined) return "Not versioned by the app's schema";
+  return stored !== undefined && stored !== e.metadata.$schemaVersion ? `Stored at version ${stored}; read as version ${e.metadata.$schemaVersion} (upcast — the stored event is unchanged)` : `Stored at version ${e.metadata.$schemaVersion}`;
+};
 
 /** `Item-0193f1e2-…-9c1d2e` → `Item-…9c1d2e`. */
 const short = (streamId) => {

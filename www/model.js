@@ -14,6 +14,33 @@
 export const CATEGORY = "Item";
 export const EVENT_TYPES = ["ItemAdded", "ItemRenamed", "ItemChecked", "ItemUnchecked", "ItemRemoved"];
 export const MAX_NAME = 60;
+export const MAX_QUANTITY = 99;
+
+// ── versions of the events ──────────────────────────────────────────────────────────────────
+
+/**
+ * The stored version of each event this page upcast, by event id (an event read at its current
+ * version is not in it): the history shows "v1 → v2" for those. Upcasters run on every read, so
+ * every read of a v1 event records it again.
+ */
+export const storedVersion = new Map();
+
+/**
+ * The app's schema (the store's `schema` option): `ItemAdded` is at version 2, `{ name, quantity }`.
+ * Version 1 was `{ name }`, stored by earlier versions of the app (on this device, or on another
+ * one, through sync): reads upcast it with a quantity of 1, and never change what is stored.
+ */
+export const SCHEMA = {
+  ItemAdded: {
+    version: 2,
+    upcast: {
+      1: (data, event) => {
+        storedVersion.set(event.id, 1);
+        return { ...data, quantity: 1 };
+      },
+    },
+  },
+};
 
 /** The lists of the demo's tenant: `id` is part of their items' stream ids. */
 export const LISTS = [
@@ -43,7 +70,8 @@ export class ListError extends Error {
 
 // ── state ───────────────────────────────────────────────────────────────────────────────────
 
-export const initialItem = () => ({ exists: false, removed: false, deleted: false, name: "", checked: false, addedPosition: null, addedBy: null, owner: null });
+/** An item before its first event. `checkedBy`: the ItemChecked event that ticked it off (while ticked). */
+export const initialItem = () => ({ exists: false, removed: false, deleted: false, name: "", quantity: 1, checked: false, checkedBy: null, addedPosition: null, addedBy: null, owner: null });
 
 /** The name shown for an item whose ItemAdded (and renames) fell out of its retention. */
 export const UNKNOWN_NAME = "(name not kept)";
@@ -66,7 +94,9 @@ export function evolveItem(state, event) {
         ...state,
         exists: true,
         name: event.data.name,
+        quantity: event.data.quantity,
         checked: false,
+        checkedBy: null,
         addedPosition: event.position,
         addedBy: event.metadata.device ?? null,
         owner: event.metadata.owner ?? event.metadata.device ?? null,
@@ -74,9 +104,9 @@ export function evolveItem(state, event) {
     case "ItemRenamed":
       return { ...state, name: event.data.name };
     case "ItemChecked":
-      return { ...state, checked: true };
+      return { ...state, checked: true, checkedBy: event };
     case "ItemUnchecked":
-      return { ...state, checked: false };
+      return { ...state, checked: false, checkedBy: null };
     case "ItemRemoved":
       return { ...state, removed: true };
     case "$streamDeleted": // erased by its owner: gone for good, on every device
@@ -90,7 +120,7 @@ export function evolveItem(state, event) {
  * The list as of `upTo` (a position, inclusive; default: everything): folds the "Item" events of
  * `events` (the global log, in position order), those of list `list` only when it is given.
  * Returns the visible items in the order they were added:
- * `[{ streamId, name, checked, addedPosition, addedBy, revision, lastPosition }]`.
+ * `[{ streamId, name, quantity, checked, checkedBy, addedPosition, addedBy, revision, lastPosition }]`.
  */
 export function foldList(events, upTo = Infinity, list = null) {
   const items = new Map();
@@ -127,8 +157,16 @@ export function cleanName(raw) {
   return name;
 }
 
-/** A new item, owned by `owner` (the device that adds it). */
-export const decideAdd = (name, owner) => [{ type: "ItemAdded", data: { name: cleanName(name) }, metadata: owner ? { owner } : {} }];
+/** A quantity typed by the user (default 1): a whole number from 1 to MAX_QUANTITY. */
+export function cleanQuantity(raw = 1) {
+  const text = String(raw ?? "").trim();
+  const quantity = text === "" ? 1 : Number(text);
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) throw new ListError(`The quantity is a whole number from 1 to ${MAX_QUANTITY} (not “${text}”).`);
+  return quantity;
+}
+
+/** A new item (`ItemAdded` v2), `quantity` of it (default 1), owned by `owner` (the device that adds it). */
+export const decideAdd = (name, owner, quantity = 1) => [{ type: "ItemAdded", data: { name: cleanName(name), quantity: cleanQuantity(quantity) }, metadata: owner ? { owner } : {} }];
 
 /** The Item streams of `events` (the log) that `owner` added: those "Delete my data" erases. */
 export function ownedItems(events, owner) {
@@ -162,13 +200,22 @@ export function decideRemove(state) {
   return [{ type: "ItemRemoved", data: {} }];
 }
 
+/**
+ * "Clear ticked", for one item: removes it if it is ticked off (nothing otherwise). The app appends
+ * it with `causedBy: state.checkedBy`, so the removal records the tick that caused it.
+ */
+export function decideClear(state) {
+  mustExist(state);
+  return state.checked ? [{ type: "ItemRemoved", data: {} }] : [];
+}
+
 // ── words ───────────────────────────────────────────────────────────────────────────────────
 
 /** What `event` did, in words (`before`: the item's state before it, for renames). */
 export function describe(event, before = initialItem()) {
   switch (event.type) {
     case "ItemAdded":
-      return `added “${event.data.name}”`;
+      return event.data.quantity > 1 ? `added ${event.data.quantity} × “${event.data.name}”` : `added “${event.data.name}”`;
     case "ItemRenamed":
       return before.exists ? `renamed “${before.name}” to “${event.data.name}”` : `renamed it to “${event.data.name}”`;
     case "ItemChecked":

@@ -4,6 +4,7 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::event::with_causation;
 use crate::json::unquote;
 use crate::{
     integer_from_f64, parse_event_id, Direction, Error, ExpectedRevision, Json, ProposedEvent,
@@ -231,23 +232,30 @@ pub(crate) fn describe(value: &JsValue) -> String {
     }
 }
 
-/// An append from the string `codec.js` wrote: stream id and expected revision, then per event
-/// `type`, `id`, `data`, `metadata`; every field followed by U+001E. Strings are JSON-quoted,
-/// `data` and `metadata` JSON text (valid by construction: `JSON.stringify` wrote them); an
-/// absent field is empty.
+/// An append from the string `codec.js` wrote: stream id, expected revision, and `causedBy`'s
+/// causation and correlation ids (empty: no `causedBy`), then per event `type`, `id`, `data`,
+/// `metadata`; every field followed by U+001E. Strings are JSON-quoted, `data` and `metadata`
+/// JSON text (valid by construction: `JSON.stringify` wrote them); an absent field is empty.
+/// With `causedBy`, each event's metadata gains the ids it does not set itself.
 pub(crate) fn append_from_text(
     text: &str,
 ) -> Result<(String, Vec<ProposedEvent>, ExpectedRevision)> {
-    let (stream_id, rest) = text.split_once('\u{1e}').unwrap_or_default();
-    let (expected, events) = rest.split_once('\u{1e}').unwrap_or_default();
+    let mut header = text.splitn(5, '\u{1e}');
+    let mut next = || header.next().unwrap_or_default();
+    let (stream_id, expected, causation, correlation) = (next(), next(), next(), next());
+    let events = next();
     let stream_id = unquote(stream_id)
         .ok_or_else(|| Error::invalid("streamId must be a string"))?
         .into_owned();
-    Ok((
-        stream_id,
-        events_from_text(events)?,
-        expected_revision(expected)?,
-    ))
+    let mut events = events_from_text(events)?;
+    if let (Some(causation), Some(correlation)) = (unquote(causation), unquote(correlation)) {
+        for event in &mut events {
+            if let Some(metadata) = with_causation(&event.metadata, &causation, &correlation) {
+                event.metadata = metadata;
+            }
+        }
+    }
+    Ok((stream_id, events, expected_revision(expected)?))
 }
 
 fn events_from_text(text: &str) -> Result<Vec<ProposedEvent>> {

@@ -55,6 +55,35 @@ impl From<Error> for JsValue {
                     .unwrap_or_else(|| js_sys::Error::new(message).into());
                 set("cause", cause);
             }
+            Error::SchemaTooNew {
+                stream_id,
+                event_type,
+                version,
+            } => {
+                set("streamId", stream_id.into());
+                set("type", event_type.into());
+                set("version", (*version).into());
+            }
+            Error::UpcastFailed {
+                event_id,
+                event_type,
+                version,
+                cause,
+            } => {
+                set("eventId", event_id.into());
+                set("type", event_type.into());
+                set("version", (*version).into());
+                // The value the JS upcaster threw, itself (a Rust step's error, as its text).
+                let cause = cause.as_ref().map_or(JsValue::UNDEFINED, |c| {
+                    c.downcast_ref::<JsValue>().cloned().unwrap_or_else(|| {
+                        c.downcast_ref::<crate::UpcastError>()
+                            .map_or(JsValue::UNDEFINED, |e| {
+                                js_sys::Error::new(&e.to_string()).into()
+                            })
+                    })
+                });
+                set("cause", cause);
+            }
             _ => {}
         }
         make_error(&err.to_string(), err.code(), &fields)

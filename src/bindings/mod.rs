@@ -38,6 +38,7 @@ extern "C" {
         events: &JsValue,
         initial_state: &js_sys::Function,
         evolve: &js_sys::Function,
+        schema: &JsValue,
     ) -> Promise;
     #[wasm_bindgen(js_name = deliverBatch, catch)]
     fn deliver_batch(
@@ -49,8 +50,9 @@ extern "C" {
     ) -> std::result::Result<i32, JsValue>;
 }
 
-/// An append's arguments, validated and snapshotted (each read once): stream id, events and
-/// expected revision. `what` names the options in messages.
+/// An append's arguments, validated and snapshotted (each read once): stream id, events (with
+/// `causedBy`'s ids in their metadata) and expected revision. `what` names the options in
+/// messages.
 pub(crate) fn append_request(
     stream_id: &JsValue,
     events: &JsValue,
@@ -68,7 +70,11 @@ pub(crate) fn append_request(
     })?;
     let Some(text) = encoded else {
         // The options have an unknown key (found in JS, where it is cheap): named here.
-        convert::check_keys(options_object.as_ref(), what, &["expectedRevision"])?;
+        convert::check_keys(
+            options_object.as_ref(),
+            what,
+            &["expectedRevision", "causedBy"],
+        )?;
         return Err(Error::invalid(format!("{what} have an unknown key")));
     };
     convert::append_from_text(&text)
@@ -80,6 +86,9 @@ pub struct JsEventStore {
     inner: Rc<EventStore>,
     /// The JS-heap storage under the store, if that is its storage.
     heap: Option<Rc<crate::HeapStorage>>,
+    /// The compiled `schema` option (`Schema` in src/codec.js), `undefined` without one: what
+    /// every read hands to the JS record builders.
+    schema: JsValue,
 }
 
 /// Runs `work` as a JS promise whose rejection is an `EventStoreError`.
@@ -119,7 +128,8 @@ impl JsEventStore {
         Ok(open::open(options).await?)
     }
 
-    /// Appends `events` to `streamId`: `{ expectedRevision }` → `{ nextExpectedRevision, position }`.
+    /// Appends `events` to `streamId`: `{ expectedRevision, causedBy }` → `{ nextExpectedRevision,
+    /// position }`.
     pub fn append(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
         // Validate and snapshot the caller's objects now, before the first await.
         let request = append_request(&stream_id, &events, &options, "append options");
@@ -139,10 +149,10 @@ impl JsEventStore {
     pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
         let request = convert::string(&stream_id, "streamId")
             .and_then(|s| Ok((s, convert::read_options(&options, "fromRevision")?)));
-        let store = self.inner.clone();
+        let (store, schema) = (self.inner.clone(), self.schema.clone());
         promise(async move {
             let (stream_id, options) = request?;
-            page_to_js(store.read_stream_page(&stream_id, options).await?)
+            page_to_js(store.read_stream_page(&stream_id, options).await?, &schema)
         })
     }
 
@@ -152,13 +162,13 @@ impl JsEventStore {
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> Promise {
         let options = convert::read_all_options(&options);
-        let store = self.inner.clone();
+        let (store, schema) = (self.inner.clone(), self.schema.clone());
         promise(async move {
             let page = match options? {
                 (options, Some(streams)) => store.read_all_selected_page(&streams, options).await?,
                 (options, None) => store.read_all_page(options).await?,
             };
-            page_to_js(page)
+            page_to_js(page, &schema)
         })
     }
 
@@ -185,7 +195,13 @@ impl JsEventStore {
             .dyn_into()
             .map_err(|_| Error::invalid("the handler must be a function"))?;
         let hold = self.heap.as_ref().map(|h| h.hold());
-        Ok(subscribe::subscribe(&self.inner, hold, handler, &options)?)
+        Ok(subscribe::subscribe(
+            &self.inner,
+            hold,
+            handler,
+            &options,
+            &self.schema,
+        )?)
     }
 
     /// Folds a stream: `{ initialState, evolve }` → `{ state, revision }` (`revision` is `null`
@@ -194,15 +210,16 @@ impl JsEventStore {
     pub fn aggregate_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
         let request = convert::string(&stream_id, "streamId")
             .and_then(|s| Ok((s, subscribe::aggregate_options(&options)?)));
-        let store = self.inner.clone();
-        // Resolving with the fold's promise adopts it: its result, or what `evolve` threw.
+        let (store, schema) = (self.inner.clone(), self.schema.clone());
+        // Resolving with the fold's promise adopts it: its result, what `evolve` threw, or
+        // `SCHEMA_TOO_NEW` for an event of a newer app (never folded).
         promise(async move {
             let (stream_id, (initial, evolve)) = request?;
             let page = store
                 .read_stream_page(&stream_id, crate::ReadOptions::forwards())
                 .await?;
-            let objects = page_to_js(page)?;
-            Ok(fold(&objects, &initial, &evolve).into())
+            let objects = page_to_js(page, &schema)?;
+            Ok(fold(&objects, &initial, &evolve, &schema).into())
         })
     }
 

@@ -11,7 +11,27 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{self, field};
 use crate::sync::Outbox;
-use crate::{Error, EventStore, HeapStorage, Layered, Result, Selection, Storage, StoreOptions};
+use crate::{
+    Error, EventStore, HeapStorage, Layered, Result, Schema, Selection, Storage, StoreOptions,
+};
+
+#[wasm_bindgen(module = "/src/codec.js")]
+extern "C" {
+    /// The `schema` option → a compiled `Schema` (src/codec.js), `undefined` when absent or
+    /// empty; throws a `TypeError` naming the type and key of what it refuses.
+    #[wasm_bindgen(js_name = compileSchema, catch)]
+    fn compile_schema(raw: &JsValue) -> std::result::Result<JsValue, JsValue>;
+    /// A compiled schema (`Schema` in src/codec.js).
+    #[wasm_bindgen(js_name = Schema)]
+    type CompiledSchema;
+    /// Its current versions as JSON text `[[type, version], …]`.
+    #[wasm_bindgen(method)]
+    fn versions(this: &CompiledSchema) -> String;
+}
+
+/// The property of the JS store that holds its compiled schema (non-enumerable): how the
+/// package's own modules (index.js, emmett.js) reach it.
+const SCHEMA_KEY: &str = "evstore.schema";
 
 /// An opened storage, and the JS-heap storage under it if that is what it is (its events are
 /// owned by the JS store object, and held while a subscription or a sync engine runs).
@@ -113,7 +133,7 @@ const NO_INDEXEDDB: Kind = Kind {
 
 /// The open options every storage accepts (`wasm` is read by the package's entry before the core
 /// sees the options; it is listed so that "accepted: …" says all).
-const COMMON: [&str; 3] = ["storage", "maxEventBytes", "wasm"];
+const COMMON: [&str; 4] = ["storage", "maxEventBytes", "schema", "wasm"];
 
 /// Opens the store that `options` describe, as the JS object the caller gets.
 pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
@@ -153,26 +173,50 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         Some(v) if v.is_truthy() => Some(sync_selection(&v)?),
         _ => None,
     };
+    // Checked before the storage opens: a bad schema changes nothing.
+    let schema = compile_schema(&field(o, "schema").unwrap_or_default()).map_err(|e| {
+        Error::invalid(
+            js_sys::Error::from(e)
+                .message()
+                .as_string()
+                .unwrap_or_default(),
+        )
+    })?;
     let Opened { mut storage, heap } = (kind.open)(options.clone()).await?;
     if synced.is_some() {
         storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
     }
-    let inner = Rc::new(EventStore::over(storage, store_options));
+    let mut store = EventStore::over(storage, store_options);
+    if !schema.is_undefined() {
+        // The core stamps appends with the versions; the steps run in JS, on every read.
+        store = store.with_schema(Schema::host_versions(
+            &schema.unchecked_ref::<CompiledSchema>().versions(),
+        )?)?;
+    }
+    let inner = Rc::new(store);
     // Retention that came due while the store was closed is applied now (and the store learns
     // which streams have retention).
     inner.enforce_retention().await?;
     let hold = || heap.as_ref().map(|h| h.hold());
     let engine = match synced {
-        Some(selection) => {
-            Some(super::sync::JsSyncEngine::open(inner.clone(), hold(), selection).await?)
-        }
+        Some(selection) => Some(
+            super::sync::JsSyncEngine::open(inner.clone(), hold(), selection, schema.clone())
+                .await?,
+        ),
         None => None,
     };
     let js: JsValue = super::JsEventStore {
         inner: inner.clone(),
         heap: heap.clone(),
+        schema: schema.clone(),
     }
     .into();
+    // Always defined (`undefined` without a schema), so that reading it never walks the
+    // prototype chain; non-enumerable, non-writable.
+    let descriptor = Object::new();
+    let _ = js_sys::Reflect::set(&descriptor, &"value".into(), &schema);
+    let key: JsValue = js_sys::Symbol::for_(SCHEMA_KEY).into();
+    let _ = js_sys::Reflect::define_property(js.unchecked_ref::<Object>(), &key, &descriptor);
     if let Some(heap) = &heap {
         heap.attach(&js);
     }

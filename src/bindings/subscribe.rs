@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::convert::{self, field};
 use super::deliver_batch;
 use super::error::{as_error, report_error};
-use super::pages::records;
+use super::pages::{records, upcast_failure};
 use crate::notify::YieldOnce;
 use crate::{
     BoxedPage, Delivered, Error, EventFilter, EventStore, FromPage, HeapHold, Position, Result,
@@ -21,8 +21,13 @@ use crate::{
 
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = recordsAt)]
-    fn records_at(records: &Array, indices: &[u32], out: &Array);
+    #[wasm_bindgen(js_name = recordsAt, catch)]
+    fn records_at(
+        records: &Array,
+        indices: &[u32],
+        out: &Array,
+        schema: &JsValue,
+    ) -> std::result::Result<(), JsValue>;
 }
 
 /// What a JS subscription hands out: a stored record of a page, as the storage read it (its
@@ -40,7 +45,13 @@ impl Delivered for JsRecord {
 }
 
 impl FromPage for JsRecord {
-    fn select(page: BoxedPage, filter: &EventFilter) -> Result<(Vec<Self>, Option<Position>)> {
+    /// JS upcasts when it builds the events (`recordsAt` in codec.js), so `_schema` (versions
+    /// only) is not used here.
+    fn select(
+        page: BoxedPage,
+        filter: &EventFilter,
+        _schema: Option<&crate::Schema>,
+    ) -> Result<(Vec<Self>, Option<Position>)> {
         let page = records(page)?;
         let positions = page.positions();
         let last = positions.last().copied();
@@ -68,8 +79,9 @@ impl FromPage for JsRecord {
     }
 }
 
-/// Records → the contract's recorded-event objects, built in JS (one run of indices per page).
-fn records_to_js(records: &[JsRecord]) -> Array {
+/// Records → the contract's recorded-event objects, built in JS (one run of indices per page)
+/// and upcast by `schema`.
+fn records_to_js(records: &[JsRecord], schema: &JsValue) -> Result<Array> {
     let out = Array::new();
     let mut start = 0;
     while start < records.len() {
@@ -79,10 +91,10 @@ fn records_to_js(records: &[JsRecord]) -> Array {
             .position(|r| !Rc::ptr_eq(&r.page, page))
             .map_or(records.len(), |n| start + n);
         let indices: Vec<u32> = records[start..end].iter().map(|r| r.index).collect();
-        records_at(page, &indices, &out);
+        records_at(page, &indices, &out, schema).map_err(upcast_failure)?;
         start = end;
     }
-    out
+    Ok(out)
 }
 
 /// A running subscription (`Subscription` in JS); `unsubscribe()` stops it.
@@ -108,9 +120,11 @@ impl JsSubscription {
     }
 }
 
-/// The handler and callbacks of one subscription.
+/// The handler and callbacks of one subscription, and the schema its events are built with.
 struct Callbacks {
     handler: Function,
+    /// The store's compiled schema (`undefined`: none).
+    schema: JsValue,
     on_caught_up: Option<Function>,
     on_error: Option<Function>,
     on_rebase: Option<Function>,
@@ -218,11 +232,13 @@ pub(super) fn subscribe(
     hold: Option<HeapHold>,
     handler: Function,
     options_value: &JsValue,
+    schema: &JsValue,
 ) -> Result<JsSubscription> {
     let (options, on_caught_up, on_error, on_rebase) = options(options_value)?;
     store.check_open()?;
     let callbacks = Callbacks {
         handler,
+        schema: schema.clone(),
         on_caught_up,
         on_error,
         on_rebase,
@@ -317,7 +333,11 @@ async fn deliver(
             Err(Error::Closed) => return,
             Err(e) => return callbacks.report(e.into()),
         };
-        let objects = records_to_js(&events);
+        // An upcaster that fails stops the subscription (`UPCAST_FAILED` to `onError`).
+        let objects = match records_to_js(&events, &callbacks.schema) {
+            Ok(objects) => objects,
+            Err(e) => return callbacks.report(e.into()),
+        };
         let n = objects.length();
         let mut i = 0;
         while i < n {

@@ -65,7 +65,8 @@ fn status_to_js(s: &SyncStatus) -> JsValue {
 /// A held stream for `store.sync.conflicts()` / `onConflict`. `actualRevision` is what `retry`
 /// takes as `expectedRevision`: the server's revision, or `"no_stream"` when the server has no
 /// events of the stream (as in `WRONG_EXPECTED_REVISION`; never `null`, which would read as "any").
-fn conflict_to_js(c: &Conflict) -> JsValue {
+/// `pending` and `theirs` are upcast by `schema`, as every read of the app is.
+fn conflict_to_js(c: &Conflict, schema: &JsValue) -> Result<JsValue> {
     let o = Object::new();
     set(&o, "streamId", c.stream_id.as_str());
     set(&o, "expectedRevision", expected_to_js(c.expected));
@@ -73,8 +74,8 @@ fn conflict_to_js(c: &Conflict) -> JsValue {
         .actual
         .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
     set(&o, "actualRevision", expected_to_js(actual));
-    set(&o, "pending", events_to_js(&c.pending));
-    set(&o, "theirs", events_to_js(&c.theirs));
+    set(&o, "pending", events_to_js(&c.pending, schema)?);
+    set(&o, "theirs", events_to_js(&c.theirs, schema)?);
     if c.theirs_withheld {
         set(&o, "theirsWithheld", true);
     }
@@ -85,7 +86,7 @@ fn conflict_to_js(c: &Conflict) -> JsValue {
         };
         set(&o, "error", refusal_to_js(&r));
     }
-    o.into()
+    Ok(o.into())
 }
 
 /// The client sync state machine of a store opened with `sync` (driven by the package's JS).
@@ -95,18 +96,23 @@ pub struct JsSyncEngine {
     /// Keeps the store's events alive while the engine is (a synced store syncs on while its
     /// socket is open, also once the app dropped the store object).
     _hold: Option<crate::HeapHold>,
+    /// The store's compiled schema (`undefined`: none), for the conflicts' events.
+    schema: JsValue,
 }
 
 impl JsSyncEngine {
     /// The engine of `store` (whose storage queues its appends), holding the streams of
-    /// `selection` (what the store held under another selection is reconciled now).
+    /// `selection` (what the store held under another selection is reconciled now); its
+    /// conflicts' events are upcast by `schema`.
     pub(crate) async fn open(
         store: Rc<EventStore>,
         hold: Option<crate::HeapHold>,
         selection: Selection,
+        schema: JsValue,
     ) -> Result<Self> {
         Ok(JsSyncEngine {
             _hold: hold,
+            schema,
             client: Rc::new(SyncClient::open(store, selection).await?),
         })
     }
@@ -246,13 +252,13 @@ impl JsSyncEngine {
 
     /// Every held stream: `{ streamId, expectedRevision, actualRevision, pending, theirs, error? }`.
     pub fn conflicts(&self) -> Promise {
-        let client = self.client.clone();
+        let (client, schema) = (self.client.clone(), self.schema.clone());
         promise(async move {
             let conflicts = client.conflicts().await?;
             Ok(conflicts
                 .iter()
-                .map(conflict_to_js)
-                .collect::<Array>()
+                .map(|c| conflict_to_js(c, &schema))
+                .collect::<Result<Array>>()?
                 .into())
         })
     }
@@ -267,7 +273,7 @@ impl JsSyncEngine {
         })
     }
 
-    /// Replaces the held events of `streamId` with `events` under `{ expectedRevision }`.
+    /// Replaces the held events of `streamId` with `events` under `{ expectedRevision, causedBy }`.
     pub fn retry(&self, stream_id: JsValue, events: JsValue, options: JsValue) -> Promise {
         let request = append_request(&stream_id, &events, &options, "retry options");
         let client = self.client.clone();
@@ -325,7 +331,12 @@ fn outcome_to_js(o: &PushOutcome) -> Result<JsValue> {
     let out = js_sys::JSON::parse(&encode_outcome(o))
         .map_err(|_| Error::storage("an outcome could not be read back"))?;
     if let PushOutcome::Conflict { theirs, .. } = o {
-        set(out.unchecked_ref(), "theirs", events_to_js(theirs));
+        // Wire data in stored form: the server upcasts nothing.
+        set(
+            out.unchecked_ref(),
+            "theirs",
+            events_to_js(theirs, &JsValue::UNDEFINED)?,
+        );
     }
     Ok(out)
 }

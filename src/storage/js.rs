@@ -89,8 +89,12 @@ pub(crate) fn record(event: &RecordedEvent) -> JsValue {
 extern "C" {
     #[wasm_bindgen(js_name = recordsToRows)]
     fn records_to_rows(records: &Array) -> String;
-    #[wasm_bindgen(js_name = recordsToEvents)]
-    fn records_to_events(records: &Array, reverse: bool) -> JsValue;
+    #[wasm_bindgen(js_name = recordsToEvents, catch)]
+    fn records_to_events(
+        records: &Array,
+        reverse: bool,
+        schema: &JsValue,
+    ) -> std::result::Result<JsValue, JsValue>;
 }
 
 /// Stored records (objects with the row codec's fields), ascending.
@@ -143,9 +147,11 @@ impl Records {
     }
 
     /// The contract's recorded-event objects, built in JS straight from the records (payload
-    /// text never crosses into wasm); descending when `reverse`.
-    pub fn to_js_events(&self, reverse: bool) -> JsValue {
-        records_to_events(&self.0, reverse)
+    /// text never crosses into wasm); descending when `reverse`; upcast by `schema` (the
+    /// compiled JS schema, or `undefined` for the stored form). What the builder throws is
+    /// returned as it was thrown (see `bindings::pages::upcast_failure`).
+    pub fn to_js_events(&self, reverse: bool, schema: &JsValue) -> Result<JsValue, JsValue> {
+        records_to_events(&self.0, reverse, schema)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::event::{NewEvent, ProposedEvent, RecordedEvent};
 use crate::model::{AppendResult, ExpectedRevision, Position, Revision, StreamId};
 use crate::selection::Selection;
 use crate::storage::{BoxedTx, CommitError, Mode, Transaction};
-use crate::store::EventStore;
+use crate::store::{EventStore, Origin};
 
 /// How many appends one push carries at most.
 const BATCH_APPENDS: usize = 256;
@@ -868,7 +868,9 @@ impl SyncClient {
         events: Vec<ProposedEvent>,
         expected: ExpectedRevision,
     ) -> Result<AppendResult> {
-        let append = self.store.prepare(stream, events, expected, None)?;
+        let append = self
+            .store
+            .prepare(stream, events, expected, None, Origin::Caller)?;
         super::wire::check_pushable(&append)?;
         let result = self
             .transact(&|mut tx, mut local| {

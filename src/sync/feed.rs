@@ -147,7 +147,11 @@ impl EventStore {
         let options = ReadOptions::forwards()
             .from(ReadFrom::At(from))
             .max_count(limits.events);
-        let read = self.read_all_selected(&selection, options).await?;
+        // The stored form travels: never the schema's upcast form.
+        let read = self
+            .read_all_selected_page(&selection, options)
+            .await?
+            .into_events()?;
         let after = feed.cursor;
         let Some(last_read) = read.last().map(|e| e.position) else {
             if feed.live {

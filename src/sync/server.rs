@@ -15,7 +15,7 @@ use crate::lifecycle::{LifecycleOp, StreamMetadata};
 use crate::model::{ExpectedRevision, Revision, StreamId};
 use crate::selection::Selection;
 use crate::storage::{Mode, PreparedAppend};
-use crate::store::EventStore;
+use crate::store::{EventStore, Origin};
 
 /// A pushed append the host could not read into a [`PushAppend`]: it is rejected with `error`
 /// (and, when its stream is known, holds that stream for the rest of the push).
@@ -165,7 +165,13 @@ impl EventStore {
                         metadata: e.metadata.clone(),
                     })
                     .collect();
-                return self.prepare(stream, events, push.expected, Some(push.created_at));
+                return self.prepare(
+                    stream,
+                    events,
+                    push.expected,
+                    Some(push.created_at),
+                    Origin::Pushed,
+                );
             }
             PushKind::Metadata { metadata, .. } => {
                 LifecycleOp::SetMetadata(StreamMetadata::from_json(metadata)?)

@@ -20,7 +20,7 @@ pub use client::{encode_auth, encode_client_message, PING};
 #[cfg(feature = "server")]
 pub(crate) use events::wire_size;
 pub use fields::MAX_NESTING;
-pub(crate) use fields::{integer, is_null, items, Fields, Raw};
+pub(crate) use fields::{integer, is_null, items, string, Fields, Raw};
 #[cfg(all(feature = "server", target_arch = "wasm32"))]
 pub(crate) use request::decode_pushed_appends;
 #[cfg(feature = "server")]

@@ -235,3 +235,60 @@ export async function hostSync(store: EventStore<ShopEvent>, sockets: Socket[], 
 
 // @ts-expect-error: the client's sync engine is internal (the package drives it), not part of the types
 export type Engine = import("evstore").SyncEngine;
+
+// Schema evolution and causation: `schema` at open (keys are the event types of `E`), `causedBy` on
+// append and retry, and the two error codes with their fields.
+type ItemEvent =
+  | { type: "ItemAdded"; data: { name: string; qty: number } }
+  | { type: "ItemRemoved"; data: { name: string } };
+
+export async function schemaUsage(): Promise<void> {
+  const store = await EventStore.open<ItemEvent>({
+    storage: "memory",
+    schema: {
+      ItemAdded: {
+        version: 3,
+        upcast: {
+          1: (data) => ({ ...data, qty: 1 }),
+          2: (data, event) => ({ name: data.title, qty: data.qty, at: event.createdAt.getTime() }),
+        },
+      },
+      ItemRemoved: { version: 1 },
+    },
+  });
+  const [added] = await store.readStream("List-1");
+  await store.append("List-1", [{ type: "ItemRemoved", data: { name: "milk" } }], { expectedRevision: "any", causedBy: added });
+  const synced = await EventStore.open<ItemEvent>({
+    storage: "indexeddb",
+    sync: { url: "https://edge.example.com/t/acme", token: () => "jwt" },
+    schema: { ItemAdded: { version: 2, upcast: { 1: (data) => ({ ...data, qty: 1 }) } } },
+  });
+  for (const c of await synced.sync.conflicts()) {
+    await c.retry(c.pending.map((e) => ({ type: e.type, data: e.data }) as ItemEvent), { expectedRevision: c.actualRevision, causedBy: c.theirs[0] });
+  }
+  await EventStore.open({ schema: { AnyType: { version: 2, upcast: { 1: (data: unknown) => data } } } });
+  try {
+    await store.aggregateStream("List-1", { initialState: () => 0, evolve: (n) => n + 1 });
+  } catch (err) {
+    if (err instanceof EventStoreError && err.code === "SCHEMA_TOO_NEW") {
+      const [streamId, type, version]: [string, string, number] = [err.streamId, err.type, err.version];
+      void [streamId, type, version];
+    }
+    if (err instanceof EventStoreError && err.code === "UPCAST_FAILED") {
+      const [eventId, type, version, cause]: [string, string, number, unknown] = [err.eventId, err.type, err.version, err.cause];
+      void [eventId, type, version, cause];
+    }
+  }
+  // @ts-expect-error: a schema entry is keyed by an event type of the store
+  await EventStore.open<ItemEvent>({ schema: { ItemAded: { version: 2, upcast: { 1: (data) => data } } } });
+  // @ts-expect-error: version is a number
+  await EventStore.open({ schema: { ItemAdded: { version: "2" } } });
+  // @ts-expect-error: upcasters are functions
+  await EventStore.open({ schema: { ItemAdded: { version: 2, upcast: { 1: { qty: 1 } } } } });
+  // @ts-expect-error: an entry has only version and upcast
+  await EventStore.open({ schema: { ItemAdded: { version: 1, upcasters: {} } } });
+  // @ts-expect-error: causedBy is a recorded event, not its id
+  await store.append("List-1", [{ type: "ItemRemoved", data: { name: "milk" } }], { causedBy: added.id });
+  // @ts-expect-error: causedBy is a recorded event (with its id, type, positions, …)
+  await store.append("List-1", [{ type: "ItemRemoved", data: { name: "milk" } }], { causedBy: { type: "ItemAdded" } });
+}

@@ -22,7 +22,7 @@ use evstore::sync::{
 use evstore::sync::{PushOutcome, ServerMessage};
 use evstore::{
     EventStore, ExpectedRevision, Json, Layered, MemoryStorage, Mode, NewEvent, ProposedEvent,
-    ReadOptions, RecordedEvent, Selection, Storage, Uuid,
+    ReadOptions, RecordedEvent, Schema, Selection, Storage, Uuid,
 };
 use futures::executor::block_on;
 
@@ -58,15 +58,22 @@ pub struct Server {
     pub storage: Rc<MemoryStorage>,
     pub store: Rc<EventStore>,
     pub epoch: String,
+    /// The server store's schema (none by default, as on the edge): sync keeps the stored form
+    /// whatever it is.
+    pub schema: Option<Schema>,
     /// The shipped server over `store` (made again whenever the store is).
     sync: SyncServer,
     feeds: HashMap<u64, Connection>,
 }
 
 impl Server {
-    /// A server of `storage`'s log `epoch`.
-    fn over(storage: Rc<MemoryStorage>, epoch: String) -> Self {
-        let store = Rc::new(EventStore::over(storage.clone(), Default::default()));
+    /// A server of `storage`'s log `epoch`, its store with `schema`.
+    fn over(storage: Rc<MemoryStorage>, epoch: String, schema: Option<Schema>) -> Self {
+        let mut store = EventStore::over(storage.clone(), Default::default());
+        if let Some(schema) = &schema {
+            store = store.with_schema(schema.clone()).unwrap();
+        }
+        let store = Rc::new(store);
         // Small frames, so that frames split appends.
         let limits = FrameLimits {
             events: FRAME,
@@ -78,6 +85,7 @@ impl Server {
             storage,
             store,
             epoch,
+            schema,
             sync,
             feeds: HashMap::new(),
         }
@@ -86,7 +94,7 @@ impl Server {
     /// The same server over a new store of `storage` (a restart, or a restored copy).
     fn reopen(&mut self, storage: Rc<MemoryStorage>, epoch: String) {
         let feeds = std::mem::take(&mut self.feeds);
-        *self = Server::over(storage, epoch);
+        *self = Server::over(storage, epoch, self.schema.take());
         self.feeds = feeds;
     }
 }
@@ -104,6 +112,8 @@ pub struct Device {
     pub selection: Selection,
     /// The streams its token lets it touch.
     pub token: Selection,
+    /// The app's schema on this device (none: no schema); a reload keeps it.
+    pub schema: Option<Schema>,
 }
 
 impl Device {
@@ -126,16 +136,18 @@ pub struct World {
     epochs: u64,
 }
 
-/// A store over `storage` and its client, opened with `selection` (what the storage held under
-/// another selection is reconciled at once).
+/// A store over `storage` with `schema` and its client, opened with `selection` (what the
+/// storage held under another selection is reconciled at once).
 fn device_store(
     storage: &Rc<MemoryStorage>,
     selection: &Selection,
+    schema: Option<&Schema>,
 ) -> (Rc<DeviceStore>, SyncClient) {
-    let store = Rc::new(EventStore::new(Layered::over(
-        storage.clone(),
-        Rc::new(Outbox),
-    )));
+    let mut store = EventStore::new(Layered::over(storage.clone(), Rc::new(Outbox)));
+    if let Some(schema) = schema {
+        store = store.with_schema(schema.clone()).unwrap();
+    }
+    let store = Rc::new(store);
     let client = block_on(SyncClient::open(store.clone(), selection.clone())).unwrap();
     (store, client)
 }
@@ -153,12 +165,12 @@ impl World {
 
     /// One device per `(selection, token's streams)`.
     pub fn scoped(scopes: Vec<(Selection, Selection)>) -> Self {
-        let server = Server::over(Rc::new(MemoryStorage::new()), "epoch-1".into());
+        let server = Server::over(Rc::new(MemoryStorage::new()), "epoch-1".into(), None);
         let devices = scopes
             .into_iter()
             .map(|(selection, token)| {
                 let storage = Rc::new(MemoryStorage::new());
-                let (store, client) = device_store(&storage, &selection);
+                let (store, client) = device_store(&storage, &selection, None);
                 Device {
                     storage,
                     store,
@@ -168,6 +180,7 @@ impl World {
                     discarded: HashSet::new(),
                     selection,
                     token,
+                    schema: None,
                 }
             })
             .collect();
@@ -182,6 +195,23 @@ impl World {
             lost: HashSet::new(),
             epochs: 1,
         }
+    }
+
+    /// These devices with their own schemas (`schemas[d]` for device `d`; none: no schema):
+    /// each device's store is opened again with it, offline.
+    pub fn with_schemas(mut self, schemas: Vec<Option<Schema>>) -> Self {
+        assert_eq!(schemas.len(), self.devices.len(), "one schema per device");
+        for (d, schema) in schemas.into_iter().enumerate() {
+            self.reload_with(d, schema);
+        }
+        self
+    }
+
+    /// The server's store with `schema` (a restart keeps it).
+    pub fn with_server_schema(mut self, schema: Schema) -> Self {
+        self.server.schema = Some(schema);
+        self.restart_server();
+        self
     }
 
     pub fn fresh_id(&mut self) -> Uuid {
@@ -205,6 +235,28 @@ impl World {
                     Json::parse(&format!("{{\"d\":{d},\"i\":{i}}}")).unwrap(),
                 )
                 .with_id(id)
+            })
+            .collect();
+        self.append_events(d, stream, events, expected)
+    }
+
+    /// A local append of `events` on device `d` (each given an id if it has none);
+    /// acknowledged ones are remembered.
+    pub fn append_events(
+        &mut self,
+        d: usize,
+        stream: &str,
+        events: Vec<ProposedEvent>,
+        expected: ExpectedRevision,
+    ) -> evstore::Result<evstore::AppendResult> {
+        let events: Vec<ProposedEvent> = events
+            .into_iter()
+            .map(|e| match e.id {
+                Some(_) => e,
+                None => {
+                    let id = self.fresh_id();
+                    e.with_id(id)
+                }
             })
             .collect();
         let ids: Vec<Uuid> = events.iter().filter_map(|e| e.id).collect();
@@ -268,17 +320,26 @@ impl World {
         }
     }
 
-    /// The page reloads: a new store and client over the same storage, offline.
+    /// The page reloads: a new store and client over the same storage, offline (with the
+    /// same schema).
     pub fn reload(&mut self, d: usize) {
         let selection = self.devices[d].selection.clone();
         self.reselect(d, selection);
+    }
+
+    /// The page reloads with another app version: a new store with `schema` and client over
+    /// the same storage, offline.
+    pub fn reload_with(&mut self, d: usize, schema: Option<Schema>) {
+        self.devices[d].schema = schema;
+        self.reload(d);
     }
 
     /// The page reloads with another sync selection: a new store and client over the same
     /// storage, offline.
     pub fn reselect(&mut self, d: usize, selection: Selection) {
         self.disconnect(d);
-        let (store, client) = device_store(&self.devices[d].storage, &selection);
+        let device = &self.devices[d];
+        let (store, client) = device_store(&device.storage, &selection, device.schema.as_ref());
         self.devices[d].store = store;
         self.devices[d].client = client;
         self.devices[d].selection = selection;
@@ -563,13 +624,27 @@ impl World {
         panic!("sync never settled");
     }
 
+    /// The server's log as stored (read, not upcast by a schema).
     pub fn server_log(&self) -> Vec<RecordedEvent> {
-        block_on(self.server.store.read_all(ReadOptions::forwards())).unwrap()
+        stored_form(&self.server.store)
     }
 
+    /// Device `d`'s log as stored (read, not upcast by a schema).
     pub fn local_log(&self, d: usize) -> Vec<RecordedEvent> {
+        stored_form(&self.devices[d].store)
+    }
+
+    /// Device `d`'s log as its app reads it (upcast by its schema).
+    pub fn app_log(&self, d: usize) -> Vec<RecordedEvent> {
         block_on(self.devices[d].store.read_all(ReadOptions::forwards())).unwrap()
     }
+}
+
+/// `store`'s readable log, in the stored form (the page read, which never upcasts).
+fn stored_form(store: &EventStore) -> Vec<RecordedEvent> {
+    block_on(store.read_all_page(ReadOptions::forwards()))
+        .and_then(|page| page.into_events())
+        .unwrap()
 }
 
 /// Every live event `storage` holds, as its primitives return them (no read-time hiding).
@@ -656,8 +731,11 @@ pub fn husked_ids(storage: &MemoryStorage) -> HashSet<Uuid> {
         .collect()
 }
 
-/// The comparable content of a log.
-pub fn content(log: &[RecordedEvent]) -> Vec<(Uuid, String, u64, u64, String, u64)> {
+/// One event's comparable content: id, stream, revision, position, data, metadata, date.
+pub type Content = (Uuid, String, u64, u64, String, String, u64);
+
+/// The comparable content of a log (data and metadata as their texts).
+pub fn content(log: &[RecordedEvent]) -> Vec<Content> {
     log.iter()
         .map(|e| {
             (
@@ -666,6 +744,7 @@ pub fn content(log: &[RecordedEvent]) -> Vec<(Uuid, String, u64, u64, String, u6
                 e.revision,
                 e.position,
                 e.data.to_string(),
+                e.metadata.to_string(),
                 e.created_at,
             )
         })

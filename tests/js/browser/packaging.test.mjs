@@ -49,7 +49,8 @@ test("the demo loads the package through its import map, and works on a plain st
     assert.equal(row[0], "0");
     assert.equal(row[3], "0");
     assert.match(row[4], /^ItemAdded/);
-    assert.equal(row[5], '{"name":"Tea"}');
+    assert.equal(row[5], "v2", "ItemAdded is at version 2 (the demo's schema)");
+    assert.equal(row[6], '{"name":"Tea","quantity":1}');
     await page.screenshot({ path: join(here, "../../../target/demo.png") });
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");

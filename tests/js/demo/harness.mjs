@@ -194,18 +194,28 @@ export function listed(page) {
   return page.$$eval(".item", (items) => items.map((li) => [li.dataset.name, li.classList.contains("checked")]));
 }
 
-/** The history as shown (newest first): `[{ position, stream, revision, type, data, by, state }]` (gap rows left out). */
+/**
+ * The history as shown (newest first): `[{ position, stream, revision, type, what, version, chain,
+ * cause, data, by, state }]` (gap rows left out). `what`: the row's words; `version`: its "v" cell;
+ * `chain`: its correlation badge's number (null without one); `cause`: the position its "caused by"
+ * link leads to (null without one).
+ */
 export function timeline(page) {
   return page.$$eval("#timeline-body tr[data-position]", (rows) =>
     rows.map((tr) => {
       const cells = [...tr.children].map((td) => td.textContent);
+      const type = tr.querySelector("td.type");
       return {
         position: Number(tr.dataset.position),
         stream: tr.children[2].title,
         revision: Number(cells[3]),
-        type: tr.children[4].firstChild.textContent,
-        data: JSON.parse(cells[5]),
-        by: cells[6],
+        type: type.firstChild.textContent,
+        what: type.querySelector(".what").textContent,
+        version: tr.querySelector("td.v").textContent,
+        chain: type.querySelector(".badge.chain") ? Number(type.querySelector(".badge.chain").dataset.chain) : null,
+        cause: type.querySelector(".cause[data-cause]") ? Number(type.querySelector(".cause").dataset.cause) : null,
+        data: JSON.parse(tr.querySelector("td.data").textContent),
+        by: tr.querySelector("td.data").nextElementSibling.textContent,
         state: tr.dataset.state,
       };
     }),

@@ -1,9 +1,10 @@
 // The demo's domain (www/model.js) in Node, on a real evstore: the fold, the decisions with expected
-// revisions, time travel as a fold up to a position, and the words for events.
+// revisions, time travel as a fold up to a position, the words for events, and the app's schema
+// (ItemAdded v1 `{ name }` read as v2 `{ name, quantity }`) with the causation of "Clear ticked".
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventStore } from "evstore";
-import { ListError, UNKNOWN_NAME, decideAdd, decideCheck, decideRemove, decideRename, describeAll, evolveItem, foldList, holdings, initialItem, itemStream, listOf, listPattern, ownedItems } from "../../../www/model.js";
+import { ListError, SCHEMA, UNKNOWN_NAME, decideAdd, decideCheck, decideClear, decideRemove, decideRename, describeAll, evolveItem, foldList, holdings, initialItem, itemStream, listOf, listPattern, ownedItems, storedVersion } from "../../../www/model.js";
 
 async function command(store, streamId, decide) {
   const { state, expectedRevision } = await store.aggregateStream(streamId, { initialState: initialItem, evolve: evolveItem });
@@ -90,4 +91,47 @@ test("two lists in one tenant: each item stream names its list, one prefix patte
   assert.deepEqual(lists.map((l) => [l.id, l.streams, l.events]), [["groceries", 1, 1], ["party", 1, 3]], "a $$ metadata stream counts its events, not as an item");
   assert.deepEqual(streams, [[milk, 1], [cake, 2], [`$$${cake}`, 1]]);
   assert.deepEqual(holdings([]).lists.map((l) => l.events), [0, 0]);
+});
+
+test("the schema: v1 ItemAdded events (written without it) read as v2 with a quantity of 1; new ones are v2 with theirs", async () => {
+  const old = await EventStore.open();
+  const milk = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000031");
+  const eggs = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000032");
+  await old.append(milk, [{ type: "ItemAdded", data: { name: "Milk" }, metadata: { device: "old" } }]); // the app before quantities
+  const [v1] = await old.readStream(milk);
+  assert.deepEqual([v1.data, v1.metadata], [{ name: "Milk" }, { device: "old" }], "without the schema: as stored");
+
+  // The same stored events in a store opened with the schema (taken as pushed: stored unchanged).
+  const store = await EventStore.open({ schema: SCHEMA });
+  await store.acceptPush([{ seq: 1, streamId: milk, expectedRevision: "no_stream", createdAt: v1.createdAt.getTime(), events: [{ id: v1.id, type: v1.type, data: v1.data, metadata: v1.metadata }] }]);
+  await command(store, eggs, () => decideAdd("Eggs", "alice", "12"));
+  const events = await store.readAll();
+  assert.deepEqual(events.map((e) => [e.data, e.metadata.$schemaVersion]), [[{ name: "Milk", quantity: 1 }, 2], [{ name: "Eggs", quantity: 12 }, 2]]);
+  assert.deepEqual(events.map((e) => storedVersion.get(e.id)), [1, undefined], "the upcaster recorded the v1 event, not the v2 one");
+  assert.deepEqual(foldList(events).map((i) => [i.name, i.quantity]), [["Milk", 1], ["Eggs", 12]]);
+  assert.deepEqual(describeAll(events.slice(1)), ["added 12 × “Eggs”"]);
+  assert.deepEqual((await store.aggregateStream(milk, { initialState: initialItem, evolve: evolveItem })).state.quantity, 1);
+  for (const bad of ["0", "1.5", "100", "x"]) assert.throws(() => decideAdd("Tea", "alice", bad), (e) => e instanceof ListError && /whole number from 1 to 99/.test(e.message));
+  assert.deepEqual(decideAdd("Tea", null, "")[0].data, { name: "Tea", quantity: 1 }, "an empty quantity is 1");
+});
+
+test("Clear ticked removes only ticked items, each removal caused by the tick (causationId, correlationId)", async () => {
+  const store = await EventStore.open({ schema: SCHEMA });
+  const milk = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000041");
+  const bread = itemStream("groceries", "0193f1e2-0000-7000-8000-000000000042");
+  await command(store, milk, () => decideAdd("Milk"));
+  await command(store, bread, () => decideAdd("Bread"));
+  await command(store, milk, (s) => decideCheck(s, true));
+  const fold = async (s) => (await store.aggregateStream(s, { initialState: initialItem, evolve: evolveItem })).state;
+  const ticked = await fold(milk);
+  assert.equal(ticked.checkedBy.type, "ItemChecked");
+  assert.deepEqual(decideClear(await fold(bread)), [], "not ticked: nothing to clear");
+  const { expectedRevision } = await store.aggregateStream(milk, { initialState: initialItem, evolve: evolveItem });
+  await store.append(milk, decideClear(ticked), { expectedRevision, causedBy: ticked.checkedBy });
+  const [, check, removed] = await store.readStream(milk);
+  assert.deepEqual([removed.type, removed.metadata.causationId, removed.metadata.correlationId], ["ItemRemoved", check.id, check.id]);
+  assert.deepEqual(foldList(await store.readAll()).map((i) => i.name), ["Bread"]);
+  await command(store, bread, (s) => decideCheck(s, true));
+  await command(store, bread, (s) => decideCheck(s, false));
+  assert.equal((await fold(bread)).checkedBy, null, "unticked: no tick to cause a removal");
 });

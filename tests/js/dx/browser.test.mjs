@@ -137,6 +137,47 @@ test("useAggregate with a store that is still being opened (null): loading until
   }
 });
 
+test("useAggregate and schema evolution: older events upcast; an event of a newer app version gives SCHEMA_TOO_NEW and keeps the last folded state", async () => {
+  const context = await browser.newContext();
+  try {
+    const db = unique("react-schema");
+    // An app without a schema wrote v1 (no qty).
+    const v1 = await openPage(context, `${app.url}/react.html?db=${db}`);
+    await waitOut(v1, (o) => !o.loading);
+    await v1.evaluate(() => window.app.store.append("Cart-1", [{ type: "ItemAdded", data: { sku: "old" } }], { expectedRevision: "no_stream" }));
+    // This release (v2) folds it upcast, then its own event.
+    const page = await openPage(context, `${app.url}/react.html?schema=2&db=${db}`);
+    await waitOut(page, (o) => !o.loading && o.state.items === 1);
+    await page.click("#add");
+    await waitOut(page, (o) => o.state.items === 2 && o.expectedRevision === 1);
+    assert.equal(await page.evaluate(() => window.app.error), null);
+
+    // A newer release (v3), in another tab, appends: this tab keeps its last state and says why it stopped.
+    const newer = await openPage(context, `${app.url}/react.html?schema=3&db=${db}`);
+    await waitOut(newer, (o) => o.state.items === 2);
+    await newer.evaluate(() => window.app.store.append("Cart-1", [{ type: "ItemAdded", data: { sku: "new", qty: 5, unit: "kg" } }], { expectedRevision: 1 }));
+    await waitOut(newer, (o) => o.state.items === 7);
+    await waitOut(page, (o) => o.error !== null);
+    const shown = await out(page);
+    assert.deepEqual(
+      [shown.state, shown.expectedRevision, shown.loading],
+      [{ items: 2, skus: ["old", "s1"] }, 1, false],
+      "the last fully folded state, not one with the v3 event folded by v2 code",
+    );
+    assert.deepEqual(await page.evaluate(() => window.app.error), { code: "SCHEMA_TOO_NEW", streamId: "Cart-1", type: "ItemAdded", version: 3 });
+    assert.equal(await newer.evaluate(() => window.app.error), null, "the newer release folds it");
+
+    // A v2 tab opened now never had a fully folded state: loading, initialState, and the error.
+    const late = await openPage(context, `${app.url}/react.html?schema=2&db=${db}`);
+    await waitOut(late, (o) => o.error !== null);
+    const lateView = await out(late);
+    assert.deepEqual([lateView.loading, lateView.expectedRevision, lateView.state], [true, null, { items: 0, skus: [] }]);
+    assert.equal(await late.evaluate(() => window.app.error?.code), "SCHEMA_TOO_NEW");
+  } finally {
+    await context.close();
+  }
+});
+
 test("evstore/emmett on IndexedDB: the same cases as in Node, CommandHandler conflicts included", async () => {
   const context = await browser.newContext();
   try {

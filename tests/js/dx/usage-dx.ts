@@ -239,4 +239,29 @@ export async function emmett(): Promise<bigint> {
   return result.nextExpectedStreamVersion + currentStreamVersion;
 }
 
+// Schema evolution and causation: an event the hook folded can be given as `causedBy`; the Emmett
+// adapter's appends (and CommandHandler's, which passes its options on) take `causedBy` as an evstore
+// recorded event or an Emmett read event.
+export function reactCausedBy(): void {
+  const { state, expectedRevision } = useAggregate(store, "Cart-1", {
+    initialState: (): { last: RecordedEvent<CartEvent> | null } => ({ last: null }),
+    evolve: (_, e) => ({ last: e }),
+  });
+  if (state.last) void store.append("Cart-2", [{ type: "CartCleared", data: null }], { expectedRevision, causedBy: state.last });
+  // @ts-expect-error: causedBy is a recorded event, not its id
+  void store.append("Cart-2", [{ type: "CartCleared", data: null }], { causedBy: "an-id" });
+}
+
+export async function emmettCausedBy(): Promise<void> {
+  const es = getEmmettEventStore(store);
+  const [recorded] = await store.readStream("Cart-1");
+  const { events } = await es.readStream<ItemAdded>("Cart-1");
+  await es.appendToStream("Cart-2", [{ type: "ItemAdded", data: { sku: "a", qty: 1 } }], { causedBy: recorded });
+  await es.appendToStream("Cart-2", [{ type: "ItemAdded", data: { sku: "a", qty: 1 } }], { causedBy: events[0], expectedStreamVersion: 1n });
+  // @ts-expect-error: causedBy is an event, not its id
+  await es.appendToStream("Cart-2", [{ type: "ItemAdded", data: { sku: "a", qty: 1 } }], { causedBy: "an-id" });
+  const handle = CommandHandler<{ qty: number }, ItemAdded>({ evolve: (s, e) => ({ qty: s.qty + e.data.qty }), initialState: () => ({ qty: 0 }) });
+  await handle(es, "Cart-3", () => ({ type: "ItemAdded", data: { sku: "b", qty: 2 } }), { causedBy: events[0] });
+}
+
 export type Recorded = RecordedEvent<CartEvent>;

@@ -81,9 +81,12 @@ export async function devicePage(context, srv, label = "page") {
   return page;
 }
 
-/** Opens the synced store in `page`: `{ name, storage, model, token, streams }` (`streams`: the sync selection). */
-export function openStore(page, edge, { name, storage = "indexeddb", model = false, token: t = jwt(), streams } = {}) {
-  return page.evaluate((o) => window.openDevice(o), { name, storage, model, url: `${edge.base}/t/${TENANT}`, token: t, streams });
+/**
+ * Opens the synced store in `page`: `{ name, storage, model, token, streams, schema }` (`streams`:
+ * the sync selection; `schema`: the source text of the `schema` option's value).
+ */
+export function openStore(page, edge, { name, storage = "indexeddb", model = false, token: t = jwt(), streams, schema } = {}) {
+  return page.evaluate((o) => window.openDevice(o), { name, storage, model, url: `${edge.base}/t/${TENANT}`, token: t, streams, schema });
 }
 
 /** Appends in `page`; asserts the local append succeeded; returns its result. */

@@ -1,5 +1,6 @@
 // A React app on evstore/react: one cart view per stream, driven by the browser test through
-// `window.app`.
+// `window.app`. `?schema=2` or `?schema=3` opens the store with that version of ItemAdded (v1 had
+// no qty, v3 added a unit), as two releases of the app would.
 import { StrictMode, createElement as h, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { flushSync } from "react-dom";
@@ -18,6 +19,7 @@ function Cart({ store, streamId, failOn }) {
     },
   });
   renders.push({ streamId, loading, expectedRevision, items: state.items });
+  window.app.error = error ? { code: error.code, streamId: error.streamId, type: error.type, version: error.version } : null;
   const add = () => store?.append(streamId, [{ type: "ItemAdded", data: { sku: `s${state.items}`, qty: 1 } }], { expectedRevision });
   return h(
     "div",
@@ -39,7 +41,12 @@ function App({ store: opened }) {
 }
 
 window.app = { renders };
-const store = await EventStore.open({ storage: "indexeddb", name: params.get("db") ?? "react-test" });
+const SCHEMAS = {
+  2: { ItemAdded: { version: 2, upcast: { 1: (data) => ({ ...data, qty: 1 }) } } },
+  3: { ItemAdded: { version: 3, upcast: { 1: (data) => ({ ...data, qty: 1 }), 2: (data) => ({ ...data, unit: "piece" }) } } },
+};
+const schema = SCHEMAS[params.get("schema")];
+const store = await EventStore.open({ storage: "indexeddb", name: params.get("db") ?? "react-test", ...(schema ? { schema } : {}) });
 window.app.store = store;
 // Count live subscriptions, to see that unmounting releases them.
 window.app.live = 0;

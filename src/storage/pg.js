@@ -294,8 +294,11 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
       }
     }
     if (records.length) {
-      await q("UPDATE evstore_tenants SET head = $2 WHERE tenant = $1", [tenant, head]);
-      await q("SELECT pg_notify('evstore', $1::text || ',' || $2::text)", [tenant, head]);
+      // The new head and its announcement in one statement (one round trip).
+      await q(
+        "WITH moved AS (UPDATE evstore_tenants SET head = $2 WHERE tenant = $1 RETURNING tenant, head) SELECT pg_notify('evstore', tenant || ',' || head::text) FROM moved",
+        [tenant, head],
+      );
     }
   });
   try {

@@ -26,7 +26,7 @@ edge: package
 
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
 ## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, the demo end-to-end,
-## Deno and workerd, and a smoke run of the benchmark harness.
+## Deno and workerd, PostgreSQL (PGlite and a throwaway cluster), and a smoke run of the benchmark harness.
 test: lint test-native test-wasm test-js
 
 lint: setup
@@ -36,7 +36,7 @@ lint: setup
 	cargo clippy --quiet --test durable_object $(WASM) -- -D warnings
 	cargo clippy --quiet --all-targets --no-default-features -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) --no-default-features --features indexeddb -- -D warnings
-	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object,server -- -D warnings
+	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object,postgres,server -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 
@@ -56,6 +56,7 @@ test-js: package
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
 	node --test --test-reporter=spec tests/js/edge-service/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/postgres/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/sync/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/

@@ -5,8 +5,8 @@
 // the same read answers. It sits behind the same Worker (auth, routing, body checks), so the
 // benchmark compares only the stores. Runs as workerd's entry module (name "entry.js").
 import { DurableObject } from "cloudflare:workers";
-import { collectEvents } from "./events.js";
-import { MAX_EVENT_BYTES, MAX_READ_BYTES, MAX_READ_EVENTS } from "./limits.js";
+import { collectEvents } from "./service/events.js";
+import { MAX_EVENT_BYTES, MAX_READ_BYTES, MAX_READ_EVENTS } from "./service/limits.js";
 
 export { default } from "./worker.js";
 

@@ -1,12 +1,13 @@
 // Generates the workerd configuration (Cap'n Proto text) that runs the edge service locally:
-// the Worker's modules (edge/src/*.js plus the built package as module "evstore"), the
-// TenantStore namespace with SQLite (`enableSql`) kept on local disk, the socket, and the
-// EVSTORE_* settings read from workerd's own environment (`fromEnvironment`: no secret is written
-// to the file). Used by `make edge` (scripts/edge.mjs), the tests and the benchmark.
+// the Worker's modules (every .js under edge/src, named by its path there: "worker.js",
+// "service/respond.js", …; plus the built package as module "evstore"), the TenantStore
+// namespace with SQLite (`enableSql`) kept on local disk, the socket, and the EVSTORE_* settings
+// read from workerd's own environment (`fromEnvironment`: no secret is written to the file).
+// Used by `make edge` (scripts/edge.mjs), the tests and the benchmark.
 //
 //   node edge/workerd-config.mjs <config file> <port> <data dir>   # writes the file
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -37,13 +38,19 @@ export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(RE
   mkdirSync(objects, { recursive: true });
   mkdirSync(dirname(configFile), { recursive: true });
   const embed = (file) => JSON.stringify(relative(dirname(configFile), file));
-  const sources = readdirSync(srcDir).filter((f) => f.endsWith(".js")).sort();
+  const sources = readdirSync(srcDir, { recursive: true }).map((f) => f.split(sep).join("/")).filter((f) => f.endsWith(".js")).sort();
+  // workerd resolves a bare specifier like a relative one ("evstore" imported by
+  // "service/auth.js" is "service/evstore"): each subdirectory gets a module of that name that
+  // re-exports the one "evstore" (one instance of the package and its wasm for every module).
+  const dirs = [...new Set(sources.filter((f) => f.includes("/")).map((f) => f.slice(0, f.lastIndexOf("/"))))];
+  const aliases = dirs.map((d) => `(name = ${JSON.stringify(`${d}/evstore`)}, esModule = ${JSON.stringify(`export * from "${"../".repeat(d.split("/").length)}evstore";`)})`);
   const modules = [
     // The entry first: workerd takes the first module as the main one.
     ...(entry ? [`(name = "entry.js", esModule = embed ${embed(resolve(entry))})`] : []),
     `(name = "worker.js", esModule = embed ${embed(join(srcDir, "worker.js"))})`,
     ...sources.filter((f) => f !== "worker.js").map((f) => `(name = ${JSON.stringify(f)}, esModule = embed ${embed(join(srcDir, f))})`),
     `(name = "evstore", esModule = embed ${embed(join(pkgDir, "workerd.js"))})`,
+    ...aliases,
     `(name = "server.js", esModule = embed ${embed(join(pkgDir, "server.js"))})`,
     `(name = "evstore_server_bg.wasm", wasm = embed ${embed(join(pkgDir, "evstore_server_bg.wasm"))})`,
   ];

@@ -175,7 +175,34 @@ export interface DurableObjectOpenOptions<E extends EventShape = EventShape> ext
   durableObjectStorage: DurableObjectStorageLike;
 }
 
-export type OpenOptions<E extends EventShape = EventShape> = MemoryOpenOptions<E> | IndexedDbOpenOptions<E> | DurableObjectOpenOptions<E>;
+/**
+ * The small query interface the PostgreSQL storage runs on (the server's `server/db.js` makes one from a node-postgres
+ * `pg.Pool` or a PGlite). Rows are plain objects by column name, with int8 (bigint) values as numbers.
+ */
+export interface PostgresDatabase {
+  /** Runs one statement outside a transaction. */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Runs `fn` in one transaction: commits when it resolves; rolls back and rejects with what it threw when it throws. */
+  transaction<T>(fn: (query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+}
+
+export interface PostgresOpenOptions<E extends EventShape = EventShape> extends CommonOpenOptions<E> {
+  /**
+   * PostgreSQL (the package's server build: Node.js): one tenant's log in a database that every tenant, and every
+   * server process, shares. Creates or upgrades evstore's tables (`evstore_*`) at open.
+   */
+  storage: "postgres";
+  /** The database's query interface (the store does not close it). */
+  database: PostgresDatabase;
+  /** The tenant whose log this store is (a non-empty string). */
+  tenant: string;
+}
+
+export type OpenOptions<E extends EventShape = EventShape> =
+  | MemoryOpenOptions<E>
+  | IndexedDbOpenOptions<E>
+  | DurableObjectOpenOptions<E>
+  | PostgresOpenOptions<E>;
 
 export interface AppendOptions {
   /** Default `"any"`. */
@@ -662,7 +689,7 @@ export declare class EventStore<E extends EventShape = EventShape> {
   static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions<NoInfer<E>> & { sync: SyncOptions }): Promise<IndexedDbEventStore<E> & SyncedEventStore<E>>;
   static open<E extends EventShape = EventShape>(options: MemoryOpenOptions<NoInfer<E>> & { sync: SyncOptions }): Promise<SyncedEventStore<E>>;
   static open<E extends EventShape = EventShape>(options: IndexedDbOpenOptions<NoInfer<E>>): Promise<IndexedDbEventStore<E>>;
-  static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions<NoInfer<E>> | DurableObjectOpenOptions<NoInfer<E>>): Promise<EventStore<E>>;
+  static open<E extends EventShape = EventShape>(options?: MemoryOpenOptions<NoInfer<E>> | DurableObjectOpenOptions<NoInfer<E>> | PostgresOpenOptions<NoInfer<E>>): Promise<EventStore<E>>;
   static open<E extends EventShape = EventShape>(options?: OpenOptions<NoInfer<E>>): Promise<EventStore<E> | IndexedDbEventStore<E>>;
   /** Appends events atomically (all or none, contiguous revisions). */
   append(streamId: string, events: ReadonlyArray<EventData<E>>, options?: AppendOptions): Promise<AppendResult>;

@@ -2,7 +2,8 @@
 # Builds the npm package into pkg/, with two wasm builds, each with its own entry:
 #   - the browser build (features `indexeddb`; memory always): index.js + evstore_wasm_bg.wasm,
 #     what browsers and bundlers get (export conditions browser, import, default);
-#   - the server build (features `durable-object,server`: the server half of sync, no IndexedDB):
+#   - the server build (features `durable-object,postgres,server`: the Durable Object and PostgreSQL
+#     storages, the server half of sync, no IndexedDB):
 #     server.js + evstore_server_bg.wasm, what workerd.js, node.js and deno.js load.
 # pkg/ gets the hand-written files of pkg-template/, then each build: release wasm → wasm-bindgen
 # (web target) → wasm-opt -Oz (npm binaryen, never Debian's) → one entry of that build's glue and
@@ -34,7 +35,7 @@ build() {
 }
 
 # The server build first: the browser entry stands in for the classes only it has.
-build durable-object,server target evstore_server server.js
+build durable-object,postgres,server target evstore_server server.js
 build indexeddb target/wasm-browser evstore_wasm index.js "$glue/evstore_server.js"
 mkdir -p node_modules && ln -sfn ../pkg node_modules/evstore
 

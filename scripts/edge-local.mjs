@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { MIN_SECRET_BYTES } from "../edge/src/auth.js";
+import { MIN_SECRET_BYTES } from "../edge/src/service/auth.js";
 import { REPO, writeWorkerdConfig } from "../edge/workerd-config.mjs";
 
 /**

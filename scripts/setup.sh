@@ -24,6 +24,15 @@ if $FOR_TESTS && { ! command -v chromium >/dev/null || ! command -v chromedriver
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# PostgreSQL for the PostgreSQL storage's tests (Debian's package: initdb and pg_ctl in
+# /usr/lib/postgresql/<version>/bin; the tests start their own throwaway clusters).
+if $FOR_TESTS && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "installing postgresql (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown

@@ -69,6 +69,8 @@ pub use schema::{stored_version, Schema, UpcastError, SCHEMA_VERSION};
 pub use selection::{prefix_end, Selection, StreamPattern};
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use storage::DurableObjectStorage;
+#[cfg(all(target_arch = "wasm32", feature = "postgres"))]
+pub use storage::PostgresStorage;
 pub use storage::{
     AppendKind, Appending, BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Heads,
     HeadsOf, Hook, Io, Layered, LocalBoxFuture, MemoryStorage, Mode, Page, Positions,

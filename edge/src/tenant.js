@@ -1,170 +1,82 @@
-// The Durable Object `TenantStore`: one per tenant (`idFromName(tenant)`), hosting an evstore in
-// the object's own SQLite storage (`storage: "durable-object"`). It pins its tenant id at first
-// use (table `edge_meta` of the same SQLite) and refuses calls routed for another tenant with
-// FORBIDDEN, so a routing bug cannot leak data.
-// Calls from the Worker are RPC methods answering `{ status, body }` (body: JSON text); the
-// WebSocket live feed arrives through `fetch` and runs on the hibernation API (./sync.js).
+// The Durable Object `TenantStore`: one per tenant (`idFromName(tenant)`), the Cloudflare host of
+// a ./service/tenant.js `Tenant` whose store lives in the object's own SQLite
+// (`storage: "durable-object"`). The tenant id is pinned at first use in table `edge_meta` of the
+// same SQLite, and the `Tenant` refuses calls routed for another tenant with FORBIDDEN, so a
+// routing bug cannot leak data. Calls from the Worker are RPC methods answering
+// `{ status, body }`; the WebSocket live feed arrives through `fetch` (sockets: ./sync.js).
 
 import { DurableObject } from "cloudflare:workers";
 import { EventStore } from "evstore";
-import { STREAM_FORBIDDEN, allowsStream, constantTimeEqual } from "./auth.js";
-import { collectEvents, allReader, streamReader } from "./events.js";
-import { describeError, errorBody, errorResponse } from "./http.js";
-import { MAX_EVENT_BYTES, MAX_READ_BYTES, MAX_READ_EVENTS } from "./limits.js";
-import { IDENTITY_HEADER, decodeIdentity } from "./protocol.js";
-import { LiveFeed } from "./sync.js";
-
-class Refused extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** Whether `identity.streams` names `streamId`; an unreadable list names nothing. */
-function allowsIdentity(identity, streamId) {
-  try {
-    return allowsStream(identity, streamId);
-  } catch {
-    return false;
-  }
-}
+import { MAX_EVENT_BYTES } from "./service/limits.js";
+import { Tenant } from "./service/tenant.js";
+import { socketHost } from "./sync.js";
 
 export class TenantStore extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    this.feed = new LiveFeed(this);
+    const sockets = socketHost(ctx);
     ctx.blockConcurrencyWhile(async () => {
       const sql = ctx.storage.sql;
       sql.exec("CREATE TABLE IF NOT EXISTS edge_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       const rows = Object.fromEntries(sql.exec("SELECT key, value FROM edge_meta").toArray().map((r) => [r.key, r.value]));
-      this.tenant = rows.tenant ?? null;
+      let pinned = rows.tenant ?? null;
       if (rows.epoch === undefined) {
         rows.epoch = crypto.randomUUID();
         sql.exec("INSERT INTO edge_meta (key, value) VALUES ('epoch', ?)", rows.epoch);
       }
-      // The log's identity, sent with caughtUp (PROTOCOL.md): a client that finds another epoch
-      // talks to another log. A log restored to an earlier point shows as `after` beyond the head.
-      this.epoch = rows.epoch;
       // The store keeps its events, streams and checkpoints in this object's SQLite; one append
       // is one transactionSync, acknowledged only once committed.
-      this.store = await EventStore.open({ storage: "durable-object", durableObjectStorage: ctx.storage, maxEventBytes: MAX_EVENT_BYTES });
+      const store = await EventStore.open({ storage: "durable-object", durableObjectStorage: ctx.storage, maxEventBytes: MAX_EVENT_BYTES });
+      this.tenant = new Tenant({
+        env,
+        store,
+        // The log's identity, sent with caughtUp (PROTOCOL.md): a client that finds another epoch
+        // talks to another log. A log restored to an earlier point shows as `after` beyond the head.
+        epoch: rows.epoch,
+        pinned: {
+          get: () => pinned,
+          pin(tenant) {
+            sql.exec("INSERT OR IGNORE INTO edge_meta (key, value) VALUES ('tenant', ?)", tenant);
+            pinned = sql.exec("SELECT value FROM edge_meta WHERE key = 'tenant'").one().value;
+            return pinned;
+          },
+        },
+        ...sockets,
+      });
     });
   }
 
-  /**
-   * Checks `identity` (from the Worker) against the pinned tenant, pinning it at first use: a
-   * well-formed UTF-16 tenant id, equal code unit for code unit; then its scope and, for a stream
-   * call, its `streams` (again: the Worker checked them first).
-   */
-  admit(identity, scope, streamId) {
-    if (!identity || typeof identity.tenant !== "string" || identity.tenant === "" || !identity.tenant.isWellFormed()) {
-      throw new Refused(403, "FORBIDDEN", "request not routed for a tenant");
-    }
-    if (this.tenant === null) {
-      this.ctx.storage.sql.exec("INSERT OR IGNORE INTO edge_meta (key, value) VALUES ('tenant', ?)", identity.tenant);
-      this.tenant = this.ctx.storage.sql.exec("SELECT value FROM edge_meta WHERE key = 'tenant'").one().value;
-    }
-    if (!constantTimeEqual(this.tenant, identity.tenant)) throw new Refused(403, "FORBIDDEN", "this store refuses requests for another tenant");
-    if (scope && !(identity.scopes ?? []).includes(scope)) throw new Refused(403, "FORBIDDEN", `the token lacks the "${scope}" scope`);
-    if (streamId !== undefined && !allowsIdentity(identity, streamId)) throw new Refused(403, "FORBIDDEN", STREAM_FORBIDDEN);
+  // RPC from the Worker (./service/respond.js), each answering `{ status, body }`.
+  append(identity, streamId, body) {
+    return this.tenant.append(identity, streamId, body);
+  }
+  getStreamMetadata(identity, streamId) {
+    return this.tenant.getStreamMetadata(identity, streamId);
+  }
+  setStreamMetadata(identity, streamId, body) {
+    return this.tenant.setStreamMetadata(identity, streamId, body);
+  }
+  deleteStream(identity, streamId, options) {
+    return this.tenant.deleteStream(identity, streamId, options);
+  }
+  readStream(identity, streamId, options) {
+    return this.tenant.readStream(identity, streamId, options);
+  }
+  readAll(identity, options) {
+    return this.tenant.readAll(identity, options);
   }
 
-  async append(identity, streamId, { events, expectedRevision }) {
-    return this.answer(async () => {
-      this.admit(identity, "append", streamId);
-      const result = await this.store.append(streamId, events, { expectedRevision });
-      this.feed.publish();
-      return result;
-    });
+  /** WebSocket upgrades for the live feed (the Worker has verified the token), then its sockets' events. */
+  fetch(request) {
+    return this.tenant.fetch(request);
   }
-
-  async getStreamMetadata(identity, streamId) {
-    return this.answer(async () => {
-      this.admit(identity, "read", streamId);
-      return this.store.getStreamMetadata(streamId);
-    });
-  }
-
-  async setStreamMetadata(identity, streamId, { metadata, options }) {
-    return this.answer(async () => {
-      this.admit(identity, "append", streamId);
-      const result = await this.store.setStreamMetadata(streamId, metadata, options);
-      this.feed.publish();
-      return result;
-    });
-  }
-
-  /** A soft delete, or with `hard` a tombstone; each one transaction of the object's SQLite. */
-  async deleteStream(identity, streamId, { expectedRevision, hard }) {
-    return this.answer(async () => {
-      this.admit(identity, "delete", streamId);
-      const options = { expectedRevision };
-      const result = hard ? await this.store.tombstoneStream(streamId, options) : await this.store.deleteStream(streamId, options);
-      this.feed.publish();
-      return result;
-    });
-  }
-
-  async readStream(identity, streamId, options) {
-    return this.answer(async () => {
-      this.admit(identity, "read", streamId);
-      return this.eventsBody(streamReader(this.store, streamId), "revision", options);
-    });
-  }
-
-  async readAll(identity, options) {
-    return this.answer(async () => {
-      this.admit(identity, "read");
-      // Only the token's streams, at their tenant positions (the others' are holes).
-      return this.eventsBody(allReader(this.store, identity.streams ?? null), "position", options);
-    });
-  }
-
-  /** `{"events":[…]}` as JSON text, capped by the read limits. */
-  async eventsBody(read, key, options) {
-    const { parts } = await collectEvents(read, key, options, { maxEvents: MAX_READ_EVENTS, maxBytes: MAX_READ_BYTES });
-    return `{"events":[${parts.join(",")}]}`;
-  }
-
-  /** Runs `work` and answers `{ status, body }`: 200 with its result, or the contract's error. */
-  async answer(work) {
-    try {
-      const result = await work();
-      return { status: 200, body: typeof result === "string" ? result : JSON.stringify(result) };
-    } catch (err) {
-      const d = err instanceof Refused ? { status: err.status, code: err.code, message: err.message, fields: {} } : describeError(err);
-      return { status: d.status, body: JSON.stringify(errorBody(d.code, d.message, d.fields)) };
-    }
-  }
-
-  /** WebSocket upgrades for the live feed (the Worker has verified the token). */
-  async fetch(request) {
-    const url = new URL(request.url);
-    if (url.pathname !== "/sync" || (request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
-      return errorResponse(404, "NOT_FOUND", "no such route");
-    }
-    let identity;
-    try {
-      identity = decodeIdentity(request.headers.get(IDENTITY_HEADER) ?? "");
-      this.admit(identity, null);
-    } catch (err) {
-      const d = err instanceof Refused ? err : { status: 403, code: "FORBIDDEN", message: "request not routed for a tenant" };
-      return errorResponse(d.status, d.code, d.message);
-    }
-    return this.feed.accept(identity, request.headers.get("sec-websocket-protocol"));
-  }
-
   webSocketMessage(ws, message) {
-    return this.feed.message(ws, message);
+    return this.tenant.webSocketMessage(ws, message);
   }
-
   webSocketClose(ws, code, reason) {
-    this.feed.closed(ws, code, reason);
+    this.tenant.webSocketClose(ws, code, reason);
   }
-
   webSocketError(ws) {
-    this.feed.closed(ws, 1011, "error");
+    this.tenant.webSocketError(ws);
   }
 }

@@ -1,5 +1,5 @@
 //! `EventStore.open(options)`: the set of storages compiled into this build (cargo features
-//! `indexeddb` and `durable-object`; memory always), each with its own options and, where it has
+//! `indexeddb`, `durable-object` and `postgres`; memory always), each with its own options and, where it has
 //! them, its own methods on the store.
 
 use std::future::Future;
@@ -84,6 +84,8 @@ fn kinds() -> Vec<Kind> {
     kinds.push(NO_INDEXEDDB);
     #[cfg(feature = "durable-object")]
     kinds.push(durable_object::KIND);
+    #[cfg(feature = "postgres")]
+    kinds.push(postgres::KIND);
     kinds
 }
 
@@ -307,4 +309,37 @@ mod durable_object {
         },
         extend: None,
     };
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    //! `{ storage: "postgres", database: db, tenant }`: the tenant's log in a PostgreSQL database
+    //! (`db`: the query interface of server/db.js, over a `pg.Pool` or a PGlite).
+
+    use super::*;
+    use crate::PostgresStorage;
+
+    pub(super) const KIND: Kind = Kind {
+        name: "postgres",
+        options: &["database", "tenant"],
+        open: |o| Box::pin(open(o)),
+        extend: None,
+    };
+
+    async fn open(o: Option<Object>) -> Result<Opened> {
+        let database = field(o.as_ref(), "database").ok_or_else(|| {
+            Error::invalid(
+                "storage \"postgres\" needs database: the query interface { query(sql, params), transaction(fn) } (server/db.js makes one from a pg.Pool or a PGlite)",
+            )
+        })?;
+        let tenant = match field(o.as_ref(), "tenant") {
+            None => {
+                return Err(Error::invalid(
+                    "storage \"postgres\" needs tenant: the name of the tenant whose log the store is (a non-empty string)",
+                ))
+            }
+            Some(v) => convert::string(&v, "tenant")?,
+        };
+        Ok(Opened::of(PostgresStorage::open(database, &tenant).await?))
+    }
 }

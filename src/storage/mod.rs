@@ -29,6 +29,11 @@ pub(crate) mod durable_object;
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use durable_object::DurableObjectStorage;
 
+#[cfg(all(target_arch = "wasm32", feature = "postgres"))]
+pub(crate) mod postgres;
+#[cfg(all(target_arch = "wasm32", feature = "postgres"))]
+pub use postgres::PostgresStorage;
+
 #[cfg(target_arch = "wasm32")]
 mod heap;
 #[cfg(target_arch = "wasm32")]
@@ -407,8 +412,8 @@ pub trait Transaction {
 pub type BoxedTx<'a> = Box<dyn Transaction + 'a>;
 
 /// Where events are kept: [`MemoryStorage`] and, on wasm32, `HeapStorage` (memory on the JS
-/// heap), `IndexedDbStorage` (feature `indexeddb`) and `DurableObjectStorage` (feature
-/// `durable-object`); [`Layered`] adds a [`Hook`]'s writes to any of them.
+/// heap), `IndexedDbStorage` (feature `indexeddb`), `DurableObjectStorage` (feature
+/// `durable-object`) and `PostgresStorage` (feature `postgres`); [`Layered`] adds a [`Hook`]'s writes to any of them.
 ///
 /// Object-safe: an [`EventStore`](crate::EventStore) holds an `Rc<dyn Storage>`. Futures are not
 /// `Send`: storages live on one thread (a browser tab, a worker) and may hold JS objects. Every

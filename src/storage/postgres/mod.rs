@@ -1,0 +1,455 @@
+//! [`PostgresStorage`]: one tenant's events in a PostgreSQL database shared by every tenant (and by
+//! every server process) — plain I/O on the storage seam over a small JS query interface
+//! (`db.query`, `db.transaction`: `server/db.js` implements it for node-postgres and PGlite; the
+//! SQL and the tables are in `src/storage/pg.js`).
+//!
+//! Reads run as they are called, each one query awaited like an IndexedDB request. A write
+//! transaction is one database transaction that begins by locking the tenant's head row
+//! (`SELECT head … FOR UPDATE`): the write transactions of a tenant, from this process or any
+//! other, run one after another, so what a write transaction reads stays true until it commits.
+//! Its writes are staged and written by [`commit`](crate::Transaction::commit) in that
+//! transaction: the records (refused as [`CommitError::Conflict`] unless they continue the head),
+//! the removals (husks), the meta changes, the new head and a `pg_notify`. A unique violation
+//! (`23505`) is a conflict too: nothing was written and the core decides again. A transaction
+//! dropped without a commit rolls back.
+
+use std::cell::Cell;
+
+use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::js::{bounds, id_keys, js_error, locations, present, Records};
+use super::{
+    BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Removal,
+    Revisions, Storage, Transaction,
+};
+use crate::{
+    prefix_end, Direction, Error, Json, Position, RecordedEvent, Result, Revision, Selection,
+    StoredLocation, StreamId, StreamPattern,
+};
+use uuid::Uuid;
+
+#[wasm_bindgen(module = "/src/storage/pg.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pgHasInterface)]
+    fn has_interface(db: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = pgOpen)]
+    fn open_schema(db: &JsValue, tenant: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgReader)]
+    fn reader(db: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = pgLogHead)]
+    fn log_head(q: &JsValue, tenant: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgPin)]
+    fn pin(q: &JsValue, tenant: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgStreamHead)]
+    fn stream_head(q: &JsValue, tenant: &str, head: f64, stream_id: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgLocate)]
+    fn locate(q: &JsValue, tenant: &str, head: f64, ids: &Array) -> Promise;
+    #[wasm_bindgen(js_name = pgReadStream)]
+    fn read_stream(
+        q: &JsValue,
+        tenant: &str,
+        head: f64,
+        stream_id: &str,
+        from: f64,
+        to: f64,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = pgReadLog)]
+    fn read_log(q: &JsValue, tenant: &str, head: f64, from: f64, to: f64) -> Promise;
+    #[wasm_bindgen(js_name = pgReadSelected)]
+    #[allow(clippy::too_many_arguments)]
+    fn read_selected(
+        q: &JsValue,
+        tenant: &str,
+        head: f64,
+        ranges: &Array,
+        from: f64,
+        to: f64,
+        backwards: bool,
+        max: f64,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = pgScanMeta)]
+    fn scan_meta(q: &JsValue, tenant: &str, prefix: &str, end: Option<String>) -> Promise;
+    #[wasm_bindgen(js_name = pgGetMeta)]
+    fn get_meta(q: &JsValue, tenant: &str, key: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgBeginWrite)]
+    fn begin_write(db: &JsValue, tenant: &str) -> Promise;
+    #[wasm_bindgen(js_name = pgAbortWrite)]
+    fn abort_write(handle: &JsValue);
+    #[wasm_bindgen(js_name = pgCommitWrite)]
+    fn commit_write(
+        handle: &JsValue,
+        tenant: &str,
+        records: &Array,
+        meta: &Array,
+        removals: &Array,
+    ) -> Promise;
+}
+
+/// The value `promise` resolves with; a rejection as the contract's error (cause kept).
+async fn settle(promise: Promise) -> Result<JsValue> {
+    JsFuture::from(promise).await.map_err(js_error)
+}
+
+/// A revision or position a query returned (`-1`: none).
+async fn head(promise: Promise) -> Result<Option<u64>> {
+    let n = settle(promise).await?;
+    n.as_f64()
+        .map(present)
+        .ok_or_else(|| Error::storage("PostgreSQL returned a head that is not a number"))
+}
+
+/// Rows a query returned.
+async fn rows(promise: Promise) -> Result<Array> {
+    settle(promise).await?.dyn_into::<Array>().map_err(|_| {
+        Error::storage("the database's query interface returned rows that are not an array")
+    })
+}
+
+/// One tenant's events in a PostgreSQL database. Open with [`PostgresStorage::open`].
+#[derive(Debug)]
+pub struct PostgresStorage {
+    db: JsValue,
+    /// `(sql, params) → rows` outside any transaction: what read transactions query with.
+    reader: JsValue,
+    tenant: String,
+    closed: Cell<bool>,
+}
+
+impl PostgresStorage {
+    /// Opens the store of `tenant` in `db` (the query interface of `server/db.js`), creating or
+    /// upgrading the tables and the tenant's row. Tables written by a newer evstore are refused
+    /// with `STORAGE_ERROR`.
+    pub async fn open(db: JsValue, tenant: &str) -> Result<Self> {
+        if !has_interface(&db) {
+            return Err(Error::invalid(
+                "database must be the query interface { query(sql, params), transaction(fn) } \
+                 (evstore's server/db.js makes one from a pg.Pool or a PGlite)",
+            ));
+        }
+        if tenant.is_empty() {
+            return Err(Error::invalid("tenant must not be empty"));
+        }
+        settle(open_schema(&db, tenant)).await?;
+        Ok(PostgresStorage {
+            reader: reader(&db),
+            db,
+            tenant: tenant.to_owned(),
+            closed: Cell::new(false),
+        })
+    }
+
+    /// The tenant whose log this store is.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.get() {
+            Err(Error::storage("the PostgreSQL storage was closed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A transaction: reads as called, each bounded by the tenant's head the transaction read first
+/// (so that its reads see one state of the log: see `src/storage/pg.js`); for a write
+/// transaction, on the database transaction that holds the tenant's lock (its head is the one
+/// read under the lock), with its writes staged for [`commit`](Transaction::commit).
+pub struct PostgresTx<'a> {
+    tenant: &'a str,
+    /// `(sql, params) → rows`: outside any transaction (reads), or in the write transaction.
+    q: JsValue,
+    /// The open write transaction's handle (`pgBeginWrite`), until it commits or rolls back.
+    write: Option<JsValue>,
+    /// The tenant's head this transaction reads at (-1: empty), once known.
+    head: Option<f64>,
+    /// The query of the head of a read transaction, issued at `begin`.
+    pin: Option<Promise>,
+    records: Array,
+    /// Staged meta changes, `[key, value | null]`, in order.
+    meta: Array,
+    /// Staged removals, `[streamId, from, to, createdBefore | null, through | null]`, run after
+    /// the inserts (so they may husk events of this commit).
+    removals: Array,
+}
+
+impl Drop for PostgresTx<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.write.take() {
+            abort_write(&handle);
+        }
+    }
+}
+
+impl PostgresTx<'_> {
+    /// The tenant's head this transaction reads at (-1: the log is empty).
+    async fn head(&mut self) -> Result<f64> {
+        if let Some(head) = self.head {
+            return Ok(head);
+        }
+        let pin = self
+            .pin
+            .take()
+            .unwrap_or_else(|| log_head(&self.q, self.tenant));
+        let head = head(pin).await?.map_or(-1.0, |h| h as f64);
+        self.head = Some(head);
+        Ok(head)
+    }
+
+    /// The value staged for `key` by this transaction, if it staged one (`Some(None)`: deleted).
+    fn staged_meta(&self, key: &str) -> Option<Option<Json>> {
+        self.meta.iter().rev().find_map(|entry| {
+            let entry: Array = entry.unchecked_into();
+            (entry.get(0).as_string().as_deref() == Some(key))
+                .then(|| entry.get(1).as_string().map(Json::trusted))
+        })
+    }
+}
+
+impl Transaction for PostgresTx<'_> {
+    fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
+        Box::pin(async move {
+            let at = self.head().await?;
+            head(stream_head(&self.q, self.tenant, at, stream.as_str())).await
+        })
+    }
+
+    /// The head this transaction reads at (for a write transaction, the one read under the
+    /// lock: no query).
+    fn log_head(&mut self) -> Io<'_, Option<Position>> {
+        Box::pin(async move { Ok(present(self.head().await?)) })
+    }
+
+    fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
+        Box::pin(async move {
+            let at = self.head().await?;
+            locations(&rows(locate(&self.q, self.tenant, at, &id_keys(ids))).await?)
+        })
+    }
+
+    fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&revs);
+            let at = self.head().await?;
+            let found = read_stream(&self.q, self.tenant, at, stream.as_str(), from, to);
+            Ok(Records::boxed(rows(found).await?))
+        })
+    }
+
+    fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
+        Box::pin(async move {
+            let (from, to) = bounds(&positions);
+            let at = self.head().await?;
+            Ok(Records::boxed(
+                rows(read_log(&self.q, self.tenant, at, from, to)).await?,
+            ))
+        })
+    }
+
+    /// One query: per range of [`Selection::ranges`] a term over the index of live events by
+    /// `(tenant, stream_id, position)`, limited to `max`, merged in position order
+    /// (`pgReadSelected` in `src/storage/pg.js`).
+    fn read_selected<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        positions: Positions,
+        direction: Direction,
+        max: u64,
+    ) -> Io<'a, BoxedPage> {
+        Box::pin(async move {
+            let ranges: Array = selection
+                .ranges()
+                .into_iter()
+                .map(|range| -> JsValue {
+                    match range {
+                        StreamPattern::Exact(id) => Array::of1(&id.into()).into(),
+                        StreamPattern::Prefix(prefix) => {
+                            let end = prefix_end(&prefix).map_or(JsValue::NULL, JsValue::from);
+                            Array::of2(&prefix.into(), &end).into()
+                        }
+                    }
+                })
+                .collect();
+            let (from, to) = bounds(&positions);
+            let backwards = direction == Direction::Backwards;
+            let at = self.head().await?;
+            let found = read_selected(
+                &self.q,
+                self.tenant,
+                at,
+                &ranges,
+                from,
+                to,
+                backwards,
+                max as f64,
+            );
+            Ok(Records::boxed(rows(found).await?))
+        })
+    }
+
+    fn put<'a>(&'a mut self, events: &'a [RecordedEvent]) -> Io<'a, ()> {
+        Box::pin(async move {
+            for event in events {
+                self.records.push(&super::js::record(event));
+            }
+            Ok(())
+        })
+    }
+
+    /// Staged: the commit runs it after the inserts, as one `UPDATE` that blanks the events'
+    /// type, payloads and createdAt and sets `removed`.
+    fn remove<'a>(&'a mut self, what: &'a Removal) -> Io<'a, ()> {
+        Box::pin(async move {
+            let (from, to) = bounds(&what.revisions);
+            let optional = |n: Option<u64>| n.map_or(JsValue::NULL, |n| (n as f64).into());
+            self.removals.push(&Array::of5(
+                &what.stream.as_str().into(),
+                &from.into(),
+                &to.into(),
+                &optional(what.created_before),
+                &optional(what.through),
+            ));
+            Ok(())
+        })
+    }
+
+    /// Not supported: a server's log is never rewritten (synced client stores run on IndexedDB
+    /// or memory).
+    fn truncate_log(&mut self, _from: Position) -> Io<'_, ()> {
+        Box::pin(async move {
+            Err(Error::storage(
+                "the PostgreSQL storage cannot rewrite its log (a synced client store runs on IndexedDB or memory)",
+            ))
+        })
+    }
+
+    /// The stored entries (key order: the `"C"` collation, the order of Rust strings), then this
+    /// transaction's staged changes over them.
+    fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
+        Box::pin(async move {
+            let found = rows(scan_meta(&self.q, self.tenant, prefix, prefix_end(prefix))).await?;
+            let mut entries: Vec<(String, Option<Json>)> = found
+                .iter()
+                .filter_map(|row| {
+                    let row: Array = row.unchecked_into();
+                    Some((
+                        row.get(0).as_string()?,
+                        Some(Json::trusted(row.get(1).as_string()?)),
+                    ))
+                })
+                .collect();
+            for entry in self.meta.iter() {
+                let entry: Array = entry.unchecked_into();
+                if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
+                    let value = entry.get(1).as_string().map(Json::trusted);
+                    match entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+                        Ok(i) => entries[i].1 = value,
+                        Err(i) => entries.insert(i, (key, value)),
+                    }
+                }
+            }
+            Ok(entries
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect())
+        })
+    }
+
+    fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
+        Box::pin(async move {
+            if let Some(staged) = self.staged_meta(key) {
+                return Ok(staged);
+            }
+            let value = settle(get_meta(&self.q, self.tenant, key)).await?;
+            Ok(value.as_string().map(Json::trusted))
+        })
+    }
+
+    fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
+        Box::pin(async move {
+            let value = value.map_or(JsValue::NULL, |v| v.as_str().into());
+            self.meta.push(&Array::of2(&key.into(), &value));
+            Ok(())
+        })
+    }
+
+    fn commit<'t>(mut self: Box<Self>) -> Committing<'t>
+    where
+        Self: 't,
+    {
+        Box::pin(async move {
+            let Some(handle) = self.write.take() else {
+                if self.records.length() + self.meta.length() + self.removals.length() == 0 {
+                    return Ok(());
+                }
+                return Err(CommitError::Failed(Error::storage(
+                    "a read transaction of the PostgreSQL storage cannot write",
+                )));
+            };
+            let done = commit_write(
+                &handle,
+                self.tenant,
+                &self.records,
+                &self.meta,
+                &self.removals,
+            );
+            match settle(done).await?.as_string().as_deref() {
+                Some("ok") => Ok(()),
+                _ => Err(CommitError::Conflict),
+            }
+        })
+    }
+}
+
+impl Storage for PostgresStorage {
+    /// A write transaction waits for the tenant's lock (held by another write transaction of
+    /// this tenant, in any process, until it commits or rolls back).
+    fn begin(&self, mode: Mode) -> Io<'_, BoxedTx<'_>> {
+        Box::pin(async move {
+            self.check_open()?;
+            let mut tx = PostgresTx {
+                tenant: &self.tenant,
+                q: self.reader.clone(),
+                write: None,
+                head: None,
+                pin: None,
+                records: Array::new(),
+                meta: Array::new(),
+                removals: Array::new(),
+            };
+            if mode == Mode::Write {
+                let handle = settle(begin_write(&self.db, &self.tenant)).await?;
+                let field = |name: &str| Reflect::get(&handle, &name.into()).unwrap_or_default();
+                tx.q = field("q");
+                let locked = field("head").as_f64().ok_or_else(|| {
+                    Error::storage("PostgreSQL returned a head that is not a number")
+                });
+                tx.write = Some(handle);
+                tx.head = Some(locked?);
+            } else {
+                tx.pin = Some(pin(&self.reader, &self.tenant));
+            }
+            Ok(Box::new(tx) as BoxedTx<'_>)
+        })
+    }
+
+    /// The unique `(tenant, id)` constraint refuses a taken id at commit. Writes are staged for
+    /// the commit, so a transaction's reads do not see them, and the log is never rewritten.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            rejects_duplicate_ids: true,
+            groups_appends: false,
+            reads_own_writes: false,
+            truncates: false,
+        }
+    }
+
+    /// The data stays in the database, and the database (its pool) stays open: it belongs to
+    /// the caller. Only this handle stops working.
+    fn close(&self) {
+        self.closed.set(true);
+    }
+}

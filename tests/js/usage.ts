@@ -145,7 +145,7 @@ export async function usage(): Promise<number> {
   return total + all.length + (rev ?? 0);
 }
 
-// The server half of sync as the edge service hosts it (edge/src/sync.js): text in, text out.
+// The server half of sync as the edge service hosts it (edge/src/service/feed.js): text in, text out.
 interface Socket {
   state: SyncSocketState & { exp: number };
   send(frame: string): void;

@@ -244,6 +244,51 @@ impl Page for Records {
     }
 }
 
+/// The value a transaction staged for `key` in `staged` (its `[key, value | null]` meta writes,
+/// in order; the last one wins): `Some(None)` when it staged a removal, `None` when it staged
+/// nothing for `key`.
+#[cfg(any(feature = "durable-object", feature = "postgres"))]
+pub(crate) fn staged_meta(staged: &Array, key: &str) -> Option<Option<crate::Json>> {
+    use crate::Json;
+    staged.iter().rev().find_map(|entry| {
+        let entry: Array = entry.unchecked_into();
+        (entry.get(0).as_string().as_deref() == Some(key))
+            .then(|| entry.get(1).as_string().map(Json::trusted))
+    })
+}
+
+/// The meta entries under `prefix`: the stored `rows` (`[key, value]`, in key order: a binary
+/// collation, the order of Rust strings), then the `staged` writes of the transaction over them,
+/// kept in key order in a sorted vector (no `BTreeMap` instantiation in the wasm for this).
+#[cfg(any(feature = "durable-object", feature = "postgres"))]
+pub(crate) fn merge_meta(rows: &Array, staged: &Array, prefix: &str) -> Vec<(String, crate::Json)> {
+    use crate::Json;
+    let mut entries: Vec<(String, Option<Json>)> = rows
+        .iter()
+        .filter_map(|row| {
+            let row: Array = row.unchecked_into();
+            Some((
+                row.get(0).as_string()?,
+                Some(Json::trusted(row.get(1).as_string()?)),
+            ))
+        })
+        .collect();
+    for entry in staged.iter() {
+        let entry: Array = entry.unchecked_into();
+        if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
+            let value = entry.get(1).as_string().map(Json::trusted);
+            match entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+                Ok(i) => entries[i].1 = value,
+                Err(i) => entries.insert(i, (key, value)),
+            }
+        }
+    }
+    entries
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect()
+}
+
 /// The `name` of a JS error (a `DOMException`'s name), `""` for anything else.
 pub(crate) fn error_name(error: &JsValue) -> String {
     Reflect::get(error, &"name".into())

@@ -14,7 +14,7 @@ use std::cell::Cell;
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
-use super::js::{bounds, id_keys, js_error, locations, present, Records};
+use super::js::{bounds, id_keys, js_error, locations, merge_meta, present, staged_meta, Records};
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Removal,
     Revisions, Storage, Transaction,
@@ -220,43 +220,14 @@ impl Transaction for DurableObjectTx<'_> {
     fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
         Box::pin(async move {
             let rows = scan_meta(self.storage, prefix).map_err(js_error)?;
-            // The stored rows (in key order: `ORDER BY key`, SQLite's binary collation, is the
-            // order of Rust strings), then this transaction's writes over them, kept in key order in
-            // a sorted vector (no `BTreeMap` instantiation in the wasm for this).
-            let mut staged: Vec<(String, Option<Json>)> = rows
-                .iter()
-                .filter_map(|row| {
-                    let row: Array = row.unchecked_into();
-                    Some((
-                        row.get(0).as_string()?,
-                        Some(Json::trusted(row.get(1).as_string()?)),
-                    ))
-                })
-                .collect();
-            for entry in self.meta.iter() {
-                let entry: Array = entry.unchecked_into();
-                if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
-                    let value = entry.get(1).as_string().map(Json::trusted);
-                    match staged.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
-                        Ok(i) => staged[i].1 = value,
-                        Err(i) => staged.insert(i, (key, value)),
-                    }
-                }
-            }
-            Ok(staged
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, v?)))
-                .collect())
+            Ok(merge_meta(&rows, &self.meta, prefix))
         })
     }
 
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
         Box::pin(async move {
-            for entry in self.meta.iter().rev() {
-                let entry: Array = entry.unchecked_into();
-                if entry.get(0).as_string().as_deref() == Some(key) {
-                    return Ok(entry.get(1).as_string().map(Json::trusted));
-                }
+            if let Some(staged) = staged_meta(&self.meta, key) {
+                return Ok(staged);
             }
             let value = get_meta(self.storage, key).map_err(js_error)?;
             Ok(value.as_string().map(Json::trusted))

@@ -19,7 +19,7 @@ use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::js::{bounds, id_keys, js_error, locations, present, Records};
+use super::js::{bounds, id_keys, js_error, locations, merge_meta, present, staged_meta, Records};
 use super::{
     BoxedPage, BoxedTx, Capabilities, CommitError, Committing, Io, Mode, Positions, Removal,
     Revisions, Storage, Transaction,
@@ -198,15 +198,6 @@ impl PostgresTx<'_> {
         self.head = Some(head);
         Ok(head)
     }
-
-    /// The value staged for `key` by this transaction, if it staged one (`Some(None)`: deleted).
-    fn staged_meta(&self, key: &str) -> Option<Option<Json>> {
-        self.meta.iter().rev().find_map(|entry| {
-            let entry: Array = entry.unchecked_into();
-            (entry.get(0).as_string().as_deref() == Some(key))
-                .then(|| entry.get(1).as_string().map(Json::trusted))
-        })
-    }
 }
 
 impl Transaction for PostgresTx<'_> {
@@ -331,36 +322,13 @@ impl Transaction for PostgresTx<'_> {
     fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
         Box::pin(async move {
             let found = rows(scan_meta(&self.q, self.tenant, prefix, prefix_end(prefix))).await?;
-            let mut entries: Vec<(String, Option<Json>)> = found
-                .iter()
-                .filter_map(|row| {
-                    let row: Array = row.unchecked_into();
-                    Some((
-                        row.get(0).as_string()?,
-                        Some(Json::trusted(row.get(1).as_string()?)),
-                    ))
-                })
-                .collect();
-            for entry in self.meta.iter() {
-                let entry: Array = entry.unchecked_into();
-                if let Some(key) = entry.get(0).as_string().filter(|k| k.starts_with(prefix)) {
-                    let value = entry.get(1).as_string().map(Json::trusted);
-                    match entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
-                        Ok(i) => entries[i].1 = value,
-                        Err(i) => entries.insert(i, (key, value)),
-                    }
-                }
-            }
-            Ok(entries
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, v?)))
-                .collect())
+            Ok(merge_meta(&found, &self.meta, prefix))
         })
     }
 
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
         Box::pin(async move {
-            if let Some(staged) = self.staged_meta(key) {
+            if let Some(staged) = staged_meta(&self.meta, key) {
                 return Ok(staged);
             }
             let value = settle(get_meta(&self.q, self.tenant, key)).await?;

@@ -10,13 +10,16 @@ import { createServer, openDatabase } from "../../../server/index.js";
 
 const dataDir = process.env.SERVER_DATA;
 const db = await openDatabase({ dataDir: join(dataDir, "pgdata") });
+const inner = db.database;
 const database = {
-  ...db.database,
+  origin: inner.origin,
   async query(sql, params) {
     // The host reads a tenant's epoch once, right after opening its store.
     if (sql.startsWith("SELECT epoch FROM evstore_tenants")) appendFileSync(join(dataDir, "tenants-opened"), `${params[0]}\n`);
-    return db.database.query(sql, params);
+    return inner.query(sql, params);
   },
+  transaction: (fn) => inner.transaction(fn),
+  ...(inner.watch ? { watch: (tenant, wake) => inner.watch(tenant, wake) } : {}),
 };
 const server = createServer({ database, env: process.env });
 await server.listen(Number(process.env.SERVER_PORT));

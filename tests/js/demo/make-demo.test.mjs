@@ -112,3 +112,11 @@ test("make demo: a taken port is reported in words and leaves nothing running", 
     blocker.close();
   }
 });
+
+test("make demo: a BACKEND other than edge or server is refused in words before anything starts", async () => {
+  const port = await freePort();
+  const run = await runDemo({ PORT: String(port), BACKEND: "postgres" });
+  assert.deepEqual(await run.exited, { code: 2, signal: null });
+  assert.match(run.output(), /make demo: BACKEND must be "edge" \(the edge service in workerd\) or "server" \(the Node\.js server on PostgreSQL\), not "postgres"/);
+  assert.equal(await answers(`http://127.0.0.1:${port}`), false, "no app server");
+});

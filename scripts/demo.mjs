@@ -42,11 +42,15 @@ function json(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-/** The demo's API on the app server: where to sync, and development tokens. */
+/**
+ * The demo's API on the app server: where to sync, and development tokens. `serviceBase()` is the
+ * sync service's base URL, undefined while it is starting (then the API answers 503).
+ */
 export function demoApi({ serviceBase, secret }) {
   return (req, res, url) => {
     if (!url.pathname.startsWith("/api/")) return false;
     if (req.method !== "GET") return json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "only GET" } }), true;
+    if (serviceBase() === undefined) return json(res, 503, { error: { code: "UNAVAILABLE", message: "the sync service is starting: try again in a moment" } }), true;
     if (url.pathname === "/api/config") return json(res, 200, { syncUrl: `${serviceBase()}/t/${TENANT}`, tenant: TENANT, access: ACCESS }), true;
     if (url.pathname === "/api/dev-token") {
       const device = url.searchParams.get("device") ?? "";
@@ -99,7 +103,7 @@ export async function startDemo({
   let service;
   const app = await serve({
     port,
-    handle: demoApi({ serviceBase: () => service.base, secret: () => service.env.EVSTORE_JWT_SECRET }),
+    handle: demoApi({ serviceBase: () => service?.base, secret: () => service.env.EVSTORE_JWT_SECRET }),
   });
   const origins = [app.url, `http://localhost:${app.port}`].join(",");
   const serviceEnv = { ...env, EVSTORE_ALLOWED_ORIGINS: env.EVSTORE_ALLOWED_ORIGINS || origins };
@@ -149,6 +153,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   } else {
     Object.assign(options, { edgePort: Number(env.EDGE_PORT || 8787), edgeData: edgeDataDir(env) });
   }
+  // The server prints its own banner (`make server`'s): the demo's says what matters here.
+  if (backend === "server") options.serviceStdio = ["ignore", "ignore", "inherit"];
   const name = backend === "server" ? "the server (Node.js)" : "the edge service (workerd)";
   let demo;
   let stopping = false;

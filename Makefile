@@ -9,6 +9,7 @@ PORT ?= 8080
 SERVICE_SUITES := $(addprefix tests/js/edge-service/,auth.test.mjs http.test.mjs lifecycle.test.mjs limits.test.mjs \
   reserved-keys.test.mjs scoped.test.mjs security.test.mjs sync.test.mjs)
 EDGE_SUITES := $(filter-out $(SERVICE_SUITES),$(wildcard tests/js/edge-service/*.test.mjs))
+BACKEND ?= edge
 
 .PHONY: setup package demo edge server test lint test-native test-wasm test-js bench clean
 
@@ -18,11 +19,14 @@ setup:
 package: setup
 	@scripts/build-package.sh
 
-## make demo: build the package, then run the demo app on http://127.0.0.1:$(PORT)/ with the edge
-## service on 127.0.0.1:$${EDGE_PORT:-8787} (data in $${EDGE_DATA:-.edge-data}); prints the URLs of two
-## devices to open side by side. Ctrl-C stops both. It needs no browser: setup skips Chromium.
+## make demo: build the package, then run the demo app on http://127.0.0.1:$(PORT)/ synced through
+## BACKEND=edge (default): the edge service in workerd on 127.0.0.1:$${EDGE_PORT:-8787}, data in
+## $${EDGE_DATA:-.edge-data}; or BACKEND=server: the Node.js server on 127.0.0.1:$${SERVER_PORT:-8788},
+## on DATABASE_URL or else PGlite in $${SERVER_DATA:-.server-data}. Prints the URLs of two devices
+## to open side by side. Ctrl-C stops both. It needs no browser: setup skips Chromium.
 demo: export EVSTORE_SETUP := package
 demo: export PORT := $(PORT)
+demo: export BACKEND := $(BACKEND)
 demo: package
 	node scripts/demo.mjs
 

@@ -1,8 +1,12 @@
-// `make demo`: the offline-first shopping list of www/, synced through the local edge service.
+// `make demo`: the offline-first shopping list of www/, synced through a local sync service.
 //
 // Starts two servers on 127.0.0.1 and prints the URLs of two "devices" to open side by side:
-//   - the edge service in workerd on ${EDGE_PORT:-8787}, data in ${EDGE_DATA:-.edge-data}
-//     (as `make edge`: a development secret in the data directory unless EVSTORE_JWT_SECRET is set);
+//   - the sync service, chosen by BACKEND:
+//       edge (default)  the edge service in workerd on ${EDGE_PORT:-8787}, data in ${EDGE_DATA:-.edge-data};
+//       server          the self-hosted Node.js server on ${SERVER_PORT:-8788}, on the PostgreSQL of
+//                       DATABASE_URL, else on PGlite in ${SERVER_DATA:-.server-data};
+//     either as `make edge` / `make server` run it: a development secret in the data directory
+//     unless EVSTORE_JWT_SECRET (or EVSTORE_JWKS) is set;
 //   - the app server on ${PORT:-8080}: www/ at `/`, the built package at `/pkg/`, and
 //       GET /api/config                 → { syncUrl, tenant, access }   where the app syncs to, and
 //                                         which devices reach only some streams (ACCESS below)
@@ -10,11 +14,12 @@
 //     (development only: anyone who can reach the app server gets a token). The server decides
 //     what a token reaches: bob's carries a `streams` claim naming one list's items only, and his
 //     device syncs just those streams (`sync.streams`): the other list never reaches it.
-// The edge service answers CORS only for the app's origins (EVSTORE_ALLOWED_ORIGINS, unless set).
+// The sync service answers CORS only for the app's origins (EVSTORE_ALLOWED_ORIGINS, unless set).
 // Ctrl-C / SIGTERM stop both.
 //
-// As a module (tests): `const demo = await startDemo({ port: 0, edgePort, edgeData })`, then
-// `demo.stop()`; `demo.app.close()` stops only the app server (an unreachable app server).
+// As a module (tests): `const demo = await startDemo({ port: 0, edgePort, edgeData })` (or
+// `{ backend: "server", serverPort, serverData }`), then `demo.stop()`; `demo.app.close()` stops
+// only the app server (an unreachable app server).
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { edgeDataDir, startLocalEdge } from "./edge-local.mjs";
@@ -37,12 +42,16 @@ function json(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-/** The demo's API on the app server: where to sync, and development tokens. */
-export function demoApi({ edgeBase, secret }) {
+/**
+ * The demo's API on the app server: where to sync, and development tokens. `serviceBase()` is the
+ * sync service's base URL, undefined while it is starting (then the API answers 503).
+ */
+export function demoApi({ serviceBase, secret }) {
   return (req, res, url) => {
     if (!url.pathname.startsWith("/api/")) return false;
     if (req.method !== "GET") return json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "only GET" } }), true;
-    if (url.pathname === "/api/config") return json(res, 200, { syncUrl: `${edgeBase()}/t/${TENANT}`, tenant: TENANT, access: ACCESS }), true;
+    if (serviceBase() === undefined) return json(res, 503, { error: { code: "UNAVAILABLE", message: "the sync service is starting: try again in a moment" } }), true;
+    if (url.pathname === "/api/config") return json(res, 200, { syncUrl: `${serviceBase()}/t/${TENANT}`, tenant: TENANT, access: ACCESS }), true;
     if (url.pathname === "/api/dev-token") {
       const device = url.searchParams.get("device") ?? "";
       if (!DEVICE.test(device)) {
@@ -50,7 +59,7 @@ export function demoApi({ edgeBase, secret }) {
       }
       const key = secret();
       if (!key) {
-        const message = "no EVSTORE_JWT_SECRET: the edge service verifies tokens with EVSTORE_JWKS only, so the demo cannot mint tokens";
+        const message = "no EVSTORE_JWT_SECRET: the sync service verifies tokens with EVSTORE_JWKS only, so the demo cannot mint tokens";
         return json(res, 501, { error: { code: "UNAVAILABLE", message } }), true;
       }
       const claims = claimsFor({ tenant: TENANT, sub: `device:${device}`, ttl: TOKEN_TTL_SECONDS, streams: Object.hasOwn(ACCESS, device) ? ACCESS[device] : undefined });
@@ -60,24 +69,52 @@ export function demoApi({ edgeBase, secret }) {
   };
 }
 
+/** The sync services the demo can run (`BACKEND`): workerd, or the Node server on PostgreSQL. */
+export const BACKENDS = ["edge", "server"];
+
+/** `backend` if it is one of BACKENDS; else throws an error that says what to choose. */
+export function checkBackend(backend) {
+  if (BACKENDS.includes(backend)) return backend;
+  const error = new Error(`BACKEND must be "edge" (the edge service in workerd) or "server" (the Node.js server on PostgreSQL), not ${JSON.stringify(backend)}`);
+  error.code = "INVALID_ARGUMENT";
+  throw error;
+}
+
 /**
- * Starts the app server and the edge service. Resolves to
- * `{ url, edgeUrl, devices: { alice, bob }, app, edge, stop() }`; on failure nothing is left running.
+ * Starts the app server and the sync service: the edge service in workerd (`backend: "edge"`, on
+ * `edgePort` with its data in `edgeData`) or the self-hosted Node server (`backend: "server"`, on
+ * `serverPort`, on `databaseUrl` when given, else PGlite in `serverData`). Resolves to
+ * `{ url, backend, serviceUrl, devices: { alice, bob }, app, service, stop() }` (`service`: the
+ * started process, see scripts/edge-local.mjs and scripts/server-local.mjs); on failure nothing is
+ * left running. `serviceStdio` is the service's stdio (default: its output goes to ours).
  */
-export async function startDemo({ port = 8080, edgePort = 8787, edgeData = ".edge-data", env = process.env, edgeStdio } = {}) {
-  let edge;
+export async function startDemo({
+  backend = "edge",
+  port = 8080,
+  edgePort = 8787,
+  edgeData = ".edge-data",
+  serverPort = 8788,
+  serverData = ".server-data",
+  databaseUrl,
+  env = process.env,
+  serviceStdio,
+} = {}) {
+  checkBackend(backend);
+  let service;
   const app = await serve({
     port,
-    handle: demoApi({ edgeBase: () => edge.base, secret: () => edge.env.EVSTORE_JWT_SECRET }),
+    handle: demoApi({ serviceBase: () => service?.base, secret: () => service.env.EVSTORE_JWT_SECRET }),
   });
   const origins = [app.url, `http://localhost:${app.port}`].join(",");
+  const serviceEnv = { ...env, EVSTORE_ALLOWED_ORIGINS: env.EVSTORE_ALLOWED_ORIGINS || origins };
+  const stdio = serviceStdio ? { stdio: serviceStdio } : {};
   try {
-    edge = await startLocalEdge({
-      port: edgePort,
-      dataDir: edgeData,
-      env: { ...env, EVSTORE_ALLOWED_ORIGINS: env.EVSTORE_ALLOWED_ORIGINS || origins },
-      ...(edgeStdio ? { stdio: edgeStdio } : {}),
-    });
+    if (backend === "server") {
+      const { startLocalServer } = await import("./server-local.mjs");
+      service = await startLocalServer({ port: serverPort, dataDir: serverData, databaseUrl, env: serviceEnv, ...stdio });
+    } else {
+      service = await startLocalEdge({ port: edgePort, dataDir: edgeData, env: serviceEnv, ...stdio });
+    }
   } catch (e) {
     await app.close();
     throw e;
@@ -85,20 +122,40 @@ export async function startDemo({ port = 8080, edgePort = 8787, edgeData = ".edg
   const device = (name) => `${app.url}/?device=${name}`;
   return {
     url: app.url,
-    edgeUrl: edge.base,
+    backend,
+    serviceUrl: service.base,
     devices: { alice: device("alice"), bob: device("bob") },
     app,
-    edge,
+    service,
     async stop() {
-      await Promise.all([app.close(), edge.stop()]);
+      await Promise.all([app.close(), service.stop()]);
     },
   };
 }
 
+/** A database URL as it may be printed: without its password. */
+const redacted = (url) => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:…@");
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const port = Number(process.env.PORT || 8080);
-  const edgePort = Number(process.env.EDGE_PORT || 8787);
-  const edgeData = edgeDataDir();
+  const env = process.env;
+  let backend;
+  try {
+    backend = checkBackend(env.BACKEND || "edge");
+  } catch (e) {
+    console.error(`make demo: ${e.message}`);
+    process.exit(2);
+  }
+  const port = Number(env.PORT || 8080);
+  const options = { backend, port };
+  if (backend === "server") {
+    const { serverDataDir } = await import("./server-local.mjs");
+    Object.assign(options, { serverPort: Number(env.SERVER_PORT || 8788), serverData: serverDataDir(env), databaseUrl: env.DATABASE_URL || undefined });
+  } else {
+    Object.assign(options, { edgePort: Number(env.EDGE_PORT || 8787), edgeData: edgeDataDir(env) });
+  }
+  // The server prints its own banner (`make server`'s): the demo's says what matters here.
+  if (backend === "server") options.serviceStdio = ["ignore", "ignore", "inherit"];
+  const name = backend === "server" ? "the server (Node.js)" : "the edge service (workerd)";
   let demo;
   let stopping = false;
   const stop = async () => {
@@ -110,29 +167,38 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   try {
-    demo = await startDemo({ port, edgePort, edgeData });
+    demo = await startDemo(options);
   } catch (e) {
     console.error(`make demo: could not start: ${e.message}`);
-    if (e.code === "EADDRINUSE") console.error(`  port ${port} is taken: run with PORT=<another port> (and EDGE_PORT=… for the edge service)`);
+    if (e.code === "EADDRINUSE") {
+      const other = backend === "server" ? "SERVER_PORT=… for the server" : "EDGE_PORT=… for the edge service";
+      console.error(`  port ${port} is taken: run with PORT=<another port> (and ${other})`);
+    }
     process.exit(1);
   }
   if (stopping) await stop();
-  demo.edge.exited.then(async ({ code, signal }) => {
+  demo.service.exited.then(async ({ code, signal }) => {
     if (stopping) return;
-    console.error(`make demo: the edge service (workerd) exited (${signal ?? code}); stopping`);
+    console.error(`make demo: ${name} exited (${signal ?? code}); stopping`);
     stopping = true;
     await demo.app.close();
     process.exit(1);
   });
+  const secret = demo.service.devSecret ? ", development secret" : "";
+  const service =
+    backend === "server"
+      ? `Server        ${demo.serviceUrl}/t/${TENANT}  (Node.js on ${options.databaseUrl ? `PostgreSQL at ${redacted(options.databaseUrl)}` : `PGlite in ${options.serverData}`}${secret})`
+      : `Edge service  ${demo.serviceUrl}/t/${TENANT}  (workerd, data in ${options.edgeData}${secret})`;
+  const through = backend === "server" ? "the self-hosted server (BACKEND=server: Node.js on PostgreSQL)" : "the local edge service (BACKEND=edge: workerd)";
   console.log(`
-evstore demo: an offline-first shopping list, synced through the local edge service.
+evstore demo: an offline-first shopping list, synced through ${through}.
 
   Open two windows side by side: each is a device with its own IndexedDB database.
     alice  ${demo.devices.alice}   both lists: her token reaches every stream
     bob    ${demo.devices.bob}   the groceries only: his token and device reach ${JSON.stringify(ACCESS.bob)}
 
   App server    ${demo.url}  (the app, the package, /api/dev-token)
-  Edge service  ${demo.edgeUrl}/t/${TENANT}  (data in ${edgeData}${demo.edge.devSecret ? ", development secret" : ""})
+  ${service}
 
 Ctrl-C stops both.
 `);

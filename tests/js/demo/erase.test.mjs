@@ -69,7 +69,7 @@ function rawScan(page, name, marker) {
 /** The service's whole log as JSON text. */
 async function serverText(demo) {
   const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
-  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${demo.serviceUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   return res.text();
 }

@@ -43,7 +43,7 @@ test("the offline switch cuts the page off from the edge service, and only from 
           out.fetchAgain = await fetchStatus();
           return out;
         },
-        { edge: demo.edgeUrl },
+        { edge: demo.serviceUrl },
       );
       assert.deepEqual(result, {
         openedOnline: true,

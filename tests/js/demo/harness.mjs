@@ -1,7 +1,8 @@
 // Shared set-up of the demo's end-to-end tests: `make demo`'s servers (scripts/demo.mjs: the app
-// server and the edge service in workerd) on free 127.0.0.1 ports with a temporary data directory,
-// and apt's headless Chromium. Everything started here is stopped in `after` — also when a test
-// fails — and workerd is killed when the process exits, whatever happened.
+// server and the sync service: the edge service in workerd, or with `backend: "server"` the Node
+// server on PGlite) on free 127.0.0.1 ports with a temporary data directory, and apt's headless
+// Chromium. Everything started here is stopped in `after` — also when a test fails — and the sync
+// service is killed when the process exits, whatever happened.
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -29,16 +30,26 @@ export function tempDir() {
   return dir;
 }
 
-/** Starts the demo's two servers on free ports: see scripts/demo.mjs. */
-export async function demoServers() {
-  let stderr = "";
-  const demo = await startDemo({ port: 0, edgePort: await freePort(), edgeData: join(tempDir(), "edge"), edgeStdio: ["ignore", "pipe", "pipe"] });
-  children.add(demo.edge.child);
-  demo.edge.child.stdout.on("data", (d) => (stderr += d));
-  demo.edge.child.stderr.on("data", (d) => (stderr += d));
-  demo.edgeOutput = () => stderr;
+/**
+ * Starts the demo's two servers on free ports, the sync service chosen by `backend` ("edge" or
+ * "server"): see scripts/demo.mjs. `demo.serviceOutput()` is what the sync service printed.
+ */
+export async function demoServers({ backend = "edge" } = {}) {
+  let output = "";
+  const dir = tempDir();
+  const demo = await startDemo({
+    backend,
+    port: 0,
+    ...(backend === "server" ? { serverPort: await freePort(), serverData: join(dir, "server") } : { edgePort: await freePort(), edgeData: join(dir, "edge") }),
+    serviceStdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(demo.service.child);
+  demo.service.child.stdout.on("data", (d) => (output += d));
+  demo.service.child.stderr.on("data", (d) => (output += d));
+  demo.serviceOutput = () => output;
   return demo;
 }
+
 
 /** Registers before/after hooks that start one headless Chromium for the file's tests: `{ browser }`. */
 export function useChromium() {
@@ -53,16 +64,16 @@ export function useChromium() {
 }
 
 /**
- * Runs `fn(demo)` with fresh demo servers (a fresh edge tenant: tests never see each other's
- * events) and stops them afterwards, also when `fn` throws.
+ * Runs `fn(demo)` with fresh demo servers (a fresh tenant: tests never see each other's events)
+ * and stops them afterwards, also when `fn` throws. `options`: see demoServers.
  */
-export async function withDemo(fn) {
-  const demo = await demoServers();
+export async function withDemo(fn, options) {
+  const demo = await demoServers(options);
   try {
     return await fn(demo);
   } finally {
     await demo.stop();
-    children.delete(demo.edge.child);
+    children.delete(demo.service.child);
   }
 }
 
@@ -123,16 +134,17 @@ export async function switchOffline(page, offline) {
 /** The service's log, as [position, streamId, type]. */
 export async function serverLog(demo) {
   const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
-  const res = await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${demo.serviceUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   return (await res.json()).events.map((e) => [e.position, e.streamId, e.type]);
 }
 
 /**
  * Runs `fn({ alice, bob, contexts, demo })` with two devices in two browser contexts of a fresh
- * demo; a failure carries what each device showed, and both contexts are closed either way.
+ * demo (`options`: see demoServers); a failure carries what each device showed, and both contexts
+ * are closed either way.
  */
-export function twoDevices(browser, fn) {
+export function twoDevices(browser, fn, options) {
   return withDemo(async (demo) => {
     const contexts = [await device(browser), await device(browser)];
     try {
@@ -145,7 +157,7 @@ export function twoDevices(browser, fn) {
     } finally {
       await Promise.all(contexts.map((c) => c.close()));
     }
-  });
+  }, options);
 }
 
 // ── driving the app through its UI ──────────────────────────────────────────────────────────

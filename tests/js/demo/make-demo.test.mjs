@@ -13,10 +13,21 @@ import { killScripts, runScript } from "../scripts.mjs";
 after(killScripts);
 
 /** Starts scripts/demo.mjs; resolves once it printed how to stop it (or exited). */
-const runDemo = (env) => runScript("scripts/demo.mjs", { env, ready: "Ctrl-C stops both", timeoutMs: 30_000 });
+const runDemo = (env, timeoutMs = 30_000) => runScript("scripts/demo.mjs", { env, ready: "Ctrl-C stops both", timeoutMs });
 
 const workerdFor = (dataDir) => execFileSync("ps", ["-eo", "args"]).toString().split("\n").filter((l) => l.includes("workerd") && l.includes(dataDir));
 const answers = (url) => fetch(url).then(() => true, () => false);
+/** The pid of the server (scripts/server.mjs) that the demo process `pid` started. */
+const serverOf = (pid) =>
+  execFileSync("ps", ["-eo", "pid=,ppid=,args="]).toString().split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ppid, ...args]) => Number(ppid) === pid && args.join(" ").includes("scripts/server.mjs")).map(([p]) => Number(p));
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
 
 test("make demo: two device URLs, the app and the package, dev tokens the edge accepts, CORS for the app only; signals stop both", async () => {
@@ -110,5 +121,63 @@ test("make demo: a taken port is reported in words and leaves nothing running", 
     assert.deepEqual(workerdFor(dataDir), []);
   } finally {
     blocker.close();
+  }
+});
+
+test("make demo: a BACKEND other than edge or server is refused in words before anything starts", async () => {
+  const port = await freePort();
+  const run = await runDemo({ PORT: String(port), BACKEND: "postgres" });
+  assert.deepEqual(await run.exited, { code: 2, signal: null });
+  assert.match(run.output(), /make demo: BACKEND must be "edge" \(the edge service in workerd\) or "server" \(the Node\.js server on PostgreSQL\), not "postgres"/);
+  assert.equal(await answers(`http://127.0.0.1:${port}`), false, "no app server");
+});
+
+test("make demo BACKEND=server: the Node server instead of workerd, named in the banner; the app syncs to it with tokens it accepts; signals stop both", async () => {
+  const [port, serverPort] = [await freePort(), await freePort()];
+  const dataDir = join(tempDir(), "server-data");
+  const env = { PORT: String(port), BACKEND: "server", SERVER_PORT: String(serverPort), SERVER_DATA: dataDir };
+  const run = await runDemo(env, 120_000);
+  try {
+    const out = run.output();
+    const app = `http://127.0.0.1:${port}`;
+    const server = `http://127.0.0.1:${serverPort}`;
+    assert.match(out, /synced through the self-hosted server \(BACKEND=server/);
+    assert.match(out, new RegExp(`Server\\s+${server}/t/demo\\s+\\(Node\\.js on PGlite in ${dataDir}, development secret\\)`));
+    assert.doesNotMatch(out, /workerd|Edge service/);
+    assert.deepEqual(workerdFor(dataDir), []);
+    const [pid] = serverOf(run.child.pid);
+    assert.ok(pid, "the demo runs scripts/server.mjs");
+
+    assert.deepEqual(await (await fetch(`${app}/api/config`)).json(), { syncUrl: `${server}/t/demo`, tenant: "demo", access: { bob: ["Item-groceries-*"] } });
+    const { token } = await (await fetch(`${app}/api/dev-token?device=alice`)).json();
+    const append = (origin) =>
+      fetch(`${server}/t/demo/streams/Item-1`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", origin },
+        body: JSON.stringify({ events: [{ type: "ItemAdded", data: { name: "Milk" } }], expectedRevision: "any" }),
+      });
+    const ok = await append(app);
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal(ok.headers.get("access-control-allow-origin"), app);
+    const other = await append("http://elsewhere.example");
+    assert.equal(other.status, 403);
+
+    run.child.kill("SIGTERM");
+    assert.deepEqual(await run.exited, { code: 0, signal: null });
+    assert.equal(await answers(app), false, "the app server stopped");
+    assert.equal(await answers(server), false, "the server stopped");
+    assert.equal(alive(pid), false, "the server process exited");
+
+    // Again: the data and the development secret are kept, so the first token reads its event.
+    const again = await runDemo(env, 120_000);
+    const read = await fetch(`${server}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(read.status, 200);
+    assert.deepEqual((await read.json()).events.map((e) => e.type), ["ItemAdded"]);
+    const [pid2] = serverOf(again.child.pid);
+    again.child.kill("SIGINT");
+    assert.deepEqual(await again.exited, { code: 0, signal: null });
+    assert.equal(alive(pid2), false, "the server process exited");
+  } finally {
+    run.child.kill("SIGKILL");
   }
 });

@@ -16,7 +16,7 @@ async function seedServer(demo, items, renames) {
       { type: "ItemAdded", data: { name: `Item ${i}` }, metadata: { device: "seed" } },
       ...Array.from({ length: renames }, (_, r) => ({ type: "ItemRenamed", data: { name: `Item ${i}.${r}` }, metadata: { device: "seed" } })),
     ];
-    const res = await fetch(`${demo.edgeUrl}/t/demo/streams/Item-groceries-${crypto.randomUUID()}`, {
+    const res = await fetch(`${demo.serviceUrl}/t/demo/streams/Item-groceries-${crypto.randomUUID()}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ events, expectedRevision: "no_stream" }),

@@ -140,7 +140,7 @@ test("bob's device holds the groceries only: the surprise party never reaches it
 
         // bob's token, as the edge service sees it: the party is forbidden, /all has holes.
         const { token } = await (await fetch(`${demo.url}/api/dev-token?device=bob`)).json();
-        const get = (path) => fetch(`${demo.edgeUrl}/t/demo${path}`, { headers: { authorization: `Bearer ${token}` } });
+        const get = (path) => fetch(`${demo.serviceUrl}/t/demo${path}`, { headers: { authorization: `Bearer ${token}` } });
         const all = await get("/all");
         assert.equal(all.status, 200);
         assert.deepEqual((await all.json()).events.map((e) => [e.position, e.streamId, e.type]), groceries);

@@ -74,7 +74,7 @@ test("v1 events written without a schema show upcast next to v2 ones, here and o
 
       // The edge serves what was stored: v1 without a version, v2 stamped by the app's store.
       const { token } = await (await fetch(`${demo.url}/api/dev-token?device=test`)).json();
-      const served = (await (await fetch(`${demo.edgeUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } })).json()).events;
+      const served = (await (await fetch(`${demo.serviceUrl}/t/demo/all`, { headers: { authorization: `Bearer ${token}` } })).json()).events;
       assert.deepEqual(
         served.map((e) => [e.data, e.metadata.$schemaVersion]),
         [[{ name: "Milk" }, undefined], [{ name: "Bread" }, undefined], [{ name: "Eggs", quantity: 2 }, 2]],

@@ -118,7 +118,7 @@ describe("PostgreSQL", () => {
       assert.deepEqual(JSON.parse(rows[1].metadata), { by: "x" });
       const end = Date.now() + 5000;
       while (payloads.length < 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 10));
-      assert.deepEqual(payloads, ["acked,0", "acked,1"]);
+      assert.deepEqual(payloads.map((p) => JSON.parse(p)), [["acked", 0, db.origin], ["acked", 1, db.origin]], "[tenant, head, origin]");
     } finally {
       client.release();
     }

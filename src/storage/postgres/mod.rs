@@ -129,9 +129,17 @@ pub struct PostgresStorage {
     reader: JsValue,
     tenant: String,
     closed: Cell<bool>,
-    /// The wake-up handed to the database's `watch` (kept alive while registered) and the
-    /// `unwatch` it returned.
-    watching: RefCell<Option<(Closure<dyn Fn()>, JsValue)>>,
+    /// The wake-up registered with the database's `watch`, while it is.
+    watching: RefCell<Option<Watching>>,
+}
+
+/// A wake-up registered with the database's `watch`.
+#[derive(Debug)]
+struct Watching {
+    /// What the database calls (kept alive while registered).
+    wake: Closure<dyn Fn()>,
+    /// The `unwatch` function `watch` returned (null: none).
+    unwatch: JsValue,
 }
 
 impl PostgresStorage {
@@ -166,9 +174,9 @@ impl PostgresStorage {
     /// Stops the wake-ups of [`Storage::watch`]: unregisters first, then drops the closure (a
     /// dropped closure must never be called).
     fn stop_watching(&self) {
-        if let Some((closure, unwatch_it)) = self.watching.borrow_mut().take() {
-            unwatch(&unwatch_it);
-            drop(closure);
+        if let Some(Watching { wake, unwatch: it }) = self.watching.borrow_mut().take() {
+            unwatch(&it);
+            drop(wake);
         }
     }
 
@@ -452,9 +460,9 @@ impl Storage for PostgresStorage {
             return;
         }
         self.stop_watching();
-        let closure = Closure::<dyn Fn()>::new(move || wake());
-        if let Ok(unwatch_it) = watch_tenant(&self.db, &self.tenant, closure.as_ref()) {
-            *self.watching.borrow_mut() = Some((closure, unwatch_it));
+        let wake = Closure::<dyn Fn()>::new(move || wake());
+        if let Ok(unwatch) = watch_tenant(&self.db, &self.tenant, wake.as_ref()) {
+            *self.watching.borrow_mut() = Some(Watching { wake, unwatch });
         }
     }
 

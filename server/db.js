@@ -32,8 +32,9 @@
 // watcher is woken once: commits made while nobody listened are then read by the watchers (a
 // wake-up is a hint to read, never data; spurious ones are allowed, lost ones are not). Over a
 // `pg.Pool` the listener is one client of the pool, kept for as long as the object lives (it
-// takes one slot of the pool's `max`), reconnected with backoff (50 ms doubling to 2 s) after an
-// error or the end of its connection; over PGlite it is `pglite.listen` (in the process).
+// takes one slot of the pool's `max`, and `pool.end()` waits for it: call `close()` first),
+// reconnected with backoff (50 ms doubling to 2 s) after an error or the end of its connection;
+// over PGlite it is `pglite.listen` (in the process). After `close()`, `watch` wakes nobody.
 
 import { randomUUID } from "node:crypto";
 

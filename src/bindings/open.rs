@@ -38,6 +38,10 @@ const SCHEMA_KEY: &str = "evstore.schema";
 pub(crate) struct Opened {
     storage: Rc<dyn Storage>,
     heap: Option<Rc<HeapStorage>>,
+    /// Whether other processes write to the storage at any time (PostgreSQL: other server
+    /// processes), and may change a stream's lifecycle without any subscription running here: the
+    /// store watches them from open, not only from its first subscription.
+    shared: bool,
 }
 
 impl Opened {
@@ -45,6 +49,7 @@ impl Opened {
         Opened {
             storage: Rc::new(storage),
             heap: None,
+            shared: false,
         }
     }
 }
@@ -73,6 +78,7 @@ fn kinds() -> Vec<Kind> {
                 Ok(Opened {
                     storage: heap.clone(),
                     heap: Some(heap),
+                    shared: false,
                 })
             })
         },
@@ -184,7 +190,11 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
                 .unwrap_or_default(),
         )
     })?;
-    let Opened { mut storage, heap } = (kind.open)(options.clone()).await?;
+    let Opened {
+        mut storage,
+        heap,
+        shared,
+    } = (kind.open)(options.clone()).await?;
     if synced.is_some() {
         storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
     }
@@ -196,6 +206,11 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         )?)?;
     }
     let inner = Rc::new(store);
+    if shared {
+        // Before anything is read: a change by another process from now on wakes the store (its
+        // lifecycle registry reloads, its subscriptions read on).
+        inner.watch_other_writers();
+    }
     // Retention that came due while the store was closed is applied now (and the store learns
     // which streams have retention).
     inner.enforce_retention().await?;
@@ -340,6 +355,9 @@ mod postgres {
             }
             Some(v) => convert::string(&v, "tenant")?,
         };
-        Ok(Opened::of(PostgresStorage::open(database, &tenant).await?))
+        Ok(Opened {
+            shared: true,
+            ..Opened::of(PostgresStorage::open(database, &tenant).await?)
+        })
     }
 }

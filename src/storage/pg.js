@@ -6,6 +6,13 @@
 //
 // Rows are plain objects; int8 (bigint) columns come back as JS numbers (db.js converts them).
 // A transaction's function throwing rolls it back, and `transaction` rejects with what it threw.
+// Optional: `db.origin` (an id of the database object, sent with each commit's announcement) and
+// `db.watch(tenant, wake) → unwatch` (wakes after other database objects' commits; `pgWatch`).
+//
+// Every commit that wrote anything (events, meta, removals) is announced, on commit, by
+// `pg_notify('evstore', payload)` with payload the JSON text `[tenant, head, origin]`: the
+// tenant, its head after the commit, and the committing database object's `origin` (null without
+// one), so that a process can drop its own announcements.
 //
 // Every tenant is a log in the same database (`tenant` column). Tables (schema version 1):
 //   evstore_schema  (key, version): the schema version row, key 'schema'.
@@ -222,7 +229,7 @@ export function pgBeginWrite(db, tenant) {
     const done = db.transaction(async (q) => {
       const rows = await q("SELECT head FROM evstore_tenants WHERE tenant = $1 FOR UPDATE", [tenant]);
       if (!rows.length) throw new Error(`the tenant ${JSON.stringify(tenant)} has no row in evstore_tenants (was it deleted?)`);
-      resolve({ q, head: rows[0].head, finish, done });
+      resolve({ q, head: rows[0].head, origin: typeof db.origin === "string" ? db.origin : null, finish, done });
       const work = await decided;
       if (!work) throw ROLLBACK;
       await work(q);
@@ -252,10 +259,13 @@ function husk(q, tenant, [streamId, from, to, createdBefore, through]) {
   return q(sql, params);
 }
 
+/** The announcement of a commit of tenant $1, head $2, by the database object of origin $3. */
+const ANNOUNCE = "pg_notify('evstore', json_build_array($1::text, $2::bigint, $3::text)::text)";
+
 /**
  * Commits a write transaction: the records (one multi-row INSERT), the removals (they may husk
- * records of this commit), the meta changes (`[key, value | null]`), the tenant's new head, and a
- * `pg_notify('evstore', tenant || ',' || head)` (delivered on commit). Resolves "ok", or
+ * records of this commit), the meta changes (`[key, value | null]`), the tenant's new head, and,
+ * when it wrote anything, its announcement (`pg_notify`, delivered on commit). Resolves "ok", or
  * "conflict" when the records do not continue the head or a unique constraint refused a row
  * (SQLSTATE 23505): nothing was written. Other failures reject.
  */
@@ -295,10 +305,9 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
     }
     if (records.length) {
       // The new head and its announcement in one statement (one round trip).
-      await q(
-        "WITH moved AS (UPDATE evstore_tenants SET head = $2 WHERE tenant = $1 RETURNING tenant, head) SELECT pg_notify('evstore', tenant || ',' || head::text) FROM moved",
-        [tenant, head],
-      );
+      await q(`WITH moved AS (UPDATE evstore_tenants SET head = $2 WHERE tenant = $1) SELECT ${ANNOUNCE}`, [tenant, head, handle.origin]);
+    } else if (meta.length || removals.length) {
+      await q(`SELECT ${ANNOUNCE}`, [tenant, head, handle.origin]);
     }
   });
   try {
@@ -308,4 +317,19 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
     if (e === CONFLICT || e?.code === "23505") return "conflict";
     throw e;
   }
+}
+
+/**
+ * Registers `wake` with the database's `watch(tenant, wake)` and returns its unwatch function, or
+ * null when the database has no `watch` (it wakes nobody). Throws what `watch` threw.
+ */
+export function pgWatch(db, tenant, wake) {
+  if (typeof db.watch !== "function") return null;
+  const unwatch = db.watch(tenant, () => wake());
+  return typeof unwatch === "function" ? unwatch : null;
+}
+
+/** Calls an unwatch function `pgWatch` returned (null: nothing to undo). */
+export function pgUnwatch(unwatch) {
+  if (typeof unwatch === "function") unwatch();
 }

@@ -12,8 +12,14 @@
 //! the removals (husks), the meta changes, the new head and a `pg_notify`. A unique violation
 //! (`23505`) is a conflict too: nothing was written and the core decides again. A transaction
 //! dropped without a commit rolls back.
+//!
+//! Other writers (other server processes) are watched through the database's
+//! `watch(tenant, wake)` (`LISTEN evstore` in `server/db.js`), when it has one: see
+//! [`Storage::watch`].
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+
+use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -85,6 +91,14 @@ extern "C" {
         meta: &Array,
         removals: &Array,
     ) -> Promise;
+    #[wasm_bindgen(js_name = pgWatch, catch)]
+    fn watch_tenant(
+        db: &JsValue,
+        tenant: &str,
+        wake: &JsValue,
+    ) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = pgUnwatch)]
+    fn unwatch(unwatch: &JsValue);
 }
 
 /// The value `promise` resolves with; a rejection as the contract's error (cause kept).
@@ -115,6 +129,17 @@ pub struct PostgresStorage {
     reader: JsValue,
     tenant: String,
     closed: Cell<bool>,
+    /// The wake-up registered with the database's `watch`, while it is.
+    watching: RefCell<Option<Watching>>,
+}
+
+/// A wake-up registered with the database's `watch`.
+#[derive(Debug)]
+struct Watching {
+    /// What the database calls (kept alive while registered).
+    wake: Closure<dyn Fn()>,
+    /// The `unwatch` function `watch` returned (null: none).
+    unwatch: JsValue,
 }
 
 impl PostgresStorage {
@@ -137,12 +162,22 @@ impl PostgresStorage {
             db,
             tenant: tenant.to_owned(),
             closed: Cell::new(false),
+            watching: RefCell::new(None),
         })
     }
 
     /// The tenant whose log this store is.
     pub fn tenant(&self) -> &str {
         &self.tenant
+    }
+
+    /// Stops the wake-ups of [`Storage::watch`]: unregisters first, then drops the closure (a
+    /// dropped closure must never be called).
+    fn stop_watching(&self) {
+        if let Some(Watching { wake, unwatch: it }) = self.watching.borrow_mut().take() {
+            unwatch(&it);
+            drop(wake);
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -415,9 +450,32 @@ impl Storage for PostgresStorage {
         }
     }
 
+    /// Registers `wake` with the database's `watch(tenant, wake)` (server/db.js: `LISTEN
+    /// evstore`; it wakes after another database object's commit of this tenant, and after its
+    /// listener reconnected). A database without `watch` never wakes, nor one whose `watch`
+    /// threw (no error can be reported from here: its wake-ups are lost, as without `watch`).
+    /// Unregistered by [`close`](Storage::close) or when the storage is dropped.
+    fn watch(&self, wake: Rc<dyn Fn()>) {
+        if self.closed.get() {
+            return;
+        }
+        self.stop_watching();
+        let wake = Closure::<dyn Fn()>::new(move || wake());
+        if let Ok(unwatch) = watch_tenant(&self.db, &self.tenant, wake.as_ref()) {
+            *self.watching.borrow_mut() = Some(Watching { wake, unwatch });
+        }
+    }
+
     /// The data stays in the database, and the database (its pool) stays open: it belongs to
-    /// the caller. Only this handle stops working.
+    /// the caller. Only this handle stops working, and its wake-ups stop.
     fn close(&self) {
         self.closed.set(true);
+        self.stop_watching();
+    }
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        self.stop_watching();
     }
 }

@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { poolDatabase } from "../../../server/db.js";
 
 /** The path of PostgreSQL's `name` binary (initdb, pg_ctl), or null when it is not installed. */
 export function postgresBin(name) {
@@ -42,8 +43,10 @@ function account(user) {
 }
 
 /**
- * Starts a cluster. Resolves with `{ port, url, pool(max), stop() }`: `url` is a `postgres://`
- * URL of its database `evstore`, `pool(max)` a new `pg.Pool` on it (closed by `stop`).
+ * Starts a cluster. Resolves with `{ port, url, pool(max), database(max), stop() }`: `url` is a
+ * `postgres://` URL of its database `evstore`, `pool(max)` a new `pg.Pool` on it, `database(max)`
+ * a new database object (server/db.js) on a new pool; `stop` closes the database objects (their
+ * listeners hold a client of their pool), then the pools.
  */
 export async function startCluster() {
   const initdb = postgresBin("initdb");
@@ -77,6 +80,7 @@ export async function startCluster() {
   };
   process.once("exit", onExit);
   const pools = [];
+  const databases = [];
   try {
     run(initdb, ["-D", data, "-U", "evstore", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
     let port;
@@ -104,7 +108,13 @@ export async function startCluster() {
         pools.push(pool);
         return pool;
       },
+      database(max = 10) {
+        const database = poolDatabase(this.pool(max));
+        databases.push(database);
+        return database;
+      },
       async stop() {
+        await Promise.allSettled(databases.map((d) => d.close()));
         await Promise.allSettled(pools.map((p) => p.end()));
         process.removeListener("exit", onExit);
         onExit();

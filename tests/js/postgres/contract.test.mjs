@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { EventStore } from "evstore";
 import { cases } from "../contract.mjs";
-import { pgliteDatabase, poolDatabase } from "../../../server/db.js";
+import { pgliteDatabase } from "../../../server/db.js";
 import { startCluster } from "./cluster.mjs";
 
 let tenants = 0;
@@ -42,7 +42,7 @@ describe("PostgreSQL", () => {
   let db;
   before(async () => {
     cluster = await startCluster();
-    db = poolDatabase(cluster.pool());
+    db = cluster.database();
   });
   after(() => cluster?.stop());
   suite(() => db);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
 import { EventStore } from "evstore";
-import { pgliteDatabase, poolDatabase } from "../../../server/db.js";
+import { pgliteDatabase } from "../../../server/db.js";
 import { startCluster } from "./cluster.mjs";
 
 const open = (database, tenant, o = {}) => EventStore.open({ storage: "postgres", database, tenant, ...o });
@@ -65,7 +65,7 @@ describe("PostgreSQL", () => {
   let db;
   before(async () => {
     cluster = await startCluster();
-    db = poolDatabase(cluster.pool());
+    db = cluster.database();
   });
   after(() => cluster?.stop());
 
@@ -85,7 +85,7 @@ describe("PostgreSQL", () => {
 
   test("two stores of one tenant (two server processes) appending at once: dense positions, nothing lost", async () => {
     // Each store on a pool of its own, as two processes would be.
-    const stores = [await open(poolDatabase(cluster.pool(4)), "busy"), await open(poolDatabase(cluster.pool(4)), "busy")];
+    const stores = [await open(cluster.database(4), "busy"), await open(cluster.database(4), "busy")];
     const acked = await concurrentAppends(stores, 4, 15);
     await assertDenseAndKept(stores[0], acked);
     const [{ head }] = await db.query("SELECT head FROM evstore_tenants WHERE tenant = 'busy'");
@@ -118,7 +118,7 @@ describe("PostgreSQL", () => {
       assert.deepEqual(JSON.parse(rows[1].metadata), { by: "x" });
       const end = Date.now() + 5000;
       while (payloads.length < 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 10));
-      assert.deepEqual(payloads, ["acked,0", "acked,1"]);
+      assert.deepEqual(payloads.map((p) => JSON.parse(p)), [["acked", 0, db.origin], ["acked", 1, db.origin]], "[tenant, head, origin]");
     } finally {
       client.release();
     }
@@ -126,7 +126,7 @@ describe("PostgreSQL", () => {
 
   test("an id taken through another store of the tenant: the retry is idempotent, a different stream is DUPLICATE_EVENT_ID", async () => {
     const a = await open(db, "ids");
-    const b = await open(poolDatabase(cluster.pool(2)), "ids");
+    const b = await open(cluster.database(2), "ids");
     const id = "0190a8e4-7b3c-7d2e-8f00-000000000042";
     const first = await a.append("S-1", [{ type: "E", id }]);
     // b does not look ids up first (the unique constraint refuses the row: a conflict, then a

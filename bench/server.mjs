@@ -1,0 +1,173 @@
+// Benchmark of the self-hosted server (issue 23) on a real PostgreSQL (a throwaway cluster,
+// tests/js/postgres/cluster.mjs): evstore's server (scripts/server-local.mjs `startLocalServer`)
+// against a hand-written plain-JS + pg server with the same guarantees (bench/server/reference.mjs,
+// the reference = 1.00x), each with one process and with two processes on the same database behind
+// a round-robin in the client (requests alternate between the two ports). Rounds alternate the
+// contenders; every run uses a fresh tenant. Reports medians over rounds [min–max] and the ratio
+// evstore's time / the reference's (goal ≤ 1.2x):
+//  - appends/s: CLIENTS concurrent clients appending single events, each to its own 4 streams with
+//    the exact expected revision, and all to 4 shared streams with `expectedRevision: "any"`; after
+//    each run the tenant's positions are checked dense and every acknowledged append stored;
+//  - reads/s: a 100-event stream, and 100-event pages of the tenant's log (`GET /all`).
+// Then the sync latency — an HTTP append acknowledged → its event on a live sync socket — on the
+// server with one process, with two (append through one, socket on the other), and on the edge
+// (workerd, tests/js/edge-service/harness.mjs), in the same run: median and p95.
+//
+//   node bench/server.mjs [--smoke] [--rounds N]
+import pg from "pg";
+import { SECRET, freePort, startEdge, tempDir, token } from "../tests/js/edge-service/harness.mjs";
+import { startCluster } from "../tests/js/postgres/cluster.mjs";
+import { syncLatency } from "./server/latency.mjs";
+import { appends, client, reads, seedStream, verify } from "./server/load.mjs";
+import { startReferenceProcess, track } from "./server/processes.mjs";
+import { median } from "./stats.mjs";
+
+const smoke = process.argv.includes("--smoke");
+const roundsArg = process.argv.indexOf("--rounds");
+const N = smoke
+  ? { rounds: 1, clients: 4, appends: 40, reads: 20, latency: 10, warmup: 3, warm: 10 }
+  : { rounds: 3, clients: 16, appends: 3000, reads: 3000, latency: 150, warmup: 20, warm: 300 };
+if (roundsArg > 0) N.rounds = Number(process.argv[roundsArg + 1]);
+const exp = Math.floor(Date.now() / 1000) + 24 * 3600;
+const started = Date.now();
+let unique = 0;
+
+/** A fresh tenant and its client on `bases`. */
+function tenantClient(bases, what) {
+  const tenant = `${what}-${process.pid}-${++unique}`;
+  return client(bases, token(tenant, { exp }), tenant);
+}
+
+/** evstore's server as a child process on a free port, on `databaseUrl`. */
+async function startServer(startLocalServer, databaseUrl) {
+  const server = await startLocalServer({
+    port: await freePort(),
+    dataDir: tempDir("evstore-bench-server-"),
+    databaseUrl,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, EVSTORE_JWT_SECRET: SECRET },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  track(server.child);
+  return server;
+}
+
+/** One run of every workload on a contender's `bases`; `table` holds its events. Returns rates. */
+async function measure(pool, table, bases, n) {
+  const own = tenantClient(bases, "own");
+  const a = await appends(own, n.appends, N.clients, false);
+  await verify(pool, table, own.tenant, n.appends, a.acked);
+  const shared = tenantClient(bases, "shared");
+  const b = await appends(shared, n.appends, N.clients, true);
+  await verify(pool, table, shared.tenant, n.appends, b.acked);
+  await seedStream(shared, "Read-1");
+  const stream = await reads(shared, n.reads, N.clients, { stream: "Read-1" });
+  const all = await reads(shared, n.reads, N.clients, { head: n.appends + 99 });
+  return { own: a.rate, shared: b.rate, stream, all };
+}
+
+const METRICS = {
+  own: `appends/s, ${N.clients} clients, own streams (exact expectedRevision)`,
+  shared: `appends/s, ${N.clients} clients, shared streams ("any")`,
+  stream: "reads/s, a 100-event stream",
+  all: "reads/s, $all pages of 100 events",
+};
+
+let cluster;
+let pool;
+let edge;
+const processes = [];
+const results = {};
+const latency = {};
+try {
+  const { startLocalServer } = await import("../scripts/server-local.mjs");
+  cluster = await startCluster();
+  pool = new pg.Pool({ connectionString: cluster.url, max: 2 });
+  const evstore = [await startServer(startLocalServer, cluster.url), await startServer(startLocalServer, cluster.url)];
+  const reference = [
+    await startReferenceProcess({ databaseUrl: cluster.url, secret: SECRET }),
+    await startReferenceProcess({ databaseUrl: cluster.url, secret: SECRET }),
+  ];
+  processes.push(...evstore, ...reference);
+  const contenders = {
+    "evstore ×1": { table: "evstore_events", bases: [evstore[0].base] },
+    "reference ×1": { table: "ref_events", bases: [reference[0].base] },
+    "evstore ×2": { table: "evstore_events", bases: evstore.map((s) => s.base) },
+    "reference ×2": { table: "ref_events", bases: reference.map((s) => s.base) },
+  };
+  // Warm-up (not measured): each process's JIT and connections.
+  for (const [name, c] of Object.entries(contenders)) {
+    await measure(pool, c.table, c.bases, { appends: N.warm, reads: N.warm });
+    results[name] = { own: [], shared: [], stream: [], all: [] };
+  }
+  const names = Object.keys(contenders);
+  for (let round = 0; round < N.rounds; round++) {
+    // evstore first in even rounds, the reference first in odd ones.
+    const order = round % 2 ? [names[1], names[0], names[3], names[2]] : names;
+    for (const name of order) {
+      const r = await measure(pool, contenders[name].table, contenders[name].bases, N);
+      for (const [k, v] of Object.entries(r)) results[name][k].push(v);
+      console.error(`round ${round + 1}/${N.rounds} ${name}: ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(", ")}`);
+    }
+  }
+
+  // Sync latency, the three setups alternating per round.
+  edge = await startEdge({ env: { EVSTORE_JWT_SECRET: SECRET } });
+  const setups = {
+    "server ×1": { appendBase: evstore[0].base, socketPort: evstore[0].port },
+    "server ×2 (append on one, socket on the other)": { appendBase: evstore[0].base, socketPort: evstore[1].port },
+    "edge (workerd)": { appendBase: edge.base, socketPort: edge.port },
+  };
+  for (const name of Object.keys(setups)) latency[name] = [];
+  for (let round = 0; round < N.rounds; round++) {
+    const order = round % 2 ? Object.keys(setups).reverse() : Object.keys(setups);
+    for (const name of order) {
+      const tenant = `latency-${process.pid}-${++unique}`;
+      latency[name].push(await syncLatency({ ...setups[name], tenant, jwt: token(tenant, { exp }), n: N.latency, warmup: N.warmup }));
+    }
+  }
+} finally {
+  await edge?.stop();
+  for (const p of processes) await p.stop();
+  await pool?.end();
+  await cluster?.stop();
+}
+
+// ---- the report ----------------------------------------------------------------------------------
+
+const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+const cell = (xs) => `${f(median(xs))} [${f(Math.min(...xs))}–${f(Math.max(...xs))}]`;
+const rows = [];
+const ratios = [];
+for (const procs of ["×1", "×2"]) {
+  for (const [k, label] of Object.entries(METRICS)) {
+    const e = results[`evstore ${procs}`][k];
+    const r = results[`reference ${procs}`][k];
+    const ratio = median(r) / median(e); // evstore's time per operation / the reference's
+    ratios.push({ label: `${label}, ${procs === "×1" ? "1 process" : "2 processes"}`, ratio });
+    rows.push([`${label}, ${procs === "×1" ? "1 process" : "2 processes"}`, cell(e), cell(r), `${ratio.toFixed(2)}x`, "≤ 1.20x"]);
+  }
+}
+const table = (head, body) => {
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((r) => String(r[i]).length)));
+  return [head, ...body].map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join("  ")).join("\n");
+};
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const latRows = Object.entries(latency).map(([name, runs]) => {
+  const ack = runs.flat().map((s) => s.ack);
+  const sent = runs.flat().map((s) => s.sent);
+  return [name, f(median(ack)), f(percentile(ack, 95)), cell(runs.map((r) => median(r.map((s) => s.ack)))), f(median(sent)), f(percentile(sent, 95)), String(ack.length)];
+});
+
+console.log(
+  `server benchmark on PostgreSQL (${N.rounds} round${N.rounds > 1 ? "s" : ""}${smoke ? ", smoke sizes" : ""}, ${N.appends} appends and ${N.reads} reads per run, ${N.clients} clients in flight; median of the round figures [min–max]; ratio = evstore's time per operation / the reference's)`,
+);
+console.log(table(["metric", "evstore", "reference", "ratio", "goal"], rows));
+console.log(
+  `\nsync latency, HTTP append acknowledged → the event on a live sync socket (ms; ${N.latency} events per round and setup after ${N.warmup} warm-up, one at a time; pooled over rounds; negative: the frame came before the answer)`,
+);
+console.log(table(["setup", "median", "p95", "round medians [min–max]", "request → socket median", "p95", "n"], latRows));
+const missed = ratios.filter((r) => r.ratio > 1.2);
+console.log(
+  `\ngoal (issue 23): evstore's server within 1.2x of the reference — ${missed.length === 0 ? "met on every metric" : `missed on ${missed.map((m) => `${m.label} (${m.ratio.toFixed(2)}x)`).join("; ")}`}`,
+);
+console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);

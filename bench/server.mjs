@@ -9,6 +9,7 @@
 //    the exact expected revision, and all to 4 shared streams with `expectedRevision: "any"`; after
 //    each run the tenant's positions are checked dense and every acknowledged append stored;
 //  - reads/s: a 100-event stream, and 100-event pages of the tenant's log (`GET /all`).
+// Before measuring, the reference is checked to answer as evstore does (bench/server/parity.mjs).
 // Then the sync latency — an HTTP append acknowledged → its event on a live sync socket — on the
 // server with one process, with two (append through one, socket on the other), and on the edge
 // (workerd, tests/js/edge-service/harness.mjs), in the same run: median and p95.
@@ -19,6 +20,7 @@ import { SECRET, freePort, startEdge, tempDir, token } from "../tests/js/edge-se
 import { startCluster } from "../tests/js/postgres/cluster.mjs";
 import { syncLatency } from "./server/latency.mjs";
 import { appends, client, reads, seedStream, verify } from "./server/load.mjs";
+import { checkParity } from "./server/parity.mjs";
 import { startReferenceProcess, track } from "./server/processes.mjs";
 import { median } from "./stats.mjs";
 
@@ -88,6 +90,8 @@ try {
     await startReferenceProcess({ databaseUrl: cluster.url, secret: SECRET }),
   ];
   processes.push(...evstore, ...reference);
+  const parity = `parity-${process.pid}`;
+  await checkParity(evstore[0].base, reference[0].base, parity, token(parity, { exp }));
   const contenders = {
     "evstore ×1": { table: "evstore_events", bases: [evstore[0].base] },
     "reference ×1": { table: "ref_events", bases: [reference[0].base] },

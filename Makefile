@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := --target wasm32-unknown-unknown
 PORT ?= 8080
 
-.PHONY: setup package demo edge test lint test-native test-wasm test-js bench clean
+.PHONY: setup package demo edge server test lint test-native test-wasm test-js bench clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,11 @@ demo: package
 ## make edge: the edge service in workerd on 127.0.0.1:$${EDGE_PORT:-8787}, data in $${EDGE_DATA:-.edge-data}
 edge: package
 	node scripts/edge.mjs
+
+## make server: the self-hosted server (Node.js) on 127.0.0.1:$${SERVER_PORT:-8788}, on $${DATABASE_URL}
+## or else an embedded PostgreSQL (PGlite) in $${SERVER_DATA:-.server-data}
+server: package
+	node scripts/server.mjs
 
 ## make test: lints, native tests (+ proptest, doctests), wasm tests in Node and headless
 ## Chromium (wasm-pack), then the built package: tsc, Node, Chromium, Vite, the demo end-to-end,
@@ -57,6 +62,7 @@ test-js: package
 	node --test --test-reporter=spec tests/js/edge/
 	node --test --test-reporter=spec tests/js/edge-service/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/postgres/
+	node --test --test-reporter=spec --test-concurrency=1 tests/js/server/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/sync/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/dx/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/

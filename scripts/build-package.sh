@@ -5,7 +5,8 @@
 #   - the server build (features `durable-object,postgres,server`: the Durable Object and PostgreSQL
 #     storages, the server half of sync, no IndexedDB):
 #     server.js + evstore_server_bg.wasm, what workerd.js, node.js and deno.js load.
-# pkg/ gets the hand-written files of pkg-template/, then each build: release wasm → wasm-bindgen
+# pkg/ gets the hand-written files of pkg-template/ and the server's JS (server/, edge/src/service/),
+# then each build: release wasm → wasm-bindgen
 # (web target) → wasm-opt -Oz (npm binaryen, never Debian's) → one entry of that build's glue and
 # pkg-template/index.js (scripts/bundle-entry.mjs). The browser build has its own target dir, so
 # that neither build's artefacts are rebuilt when only the other's features changed.
@@ -16,6 +17,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg && mkdir -p pkg
 cp pkg-template/* pkg/
+# evstore/server: the Node host and the edge service's shared logic it runs, in the same relative
+# layout as in the repository (server/*.js import ../edge/src/service/*.js unchanged).
+mkdir -p pkg/server pkg/edge/src/service
+cp server/*.js pkg/server/
+cp edge/src/service/*.js pkg/edge/src/service/
 
 glue=$(mktemp -d) # wasm-bindgen's output of both builds
 trap 'rm -rf "$glue"' EXIT

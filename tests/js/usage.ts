@@ -1,6 +1,7 @@
 // Compiled with `tsc --noEmit` against pkg/index.d.ts: what users write must type-check, and
 // the `@ts-expect-error` lines must stay errors.
 import { EventStore, EventStoreError, StreamSelection, SyncServer, type RecordedEvent, type SyncSocketState } from "evstore";
+import { createServer, openDatabase } from "evstore/server";
 
 type ShopEvent =
   | { type: "OrderPlaced"; data: { orderId: string; total: number } }
@@ -291,4 +292,17 @@ export async function schemaUsage(): Promise<void> {
   await store.append("List-1", [{ type: "ItemRemoved", data: { name: "milk" } }], { causedBy: added.id });
   // @ts-expect-error: causedBy is a recorded event (with its id, type, positions, …)
   await store.append("List-1", [{ type: "ItemRemoved", data: { name: "milk" } }], { causedBy: { type: "ItemAdded" } });
+}
+
+// evstore/server: the self-hosted server on an embedded PostgreSQL, mounted without listening.
+export async function serverUsage(): Promise<number> {
+  const { database, close } = await openDatabase({ dataDir: ".server-data/pgdata" });
+  const server = createServer({ database, env: { EVSTORE_JWT_SECRET: "a-secret-of-at-least-thirty-two-bytes!" }, maxEventBytes: 65536 });
+  const res: Response = await server.handle(new Request("http://localhost/t/demo/all"));
+  const { port }: { port: number } = await server.listen(0);
+  await server.close();
+  await close();
+  // @ts-expect-error: createServer needs a database
+  createServer({ env: {} });
+  return res.status + port;
 }

@@ -40,7 +40,7 @@ export async function syncLatency({ appendBase, socketPort, tenant, jwt, n, warm
       const { position } = JSON.parse(text);
       if (!arrivals.has(position)) {
         await new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`position ${position} not on the socket within 10 s`)), 10_000);
+          const timer = setTimeout(() => reject(new Error(`position ${position} not on the socket within 5 s`)), 5000);
           waiting = { position, resolve: () => (clearTimeout(timer), (waiting = null), resolve()) };
         });
       }

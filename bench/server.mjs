@@ -9,7 +9,8 @@
 //  - appends/s: CLIENTS concurrent clients appending single events, each to its own 4 streams with
 //    the exact expected revision, and all to 4 shared streams with `expectedRevision: "any"`; after
 //    each run the tenant's positions are checked dense and every acknowledged append stored;
-//  - reads/s: a 100-event stream, and 100-event pages of the tenant's log (`GET /all`).
+//  - reads/s: a 100-event stream, and 100-event pages of the tenant's log (`GET /all`);
+//  - the server processes' CPU time per operation (/proc), which the machine's other load disturbs less.
 // Before measuring, the reference is checked to answer as evstore does (bench/server/parity.mjs).
 // Then the sync latency — an HTTP append acknowledged → its event on a live sync socket — on the
 // server with one process, with two (append through one, socket on the other), and on the edge
@@ -22,7 +23,7 @@ import { startCluster } from "../tests/js/postgres/cluster.mjs";
 import { syncLatency } from "./server/latency.mjs";
 import { appends, client, reads, seedStream, verify } from "./server/load.mjs";
 import { checkParity } from "./server/parity.mjs";
-import { startReferenceProcess, track } from "./server/processes.mjs";
+import { cpuMs, startReferenceProcess, track } from "./server/processes.mjs";
 import { median } from "./stats.mjs";
 
 const smoke = process.argv.includes("--smoke");
@@ -90,6 +91,7 @@ let pool;
 let edge;
 const processes = [];
 const results = {};
+const cpuPerOp = {};
 const latency = {};
 const failed = {};
 try {
@@ -105,10 +107,10 @@ try {
   const parity = `parity-${process.pid}`;
   await checkParity(evstore[0].base, reference[0].base, parity, token(parity, { exp }));
   const contenders = {
-    "evstore ×1": { table: "evstore_events", bases: [evstore[0].base] },
-    "reference ×1": { table: "ref_events", bases: [reference[0].base] },
-    "evstore ×2": { table: "evstore_events", bases: evstore.map((s) => s.base) },
-    "reference ×2": { table: "ref_events", bases: reference.map((s) => s.base) },
+    "evstore ×1": { table: "evstore_events", bases: [evstore[0].base], pids: [evstore[0].child.pid] },
+    "reference ×1": { table: "ref_events", bases: [reference[0].base], pids: [reference[0].child.pid] },
+    "evstore ×2": { table: "evstore_events", bases: evstore.map((s) => s.base), pids: evstore.map((s) => s.child.pid) },
+    "reference ×2": { table: "ref_events", bases: reference.map((s) => s.base), pids: reference.map((s) => s.child.pid) },
   };
   // Each workload and process count: evstore and the reference back to back (evstore first in even
   // rounds), so that both meet the same load of the machine; a warm-up run of each first.
@@ -117,13 +119,17 @@ try {
     seeded[name] = await seed(c, Math.max(N.appends, 200));
     for (const w of Object.keys(METRICS)) await measure(pool, c, w, N.warm, seeded[name]);
     results[name] = Object.fromEntries(Object.keys(METRICS).map((w) => [w, []]));
+    cpuPerOp[name] = Object.fromEntries(Object.keys(METRICS).map((w) => [w, []]));
   }
   for (let round = 0; round < N.rounds; round++) {
     for (const procs of ["×1", "×2"]) {
       for (const w of Object.keys(METRICS)) {
         for (const kind of round % 2 ? ["reference", "evstore"] : ["evstore", "reference"]) {
           const name = `${kind} ${procs}`;
-          results[name][w].push(await measure(pool, contenders[name], w, w === "own" || w === "shared" ? N.appends : N.reads, seeded[name]));
+          const n = w === "own" || w === "shared" ? N.appends : N.reads;
+          const cpu = cpuMs(contenders[name].pids);
+          results[name][w].push(await measure(pool, contenders[name], w, n, seeded[name]));
+          cpuPerOp[name][w].push((cpuMs(contenders[name].pids) - cpu) / n);
         }
         const [e, r] = [results[`evstore ${procs}`][w].at(-1), results[`reference ${procs}`][w].at(-1)];
         console.error(`round ${round + 1}/${N.rounds} ${procs} ${w}: evstore ${e.toFixed(0)}/s, reference ${r.toFixed(0)}/s (${(r / e).toFixed(2)}x)`);
@@ -174,6 +180,14 @@ for (const procs of ["×1", "×2"]) {
     rows.push([`${label}, ${procs === "×1" ? "1 process" : "2 processes"}`, cell(e), cell(r), `${ratio.toFixed(2)}x`, `${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)}x`, "≤ 1.20x"]);
   }
 }
+const cpuRows = [];
+for (const procs of ["×1", "×2"]) {
+  for (const [k, label] of Object.entries(METRICS)) {
+    const e = cpuPerOp[`evstore ${procs}`][k].map((ms) => ms * 1000);
+    const r = cpuPerOp[`reference ${procs}`][k].map((ms) => ms * 1000);
+    cpuRows.push([`${label.replace(/^appends\/s/, "append").replace(/^reads\/s/, "read")}, ${procs === "×1" ? "1 process" : "2 processes"}`, cell(e), cell(r), `${(median(e) / median(r)).toFixed(2)}x`]);
+  }
+}
 const table = (head, body) => {
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((r) => String(r[i]).length)));
   return [head, ...body].map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join("  ")).join("\n");
@@ -190,6 +204,10 @@ console.log(
   `server benchmark on PostgreSQL (${N.rounds} round${N.rounds > 1 ? "s" : ""}${smoke ? ", smoke sizes" : ""}, ${N.appends} appends and ${N.reads} reads per run, ${N.clients} clients in flight; median of the round figures [min–max]; ratio = evstore's time per operation / the reference's, of the medians; per round: the range of each round's back-to-back pair)`,
 );
 console.log(table(["metric", "evstore", "reference", "ratio", "per round", "goal"], rows));
+console.log(
+  "\nCPU of the server processes per operation (µs, user + system, from /proc; PostgreSQL's not counted; less sensitive to the machine's other load than the rates)",
+);
+console.log(table(["operation", "evstore", "reference", "ratio"], cpuRows));
 console.log(
   `\nsync latency, HTTP append acknowledged → the event on a live sync socket (ms; ${N.latency} events per round and setup after ${N.warmup} warm-up, one at a time; pooled over rounds; negative: the frame came before the answer)`,
 );

@@ -2,6 +2,7 @@
 // child process, in the shape of scripts/server-local.mjs `startLocalServer` (`{ base, port, child,
 // exited, stop() }`), and a kill of every child left running when the benchmark exits.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const REFERENCE = fileURLToPath(new URL("./reference.mjs", import.meta.url));
@@ -49,4 +50,20 @@ export async function startReferenceProcess({ databaseUrl, secret }) {
     return result;
   };
   return { base: `http://127.0.0.1:${port}`, port, child, exited, stop };
+}
+
+/** CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere). */
+export function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0;
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
 }

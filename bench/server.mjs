@@ -16,7 +16,7 @@
 // server with one process, with two (append through one, socket on the other), and on the edge
 // (workerd, tests/js/edge-service/harness.mjs), in the same run: median and p95.
 //
-//   node bench/server.mjs [--smoke] [--rounds N]
+//   node bench/server.mjs [--smoke] [--rounds N] [--only rates|latency]
 import pg from "pg";
 import { SECRET, freePort, startEdge, tempDir, token } from "../tests/js/edge-service/harness.mjs";
 import { startCluster } from "../tests/js/postgres/cluster.mjs";
@@ -32,6 +32,8 @@ const N = smoke
   ? { rounds: 1, clients: 4, appends: 40, reads: 20, latency: 10, warmup: 3, warm: 10 }
   : { rounds: 5, clients: 16, appends: 1000, reads: 1000, latency: 150, warmup: 20, warm: 200 };
 if (roundsArg > 0) N.rounds = Number(process.argv[roundsArg + 1]);
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg > 0 ? process.argv[onlyArg + 1] : null; // "rates" or "latency"
 const exp = Math.floor(Date.now() / 1000) + 24 * 3600;
 const started = Date.now();
 let unique = 0;
@@ -115,13 +117,14 @@ try {
   // Each workload and process count: evstore and the reference back to back (evstore first in even
   // rounds), so that both meet the same load of the machine; a warm-up run of each first.
   const seeded = {};
-  for (const [name, c] of Object.entries(contenders)) {
+  const measureRates = only !== "latency";
+  for (const [name, c] of measureRates ? Object.entries(contenders) : []) {
     seeded[name] = await seed(c, Math.max(N.appends, 200));
     for (const w of Object.keys(METRICS)) await measure(pool, c, w, N.warm, seeded[name]);
     results[name] = Object.fromEntries(Object.keys(METRICS).map((w) => [w, []]));
     cpuPerOp[name] = Object.fromEntries(Object.keys(METRICS).map((w) => [w, []]));
   }
-  for (let round = 0; round < N.rounds; round++) {
+  for (let round = 0; measureRates && round < N.rounds; round++) {
     for (const procs of ["×1", "×2"]) {
       for (const w of Object.keys(METRICS)) {
         for (const kind of round % 2 ? ["reference", "evstore"] : ["evstore", "reference"]) {
@@ -138,22 +141,24 @@ try {
   }
 
   // Sync latency, the three setups alternating per round.
-  edge = await startEdge({ env: { EVSTORE_JWT_SECRET: SECRET } });
-  const setups = {
-    "server ×1": { appendBase: evstore[0].base, socketPort: evstore[0].port },
-    "server ×2 (append on one, socket on the other)": { appendBase: evstore[0].base, socketPort: evstore[1].port },
-    "edge (workerd)": { appendBase: edge.base, socketPort: edge.port },
-  };
-  for (const name of Object.keys(setups)) latency[name] = [];
-  for (let round = 0; round < N.rounds; round++) {
-    const order = round % 2 ? Object.keys(setups).reverse() : Object.keys(setups);
-    for (const name of order) {
-      const tenant = `latency-${process.pid}-${++unique}`;
-      if (failed[name]) continue;
-      try {
-        latency[name].push(await syncLatency({ ...setups[name], tenant, jwt: token(tenant, { exp }), n: N.latency, warmup: N.warmup }));
-      } catch (e) {
-        failed[name] = e.message; // reported in the table; the run then exits 1
+  if (only !== "rates") {
+    edge = await startEdge({ env: { EVSTORE_JWT_SECRET: SECRET } });
+    const setups = {
+      "server ×1": { appendBase: evstore[0].base, socketPort: evstore[0].port },
+      "server ×2 (append on one, socket on the other)": { appendBase: evstore[0].base, socketPort: evstore[1].port },
+      "edge (workerd)": { appendBase: edge.base, socketPort: edge.port },
+    };
+    for (const name of Object.keys(setups)) latency[name] = [];
+    for (let round = 0; round < N.rounds; round++) {
+      const order = round % 2 ? Object.keys(setups).reverse() : Object.keys(setups);
+      for (const name of order) {
+        const tenant = `latency-${process.pid}-${++unique}`;
+        if (failed[name]) continue;
+        try {
+          latency[name].push(await syncLatency({ ...setups[name], tenant, jwt: token(tenant, { exp }), n: N.latency, warmup: N.warmup }));
+        } catch (e) {
+          failed[name] = e.message; // reported in the table; the run then exits 1
+        }
       }
     }
   }
@@ -170,7 +175,7 @@ const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFi
 const cell = (xs) => `${f(median(xs))} [${f(Math.min(...xs))}–${f(Math.max(...xs))}]`;
 const rows = [];
 const ratios = [];
-for (const procs of ["×1", "×2"]) {
+for (const procs of only === "latency" ? [] : ["×1", "×2"]) {
   for (const [k, label] of Object.entries(METRICS)) {
     const e = results[`evstore ${procs}`][k];
     const r = results[`reference ${procs}`][k];
@@ -181,7 +186,7 @@ for (const procs of ["×1", "×2"]) {
   }
 }
 const cpuRows = [];
-for (const procs of ["×1", "×2"]) {
+for (const procs of only === "latency" ? [] : ["×1", "×2"]) {
   for (const [k, label] of Object.entries(METRICS)) {
     const e = cpuPerOp[`evstore ${procs}`][k].map((ms) => ms * 1000);
     const r = cpuPerOp[`reference ${procs}`][k].map((ms) => ms * 1000);
@@ -200,22 +205,25 @@ const latRows = Object.entries(latency).map(([name, runs]) => {
   return [name, f(median(ack)), f(percentile(ack, 95)), cell(runs.map((r) => median(r.map((s) => s.ack)))), f(median(sent)), f(percentile(sent, 95)), String(ack.length)];
 });
 
-console.log(
-  `server benchmark on PostgreSQL (${N.rounds} round${N.rounds > 1 ? "s" : ""}${smoke ? ", smoke sizes" : ""}, ${N.appends} appends and ${N.reads} reads per run, ${N.clients} clients in flight; median of the round figures [min–max]; ratio = evstore's time per operation / the reference's, of the medians; per round: the range of each round's back-to-back pair)`,
-);
-console.log(table(["metric", "evstore", "reference", "ratio", "per round", "goal"], rows));
-console.log(
-  "\nCPU of the server processes per operation (µs, user + system, from /proc; PostgreSQL's not counted; less sensitive to the machine's other load than the rates)",
-);
-console.log(table(["operation", "evstore", "reference", "ratio"], cpuRows));
-console.log(
-  `\nsync latency, HTTP append acknowledged → the event on a live sync socket (ms; ${N.latency} events per round and setup after ${N.warmup} warm-up, one at a time; pooled over rounds; negative: the frame came before the answer)`,
-);
-console.log(table(["setup", "median", "p95", "round medians [min–max]", "request → socket median", "p95", "n"], latRows));
+if (only !== "latency") {
+  console.log(
+    `server benchmark on PostgreSQL (${N.rounds} round${N.rounds > 1 ? "s" : ""}${smoke ? ", smoke sizes" : ""}, ${N.appends} appends and ${N.reads} reads per run, ${N.clients} clients in flight; median of the round figures [min–max]; ratio = evstore's time per operation / the reference's, of the medians; per round: the range of each round's back-to-back pair)`,
+  );
+  console.log(table(["metric", "evstore", "reference", "ratio", "per round", "goal"], rows));
+  console.log("\nCPU of the server processes per operation (µs, user + system, from /proc; PostgreSQL's not counted; less sensitive to the machine's other load than the rates)");
+  console.log(table(["operation", "evstore", "reference", "ratio"], cpuRows));
+}
+if (only !== "rates") {
+  console.log(
+    `\nsync latency, HTTP append acknowledged → the event on a live sync socket (ms; ${N.latency} events per round and setup after ${N.warmup} warm-up, one at a time; pooled over rounds; negative: the frame came before the answer)`,
+  );
+  console.log(table(["setup", "median", "p95", "round medians [min–max]", "request → socket median", "p95", "n"], latRows));
+}
 const missed = ratios.filter((r) => r.ratio > 1.2);
-console.log(
-  `\ngoal (issue 23): evstore's server within 1.2x of the reference — ${missed.length === 0 ? "met on every metric" : `missed on ${missed.map((m) => `${m.label} (${m.ratio.toFixed(2)}x)`).join("; ")}`}`,
-);
+if (only !== "latency") {
+  const verdict = missed.length === 0 ? "met on every metric" : `missed on ${missed.map((m) => `${m.label} (${m.ratio.toFixed(2)}x)`).join("; ")}`;
+  console.log(`\ngoal (issue 23): evstore's server within 1.2x of the reference — ${verdict}`);
+}
 console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (Object.keys(failed).length) {
   console.error(`sync latency failed: ${Object.entries(failed).map(([k, v]) => `${k}: ${v}`).join("; ")}`);

@@ -3,6 +3,12 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := --target wasm32-unknown-unknown
 PORT ?= 8080
+## The edge-service suites that run against both hosts (workerd and the Node server, EVSTORE_HOST=server);
+## the rest of tests/js/edge-service/ (wrangler, make edge, the Durable Object's SQLite, misrouting, the
+## benchmark's reference object, the in-process host) is about the Cloudflare host and runs on workerd only.
+SERVICE_SUITES := $(addprefix tests/js/edge-service/,auth.test.mjs http.test.mjs lifecycle.test.mjs limits.test.mjs \
+  reserved-keys.test.mjs scoped.test.mjs security.test.mjs sync.test.mjs)
+EDGE_SUITES := $(filter-out $(SERVICE_SUITES),$(wildcard tests/js/edge-service/*.test.mjs))
 
 .PHONY: setup package demo edge server test lint test-native test-wasm test-js bench clean
 
@@ -60,7 +66,8 @@ test-js: package
 	node --expose-gc --test --test-reporter=spec tests/js/node/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/browser/
 	node --test --test-reporter=spec tests/js/edge/
-	node --test --test-reporter=spec tests/js/edge-service/
+	node --test --test-reporter=spec $(SERVICE_SUITES) $(EDGE_SUITES)
+	EVSTORE_HOST=server node --test --test-reporter=spec --test-concurrency=1 $(SERVICE_SUITES)
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/postgres/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/server/
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/sync/

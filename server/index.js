@@ -37,9 +37,14 @@ export function createServer({ database, env = process.env, maxEventBytes } = {}
   const handle = (request) => respond(request, env, tenants);
 
   const serveRequest = async (req, res) => {
-    let response;
+    let response, request;
     try {
-      response = await handle(toRequest(req, maxBodyBytes));
+      request = toRequest(req, maxBodyBytes);
+    } catch {
+      return writeResponse(errorResponse(400, "INVALID_ARGUMENT", "malformed request", {}, NOSNIFF), res);
+    }
+    try {
+      response = await handle(request);
       if (response.status === 101) {
         // An upgrade header without `Connection: upgrade` reaches here: not a WebSocket handshake.
         response.socket?.drop?.();

@@ -113,9 +113,14 @@ export function serveUpgrades(httpServer, handle, maxBodyBytes) {
   let closing = false;
   const upgrade = async (req, socket, head) => {
     socket.on("error", () => {});
-    let answer;
+    let answer, request;
     try {
-      answer = closing ? errorResponse(503, "STORAGE_ERROR", "the server is shutting down", {}, NOSNIFF) : await handle(toRequest(req, maxBodyBytes));
+      request = toRequest(req, maxBodyBytes);
+    } catch {
+      return writeRawResponse(errorResponse(400, "INVALID_ARGUMENT", "malformed request", {}, NOSNIFF), socket);
+    }
+    try {
+      answer = closing ? errorResponse(503, "STORAGE_ERROR", "the server is shutting down", {}, NOSNIFF) : await handle(request);
     } catch (e) {
       console.error("evstore server: an upgrade failed", e);
       answer = errorResponse(500, "STORAGE_ERROR", "the upgrade failed", {}, NOSNIFF);

@@ -41,10 +41,11 @@ export class Tenants {
     return (await this.entry(id)).tenant;
   }
 
+  /** The tenant's `Opened` (see `open`), opening it at its first call; none is opened once closing. */
   entry(id) {
-    if (this.closing) return Promise.reject(new Error("the server is shutting down"));
     let entry = this.opened.get(id);
     if (!entry) {
+      if (this.closing) return Promise.reject(new Error("the server is shutting down"));
       entry = this.open(id);
       this.opened.set(id, entry);
       entry.catch(() => {
@@ -101,7 +102,10 @@ export class Tenants {
     this.pending.add(tracked);
   }
 
-  /** Closes every socket (1001), waits for the pending work, then closes every store. */
+  /**
+   * Closes every socket (1001), waits for the pending work (requests in flight included: they are
+   * served by the tenants already open), then closes every store.
+   */
   async close() {
     this.closing = true;
     const entries = await Promise.allSettled([...this.opened.values()]);

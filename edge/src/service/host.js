@@ -2,8 +2,8 @@
 // `Request`/`Response`, WebCrypto and timers) and a host that runs it. A host implements two
 // things, described here: the `Tenants` that `respond` routes to, and for each tenant it runs, a
 // `Host` from which it builds a `Tenant` (./tenant.js). Hosts today: the Worker with one Durable
-// Object per tenant (../worker.js, ../tenant.js, ../sync.js); a Node.js process on PostgreSQL is
-// the next (docs/design/self-hosted-server.md §1). This module holds only these types.
+// Object per tenant (../worker.js, ../tenant.js, ../sync.js); a Node.js process on PostgreSQL
+// (server/: tenants.js, sockets.js, http.js). This module holds only these types.
 
 /**
  * How `respond` reaches a tenant: `get(tenant)` returns the tenant's object (a Durable Object

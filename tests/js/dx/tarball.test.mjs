@@ -39,6 +39,7 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "LICENSE-MIT",
     "README.md",
     "deno.js",
+    "edge",
     "emmett.d.ts",
     "emmett.js",
     "evstore_server_bg.wasm",
@@ -49,6 +50,8 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "package.json",
     "react.d.ts",
     "react.js",
+    "server",
+    "server.d.ts",
     "server.js",
     "workerd.js",
   ]);

@@ -3,7 +3,7 @@
 // ones) with node:crypto, and kills every process it started — also when a test fails.
 import { spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync, sign as cryptoSign } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, writeWorkerdConfig } from "../../../edge/workerd-config.mjs";
@@ -11,6 +11,12 @@ import { freePort } from "../edge/workerd.mjs";
 
 export { REPO, freePort };
 export const SECRET = "test-secret-with-enough-entropy-0123456789";
+
+/**
+ * EVSTORE_HOST=server: `startEdge` starts the self-hosted Node server (server/) instead of workerd,
+ * so that the host-independent suites (Makefile SERVICE_SUITES) run against both hosts.
+ */
+export const ON_SERVER = process.env.EVSTORE_HOST === "server";
 
 
 const running = new Set();
@@ -34,9 +40,17 @@ export function tempDir(prefix = "evstore-edge-") {
  */
 export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir = tempDir(), port, config: configOptions = {} } = {}) {
   port ??= await freePort();
-  const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir, ...configOptions });
   const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
-  const proc = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config, ...(process.env.EDGE_DEBUG ? ["--verbose"] : [])], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let proc;
+  if (ON_SERVER) {
+    // The Node server on PGlite in the data directory (./server-entry.mjs), with `env` as given.
+    // The data directory starts as a copy of a fresh PGlite cluster: its initdb takes ~10 s here.
+    if (!existsSync(join(dataDir, "pgdata"))) cpSync(await pgliteTemplate(), join(dataDir, "pgdata"), { recursive: true });
+    proc = spawn(process.execPath, [join(REPO, "tests/js/edge-service/server-entry.mjs")], { env: { ...childEnv, SERVER_PORT: String(port), SERVER_DATA: dataDir }, stdio: ["ignore", "pipe", "pipe"] });
+  } else {
+    const config = writeWorkerdConfig({ configFile: join(dataDir, "workerd.capnp"), port, dataDir, ...configOptions });
+    proc = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config, ...(process.env.EDGE_DEBUG ? ["--verbose"] : [])], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  }
   let stderr = "";
   proc.stderr.on("data", (d) => (stderr += d));
   proc.stdout.on("data", (d) => (stderr += d));
@@ -46,6 +60,7 @@ export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir 
     resolve({ code, signal });
   }));
   const base = `http://127.0.0.1:${port}`;
+  const host = ON_SERVER ? "the server" : "workerd";
   const edge = {
     base,
     port,
@@ -55,7 +70,7 @@ export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir 
     get stderr() {
       return stderr;
     },
-    /** Stops workerd (SIGTERM, then SIGKILL) and waits for it. */
+    /** Stops the service (SIGTERM, then SIGKILL) and waits for it. */
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGTERM");
@@ -63,7 +78,7 @@ export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir 
       await exited;
       clearTimeout(timer);
     },
-    /** Kills workerd with `signal` (default SIGKILL) and waits for it. */
+    /** Kills the service with `signal` (default SIGKILL) and waits for it. */
     async kill(signal = "SIGKILL") {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill(signal);
@@ -72,9 +87,9 @@ export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir 
   };
   try {
     for (let i = 0; ; i++) {
-      if (proc.exitCode !== null) throw new Error(`workerd exited: ${stderr}`);
+      if (proc.exitCode !== null) throw new Error(`${host} exited: ${stderr}`);
       if (await fetch(`${base}/`).then(() => true, () => false)) break;
-      if (i > 300) throw new Error(`workerd did not answer: ${stderr}`);
+      if (i > 600) throw new Error(`${host} did not answer: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   } catch (e) {
@@ -84,8 +99,36 @@ export async function startEdge({ env = { EVSTORE_JWT_SECRET: SECRET }, dataDir 
   return edge;
 }
 
-/** The SQLite files of the service's Durable Objects (one per object ever created). */
+/**
+ * A fresh, cleanly closed PGlite data directory (no evstore tables yet), made once per PGlite
+ * version in the repository's .cache and copied for each server.
+ */
+async function pgliteTemplate() {
+  const { version } = JSON.parse(readFileSync(join(REPO, "node_modules/@electric-sql/pglite/package.json"), "utf8"));
+  const template = join(REPO, ".cache", `pglite-template-${version}`);
+  if (existsSync(template)) return template;
+  mkdirSync(join(REPO, ".cache"), { recursive: true });
+  const building = mkdtempSync(`${template}.tmp-`);
+  const { PGlite } = await import("@electric-sql/pglite");
+  const pglite = await PGlite.create(building);
+  await pglite.close();
+  try {
+    renameSync(building, template);
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another process made it first
+  }
+  return template;
+}
+
+/**
+ * The SQLite files of the service's Durable Objects (one per object ever created); on the server
+ * (ON_SERVER), the tenants whose stores it opened (./server-entry.mjs).
+ */
 export function objectFiles(dataDir) {
+  if (ON_SERVER) {
+    const file = join(dataDir, "tenants-opened");
+    return existsSync(file) ? [...new Set(readFileSync(file, "utf8").split("\n").filter(Boolean))].sort() : [];
+  }
   const root = join(dataDir, "objects");
   const files = [];
   const walk = (dir) => {

@@ -6,9 +6,9 @@
 //    (and `nbf`), the route's tenant and the `scope` claim;
 //  - the same route and body validation (edge/src/service/routes.js, shared as bench/edge-reference.mjs
 //    shares the Worker) and the same per-event checks as bench/edge-reference.mjs;
-//  - one database transaction per append that first creates-or-locks the tenant's head row
-//    (`… ON CONFLICT DO UPDATE … RETURNING head`: a row lock, as `SELECT … FOR UPDATE`), so appends
-//    of one tenant from any process run one after another and positions are dense (no sequence);
+//  - one database transaction per append that first locks the tenant's head row (`SELECT … FOR
+//    UPDATE`; the row is created at the tenant's first append), so appends of one tenant from any
+//    process run one after another and positions are dense (no sequence);
 //    `expectedRevision` "any" / "no_stream" / "stream_exists" / exact; idempotency by event id (a
 //    retry of stored ids, in order, in this stream, answers the stored result; any other stored id
 //    is DUPLICATE_EVENT_ID); the new head announced with `pg_notify` in the same transaction, as
@@ -131,10 +131,13 @@ async function append(pool, tenant, streamId, { events, expectedRevision }) {
   let broken;
   try {
     await client.query("BEGIN");
-    // Creates the tenant's row or locks it (an ON CONFLICT DO UPDATE takes the row lock).
-    const head = Number(
-      (await client.query("INSERT INTO ref_tenants (tenant, head) VALUES ($1, -1) ON CONFLICT (tenant) DO UPDATE SET head = ref_tenants.head RETURNING head", [tenant])).rows[0].head,
-    );
+    // The tenant's head row, locked until COMMIT (created at the tenant's first append).
+    let locked = (await client.query("SELECT head FROM ref_tenants WHERE tenant = $1 FOR UPDATE", [tenant])).rows;
+    if (!locked.length) {
+      await client.query("INSERT INTO ref_tenants (tenant, head) VALUES ($1, -1) ON CONFLICT (tenant) DO NOTHING", [tenant]);
+      locked = (await client.query("SELECT head FROM ref_tenants WHERE tenant = $1 FOR UPDATE", [tenant])).rows;
+    }
+    const head = Number(locked[0].head);
     const found = (
       await client.query(
         `SELECT (SELECT max(revision) FROM ref_events WHERE tenant = $1 AND stream_id = $2) AS current,

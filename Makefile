@@ -79,12 +79,14 @@ test-js: package
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/
 	node bench/run.mjs --smoke
 	timeout 900 node bench/sync.mjs --smoke
+	timeout 600 node bench/server.mjs --smoke
 
 bench: package
 	node --expose-gc bench/run.mjs
 	node bench/edge.mjs
 	node bench/edge-size.mjs
 	node bench/sync.mjs
+	node bench/server.mjs
 
 clean:
 	cargo clean

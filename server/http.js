@@ -71,26 +71,28 @@ function bodyStream(req, maxBytes) {
   });
 }
 
-/** Writes `response` to the Node `res`; resolves once it is sent (or the client went away). */
+/**
+ * Writes `response` to the Node `res`; resolves once it is sent (or the client went away). The
+ * service's bodies are bounded (its read limits), so the body is taken whole and goes out with the
+ * head and a Content-Length in one write, rather than chunk by chunk.
+ */
 export async function writeResponse(response, res) {
-  res.writeHead(response.status, headerList(response.headers).flat());
-  if (response.body === null) return void res.end();
-  const reader = response.body.getReader();
-  const gone = () => reader.cancel().catch(() => {});
-  res.once("close", gone);
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) await new Promise((resolve) => (res.writableNeedDrain ? res.once("drain", resolve).once("close", resolve) : resolve()));
-      if (res.destroyed) return;
-    }
-    res.end();
-  } catch {
-    res.destroy();
-  } finally {
-    res.off("close", gone);
+  const headers = headerList(response.headers);
+  if (response.body === null) {
+    res.writeHead(response.status, headers.flat());
+    return void res.end();
   }
+  let body;
+  try {
+    body = Buffer.from(await response.arrayBuffer());
+  } catch {
+    return void res.destroy();
+  }
+  if (res.destroyed) return;
+  const head = headers.filter(([name]) => name !== "content-length");
+  head.push(["content-length", String(body.length)]);
+  res.writeHead(response.status, head.flat());
+  res.end(body);
 }
 
 /** A `Response` as raw HTTP/1.1 bytes on `socket` (an upgrade the service refused), then the socket closed. */

@@ -129,15 +129,18 @@ export async function verifyToken(token, env, now = Date.now() / 1000) {
 
   const key = spec.source === "secret" ? await secretKey(env) : await jwksKey(env, header, alg, spec);
   if (spec.signatureBytes && signature.byteLength !== spec.signatureBytes) throw unauthenticated("bad token signature");
-  const signed = encoder.encode(`${parts[0]}.${parts[1]}`);
-  const params = spec.source === "secret" ? { name: "HMAC" } : spec.verifyParams;
-  let valid = false;
-  try {
-    valid = await crypto.subtle.verify(params, key, signature, signed);
-  } catch {
-    valid = false;
+  if (!signatureVerified(key, token)) {
+    const signed = encoder.encode(`${parts[0]}.${parts[1]}`);
+    const params = spec.source === "secret" ? { name: "HMAC" } : spec.verifyParams;
+    let valid = false;
+    try {
+      valid = await crypto.subtle.verify(params, key, signature, signed);
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw unauthenticated("bad token signature");
+    rememberVerified(key, token);
   }
-  if (!valid) throw unauthenticated("bad token signature");
 
   return checkClaims(claims, env, now);
 }
@@ -254,6 +257,25 @@ function base64UrlDecode(text) {
   } catch {
     return null;
   }
+}
+
+// Tokens whose signature verified, per key: a client sends its token with every request, and
+// verifying the same bytes with the same key again gives the same answer. Only the signature is
+// remembered — the claims (expiry, not-before, audience, issuer, lifetime) are checked on every
+// use — and only successes, so a failure costs the same every time. Bounded: the oldest entries go
+// first; a changed secret or key set is another key object, whose tokens verify afresh.
+const VERIFIED_MAX = 1024;
+const verified = new WeakMap();
+
+function signatureVerified(key, token) {
+  return verified.get(key)?.has(token) ?? false;
+}
+
+function rememberVerified(key, token) {
+  let tokens = verified.get(key);
+  if (!tokens) verified.set(key, (tokens = new Set()));
+  if (tokens.size >= VERIFIED_MAX) tokens.delete(tokens.values().next().value);
+  tokens.add(token);
 }
 
 // Imported keys live as long as the isolate; a changed secret or key set is a new cache entry.

@@ -8,7 +8,9 @@
 //   …
 //   await server.close(); await close();
 
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { dirname } from "node:path";
 import { errorResponse } from "../edge/src/service/http.js";
 import { limits } from "../edge/src/service/limits.js";
 import { respond } from "../edge/src/service/respond.js";
@@ -102,9 +104,49 @@ export async function openDatabase({ url, dataDir } = {}) {
   }
   if (url) throw new TypeError(`DATABASE_URL must start with postgres:// or postgresql:// (got ${JSON.stringify(url.split(":")[0])}…)`);
   const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create(dataDir);
+  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+  let pglite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const database = pgliteDatabase(pglite);
-  return { database, close: closer(database, () => pglite.close()) };
+  return { database, close: closer(database, () => pglite.close().finally(unlock)) };
+}
+
+/**
+ * Claims PGlite's `dataDir` for this process: `<dataDir>.lock` holds its pid. PGlite is PostgreSQL
+ * in one process, so a second process on the same directory would corrupt it: it is refused while
+ * the holder lives (a lock left by a killed process is taken over). Returns the release.
+ */
+function lockDataDir(dataDir) {
+  const file = `${dataDir.replace(/\/+$/, "")}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+    }
+    const holder = Number.parseInt(readFileSync(file, "utf8"), 10);
+    if (holder > 0 && holder !== process.pid && alive(holder)) {
+      throw new Error(`${dataDir} is in use by process ${holder}: an embedded PostgreSQL (PGlite) serves one process; stop that server, or run several on one PostgreSQL with DATABASE_URL`);
+    }
+    rmSync(file, { force: true });
+  }
+}
+
+/** Whether process `pid` exists. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
 }
 
 /** Closes `database`'s listener (when it has one), then its connection(s) by `end`, once. */

@@ -4,10 +4,11 @@
 // restart; and `evstore/server` from the built package, answering requests without listening.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalServer } from "../../../scripts/server-local.mjs";
-import { SECRET, call, freePort, tempDir, token, uuid } from "../edge-service/harness.mjs";
+import { REPO, SECRET, call, freePort, tempDir, token, uuid } from "../edge-service/harness.mjs";
 import { collect, openFeed } from "../edge-service/socket.mjs";
 
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, EVSTORE_JWT_SECRET: SECRET };
@@ -100,6 +101,21 @@ test("SIGTERM closes the sockets (1001) and exits 0; the data survives a restart
   assert.deepEqual(read.body.events.map((e) => e.position), [0, 1, 2]);
   const next = await call(server, "POST", "/t/acme/streams/Order-3", { token: token("acme"), body: { events: [{ type: "Placed" }] } });
   assert.deepEqual(next.body, { nextExpectedRevision: 0, position: 3 });
+});
+
+test("a second server on the same PGlite data directory is refused while the first runs; a killed one's lock is taken over", async () => {
+  const second = spawnSync(process.execPath, [join(REPO, "scripts/server.mjs")], {
+    env: { ...env, SERVER_DATA: dataDir, SERVER_PORT: String(await freePort()) },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(second.stderr, /in use by process \d+: an embedded PostgreSQL \(PGlite\) serves one process/);
+  // The first still serves; killed with -9, its lock stays behind and the next start takes it over.
+  assert.equal((await call(server, "GET", "/t/acme/all", { token: token("acme") })).status, 200);
+  await server.stop("SIGKILL");
+  server = await startLocalServer({ port: server.port, dataDir, env, stdio: ["ignore", "ignore", "inherit"] });
+  assert.equal((await call(server, "GET", "/t/acme/all", { token: token("acme") })).status, 200);
 });
 
 test("without a secret in the environment, the server uses the data directory's development secret", async () => {

@@ -3,7 +3,10 @@
 //! (`db.query`, `db.transaction`: `server/db.js` implements it for node-postgres and PGlite; the
 //! SQL and the tables are in `src/storage/pg.js`).
 //!
-//! Reads run as they are called, each one query awaited like an IndexedDB request. A write
+//! Reads run as they are called, each one query awaited like an IndexedDB request, with as few
+//! round trips as the seam allows: a read transaction pins the tenant's head in its first read
+//! (not in a query of its own), and the meta keys of
+//! [`prefetch_meta`](crate::Transaction::prefetch_meta) are read along with the next read. A write
 //! transaction is one database transaction that begins by locking the tenant's head row
 //! (`SELECT head … FOR UPDATE`): the write transactions of a tenant, from this process or any
 //! other, run one after another, so what a write transaction reads stays true until it commits.

@@ -108,92 +108,148 @@ export function pgReader(db) {
 const bound = (n) => Math.min(n, Number.MAX_SAFE_INTEGER);
 
 // A read transaction's reads are separate queries, each seeing what is committed when it runs. To
-// read one state, a read transaction first reads the tenant's head (`pgLogHead`) and bounds every
-// later read by it (`head` below): commits of a tenant are serialised by its row lock and set the
-// head in the same transaction, so every event at or below a head that was read is committed, and
-// what a read transaction sees is the log up to that head (only later removals may show through).
-// A write transaction's head is the one it read under the lock.
+// read one state, a read transaction pins the tenant's head in its first read (in the same query,
+// `head` null below) and bounds every later read by it (`head` a number): commits of a tenant are
+// serialised by its row lock and set the head in the same transaction, so every event at or below
+// a head that was read is committed, and what a read transaction sees is the log up to that head
+// (only later removals may show through). A write transaction's head is the one it read under the
+// lock.
+//
+// Each read below also brings the meta values under `keys` (what the transaction was told it will
+// read next, `prefetch_meta`), so that the core's get of a stream's lifecycle record costs no round
+// trip of its own. A read answers `{ head, meta, value }`: the head it read at (the pinned one, or
+// the one given), the values under `keys` (null: none) and its result.
 
-/** The tenant's head: the last position ever written (husks count), or -1. */
-export async function pgLogHead(q, tenant) {
-  const rows = await q("SELECT head FROM evstore_tenants WHERE tenant = $1", [tenant]);
-  return rows.length ? rows[0].head : -1;
-}
-
-/**
- * `pgLogHead` issued at the start of a read transaction, which may never wait for it (a read of
- * the meta area only): its failure is observed here, and reported to whoever awaits it.
- */
-export function pgPin(q, tenant) {
-  const head = pgLogHead(q, tenant);
-  head.catch(() => {});
-  return head;
-}
-
-/** The stream's last revision ever written (husks count) at or below `head`, or -1. */
-export async function pgStreamHead(q, tenant, head, streamId) {
-  const rows = await q(
-    "SELECT revision FROM evstore_events WHERE tenant = $1 AND stream_id = $2 AND position <= $3 ORDER BY revision DESC LIMIT 1",
-    [tenant, streamId, head],
-  );
-  return rows.length ? rows[0].revision : -1;
-}
-
-/** For each id, `[streamId, revision, position, removed]` where it is stored at or below `head`, or null (one query). */
-export async function pgLocate(q, tenant, head, ids) {
-  if (ids.length === 0) return [];
-  const rows = await q(
-    "SELECT id::text AS id, stream_id, revision, position, removed FROM evstore_events WHERE tenant = $1 AND id = ANY($2::uuid[]) AND position <= $3",
-    [tenant, ids, head],
-  );
-  const found = new Map(rows.map((r) => [r.id, [r.stream_id, r.revision, r.position, r.removed !== 0]]));
-  return ids.map((id) => found.get(id) ?? null);
-}
-
-/** The stream's live records with revisions in [from, to] at or below `head`, ascending. */
-export async function pgReadStream(q, tenant, head, streamId, from, to) {
-  if (head < 0 || from > to) return [];
-  return q(
-    `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND stream_id = $2 AND revision BETWEEN $3 AND $4 AND position <= $5 AND removed = 0 ORDER BY revision`,
-    [tenant, streamId, bound(from), bound(to), head],
-  );
-}
-
-/** The log's live records with positions in [from, min(to, head)], ascending. */
-export async function pgReadLog(q, tenant, head, from, to) {
-  to = Math.min(to, head);
-  if (from > to) return [];
-  return q(
-    `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND position BETWEEN $2 AND $3 AND removed = 0 ORDER BY position`,
-    [tenant, bound(from), to],
-  );
-}
+/** The head of tenant $1 (-1: no row), as a read pins it. */
+const TENANT_HEAD = "coalesce((SELECT head FROM evstore_tenants WHERE tenant = $1), -1)";
 
 /**
- * The live records at positions [from, min(to, head)] of the streams in `ranges`, ascending: the
- * first `max` of them, or the last `max` when `backwards`. A range is `[stream]` (that stream id)
- * or `[prefix, end]` (the stream ids from `prefix` up to `end`, exclusive; `end` null: no upper
- * bound); `["", null]` is every stream (the plain log read). Each range is one term reading the
- * `evstore_events_live` index (live events by tenant, stream id, then position), limited to `max`;
- * PostgreSQL merges the terms in position order and stops at `max` rows (one query).
+ * Runs a read of tenant `tenant` at `head` (null: pin it), bringing the meta values under `keys`.
+ * `build(h, arg)` returns the read's SQL (null: none), with `h` the SQL of the head and `arg(v)`
+ * adding a parameter ($1 is the tenant); `order` is the column the rows are ordered by (with its
+ * direction). The head and the values come from one-row subqueries (evaluated once) joined
+ * laterally to the read, so a read of no rows still answers one row, of nulls but for them.
  */
-export async function pgReadSelected(q, tenant, head, ranges, from, to, backwards, max) {
-  to = Math.min(to, head);
-  if (max <= 0 || ranges.length === 0 || from > to) return [];
-  const order = backwards ? "DESC" : "ASC";
-  const params = [tenant, bound(from), to, bound(max)];
+async function folded(q, tenant, head, keys, build, order) {
+  const params = [tenant];
   const arg = (v) => `$${params.push(v)}`;
-  const terms = ranges.map((range) => {
-    let where;
-    if (range.length === 1) where = `stream_id = ${arg(range[0])}`;
-    else if (range[0] === "" && range[1] == null) where = "true";
-    else if (range[1] == null) where = `stream_id >= ${arg(range[0])}`;
-    else where = `stream_id >= ${arg(range[0])} AND stream_id < ${arg(range[1])}`;
-    return `(SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND ${where} AND position BETWEEN $2 AND $3 AND removed = 0 ORDER BY position ${order} LIMIT $4)`;
-  });
-  const sql = terms.length === 1 ? terms[0] : `${terms.join(" UNION ALL ")} ORDER BY position ${order} LIMIT $4`;
+  const pinned = head == null;
+  if (!pinned && keys.length === 0) {
+    const sql = build(`${arg(head)}::bigint`, arg);
+    return { head, meta: [], value: sql == null ? [] : await q(sql, params) };
+  }
+  const h = pinned ? TENANT_HEAD : `${arg(head)}::bigint`;
+  const columns = [`${h} AS "evstore.head"`];
+  keys.forEach((key, i) => columns.push(`(SELECT value FROM evstore_meta WHERE tenant = $1 AND key = ${arg(key)}) AS "evstore.m${i}"`));
+  const inner = build('x."evstore.head"', arg);
+  const sql =
+    inner == null
+      ? `SELECT ${columns.join(", ")}`
+      : `SELECT x.*, e.* FROM (SELECT ${columns.join(", ")}) x LEFT JOIN LATERAL (${inner}) e ON true${order ? ` ORDER BY e.${order}` : ""}`;
   const rows = await q(sql, params);
-  return backwards ? rows.reverse() : rows;
+  const first = rows[0];
+  const value = inner == null ? [] : first[Object.keys(first).find((k) => !k.startsWith("evstore."))] === null ? [] : rows;
+  return { head: Number(first["evstore.head"]), meta: keys.map((_, i) => first[`evstore.m${i}`] ?? null), value };
+}
+
+/** The tenant's head (the last position ever written, husks count, or -1) and the values under `keys`. */
+export function pgLogHead(q, tenant, head, keys) {
+  return folded(q, tenant, head, keys, () => null);
+}
+
+/** Value: the stream's last revision ever written (husks count) at or below the head, or -1. */
+export async function pgStreamHead(q, tenant, head, keys, streamId) {
+  const read = await folded(
+    q,
+    tenant,
+    head,
+    keys,
+    (h, arg) =>
+      `SELECT revision FROM evstore_events WHERE tenant = $1 AND stream_id = ${arg(streamId)} AND position <= ${h} ORDER BY revision DESC LIMIT 1`,
+  );
+  read.value = read.value.length ? read.value[0].revision : -1;
+  return read;
+}
+
+/** Value: for each id, `[streamId, revision, position, removed]` where it is stored at or below the head, or null. */
+export async function pgLocate(q, tenant, head, keys, ids) {
+  const read = await folded(
+    q,
+    tenant,
+    head,
+    keys,
+    (h, arg) =>
+      ids.length === 0
+        ? null
+        : `SELECT id::text AS id, stream_id, revision, position, removed FROM evstore_events WHERE tenant = $1 AND id = ANY(${arg(ids)}::uuid[]) AND position <= ${h}`,
+  );
+  const found = new Map(read.value.map((r) => [r.id, [r.stream_id, r.revision, r.position, r.removed !== 0]]));
+  read.value = ids.map((id) => found.get(id) ?? null);
+  return read;
+}
+
+/** Value: the stream's live records with revisions in [from, to] at or below the head, ascending. */
+export function pgReadStream(q, tenant, head, keys, streamId, from, to) {
+  return folded(
+    q,
+    tenant,
+    head,
+    keys,
+    (h, arg) =>
+      (head != null && head < 0) || from > to
+        ? null
+        : `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND stream_id = ${arg(streamId)} AND revision BETWEEN ${arg(bound(from))} AND ${arg(bound(to))} AND position <= ${h} AND removed = 0 ORDER BY revision`,
+    "revision",
+  );
+}
+
+/** Value: the log's live records with positions in [from, min(to, head)], ascending. */
+export function pgReadLog(q, tenant, head, keys, from, to) {
+  return folded(
+    q,
+    tenant,
+    head,
+    keys,
+    (h, arg) =>
+      from > (head == null ? to : Math.min(to, head))
+        ? null
+        : `SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND position BETWEEN ${arg(bound(from))} AND least(${arg(bound(to))}, ${h}) AND removed = 0 ORDER BY position`,
+    "position",
+  );
+}
+
+/**
+ * Value: the live records at positions [from, min(to, head)] of the streams in `ranges`,
+ * ascending: the first `max` of them, or the last `max` when `backwards`. A range is `[stream]`
+ * (that stream id) or `[prefix, end]` (the stream ids from `prefix` up to `end`, exclusive; `end`
+ * null: no upper bound); `["", null]` is every stream (the plain log read). Each range is one term
+ * reading the `evstore_events_live` index (live events by tenant, stream id, then position),
+ * limited to `max`; PostgreSQL merges the terms in position order and stops at `max` rows.
+ */
+export async function pgReadSelected(q, tenant, head, keys, ranges, from, to, backwards, max) {
+  const order = backwards ? "DESC" : "ASC";
+  const read = await folded(
+    q,
+    tenant,
+    head,
+    keys,
+    (h, arg) => {
+      if (max <= 0 || ranges.length === 0 || from > (head == null ? to : Math.min(to, head))) return null;
+      const [lo, hi, limit] = [arg(bound(from)), `least(${arg(bound(to))}, ${h})`, arg(bound(max))];
+      const terms = ranges.map((range) => {
+        let where;
+        if (range.length === 1) where = `stream_id = ${arg(range[0])}`;
+        else if (range[0] === "" && range[1] == null) where = "true";
+        else if (range[1] == null) where = `stream_id >= ${arg(range[0])}`;
+        else where = `stream_id >= ${arg(range[0])} AND stream_id < ${arg(range[1])}`;
+        return `(SELECT ${EVENT_COLUMNS} FROM evstore_events WHERE tenant = $1 AND ${where} AND position BETWEEN ${lo} AND ${hi} AND removed = 0 ORDER BY position ${order} LIMIT ${limit})`;
+      });
+      return terms.length === 1 ? terms[0] : `${terms.join(" UNION ALL ")} ORDER BY position ${order} LIMIT ${limit}`;
+    },
+    `position ${order}`,
+  );
+  if (backwards) read.value.reverse();
+  return read;
 }
 
 /** `[key, value]` of every meta entry whose key starts with `prefix` (up to `end`, exclusive; null: none), in key order. */
@@ -203,11 +259,6 @@ export async function pgScanMeta(q, tenant, prefix, end) {
       ? await q("SELECT key, value FROM evstore_meta WHERE tenant = $1 AND key >= $2 ORDER BY key", [tenant, prefix])
       : await q("SELECT key, value FROM evstore_meta WHERE tenant = $1 AND key >= $2 AND key < $3 ORDER BY key", [tenant, prefix, end]);
   return rows.filter((r) => r.key.startsWith(prefix)).map((r) => [r.key, r.value]);
-}
-
-/** The meta value under `key`, or undefined. */
-export async function pgGetMeta(q, tenant, key) {
-  return (await q("SELECT value FROM evstore_meta WHERE tenant = $1 AND key = $2", [tenant, key]))[0]?.value;
 }
 
 /** What a write transaction's function throws to roll it back. */
@@ -263,9 +314,10 @@ function husk(q, tenant, [streamId, from, to, createdBefore, through]) {
 const ANNOUNCE = "pg_notify('evstore', json_build_array($1::text, $2::bigint, $3::text)::text)";
 
 /**
- * Commits a write transaction: the records (one multi-row INSERT), the removals (they may husk
- * records of this commit), the meta changes (`[key, value | null]`), the tenant's new head, and,
- * when it wrote anything, its announcement (`pg_notify`, delivered on commit). Resolves "ok", or
+ * Commits a write transaction: the records (one multi-row INSERT, with the tenant's new head and
+ * the announcement), the removals (they may husk records of this commit), the meta changes
+ * (`[key, value | null]`), and, when it wrote anything, its announcement (`pg_notify`, delivered
+ * on commit). Resolves "ok", or
  * "conflict" when the records do not continue the head or a unique constraint refused a row
  * (SQLSTATE 23505): nothing was written. Other failures reject.
  */
@@ -277,11 +329,18 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
       head = r.position;
     }
     if (records.length) {
+      // The records, the new head and the announcement in one statement (one round trip); a
+      // unique violation fails all of it.
       await q(
-        `INSERT INTO evstore_events (tenant, position, id, stream_id, revision, type, data, metadata, created_at)
-         SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bigint[])`,
+        `WITH inserted AS (
+           INSERT INTO evstore_events (tenant, position, id, stream_id, revision, type, data, metadata, created_at)
+           SELECT $1, * FROM unnest($4::bigint[], $5::uuid[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])),
+         moved AS (UPDATE evstore_tenants SET head = $2 WHERE tenant = $1)
+         SELECT ${ANNOUNCE}`,
         [
           tenant,
+          head,
+          handle.origin,
           records.map((r) => r.position),
           records.map((r) => r.id),
           records.map((r) => r.streamId),
@@ -293,6 +352,7 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
         ],
       );
     }
+    // Later statements see the records: a removal may husk records of this commit.
     for (const removal of removals) await husk(q, tenant, removal);
     for (const [key, value] of meta) {
       if (value == null) await q("DELETE FROM evstore_meta WHERE tenant = $1 AND key = $2", [tenant, key]);
@@ -303,12 +363,7 @@ export async function pgCommitWrite(handle, tenant, records, meta, removals) {
         );
       }
     }
-    if (records.length) {
-      // The new head and its announcement in one statement (one round trip).
-      await q(`WITH moved AS (UPDATE evstore_tenants SET head = $2 WHERE tenant = $1) SELECT ${ANNOUNCE}`, [tenant, head, handle.origin]);
-    } else if (meta.length || removals.length) {
-      await q(`SELECT ${ANNOUNCE}`, [tenant, head, handle.origin]);
-    }
+    if (!records.length && (meta.length || removals.length)) await q(`SELECT ${ANNOUNCE}`, [tenant, head, handle.origin]);
   });
   try {
     await handle.done;

@@ -3,7 +3,10 @@
 //! (`db.query`, `db.transaction`: `server/db.js` implements it for node-postgres and PGlite; the
 //! SQL and the tables are in `src/storage/pg.js`).
 //!
-//! Reads run as they are called, each one query awaited like an IndexedDB request. A write
+//! Reads run as they are called, each one query awaited like an IndexedDB request, with as few
+//! round trips as the seam allows: a read transaction pins the tenant's head in its first read
+//! (not in a query of its own), and the meta keys of
+//! [`prefetch_meta`](crate::Transaction::prefetch_meta) are read along with the next read. A write
 //! transaction is one database transaction that begins by locking the tenant's head row
 //! (`SELECT head … FOR UPDATE`): the write transactions of a tenant, from this process or any
 //! other, run one after another, so what a write transaction reads stays true until it commits.
@@ -18,7 +21,7 @@
 //! [`Storage::watch`].
 
 use std::cell::{Cell, RefCell};
-
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
@@ -45,30 +48,43 @@ extern "C" {
     #[wasm_bindgen(js_name = pgReader)]
     fn reader(db: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = pgLogHead)]
-    fn log_head(q: &JsValue, tenant: &str) -> Promise;
-    #[wasm_bindgen(js_name = pgPin)]
-    fn pin(q: &JsValue, tenant: &str) -> Promise;
+    fn log_head(q: &JsValue, tenant: &str, head: Option<f64>, keys: &Array) -> Promise;
     #[wasm_bindgen(js_name = pgStreamHead)]
-    fn stream_head(q: &JsValue, tenant: &str, head: f64, stream_id: &str) -> Promise;
+    fn stream_head(
+        q: &JsValue,
+        tenant: &str,
+        head: Option<f64>,
+        keys: &Array,
+        stream_id: &str,
+    ) -> Promise;
     #[wasm_bindgen(js_name = pgLocate)]
-    fn locate(q: &JsValue, tenant: &str, head: f64, ids: &Array) -> Promise;
+    fn locate(q: &JsValue, tenant: &str, head: Option<f64>, keys: &Array, ids: &Array) -> Promise;
     #[wasm_bindgen(js_name = pgReadStream)]
     fn read_stream(
         q: &JsValue,
         tenant: &str,
-        head: f64,
+        head: Option<f64>,
+        keys: &Array,
         stream_id: &str,
         from: f64,
         to: f64,
     ) -> Promise;
     #[wasm_bindgen(js_name = pgReadLog)]
-    fn read_log(q: &JsValue, tenant: &str, head: f64, from: f64, to: f64) -> Promise;
+    fn read_log(
+        q: &JsValue,
+        tenant: &str,
+        head: Option<f64>,
+        keys: &Array,
+        from: f64,
+        to: f64,
+    ) -> Promise;
     #[wasm_bindgen(js_name = pgReadSelected)]
     #[allow(clippy::too_many_arguments)]
     fn read_selected(
         q: &JsValue,
         tenant: &str,
-        head: f64,
+        head: Option<f64>,
+        keys: &Array,
         ranges: &Array,
         from: f64,
         to: f64,
@@ -77,8 +93,6 @@ extern "C" {
     ) -> Promise;
     #[wasm_bindgen(js_name = pgScanMeta)]
     fn scan_meta(q: &JsValue, tenant: &str, prefix: &str, end: Option<String>) -> Promise;
-    #[wasm_bindgen(js_name = pgGetMeta)]
-    fn get_meta(q: &JsValue, tenant: &str, key: &str) -> Promise;
     #[wasm_bindgen(js_name = pgBeginWrite)]
     fn begin_write(db: &JsValue, tenant: &str) -> Promise;
     #[wasm_bindgen(js_name = pgAbortWrite)]
@@ -107,16 +121,15 @@ async fn settle(promise: Promise) -> Result<JsValue> {
 }
 
 /// A revision or position a query returned (`-1`: none).
-async fn head(promise: Promise) -> Result<Option<u64>> {
-    let n = settle(promise).await?;
+fn number(n: &JsValue) -> Result<Option<u64>> {
     n.as_f64()
         .map(present)
         .ok_or_else(|| Error::storage("PostgreSQL returned a head that is not a number"))
 }
 
 /// Rows a query returned.
-async fn rows(promise: Promise) -> Result<Array> {
-    settle(promise).await?.dyn_into::<Array>().map_err(|_| {
+fn rows(found: JsValue) -> Result<Array> {
+    found.dyn_into::<Array>().map_err(|_| {
         Error::storage("the database's query interface returned rows that are not an array")
     })
 }
@@ -189,20 +202,24 @@ impl PostgresStorage {
     }
 }
 
-/// A transaction: reads as called, each bounded by the tenant's head the transaction read first
-/// (so that its reads see one state of the log: see `src/storage/pg.js`); for a write
-/// transaction, on the database transaction that holds the tenant's lock (its head is the one
-/// read under the lock), with its writes staged for [`commit`](Transaction::commit).
+/// A transaction: reads as called, each bounded by the tenant's head the transaction pinned in
+/// its first read (so that its reads see one state of the log: see `src/storage/pg.js`); for a
+/// write transaction, on the database transaction that holds the tenant's lock (its head is the
+/// one read under the lock), with its writes staged for [`commit`](Transaction::commit). The meta
+/// values of [`prefetch_meta`](Transaction::prefetch_meta) come with the next read.
 pub struct PostgresTx<'a> {
     tenant: &'a str,
     /// `(sql, params) → rows`: outside any transaction (reads), or in the write transaction.
     q: JsValue,
     /// The open write transaction's handle (`pgBeginWrite`), until it commits or rolls back.
     write: Option<JsValue>,
-    /// The tenant's head this transaction reads at (-1: empty), once known.
+    /// The tenant's head this transaction reads at (-1: empty), once known (a read transaction
+    /// pins it in its first read).
     head: Option<f64>,
-    /// The query of the head of a read transaction, issued at `begin`.
-    pin: Option<Promise>,
+    /// Meta keys announced by `prefetch_meta`, to be read along with the next read.
+    wanted: Vec<String>,
+    /// Meta values read along with reads (`None`: no value), by key.
+    fetched: HashMap<String, Option<String>>,
     records: Array,
     /// Staged meta changes, `[key, value | null]`, in order.
     meta: Array,
@@ -220,58 +237,86 @@ impl Drop for PostgresTx<'_> {
 }
 
 impl PostgresTx<'_> {
-    /// The tenant's head this transaction reads at (-1: the log is empty).
-    async fn head(&mut self) -> Result<f64> {
-        if let Some(head) = self.head {
-            return Ok(head);
+    /// The keys of `prefetch_meta` not read yet, to read along with the next read (taken).
+    fn keys(&mut self) -> Array {
+        self.wanted.drain(..).map(JsValue::from).collect()
+    }
+
+    /// The value of a read issued with `keys` (`{ head, meta, value }`, `src/storage/pg.js`):
+    /// pins the head it read at (when not yet pinned) and keeps the meta values that came with it.
+    async fn landed(&mut self, keys: Array, read: Promise) -> Result<JsValue> {
+        let read = settle(read).await?;
+        let field = |name: &str| Reflect::get(&read, &name.into()).unwrap_or_default();
+        if self.head.is_none() {
+            self.head = Some(number(&field("head"))?.map_or(-1.0, |h| h as f64));
         }
-        let pin = self
-            .pin
-            .take()
-            .unwrap_or_else(|| log_head(&self.q, self.tenant));
-        let head = head(pin).await?.map_or(-1.0, |h| h as f64);
-        self.head = Some(head);
-        Ok(head)
+        let meta: Array = field("meta").dyn_into().map_err(|_| {
+            Error::storage(
+                "the PostgreSQL storage's read returned meta values that are not an array",
+            )
+        })?;
+        for (key, value) in keys.iter().zip(meta.iter()) {
+            if let Some(key) = key.as_string() {
+                self.fetched.insert(key, value.as_string());
+            }
+        }
+        Ok(field("value"))
     }
 }
 
 impl Transaction for PostgresTx<'_> {
     fn stream_head<'a>(&'a mut self, stream: &'a StreamId) -> Io<'a, Option<Revision>> {
         Box::pin(async move {
-            let at = self.head().await?;
-            head(stream_head(&self.q, self.tenant, at, stream.as_str())).await
+            let keys = self.keys();
+            let read = stream_head(&self.q, self.tenant, self.head, &keys, stream.as_str());
+            number(&self.landed(keys, read).await?)
         })
     }
 
     /// The head this transaction reads at (for a write transaction, the one read under the
-    /// lock: no query).
+    /// lock; for a read transaction that read already, the one it pinned: no query).
     fn log_head(&mut self) -> Io<'_, Option<Position>> {
-        Box::pin(async move { Ok(present(self.head().await?)) })
+        Box::pin(async move {
+            if self.head.is_none() {
+                let keys = self.keys();
+                let read = log_head(&self.q, self.tenant, None, &keys);
+                self.landed(keys, read).await?;
+            }
+            Ok(self.head.and_then(present))
+        })
     }
 
     fn locate<'a>(&'a mut self, ids: &'a [Uuid]) -> Io<'a, Vec<Option<StoredLocation>>> {
         Box::pin(async move {
-            let at = self.head().await?;
-            locations(&rows(locate(&self.q, self.tenant, at, &id_keys(ids))).await?)
+            let keys = self.keys();
+            let read = locate(&self.q, self.tenant, self.head, &keys, &id_keys(ids));
+            locations(&rows(self.landed(keys, read).await?)?)
         })
     }
 
     fn read_stream<'a>(&'a mut self, stream: &'a StreamId, revs: Revisions) -> Io<'a, BoxedPage> {
         Box::pin(async move {
             let (from, to) = bounds(&revs);
-            let at = self.head().await?;
-            let found = read_stream(&self.q, self.tenant, at, stream.as_str(), from, to);
-            Ok(Records::boxed(rows(found).await?))
+            let keys = self.keys();
+            let read = read_stream(
+                &self.q,
+                self.tenant,
+                self.head,
+                &keys,
+                stream.as_str(),
+                from,
+                to,
+            );
+            Ok(Records::boxed(rows(self.landed(keys, read).await?)?))
         })
     }
 
     fn read_log(&mut self, positions: Positions) -> Io<'_, BoxedPage> {
         Box::pin(async move {
             let (from, to) = bounds(&positions);
-            let at = self.head().await?;
-            Ok(Records::boxed(
-                rows(read_log(&self.q, self.tenant, at, from, to)).await?,
-            ))
+            let keys = self.keys();
+            let read = read_log(&self.q, self.tenant, self.head, &keys, from, to);
+            Ok(Records::boxed(rows(self.landed(keys, read).await?)?))
         })
     }
 
@@ -301,18 +346,19 @@ impl Transaction for PostgresTx<'_> {
                 .collect();
             let (from, to) = bounds(&positions);
             let backwards = direction == Direction::Backwards;
-            let at = self.head().await?;
-            let found = read_selected(
+            let keys = self.keys();
+            let read = read_selected(
                 &self.q,
                 self.tenant,
-                at,
+                self.head,
+                &keys,
                 &ranges,
                 from,
                 to,
                 backwards,
                 max as f64,
             );
-            Ok(Records::boxed(rows(found).await?))
+            Ok(Records::boxed(rows(self.landed(keys, read).await?)?))
         })
     }
 
@@ -356,18 +402,36 @@ impl Transaction for PostgresTx<'_> {
     /// transaction's staged changes over them.
     fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
         Box::pin(async move {
-            let found = rows(scan_meta(&self.q, self.tenant, prefix, prefix_end(prefix))).await?;
+            let found =
+                rows(settle(scan_meta(&self.q, self.tenant, prefix, prefix_end(prefix))).await?)?;
             Ok(merge_meta(&found, &self.meta, prefix))
         })
     }
 
+    /// Records the keys: the next read brings their values (a get of a key not brought yet
+    /// reads it with the others still wanted, and pins the head if not yet pinned).
+    fn prefetch_meta(&mut self, keys: &[&str]) {
+        for key in keys {
+            if !self.fetched.contains_key(*key) && !self.wanted.iter().any(|k| k == key) {
+                self.wanted.push((*key).to_owned());
+            }
+        }
+    }
+
+    /// This transaction's staged change of `key`, else the value a read brought (under the
+    /// write transaction's lock, or in a read transaction, it stands), else one query.
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
         Box::pin(async move {
             if let Some(staged) = staged_meta(&self.meta, key) {
                 return Ok(staged);
             }
-            let value = settle(get_meta(&self.q, self.tenant, key)).await?;
-            Ok(value.as_string().map(Json::trusted))
+            if !self.fetched.contains_key(key) {
+                self.prefetch_meta(&[key]);
+                let keys = self.keys();
+                let read = log_head(&self.q, self.tenant, self.head, &keys);
+                self.landed(keys, read).await?;
+            }
+            Ok(self.fetched.get(key).cloned().flatten().map(Json::trusted))
         })
     }
 
@@ -418,7 +482,8 @@ impl Storage for PostgresStorage {
                 q: self.reader.clone(),
                 write: None,
                 head: None,
-                pin: None,
+                wanted: Vec::new(),
+                fetched: HashMap::new(),
                 records: Array::new(),
                 meta: Array::new(),
                 removals: Array::new(),
@@ -432,8 +497,6 @@ impl Storage for PostgresStorage {
                 });
                 tx.write = Some(handle);
                 tx.head = Some(locked?);
-            } else {
-                tx.pin = Some(pin(&self.reader, &self.tenant));
             }
             Ok(Box::new(tx) as BoxedTx<'_>)
         })

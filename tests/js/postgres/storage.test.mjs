@@ -176,6 +176,62 @@ describe("PGlite", () => {
     }
   });
 
+  test("round trips: a stream read is one query, an append one transaction of three statements", async () => {
+    // Every statement sent, outside a transaction ("Q") or inside one ("T"); each transaction
+    // adds its BEGIN and COMMIT.
+    const sent = [];
+    let transactions = 0;
+    const counted = {
+      query: (sql, params) => (sent.push(`Q ${sql}`), db.query(sql, params)),
+      transaction: (fn) => (transactions++, db.transaction((q) => fn((sql, params) => (sent.push(`T ${sql}`), q(sql, params))))),
+    };
+    const store = await open(counted, "counted");
+    await store.append("Order-1", [{ type: "Placed" }, { type: "Paid" }]);
+    await store.append("Kept-1", [{ type: "A" }, { type: "B" }, { type: "C" }]);
+    await store.setStreamMetadata("Kept-1", { maxCount: 2 });
+    await store.append("Tagged-1", [{ type: "A" }]);
+    await store.setStreamMetadata("Tagged-1", { custom: { owner: "ops" } });
+    const measure = async (call) => {
+      sent.length = 0;
+      transactions = 0;
+      const result = await call();
+      return { result, sent: [...sent], transactions };
+    };
+
+    const read = await measure(() => store.readStream("Order-1"));
+    assert.deepEqual(read.result.map((e) => e.type), ["Placed", "Paid"]);
+    assert.equal(read.sent.length, 1, `readStream: the head, the events and the stream's record in one query:\n${read.sent.join("\n")}`);
+    assert.equal(read.transactions, 0);
+
+    const tagged = await measure(() => store.readStream("Tagged-1"));
+    assert.deepEqual(tagged.result.map((e) => e.type), ["A"]);
+    assert.equal(tagged.sent.length, 1, `a record that hides nothing, read along:\n${tagged.sent.join("\n")}`);
+
+    // A record that hides events: the core then reads the stream's head and its visible range.
+    const kept = await measure(() => store.readStream("Kept-1"));
+    assert.deepEqual(kept.result.map((e) => e.type), ["B", "C"], "the record read along hides what maxCount drops");
+    assert.equal(kept.sent.length, 3, kept.sent.join("\n"));
+
+    const none = await measure(() => store.readStream("Nothing-1"));
+    assert.deepEqual(none.result, []);
+    assert.equal(none.sent.length, 1, none.sent.join("\n"));
+
+    await store.readAll(); // loads the registry of lifecycle records (once: its reads are not counted)
+    const all = await measure(() => store.readAll());
+    assert.equal(all.result.length, 7, "every event but the one maxCount hides");
+    assert.equal(all.sent.length, 1, all.sent.join("\n"));
+
+    const appended = await measure(() => store.append("Order-1", [{ type: "Shipped" }], { expectedRevision: 1 }));
+    assert.deepEqual(appended.result, { nextExpectedRevision: 2, position: 8 });
+    assert.equal(appended.transactions, 1);
+    assert.equal(
+      appended.sent.length,
+      3,
+      `append: the lock, the stream's head with its record, the insert with the new head:\n${appended.sent.join("\n")}`,
+    );
+    await rejectsWith(store.append("Order-1", [{ type: "Late" }], { expectedRevision: 1 }), "WRONG_EXPECTED_REVISION");
+  });
+
   test("a failing query is a STORAGE_ERROR with the database's error as its cause; nothing is written", async () => {
     const other = await PGlite.create();
     try {

@@ -1,6 +1,8 @@
 //! The JS-facing `EventStore` (wasm32 only). Thin: convert the arguments, call the core, map
 //! the result. Every method returns a `Promise` that rejects with an `EventStoreError`.
 
+#[cfg(feature = "server")]
+mod bodies;
 mod convert;
 mod error;
 mod lifecycle;

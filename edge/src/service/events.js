@@ -43,14 +43,3 @@ export async function collectEvents(read, key, { from, direction = "forwards", m
   }
   return { parts, bytes, last };
 }
-
-/** A store's readStream as a `read` function for collectEvents. */
-export const streamReader = (store, streamId) => ({ from, direction, maxCount }) =>
-  store.readStream(streamId, { fromRevision: from, direction, maxCount });
-
-/**
- * A store's readAll as a `read` function for collectEvents; with `streams` (patterns), only those
- * streams' events, at their log positions.
- */
-export const allReader = (store, streams = null) => ({ from, direction, maxCount }) =>
-  store.readAll(streams === null ? { fromPosition: from, direction, maxCount } : { fromPosition: from, direction, maxCount, streams });

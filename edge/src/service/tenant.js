@@ -4,7 +4,6 @@
 // (body: JSON text); the WebSocket live feed arrives through `fetch` and runs in ./feed.js.
 
 import { STREAM_FORBIDDEN, allowsStream, constantTimeEqual } from "./auth.js";
-import { collectEvents, allReader, streamReader } from "./events.js";
 import { LiveFeed } from "./feed.js";
 import { describeError, errorBody, errorResponse } from "./http.js";
 import { MAX_READ_BYTES, MAX_READ_EVENTS } from "./limits.js";
@@ -89,7 +88,7 @@ export class Tenant {
   async readStream(identity, streamId, options) {
     return this.answer(async () => {
       await this.admit(identity, "read", streamId);
-      return this.eventsBody(streamReader(this.store, streamId), "revision", options);
+      return this.eventsBody({ fromRevision: options.from, direction: options.direction, maxCount: options.maxCount }, streamId);
     });
   }
 
@@ -97,14 +96,20 @@ export class Tenant {
     return this.answer(async () => {
       await this.admit(identity, "read");
       // Only the token's streams, at their tenant positions (the others' are holes).
-      return this.eventsBody(allReader(this.store, identity.streams ?? null), "position", options);
+      const read = { fromPosition: options.from, direction: options.direction, maxCount: options.maxCount };
+      return this.eventsBody(identity.streams == null ? read : { ...read, streams: identity.streams });
     });
   }
 
-  /** `{"events":[…]}` as JSON text, capped by the read limits. */
-  async eventsBody(read, key, options) {
-    const { parts } = await collectEvents(read, key, options, { maxEvents: MAX_READ_EVENTS, maxBytes: MAX_READ_BYTES });
-    return `{"events":[${parts.join(",")}]}`;
+  /**
+   * `{"events":[…]}` as JSON text, capped by the read limits: `readStream(streamId, read)`, or
+   * without `streamId` `readAll(read)`, written by the store straight from the stored events
+   * (one crossing per page; the stored form, never upcast, as sync frames carry it).
+   */
+  eventsBody(read, streamId) {
+    return streamId === undefined
+      ? this.store.readAllBody(read, MAX_READ_EVENTS, MAX_READ_BYTES)
+      : this.store.readStreamBody(streamId, read, MAX_READ_EVENTS, MAX_READ_BYTES);
   }
 
   /** Runs `work` and answers `{ status, body }`: 200 with its result, or the contract's error. */

@@ -208,6 +208,29 @@ export function syncGoals(results) {
     sides: [{ label: "evstore", value: store, unit: "ms" }, { label: "relay", value: relay, unit: "ms" }],
     note: before == null ? "target: unchanged; the ratio before issue 21 is not recorded, so issue 13's 1.5x" : `target: unchanged — the ratio before issue 21 (9d05a06, one run on a busy machine); one run is noisy, compare several`,
   });
+  // Issue 24, goal 4: against the persisted relay (each page writes the event to raw IndexedDB
+  // before sending and before handling), median and p99, IndexedDB on both pages.
+  c.issue = "24/4";
+  const ofRounds = (kind, key) => med(lat[kind].map((x) => x[key]));
+  for (const [key, what] of [["median", "median"], ["p99", "p99"]]) {
+    const has = lat?.["relay-idb"];
+    const [e, r] = has ? [ofRounds("evstore", key), ofRounds("relay-idb", key)] : [];
+    c.add(`sync-latency-persisted-${key}`, `Sync latency, append → handler in another page (IndexedDB): ${what}`, "the persisted relay", "≤", 1.5, has && {
+      value: e / r,
+      sides: [{ label: "evstore", value: e, unit: "ms" }, { label: "persisted relay", value: r, unit: "ms" }],
+    });
+  }
+  // Issue 24, goal 5: single appends to a synced IndexedDB store, not connected and connected,
+  // against the same appends to a store opened without sync.
+  c.issue = "24/5";
+  const sa = results.syncedAppends;
+  for (const [key, what] of [["offline", "not connected"], ["online", "connected"]]) {
+    const [e, r] = sa ? [med(sa[key]), med(sa.plain)] : [];
+    c.add(`synced-appends-${key}`, `Single appends to a synced IndexedDB store, ${what}: time`, "the same appends without sync", "≤", 1.2, sa && {
+      value: e / r,
+      sides: [{ label: "synced", value: e, unit: "ms" }, { label: "plain", value: r, unit: "ms" }],
+    });
+  }
   return c.out;
 }
 

@@ -6,7 +6,10 @@
 //     against a minimal relay (bench/sync-relay.mjs: a plain JS Durable Object forwarding each
 //     WebSocket message to the other sockets, behind the same Worker). One event at a time,
 //     directions alternating (A→B, B→A) so a residual clock offset between the pages cancels.
-//     Goal ≤ 1.5x the relay's median.
+//     Goal ≤ 1.5x the relay's median. Issue 24 (goal 4) adds the persisted relay
+//     (bench/contenders/persisted-relay.mjs): the same relay, each page writing the event to raw
+//     IndexedDB in one readwrite transaction before sending it and before handling it. Goal ≤ 1.5x
+//     its median and its p99, IndexedDB on both pages.
 //  b. 10,000 events appended offline (100 appends of 100 events, Node, memory store) then
 //     flushed — from the network coming back to flush() resolving — against the same events
 //     POSTed over HTTP in batches of 100 (one request in flight). Goal ≤ 1.0x.
@@ -20,9 +23,14 @@
 //     warm-up round of each (discarded: the first catch-ups of a process also time the JIT and the
 //     Durable Object's first reads). Goal ≤ 0.05x.
 //
-// The goals of a. and d. are read off the results by bench/goals.mjs (syncGoals) and printed last.
+//  e. synced appends (issue 24, goal 5): single-event appends in a Chromium page to a fresh
+//     IndexedDB store opened with sync, not connected (bench/sync-rebase.mjs freshAppends) and
+//     connected to the edge service (bench/sync-appends.mjs), against the same appends to a store
+//     opened without sync; the three alternating, in one page. Goal ≤ 1.2x each.
 //
-//   node bench/sync.mjs [--smoke] [--only a,b,c,d]
+// The goals of a., d. and e. are read off the results by bench/goals.mjs (syncGoals) and printed last.
+//
+//   node bench/sync.mjs [--smoke] [--only a,b,c,d,e] [--latency N] [--rounds N]
 import { join } from "node:path";
 import { EventStore } from "evstore";
 import WebSocket from "ws";
@@ -36,6 +44,13 @@ const smoke = process.argv.includes("--smoke");
 const N = smoke
   ? { rounds: 1, latency: 30, warmup: 5, appends: 10, perAppend: 10, rebase: 100, groups: 100, streamsPerGroup: 2, perStream: 10 }
   : { rounds: 3, latency: 1000, warmup: 30, appends: 100, perAppend: 100, rebase: 1000, groups: 100, streamsPerGroup: 10, perStream: 100 };
+const numberArg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? null : Number(process.argv[i + 1]);
+};
+if (numberArg("--latency")) N.latency = numberArg("--latency");
+if (numberArg("--rounds")) N.rounds = numberArg("--rounds");
+N.appendsE = smoke ? 50 : 500;
 const onlyArg = process.argv.find((a) => a.startsWith("--only"));
 const only = onlyArg ? new Set((onlyArg.includes("=") ? onlyArg.split("=")[1] : process.argv[process.argv.indexOf(onlyArg) + 1]).split(",")) : null;
 const runs = (part) => only === null || only.has(part);
@@ -88,6 +103,10 @@ async function latencyRound(kind, browser, srv, edges) {
       const url = `${edges.relay.base.replace(/^http/, "ws")}/t/${tenant}/sync`;
       for (const p of [a, b]) await p.evaluate(([u, t]) => window.openRelay(u, t), [url, jwt]);
       send = (i) => window.sendRelay("Latency-1", i);
+    } else if (kind === "relay-idb") {
+      const url = `${edges.relay.base.replace(/^http/, "ws")}/t/${tenant}/sync`;
+      for (const p of [a, b]) await p.evaluate(([u, t, n]) => window.openPersistedRelay(u, t, n), [url, jwt, tenant]);
+      send = (i) => window.sendPersistedRelay("Latency-1", i);
     } else {
       const storage = kind === "evstore-memory" ? "memory" : "indexeddb";
       for (const p of [a, b]) {
@@ -105,7 +124,7 @@ async function latencyRound(kind, browser, srv, edges) {
     const ms = samples.map((s) => s.ms);
     const dir = (d) => median(samples.filter((s) => s.dir === d).map((s) => s.ms));
     const out = { median: median(ms), p99: percentile(ms, 99), max: Math.max(...ms), skew: (dir(0) - dir(1)) / 2, samples: ms };
-    if (kind !== "relay") {
+    if (kind.startsWith("evstore")) {
       // Where the time goes: sender (append resolved, push sent), wire (push sent → the events
       // frame in the other page: network, Worker, Durable Object), receiver (frame → handler).
       const [sa, sb] = [await a.evaluate(() => window.latencyStages()), await b.evaluate(() => window.latencyStages())];
@@ -285,7 +304,7 @@ try {
 
   // a.
   if (runs("a")) {
-  const kinds = ["evstore", "evstore-memory", "relay"];
+  const kinds = ["evstore", "evstore-memory", "relay", "relay-idb"];
   const lat = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let r = 0; r < N.rounds; r++) {
     for (const kind of r % 2 ? [...kinds].reverse() : kinds) lat[kind].push(await latencyRound(kind, browser, srv, edges));
@@ -342,6 +361,32 @@ try {
     }
     results.partialCatchUp = pc;
   }
+  // e. One page; plain, synced offline and synced online appends alternating.
+  if (runs("e")) {
+    const sa = { plain: [], offline: [], online: [] };
+    const context = await browser.newContext();
+    try {
+      const page = await devicePage(context, srv);
+      const order = ["plain", "offline", "online"];
+      for (let r = 0; r < N.rounds; r++) {
+        for (const kind of r % 2 ? [...order].reverse() : order) {
+          const name = tenantName(`appends-${kind}`);
+          const args = { kind, n: N.appendsE, name, url: `${edges.evstore.base}/t/${name}`, token: token(name, { exp: exp() }) };
+          const ms = await page.evaluate(async ({ kind, n, name, url, token }) => {
+            const [r, c] = [await import("/bench/sync-rebase.mjs"), await import("/bench/sync-appends.mjs")];
+            const EventStore = window.EventStore;
+            if (kind === "plain") return r.plainAppends({ EventStore, storage: "indexeddb", name, n });
+            if (kind === "offline") return r.freshAppends({ EventStore, storage: "indexeddb", name, n });
+            return c.connectedAppends({ EventStore, name, n, url, token });
+          }, args);
+          sa[kind].push(ms);
+        }
+      }
+    } finally {
+      await context.close();
+    }
+    results.syncedAppends = sa;
+  }
 } finally {
   await browser?.close();
   await srv?.close();
@@ -362,6 +407,8 @@ row(`a. append → handler in another page, median (ms), IndexedDB vs relay`, la
 row(`   p99 (ms)`, latOf("evstore", "p99"), latOf("relay", "p99"), "");
 row(`   memory store in the pages, median (ms) vs relay`, latOf("evstore-memory", "median"), latOf("relay", "median"), "");
 row(`   memory store in the pages, p99 (ms)`, latOf("evstore-memory", "p99"), latOf("relay", "p99"), "");
+row(`   IndexedDB vs the persisted relay, median (ms)`, latOf("evstore", "median"), latOf("relay-idb", "median"), "≤ 1.5x");
+row(`   IndexedDB vs the persisted relay, p99 (ms)`, latOf("evstore", "p99"), latOf("relay-idb", "p99"), "≤ 1.5x");
 }
 const total = N.appends * N.perAppend;
 if (results.offline) row(`b. ${total.toLocaleString("en")} events offline → flushed (ms) vs HTTP, Node memory`, spread(results.offline.evstore.map((x) => x.ms)), spread(results.offline.http.map((x) => x.ms)), "≤ 1.0x");
@@ -370,6 +417,11 @@ row(`c. rebase of ${N.rebase.toLocaleString("en")} pending (ms) vs fresh appends
 row(`   same, Chromium IndexedDB`, spread(results.rebase.chromium.rebase), spread(results.rebase.chromium.fresh), "≤ 1.5x");
 row(`   Node memory, vs fresh appends to a plain store (no sync)`, spread(results.rebase.node.rebase), spread(results.rebase.node.plain), "");
 row(`   Chromium IndexedDB, vs fresh appends to a plain store`, spread(results.rebase.chromium.rebase), spread(results.rebase.chromium.plain), "");
+}
+const sa = results.syncedAppends;
+if (sa) {
+  row(`e. ${N.appendsE} single appends, synced IndexedDB store not connected (ms) vs without sync`, spread(sa.offline), spread(sa.plain), "≤ 1.2x");
+  row(`   synced and connected (ms) vs without sync`, spread(sa.online), spread(sa.plain), "≤ 1.2x");
 }
 const pc = results.partialCatchUp;
 if (pc) {
@@ -391,7 +443,7 @@ console.log(
     ...(results.latency
       ? [
     `a. n=${N.latency} per round and contender (+${N.warmup} warm-up), one event at a time, directions alternating; pooled over rounds:`,
-    ...["evstore", "evstore-memory", "relay"].map((k) => {
+    ...["evstore", "evstore-memory", "relay", "relay-idb"].map((k) => {
       const xs = all(k);
       const skew = median(results.latency[k].map((x) => x.skew));
       return `   ${k.padEnd(15)} median ${f(median(xs))} ms, p99 ${f(percentile(xs, 99))} ms, max ${f(Math.max(...xs))} ms (A→B minus B→A, halved: ${skew.toFixed(2)} ms)`;
@@ -413,4 +465,4 @@ console.log(
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join("\n"),
 );
-console.log(["", ...goalLines(syncGoals(results), "Goals of sync (issues 13 and 21)")].join("\n"));
+console.log(["", ...goalLines(syncGoals(results), "Goals of sync (issues 13, 21 and 24)")].join("\n"));

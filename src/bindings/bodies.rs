@@ -1,6 +1,7 @@
 //! Read answers of the HTTP API as JSON text (`server` feature): `{"events":[…]}` written from
-//! the stored rows, one crossing per page read, never a JS object per event. Internal methods
-//! of the store for the edge service (edge/src/service/tenant.js), not part of the public API.
+//! the stored records where they are, in JS (./bodies.js), a few crossings per page read, never a
+//! JS object per event and no payload copied into wasm. Internal methods of the store for the edge
+//! service (edge/src/service/tenant.js), not part of the public API.
 //!
 //! The stored form travels, as in sync frames: the service's store has no schema, and a read
 //! answer is never upcast. An answer holds at most `maxEvents` events and stops after the event
@@ -9,8 +10,8 @@
 
 use wasm_bindgen::prelude::*;
 
+use super::pages::records;
 use super::{convert, promise, JsEventStore};
-use crate::sync::wire::push_event;
 use crate::{Direction, Error, EventStore, ReadFrom, ReadOptions, Result, Selection};
 
 /// Events read per page: a byte-capped answer reads little past its cap.
@@ -39,8 +40,21 @@ impl Limits {
     }
 }
 
+#[wasm_bindgen(module = "/src/bindings/bodies.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = bodyStart)]
+    fn body_start(max_events: f64, max_bytes: f64) -> JsValue;
+    #[wasm_bindgen(js_name = bodyWrite)]
+    fn body_write(body: &JsValue, records: &js_sys::Array, reverse: bool, key: &str) -> f64;
+    #[wasm_bindgen(js_name = bodyLast)]
+    fn body_last(body: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = bodyText)]
+    fn body_text(body: &JsValue) -> String;
+}
+
 /// `{"events":[…]}` of `source` read with `options` (the first page from `options.from`, each
-/// next one after the last event read), within `limits`.
+/// next one after the last event read), within `limits`: each page's stored records are written
+/// by the JS half (./bodies.js) where they are.
 async fn read_body(
     store: &EventStore,
     source: &Source,
@@ -48,11 +62,13 @@ async fn read_body(
     limits: Limits,
 ) -> Result<String> {
     let backwards = options.direction == Direction::Backwards;
+    let key = match source {
+        Source::Stream(_) => "revision",
+        Source::All(_) => "position",
+    };
     let mut remaining = options.max_count.unwrap_or(u64::MAX).min(limits.events);
+    let body = body_start(remaining as f64, limits.bytes as f64);
     let mut from = options.from;
-    let mut out = String::from("{\"events\":[");
-    let mut bytes = 0usize;
-    let mut last: Option<u64> = None;
     while remaining > 0 {
         let want = remaining.min(CHUNK);
         let page_options = ReadOptions {
@@ -65,41 +81,28 @@ async fn read_body(
             Source::All(None) => store.read_all_page(page_options).await?,
             Source::All(Some(s)) => store.read_all_selected_page(s, page_options).await?,
         };
-        let events = page.into_events()?;
-        for e in &events {
-            if last.is_some() {
-                out.push(',');
-            }
-            let start = out.len();
-            push_event(&mut out, e);
-            bytes += out.len() - start + 1;
-            last = Some(match source {
-                Source::Stream(_) => e.revision,
-                Source::All(_) => e.position,
-            });
-            remaining -= 1;
-            if bytes >= limits.bytes {
-                remaining = 0;
-            }
-            if remaining == 0 {
-                break;
-            }
-        }
-        let Some(key) = last else { break };
-        if (events.len() as u64) < want {
+        let reversed = page.reversed;
+        let Some(page) = page.page else { break };
+        let records = records(page)?;
+        let read = records.0.length() as u64;
+        if read == 0 {
             break;
         }
+        remaining = body_write(&body, &records.0, reversed, key) as u64;
+        if read < want {
+            break;
+        }
+        let last = body_last(&body) as u64;
         from = Some(ReadFrom::At(if backwards {
-            match key.checked_sub(1) {
+            match last.checked_sub(1) {
                 Some(next) => next,
                 None => break,
             }
         } else {
-            key + 1
+            last + 1
         }));
     }
-    out.push_str("]}");
-    Ok(out)
+    Ok(body_text(&body))
 }
 
 #[wasm_bindgen(js_class = EventStore)]

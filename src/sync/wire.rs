@@ -17,8 +17,6 @@ mod server;
 
 pub(crate) use client::{append_wire_len, check_pushable, fits_one_push, push_patterns};
 pub use client::{encode_auth, encode_client_message, PING};
-#[cfg(all(feature = "server", target_arch = "wasm32"))]
-pub(crate) use events::push_event;
 #[cfg(feature = "server")]
 pub(crate) use events::wire_size;
 pub use fields::MAX_NESTING;

@@ -26,6 +26,8 @@ export interface CreateServerOptions {
   env?: Record<string, string | undefined>;
   /** Largest event (`data` + `metadata` as JSON) in bytes; default the edge's limit (512 KiB). */
   maxEventBytes?: number;
+  /** A tenant without calls or open sockets for this long is closed (reopened at its next call); default 600,000 ms. */
+  idleTenantMs?: number;
 }
 
 export interface EvstoreServer {

@@ -25,16 +25,17 @@ const NOSNIFF = { "x-content-type-options": "nosniff" };
 
 /**
  * A server of the service over `database` (server/db.js), with the EVSTORE_* settings of `env`
- * and `maxEventBytes` (default: the edge's limit) for its stores: `handle(request)` answers a Web
+ * and `maxEventBytes` (default: the edge's limit) for its stores, closing a tenant idle for
+ * `idleTenantMs` (default 10 minutes: no call, no socket): `handle(request)` answers a Web
  * `Request` (a WebSocket upgrade only through `httpServer`), `httpServer` is the Node server
  * (not listening until `listen`), and `close()` stops accepting, closes the sync sockets (1001),
  * waits for pending work and closes the stores (not the database: its opener closes it).
  */
-export function createServer({ database, env = process.env, maxEventBytes } = {}) {
+export function createServer({ database, env = process.env, maxEventBytes, idleTenantMs } = {}) {
   if (!database || typeof database.query !== "function" || typeof database.transaction !== "function") {
     throw new TypeError("createServer needs { database }: poolDatabase(pool), pgliteDatabase(pglite) or openDatabase(…).database");
   }
-  const tenants = new Tenants({ database, env, maxEventBytes });
+  const tenants = new Tenants({ database, env, maxEventBytes, idleTenantMs });
   const { maxBodyBytes } = limits(env);
   const handle = (request) => respond(request, env, tenants);
 

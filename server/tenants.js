@@ -10,6 +10,9 @@ import { NodeSocket } from "./sockets.js";
 /** The calls `respond` makes on a tenant (host.js `TenantCalls`). */
 const CALLS = ["append", "readStream", "readAll", "getStreamMetadata", "setStreamMetadata", "deleteStream", "fetch"];
 
+/** How long a tenant stays open without a call or a socket (10 minutes). */
+const IDLE_TENANT_MS = 600_000;
+
 /** How long a socket the service accepted may wait for its upgrade to complete before it is dropped. */
 const UPGRADE_MS = 10_000;
 
@@ -19,21 +22,62 @@ const UPGRADE_MS = 10_000;
  * next call tries again).
  */
 export class Tenants {
-  constructor({ database, env, maxEventBytes = MAX_EVENT_BYTES }) {
+  constructor({ database, env, maxEventBytes = MAX_EVENT_BYTES, idleTenantMs = IDLE_TENANT_MS }) {
     this.database = database;
     this.env = env;
     this.maxEventBytes = maxEventBytes;
     /** Tenant id → Promise of its `Opened` (see `open`). */
     this.opened = new Map();
+    /** Tenant id → its calls in flight, and when its last call ended. */
+    this.busy = new Map();
+    this.lastUsed = new Map();
     this.pending = new Set();
     this.closing = false;
+    this.idleTenantMs = idleTenantMs;
+    // Tenants idle that long (no call, no socket) are closed, so a process's memory follows the
+    // tenants it serves now rather than every tenant it ever served.
+    this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(idleTenantMs, 60_000)));
+    this.sweeper.unref?.();
   }
 
   /** The tenant's calls (host.js `TenantCalls`), each waiting for its open. */
   get(id) {
     const calls = {};
-    for (const name of CALLS) calls[name] = async (...args) => (await this.tenant(id))[name](...args);
+    for (const name of CALLS) {
+      calls[name] = async (...args) => {
+        this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
+        try {
+          return await (await this.tenant(id))[name](...args);
+        } finally {
+          const left = this.busy.get(id) - 1;
+          if (left) this.busy.set(id, left);
+          else this.busy.delete(id);
+          this.lastUsed.set(id, Date.now());
+        }
+      };
+    }
     return calls;
+  }
+
+  /**
+   * Closes the tenants idle for `idleTenantMs`: no call in flight or since, no open socket. The
+   * entry leaves the map at once (a later call opens the tenant afresh); its store closes once its
+   * feed's queue is done.
+   */
+  sweep(now = Date.now()) {
+    for (const [id, entry] of this.opened) {
+      if (this.busy.has(id) || now - (this.lastUsed.get(id) ?? now) < this.idleTenantMs) continue;
+      entry.then(
+        (opened) => {
+          if (this.opened.get(id) !== entry || opened.sockets.size || this.busy.has(id)) return;
+          this.opened.delete(id);
+          this.lastUsed.delete(id);
+          opened.unwatch?.();
+          this.waitUntil(opened.tenant.feed.queue.then(() => opened.store.close()));
+        },
+        () => {},
+      );
+    }
   }
 
   /** The opened `Tenant` of `id`. */
@@ -108,6 +152,7 @@ export class Tenants {
    */
   async close() {
     this.closing = true;
+    clearInterval(this.sweeper);
     const entries = await Promise.allSettled([...this.opened.values()]);
     const opened = entries.filter((e) => e.status === "fulfilled").map((e) => e.value);
     for (const { sockets, unwatch } of opened) {

@@ -152,3 +152,46 @@ test("evstore/server from the built package: createServer + handle on PGlite in 
     await close();
   }
 });
+
+test("a tenant idle for idleTenantMs is closed (its watch ended) and reopened by its next call, with its log intact", async () => {
+  const { createServer, openDatabase } = await import("evstore/server");
+  const { database, close } = await openDatabase({});
+  const watching = new Map();
+  let opens = 0;
+  const spied = {
+    origin: database.origin,
+    query: (sql, params) => database.query(sql, params),
+    transaction: (fn) => database.transaction(fn),
+    watch(tenant, wake) {
+      opens++;
+      watching.set(tenant, (watching.get(tenant) ?? 0) + 1);
+      const unwatch = database.watch(tenant, wake);
+      return () => {
+        watching.set(tenant, watching.get(tenant) - 1);
+        unwatch();
+      };
+    },
+  };
+  const app = createServer({ database: spied, env: { EVSTORE_JWT_SECRET: SECRET }, idleTenantMs: 200 });
+  const request = (method, path, body) =>
+    app.handle(new Request(`http://server.test${path}`, { method, headers: { authorization: `Bearer ${token("acme")}`, "content-type": "application/json" }, body: body && JSON.stringify(body) }));
+  try {
+    assert.equal((await request("POST", "/t/acme/streams/S-1", { events: [{ type: "A" }] })).status, 200);
+    assert.ok(watching.get("acme") >= 1, "an open tenant watches for other processes' commits");
+    for (let i = 0; i < 100 && watching.get("acme") > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(watching.get("acme"), 0, "closed after idling");
+    const read = await request("GET", "/t/acme/streams/S-1");
+    assert.deepEqual((await read.json()).events.map((e) => e.type), ["A"]);
+    assert.ok(watching.get("acme") >= 1, "reopened by the next call");
+    // Calls keep it open: one every 50 ms for 0.6 s, all served by the same opened store.
+    const opened = opens;
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await request("GET", "/t/acme/streams/S-1")).status, 200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(opens, opened, "not closed while in use");
+  } finally {
+    await app.close();
+    await close();
+  }
+});

@@ -37,6 +37,21 @@ export function edgeEnvironment(dataDir, env = process.env) {
 }
 
 /**
+ * `stop(signal = "SIGTERM")` for a spawned `child` whose exit `exited` resolves: sends `signal`,
+ * then SIGKILL after `graceMs`, and resolves with the exit (at once when it already exited).
+ */
+export function childStopper(child, exited, graceMs = 3000) {
+  return async (signal = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  };
+}
+
+/**
  * Starts workerd with the edge service on `host:port`, its objects in `dataDir`. Resolves once the
  * socket answers: `{ base, env, devSecret, secretFile, child, exited, stop() }`. `stdio` is passed
  * to spawn (default: workerd's output goes to ours).
@@ -49,14 +64,7 @@ export async function startLocalEdge({ port = 8787, dataDir = ".edge-data", env 
   const child = spawn(join(REPO, "node_modules/.bin/workerd"), ["serve", config], { env: childEnv, stdio });
   const exited = new Promise((done) => child.once("exit", (code, signal) => done({ code, signal })));
   const base = `http://${host}:${port}`;
-  const stop = async (signal = "SIGTERM") => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-    const result = await exited;
-    clearTimeout(timer);
-    return result;
-  };
+  const stop = childStopper(child, exited);
   for (let i = 0; ; i++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`workerd exited before answering on ${base}`);
     if (await fetch(`${base}/`).then(() => true, () => false)) break;

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { REPO } from "../edge/workerd-config.mjs";
-import { edgeEnvironment } from "./edge-local.mjs";
+import { childStopper, edgeEnvironment } from "./edge-local.mjs";
 
 /**
  * The data directory of `make server`: `$SERVER_DATA`, else `.server-data`; a relative one is
@@ -32,14 +32,7 @@ export async function startLocalServer({ port = 8788, dataDir, databaseUrl, env 
   const child = spawn(process.execPath, [join(REPO, "scripts/server.mjs")], { env: childEnv, stdio, cwd: REPO });
   const exited = new Promise((done) => child.once("exit", (code, signal) => done({ code, signal })));
   const base = `http://${host}:${port}`;
-  const stop = async (signal = "SIGTERM") => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const result = await exited;
-    clearTimeout(timer);
-    return result;
-  };
+  const stop = childStopper(child, exited, 10_000);
   for (let i = 0; ; i++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited before answering on ${base}`);
     if (await fetch(`${base}/`).then(() => true, () => false)) break;

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { childStopper } from "../../scripts/edge-local.mjs";
 
 const REFERENCE = fileURLToPath(new URL("./reference.mjs", import.meta.url));
 const running = new Set();
@@ -41,14 +42,7 @@ export async function startReferenceProcess({ databaseUrl, secret }) {
     });
     exited.then(({ code, signal }) => reject(new Error(`the reference exited (${code ?? signal}) before listening: ${output}`)));
   });
-  const stop = async (signal = "SIGTERM") => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-    const result = await exited;
-    clearTimeout(timer);
-    return result;
-  };
+  const stop = childStopper(child, exited);
   return { base: `http://127.0.0.1:${port}`, port, child, exited, stop };
 }
 

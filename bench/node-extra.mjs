@@ -6,6 +6,7 @@ import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "./stats.mjs";
+import { browserSizes } from "./sizes.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const pkg = join(repo, "pkg");
@@ -17,7 +18,9 @@ export function sizes() {
   };
   const wasm = measure([join(pkg, "evstore_wasm_bg.wasm")]);
   const glue = measure([join(pkg, "index.js")]);
-  return { wasm, glue, total: { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip, brotli: wasm.brotli + glue.brotli } };
+  // local / synced: what a page fetches without and with `sync` (bench/sizes.mjs, issue 24 goal 1).
+  const { local, synced } = browserSizes();
+  return { wasm, glue, total: { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip, brotli: wasm.brotli + glue.brotli }, local, synced };
 }
 
 export function nodeColdStart(samples = 10) {

@@ -79,6 +79,7 @@ test-js: package
 	node --test --test-reporter=spec --test-concurrency=1 tests/js/demo/
 	node bench/run.mjs --smoke
 	timeout 900 node bench/sync.mjs --smoke
+	timeout 600 node bench/bootstrap.mjs --smoke
 	timeout 600 node bench/server.mjs --smoke
 
 bench: package
@@ -86,7 +87,9 @@ bench: package
 	node bench/edge.mjs
 	node bench/edge-size.mjs
 	node bench/sync.mjs
+	node bench/bootstrap.mjs
 	node bench/server.mjs
+	node bench/goals24.mjs
 
 clean:
 	cargo clean

@@ -127,3 +127,10 @@ for (const [kind, xs] of Object.entries(deleted)) {
   const m = median(xs);
   console.log(`  ${(kind === "soft" ? "soft delete (DELETE)" : "tombstone (DELETE &hard=true)").padEnd(32)} ${m.toFixed(0).padStart(6)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}), ${((m * 1000) / N.deleted).toFixed(1)} µs/event`);
 }
+
+// Full runs leave their figures for bench/goals24.mjs (issue 24's goal summary).
+if (!smoke) {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  mkdirSync(join(REPO, "bench/results"), { recursive: true });
+  writeFileSync(join(REPO, "bench/results/edge.json"), JSON.stringify({ finishedAt: new Date().toISOString(), rounds: N.rounds, best, cold, deleted }, null, 2));
+}

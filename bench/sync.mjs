@@ -466,3 +466,10 @@ console.log(
   ].join("\n"),
 );
 console.log(["", ...goalLines(syncGoals(results), "Goals of sync (issues 13, 21 and 24)")].join("\n"));
+
+// Full runs leave their figures for bench/goals24.mjs (issue 24's goal summary).
+if (!smoke) {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  mkdirSync(join(REPO, "bench/results"), { recursive: true });
+  writeFileSync(join(REPO, "bench/results/sync.json"), JSON.stringify({ finishedAt: new Date().toISOString(), only: only && [...only], N, ...results }, null, 2));
+}

@@ -117,7 +117,7 @@ console.log(`  ratio of the medians ${(e.median / fl.median).toFixed(2)}x; per r
 if (N.warmup) console.log(`  warm-up (not in the figures): evstore ${f(results.warmup.evstore)} ms, floor ${f(results.warmup.floor)} ms`);
 console.log(`  seeding over HTTP: ${f(results.seedMs)} ms; every sample checked: it ended at the head holding all ${n} events`);
 console.log(`  done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-console.log(["", ...goalLines(bootstrapGoals(results), "Goal of the bootstrap (issue 24, goal 6)")].join("\n"));
+console.log(["", ...goalLines(bootstrapGoals(results), `Goal of the bootstrap (issue 24, goal 6${smoke ? "; smoke sizes, not a measurement" : ""})`)].join("\n"));
 if (!smoke) {
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(dir, { recursive: true });

@@ -35,17 +35,42 @@ function copy(name) {
 }
 
 /**
- * Which copy opens a store with `options`: the one with sync for a synced store, and for any store
- * once the page has it (the build with sync opens every store; no second wasm to fetch).
+ * A `wasm` option compiled, to tell which build it is; `undefined` when it cannot be (the copy then
+ * loads it itself and reports why, as it would have).
  */
-function copyFor(options) {
-  const given = options !== null && typeof options === "object" ? options : {};
-  // A compiled module passed as `wasm` says which build it is.
-  if (given.wasm instanceof WebAssembly.Module) {
-    return WebAssembly.Module.exports(given.wasm).some((e) => e.name === "__wbg_syncengine_free") ? "synced" : "local";
+async function compiled(source) {
+  try {
+    let given = await source;
+    if (given instanceof WebAssembly.Module) return given;
+    if (typeof given === "string" || given instanceof URL) {
+      if (new URL(given, globalThis.location?.href).protocol === "file:") return undefined;
+      given = await fetch(given);
+    } else if (typeof Request === "function" && given instanceof Request) {
+      given = await fetch(given.clone());
+    }
+    if (typeof Response === "function" && given instanceof Response) {
+      if (!given.ok) return undefined;
+      given = await given.clone().arrayBuffer();
+    }
+    if (given instanceof ArrayBuffer || ArrayBuffer.isView(given)) return await WebAssembly.compile(given);
+  } catch {
+    // The copy loads it again, and says what failed.
   }
-  if (hasOwn(given, "sync") && given.sync !== undefined) return "synced";
-  return loading.synced !== undefined && !hasOwn(given, "wasm") ? "synced" : "local";
+  return undefined;
+}
+
+/** Whether a compiled module is the build with the sync client. */
+const hasSyncClient = (module) => WebAssembly.Module.exports(module).some((e) => e.name === "__wbg_syncengine_free");
+
+/**
+ * Which copy opens a store with `options` (`module`: its `wasm`, compiled): the one with sync for a
+ * synced store, and for any store once the page has it (the build with sync opens every store: no
+ * second wasm to fetch); else the build a given module is; else the one without sync.
+ */
+function copyFor(options, module) {
+  const synced = options !== null && typeof options === "object" && hasOwn(options, "sync") && options.sync !== undefined;
+  if (synced || loading.synced !== undefined) return "synced";
+  return module !== undefined && hasSyncClient(module) ? "synced" : "local";
 }
 
 /** `value` is an instance of class `name` of a loaded copy. */
@@ -58,8 +83,12 @@ export class EventStore {
   }
 
   static async open(options) {
-    const module = await copy(copyFor(options));
-    return module.EventStore.open(options);
+    let module;
+    if (options !== null && typeof options === "object" && options.wasm !== undefined) {
+      module = await compiled(options.wasm);
+      if (module !== undefined) options = { ...options, wasm: module };
+    }
+    return (await copy(copyFor(options, module))).EventStore.open(options);
   }
 
   static [Symbol.hasInstance](value) {

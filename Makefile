@@ -51,7 +51,8 @@ lint: setup
 	cargo clippy --quiet --test durable_object $(WASM) -- -D warnings
 	cargo clippy --quiet --all-targets --no-default-features -- -D warnings
 	cargo clippy --quiet --all-targets $(WASM) --no-default-features --features indexeddb -- -D warnings
-	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object,postgres,server -- -D warnings
+	cargo clippy --quiet --all-targets $(WASM) --no-default-features --features indexeddb,sync -- -D warnings
+	cargo clippy --quiet --lib $(WASM) --no-default-features --features durable-object,postgres,server,sync -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps $(WASM)
 

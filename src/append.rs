@@ -15,14 +15,18 @@ use crate::lifecycle::{
 };
 use crate::model::{AppendResult, Position, Revision, StreamId};
 use crate::storage::{
-    commit_failure, AppendKind, Appending, CommitError, Heads, Mode, PreparedAppend, Removal,
-    Storage, Transaction,
+    commit_failure, AppendKind, Appending, CommitError, Mode, PreparedAppend, Removal, Storage,
+    Transaction,
 };
 
 /// The heads of `stream` and of the log, as `tx` reads them.
-pub(crate) async fn heads(tx: &mut dyn Transaction, stream: &StreamId) -> Result<Heads> {
+#[cfg(feature = "sync")]
+pub(crate) async fn heads(
+    tx: &mut dyn Transaction,
+    stream: &StreamId,
+) -> Result<crate::storage::Heads> {
     let (streams, log) = tx.heads_of(std::slice::from_ref(stream)).await?;
-    Ok(Heads {
+    Ok(crate::storage::Heads {
         stream: streams.into_iter().next().flatten(),
         log,
     })

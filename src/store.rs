@@ -638,12 +638,14 @@ impl EventStore {
     }
 
     /// How many appends this store object has written so far.
+    #[cfg(feature = "sync")]
     pub(crate) fn written(&self) -> u64 {
         self.written.get()
     }
 
     /// Marks the store as synced with `selection`, the streams it holds: its pending tail can be
     /// rewritten, which subscriptions watch, and local writes to other streams are refused.
+    #[cfg(feature = "sync")]
     pub(crate) fn mark_synced(&self, selection: Selection) {
         self.synced.set(true);
         *self.selection.borrow_mut() = selection;

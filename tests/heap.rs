@@ -9,6 +9,7 @@ mod husks;
 
 contract_suite!(contract::Heap);
 
+#[cfg(feature = "sync")]
 mod outboxed {
     //! The same suite with the sync outbox hook in front of the storage.
     use super::contract;

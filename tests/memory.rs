@@ -12,6 +12,7 @@ mod grouping {
     contract_suite!(contract::GroupingMemory);
 }
 
+#[cfg(feature = "sync")]
 mod outboxed {
     //! The same suite with the sync outbox hook in front of the storage.
     use super::contract;

@@ -1,9 +1,11 @@
 // The demo's service worker: the app opens and works with the network off after the first load.
-// It precaches the app's files, the package's JS entry and its .wasm, and the demo's config; then
+// It precaches the app's files, the package's JS entries and both browser builds' .wasm (the app
+// opens a synced store when a sync server is configured, a local one otherwise), and the demo's
+// config; then
 // answers same-origin GETs from the network when it can (so a rebuilt package or an edited file
 // shows up on reload) and from the cache when it cannot. Tokens (/api/dev-token) are never cached,
 // and requests to the edge service are not touched.
-const CACHE = "evstore-demo-v1";
+const CACHE = "evstore-demo-v2";
 const PRECACHE = [
   "/",
   "/app.js",
@@ -11,6 +13,9 @@ const PRECACHE = [
   "/gate.js",
   "/style.css",
   "/pkg/index.js",
+  "/pkg/local.js",
+  "/pkg/synced.js",
+  "/pkg/evstore_local_bg.wasm",
   "/pkg/evstore_wasm_bg.wasm",
   "/api/config",
 ];

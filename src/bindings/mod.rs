@@ -13,6 +13,7 @@ mod selection;
 #[cfg(feature = "server")]
 mod server;
 mod subscribe;
+#[cfg(feature = "sync")]
 mod sync;
 
 use std::future::Future;

@@ -10,10 +10,11 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{self, field};
+#[cfg(feature = "sync")]
 use crate::sync::Outbox;
-use crate::{
-    Error, EventStore, HeapStorage, Layered, Result, Schema, Selection, Storage, StoreOptions,
-};
+#[cfg(feature = "sync")]
+use crate::Layered;
+use crate::{Error, EventStore, HeapStorage, Result, Schema, Selection, Storage, StoreOptions};
 
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
@@ -190,14 +191,23 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
                 .unwrap_or_default(),
         )
     })?;
+    #[cfg(not(feature = "sync"))]
+    if synced.is_some() {
+        // The package's `EventStore.open` loads the build with sync for a synced store.
+        return Err(Error::invalid(
+            "this build of evstore has no sync client (the package opens a synced store on the build with sync)",
+        ));
+    }
     let Opened {
-        mut storage,
+        storage,
         heap,
         shared,
     } = (kind.open)(options.clone()).await?;
-    if synced.is_some() {
-        storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
-    }
+    #[cfg(feature = "sync")]
+    let storage: Rc<dyn Storage> = match synced {
+        Some(_) => Rc::new(Layered::over(storage, Rc::new(Outbox))),
+        None => storage,
+    };
     let mut store = EventStore::over(storage, store_options);
     if !schema.is_undefined() {
         // The core stamps appends with the versions; the steps run in JS, on every read.
@@ -214,14 +224,19 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     // Retention that came due while the store was closed is applied now (and the store learns
     // which streams have retention).
     inner.enforce_retention().await?;
-    let hold = || heap.as_ref().map(|h| h.hold());
-    let engine = match synced {
-        Some(selection) => Some(
-            super::sync::JsSyncEngine::open(inner.clone(), hold(), selection, schema.clone())
-                .await?,
-        ),
+    #[cfg(feature = "sync")]
+    let engine: Option<JsValue> = match synced {
+        Some(selection) => {
+            let hold = heap.as_ref().map(|h| h.hold());
+            let engine =
+                super::sync::JsSyncEngine::open(inner.clone(), hold, selection, schema.clone())
+                    .await?;
+            Some(engine.into())
+        }
         None => None,
     };
+    #[cfg(not(feature = "sync"))]
+    let engine: Option<JsValue> = None;
     let js: JsValue = super::JsEventStore {
         inner: inner.clone(),
         heap: heap.clone(),
@@ -239,7 +254,7 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     }
     if let Some(engine) = engine {
         // Picked up (and removed) by the package's `EventStore.open`, which starts syncing.
-        let _ = js_sys::Reflect::set(&js, &"__syncEngine".into(), &engine.into());
+        let _ = js_sys::Reflect::set(&js, &"__syncEngine".into(), &engine);
     }
     if let Some(extend) = kind.extend {
         extend(&js);

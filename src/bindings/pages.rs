@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::storage::js::{js_error, Records};
-use crate::{encode_rows, BoxedPage, Cause, Error, ReadPage, RecordedEvent, Result};
+use crate::{BoxedPage, Cause, Error, ReadPage, Result};
 
 #[wasm_bindgen(module = "/src/codec.js")]
 extern "C" {
@@ -39,8 +39,9 @@ pub(crate) fn upcast_failure(thrown: JsValue) -> Error {
 }
 
 /// Events → the contract's JS objects, through the row codec, upcast by `schema`.
-pub(crate) fn events_to_js(events: &[RecordedEvent], schema: &JsValue) -> Result<JsValue> {
-    decode_rows_js(&encode_rows(events), schema).map_err(upcast_failure)
+#[cfg(feature = "sync")]
+pub(crate) fn events_to_js(events: &[crate::RecordedEvent], schema: &JsValue) -> Result<JsValue> {
+    decode_rows_js(&crate::encode_rows(events), schema).map_err(upcast_failure)
 }
 
 /// A hosted storage's page as the records it is.

@@ -16,22 +16,29 @@
 //! ([`wire`]), and do no I/O besides their store's transactions: hosts carry the texts (a
 //! WebSocket in the browser and the edge service, a simulated network in the tests).
 
+#[cfg(feature = "sync")]
 mod client;
 #[cfg(feature = "server")]
 mod feed;
+#[cfg(feature = "sync")]
 mod outbox;
 mod protocol;
+// The stored records of both halves; a build without the client half reads only the sync state.
+#[cfg_attr(not(feature = "sync"), allow(dead_code))]
 mod records;
 #[cfg(feature = "server")]
 mod serve;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "sync")]
 mod tail;
 pub mod wire;
 
+#[cfg(feature = "sync")]
 pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 #[cfg(feature = "server")]
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
+#[cfg(feature = "sync")]
 pub use outbox::{Outbox, Outboxed};
 pub use protocol::{
     ClientMessage, PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, ServerMessage,

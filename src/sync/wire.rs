@@ -15,7 +15,9 @@ mod fields;
 mod request;
 mod server;
 
-pub(crate) use client::{append_wire_len, check_pushable, fits_one_push, push_patterns};
+#[cfg(feature = "sync")]
+pub(crate) use client::{append_wire_len, fits_one_push};
+pub(crate) use client::{check_pushable, push_patterns};
 pub use client::{encode_auth, encode_client_message, PING};
 #[cfg(feature = "server")]
 pub(crate) use events::wire_size;

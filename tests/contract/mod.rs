@@ -21,6 +21,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use decorate::{layered, Faults, Recorder};
+#[cfg(feature = "sync")]
 use evstore::sync::Outbox;
 use evstore::{
     Capabilities, Error, EventFilter, EventStore, ExpectedRevision, Json, Layered, Mode, Primitive,
@@ -66,9 +67,11 @@ impl Factory for GroupingMemory {
 
 /// Memory behind the sync outbox hook: every contract case holds on a synced store too (the
 /// outbox writes in each append's transaction and changes nothing else).
+#[cfg(feature = "sync")]
 #[allow(dead_code)] // tests/memory.rs only
 pub struct OutboxedMemory;
 
+#[cfg(feature = "sync")]
 impl Factory for OutboxedMemory {
     async fn storage(&self) -> Rc<dyn Storage> {
         Rc::new(Layered::new(evstore::MemoryStorage::new(), Outbox))
@@ -88,11 +91,11 @@ impl Factory for Heap {
 }
 
 /// `HeapStorage` behind the sync outbox hook (wasm32 only).
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sync"))]
 #[allow(dead_code)] // tests/heap.rs only
 pub struct OutboxedHeap;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sync"))]
 impl Factory for OutboxedHeap {
     async fn storage(&self) -> Rc<dyn Storage> {
         Rc::new(Layered::new(evstore::HeapStorage::new(), Outbox))

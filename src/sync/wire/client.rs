@@ -128,6 +128,7 @@ pub(crate) fn append_wire_len(append: &PushAppend) -> usize {
 }
 
 /// Whether `append` fits in a push message on its own.
+#[cfg(feature = "sync")]
 pub(crate) fn fits_one_push(append: &PushAppend) -> bool {
     append_wire_len(append) + PUSH_ENVELOPE_BYTES <= MAX_CLIENT_MESSAGE_BYTES
 }

@@ -1,6 +1,7 @@
-// The package's two wasm builds (scripts/build-package.sh): the browser build (index.js, IndexedDB,
-// no server half of sync) for browsers and bundlers, and the server build (server.js, the Durable
-// Object storage and the server half) behind the Node, Deno and workerd entries. Each build's
+// The package's wasm builds (scripts/build-package.sh): the browser builds (index.js, IndexedDB,
+// no server half of sync; local.js without the sync client, synced.js with it) for browsers and
+// bundlers, and the server build (server.js, the Durable Object storage and the server half)
+// behind the Node, Deno and workerd entries. Each build's
 // entry runs here in Node: "evstore" resolves to the Node entry, pkg/index.js is the browser one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -58,14 +59,18 @@ test("each build carries its own storages: IndexedDB in the browser build, the D
   await assert.rejects(server.EventStore.open({ storage: "durable-object" }), { code: "INVALID_ARGUMENT", message: /needs durableObjectStorage/ });
 });
 
-test("a Vite build of an app (tests/js/vite) bundles the browser build's wasm and nothing of the server build", () => {
+test("a Vite build of an app (tests/js/vite) bundles the browser builds' wasm and nothing of the server build", () => {
   const out = mkdtempSync(join(tmpdir(), "evstore-vite-build-"));
   try {
     execFileSync(join(repo, "node_modules/.bin/vite"), ["build", "--config", join(repo, "tests/js/vite/vite.config.js"), "--outDir", out, "--emptyOutDir"], { stdio: "inherit" });
     const files = readdirSync(out, { recursive: true }).map(String).filter((f) => statSync(join(out, f)).isFile());
     const wasm = files.filter((f) => f.endsWith(".wasm"));
-    assert.equal(wasm.length, 1, `one wasm in the build: ${files.join(", ")}`);
-    assert.ok(readFileSync(join(out, wasm[0])).equals(readFileSync(join(repo, "pkg/evstore_wasm_bg.wasm"))), "the browser build's wasm");
+    // Both browser builds, each fetched only by the open that needs it: without and with sync.
+    assert.equal(wasm.length, 2, `two wasm files in the build: ${files.join(", ")}`);
+    for (const name of ["evstore_local_bg.wasm", "evstore_wasm_bg.wasm"]) {
+      const bytes = readFileSync(join(repo, "pkg", name));
+      assert.ok(wasm.some((f) => readFileSync(join(out, f)).equals(bytes)), `the browser build ${name}`);
+    }
     const serverWasm = readFileSync(join(repo, "pkg/evstore_server_bg.wasm"));
     assert.ok(!files.some((f) => readFileSync(join(out, f)).equals(serverWasm)), "not the server build's");
   } finally {

@@ -42,10 +42,12 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "edge",
     "emmett.d.ts",
     "emmett.js",
+    "evstore_local_bg.wasm",
     "evstore_server_bg.wasm",
     "evstore_wasm_bg.wasm",
     "index.d.ts",
     "index.js",
+    "local.js",
     "node.js",
     "package.json",
     "react.d.ts",
@@ -53,6 +55,7 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "server",
     "server.d.ts",
     "server.js",
+    "synced.js",
     "workerd.js",
   ]);
   for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) {

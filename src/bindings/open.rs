@@ -10,7 +10,7 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{self, field};
-use crate::sync::Outbox;
+use crate::sync::TappedOutbox;
 use crate::{
     Error, EventStore, HeapStorage, Layered, Result, Schema, Selection, Storage, StoreOptions,
 };
@@ -195,8 +195,11 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         heap,
         shared,
     } = (kind.open)(options.clone()).await?;
+    let mut tap = None;
     if synced.is_some() {
-        storage = Rc::new(Layered::over(storage, Rc::new(Outbox)));
+        let (outbox, t) = TappedOutbox::new();
+        storage = Rc::new(Layered::over(storage, Rc::new(outbox)));
+        tap = Some(t);
     }
     let mut store = EventStore::over(storage, store_options);
     if !schema.is_undefined() {
@@ -217,7 +220,7 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     let hold = || heap.as_ref().map(|h| h.hold());
     let engine = match synced {
         Some(selection) => Some(
-            super::sync::JsSyncEngine::open(inner.clone(), hold(), selection, schema.clone())
+            super::sync::JsSyncEngine::open(inner.clone(), hold(), selection, schema.clone(), tap)
                 .await?,
         ),
         None => None,

@@ -263,6 +263,8 @@ class Sync {
   constructor(engine, config, shared) {
     this.#engine = engine;
     this.#config = config;
+    // A local append's push, built from memory as its transaction commits: sent at once.
+    engine.onPush(() => this.#send());
     if (shared && globalThis.navigator?.locks && typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(shared);
       this.#channel.onmessage = (m) => this.#relay(m.data);

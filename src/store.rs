@@ -580,6 +580,36 @@ impl EventStore {
     async fn read_log_request(&self, source: Source<'_>, request: ReadRequest) -> Result<ReadPage> {
         self.check_open()?;
         let mut tx = self.storage.begin(Mode::Read).await?;
+        self.read_log_in(&mut *tx, source, request).await
+    }
+
+    /// [`read_all_request`](Self::read_all_request) with, for a synced store, its
+    /// [`SyncMarks`] read first in the same transaction (a subscription's look at the log: one
+    /// transaction, not two). `since`: a generation seen before, for the removed position.
+    pub(crate) async fn read_all_marked(
+        &self,
+        request: ReadRequest,
+        since: Option<u64>,
+    ) -> Result<(Option<SyncMarks>, ReadPage)> {
+        self.check_open()?;
+        let mut tx = self.storage.begin(Mode::Read).await?;
+        let marks = if self.synced.get() {
+            tx.prefetch_meta(&[crate::sync::STATE_KEY]);
+            Some(marks_in(&mut *tx, since).await?)
+        } else {
+            None
+        };
+        let page = self.read_log_in(&mut *tx, Source::Log, request).await?;
+        Ok((marks, page))
+    }
+
+    /// [`read_log_request`](Self::read_log_request) in `tx`.
+    async fn read_log_in(
+        &self,
+        tx: &mut dyn crate::storage::Transaction,
+        source: Source<'_>,
+        request: ReadRequest,
+    ) -> Result<ReadPage> {
         Registry::refresh(&self.registry, &mut *tx).await?;
         let registry = self.registry.clone();
         let hiding = !registry.borrow().streams.is_empty();
@@ -669,33 +699,6 @@ impl EventStore {
         )))
     }
 
-    /// For a synced store, `(generation, confirmed)` of its sync state: the generation changes
-    /// whenever the pending tail (the positions after `confirmed`) is rewritten.
-    ///
-    /// With `since` (a generation seen before): also the lowest position of the confirmed
-    /// events removed by ingests since then (sync's lifecycle; `None` when none).
-    pub(crate) async fn sync_marks(
-        &self,
-        since: Option<u64>,
-    ) -> Result<Option<((u64, Option<Position>), Option<Position>)>> {
-        if !self.synced.get() {
-            return Ok(None);
-        }
-        self.check_open()?;
-        let mut tx = self.storage.begin(Mode::Read).await?;
-        let state = match tx.get_meta(crate::sync::STATE_KEY).await? {
-            Some(json) => {
-                let removed = match since {
-                    Some(g) => crate::sync::removed_since(&json, g)?,
-                    None => None,
-                };
-                (crate::sync::state_marks(&json)?, removed)
-            }
-            None => ((0, None), None),
-        };
-        Ok(Some(state))
-    }
-
     /// Closes the store: every later call fails with `CLOSED`, and subscriptions end. Appends
     /// already accepted (issued before, still in a group commit) finish first; then the storage
     /// is released.
@@ -725,4 +728,27 @@ impl EventStore {
             Ok(())
         }
     }
+}
+
+/// For a synced store, `(generation, confirmed)` of its sync state — the generation changes
+/// whenever the pending tail (the positions after `confirmed`) is rewritten — and the lowest
+/// position of the confirmed events removed by ingests since a given generation (sync's
+/// lifecycle; `None` when none).
+pub(crate) type SyncMarks = ((u64, Option<Position>), Option<Position>);
+
+/// The [`SyncMarks`] read in `tx`, with the removed position since generation `since`.
+async fn marks_in(
+    tx: &mut dyn crate::storage::Transaction,
+    since: Option<u64>,
+) -> Result<SyncMarks> {
+    Ok(match tx.get_meta(crate::sync::STATE_KEY).await? {
+        Some(json) => {
+            let removed = match since {
+                Some(g) => crate::sync::removed_since(&json, g)?,
+                None => None,
+            };
+            (crate::sync::state_marks(&json)?, removed)
+        }
+        None => ((0, None), None),
+    })
 }

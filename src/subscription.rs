@@ -390,20 +390,24 @@ impl<E: FromPage> Subscription<E> {
         Ok(())
     }
 
-    /// On a synced store, notices a rewrite of the pending tail since the last look: events at
-    /// or after the first position that may have changed are read again, and if some of them
-    /// were delivered, the consumer is told first (`Some(after)`).
-    async fn check_rewrite(&mut self) -> Result<Option<Option<Position>>> {
-        let since = self.sync_seen.map(|(generation, _)| generation);
-        let Some((now, removed)) = self.store.sync_marks(since).await? else {
-            return Ok(None);
+    /// On a synced store, notices a rewrite of the pending tail since the last look (`marks`,
+    /// read with the page that follows: see [`EventStore::read_all_marked`]): events at or after
+    /// the first position that may have changed are to be read again (`Err(None)`: the page
+    /// read with the marks is void), and if some of them were delivered, the consumer is told
+    /// first (`Err(Some(after))`). `Ok`: the page holds.
+    fn check_rewrite(
+        &mut self,
+        marks: Option<crate::store::SyncMarks>,
+    ) -> std::result::Result<(), Option<Option<Position>>> {
+        let Some((now, removed)) = marks else {
+            return Ok(());
         };
         let seen = self.sync_seen.replace(now);
         let Some((generation, confirmed)) = seen else {
-            return Ok(None);
+            return Ok(());
         };
         if generation == now.0 {
-            return Ok(None);
+            return Ok(());
         }
         // Every rewrite since then started after the confirmed prefix as it was then (the
         // prefix only grows), so everything before it is as delivered — but for confirmed
@@ -421,9 +425,9 @@ impl<E: FromPage> Subscription<E> {
         self.scan = self.scan.min(rewind);
         if self.delivered.is_some_and(|d| d >= rewind) {
             self.delivered = keep;
-            return Ok(Some(keep));
+            return Err(Some(keep));
         }
-        Ok(None)
+        Err(None)
     }
 
     /// Reads until the buffer holds events, or, at the end of the log, finds `CaughtUp` once
@@ -435,23 +439,26 @@ impl<E: FromPage> Subscription<E> {
             }
             let notify = self.store.notify().clone();
             let generation = notify.generation();
-            match self.check_rewrite().await {
-                Ok(Some(after)) => return Some(Ok(Ready::Rebase(after))),
-                Ok(None) => {}
-                Err(e) => return Some(Err(e)),
-            }
             let request = ReadRequest {
                 from: ReadFrom::At(self.scan),
                 direction: Direction::Forwards,
                 max_count: PAGE,
             };
-            let (page, covered) = match self.store.read_all_request(request).await {
-                Ok(page) => (page.page, page.covered),
+            // The sync state (a synced store) and the page, in one transaction.
+            let since = self.sync_seen.map(|(generation, _)| generation);
+            let (marks, page) = match self.store.read_all_marked(request, since).await {
+                Ok(read) => read,
                 Err(e) => return Some(Err(e)),
             };
             if self.shared.cancelled.get() {
                 return None;
             }
+            match self.check_rewrite(marks) {
+                Ok(()) => {}
+                Err(Some(after)) => return Some(Ok(Ready::Rebase(after))),
+                Err(None) => continue, // read again from where the rewrite starts
+            }
+            let (page, covered) = (page.page, page.covered);
             // The read skips holes (removed events) until it has a page or passes the log's
             // head: a short page is the end, a window full of holes is not.
             let read = page.as_ref().map_or(0, |p| p.len());

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{self, field};
 #[cfg(feature = "sync")]
-use crate::sync::Outbox;
+use crate::sync::TappedOutbox;
 #[cfg(feature = "sync")]
 use crate::Layered;
 use crate::{Error, EventStore, HeapStorage, Result, Schema, Selection, Storage, StoreOptions};
@@ -204,9 +204,12 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
         shared,
     } = (kind.open)(options.clone()).await?;
     #[cfg(feature = "sync")]
-    let storage: Rc<dyn Storage> = match synced {
-        Some(_) => Rc::new(Layered::over(storage, Rc::new(Outbox))),
-        None => storage,
+    let (storage, tap): (Rc<dyn Storage>, _) = match synced {
+        Some(_) => {
+            let (outbox, tap) = TappedOutbox::new();
+            (Rc::new(Layered::over(storage, Rc::new(outbox))), Some(tap))
+        }
+        None => (storage, None),
     };
     let mut store = EventStore::over(storage, store_options);
     if !schema.is_undefined() {
@@ -228,9 +231,14 @@ pub(crate) async fn open(options: JsValue) -> Result<JsValue> {
     let engine: Option<JsValue> = match synced {
         Some(selection) => {
             let hold = heap.as_ref().map(|h| h.hold());
-            let engine =
-                super::sync::JsSyncEngine::open(inner.clone(), hold, selection, schema.clone())
-                    .await?;
+            let engine = super::sync::JsSyncEngine::open(
+                inner.clone(),
+                hold,
+                selection,
+                schema.clone(),
+                tap,
+            )
+            .await?;
             Some(engine.into())
         }
         None => None,

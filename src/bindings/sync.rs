@@ -98,6 +98,8 @@ pub struct JsSyncEngine {
     _hold: Option<crate::HeapHold>,
     /// The store's compiled schema (`undefined`: none), for the conflicts' events.
     schema: JsValue,
+    /// The tap of the store's outbox, until the host attaches it (`onPush`).
+    tap: std::cell::RefCell<Option<Rc<crate::sync::Tap>>>,
 }
 
 impl JsSyncEngine {
@@ -109,10 +111,12 @@ impl JsSyncEngine {
         hold: Option<crate::HeapHold>,
         selection: Selection,
         schema: JsValue,
+        tap: Option<Rc<crate::sync::Tap>>,
     ) -> Result<Self> {
         Ok(JsSyncEngine {
             _hold: hold,
             schema,
+            tap: std::cell::RefCell::new(tap),
             client: Rc::new(SyncClient::open(store, selection).await?),
         })
     }
@@ -132,6 +136,20 @@ impl JsSyncEngine {
             client.connected().await?;
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// Calls `send()` as soon as a local append's commit queued a push (built from memory):
+    /// the host sends `outgoing()` then, without waiting for the store's change notice.
+    #[wasm_bindgen(js_name = onPush)]
+    pub fn on_push(&self, send: js_sys::Function) {
+        if let Some(tap) = self.tap.borrow_mut().take() {
+            self.client.tap(
+                tap,
+                Rc::new(move || {
+                    let _ = send.call0(&JsValue::NULL);
+                }),
+            );
+        }
     }
 
     /// The connection closed.

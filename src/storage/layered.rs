@@ -2,6 +2,7 @@
 //! primitives, so a cross-cutting write (the sync outbox) or a test's instrumentation (faults,
 //! counters) is written as just what it changes.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use uuid::Uuid;
@@ -95,12 +96,39 @@ pub trait Hook {
         let _ = (tx, what);
         Box::pin(async { Ok(()) })
     }
+
+    /// [`appended`](Hook::appended) in the transaction numbered `tx_id` (unique per [`Layered`]
+    /// storage): a hook that keeps what it wrote until the transaction commits overrides this
+    /// one, and [`committed`](Hook::committed) / [`abandoned`](Hook::abandoned).
+    fn appended_in<'a>(
+        &'a self,
+        tx_id: u64,
+        tx: &'a mut dyn Transaction,
+        what: Appending<'a>,
+    ) -> Io<'a, ()> {
+        let _ = tx_id;
+        self.appended(tx, what)
+    }
+
+    /// The transaction `tx_id`, in which [`appended_in`](Hook::appended_in) ran, committed: what
+    /// the hook wrote in it is stored (called at once, before the append's caller resumes).
+    fn committed(&self, tx_id: u64) {
+        let _ = tx_id;
+    }
+
+    /// The transaction `tx_id`, in which [`appended_in`](Hook::appended_in) ran, ended without
+    /// committing (failed, or dropped): nothing the hook wrote in it is stored.
+    fn abandoned(&self, tx_id: u64) {
+        let _ = tx_id;
+    }
 }
 
 /// `inner` with `hook` around every primitive.
 pub struct Layered<H> {
     inner: Rc<dyn Storage>,
     hook: Rc<H>,
+    /// The number of the next transaction (see [`Hook::appended_in`]).
+    next_tx: Cell<u64>,
 }
 
 impl<H: Hook + 'static> Layered<H> {
@@ -112,7 +140,11 @@ impl<H: Hook + 'static> Layered<H> {
     /// A shared `inner` with a shared `hook` (the caller may keep both, e.g. to read what the
     /// hook counted).
     pub fn over(inner: Rc<dyn Storage>, hook: Rc<H>) -> Self {
-        Layered { inner, hook }
+        Layered {
+            inner,
+            hook,
+            next_tx: Cell::new(0),
+        }
     }
 
     /// The storage underneath.
@@ -137,9 +169,16 @@ impl<H: Hook + 'static> Storage for Layered<H> {
         Box::pin(async move {
             self.hook.before(Primitive::Begin)?;
             let inner = self.inner.begin(mode).await?;
+            let id = self.next_tx.get();
+            self.next_tx.set(id + 1);
             Ok(Box::new(LayeredTx {
                 inner,
                 hook: &*self.hook,
+                staged: Staged {
+                    hook: &*self.hook,
+                    id,
+                    armed: false,
+                },
             }) as BoxedTx<'_>)
         })
     }
@@ -162,9 +201,37 @@ impl<H: Hook + 'static> Storage for Layered<H> {
 }
 
 /// A transaction of a [`Layered`] storage.
-struct LayeredTx<'a, H> {
+struct LayeredTx<'a, H: Hook> {
     inner: BoxedTx<'a>,
     hook: &'a H,
+    staged: Staged<'a, H>,
+}
+
+/// Whether the hook wrote in a transaction ([`Hook::appended_in`] ran): then it is told how the
+/// transaction ended, [`Hook::abandoned`] when dropped uncommitted.
+struct Staged<'a, H: Hook> {
+    hook: &'a H,
+    id: u64,
+    armed: bool,
+}
+
+impl<H: Hook> Staged<'_, H> {
+    /// Tells the hook how the transaction ended (once).
+    fn settle(&mut self, committed: bool) {
+        if std::mem::take(&mut self.armed) {
+            if committed {
+                self.hook.committed(self.id);
+            } else {
+                self.hook.abandoned(self.id);
+            }
+        }
+    }
+}
+
+impl<H: Hook> Drop for Staged<'_, H> {
+    fn drop(&mut self) {
+        self.settle(false);
+    }
 }
 
 impl<H: Hook> LayeredTx<'_, H> {
@@ -252,7 +319,10 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
     fn appended<'a>(&'a mut self, appending: Appending<'a>) -> Io<'a, ()> {
         Box::pin(async move {
             self.inner.appended(appending).await?;
-            self.hook.appended(&mut *self.inner, appending).await
+            self.staged.armed = true;
+            self.hook
+                .appended_in(self.staged.id, &mut *self.inner, appending)
+                .await
         })
     }
 
@@ -304,8 +374,15 @@ impl<H: Hook> Transaction for LayeredTx<'_, H> {
         Self: 't,
     {
         Box::pin(async move {
-            self.hook.before(Primitive::Commit)?;
-            self.inner.commit().await
+            let LayeredTx {
+                inner,
+                hook,
+                mut staged,
+            } = *self;
+            hook.before(Primitive::Commit)?;
+            let result = inner.commit().await;
+            staged.settle(result.is_ok());
+            result
         })
     }
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use super::outbox::{Queued, Tap};
 use super::protocol::{ClientMessage, PushAppend, PushKind, PushOutcome, ServerMessage, TheirsCut};
 use super::records::{
     decode_selection, encode_selection, ConflictRecord, EntryKind, OutboxEntry, SyncState,
@@ -101,6 +102,27 @@ pub struct SyncClient {
     selection: Selection,
     /// The stored selection was compared with this one (see [`SyncClient::select`]).
     selected: std::cell::Cell<bool>,
+    /// The outbox's tap (see [`SyncClient::tap`]), once attached.
+    tap: RefCell<Option<Rc<Tap>>>,
+    /// How many of this client's reads and writes of the outbox are under way: a push from
+    /// memory waits for none (it could pass what they are about to change).
+    busy: std::cell::Cell<u32>,
+}
+
+/// Counts a piece of work as under way ([`SyncClient::busy`]) until dropped.
+struct Busy<'a>(&'a std::cell::Cell<u32>);
+
+impl<'a> Busy<'a> {
+    fn new(count: &'a std::cell::Cell<u32>) -> Self {
+        count.set(count.get() + 1);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +155,10 @@ struct Engine {
     /// The store's count of written appends when `status` was last read from storage: the
     /// appends written since are queued too, and counted without another read.
     written_seen: u64,
+    /// `Some(seq)`: as last read, every queued append before `seq` is accepted or in flight and
+    /// no stream is held, so the appends queued next (from `seq` on, in order) can be pushed
+    /// from memory as they commit. `None`: only a read of the outbox tells.
+    clear_from: Option<u64>,
 }
 
 impl Engine {
@@ -196,7 +222,84 @@ impl SyncClient {
             engine: RefCell::new(engine),
             selection,
             selected: std::cell::Cell::new(false),
+            tap: RefCell::new(None),
+            busy: std::cell::Cell::new(0),
         }
+    }
+
+    /// Attaches the tap of the store's outbox (a [`TappedOutbox`](super::outbox::TappedOutbox)):
+    /// while connected, each local append is pushed from memory as soon as its transaction
+    /// commits, when nothing else is queued before it and no push is in flight; `sent` is then
+    /// called (the host sends [`take_outgoing`](Self::take_outgoing) at once). Other appends are
+    /// pushed as before, after a read of the outbox.
+    pub fn tap(self: &Rc<Self>, tap: Rc<Tap>, sent: Rc<dyn Fn()>) {
+        let client = Rc::downgrade(self);
+        tap.listen(Rc::new(move || {
+            if client.upgrade().is_some_and(|c| c.push_committed()) {
+                sent();
+            }
+        }));
+        *self.tap.borrow_mut() = Some(tap);
+    }
+
+    /// Pushes the appends the tap saw commit, from memory, if they are next in the queue and
+    /// a push can go now; returns whether a push was queued. Otherwise the regular pump pushes
+    /// them (after reading the outbox).
+    fn push_committed(&self) -> bool {
+        let Some(tap) = self.tap.borrow().clone() else {
+            return false;
+        };
+        let queued = tap.take();
+        let mut e = self.engine.borrow_mut();
+        let idle = e.status.state == LinkState::Online
+            && e.log_checked
+            && !e.status.resetting
+            && e.in_flight.is_none()
+            && self.busy.get() == 0;
+        let Some(mut next) = e.clear_from else {
+            return false;
+        };
+        if queued.is_empty() || !idle {
+            return false;
+        }
+        let mut appends = Vec::with_capacity(queued.len());
+        let (mut events_chosen, mut bytes) = (0usize, 0usize);
+        for q in &queued {
+            let Queued::Entry(p) = q else {
+                e.clear_from = None; // the queue was rewritten: read it
+                return false;
+            };
+            let seq = p.entry.seq;
+            if seq != next
+                || e.acked.contains_key(&seq)
+                || !self.selection.matches(p.entry.stream_id.as_str())
+            {
+                return false;
+            }
+            next += 1;
+            events_chosen += p.entry.count;
+            bytes += p
+                .events
+                .iter()
+                .map(|e| e.data.byte_len() + e.metadata.byte_len() + e.event_type.len() + 96)
+                .sum::<usize>();
+            let Ok(append) = pushed(p) else { return false };
+            if appends.len() == BATCH_APPENDS
+                || events_chosen > BATCH_EVENTS
+                || bytes > BATCH_BYTES
+                || !super::wire::fits_one_push(&append)
+            {
+                return false;
+            }
+            appends.push(append);
+        }
+        let batch = e.next_batch;
+        e.next_batch += 1;
+        e.in_flight = Some((batch, appends.iter().map(|a| a.seq).collect()));
+        e.unselected = Vec::new();
+        e.clear_from = Some(next);
+        e.outgoing.push_back(ClientMessage::Push { batch, appends });
+        true
     }
 
     /// [`with_selection`](Self::with_selection), then [`select`](Self::select).
@@ -326,7 +429,11 @@ impl SyncClient {
             e.pushed_once.clear();
             e.outgoing.clear();
             e.log_checked = false;
+            e.clear_from = None;
             e.pull(status.confirmed, after_id);
+        }
+        if let Some(tap) = &*self.tap.borrow() {
+            tap.arm(true);
         }
         self.pump().await
     }
@@ -355,6 +462,11 @@ impl SyncClient {
         e.acked.clear();
         e.carry = None;
         e.outgoing.clear();
+        e.clear_from = None;
+        drop(e);
+        if let Some(tap) = &*self.tap.borrow() {
+            tap.arm(false);
+        }
     }
 
     /// Resolves once the store may have changed since `since` (a [`generation`](Self::generation)):
@@ -491,6 +603,7 @@ impl SyncClient {
                 return Ok(None);
             }
         }
+        let _busy = Busy::new(&self.busy);
         let mut tx = self.store.storage().begin(Mode::Read).await?;
         // The pending tail's events, sliced by the outbox's counts: the tail may hold husks of
         // cancelled appends, so positions say nothing.
@@ -550,6 +663,8 @@ impl SyncClient {
             .map(|a| a.seq)
             .collect();
         e.outgoing.push_back(ClientMessage::Push { batch, appends });
+        drop(e);
+        self.absorb(&local);
         Ok(None)
     }
 
@@ -559,6 +674,7 @@ impl SyncClient {
             Some(carry) => carry.then(frame),
             None => frame,
         };
+        let _busy = Busy::new(&self.busy);
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
@@ -931,6 +1047,7 @@ impl SyncClient {
     /// `work` is a trait object returning a boxed future: the loop is compiled once per result
     /// type, not once per caller.
     async fn transact<'s, T>(&'s self, work: &Work<'s, BoxedTx<'s>, T>) -> Result<T> {
+        let _busy = Busy::new(&self.busy);
         for _ in 0..ATTEMPTS {
             let mut tx = self.store.storage().begin(Mode::Write).await?;
             let mut local = load(&mut *tx, true).await?;
@@ -976,6 +1093,15 @@ impl SyncClient {
         e.status.pushable = local.pushable();
         e.status.resetting = local.state.resetting;
         e.epoch.clone_from(&local.state.epoch);
+        // Pushing from memory goes on from the stored queue's end when all of it is answered
+        // or in flight, and nothing is held.
+        let in_flight = e.in_flight.as_ref().map_or(&[][..], |(_, seqs)| &seqs[..]);
+        let clear = local.conflicts.len() == 0
+            && local
+                .pending
+                .iter()
+                .all(|p| e.acked.contains_key(&p.entry.seq) || in_flight.contains(&p.entry.seq));
+        e.clear_from = clear.then_some(local.state.next_seq);
     }
 }
 

@@ -39,7 +39,7 @@ pub use client::{Conflict, LinkState, SyncClient, SyncStatus};
 #[cfg(feature = "server")]
 pub use feed::{Feed, FrameLimits, PullRequest, FRAME_BYTES, FRAME_EVENTS};
 #[cfg(feature = "sync")]
-pub use outbox::{Outbox, Outboxed};
+pub use outbox::{Outbox, Outboxed, Tap, TappedOutbox};
 pub use protocol::{
     ClientMessage, PushAppend, PushKind, PushOutcome, PushPolicy, Refusal, ServerMessage,
     TheirsCut, MAX_CLIENT_MESSAGE_BYTES, MAX_CREATED_AT_MS, MAX_THEIRS_BYTES, PROTOCOL_VERSION,

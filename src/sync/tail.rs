@@ -49,6 +49,15 @@ async fn head_in(
 }
 
 impl Pending {
+    /// A queued append as written: `entry` and its `events`.
+    pub fn new(entry: OutboxEntry, events: Vec<RecordedEvent>) -> Self {
+        Pending {
+            entry,
+            events,
+            dirty: false,
+        }
+    }
+
     pub fn ids(&self) -> Vec<Uuid> {
         self.events.iter().map(|e| e.id).collect()
     }

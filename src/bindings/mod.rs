@@ -33,7 +33,10 @@ extern "C" {
         stream_id: &JsValue,
         events: &JsValue,
         options: &JsValue,
-    ) -> std::result::Result<Option<String>, JsValue>;
+        kept: &JsValue,
+    ) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = encodeUtf8)]
+    fn encode_utf8(text: &js_sys::JsString) -> js_sys::Uint8Array;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
     fn fold(
@@ -62,7 +65,8 @@ pub(crate) fn append_request(
     what: &str,
 ) -> Result<(String, Vec<crate::ProposedEvent>, crate::ExpectedRevision)> {
     let options_object = convert::options_object(options, what)?;
-    let encoded = encode_append(stream_id, events, options).map_err(|e| {
+    let kept = crate::storage::heap::begin_append();
+    let encoded = encode_append(stream_id, events, options, &kept).map_err(|e| {
         Error::invalid(
             js_sys::Error::from(e)
                 .message()
@@ -70,7 +74,7 @@ pub(crate) fn append_request(
                 .unwrap_or_default(),
         )
     })?;
-    let Some(text) = encoded else {
+    let Some(text) = encoded.dyn_ref::<js_sys::JsString>().map(utf8) else {
         // The options have an unknown key (found in JS, where it is cheap): named here.
         convert::check_keys(
             options_object.as_ref(),
@@ -79,7 +83,20 @@ pub(crate) fn append_request(
         )?;
         return Err(Error::invalid(format!("{what} have an unknown key")));
     };
-    convert::append_from_text(&text)
+    convert::append_from_text(&text, crate::storage::heap::expect_append)
+}
+
+/// `text` as a Rust string, encoded by the runtime's `TextEncoder` and copied into wasm memory
+/// in one piece when it is long (then several times faster than the glue's copy of a `String`
+/// argument, which goes a character at a time).
+fn utf8(text: &js_sys::JsString) -> String {
+    if text.length() < 2048 {
+        // Short: the glue's copy costs less than a Uint8Array.
+        return String::from(text);
+    }
+    let bytes = encode_utf8(text).to_vec();
+    // TextEncoder writes UTF-8 (a lone surrogate would become U+FFFD), so this never copies.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
@@ -138,7 +155,9 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;
-            let r = store.append(&stream_id, events, expected).await?;
+            let r = store.append(&stream_id, events, expected).await;
+            crate::storage::heap::end_append();
+            let r = r?;
             Ok(append_result(
                 r.next_expected_revision as f64,
                 r.position as f64,

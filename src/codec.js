@@ -349,8 +349,9 @@ function where(key, field) {
 const wellFormed = typeof String.prototype.isWellFormed === "function" ? (s) => s.isWellFormed() : (s) => !/\p{Cs}/u.test(s);
 
 /**
- * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id,
- * the expected revision, and `causedBy`'s causation and correlation ids, each followed by U+001E;
+ * Encodes an append's arguments as one string (UTF-8 bytes when long) for one crossing into
+ * wasm. Header: the stream id, the expected revision, and `causedBy`'s causation and correlation
+ * ids, each followed by U+001E;
  * then per event 4 fields, each followed by U+001E: type and id as JSON (strings come quoted),
  * data and metadata as JSON text. An absent value is empty; "!" (never valid JSON) stands for a
  * value of the wrong kind. JSON.stringify escapes control characters, so no field contains
@@ -402,8 +403,14 @@ export function encodeAppend(streamId, events, options, kept) {
   }
   // Set last, once every getter and toJSON has run (one of them may append on its own).
   if (kept !== undefined) kept.strings = strings;
-  return out;
+  // A long text crosses as UTF-8 bytes (TextEncoder is native; the glue copies a string into
+  // wasm a character at a time, which costs more than the Uint8Array from 2,048 code units on).
+  return out.length < LONG_TEXT ? out : ENCODER.encode(out);
 }
+
+/** From how many code units `encodeAppend` gives its text as UTF-8 bytes. */
+const LONG_TEXT = 2048;
+const ENCODER = new TextEncoder();
 
 /**
  * `causedBy` (a recorded event: an object with a string `id`) as two header fields: the
@@ -432,13 +439,6 @@ function json(value, field) {
     return JSON.stringify(value);
   }
   return value === undefined ? "" : "!";
-}
-
-const ENCODER = new TextEncoder();
-
-/** `text` as UTF-8 bytes. */
-export function encodeUtf8(text) {
-  return ENCODER.encode(text);
 }
 
 /** The result object of `append`. */

@@ -35,8 +35,6 @@ extern "C" {
         options: &JsValue,
         kept: &JsValue,
     ) -> std::result::Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = encodeUtf8)]
-    fn encode_utf8(text: &js_sys::JsString) -> js_sys::Uint8Array;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
     fn fold(
@@ -74,7 +72,7 @@ pub(crate) fn append_request(
                 .unwrap_or_default(),
         )
     })?;
-    let Some(text) = encoded.dyn_ref::<js_sys::JsString>().map(utf8) else {
+    let Some(text) = encoded.as_string().or_else(|| utf8(&encoded)) else {
         // The options have an unknown key (found in JS, where it is cheap): named here.
         convert::check_keys(
             options_object.as_ref(),
@@ -86,17 +84,16 @@ pub(crate) fn append_request(
     convert::append_from_text(&text, crate::storage::heap::expect_append)
 }
 
-/// `text` as a Rust string, encoded by the runtime's `TextEncoder` and copied into wasm memory
-/// in one piece when it is long (then several times faster than the glue's copy of a `String`
-/// argument, which goes a character at a time).
-fn utf8(text: &js_sys::JsString) -> String {
-    if text.length() < 2048 {
-        // Short: the glue's copy costs less than a Uint8Array.
-        return String::from(text);
-    }
-    let bytes = encode_utf8(text).to_vec();
+/// A long encoded append, which `encodeAppend` gives as UTF-8 bytes (`TextEncoder`'s output,
+/// copied into wasm memory in one piece: for long ASCII text several times faster than the
+/// glue's copy of a string, which goes a character at a time); `None` for anything else.
+fn utf8(encoded: &JsValue) -> Option<String> {
+    let bytes = encoded.dyn_ref::<js_sys::Uint8Array>()?.to_vec();
     // TextEncoder writes UTF-8 (a lone surrogate would become U+FFFD), so this never copies.
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    Some(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.

@@ -274,11 +274,15 @@ function payload(value, field) {
   return serialize(value, "", field, []);
 }
 
-/** `v` (the value under `key`; `ancestors` the objects that hold it) as JSON text, or undefined. */
+/**
+ * `v` (the value under `key`, a property name or an array index; `ancestors` the objects that
+ * hold it) as JSON text, or undefined. Plain objects and arrays (the usual payload) skip the
+ * checks for the kinds JSON cannot represent, which only other prototypes can be.
+ */
 function serialize(v, key, field, ancestors) {
   if (v !== null && typeof v === "object") {
     const toJSON = v.toJSON;
-    if (typeof toJSON === "function") v = toJSON.call(v, key);
+    if (typeof toJSON === "function") v = toJSON.call(v, typeof key === "number" ? String(key) : key);
   }
   switch (typeof v) {
     case "string":
@@ -294,27 +298,30 @@ function serialize(v, key, field, ancestors) {
       if (v === null) return "null";
       if (ancestors.length >= MAX_DEPTH) throw new TypeError(`${field} nests deeper than ${MAX_DEPTH} levels`);
       const array = Array.isArray(v);
-      if (
-        !array &&
-        (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet ||
-          v instanceof ArrayBuffer || ArrayBuffer.isView(v))
-      ) {
-        throw new TypeError(`${where(key, field)} is a ${v.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+      if (!array && Object.getPrototypeOf(v) !== Object.prototype) {
+        if (
+          v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet ||
+          v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+        ) {
+          throw new TypeError(`${where(key, field)} is a ${v.constructor.name}, which JSON cannot represent (convert it to an object or array)`);
+        }
+        if (v instanceof Number || v instanceof String || v instanceof Boolean) return JSON.stringify(v);
       }
-      if (v instanceof Number || v instanceof String || v instanceof Boolean) return JSON.stringify(v);
       if (ancestors.includes(v)) throw new TypeError("Converting circular structure to JSON");
       ancestors.push(v);
       let out;
       if (array) {
         out = "[";
         for (let i = 0, n = v.length; i < n; i++) {
-          const item = serialize(v[i], String(i), field, ancestors);
+          const item = serialize(v[i], i, field, ancestors);
           out += (i ? "," : "") + (item === undefined ? "null" : item);
         }
         out += "]";
       } else {
         out = "{";
-        for (const k of Object.keys(v)) {
+        const keys = Object.keys(v);
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i];
           const item = serialize(v[k], k, field, ancestors);
           if (item !== undefined) out += (out.length > 1 ? "," : "") + quote(k) + ":" + item;
         }
@@ -335,22 +342,26 @@ function quote(s) {
 }
 
 function where(key, field) {
-  return key === "" ? field : `"${key}" in ${field}`;
+  return key === "" ? field : `"${String(key)}" in ${field}`;
 }
 
 /** Whether `s` is well-formed UTF-16 (no lone surrogate). */
 const wellFormed = typeof String.prototype.isWellFormed === "function" ? (s) => s.isWellFormed() : (s) => !/\p{Cs}/u.test(s);
 
 /**
- * Encodes an append's arguments as one string for one crossing into wasm. Header: the stream id,
- * the expected revision, and `causedBy`'s causation and correlation ids, each followed by U+001E;
+ * Encodes an append's arguments as one string (UTF-8 bytes when long) for one crossing into
+ * wasm. Header: the stream id, the expected revision, and `causedBy`'s causation and correlation
+ * ids, each followed by U+001E;
  * then per event 4 fields, each followed by U+001E: type and id as JSON (strings come quoted),
  * data and metadata as JSON text. An absent value is empty; "!" (never valid JSON) stands for a
  * value of the wrong kind. JSON.stringify escapes control characters, so no field contains
  * U+001E. The rules (what a valid stream id, expected revision, type, id or metadata is) are
  * checked in Rust. Options with a key other than `expectedRevision` and `causedBy` give null.
+ * With `kept` (an object), a successful encoding also sets `kept.strings` to the stream id and
+ * each event's type, data and metadata as JS strings, so that the memory storage can store them
+ * without reading them back out of wasm.
  */
-export function encodeAppend(streamId, events, options) {
+export function encodeAppend(streamId, events, options, kept) {
   if (options != null && (typeof options !== "object" || Array.isArray(options))) {
     throw new TypeError("append options must be an object");
   }
@@ -364,6 +375,9 @@ export function encodeAppend(streamId, events, options) {
   if (!Array.isArray(events)) {
     throw new TypeError("events must be an array");
   }
+  // The strings as the core will store them, for a storage on the JS heap (`kept`, see heap.js
+  // heapPutKept): the stream id, then per event its type, data and metadata text.
+  const strings = kept === undefined ? undefined : [streamId];
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     if (typeof e !== "object" || e === null || Array.isArray(e)) {
@@ -377,18 +391,26 @@ export function encodeAppend(streamId, events, options) {
     }
     const { type, id, data, metadata } = e; // each read once: what is checked is what is stored
     try {
-      out +=
-        json(type, "type") + RS +
-        (id == null ? "" : json(id, "id")) + RS +
-        (data === undefined ? "" : payload(data, "data")) + RS +
-        (metadata == null ? "" : payload(metadata, "metadata")) + RS;
+      const dataText = data === undefined ? "" : payload(data, "data");
+      const metadataText = metadata == null ? "" : payload(metadata, "metadata");
+      out += json(type, "type") + RS + (id == null ? "" : json(id, "id")) + RS + dataText + RS + metadataText + RS;
+      // (A type that is not a string fails in Rust, and `kept` is then never read.)
+      strings?.push(type, dataText === "" ? "null" : dataText, metadataText === "" ? "{}" : metadataText);
     } catch (err) {
       const what = err instanceof TypeError && /circular/i.test(err.message) ? "a cyclic structure" : err.message;
       throw new TypeError(`events[${i}]: ${what}`);
     }
   }
-  return out;
+  // Set last, once every getter and toJSON has run (one of them may append on its own).
+  if (kept !== undefined) kept.strings = strings;
+  // A long text crosses as UTF-8 bytes (TextEncoder is native; the glue copies a string into
+  // wasm a character at a time, which costs more than the Uint8Array from 2,048 code units on).
+  return out.length < LONG_TEXT ? out : ENCODER.encode(out);
 }
+
+/** From how many code units `encodeAppend` gives its text as UTF-8 bytes. */
+const LONG_TEXT = 2048;
+const ENCODER = new TextEncoder();
 
 /**
  * `causedBy` (a recorded event: an object with a string `id`) as two header fields: the
@@ -411,6 +433,8 @@ function causation(cause) {
 // then rejects with a message naming the field. A lone surrogate is refused here, by name.
 function json(value, field) {
   if (typeof value === "string") {
+    // Short and plain (no quote, backslash, control character or surrogate): quoted as it is.
+    if (value.length < 64 && PLAIN.test(value)) return `"${value}"`;
     if (!wellFormed(value)) throw new TypeError(`${field} contains a lone surrogate (an unpaired UTF-16 code unit), which is not valid Unicode`);
     return JSON.stringify(value);
   }

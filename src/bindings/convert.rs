@@ -236,9 +236,11 @@ pub(crate) fn describe(value: &JsValue) -> String {
 /// causation and correlation ids (empty: no `causedBy`), then per event `type`, `id`, `data`,
 /// `metadata`; every field followed by U+001E. Strings are JSON-quoted, `data` and `metadata`
 /// JSON text (valid by construction: `JSON.stringify` wrote them); an absent field is empty.
-/// With `causedBy`, each event's metadata gains the ids it does not set itself.
+/// With `causedBy`, each event's metadata gains the ids it does not set itself. `parsed` sees
+/// the stream id and the events as the text gave them, before that.
 pub(crate) fn append_from_text(
     text: &str,
+    parsed: impl FnOnce(&str, &[ProposedEvent]),
 ) -> Result<(String, Vec<ProposedEvent>, ExpectedRevision)> {
     let mut header = text.splitn(5, '\u{1e}');
     let mut next = || header.next().unwrap_or_default();
@@ -248,6 +250,7 @@ pub(crate) fn append_from_text(
         .ok_or_else(|| Error::invalid("streamId must be a string"))?
         .into_owned();
     let mut events = events_from_text(events)?;
+    parsed(&stream_id, &events);
     if let (Some(causation), Some(correlation)) = (unquote(causation), unquote(correlation)) {
         for event in &mut events {
             if let Some(metadata) = with_causation(&event.metadata, &causation, &correlation) {

@@ -34,7 +34,8 @@ extern "C" {
         stream_id: &JsValue,
         events: &JsValue,
         options: &JsValue,
-    ) -> std::result::Result<Option<String>, JsValue>;
+        kept: &JsValue,
+    ) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = appendResult)]
     fn append_result(next_expected_revision: f64, position: f64) -> JsValue;
     fn fold(
@@ -63,7 +64,8 @@ pub(crate) fn append_request(
     what: &str,
 ) -> Result<(String, Vec<crate::ProposedEvent>, crate::ExpectedRevision)> {
     let options_object = convert::options_object(options, what)?;
-    let encoded = encode_append(stream_id, events, options).map_err(|e| {
+    let kept = crate::storage::heap::begin_append();
+    let encoded = encode_append(stream_id, events, options, &kept).map_err(|e| {
         Error::invalid(
             js_sys::Error::from(e)
                 .message()
@@ -71,7 +73,7 @@ pub(crate) fn append_request(
                 .unwrap_or_default(),
         )
     })?;
-    let Some(text) = encoded else {
+    let Some(text) = encoded.as_string().or_else(|| utf8(&encoded)) else {
         // The options have an unknown key (found in JS, where it is cheap): named here.
         convert::check_keys(
             options_object.as_ref(),
@@ -80,7 +82,19 @@ pub(crate) fn append_request(
         )?;
         return Err(Error::invalid(format!("{what} have an unknown key")));
     };
-    convert::append_from_text(&text)
+    convert::append_from_text(&text, crate::storage::heap::expect_append)
+}
+
+/// A long encoded append, which `encodeAppend` gives as UTF-8 bytes (`TextEncoder`'s output,
+/// copied into wasm memory in one piece: for long ASCII text several times faster than the
+/// glue's copy of a string, which goes a character at a time); `None` for anything else.
+fn utf8(encoded: &JsValue) -> Option<String> {
+    let bytes = encoded.dyn_ref::<js_sys::Uint8Array>()?.to_vec();
+    // TextEncoder writes UTF-8 (a lone surrogate would become U+FFFD), so this never copies.
+    Some(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 /// An event store (`EventStore` in JS). Create it with `EventStore.open(options)`.
@@ -139,7 +153,9 @@ impl JsEventStore {
         let store = self.inner.clone();
         promise(async move {
             let (stream_id, events, expected) = request?;
-            let r = store.append(&stream_id, events, expected).await?;
+            let r = store.append(&stream_id, events, expected).await;
+            crate::storage::heap::end_append();
+            let r = r?;
             Ok(append_result(
                 r.next_expected_revision as f64,
                 r.position as f64,

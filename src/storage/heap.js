@@ -185,10 +185,31 @@ function insert(log, record) {
  * holes.
  */
 export function heapPut(handle, position, revision, createdAt, text, idLen, streamLen, data, metadata) {
-  const log = L(handle);
   const id = text.slice(0, idLen);
-  let streamId = text.slice(idLen, idLen + streamLen);
-  let type = text.slice(idLen + streamLen);
+  put(L(handle), position, revision, createdAt, id, text.slice(idLen, idLen + streamLen), text.slice(idLen + streamLen), data, metadata);
+}
+
+/**
+ * `heapPut` of the `k`th event of the append `encodeAppend` (src/codec.js) encoded last, whose
+ * stream id, type, data and metadata strings are `kept.strings` (the core checked that they are
+ * the ones it numbered): only the id crosses out of wasm. Each payload is flattened (the encoder
+ * built it piece by piece; a flat string is smaller and parses faster).
+ */
+export function heapPutKept(handle, position, revision, createdAt, id, kept, k) {
+  const s = kept.strings;
+  const data = s[3 * k + 2];
+  const metadata = s[3 * k + 3];
+  data.charCodeAt(0);
+  metadata.charCodeAt(0);
+  put(L(handle), position, revision, createdAt, id, s[0], s[3 * k + 1], data, metadata);
+}
+
+/** `heapStreamHead` of the stream of the append `encodeAppend` encoded last (`kept.strings[0]`). */
+export function heapStreamHeadKept(handle, kept) {
+  return heapStreamHead(handle, kept.strings[0]);
+}
+
+function put(log, position, revision, createdAt, id, streamId, type, data, metadata) {
   if (log.ids.has(id) || position < log.records.length) {
     log.duplicate = true;
     return;

@@ -9,6 +9,8 @@
 //! A removed event's record is replaced by a husk (its id, stream, revision and position), a new
 //! object, so its payload strings become garbage at once; positions the log never held are holes.
 
+use std::cell::{Cell, RefCell};
+
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
@@ -57,6 +59,19 @@ extern "C" {
         data: &str,
         metadata: &str,
     );
+    #[wasm_bindgen(js_name = heapPutKept)]
+    #[allow(clippy::too_many_arguments)]
+    fn heap_put_kept(
+        log: &JsValue,
+        position: f64,
+        revision: f64,
+        created_at: f64,
+        id: &str,
+        kept: &JsValue,
+        k: u32,
+    );
+    #[wasm_bindgen(js_name = heapStreamHeadKept)]
+    fn heap_stream_head_kept(log: &JsValue, kept: &JsValue) -> f64;
     #[wasm_bindgen(js_name = heapTruncate)]
     fn heap_truncate(log: &JsValue, from: f64);
     #[wasm_bindgen(js_name = heapRemove)]
@@ -82,11 +97,79 @@ extern "C" {
     fn heap_close(log: &JsValue);
 }
 
+/// The append being made, as the bindings parsed it from `encodeAppend`'s text (src/codec.js),
+/// whose JS strings that call kept in `KEPT.strings`: the stream id, then per event its type,
+/// data and metadata. A write of exactly these (the same stream and type, the very same payload
+/// texts: what a `causedBy` or schema stamp rewrote is another text) stores the JS strings
+/// instead of copying them back out of wasm.
+struct Kept {
+    stream: String,
+    events: Vec<(String, Json, Json)>,
+}
+
+thread_local! {
+    /// The object `encodeAppend` leaves its strings in (one for the module's lifetime).
+    static KEPT: JsValue = js_sys::Object::new().into();
+    /// What `KEPT.strings` holds, when it holds the strings of the append being made.
+    static EXPECTED: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+/// Before an append is encoded: forgets the last one (its strings are about to be replaced)
+/// and returns the object `encodeAppend` keeps the new one's strings in.
+pub(crate) fn begin_append() -> JsValue {
+    EXPECTED.with(|e| e.borrow_mut().take());
+    KEPT.with(Clone::clone)
+}
+
+/// After `encodeAppend` succeeded and its text was parsed: the append its strings are of.
+pub(crate) fn expect_append(stream: &str, events: &[crate::ProposedEvent]) {
+    let kept = Kept {
+        stream: stream.to_owned(),
+        events: events
+            .iter()
+            .map(|e| (e.event_type.clone(), e.data.clone(), e.metadata.clone()))
+            .collect(),
+    };
+    EXPECTED.with(|e| *e.borrow_mut() = Some(kept));
+}
+
+/// When the append is done: its strings are no longer needed.
+pub(crate) fn end_append() {
+    EXPECTED.with(|e| e.borrow_mut().take());
+}
+
+/// Whether `stream` is the stream of the expected append.
+fn kept_stream(stream: &str) -> bool {
+    EXPECTED.with(|e| e.borrow().as_ref().is_some_and(|k| k.stream == stream))
+}
+
+/// Whether `event`, the `k`th of a write, is the `k`th event of the expected append, unchanged.
+fn kept_event(event: &RecordedEvent, k: usize) -> bool {
+    let same = |a: &Json, b: &Json| {
+        let (a, b) = (a.as_str(), b.as_str());
+        // The expected append holds its texts, so the same address is the same text.
+        std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
+    };
+    EXPECTED.with(|e| {
+        e.borrow().as_ref().is_some_and(|kept| {
+            kept.events.get(k).is_some_and(|(t, d, m)| {
+                kept.stream == event.stream_id.as_str()
+                    && **t == *event.event_type
+                    && same(d, &event.data)
+                    && same(m, &event.metadata)
+            })
+        })
+    })
+}
+
 /// Keeps every event in memory on the JS heap: the memory store of the JS bindings.
 #[derive(Debug)]
 pub struct HeapStorage {
     /// The log's handle (see `heap.js`): it owns the log until [`attach`](HeapStorage::attach).
     log: JsValue,
+    /// Whether a meta value was ever written (until then every meta read finds nothing, without
+    /// asking JS: a store without lifecycle rules or sync never writes one).
+    has_meta: Cell<bool>,
 }
 
 impl Default for HeapStorage {
@@ -98,7 +181,10 @@ impl Default for HeapStorage {
 impl HeapStorage {
     /// An empty store.
     pub fn new() -> Self {
-        HeapStorage { log: heap_new() }
+        HeapStorage {
+            log: heap_new(),
+            has_meta: Cell::new(false),
+        }
     }
 
     /// Makes the JS object `store` the owner of the events: from now on this storage reaches
@@ -133,6 +219,7 @@ impl Drop for HeapHold {
 /// A transaction; see [`HeapStorage`].
 pub struct HeapTx<'a> {
     log: &'a JsValue,
+    has_meta: &'a Cell<bool>,
     /// The log's commit count when the transaction began.
     began_at: f64,
     /// Whether this transaction holds the log's uncommitted writes.
@@ -168,7 +255,13 @@ impl Transaction for HeapTx<'_> {
     fn heads_of<'a>(&'a mut self, streams: &'a [StreamId]) -> Io<'a, HeadsOf> {
         let heads = streams
             .iter()
-            .map(|s| present(heap_stream_head(self.log, s.as_str())))
+            .map(|s| {
+                present(if kept_stream(s.as_str()) {
+                    KEPT.with(|kept| heap_stream_head_kept(self.log, kept))
+                } else {
+                    heap_stream_head(self.log, s.as_str())
+                })
+            })
             .collect();
         let log = present(heap_log_head(self.log));
         Box::pin(async move { Ok((heads, log)) })
@@ -201,9 +294,24 @@ impl Transaction for HeapTx<'_> {
         Box::pin(async move {
             self.claim()?;
             let mut text = String::new();
-            for e in events {
+            for (k, e) in events.iter().enumerate() {
                 // The id is ASCII; the stream id's length in UTF-16 code units is how JS slices.
                 let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                if kept_event(e, k) {
+                    let id = e.id.hyphenated().encode_lower(&mut id);
+                    KEPT.with(|kept| {
+                        heap_put_kept(
+                            self.log,
+                            e.position as f64,
+                            e.revision as f64,
+                            e.created_at as f64,
+                            id,
+                            kept,
+                            k as u32,
+                        )
+                    });
+                    continue;
+                }
                 text.clear();
                 text.push_str(e.id.hyphenated().encode_lower(&mut id));
                 text.push_str(e.stream_id.as_str());
@@ -249,11 +357,19 @@ impl Transaction for HeapTx<'_> {
     }
 
     fn get_meta<'a>(&'a mut self, key: &'a str) -> Io<'a, Option<Json>> {
-        Box::pin(async move { Ok(heap_get_meta(self.log, key).map(Json::trusted)) })
+        Box::pin(async move {
+            if !self.has_meta.get() {
+                return Ok(None);
+            }
+            Ok(heap_get_meta(self.log, key).map(Json::trusted))
+        })
     }
 
     fn scan_meta<'a>(&'a mut self, prefix: &'a str) -> Io<'a, Vec<(String, Json)>> {
         Box::pin(async move {
+            if !self.has_meta.get() {
+                return Ok(Vec::new());
+            }
             Ok(heap_scan_meta(self.log, prefix)
                 .iter()
                 .filter_map(|entry| {
@@ -270,6 +386,7 @@ impl Transaction for HeapTx<'_> {
     fn put_meta<'a>(&'a mut self, key: &'a str, value: Option<&'a Json>) -> Io<'a, ()> {
         Box::pin(async move {
             self.claim()?;
+            self.has_meta.set(true);
             heap_put_meta(self.log, key, value.map(Json::as_str));
             Ok(())
         })
@@ -315,6 +432,7 @@ impl Storage for HeapStorage {
     fn begin(&self, _mode: Mode) -> Io<'_, BoxedTx<'_>> {
         let tx = HeapTx {
             log: &self.log,
+            has_meta: &self.has_meta,
             began_at: heap_commits(&self.log),
             writing: false,
             committed: false,

@@ -35,7 +35,7 @@ pub(crate) mod postgres;
 pub use postgres::PostgresStorage;
 
 #[cfg(target_arch = "wasm32")]
-mod heap;
+pub(crate) mod heap;
 #[cfg(target_arch = "wasm32")]
 pub use heap::{HeapHold, HeapStorage};
 

@@ -352,7 +352,9 @@ describe("sync status in Chromium", { timeout: TIMEOUT }, () => {
       const edge = await edgeFor(cleanup);
       const ctx = await deviceContext(browser, cleanup);
       const page = await devicePage(ctx, srv, "status");
-      await page.evaluate(() => window.EventStore.open().then((s) => s.close())); // the wasm is loaded (an app's cache would hold it)
+      // The build with sync is loaded (an app's cache would hold it): a synced store opened and
+      // closed at once (its edge URL is not the test's).
+      await page.evaluate(() => window.EventStore.open({ sync: { url: "http://127.0.0.1:9/t/warm-up", token: () => "none" } }).then((s) => s.close()));
       await ctx.setOffline(true);
       await openStore(page, edge, { name: "status-0" });
       await append(page, "Status-1", [ev("WhileOffline")]);

@@ -20,9 +20,12 @@ const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 /** The files each browser configuration fetches, relative to the repository. */
 export const BROWSER_FILES = {
-  local: ["pkg/index.js", "pkg/evstore_wasm_bg.wasm"],
-  synced: ["pkg/index.js", "pkg/evstore_wasm_bg.wasm"],
+  local: ["pkg/index.js", "pkg/local.js", "pkg/evstore_local_bg.wasm"],
+  synced: ["pkg/index.js", "pkg/synced.js", "pkg/evstore_wasm_bg.wasm"],
 };
+
+/** The server build: what workerd, Node and Deno load. */
+export const SERVER_FILES = ["pkg/server.js", "pkg/evstore_server_bg.wasm"];
 
 /**
  * The edge upload at f152993 (main before issue 24), measured with edgeUploadSize() on 2026-12-07
@@ -43,6 +46,9 @@ function measure(files, root = REPO) {
   }
   return { files, raw, gzip };
 }
+
+/** `{ files, raw, gzip }` of the server build. */
+export const serverSize = () => measure(SERVER_FILES);
 
 /** `{ local: { files, raw, gzip }, synced: { files, raw, gzip } }`: bytes a page fetches per configuration. */
 export function browserSizes() {

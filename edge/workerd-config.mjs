@@ -51,8 +51,8 @@ export function writeWorkerdConfig({ configFile, port, dataDir, pkgDir = join(RE
     ...sources.filter((f) => f !== "worker.js").map((f) => `(name = ${JSON.stringify(f)}, esModule = embed ${embed(join(srcDir, f))})`),
     `(name = "evstore", esModule = embed ${embed(join(pkgDir, "workerd.js"))})`,
     ...aliases,
-    `(name = "server.js", esModule = embed ${embed(join(pkgDir, "server.js"))})`,
-    `(name = "evstore_server_bg.wasm", wasm = embed ${embed(join(pkgDir, "evstore_server_bg.wasm"))})`,
+    `(name = "workerd-store.js", esModule = embed ${embed(join(pkgDir, "workerd-store.js"))})`,
+    `(name = "evstore_workerd_bg.wasm", wasm = embed ${embed(join(pkgDir, "evstore_workerd_bg.wasm"))})`,
   ];
   const settings = SETTINGS.map((name) => `(name = "${name}", fromEnvironment = "${name}")`);
   writeFileSync(

@@ -6,7 +6,8 @@
 #     the entry its first `open()` of each kind needs (pkg-template/index.js).
 #   - The server build (features `durable-object,postgres,server,sync`: the Durable Object and
 #     PostgreSQL storages, both halves of sync, no IndexedDB): server.js + evstore_server_bg.wasm,
-#     what workerd.js, node.js and deno.js load.
+#     what node.js and deno.js load; and the same without PostgreSQL for workerd.js
+#     (workerd-store.js + evstore_workerd_bg.wasm).
 # pkg/ gets the hand-written files of pkg-template/ and the server's JS (server/, edge/src/service/),
 # then each build: release wasm → wasm-bindgen (web target) → wasm-opt -Oz (npm binaryen, never
 # Debian's) → one entry of that build's glue and pkg-template/store.js (scripts/bundle-entry.mjs).
@@ -44,9 +45,13 @@ build() {
 }
 entry() { node scripts/bundle-entry.mjs "$@"; }
 
-# The server build (with the client half of sync too: Node, Deno and workerd apps sync as clients).
+# The server build (with the client half of sync too: Node and Deno apps sync as clients).
 build durable-object,postgres,server,sync target evstore_server
 entry "$glue/evstore_server/evstore_server.js" pkg-template/store.js pkg/server.js evstore_server_bg.wasm
+# The workerd build: the server build without the PostgreSQL storage, which a Worker has no use for
+# (what the edge service uploads).
+build durable-object,server,sync target/wasm-workerd evstore_workerd
+entry "$glue/evstore_workerd/evstore_workerd.js" pkg-template/store.js pkg/workerd-store.js evstore_workerd_bg.wasm
 # The browser builds, each with its own glue and entry: with the sync client (synced.js) and without
 # it (local.js, also without the sync host's JS); both take EventStoreError from index.js.
 build indexeddb,sync target/wasm-browser evstore_wasm
@@ -72,3 +77,4 @@ size() {
 size "browser, without sync (index.js + local.js)" "index.js local.js" evstore_local_bg.wasm
 size "browser, with sync (index.js + synced.js)" "index.js synced.js" evstore_wasm_bg.wasm
 size "server build (server.js)" server.js evstore_server_bg.wasm
+size "workerd build (workerd-store.js)" workerd-store.js evstore_workerd_bg.wasm

@@ -45,6 +45,7 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "evstore_local_bg.wasm",
     "evstore_server_bg.wasm",
     "evstore_wasm_bg.wasm",
+    "evstore_workerd_bg.wasm",
     "index.d.ts",
     "index.js",
     "local.js",
@@ -56,6 +57,7 @@ test("the tarball holds the entries, types, subpaths, both wasm builds, README a
     "server.d.ts",
     "server.js",
     "synced.js",
+    "workerd-store.js",
     "workerd.js",
   ]);
   for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) {

@@ -32,8 +32,8 @@ test("workerd: the contract suite passes in a Cloudflare worker (the package's w
       ["worker.mjs", join(repo, "tests/js/edge/worker.mjs"), "esModule"],
       ["contract.mjs", join(repo, "tests/js/contract.mjs"), "esModule"],
       ["evstore", join(pkg, "workerd.js"), "esModule"],
-      ["server.js", join(pkg, "server.js"), "esModule"],
-      ["evstore_server_bg.wasm", join(pkg, "evstore_server_bg.wasm"), "wasm"],
+      ["workerd-store.js", join(pkg, "workerd-store.js"), "esModule"],
+      ["evstore_workerd_bg.wasm", join(pkg, "evstore_workerd_bg.wasm"), "wasm"],
     ],
   });
   try {

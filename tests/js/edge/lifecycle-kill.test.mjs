@@ -16,8 +16,8 @@ const modules = [
   ["worker.mjs", join(repo, "tests/js/edge/do-worker.mjs"), "esModule"],
   ["contract.mjs", join(repo, "tests/js/contract.mjs"), "esModule"],
   ["evstore", join(pkg, "workerd.js"), "esModule"],
-  ["server.js", join(pkg, "server.js"), "esModule"],
-  ["evstore_server_bg.wasm", join(pkg, "evstore_server_bg.wasm"), "wasm"],
+  ["workerd-store.js", join(pkg, "workerd-store.js"), "esModule"],
+  ["evstore_workerd_bg.wasm", join(pkg, "evstore_workerd_bg.wasm"), "wasm"],
 ];
 const durableObjects = [{ binding: "CASES", className: "ContractCase" }];
 const EVENTS = 50_000;

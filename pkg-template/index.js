@@ -18,6 +18,22 @@ export const END = "end";
 
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 const copies = { local: () => import("./local.js"), synced: () => import("./synced.js") };
+/** Each copy's wasm, next to this file (the URLs the copies default to). */
+const wasmOf = {
+  local: () => new URL("./evstore_local_bg.wasm", import.meta.url),
+  synced: () => new URL("./evstore_wasm_bg.wasm", import.meta.url),
+};
+
+/**
+ * The default wasm of copy `name`, fetched now, while its JS is imported, rather than after: a
+ * promise of the Response that carries its URL (for the copy's error message).
+ */
+function fetchWasm(name) {
+  const url = wasmOf[name]();
+  const response = fetch(url);
+  response.catch(() => {}); // reported by the copy when it awaits it
+  return Object.assign(response, { url: url.href });
+}
 const loading = {}; // copy → its module's promise
 const loaded = {}; // copy → its module
 
@@ -84,11 +100,18 @@ export class EventStore {
 
   static async open(options) {
     let module;
-    if (options !== null && typeof options === "object" && options.wasm !== undefined) {
+    const object = options !== null && typeof options === "object";
+    if (object && options.wasm !== undefined) {
       module = await compiled(options.wasm);
       if (module !== undefined) options = { ...options, wasm: module };
     }
-    return (await copy(copyFor(options, module))).EventStore.open(options);
+    const name = copyFor(options, module);
+    // The copy's first load: its wasm is fetched beside its JS (browsers; Node reads files).
+    const defaults = options === undefined || (object && options.wasm === undefined);
+    if (loading[name] === undefined && defaults && globalThis.location?.protocol?.startsWith("http")) {
+      options = { ...options, wasm: fetchWasm(name) };
+    }
+    return (await copy(name)).EventStore.open(options);
   }
 
   static [Symbol.hasInstance](value) {

@@ -60,7 +60,8 @@ function describeSource(source) {
   if (typeof Request === "function" && source instanceof Request) return source.url;
   if (typeof Response === "function" && source instanceof Response) return source.url || "a Response";
   if (source instanceof WebAssembly.Module) return "a WebAssembly.Module";
-  if (isThenable(source)) return "a promised Response";
+  // (index.js's early fetch of the default wasm carries its URL.)
+  if (isThenable(source)) return typeof source.url === "string" ? source.url : "a promised Response";
   return "the given bytes";
 }
 

@@ -581,6 +581,12 @@ class Sync {
     while (!this.#closed) {
       await this.#engine.changed(generation);
       if (this.#closed) break;
+      // Only this tab's handling of frames wrote (it pushed and reported already): nothing to do,
+      // and no reads competing with the subscriptions those writes woke.
+      if (this.#leader && this.#engine.receivedOnlySince(generation)) {
+        generation = this.#engine.generation();
+        continue;
+      }
       // Connected, this tab pushes at once. Otherwise only the status needs the change: one
       // read per burst of appends is enough (a read between two appends would delay the second).
       if (!(this.#leader && this.#ws)) await new Promise((r) => setTimeout(r, STATUS_COALESCE_MS));

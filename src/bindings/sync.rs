@@ -259,6 +259,13 @@ impl JsSyncEngine {
         self.client.generation() as f64
     }
 
+    /// Whether every change of the store since `generation` is a write of a received frame
+    /// (whose handling pushed and refreshed the status already).
+    #[wasm_bindgen(js_name = receivedOnlySince)]
+    pub fn received_only_since(&self, generation: f64) -> bool {
+        self.client.received_only_since(generation as u64)
+    }
+
     /// Resolves once the store may have changed since `generation`.
     pub fn changed(&self, generation: f64) -> Promise {
         let client = self.client.clone();

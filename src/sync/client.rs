@@ -107,6 +107,11 @@ pub struct SyncClient {
     /// How many of this client's reads and writes of the outbox are under way: a push from
     /// memory waits for none (it could pass what they are about to change).
     busy: std::cell::Cell<u32>,
+    /// Handling a server message ([`SyncClient::receive`]): its writes are counted in `received`.
+    receiving: std::cell::Cell<bool>,
+    /// `(from, to)`: the store's change generations from `from` to `to` are all writes of
+    /// received messages (see [`SyncClient::received_only_since`]).
+    received: std::cell::Cell<(u64, u64)>,
 }
 
 /// Counts a piece of work as under way ([`SyncClient::busy`]) until dropped.
@@ -224,6 +229,8 @@ impl SyncClient {
             selected: std::cell::Cell::new(false),
             tap: RefCell::new(None),
             busy: std::cell::Cell::new(0),
+            receiving: std::cell::Cell::new(false),
+            received: std::cell::Cell::new((0, 0)),
         }
     }
 
@@ -494,8 +501,24 @@ impl SyncClient {
         self.engine.borrow_mut().outgoing.drain(..).collect()
     }
 
+    /// Whether every change of the store since `since` (a [`generation`](Self::generation)) is
+    /// a write of a received message: the host then has nothing to push or read again for them
+    /// (its handling of the message did both).
+    pub fn received_only_since(&self, since: u64) -> bool {
+        let (from, to) = self.received.get();
+        from <= since && since <= to && self.generation() == to
+    }
+
     /// Handles a message from the server. Returns the streams it held (new conflicts).
     pub async fn receive(&self, message: ServerMessage) -> Result<Vec<StreamId>> {
+        struct Receiving<'a>(&'a std::cell::Cell<bool>);
+        impl Drop for Receiving<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        self.receiving.set(true);
+        let _receiving = Receiving(&self.receiving);
         if self.engine.borrow().status.state != LinkState::Online {
             return Ok(Vec::new());
         }
@@ -519,8 +542,14 @@ impl SyncClient {
                             through,
                             events,
                         };
-                        let held = self.ingest(frame, epoch).await?;
+                        let (held, idle) = self.ingest(frame, epoch).await?;
                         self.engine.borrow_mut().log_checked |= checked;
+                        if idle {
+                            // Nothing queued as the frame committed: no push to choose (a
+                            // local append committed since wakes its own pump), and no read of
+                            // the outbox competing with the subscriptions this frame woke.
+                            return Ok(held);
+                        }
                         held
                     }
                 }
@@ -669,7 +698,9 @@ impl SyncClient {
     }
 
     /// Ingests server events (of the log `epoch`, recorded with the first confirmed events).
-    async fn ingest(&self, frame: Frame, epoch: Option<String>) -> Result<Vec<StreamId>> {
+    /// Returns the streams it held and whether the outbox was empty as it committed (nothing
+    /// to push then).
+    async fn ingest(&self, frame: Frame, epoch: Option<String>) -> Result<(Vec<StreamId>, bool)> {
         let frame = match self.engine.borrow_mut().carry.take() {
             Some(carry) => carry.then(frame),
             None => frame,
@@ -691,7 +722,7 @@ impl SyncClient {
                     let after_id = id_at(&mut *tx, after).await?;
                     drop(tx);
                     self.engine.borrow_mut().pull(after, after_id);
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), false));
                 }
             };
             if done.changed {
@@ -719,7 +750,7 @@ impl SyncClient {
             }
             drop(e);
             self.absorb(&local);
-            return Ok(done.new_conflicts);
+            return Ok((done.new_conflicts, local.pending.is_empty()));
         }
         Err(last_error.unwrap_or_else(|| Error::storage("sync ingest failed")))
     }
@@ -1081,7 +1112,13 @@ impl SyncClient {
         if let Some(last) = last {
             self.store.storage().committed(last);
         }
+        let before = self.generation();
         self.store.notify().notify();
+        if self.receiving.get() {
+            let (from, to) = self.received.get();
+            let from = if to == before { from } else { before };
+            self.received.set((from, self.generation()));
+        }
     }
 
     fn absorb(&self, local: &Local) {

@@ -127,6 +127,8 @@ pub(crate) struct Local {
     life_streams: Vec<StreamId>,
     /// The lowest position of the live events this ingest removed.
     removed_low: Option<Position>,
+    /// The log held nothing after the confirmed prefix as loaded (read with the events only).
+    tail_clear: bool,
 }
 
 /// Reads the sync state, the outbox and the conflicts; with `events`, also every queued
@@ -145,10 +147,10 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
         conflicts.insert(conflict_stream(&key)?, ConflictRecord::decode(&json)?);
     }
     let events_wanted = events;
-    let tail = if events {
+    let (tail, tail_clear) = if events {
         read_tail(tx, &state).await?
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let mut tail = tail.into_iter();
     let mut pending = Vec::with_capacity(entries.len());
@@ -186,6 +188,7 @@ pub(crate) async fn load(tx: &mut dyn Transaction, events: bool) -> Result<Local
         lives_changed: false,
         life_streams,
         removed_low: None,
+        tail_clear,
     })
 }
 
@@ -193,12 +196,15 @@ fn mismatch() -> Error {
     Error::storage("the sync outbox does not match the local log's pending events")
 }
 
-/// The events after the confirmed prefix.
-async fn read_tail(tx: &mut dyn Transaction, state: &SyncState) -> Result<Vec<RecordedEvent>> {
+/// The events after the confirmed prefix, and whether the log holds nothing there.
+async fn read_tail(
+    tx: &mut dyn Transaction,
+    state: &SyncState,
+) -> Result<(Vec<RecordedEvent>, bool)> {
     let start = state.tail_start();
     match tx.log_head().await? {
-        Some(head) if head >= start => tx.read_log(start..=head).await?.into_events(),
-        _ => Ok(Vec::new()),
+        Some(head) if head >= start => Ok((tx.read_log(start..=head).await?.into_events()?, false)),
+        _ => Ok((Vec::new(), true)),
     }
 }
 
@@ -368,6 +374,22 @@ impl Local {
             self.confirm_lifecycle(tx, &events, through, false).await?;
             if self.removed_low.is_some() {
                 // Delivered events were removed: subscriptions see a rewrite.
+                self.state.generation += 1;
+                done.rewritten_from = self.removed_low;
+                self.record_removal();
+            }
+            self.save(tx).await?;
+            return Ok(Ok(done));
+        }
+        let idle = self.pending.is_empty() && self.tail_clear && !self.state.resetting;
+        if skipped.is_empty() && dense && idle {
+            // Nothing queued and nothing after the confirmed prefix (a device receiving others'
+            // events): the frame only extends the log. No rewrite, so the subscriptions' reads
+            // of the sync marks stay valid (the generation moves only if something is removed).
+            tx.put(&events).await?;
+            self.confirm_through(through, &events);
+            self.confirm_lifecycle(tx, &events, through, true).await?;
+            if self.removed_low.is_some() {
                 self.state.generation += 1;
                 done.rewritten_from = self.removed_low;
                 self.record_removal();

@@ -677,3 +677,68 @@ fn an_after_id_of_a_stream_outside_the_selection_is_refused_like_an_unknown_one(
     let pull = format!(r#"{{"v":4,"type":"pull","after":1,"afterId":"{mine}","afterIdAt":0}}"#);
     assert_eq!(block_on(s.serve(&mut feed, &pull, &token)), Served::Pull);
 }
+
+/// Calls `next_frame_more` until it says there is no more, asserting that a call after it gives
+/// nothing; the frames' types and `more`, in order.
+fn until_no_more(s: &Server, feed: &mut Feed) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    loop {
+        let (frame, more) = block_on(s.next_frame_more(feed, &all())).unwrap();
+        let Some(frame) = frame else {
+            assert!(!more, "no frame, yet more");
+            return out;
+        };
+        out.push((json(&frame)["type"].as_str().unwrap().to_owned(), more));
+        if !more {
+            let mut copy = feed.clone();
+            let after = block_on(s.next_frame_more(&mut copy, &all())).unwrap();
+            assert_eq!(after, (None, false), "no more means nothing now");
+            assert_eq!(copy, *feed);
+            return out;
+        }
+    }
+}
+
+#[test]
+fn a_live_feed_learns_it_has_the_head_with_its_last_frame() {
+    let s = server().with_limits(evstore::sync::FrameLimits {
+        events: 2,
+        bytes: 500_000,
+    });
+    append(&s, "A", 3);
+    let mut feed = Feed::default();
+    let pull = r#"{"v":4,"type":"pull","after":null}"#;
+    assert_eq!(block_on(s.serve(&mut feed, pull, &all())), Served::Pull);
+    // A catch-up goes on through caughtUp and past it (events committed meanwhile follow).
+    let caught_up = until_no_more(&s, &mut feed);
+    let t = |x: &str, more| (x.to_owned(), more);
+    assert_eq!(
+        caught_up,
+        [t("events", true), t("events", true), t("caughtUp", true)]
+    );
+    assert!(feed.live);
+    // Live: one commit of one event is one frame, the last.
+    append(&s, "B", 1);
+    assert_eq!(until_no_more(&s, &mut feed), [t("events", false)]);
+    // A commit of more events than a frame holds: frames until the head, the last says so.
+    append(&s, "B", 3);
+    assert_eq!(
+        until_no_more(&s, &mut feed),
+        [t("events", true), t("events", false)]
+    );
+    // Exactly a frame's worth: the full frame cannot tell, the next call finds nothing.
+    append(&s, "C", 2);
+    assert_eq!(until_no_more(&s, &mut feed), [t("events", true)]);
+    assert_eq!(feed.cursor, Some(8));
+    // Other streams' events are holes; the feed's selection still reaches the head.
+    let mut scoped_feed = Feed::default();
+    let pull = r#"{"v":4,"type":"pull","after":null,"streams":["B"]}"#;
+    assert_eq!(
+        block_on(s.serve(&mut scoped_feed, pull, &all())),
+        Served::Pull
+    );
+    until_no_more(&s, &mut scoped_feed);
+    append(&s, "A", 1);
+    append(&s, "B", 1);
+    assert_eq!(until_no_more(&s, &mut scoped_feed), [t("events", false)]);
+}

@@ -193,15 +193,17 @@ impl JsSyncServer {
     /// The next frame of the socket `state` (updated in place), or null when there is nothing
     /// to send: events of its selected streams (within the token's) after its cursor, then —
     /// while catching up — `caughtUp`. A live socket whose token lost the `read` scope gets a
-    /// `FORBIDDEN` frame and stops being live.
+    /// `FORBIDDEN` frame and stops being live. `state.more` is set false when another call
+    /// would give nothing now (a live socket has the log up to its head): the host stops there.
     #[wasm_bindgen(js_name = nextFrame)]
     pub fn next_frame(&self, state: JsValue) -> js_sys::Promise {
         let server = self.inner.clone();
         promise(async move {
             let mut feed = feed_of(&state);
             let access = access_of(&state, false);
-            let frame = server.next_frame_for(&mut feed, &access).await?;
+            let (frame, more) = server.next_frame_more(&mut feed, &access).await?;
             store_feed(&state, feed, &access.streams);
+            set(&state, "more", more);
             Ok(frame.map_or(JsValue::NULL, JsValue::from))
         })
     }

@@ -135,6 +135,21 @@ impl EventStore {
         limits: FrameLimits,
         token: &Selection,
     ) -> Result<Option<ServerMessage>> {
+        let (frame, _) = self.next_frame_more(feed, epoch, limits, token).await?;
+        Ok(frame)
+    }
+
+    /// [`next_frame`](Self::next_frame), and whether another call may give a frame now: false
+    /// once a live feed has read the log to its head (its frame holds every event left, or there
+    /// is none), so that a host fanning out a commit stops without reading the log once more. A
+    /// later commit has events again: the host calls after every commit, as before.
+    pub async fn next_frame_more(
+        &self,
+        feed: &mut Feed,
+        epoch: &str,
+        limits: FrameLimits,
+        token: &Selection,
+    ) -> Result<(Option<ServerMessage>, bool)> {
         let selection = feed.selection.intersect(token);
         // The head is read before the events: when none matches after the cursor, none matches
         // up to this head either (a later commit may pass it, never fill it in).
@@ -152,28 +167,34 @@ impl EventStore {
             .read_all_selected_page(&selection, options)
             .await?
             .into_events()?;
+        // A forward read stops short of `max_count` only at the log's head (its windows go on
+        // until they hold enough events or pass the head).
+        let read_to_head = (read.len() as u64) < limits.events;
         let after = feed.cursor;
         let Some(last_read) = read.last().map(|e| e.position) else {
             if feed.live {
-                return Ok(None);
+                return Ok((None, false));
             }
             if let Some(head) = head.filter(|h| after.is_none_or(|c| c < *h)) {
                 // The rest of the log holds no event of the feed: the client's confirmed prefix
                 // reaches the head all the same.
                 feed.cursor = Some(head);
-                return Ok(Some(ServerMessage::Events {
+                let frame = ServerMessage::Events {
                     events: Vec::new(),
                     epoch: Some(epoch.to_owned()),
                     after,
                     through: head,
-                }));
+                };
+                return Ok((Some(frame), true));
             }
+            // Live from here: what was committed during the catch-up follows.
             feed.live = true;
-            return Ok(Some(ServerMessage::CaughtUp {
+            let frame = ServerMessage::CaughtUp {
                 head: feed.cursor,
                 epoch: epoch.to_owned(),
                 streams: Some(selection),
-            }));
+            };
+            return Ok((Some(frame), true));
         };
         // Defence in depth: whatever the read gave, only the selection's events leave.
         let mut events: Vec<RecordedEvent> = read
@@ -188,14 +209,16 @@ impl EventStore {
         } else {
             last_read
         };
+        let more = !(feed.live && read_to_head && keep == events.len());
         events.truncate(keep);
         feed.cursor = Some(through);
-        Ok(Some(ServerMessage::Events {
+        let frame = ServerMessage::Events {
             events,
             epoch: Some(epoch.to_owned()),
             after,
             through,
-        }))
+        };
+        Ok((Some(frame), more))
     }
 }
 

@@ -208,18 +208,29 @@ impl SyncServer {
         feed: &mut Feed,
         access: &Access,
     ) -> crate::Result<Option<String>> {
+        Ok(self.next_frame_more(feed, access).await?.0)
+    }
+
+    /// [`next_frame_for`](Self::next_frame_for), and whether another call may give a frame now
+    /// (see [`EventStore::next_frame_more`]): a host sending a live feed a commit's events stops
+    /// at false instead of asking once more for nothing.
+    pub async fn next_frame_more(
+        &self,
+        feed: &mut Feed,
+        access: &Access,
+    ) -> crate::Result<(Option<String>, bool)> {
         if !access.read {
             if !feed.live {
-                return Ok(None);
+                return Ok((None, false));
             }
             feed.live = false;
-            return Ok(Some(error_text(lacks("read"))));
+            return Ok((Some(error_text(lacks("read"))), false));
         }
-        let frame = self
+        let (frame, more) = self
             .store
-            .next_frame(feed, &self.epoch, self.limits, &access.streams)
+            .next_frame_more(feed, &self.epoch, self.limits, &access.streams)
             .await?;
-        Ok(frame.map(message))
+        Ok((frame.map(message), more))
     }
 
     /// The answer to an accepted token renewal: `authenticated` with the token's `exp` (its

@@ -201,8 +201,8 @@ export class LiveFeed {
   }
 
   /**
-   * Sends the socket's frames from the server until it has none (a catch-up ends with
-   * `caughtUp`); returns the state with the new cursor, or null when the socket is gone or was
+   * Sends the socket's frames from the server until it has none, or says it has no more (a
+   * catch-up ends with `caughtUp`; a live socket's commit is usually one frame); returns the state with the new cursor, or null when the socket is gone or was
    * closed (token expired), or its pull was replaced.
    */
   async sendFrom(ws, state) {
@@ -218,11 +218,16 @@ export class LiveFeed {
       }
       const next = { ...state };
       const frame = await this.server.nextFrame(next);
+      // `more` false: a live socket now holds the log up to its head (no second read to learn
+      // it); a later commit fans out again.
+      const more = next.more !== false;
+      delete next.more;
       if (frame === null) return state;
       if (!this.send(ws, state, frame)) return null;
       sent += utf8Length(frame);
       state = next;
       ws.serializeAttachment(state);
+      if (!more) return state;
     }
   }
 

@@ -497,6 +497,11 @@ export interface SyncSocketState {
   streams?: ReadonlyArray<string> | null;
   /** The streams the socket's feed serves: its pull's selection within `streams` (normalized patterns). */
   selected?: ReadonlyArray<string>;
+  /**
+   * Set by each `nextFrame(state)`: `false` once a live feed's frame reached the log's head (the
+   * next call would give `null`), so a host may stop there; not part of what a host stores.
+   */
+  more?: boolean;
 }
 
 /**

@@ -498,8 +498,9 @@ export interface SyncSocketState {
   /** The streams the socket's feed serves: its pull's selection within `streams` (normalized patterns). */
   selected?: ReadonlyArray<string>;
   /**
-   * Set by each `nextFrame(state)`: `false` once a live feed's frame reached the log's head (the
-   * next call would give `null`), so a host may stop there; not part of what a host stores.
+   * Present (any value) when `nextFrame(state)` is called: set by it, `false` once a live feed's
+   * frame reached the log's head (the next call would give `null`), so a host may stop there. Not
+   * part of what a host stores.
    */
   more?: boolean;
 }

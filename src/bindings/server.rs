@@ -193,8 +193,9 @@ impl JsSyncServer {
     /// The next frame of the socket `state` (updated in place), or null when there is nothing
     /// to send: events of its selected streams (within the token's) after its cursor, then —
     /// while catching up — `caughtUp`. A live socket whose token lost the `read` scope gets a
-    /// `FORBIDDEN` frame and stops being live. `state.more` is set false when another call
-    /// would give nothing now (a live socket has the log up to its head): the host stops there.
+    /// `FORBIDDEN` frame and stops being live. A host that passes a state with a `more` key gets
+    /// it set: false when another call would give nothing now (a live socket has the log up to its
+    /// head), so it can stop there; other states are left as they were.
     #[wasm_bindgen(js_name = nextFrame)]
     pub fn next_frame(&self, state: JsValue) -> js_sys::Promise {
         let server = self.inner.clone();
@@ -203,7 +204,9 @@ impl JsSyncServer {
             let access = access_of(&state, false);
             let (frame, more) = server.next_frame_more(&mut feed, &access).await?;
             store_feed(&state, feed, &access.streams);
-            set(&state, "more", more);
+            if js_sys::Reflect::has(&state, &"more".into()).unwrap_or(false) {
+                set(&state, "more", more);
+            }
             Ok(frame.map_or(JsValue::NULL, JsValue::from))
         })
     }

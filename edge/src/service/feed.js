@@ -216,7 +216,7 @@ export class LiveFeed {
         if (!(await this.drained(ws))) return null;
         if (this.superseded(ws)) return null;
       }
-      const next = { ...state };
+      const next = { ...state, more: true }; // asks nextFrame to say whether it has more
       const frame = await this.server.nextFrame(next);
       // `more` false: a live socket now holds the log up to its head (no second read to learn
       // it); a later commit fans out again.

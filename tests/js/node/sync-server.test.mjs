@@ -71,6 +71,22 @@ test("pushed lifecycle calls (protocol v3): metadata, delete and tombstone with 
   await assert.rejects(store.acceptPush([], { mayDelete: "no" }), (e) => e.code === "INVALID_ARGUMENT" && /mayDelete/.test(e.message));
 });
 
+test("nextFrame sets `more` when the state asks for it: false once a live feed reached the head", async () => {
+  const store = await EventStore.open();
+  await store.append("A", [{ type: "E" }]);
+  const server = store.syncServer("epoch-1", 1000);
+  const state = { cursor: -1, live: false, scopes: ["read"] };
+  await server.serve(SyncServer.decode('{"v":4,"type":"pull","after":null}'), state, false);
+  while ((await server.nextFrame(state)) !== null);
+  assert.equal(state.live, true);
+  assert.equal("more" in state, false, "not asked: not set");
+  await store.append("A", [{ type: "E" }]);
+  const asked = { ...state, more: true };
+  assert.equal(JSON.parse(await server.nextFrame(asked)).type, "events");
+  assert.equal(asked.more, false, "the live feed holds the log up to its head");
+  assert.equal(await server.nextFrame(asked), null, "and the next call has nothing");
+});
+
 test("store.syncServer() answers a pull's text with frames as text and keeps the socket's state in place", async () => {
   const store = await EventStore.open();
   await store.append("A", [{ type: "E", data: { n: 1 } }, { type: "E", data: { n: 2 } }]);

@@ -368,17 +368,10 @@ impl Local {
             }
             let removed = &self.removed;
             self.pending.retain(|p| !removed.contains(&p.entry.seq));
-            self.confirm_through(through, &events);
             // Our own lifecycle calls were applied when made, up to the confirmed prefix of
             // then: what they remove of the events confirmed now goes now.
-            self.confirm_lifecycle(tx, &events, through, false).await?;
-            if self.removed_low.is_some() {
-                // Delivered events were removed: subscriptions see a rewrite.
-                self.state.generation += 1;
-                done.rewritten_from = self.removed_low;
-                self.record_removal();
-            }
-            self.save(tx).await?;
+            self.confirm_in_place(tx, &events, through, false, &mut done)
+                .await?;
             return Ok(Ok(done));
         }
         let idle = self.pending.is_empty() && self.tail_clear && !self.state.resetting;
@@ -387,14 +380,8 @@ impl Local {
             // events): the frame only extends the log. No rewrite, so the subscriptions' reads
             // of the sync marks stay valid (the generation moves only if something is removed).
             tx.put(&events).await?;
-            self.confirm_through(through, &events);
-            self.confirm_lifecycle(tx, &events, through, true).await?;
-            if self.removed_low.is_some() {
-                self.state.generation += 1;
-                done.rewritten_from = self.removed_low;
-                self.record_removal();
-            }
-            self.save(tx).await?;
+            self.confirm_in_place(tx, &events, through, true, &mut done)
+                .await?;
             return Ok(Ok(done));
         }
         self.drop_entries(&skipped);
@@ -423,6 +410,29 @@ impl Local {
         self.record_removal();
         self.save(tx).await?;
         Ok(Ok(done))
+    }
+
+    /// Moves the confirmed prefix to `through` with `events` where the log already holds them
+    /// (nothing rewritten), applies their lifecycle (`apply_events` as in
+    /// [`confirm_lifecycle`](Self::confirm_lifecycle)) and saves the state. Only if that removed
+    /// delivered events do subscriptions see a rewrite.
+    async fn confirm_in_place(
+        &mut self,
+        tx: &mut dyn Transaction,
+        events: &[RecordedEvent],
+        through: Position,
+        apply_events: bool,
+        done: &mut Ingested,
+    ) -> Result<()> {
+        self.confirm_through(through, events);
+        self.confirm_lifecycle(tx, events, through, apply_events)
+            .await?;
+        if self.removed_low.is_some() {
+            self.state.generation += 1;
+            done.rewritten_from = self.removed_low;
+            self.record_removal();
+        }
+        self.save(tx).await
     }
 
     /// After the confirmed prefix grew to `through` with `events`: applies their lifecycle
